@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `berth` command: dispatches to one module per subcommand.
+import { run } from './main.js';
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    if (typeof code === 'number') process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`berth: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,48 @@
+// The shape every subcommand module exports.
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  help: string;
+  arg?: string;
+  multiple?: boolean;
+  short?: string;
+  default?: string;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage?: string;
+  hidden?: boolean;
+  positionals?: boolean;
+  options: Record<string, OptionSpec>;
+  examples?: string[];
+  run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
+}
+
+export function str(values: Record<string, unknown>, key: string): string | undefined {
+  const v = values[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function strs(values: Record<string, unknown>, key: string): string[] {
+  const v = values[key];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+export function bool(values: Record<string, unknown>, key: string): boolean {
+  return values[key] === true;
+}
+
+/** Resolves when the process receives SIGINT or SIGTERM; returns the signal. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}

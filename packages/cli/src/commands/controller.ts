@@ -1,0 +1,74 @@
+// `berth controller`: the only process with the Docker socket; serves the node channel and the internal API.
+import { writeFileAtomic } from '@berth/protocol';
+import { startController } from '@berth/controller';
+import { CliError } from '../output.js';
+import { createLogger } from '../logger.js';
+import { type Command, str, strs, untilSignal } from './command.js';
+
+export function parseEntryPointFlags(flags: string[]): Record<string, { address: string }> {
+  const out: Record<string, { address: string }> = {};
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new CliError('BERTH_CLI_BAD_FLAG', `--entrypoint expects name=address, got '${f}'`);
+    out[f.slice(0, eq)] = { address: f.slice(eq + 1) };
+  }
+  return out;
+}
+
+export const controllerCommand: Command = {
+  name: 'controller',
+  summary: 'run the controller: providers, compiler, snapshot store, node channel, API',
+  options: {
+    config: { type: 'string', arg: 'file', help: 'static configuration (entryPoints, providers.file)' },
+    file: { type: 'string', arg: 'path', help: 'dynamic configuration: a YAML file or a directory of them (watched)' },
+    entrypoint: {
+      type: 'string',
+      multiple: true,
+      arg: 'name=address',
+      help: 'declare an entry point, e.g. web=:80 (repeatable; overrides the config file)',
+    },
+    'data-dir': { type: 'string', arg: 'dir', help: 'CA, join secret and snapshots', default: '.berth/controller' },
+    listen: { type: 'string', arg: 'host:port', help: 'node channel (WSS) address', default: '127.0.0.1:7443' },
+    advertise: { type: 'string', arg: 'host:port', help: 'address nodes dial, put in join tokens (default: --listen)' },
+    api: { type: 'string', arg: 'host:port', help: 'internal API address', default: '127.0.0.1:7380' },
+    'api-token': { type: 'string', arg: 'token', help: 'bearer token for the API (required off loopback; else generated)' },
+    'ready-file': { type: 'string', arg: 'file', help: 'write {api, nodes, token} as JSON (0600) once ready' },
+    'heartbeat-ms': { type: 'string', arg: 'ms', help: 'node heartbeat interval', default: '5000' },
+    'log-level': { type: 'string', arg: 'level', help: 'pino log level', default: 'info' },
+  },
+  examples: [
+    'berth controller --config berth.yaml',
+    'berth controller --file ./dynamic --entrypoint web=:80 --listen 0.0.0.0:7443 --advertise lb1.internal:7443',
+  ],
+  async run(v) {
+    const logger = createLogger('controller', str(v, 'log-level') ?? 'info');
+    const apiToken = str(v, 'api-token') ?? process.env['BERTH_API_TOKEN'];
+    const configFile = str(v, 'config');
+    const providerFile = str(v, 'file');
+    const advertise = str(v, 'advertise');
+    const controller = await startController({
+      dataDir: str(v, 'data-dir') ?? '.berth/controller',
+      listen: str(v, 'listen') ?? '127.0.0.1:7443',
+      api: str(v, 'api') ?? '127.0.0.1:7380',
+      entryPoints: parseEntryPointFlags(strs(v, 'entrypoint')),
+      heartbeatMs: Number(str(v, 'heartbeat-ms') ?? 5000),
+      logger,
+      ...(configFile ? { configFile } : {}),
+      ...(providerFile ? { providerFile } : {}),
+      ...(advertise ? { advertise } : {}),
+      ...(apiToken ? { apiToken } : {}),
+    });
+    const readyFile = str(v, 'ready-file');
+    if (readyFile) {
+      await writeFileAtomic(
+        readyFile,
+        JSON.stringify({ pid: process.pid, api: controller.apiUrl, nodes: controller.nodesUrl, token: controller.joinToken }),
+        0o600,
+      );
+    }
+    const sig = await untilSignal();
+    logger.info({ signal: sig }, 'stopping');
+    await controller.close();
+    return 0;
+  },
+};

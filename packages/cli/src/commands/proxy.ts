@@ -1,0 +1,66 @@
+// `berth proxy`: a stateless node; joins a controller with a token and moves traffic.
+import { hostname } from 'node:os';
+import { writeFileAtomic, parseToken, ProtocolError } from '@berth/protocol';
+import { startProxyNode } from '@berth/proxy';
+import { CliError } from '../output.js';
+import { createLogger } from '../logger.js';
+import { parseEntryPointFlags } from './controller.js';
+import { type Command, str, strs, untilSignal } from './command.js';
+
+export const proxyCommand: Command = {
+  name: 'proxy',
+  summary: 'run a proxy node that joins a controller',
+  options: {
+    join: { type: 'string', arg: 'token', help: 'join token from `berth token` (or BERTH_JOIN_TOKEN)' },
+    name: { type: 'string', arg: 'name', help: 'node name shown by `berth nodes` (default: host name)' },
+    'data-dir': { type: 'string', arg: 'dir', help: 'node id, pinned CA, snapshot cache', default: '.berth/proxy' },
+    entrypoint: {
+      type: 'string',
+      multiple: true,
+      arg: 'name=address',
+      help: "listen on this address instead of the snapshot's for an entry point (repeatable)",
+    },
+    'status-file': { type: 'string', arg: 'file', help: 'write {applied version, listeners} as JSON after each apply' },
+    'heartbeat-ms': { type: 'string', arg: 'ms', help: 'expected controller heartbeat interval', default: '5000' },
+    'reconnect-max-ms': { type: 'string', arg: 'ms', help: 'longest wait between reconnect attempts', default: '10000' },
+    'log-level': { type: 'string', arg: 'level', help: 'pino log level', default: 'info' },
+  },
+  examples: ['berth proxy --join "$(berth token)"', 'BERTH_JOIN_TOKEN=... berth proxy --entrypoint web=127.0.0.1:8081'],
+  async run(v) {
+    const tokenText = str(v, 'join') ?? process.env['BERTH_JOIN_TOKEN'];
+    if (!tokenText) throw new CliError('BERTH_CLI_NO_TOKEN', 'a join token is required: --join <token> or BERTH_JOIN_TOKEN');
+    let token: ReturnType<typeof parseToken>;
+    try {
+      token = parseToken(tokenText);
+    } catch (err) {
+      if (err instanceof ProtocolError) throw new CliError(err.code, err.message);
+      throw err;
+    }
+    const name = str(v, 'name') ?? hostname();
+    const logger = createLogger('proxy', str(v, 'log-level') ?? 'info').child({ node: name });
+    const statusFile = str(v, 'status-file');
+    const node = await startProxyNode({
+      token,
+      name,
+      dataDir: str(v, 'data-dir') ?? '.berth/proxy',
+      entryPointOverrides: Object.fromEntries(
+        Object.entries(parseEntryPointFlags(strs(v, 'entrypoint'))).map(([k, e]) => [k, e.address]),
+      ),
+      heartbeatMs: Number(str(v, 'heartbeat-ms') ?? 5000),
+      reconnectMaxMs: Number(str(v, 'reconnect-max-ms') ?? 10_000),
+      logger,
+      ...(statusFile
+        ? {
+            onApplied: (status) =>
+              writeFileAtomic(statusFile, JSON.stringify({ pid: process.pid, ...status }), 0o644).catch((err: Error) =>
+                logger.error({ err: err.message }, 'cannot write status file'),
+              ),
+          }
+        : {}),
+    });
+    const sig = await untilSignal();
+    logger.info({ signal: sig }, 'stopping');
+    await node.close();
+    return 0;
+  },
+};

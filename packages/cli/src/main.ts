@@ -1,0 +1,92 @@
+// Command table and help: each subcommand lives in commands/<name>.ts and exports one `Command`.
+import { parseArgs } from 'node:util';
+import { controllerCommand } from './commands/controller.js';
+import type { Command } from './commands/command.js';
+import { demoBackendCommand } from './commands/demo-backend.js';
+import { nodesCommand } from './commands/nodes.js';
+import { proxyCommand } from './commands/proxy.js';
+import { routesCommand } from './commands/routes.js';
+import { tokenCommand } from './commands/token.js';
+import { upCommand } from './commands/up.js';
+import { CliError } from './output.js';
+
+const COMMANDS: Command[] = [
+  upCommand,
+  controllerCommand,
+  proxyCommand,
+  tokenCommand,
+  nodesCommand,
+  routesCommand,
+  demoBackendCommand,
+];
+
+function usage(): string {
+  const visible = COMMANDS.filter((c) => !c.hidden);
+  const width = Math.max(...visible.map((c) => c.name.length));
+  return [
+    'berth: an edge load balancer for containers',
+    '',
+    'Usage: berth <command> [options]',
+    '',
+    'Commands:',
+    ...visible.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `berth <command> --help` for the options of a command.',
+  ].join('\n');
+}
+
+export function commandHelp(cmd: Command): string {
+  const lines = [`Usage: berth ${cmd.name} ${cmd.usage ?? '[options]'}`, '', cmd.summary, '', 'Options:'];
+  const opts = Object.entries(cmd.options);
+  const labels = opts.map(([name, o]) => `--${name}${o.type === 'string' ? ` <${o.arg ?? 'value'}>` : ''}`);
+  const width = Math.max(10, ...labels.map((l) => l.length));
+  opts.forEach(([, o], i) => {
+    lines.push(`  ${(labels[i] ?? '').padEnd(width)}  ${o.help}${o.default !== undefined ? ` (default: ${o.default})` : ''}`);
+  });
+  lines.push(`  ${'--help'.padEnd(width)}  show this help`);
+  if (cmd.examples?.length) lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`));
+  return lines.join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 1;
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write('berth 0.1.0\n');
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    process.stderr.write(`berth: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const [k, o] of Object.entries(cmd.options)) {
+    options[k] = { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
+  }
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: cmd.positionals ?? false });
+  } catch (err) {
+    process.stderr.write(`berth ${name}: ${(err as Error).message}\n\n${commandHelp(cmd)}\n`);
+    return 2;
+  }
+  if (parsed.values['help']) {
+    process.stdout.write(`${commandHelp(cmd)}\n`);
+    return 0;
+  }
+  try {
+    return await cmd.run(parsed.values, parsed.positionals);
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`berth ${name}: ${err.message} [${err.code}]\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

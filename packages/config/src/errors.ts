@@ -1,0 +1,41 @@
+// The catalogue of configuration error codes and the one way to build a ConfigError.
+import type { ConfigError, Source } from './model.js';
+
+/** Stable codes: tools and tests match on these, so they never change once published. */
+export const ConfigErrorCodes = {
+  /** The rule text does not parse (bad token, missing parenthesis, empty rule). */
+  RULE_SYNTAX: 'BERTH_CONFIG_RULE_SYNTAX',
+  /** The rule calls a matcher Berth does not know. */
+  RULE_UNKNOWN_MATCHER: 'BERTH_CONFIG_RULE_UNKNOWN_MATCHER',
+  /** A matcher got the wrong number of arguments or an argument it cannot use. */
+  RULE_ARGS: 'BERTH_CONFIG_RULE_ARGS',
+  /** A field the element does not have (often a typo). */
+  UNKNOWN_FIELD: 'BERTH_CONFIG_UNKNOWN_FIELD',
+  /** The same field written twice with different letter case. */
+  DUPLICATE_FIELD: 'BERTH_CONFIG_DUPLICATE_FIELD',
+  /** Valid Traefik configuration that Berth does not implement yet. */
+  UNSUPPORTED: 'BERTH_CONFIG_UNSUPPORTED',
+  /** A value of the wrong type or outside its range. */
+  INVALID_TYPE: 'BERTH_CONFIG_INVALID_TYPE',
+  /** A required field is missing or empty. */
+  REQUIRED: 'BERTH_CONFIG_REQUIRED',
+  /** A server URL that is not an absolute http:// or https:// URL with a host. */
+  INVALID_URL: 'BERTH_CONFIG_INVALID_URL',
+  /** An entry point address that is not `host:port`, `:port` or `[ipv6]:port`. */
+  INVALID_ADDRESS: 'BERTH_CONFIG_INVALID_ADDRESS',
+} as const;
+
+export type ConfigErrorCode = (typeof ConfigErrorCodes)[keyof typeof ConfigErrorCodes];
+
+/**
+ * Builds a ConfigError, leaving `source` out entirely when unknown. Other packages report their
+ * own codes through this too, hence any string is accepted while catalogue codes still autocomplete.
+ */
+export function configError(
+  code: ConfigErrorCode | (string & Record<never, never>),
+  path: string,
+  message: string,
+  source?: Source,
+): ConfigError {
+  return source === undefined ? { code, path, message } : { code, path, message, source };
+}

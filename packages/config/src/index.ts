@@ -1,0 +1,12 @@
+// The public surface of @berth/config: the model, rules, validation and addresses.
+
+export { formatAddress, type HostPort, parseAddress } from './address.js';
+export { type ConfigErrorCode, ConfigErrorCodes, configError } from './errors.js';
+export * from './model.js';
+export { compileRule } from './rule/compile.js';
+export { parseRule } from './rule/parser.js';
+export { rulePriority } from './rule/priority.js';
+export type * from './rule/types.js';
+export { validateDynamic } from './validate/dynamic.js';
+export type { Validated, ValidateOptions } from './validate/report.js';
+export { validateStatic } from './validate/static.js';

@@ -1,0 +1,60 @@
+// Checks every matcher call of a parsed rule against the matcher registry, in reading order.
+import { findMatcher, matcherNames } from './matchers.js';
+import type { RuleError, RuleNode } from './types.js';
+
+type Call = Extract<RuleNode, { kind: 'call' }>;
+
+/** The first problem left to right, or null when every call names a known matcher correctly. */
+export function checkCalls(ast: RuleNode): RuleError | null {
+  // An explicit stack: long `a || b || ...` chains make left-leaning trees deeper than the call stack.
+  const stack: RuleNode[] = [ast];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (node.kind === 'call') {
+      const problem = checkCall(node);
+      if (problem !== null) return problem;
+    } else if (node.kind === 'not') {
+      stack.push(node.operand);
+    } else {
+      stack.push(node.right, node.left);
+    }
+  }
+  return null;
+}
+
+function checkCall(call: Call): RuleError | null {
+  const { name, args, column } = call;
+  const spec = findMatcher(name);
+  if (spec === undefined) {
+    return {
+      code: 'BERTH_CONFIG_RULE_UNKNOWN_MATCHER',
+      message: unknownMatcherMessage(name, column),
+      column,
+    };
+  }
+  if (args.length < spec.minArgs || args.length > spec.maxArgs) {
+    const message = `wrong number of arguments at column ${column}: ${name} takes ${arity(spec.minArgs, spec.maxArgs)}, got ${args.length}`;
+    return { code: 'BERTH_CONFIG_RULE_ARGS', message, column };
+  }
+  const problem = spec.validate(args);
+  if (problem === null) return null;
+  return {
+    code: 'BERTH_CONFIG_RULE_ARGS',
+    message: `invalid argument at column ${column}: ${problem}`,
+    column,
+  };
+}
+
+function unknownMatcherMessage(name: string, column: number): string {
+  const known = matcherNames();
+  const sameLetters = known.find((candidate) => candidate.toLowerCase() === name.toLowerCase());
+  const hint =
+    sameLetters === undefined ? `known matchers: ${known.join(', ')}` : `did you mean '${sameLetters}'?`;
+  return `unknown matcher '${name}' at column ${column}; ${hint}`;
+}
+
+function arity(min: number, max: number): string {
+  const plural = (n: number) => (n === 1 ? `${n} argument` : `${n} arguments`);
+  if (min === max) return `exactly ${plural(min)}`;
+  if (max === Number.POSITIVE_INFINITY) return `at least ${plural(min)}`;
+  return `${min} to ${plural(max)}`;
+}

@@ -1,0 +1,75 @@
+// Turns a parsed rule into one fast closure plus the host names an index can file it under.
+import { findMatcher } from './matchers.js';
+import type { CompiledRule, RuleMatcher, RuleNode } from './types.js';
+
+/**
+ * Expects an AST from a successful parseRule. A hand-built AST naming an unknown matcher is a
+ * programming error and throws.
+ */
+export function compileRule(ast: RuleNode): CompiledRule {
+  switch (ast.kind) {
+    case 'call': {
+      const spec = findMatcher(ast.name);
+      if (spec === undefined) throw new Error(`compileRule: unknown matcher '${ast.name}'`);
+      return { match: spec.build(ast.args), hosts: spec.hosts === undefined ? null : spec.hosts(ast.args) };
+    }
+    case 'not': {
+      const inner = compileRule(ast.operand).match;
+      // A negated Host can match every other host, so it binds the rule to none.
+      return { match: (req) => !inner(req), hosts: null };
+    }
+    case 'and':
+    case 'or': {
+      const parts = operands(ast, ast.kind).map(compileRule);
+      const matchers = parts.map((part) => part.match);
+      const hostSets = parts.map((part) => part.hosts);
+      return ast.kind === 'and'
+        ? { match: all(matchers), hosts: intersect(hostSets) }
+        : { match: any(matchers), hosts: union(hostSets) };
+    }
+  }
+}
+
+/**
+ * Flattens a chain of the same operator into its operands, left to right, without recursion:
+ * `a || b || c` parses as a left-leaning tree as deep as the chain is long.
+ */
+function operands(root: RuleNode, kind: 'and' | 'or'): RuleNode[] {
+  const found: RuleNode[] = [];
+  const stack: RuleNode[] = [root];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (node.kind === kind) stack.push(node.right, node.left);
+    else found.push(node);
+  }
+  return found;
+}
+
+function all(matchers: RuleMatcher[]): RuleMatcher {
+  const [a, b] = matchers;
+  if (matchers.length === 2 && a !== undefined && b !== undefined) return (req) => a(req) && b(req);
+  return (req) => matchers.every((m) => m(req));
+}
+
+function any(matchers: RuleMatcher[]): RuleMatcher {
+  const [a, b] = matchers;
+  if (matchers.length === 2 && a !== undefined && b !== undefined) return (req) => a(req) || b(req);
+  return (req) => matchers.some((m) => m(req));
+}
+
+/** Bound if any operand is bound; several bound operands leave only the hosts they share. */
+function intersect(sets: ReadonlyArray<string[] | null>): string[] | null {
+  const bound = sets.filter((set): set is string[] => set !== null);
+  const [first, ...rest] = bound;
+  if (first === undefined) return null;
+  return first.filter((host) => rest.every((set) => set.includes(host)));
+}
+
+/** Bound only if every alternative is bound: one unbound branch can match any host. */
+function union(sets: ReadonlyArray<string[] | null>): string[] | null {
+  const merged = new Set<string>();
+  for (const set of sets) {
+    if (set === null) return null;
+    for (const host of set) merged.add(host);
+  }
+  return [...merged];
+}

@@ -1,0 +1,43 @@
+// Shapes shared by the rule parser, the matcher registry and the proxy's router tables.
+
+/** What a rule can look at in an HTTP request. Host is lower-case, without port. */
+export interface RequestView {
+  host: string;
+  /** Decoded-as-received path, without the query string, always starting with `/`. */
+  path: string;
+  method: string;
+  /** Lower-case header names. */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Raw query string without the leading `?` (may be empty). */
+  query: string;
+  /** Client address (IPv4 or IPv6, no port). */
+  clientIp: string;
+}
+
+export type RuleNode =
+  | { kind: 'and'; left: RuleNode; right: RuleNode }
+  | { kind: 'or'; left: RuleNode; right: RuleNode }
+  | { kind: 'not'; operand: RuleNode }
+  | { kind: 'call'; name: string; args: string[]; column: number };
+
+export type RuleMatcher = (req: RequestView) => boolean;
+
+export interface RuleError {
+  /** `BERTH_CONFIG_RULE_SYNTAX`, `BERTH_CONFIG_RULE_UNKNOWN_MATCHER` or `BERTH_CONFIG_RULE_ARGS`. */
+  code: string;
+  message: string;
+  /** 1-based column in the rule text where the problem starts. */
+  column: number;
+}
+
+export type ParseResult = { ok: true; ast: RuleNode } | { ok: false; error: RuleError };
+
+/** A compiled rule: the matcher plus what an index needs to find it quickly. */
+export interface CompiledRule {
+  match: RuleMatcher;
+  /**
+   * Host names every match is bound to (lower-case; may start with `*.`), or `null` when the
+   * rule can match any host (no Host matcher on every branch, or a negated Host).
+   */
+  hosts: string[] | null;
+}

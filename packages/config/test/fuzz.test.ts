@@ -1,0 +1,99 @@
+// Feeds seeded random junk to every entry point that takes user input: none of them may throw.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { compileRule, parseAddress, parseRule, validateDynamic, validateStatic } from '../src/index.js';
+import { request } from './helpers.js';
+
+/** mulberry32: tiny, seedable, good enough to explore input shapes reproducibly. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Real schema words in mixed case make the junk reach deep into the validator, not just bounce off the top.
+const KEYS = [
+  'http', 'HTTP', 'tcp', 'routers', 'Routers', 'services', 'web', 'rule', 'Rule', 'service', 'entryPoints',
+  'middlewares', 'priority', 'loadBalancer', 'loadbalancer', 'servers', 'url', 'weight', 'passHostHeader',
+  'address', '__proto__', 'constructor', '', 'x',
+];
+const WORDS = ['Host(`a`)', 'Path(`/`)', 'http://a:1', ':80', '[::1]:443', '', ' ', 'true', '12', '-1', '\u0000'];
+const RULE_PIECES = ['Host', 'Path', 'PathPrefix', 'host', '(', ')', '`a`', '`/x`', '"b\\"', ',', '&&', '||', '!', ' ', '&', '`', '"', 'é', '\n'];
+
+function junk(random: () => number, depth: number): unknown {
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const roll = random();
+  if (depth <= 0 || roll < 0.35) {
+    return pick<unknown>([null, undefined, 0, -1, 1.5, Number.NaN, true, false, pick(WORDS), 2 ** 60, -0]);
+  }
+  if (roll < 0.55) return Array.from({ length: Math.floor(random() * 4) }, () => junk(random, depth - 1));
+  const obj: Record<string, unknown> = {};
+  const size = Math.floor(random() * 5);
+  for (let i = 0; i < size; i++) Object.defineProperty(obj, pick(KEYS), { value: junk(random, depth - 1), enumerable: true, configurable: true, writable: true });
+  return obj;
+}
+
+function randomRule(random: () => number): string {
+  const length = Math.floor(random() * 12);
+  return Array.from({ length }, () => RULE_PIECES[Math.floor(random() * RULE_PIECES.length)]!).join('');
+}
+
+describe('never-throws fuzzing', () => {
+  it('validateDynamic and validateStatic return a config and well-formed errors for random input', () => {
+    const random = prng(0xbe27);
+    for (let i = 0; i < 3000; i++) {
+      const raw = junk(random, 6);
+      const dynamic = validateDynamic(raw, { sourceOf: (path) => (path.length % 2 ? { provider: 'fuzz', origin: path.join('.') } : undefined) });
+      assert.equal(typeof dynamic.config.http.routers, 'object');
+      assert.equal(typeof dynamic.config.http.services, 'object');
+      const statics = validateStatic(raw);
+      assert.equal(typeof statics.config.entryPoints, 'object');
+      for (const error of [...dynamic.errors, ...statics.errors]) {
+        assert.match(error.code, /^BERTH_CONFIG_[A-Z_]+$/);
+        assert.equal(typeof error.path, 'string');
+        assert.ok(error.message.length > 0);
+      }
+    }
+  });
+
+  it('whatever validateDynamic keeps has a rule that parses and server URLs that are http(s)', () => {
+    const random = prng(7);
+    for (let i = 0; i < 3000; i++) {
+      const { config } = validateDynamic({ http: { routers: junk(random, 3), services: junk(random, 4) } });
+      for (const router of Object.values(config.http.routers)) assert.equal(parseRule(router.rule).ok, true);
+      for (const service of Object.values(config.http.services)) {
+        for (const server of service.loadBalancer.servers) assert.match(server.url, /^https?:/i);
+      }
+    }
+  });
+
+  it('parseRule returns a result with an in-range column for random rule text, and compiled rules run', () => {
+    const random = prng(42);
+    for (let i = 0; i < 20000; i++) {
+      const rule = randomRule(random);
+      const result = parseRule(rule);
+      if (result.ok) {
+        const compiled = compileRule(result.ast);
+        assert.equal(typeof compiled.match(request({ host: 'a', path: '/x' })), 'boolean');
+      } else {
+        assert.ok(result.error.column >= 1 && result.error.column <= rule.length + 1, `${rule}: ${result.error.column}`);
+        assert.match(result.error.message, /column \d+/);
+      }
+    }
+  });
+
+  it('parseAddress returns null or a port in range for random text', () => {
+    const random = prng(99);
+    const chars = ':[]0123456789a.% -';
+    for (let i = 0; i < 5000; i++) {
+      const text = Array.from({ length: Math.floor(random() * 10) }, () => chars[Math.floor(random() * chars.length)]).join('');
+      const parsed = parseAddress(text);
+      if (parsed !== null) assert.ok(Number.isInteger(parsed.port) && parsed.port >= 0 && parsed.port <= 65535, text);
+    }
+  });
+});

@@ -1,0 +1,151 @@
+// The controller's read-only HTTP API: what is configured, what was published, which nodes serve it.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { CompileResult } from '../compiler/compile-result.js';
+import { ErrorCodes } from '../compiler/error-codes.js';
+import type { NodeRegistry } from '../distributor/node-view.js';
+import type { SnapshotStore } from '../store/snapshot-store.js';
+import { bearerChecker } from './bearer-auth.js';
+import { converged, nodeInSync } from './node-sync.js';
+import {
+  errorReplySchema,
+  errorsSchema,
+  healthSchema,
+  nodesSchema,
+  routersSchema,
+  servicesSchema,
+  snapshotInfoSchema,
+  snapshotSchema,
+  statusSchema,
+} from './schemas.js';
+
+export interface ApiState {
+  /** The latest compilation, null until the first one finished. */
+  compile: CompileResult | null;
+  startedAt: string;
+  epoch: string;
+}
+
+export interface ApiDeps {
+  store: SnapshotStore;
+  nodes: NodeRegistry;
+  state: () => ApiState;
+  /** When set, every route but `/healthz` needs `Authorization: Bearer <token>`. */
+  authToken?: string;
+  logger?: FastifyBaseLogger;
+}
+
+const PUBLIC_ROUTES = new Set(['/healthz']);
+
+export function buildApi(deps: ApiDeps): FastifyInstance {
+  const app: FastifyInstance =
+    deps.logger === undefined ? Fastify({ logger: false }) : Fastify({ loggerInstance: deps.logger });
+
+  if (deps.authToken !== undefined) {
+    const check = bearerChecker(deps.authToken);
+    // Runs for unknown routes too, so an unauthenticated caller cannot map which routes exist.
+    app.addHook('onRequest', async (request, reply) => {
+      const route = request.routeOptions.url;
+      if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
+      if (check(request.headers.authorization)) return;
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="berth"')
+        .send({ code: ErrorCodes.API_UNAUTHORIZED, message: 'missing or invalid bearer token' });
+    });
+  }
+
+  app.setNotFoundHandler((request, reply) => {
+    return reply
+      .code(404)
+      .send({ code: ErrorCodes.API_NOT_FOUND, message: `no route for ${request.method} ${request.url}` });
+  });
+
+  app.setErrorHandler((error: { statusCode?: number; message?: string }, request, reply) => {
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'api request failed');
+    return reply.code(status).send({
+      code: status >= 500 ? ErrorCodes.API_INTERNAL : ErrorCodes.API_BAD_REQUEST,
+      message: status >= 500 ? 'internal error' : (error.message ?? 'bad request'),
+    });
+  });
+
+  const errorReplies = { 401: errorReplySchema, 404: errorReplySchema, 500: errorReplySchema };
+
+  app.get('/healthz', { schema: { response: { 200: healthSchema } } }, async () => ({ status: 'ok' }));
+
+  app.get('/api/v1/status', { schema: { response: { 200: statusSchema, ...errorReplies } } }, async () => {
+    const state = deps.state();
+    const current = deps.store.current;
+    const nodes = deps.nodes.list();
+    return {
+      version: current?.version ?? 0,
+      hash: current?.hash ?? null,
+      epoch: state.epoch,
+      startedAt: state.startedAt,
+      nodes: { connected: nodes.filter((n) => n.connected).length, total: nodes.length },
+      converged: converged(nodes, current),
+      errors: state.compile?.errors.length ?? 0,
+    };
+  });
+
+  app.get('/api/v1/nodes', { schema: { response: { 200: nodesSchema, ...errorReplies } } }, async () =>
+    deps.nodes.list(),
+  );
+
+  app.get(
+    '/api/v1/snapshot',
+    { schema: { response: { 200: snapshotInfoSchema, ...errorReplies } } },
+    async () => {
+      const current = deps.store.current;
+      return {
+        version: current?.version ?? 0,
+        hash: current?.hash ?? null,
+        epoch: current?.epoch ?? deps.store.epoch,
+        createdAt: current?.createdAt ?? null,
+        history: deps.store.history(),
+        nodes: deps.nodes.list().map((n) => ({
+          id: n.id,
+          name: n.name,
+          connected: n.connected,
+          appliedVersion: n.appliedVersion,
+          appliedEpoch: n.appliedEpoch,
+          inSync: nodeInSync(n, current),
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/snapshot/body',
+    { schema: { response: { 200: snapshotSchema, ...errorReplies } } },
+    async (_request, reply) => {
+      const current = deps.store.current;
+      if (current === null) {
+        return reply
+          .code(404)
+          .send({ code: ErrorCodes.API_NO_SNAPSHOT, message: 'no snapshot has been published yet' });
+      }
+      return current;
+    },
+  );
+
+  app.get(
+    '/api/v1/routers',
+    { schema: { response: { 200: routersSchema, ...errorReplies } } },
+    async () => deps.state().compile?.routers ?? [],
+  );
+
+  app.get(
+    '/api/v1/services',
+    { schema: { response: { 200: servicesSchema, ...errorReplies } } },
+    async () => deps.state().compile?.services ?? [],
+  );
+
+  app.get(
+    '/api/v1/errors',
+    { schema: { response: { 200: errorsSchema, ...errorReplies } } },
+    async () => deps.state().compile?.errors ?? [],
+  );
+
+  return app;
+}

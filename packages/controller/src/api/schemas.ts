@@ -1,0 +1,183 @@
+// JSON schemas for API responses: they document the contract and let fastify serialize fast and leak nothing extra.
+
+const str = { type: 'string' } as const;
+const int = { type: 'integer' } as const;
+const bool = { type: 'boolean' } as const;
+const nullableStr = { type: ['string', 'null'] } as const;
+const strList = { type: 'array', items: str } as const;
+
+export const errorReplySchema = {
+  type: 'object',
+  required: ['code', 'message'],
+  properties: { code: str, message: str },
+} as const;
+
+export const sourceSchema = {
+  type: 'object',
+  required: ['provider', 'origin'],
+  properties: { provider: str, origin: str, line: int, label: str },
+} as const;
+
+export const configErrorSchema = {
+  type: 'object',
+  required: ['code', 'path', 'message'],
+  properties: { code: str, path: str, message: str, source: sourceSchema },
+} as const;
+
+const errorList = { type: 'array', items: configErrorSchema } as const;
+
+export const healthSchema = {
+  type: 'object',
+  required: ['status'],
+  properties: { status: str },
+} as const;
+
+export const statusSchema = {
+  type: 'object',
+  required: ['version', 'hash', 'epoch', 'startedAt', 'nodes', 'converged', 'errors'],
+  properties: {
+    version: int,
+    hash: nullableStr,
+    epoch: str,
+    startedAt: str,
+    nodes: {
+      type: 'object',
+      required: ['connected', 'total'],
+      properties: { connected: int, total: int },
+    },
+    converged: bool,
+    errors: int,
+  },
+} as const;
+
+const listenerSchema = {
+  type: 'object',
+  required: ['entryPoint', 'address'],
+  properties: { entryPoint: str, address: str },
+} as const;
+
+export const nodeViewSchema = {
+  type: 'object',
+  required: [
+    'id',
+    'name',
+    'address',
+    'connected',
+    'connectedSince',
+    'lastSeen',
+    'appliedVersion',
+    'appliedEpoch',
+    'appliedHash',
+    'pendingVersion',
+    'lastAck',
+    'lastNack',
+    'listeners',
+  ],
+  properties: {
+    id: str,
+    name: str,
+    address: str,
+    connected: bool,
+    connectedSince: nullableStr,
+    lastSeen: str,
+    appliedVersion: int,
+    appliedEpoch: nullableStr,
+    appliedHash: nullableStr,
+    pendingVersion: { type: ['integer', 'null'] },
+    lastAck: {
+      type: ['object', 'null'],
+      required: ['version', 'at'],
+      properties: { version: int, at: str },
+    },
+    lastNack: {
+      type: ['object', 'null'],
+      required: ['version', 'at', 'code', 'error'],
+      properties: { version: int, at: str, code: str, error: str },
+    },
+    listeners: { type: 'array', items: listenerSchema },
+  },
+} as const;
+
+export const nodesSchema = { type: 'array', items: nodeViewSchema } as const;
+
+const historyEntrySchema = {
+  type: 'object',
+  required: ['version', 'hash', 'createdAt'],
+  properties: { version: int, hash: str, createdAt: str },
+} as const;
+
+export const snapshotInfoSchema = {
+  type: 'object',
+  required: ['version', 'hash', 'epoch', 'createdAt', 'history', 'nodes'],
+  properties: {
+    version: int,
+    hash: nullableStr,
+    epoch: str,
+    createdAt: nullableStr,
+    history: { type: 'array', items: historyEntrySchema },
+    nodes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'name', 'connected', 'appliedVersion', 'appliedEpoch', 'inSync'],
+        properties: {
+          id: str,
+          name: str,
+          connected: bool,
+          appliedVersion: int,
+          appliedEpoch: nullableStr,
+          inSync: bool,
+        },
+      },
+    },
+  },
+} as const;
+
+export const snapshotSchema = {
+  type: 'object',
+  required: ['epoch', 'version', 'hash', 'createdAt', 'body'],
+  properties: {
+    epoch: str,
+    version: int,
+    hash: str,
+    createdAt: str,
+    // The body is shown whole, exactly as nodes receive it; a strict schema would silently drop new fields.
+    body: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+export const routersSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'rule', 'service', 'entryPoints', 'priority', 'status', 'errors'],
+    properties: {
+      name: str,
+      rule: str,
+      service: str,
+      entryPoints: strList,
+      priority: { type: 'number' },
+      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      errors: errorList,
+      source: sourceSchema,
+    },
+  },
+} as const;
+
+export const servicesSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'servers', 'usedBy', 'status', 'errors'],
+    properties: {
+      name: str,
+      servers: strList,
+      usedBy: strList,
+      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      errors: errorList,
+      source: sourceSchema,
+    },
+  },
+} as const;
+
+export const errorsSchema = errorList;

@@ -1,0 +1,32 @@
+// The controller's catalogue of stable error codes; users, logs and the API match on these, so never rename one.
+
+export const ErrorCodes = {
+  /** A YAML file could not be parsed; the file's last good configuration stays in force. */
+  FILE_PARSE: 'BERTH_FILE_PARSE',
+  /** The configured file or directory does not exist (yet); it is picked up when it appears. */
+  FILE_MISSING: 'BERTH_FILE_MISSING',
+  /** A file exists but could not be read (permissions, I/O); its last good configuration stays in force. */
+  FILE_READ: 'BERTH_FILE_READ',
+  /** Two sources define the same router or service differently; it is dropped. */
+  CONFIG_CONFLICT: 'BERTH_CONFIG_CONFLICT',
+  /** A router names a service that is not defined (or was dropped). */
+  CONFIG_SERVICE_MISSING: 'BERTH_CONFIG_SERVICE_MISSING',
+  /** A router names an entry point the static configuration does not declare. */
+  CONFIG_ENTRYPOINT_MISSING: 'BERTH_CONFIG_ENTRYPOINT_MISSING',
+  /** Rule codes come from `parseRule` in @berth/config; listed here so the catalogue is complete. */
+  CONFIG_RULE_SYNTAX: 'BERTH_CONFIG_RULE_SYNTAX',
+  CONFIG_RULE_UNKNOWN_MATCHER: 'BERTH_CONFIG_RULE_UNKNOWN_MATCHER',
+  CONFIG_RULE_ARGS: 'BERTH_CONFIG_RULE_ARGS',
+  /** The snapshot store's state could not be read; a new epoch was started. */
+  STORE_CORRUPT: 'BERTH_STORE_CORRUPT',
+  /** A stored snapshot file is missing, unreadable or does not match its hash; it was skipped. */
+  STORE_SNAPSHOT_INVALID: 'BERTH_STORE_SNAPSHOT_INVALID',
+  API_UNAUTHORIZED: 'BERTH_API_UNAUTHORIZED',
+  API_NOT_FOUND: 'BERTH_API_NOT_FOUND',
+  /** The controller has not published a snapshot yet. */
+  API_NO_SNAPSHOT: 'BERTH_API_NO_SNAPSHOT',
+  API_BAD_REQUEST: 'BERTH_API_BAD_REQUEST',
+  API_INTERNAL: 'BERTH_API_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

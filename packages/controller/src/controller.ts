@@ -1,0 +1,218 @@
+// Wires the controller: providers → compiler → snapshot store → distributor, plus PKI and the API.
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { type ConfigError, type EntryPoint, type StaticConfig, formatAddress, parseAddress } from '@berth/config';
+import { canonicalJson, formatToken, newSecret, readTextIfExists, writeFileAtomic } from '@berth/protocol';
+import type { Logger } from 'pino';
+import { buildApi } from './api/api-server.js';
+import type { CompileResult } from './compiler/compile-result.js';
+import { compile } from './compiler/compile.js';
+import { Distributor } from './distributor/distributor.js';
+import { ensureControllerPki } from './pki/controller-pki.js';
+import { FileProvider } from './provider/file-provider.js';
+import type { ProviderPart } from './provider/provider-part.js';
+import { loadControllerConfig } from './settings/controller-config.js';
+import { SnapshotStore } from './store/snapshot-store.js';
+
+export interface ControllerOptions {
+  dataDir: string;
+  /** Static configuration file (entry points, providers.file); watched for entry point changes. */
+  configFile?: string;
+  /** Dynamic configuration file or directory; overrides `providers.file` of the config file. */
+  providerFile?: string;
+  /** Entry points declared on the command line; override the config file's of the same name. */
+  entryPoints?: Record<string, EntryPoint>;
+  /** Node channel (WSS) bind address, `host:port`. */
+  listen: string;
+  /** `host:port` nodes dial (goes into join tokens); defaults to the bound address. */
+  advertise?: string;
+  /** Internal API bind address. */
+  api: string;
+  apiToken?: string;
+  heartbeatMs?: number;
+  logger: Logger;
+}
+
+export interface ControllerHandle {
+  apiUrl: string;
+  nodesUrl: string;
+  joinToken: string;
+  store: SnapshotStore;
+  distributor: Distributor;
+  close(): Promise<void>;
+}
+
+/** Used when neither a config file nor flags declare an entry point. */
+export const FALLBACK_ENTRYPOINTS: Record<string, EntryPoint> = { web: { address: ':80' } };
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+const hostForUrl = (host: string) => (isIP(host) === 6 ? `[${host}]` : host);
+
+async function loadOrCreateSecret(path: string): Promise<string> {
+  const existing = (await readTextIfExists(path))?.trim();
+  if (existing) return existing;
+  const secret = newSecret();
+  await writeFileAtomic(path, `${secret}\n`, 0o600);
+  return secret;
+}
+
+export async function startController(opts: ControllerOptions): Promise<ControllerHandle> {
+  const log = opts.logger;
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const startedAt = new Date().toISOString();
+
+  const listen = parseAddress(opts.listen);
+  const apiAddr = parseAddress(opts.api);
+  if (!listen) throw new Error(`--listen: '${opts.listen}' is not host:port`);
+  if (!apiAddr) throw new Error(`--api: '${opts.api}' is not host:port`);
+
+  // Static settings: the file (if any), then flags on top.
+  let staticErrors: ConfigError[] = [];
+  let providerFile = opts.providerFile ? resolve(opts.providerFile) : null;
+  const readStatics = async (): Promise<StaticConfig | null> => {
+    let fromFile: StaticConfig = { entryPoints: {} };
+    if (opts.configFile) {
+      const loaded = await loadControllerConfig(opts.configFile);
+      staticErrors = loaded.errors;
+      if (loaded.errors.some((e) => e.code === 'BERTH_FILE_PARSE' || e.code === 'BERTH_FILE_READ')) return null;
+      fromFile = loaded.statics;
+      providerFile ??= loaded.providerFile;
+    }
+    const entryPoints = { ...fromFile.entryPoints, ...(opts.entryPoints ?? {}) };
+    return { entryPoints: Object.keys(entryPoints).length > 0 ? entryPoints : FALLBACK_ENTRYPOINTS };
+  };
+  let statics = await readStatics();
+  for (const e of staticErrors) log.error({ code: e.code, path: e.path, source: e.source }, e.message);
+  if (!statics) throw new Error(`cannot use ${opts.configFile}: ${staticErrors.map((e) => e.message).join('; ')}`);
+
+  const advertise = opts.advertise ? parseAddress(opts.advertise) : null;
+  if (opts.advertise && !advertise) throw new Error(`--advertise: '${opts.advertise}' is not host:port`);
+  const advertiseHost = advertise?.host || (listen.host && listen.host !== '0.0.0.0' && listen.host !== '::' ? listen.host : hostname());
+  const pki = await ensureControllerPki(dataDir, [advertiseHost]);
+  if (pki.createdCa) log.info({ caFingerprint: pki.caFingerprint }, 'created the controller CA');
+  const secret = await loadOrCreateSecret(join(dataDir, 'join-secret'));
+
+  const store = await SnapshotStore.open(dataDir);
+  for (const w of store.warnings) log.warn({ code: w.code }, w.message);
+
+  const distributor = new Distributor({
+    // The chain carries the CA so nodes can check it against the fingerprint in their token.
+    tls: { certPem: pki.certPem + pki.caCertPem, keyPem: pki.keyPem },
+    secret,
+    logger: log,
+    ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
+  });
+  const bound = await distributor.listen(listen.host || '0.0.0.0', listen.port);
+  const nodesUrl = `wss://${hostForUrl(advertiseHost)}:${advertise?.port || bound.port}`;
+  const joinToken = formatToken({ url: nodesUrl, caFingerprint: pki.caFingerprint, secret });
+  await writeFileAtomic(join(dataDir, 'join-token'), `${joinToken}\n`, 0o600);
+  if (store.current) distributor.publish(store.current);
+
+  // Compile and publish, one at a time, always from the latest inputs.
+  let lastCompile: CompileResult | null = null;
+  let provider: FileProvider | null = null;
+  let pipeline: Promise<void> = Promise.resolve();
+  let reportedErrors = new Set<string>();
+  const recompile = (reason: string) => {
+    pipeline = pipeline.then(async () => {
+      if (!statics) return;
+      const parts: ProviderPart[] = provider ? provider.current() : [];
+      const result = compile(parts, statics);
+      lastCompile = { ...result, errors: [...staticErrors, ...result.errors] };
+      const seen = new Set<string>();
+      for (const e of lastCompile.errors) {
+        const key = canonicalJson(e);
+        seen.add(key);
+        if (!reportedErrors.has(key)) log.warn({ code: e.code, path: e.path, source: e.source }, e.message);
+      }
+      reportedErrors = seen;
+      try {
+        const { snapshot, changed } = await store.publish(result.body);
+        if (changed) {
+          log.info(
+            { version: snapshot.version, hash: snapshot.hash.slice(0, 12), reason, routers: Object.keys(result.body.http.routers).length, errors: lastCompile.errors.length },
+            'published snapshot',
+          );
+        }
+        distributor.publish(snapshot);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'cannot persist the snapshot; nodes keep the previous one');
+      }
+    });
+    return pipeline;
+  };
+
+  if (providerFile) {
+    provider = new FileProvider({ path: providerFile, logger: log });
+    provider.onChange(() => void recompile('file changed'));
+    await provider.start();
+  } else {
+    log.warn('no dynamic configuration: give --file, or providers.file in --config');
+  }
+  await recompile('start');
+
+  // Entry points live in the static file; a change reaches nodes in the next snapshot.
+  let staticWatcher: FSWatcher | null = null;
+  let staticTimer: NodeJS.Timeout | null = null;
+  if (opts.configFile) {
+    const file = resolve(opts.configFile);
+    staticWatcher = watch(dirname(file), (_event, name) => {
+      if (name !== null && name !== basename(file)) return;
+      if (staticTimer) clearTimeout(staticTimer);
+      staticTimer = setTimeout(async () => {
+        const before = providerFile;
+        const next = await readStatics();
+        if (!next) {
+          log.error({ file }, 'static configuration unreadable; keeping the previous entry points');
+          void recompile('static config error');
+          return;
+        }
+        if (providerFile !== before) log.warn('providers changed in the config file; restart the controller to apply');
+        providerFile = before;
+        statics = next;
+        void recompile('static config changed');
+      }, 200);
+    });
+  }
+
+  // The API stays on loopback unless asked; off loopback it always requires a bearer token.
+  let apiToken = opts.apiToken;
+  if (!apiToken && !isLoopback(apiAddr.host)) {
+    apiToken = await loadOrCreateSecret(join(dataDir, 'api-token'));
+    log.warn({ file: join(dataDir, 'api-token') }, 'API bound off loopback: bearer token required (see file)');
+  }
+  const api = buildApi({
+    store,
+    nodes: distributor,
+    state: () => ({ compile: lastCompile, startedAt, epoch: store.epoch }),
+    ...(apiToken ? { authToken: apiToken } : {}),
+  });
+  await api.listen({ host: apiAddr.host || '0.0.0.0', port: apiAddr.port });
+  const apiBound = api.server.address();
+  const apiPort = typeof apiBound === 'object' && apiBound ? apiBound.port : apiAddr.port;
+  const apiUrl = `http://${hostForUrl(apiAddr.host || '127.0.0.1')}:${apiPort}`;
+  log.info(
+    { api: apiUrl, nodes: nodesUrl, listen: formatAddress({ host: listen.host, port: bound.port }), version: store.current?.version ?? 0 },
+    'controller ready',
+  );
+
+  return {
+    apiUrl,
+    nodesUrl,
+    joinToken,
+    store,
+    distributor,
+    async close() {
+      staticWatcher?.close();
+      if (staticTimer) clearTimeout(staticTimer);
+      await provider?.close();
+      await pipeline;
+      await api.close();
+      await distributor.close();
+    },
+  };
+}

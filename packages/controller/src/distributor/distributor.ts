@@ -1,0 +1,329 @@
+// The WSS endpoint nodes join: authenticates them, pushes the newest snapshot, tracks acks, nacks and liveness.
+import type { IncomingMessage } from 'node:http';
+import { type Server as HttpsServer, createServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import {
+  type HelloMessage,
+  type ListenerInfo,
+  type NodeMessage,
+  PROTOCOL_VERSION,
+  ProtocolErrorCodes,
+  type Snapshot,
+  decodeFrame,
+  encodeMessage,
+  encodeSnapshot,
+  secretsEqual,
+} from '@berth/protocol';
+import type { Logger } from 'pino';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { NodeRegistry, NodeView } from './node-view.js';
+
+export const NODE_CHANNEL_PATH = '/v1/connect';
+
+export interface DistributorOptions {
+  tls: { certPem: string; keyPem: string };
+  /** The join secret nodes must present. */
+  secret: string;
+  logger: Logger;
+  /** Interval of WebSocket pings; a node that has not answered one by the next is disconnected. */
+  heartbeatMs?: number;
+  /** A node must say hello within this time after connecting. */
+  helloTimeoutMs?: number;
+}
+
+interface NodeState {
+  view: NodeView;
+  ws: WebSocket | null;
+  /** Version (in the current epoch) pushed and not yet answered. At most one per node. */
+  inflight: { epoch: string; version: number } | null;
+  /** Versions this node refused; never resent to it. */
+  nacked: Set<string>;
+  alive: boolean;
+}
+
+const versionKey = (epoch: string, version: number) => `${epoch}:${version}`;
+
+export class Distributor implements NodeRegistry {
+  readonly #opts: Required<Pick<DistributorOptions, 'heartbeatMs' | 'helloTimeoutMs'>> & DistributorOptions;
+  readonly #log: Logger;
+  readonly #nodes = new Map<string, NodeState>();
+  #server: HttpsServer | null = null;
+  #wss: WebSocketServer | null = null;
+  #latest: Snapshot | null = null;
+  /** The encoded frame of `#latest`, built once and sent as the same bytes to every node. */
+  #latestFrame: Buffer | null = null;
+  #heartbeat: NodeJS.Timeout | null = null;
+  #listeners = new Set<() => void>();
+
+  constructor(opts: DistributorOptions) {
+    this.#opts = { heartbeatMs: 5000, helloTimeoutMs: 10_000, ...opts };
+    this.#log = opts.logger.child({ component: 'distributor' });
+  }
+
+  /** Starts the WSS server; resolves with the bound address. */
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    const server = createServer({ cert: this.#opts.tls.certPem, key: this.#opts.tls.keyPem, minVersion: 'TLSv1.2' });
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
+    server.on('request', (_req, res) => {
+      res.writeHead(426, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: 'BERTH_UPGRADE_REQUIRED', message: 'this port only serves the node channel' }));
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.#onUpgrade(wss, req, socket, head));
+    server.on('tlsClientError', (err, socket) => {
+      this.#log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed on node channel');
+    });
+    this.#server = server;
+    this.#wss = wss;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#heartbeat = setInterval(() => this.#beat(), this.#opts.heartbeatMs);
+    this.#heartbeat.unref();
+    return server.address() as AddressInfo;
+  }
+
+  /** Makes `snapshot` the newest; every node gets it as soon as it has nothing unacknowledged. */
+  publish(snapshot: Snapshot): void {
+    if (this.#latest && this.#latest.epoch === snapshot.epoch && this.#latest.version >= snapshot.version) return;
+    this.#latest = snapshot;
+    this.#latestFrame = encodeSnapshot(snapshot);
+    for (const node of this.#nodes.values()) this.#maybePush(node);
+  }
+
+  list(): NodeView[] {
+    return [...this.#nodes.values()]
+      .map((n) => ({ ...n.view, listeners: [...n.view.listeners] }))
+      .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
+  /** Called after any node state change (for tests and for waiting on convergence). */
+  onChange(cb: () => void): () => void {
+    this.#listeners.add(cb);
+    return () => this.#listeners.delete(cb);
+  }
+
+  async close(): Promise<void> {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    for (const node of this.#nodes.values()) node.ws?.terminate();
+    this.#wss?.close();
+    const server = this.#server;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  #changed(): void {
+    for (const cb of this.#listeners) cb();
+  }
+
+  #onUpgrade(wss: WebSocketServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    const claimedName = String(req.headers['x-berth-node-name'] ?? '').slice(0, 128);
+    const refuse = (status: number, code: string, message: string) => {
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Not Found'}\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ code, message })}`,
+      );
+    };
+    const url = new URL(req.url ?? '/', 'https://controller');
+    if (url.pathname !== NODE_CHANNEL_PATH) {
+      refuse(404, 'BERTH_NOT_FOUND', `no node channel at ${url.pathname}`);
+      return;
+    }
+    const auth = String(req.headers.authorization ?? '');
+    const presented = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    if (!presented || !secretsEqual(presented, this.#opts.secret)) {
+      // Who tried, never what they sent.
+      this.#log.warn(
+        {
+          code: ProtocolErrorCodes.TokenRejected,
+          remote,
+          nodeName: claimedName || undefined,
+          reason: presented ? 'wrong secret' : 'no secret',
+        },
+        'refused a node: join token secret does not match',
+      );
+      refuse(401, ProtocolErrorCodes.TokenRejected, 'join token rejected');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, remote));
+  }
+
+  #onConnection(ws: WebSocket, remote: string): void {
+    let node: NodeState | null = null;
+    const helloTimer = setTimeout(() => {
+      this.#log.warn({ remote }, 'node sent no hello in time; closing');
+      ws.terminate();
+    }, this.#opts.helloTimeoutMs);
+
+    ws.on('message', (data, isBinary) => {
+      const decoded = decodeFrame(data as Buffer, isBinary);
+      if (!decoded.ok) {
+        this.#log.warn({ remote, code: decoded.code, err: decoded.error }, 'bad frame from node; closing');
+        ws.close(1008, decoded.code);
+        return;
+      }
+      const msg = decoded.message as NodeMessage;
+      if (msg.type === 'hello') {
+        clearTimeout(helloTimer);
+        node = this.#onHello(ws, msg, remote);
+        return;
+      }
+      if (!node) {
+        ws.close(1008, 'hello first');
+        return;
+      }
+      node.alive = true;
+      node.view.lastSeen = new Date().toISOString();
+      switch (msg.type) {
+        case 'ack':
+          this.#onAck(node, msg.epoch, msg.version, msg.hash, msg.listeners);
+          break;
+        case 'nack':
+          this.#onNack(node, msg.epoch, msg.version, msg.code, msg.error);
+          break;
+        case 'heartbeat':
+          ws.send(encodeMessage({ type: 'heartbeat', seq: msg.seq, at: Date.now() }));
+          break;
+      }
+    });
+    ws.on('pong', () => {
+      if (node) {
+        node.alive = true;
+        node.view.lastSeen = new Date().toISOString();
+      }
+    });
+    ws.on('error', (err) => this.#log.debug({ remote, err: err.message }, 'node connection error'));
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      if (node && node.ws === ws) {
+        node.ws = null;
+        node.inflight = null;
+        node.view.connected = false;
+        node.view.connectedSince = null;
+        node.view.pendingVersion = null;
+        this.#log.info({ nodeId: node.view.id, name: node.view.name, remote }, 'node disconnected');
+        this.#changed();
+      }
+    });
+  }
+
+  #onHello(ws: WebSocket, msg: HelloMessage, remote: string): NodeState {
+    if (msg.protocol !== PROTOCOL_VERSION) {
+      this.#log.warn({ remote, protocol: msg.protocol }, 'node speaks another protocol version');
+    }
+    let node = this.#nodes.get(msg.nodeId);
+    if (node?.ws && node.ws !== ws) {
+      // The node reconnected before we noticed its old connection died.
+      node.ws.terminate();
+    }
+    const now = new Date().toISOString();
+    if (!node) {
+      node = {
+        view: {
+          id: msg.nodeId,
+          name: msg.name,
+          address: remote,
+          connected: true,
+          connectedSince: now,
+          lastSeen: now,
+          appliedVersion: 0,
+          appliedEpoch: null,
+          appliedHash: null,
+          pendingVersion: null,
+          lastAck: null,
+          lastNack: null,
+          listeners: [],
+        },
+        ws,
+        inflight: null,
+        nacked: new Set(),
+        alive: true,
+      };
+      this.#nodes.set(msg.nodeId, node);
+    }
+    node.ws = ws;
+    node.alive = true;
+    node.inflight = null;
+    Object.assign(node.view, {
+      name: msg.name,
+      address: remote,
+      connected: true,
+      connectedSince: now,
+      lastSeen: now,
+      appliedVersion: msg.appliedVersion,
+      appliedEpoch: msg.appliedEpoch,
+      appliedHash: msg.appliedHash,
+      pendingVersion: null,
+      listeners: msg.listeners,
+    });
+    this.#log.info(
+      { nodeId: msg.nodeId, name: msg.name, remote, appliedVersion: msg.appliedVersion },
+      'node joined',
+    );
+    this.#maybePush(node);
+    this.#changed();
+    return node;
+  }
+
+  #onAck(node: NodeState, epoch: string, version: number, hash: string, listeners: ListenerInfo[]): void {
+    const at = new Date().toISOString();
+    node.inflight = null;
+    Object.assign(node.view, {
+      appliedVersion: version,
+      appliedEpoch: epoch,
+      appliedHash: hash,
+      pendingVersion: null,
+      lastAck: { version, at },
+      listeners,
+    });
+    this.#log.info({ nodeId: node.view.id, name: node.view.name, version }, 'node applied snapshot');
+    this.#maybePush(node);
+    this.#changed();
+  }
+
+  #onNack(node: NodeState, epoch: string, version: number, code: string, error: string): void {
+    node.inflight = null;
+    node.nacked.add(versionKey(epoch, version));
+    node.view.pendingVersion = null;
+    node.view.lastNack = { version, at: new Date().toISOString(), code, error };
+    this.#log.warn({ nodeId: node.view.id, name: node.view.name, version, code, err: error }, 'node refused snapshot');
+    this.#maybePush(node);
+    this.#changed();
+  }
+
+  /** Sends the newest snapshot unless one is in flight, the node has it, or the node refused it. */
+  #maybePush(node: NodeState): void {
+    const latest = this.#latest;
+    const frame = this.#latestFrame;
+    const ws = node.ws;
+    if (!latest || !frame || !ws || node.inflight) return;
+    const v = node.view;
+    if (v.appliedEpoch === latest.epoch && v.appliedHash === latest.hash) return;
+    if (v.appliedEpoch === latest.epoch && v.appliedVersion > latest.version) return;
+    if (node.nacked.has(versionKey(latest.epoch, latest.version))) return;
+    node.inflight = { epoch: latest.epoch, version: latest.version };
+    node.view.pendingVersion = latest.version;
+    ws.send(frame, { binary: true }, (err) => {
+      if (err) this.#log.debug({ nodeId: v.id, err: err.message }, 'snapshot send failed');
+    });
+  }
+
+  #beat(): void {
+    for (const node of this.#nodes.values()) {
+      const ws = node.ws;
+      if (!ws) continue;
+      if (!node.alive) {
+        this.#log.warn({ nodeId: node.view.id, name: node.view.name }, 'node missed heartbeats; disconnecting');
+        ws.terminate();
+        continue;
+      }
+      node.alive = false;
+      ws.ping();
+    }
+  }
+}

@@ -1,0 +1,10 @@
+export { startController, type ControllerHandle, type ControllerOptions, FALLBACK_ENTRYPOINTS } from './controller.js';
+export type { NodeView, NodeRegistry } from './distributor/node-view.js';
+export { Distributor, NODE_CHANNEL_PATH, type DistributorOptions } from './distributor/distributor.js';
+export type { CompileResult, RouterStatus, ServiceStatus } from './compiler/compile-result.js';
+export { compile } from './compiler/compile.js';
+export { ErrorCodes, type ErrorCode } from './compiler/error-codes.js';
+export { SnapshotStore } from './store/snapshot-store.js';
+export { buildApi, type ApiDeps, type ApiState } from './api/api-server.js';
+export { ensureControllerPki, type ControllerPki } from './pki/controller-pki.js';
+export { parseControllerConfig, loadControllerConfig } from './settings/controller-config.js';

@@ -1,0 +1,154 @@
+// The controller's own CA and server certificate for the node channel: created on first start, reused after.
+import { X509Certificate as NodeX509, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { certificateFingerprint, readTextIfExists, writeFileAtomic } from '@berth/protocol';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY = 24 * 3600 * 1000;
+/** Renew the server certificate this long before it expires, at the next start. */
+const RENEW_BEFORE = 30 * DAY;
+
+export interface ControllerPki {
+  caCertPem: string;
+  certPem: string;
+  keyPem: string;
+  /** sha256 of the CA certificate, lower-case hex: what join tokens pin. */
+  caFingerprint: string;
+  /** True when this call created the CA (first start). */
+  createdCa: boolean;
+  /** True when this call issued a new server certificate. */
+  issuedServerCert: boolean;
+}
+
+async function exportKeyPem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }) as string;
+}
+
+async function importKeyPem(pem: string): Promise<webcrypto.CryptoKey> {
+  const der = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
+  return webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']) as Promise<webcrypto.CryptoKey>;
+}
+
+function serial(): string {
+  // Positive 128-bit serial: clear the top bit.
+  const b = randomBytes(16);
+  b[0] = (b[0] ?? 0) & 0x7f;
+  return b.toString('hex');
+}
+
+async function createCa(): Promise<{ certPem: string; keyPem: string }> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=Berth controller CA ${randomBytes(4).toString('hex')}`,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 3650 * DAY),
+    signingAlgorithm: ALG,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: `${cert.toString('pem').trimEnd()}\n`, keyPem: await exportKeyPem(keys.privateKey) };
+}
+
+async function issueServerCert(
+  caCertPem: string,
+  caKeyPem: string,
+  names: string[],
+): Promise<{ certPem: string; keyPem: string }> {
+  const ca = new x509.X509Certificate(caCertPem);
+  const caKey = await importKeyPem(caKeyPem);
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: 'CN=berth-controller',
+    issuer: ca.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 397 * DAY),
+    signingAlgorithm: ALG,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(
+        names.map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n })),
+      ),
+      await x509.AuthorityKeyIdentifierExtension.create(ca),
+    ],
+  });
+  return { certPem: `${cert.toString('pem').trimEnd()}\n`, keyPem: await exportKeyPem(keys.privateKey) };
+}
+
+/** One spelling per name: IPv6 addresses compressed, DNS names lower-cased. */
+const canonicalName = (n: string) => (isIP(n) === 6 ? new URL(`http://[${n}]`).hostname : n.toLowerCase());
+
+function coversNames(certPem: string, names: string[]): boolean {
+  const cert = new NodeX509(certPem);
+  const san = cert.subjectAltName ?? '';
+  const entries = new Set(san.split(',').map((s) => canonicalName(s.trim().replace(/^(DNS|IP Address):/, ''))));
+  return names.every((n) => entries.has(canonicalName(n)));
+}
+
+/**
+ * Loads the CA and server certificate from `dataDir/pki`, creating what is missing. The server
+ * certificate is reissued (same CA, so tokens stay valid) when it does not cover `names` or nears expiry.
+ */
+export async function ensureControllerPki(dataDir: string, names: string[]): Promise<ControllerPki> {
+  const dir = join(dataDir, 'pki');
+  const caCertPath = join(dir, 'ca.pem');
+  const caKeyPath = join(dir, 'ca-key.pem');
+  const certPath = join(dir, 'controller.pem');
+  const keyPath = join(dir, 'controller-key.pem');
+
+  let caCertPem = await readTextIfExists(caCertPath);
+  let caKeyPem = await readTextIfExists(caKeyPath);
+  let createdCa = false;
+  if (!caCertPem || !caKeyPem) {
+    const ca = await createCa();
+    caCertPem = ca.certPem;
+    caKeyPem = ca.keyPem;
+    await writeFileAtomic(caKeyPath, caKeyPem, 0o600);
+    await writeFileAtomic(caCertPath, caCertPem, 0o644);
+    createdCa = true;
+  }
+
+  let certPem = await readTextIfExists(certPath);
+  let keyPem = await readTextIfExists(keyPath);
+  let issuedServerCert = false;
+  const wanted = [...new Set(['localhost', '127.0.0.1', '::1', ...names])];
+  const stale =
+    !certPem ||
+    !keyPem ||
+    createdCa ||
+    !coversNames(certPem, wanted) ||
+    new Date(new NodeX509(certPem).validTo).getTime() - Date.now() < RENEW_BEFORE ||
+    !new NodeX509(certPem).checkIssued(new NodeX509(caCertPem));
+  if (stale) {
+    const issued = await issueServerCert(caCertPem, caKeyPem, wanted);
+    certPem = issued.certPem;
+    keyPem = issued.keyPem;
+    await writeFileAtomic(keyPath, keyPem, 0o600);
+    await writeFileAtomic(certPath, certPem, 0o644);
+    issuedServerCert = true;
+  }
+  return {
+    caCertPem,
+    certPem: certPem as string,
+    keyPem: keyPem as string,
+    caFingerprint: certificateFingerprint(caCertPem),
+    createdCa,
+    issuedServerCert,
+  };
+}

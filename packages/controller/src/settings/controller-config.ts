@@ -1,0 +1,71 @@
+// The controller's static configuration file (entry points, providers): read, validated, reported with lines.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { type ConfigError, type StaticConfig, configError, validateStatic } from '@berth/config';
+import { LineCounter, parseDocument, isMap, isScalar } from 'yaml';
+
+export interface ControllerFileSettings {
+  statics: StaticConfig;
+  /** Absolute path of the file provider's file or directory, if configured. */
+  providerFile: string | null;
+  errors: ConfigError[];
+}
+
+/** The embedded default used by `berth up` and when no config file is given. */
+export const DEFAULT_ENTRYPOINTS: StaticConfig['entryPoints'] = { web: { address: ':8080' } };
+
+export function parseControllerConfig(text: string, path: string): ControllerFileSettings {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const errors: ConfigError[] = [];
+  const at = (offset: number | undefined) => {
+    const pos = offset === undefined ? undefined : lineCounter.linePos(offset);
+    return pos ? { provider: 'static', origin: path, line: pos.line } : { provider: 'static', origin: path };
+  };
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    errors.push(
+      configError('BERTH_FILE_PARSE', '', `${path}:${at(e.pos[0]).line ?? '?'}: ${e.message.split('\n')[0]}`, at(e.pos[0])),
+    );
+    return { statics: { entryPoints: {} }, providerFile: null, errors };
+  }
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  const sourceOf = (p: string[]) => {
+    const node = doc.getIn(p, true) as { range?: [number, number, number] } | undefined;
+    return at(node?.range?.[0]);
+  };
+  const { config, errors: staticErrors } = validateStatic({ entryPoints: raw['entryPoints'] ?? raw['entrypoints'] }, { sourceOf });
+  errors.push(...staticErrors);
+
+  let providerFile: string | null = null;
+  const providers = doc.get('providers', true);
+  if (isMap(providers)) {
+    const file = providers.get('file', true);
+    if (isMap(file)) {
+      const target = file.get('directory', true) ?? file.get('filename', true);
+      if (isScalar(target) && typeof target.value === 'string') {
+        providerFile = resolve(dirname(path), target.value);
+      }
+    }
+  }
+  return { statics: config, providerFile, errors };
+}
+
+export async function loadControllerConfig(path: string): Promise<ControllerFileSettings> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    return {
+      statics: { entryPoints: {} },
+      providerFile: null,
+      errors: [
+        configError('BERTH_FILE_READ', '', `cannot read ${path}: ${(err as Error).message}`, {
+          provider: 'static',
+          origin: path,
+        }),
+      ],
+    };
+  }
+  return parseControllerConfig(text, resolve(path));
+}

@@ -1,0 +1,91 @@
+// Frames on the wire: small messages as JSON text, snapshots as one gzip'd binary frame built once per version.
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { ProtocolErrorCodes } from './errors.js';
+import type { Message, SnapshotMessage } from './messages.js';
+import type { Snapshot } from './snapshot.js';
+
+/** Snapshots larger than this (uncompressed) are refused, so a bad peer cannot exhaust memory. */
+export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
+
+export type DecodeResult = { ok: true; message: Message } | { ok: false; code: string; error: string };
+
+export function encodeMessage(message: Exclude<Message, SnapshotMessage>): string {
+  return JSON.stringify(message);
+}
+
+/** The bytes of a snapshot frame. Build once per version and send the same Buffer to every node. */
+export function encodeSnapshot(snapshot: Snapshot): Buffer {
+  const message: SnapshotMessage = { type: 'snapshot', snapshot };
+  return gzipSync(JSON.stringify(message), { level: 6 });
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
+const isListeners = (v: unknown): boolean =>
+  Array.isArray(v) && v.every((l) => isObject(l) && isStr(l['entryPoint']) && isStr(l['address']));
+
+function isSnapshot(v: unknown): v is Snapshot {
+  return (
+    isObject(v) &&
+    isStr(v['epoch']) &&
+    isInt(v['version']) &&
+    isStr(v['hash']) &&
+    isStr(v['createdAt']) &&
+    isObject(v['body'])
+  );
+}
+
+/** Structural check of a decoded value; semantic checks (hash, schema) are the receiver's. */
+function checkShape(v: unknown): v is Message {
+  if (!isObject(v)) return false;
+  switch (v['type']) {
+    case 'hello':
+      return (
+        isInt(v['protocol']) &&
+        isStr(v['nodeId']) &&
+        isStr(v['name']) &&
+        isInt(v['appliedVersion']) &&
+        isStrOrNull(v['appliedEpoch']) &&
+        isStrOrNull(v['appliedHash']) &&
+        isListeners(v['listeners'])
+      );
+    case 'ack':
+      return isStr(v['epoch']) && isInt(v['version']) && isStr(v['hash']) && isListeners(v['listeners']);
+    case 'nack':
+      return isStr(v['epoch']) && isInt(v['version']) && isStr(v['code']) && isStr(v['error']);
+    case 'heartbeat':
+      return isInt(v['seq']) && isInt(v['at']);
+    case 'snapshot':
+      return isSnapshot(v['snapshot']);
+    default:
+      return false;
+  }
+}
+
+/** Decodes one WebSocket frame. Never throws: garbage gives `{ok:false}`. */
+export function decodeFrame(data: Buffer | string, isBinary: boolean): DecodeResult {
+  let text: string;
+  try {
+    if (isBinary) {
+      const buf = typeof data === 'string' ? Buffer.from(data) : data;
+      text = gunzipSync(buf, { maxOutputLength: MAX_SNAPSHOT_BYTES }).toString('utf8');
+    } else {
+      text = typeof data === 'string' ? data : data.toString('utf8');
+    }
+  } catch (err) {
+    return { ok: false, code: ProtocolErrorCodes.BadFrame, error: `cannot decompress frame: ${(err as Error).message}` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, code: ProtocolErrorCodes.BadFrame, error: 'frame is not JSON' };
+  }
+  if (!checkShape(value)) {
+    const type = isObject(value) && isStr(value['type']) ? value['type'] : 'unknown';
+    return { ok: false, code: ProtocolErrorCodes.BadFrame, error: `malformed '${type}' message` };
+  }
+  return { ok: true, message: value };
+}

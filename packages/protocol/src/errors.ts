@@ -1,0 +1,25 @@
+// Error codes of the controller ⇄ node protocol, one catalogue.
+
+export const ProtocolErrorCodes = {
+  /** A frame that is not a well-formed message. */
+  BadFrame: 'BERTH_PROTOCOL_BAD_FRAME',
+  /** A snapshot whose hash is not the hash of its body. */
+  HashMismatch: 'BERTH_PROTOCOL_HASH_MISMATCH',
+  /** A join token that cannot be parsed. */
+  TokenMalformed: 'BERTH_TOKEN_MALFORMED',
+  /** A join token whose secret the controller does not accept. */
+  TokenRejected: 'BERTH_TOKEN_REJECTED',
+  /** The controller's certificate is not signed by the CA the token pins. */
+  CaMismatch: 'BERTH_TOKEN_CA_MISMATCH',
+} as const;
+
+export type ProtocolErrorCode = (typeof ProtocolErrorCodes)[keyof typeof ProtocolErrorCodes];
+
+export class ProtocolError extends Error {
+  readonly code: ProtocolErrorCode;
+  constructor(code: ProtocolErrorCode, message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+  }
+}

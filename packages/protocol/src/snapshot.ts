@@ -1,0 +1,51 @@
+// The snapshot envelope: one immutable, versioned, hashed document a node applies whole or not at all.
+import { createHash } from 'node:crypto';
+import type { EntryPoint, HttpConfig } from '@berth/config';
+
+/** Bumped when a node needs new code to understand a body. A node NACKs a schema it does not know. */
+export const SNAPSHOT_SCHEMA = 1;
+
+/** Everything a node needs to serve traffic. */
+export interface SnapshotBody {
+  schema: number;
+  entryPoints: Record<string, EntryPoint>;
+  http: HttpConfig;
+}
+
+export interface Snapshot {
+  /** Changes when a controller's store is reset; versions never compare across epochs. */
+  epoch: string;
+  version: number;
+  /** sha256 (hex) of the canonical JSON of `body`. */
+  hash: string;
+  /** ISO 8601. */
+  createdAt: string;
+  body: SnapshotBody;
+}
+
+/**
+ * JSON with object keys sorted at every level, so equal bodies hash equally whatever the
+ * order providers produced them in. `undefined` members are dropped, as JSON.stringify does.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const out = JSON.stringify(value);
+    return out === undefined ? 'null' : out;
+  }
+  if (Array.isArray(value)) {
+    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export function hashBody(body: SnapshotBody): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}
+
+/** True when the envelope's hash is the hash of its body. */
+export function verifySnapshot(snapshot: Snapshot): boolean {
+  return hashBody(snapshot.body) === snapshot.hash;
+}

@@ -1,0 +1,295 @@
+// The node's link to the controller: joins with the token, applies snapshots whole or not at all, acks or nacks, caches.
+import {
+  type JoinToken,
+  type ListenerInfo,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  ProtocolErrorCodes,
+  SNAPSHOT_SCHEMA,
+  type Snapshot,
+  type SnapshotBody,
+  decodeFrame,
+  encodeMessage,
+  verifySnapshot,
+} from '@berth/protocol';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import { backoffDelay } from './backoff.js';
+import { pinnedCa } from './ca-discovery.js';
+import { loadCachedSnapshot, saveCachedSnapshot } from './snapshot-cache.js';
+
+export type ApplyResult = { ok: true; listeners: ListenerInfo[] } | { ok: false; code: string; error: string };
+
+/** What the agent drives: the data plane (or, later, the pool of workers). */
+export interface SnapshotApplier {
+  apply(body: SnapshotBody): Promise<ApplyResult>;
+  listeners(): ListenerInfo[];
+}
+
+export interface AgentOptions {
+  token: JoinToken;
+  nodeId: string;
+  name: string;
+  dataDir: string;
+  applier: SnapshotApplier;
+  logger: Logger;
+  /** The controller pings at this interval; silence for 3 intervals means the link is dead. */
+  heartbeatMs?: number;
+  reconnectInitialMs?: number;
+  reconnectMaxMs?: number;
+  /** Called after every successful apply (from the cache or the controller). */
+  onApplied?: (status: AppliedStatus) => void;
+}
+
+export interface AppliedStatus {
+  nodeId: string;
+  name: string;
+  appliedVersion: number;
+  appliedEpoch: string;
+  appliedHash: string;
+  fromCache: boolean;
+  listeners: ListenerInfo[];
+}
+
+export type AgentState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'stopped';
+
+export class Agent {
+  readonly #o: AgentOptions & Required<Pick<AgentOptions, 'heartbeatMs' | 'reconnectInitialMs' | 'reconnectMaxMs'>>;
+  readonly #log: Logger;
+  #applied: Snapshot | null = null;
+  #ws: WebSocket | null = null;
+  #state: AgentState = 'idle';
+  #attempt = 0;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #watchdog: NodeJS.Timeout | null = null;
+  #lastHeard = 0;
+  #ca: string | null = null;
+  /** Applies run one at a time, in arrival order. */
+  #queue: Promise<void> = Promise.resolve();
+  #newest: Snapshot | null = null;
+
+  constructor(opts: AgentOptions) {
+    this.#o = { heartbeatMs: 5000, reconnectInitialMs: 250, reconnectMaxMs: 10_000, ...opts };
+    this.#log = opts.logger.child({ component: 'agent' });
+  }
+
+  get state(): AgentState {
+    return this.#state;
+  }
+
+  get applied(): Snapshot | null {
+    return this.#applied;
+  }
+
+  /** Serves the cached snapshot, if any, then connects (and keeps reconnecting) to the controller. */
+  async start(): Promise<void> {
+    const cached = await loadCachedSnapshot(this.#o.dataDir);
+    if (!cached.ok) {
+      this.#log.warn({ err: cached.error }, 'ignoring the snapshot cache');
+    } else if (cached.snapshot) {
+      const result = await this.#o.applier.apply(cached.snapshot.body);
+      if (result.ok) {
+        this.#applied = cached.snapshot;
+        this.#notify(cached.snapshot, true, result.listeners);
+        this.#log.info(
+          { version: cached.snapshot.version, epoch: cached.snapshot.epoch, listeners: result.listeners },
+          'serving the cached snapshot until the controller answers',
+        );
+      } else {
+        this.#log.error({ code: result.code, err: result.error }, 'cannot apply the cached snapshot');
+      }
+    }
+    this.#connect();
+  }
+
+  async stop(): Promise<void> {
+    this.#state = 'stopped';
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    const ws = this.#ws;
+    this.#ws = null;
+    if (ws) {
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+    }
+    await this.#queue;
+  }
+
+  #notify(snapshot: Snapshot, fromCache: boolean, listeners: ListenerInfo[]): void {
+    this.#o.onApplied?.({
+      nodeId: this.#o.nodeId,
+      name: this.#o.name,
+      appliedVersion: snapshot.version,
+      appliedEpoch: snapshot.epoch,
+      appliedHash: snapshot.hash,
+      fromCache,
+      listeners,
+    });
+  }
+
+  #scheduleReconnect(reason: string): void {
+    if (this.#state === 'stopped') return;
+    const delay = backoffDelay(this.#attempt++, {
+      initialMs: this.#o.reconnectInitialMs,
+      maxMs: this.#o.reconnectMaxMs,
+    });
+    this.#state = 'waiting';
+    this.#log.info({ reason, retryInMs: delay, attempt: this.#attempt }, 'controller unreachable; serving last snapshot');
+    this.#retryTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  #connect(): void {
+    if (this.#state === 'stopped') return;
+    this.#state = 'connecting';
+    const url = new URL(this.#o.token.url);
+    void (async () => {
+      try {
+        this.#ca ??= await pinnedCa(this.#o.dataDir, url, this.#o.token.caFingerprint);
+      } catch (err) {
+        const code = err instanceof ProtocolError ? err.code : 'BERTH_AGENT_CONNECT';
+        if (code === ProtocolErrorCodes.CaMismatch) this.#log.error({ code, err: (err as Error).message }, 'refusing the controller');
+        this.#scheduleReconnect((err as Error).message);
+        return;
+      }
+      if (this.#state === 'stopped') return;
+      this.#open(url, this.#ca);
+    })();
+  }
+
+  #open(url: URL, ca: string): void {
+    const endpoint = new URL('/v1/connect', url);
+    const ws = new WebSocket(endpoint, {
+      ca,
+      headers: {
+        authorization: `Bearer ${this.#o.token.secret}`,
+        'x-berth-node-name': this.#o.name,
+        'x-berth-node-id': this.#o.nodeId,
+      },
+      handshakeTimeout: 10_000,
+      maxPayload: 64 * 1024 * 1024,
+      perMessageDeflate: false,
+    });
+    this.#ws = ws;
+    let refused = false;
+    ws.on('unexpected-response', (_req, res) => {
+      refused = true;
+      if (res.statusCode === 401) {
+        this.#log.error(
+          { code: ProtocolErrorCodes.TokenRejected },
+          'the controller rejected this join token; check `berth token` on the controller',
+        );
+      } else {
+        this.#log.error({ status: res.statusCode }, 'the controller refused the connection');
+      }
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      this.#state = 'connected';
+      this.#attempt = 0;
+      this.#lastHeard = Date.now();
+      this.#log.info({ controller: url.host }, 'connected to controller');
+      const a = this.#applied;
+      ws.send(
+        encodeMessage({
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          nodeId: this.#o.nodeId,
+          name: this.#o.name,
+          appliedVersion: a?.version ?? 0,
+          appliedEpoch: a?.epoch ?? null,
+          appliedHash: a?.hash ?? null,
+          listeners: this.#o.applier.listeners(),
+        }),
+      );
+      this.#startWatchdog(ws);
+    });
+    ws.on('ping', () => {
+      this.#lastHeard = Date.now();
+    });
+    ws.on('message', (data, isBinary) => {
+      this.#lastHeard = Date.now();
+      const decoded = decodeFrame(data as Buffer, isBinary);
+      if (!decoded.ok) {
+        this.#log.warn({ code: decoded.code, err: decoded.error }, 'bad frame from controller');
+        return;
+      }
+      const msg = decoded.message;
+      if (msg.type === 'snapshot') this.#enqueue(ws, msg.snapshot);
+    });
+    ws.on('error', (err) => {
+      if (!refused) this.#log.debug({ err: err.message }, 'controller connection error');
+    });
+    ws.on('close', () => {
+      if (this.#ws === ws) this.#ws = null;
+      if (this.#watchdog) clearInterval(this.#watchdog);
+      this.#scheduleReconnect(refused ? 'refused' : 'connection closed');
+    });
+  }
+
+  #startWatchdog(ws: WebSocket): void {
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    this.#watchdog = setInterval(() => {
+      if (Date.now() - this.#lastHeard > 3 * this.#o.heartbeatMs) {
+        this.#log.warn('controller silent for 3 heartbeats; reconnecting');
+        ws.terminate();
+      }
+    }, this.#o.heartbeatMs);
+    this.#watchdog.unref();
+  }
+
+  /** Keeps only the newest pending snapshot: a slow apply never builds a queue of stale ones. */
+  #enqueue(ws: WebSocket, snapshot: Snapshot): void {
+    this.#newest = snapshot;
+    this.#queue = this.#queue.then(async () => {
+      if (this.#newest !== snapshot) return;
+      await this.#handle(ws, snapshot);
+    });
+  }
+
+  async #handle(ws: WebSocket, snapshot: Snapshot): Promise<void> {
+    const send = (msg: Parameters<typeof encodeMessage>[0]) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(encodeMessage(msg));
+    };
+    const nack = (code: string, error: string) => {
+      this.#log.warn({ version: snapshot.version, code, err: error }, 'refusing snapshot; keeping the previous one');
+      send({ type: 'nack', epoch: snapshot.epoch, version: snapshot.version, code, error });
+    };
+    const current = this.#applied;
+    if (current && current.epoch === snapshot.epoch) {
+      if (current.hash === snapshot.hash && current.version === snapshot.version) {
+        send({ type: 'ack', epoch: current.epoch, version: current.version, hash: current.hash, listeners: this.#o.applier.listeners() });
+        return;
+      }
+      if (snapshot.version < current.version) {
+        this.#log.info({ version: snapshot.version, applied: current.version }, 'ignoring an older snapshot');
+        return;
+      }
+    }
+    if (!verifySnapshot(snapshot)) {
+      nack(ProtocolErrorCodes.HashMismatch, 'snapshot body does not match its hash');
+      return;
+    }
+    if (snapshot.body.schema !== SNAPSHOT_SCHEMA) {
+      nack('BERTH_PROXY_SCHEMA', `snapshot schema ${snapshot.body.schema} is not supported by this node (supports ${SNAPSHOT_SCHEMA})`);
+      return;
+    }
+    const started = process.hrtime.bigint();
+    const result = await this.#o.applier.apply(snapshot.body);
+    if (!result.ok) {
+      nack(result.code, result.error);
+      return;
+    }
+    this.#applied = snapshot;
+    this.#notify(snapshot, false, result.listeners);
+    const applyMs = Number(process.hrtime.bigint() - started) / 1e6;
+    this.#log.info({ version: snapshot.version, epoch: snapshot.epoch, applyMs, listeners: result.listeners }, 'applied snapshot');
+    try {
+      await saveCachedSnapshot(this.#o.dataDir, snapshot);
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message }, 'cannot write the snapshot cache');
+    }
+    send({ type: 'ack', epoch: snapshot.epoch, version: snapshot.version, hash: snapshot.hash, listeners: result.listeners });
+  }
+}

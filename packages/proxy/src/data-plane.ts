@@ -1,0 +1,181 @@
+// Applies snapshots to a running node: compiles the runtime, reconciles listeners, swaps atomically.
+import type { Server } from 'node:http';
+import { parseAddress } from '@berth/config';
+import type { ListenerInfo, SnapshotBody } from '@berth/protocol';
+import type { Logger } from 'pino';
+import { createEntryPointServer } from './http/http-entry-point.js';
+import { boundAddress, describeListenError, listen } from './http/listen.js';
+import { PoolCache } from './http/pool-cache.js';
+import { buildRuntime } from './runtime/build-runtime.js';
+import { RuntimeSwitch } from './runtime/runtime-switch.js';
+
+export const LISTEN_FAILED = 'BERTH_PROXY_LISTEN';
+export const DATA_PLANE_CLOSED = 'BERTH_PROXY_CLOSED';
+
+export interface DataPlaneOptions {
+  logger: Logger;
+  /** Entry point name → address used instead of the snapshot's, e.g. `127.0.0.1:0` in tests. */
+  entryPointOverrides?: Record<string, string>;
+  /** How long `close()` lets requests in flight finish before cutting connections. Default 1 s. */
+  closeDrainMs?: number;
+  /** How long a listener removed by a snapshot keeps its busy connections. Default 30 s. */
+  retireDrainMs?: number;
+  /** How long a pool for an origin no longer referenced stays open. Default 30 s. */
+  poolGraceMs?: number;
+}
+
+export type ApplyResult =
+  | { ok: true; listeners: ListenerInfo[] }
+  | { ok: false; code: string; error: string };
+
+interface Listener {
+  entryPoint: string;
+  /** The address asked for (after overrides), compared to decide whether to rebind. */
+  requested: string;
+  bound: string;
+  server: Server;
+}
+
+/** How often a draining server's idle keep-alive connections are swept. */
+const SWEEP_MS = 250;
+
+export class DataPlane {
+  readonly #logger: Logger;
+  readonly #overrides: Readonly<Record<string, string>>;
+  readonly #closeDrainMs: number;
+  readonly #retireDrainMs: number;
+  readonly #runtimes = new RuntimeSwitch();
+  readonly #pools: PoolCache;
+  readonly #listeners = new Map<string, Listener>();
+  /** Servers of removed entry points still finishing their requests. */
+  readonly #draining = new Map<Server, Promise<void>>();
+  /** Applies run one at a time, in call order. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(opts: DataPlaneOptions) {
+    this.#logger = opts.logger;
+    this.#overrides = opts.entryPointOverrides ?? {};
+    this.#closeDrainMs = opts.closeDrainMs ?? 1_000;
+    this.#retireDrainMs = opts.retireDrainMs ?? 30_000;
+    this.#pools = new PoolCache(opts.poolGraceMs === undefined ? {} : { graceMs: opts.poolGraceMs });
+  }
+
+  /**
+   * All or nothing: either the new routes serve on every entry point of `body`, or the node
+   * keeps serving exactly what it served before and the result says why.
+   */
+  apply(body: SnapshotBody): Promise<ApplyResult> {
+    const run = this.#queue.then(() => this.#apply(body));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Addresses actually bound, by entry point name. */
+  listeners(): ListenerInfo[] {
+    return [...this.#listeners.values()]
+      .map((l) => ({ entryPoint: l.entryPoint, address: l.bound }))
+      .sort((a, b) => (a.entryPoint < b.entryPoint ? -1 : a.entryPoint > b.entryPoint ? 1 : 0));
+  }
+
+  /** Stops accepting, lets requests in flight finish for a short drain, then cuts what is left. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#queue;
+    const listeners = [...this.#listeners.values()];
+    this.#listeners.clear();
+    // Retired servers may have a long drain left; shutting down shortens it.
+    const cut = setTimeout(() => {
+      for (const server of this.#draining.keys()) server.closeAllConnections();
+    }, this.#closeDrainMs);
+    await Promise.all([
+      ...listeners.map((l) => drain(l.server, this.#closeDrainMs)),
+      ...this.#draining.values(),
+    ]);
+    clearTimeout(cut);
+    await this.#pools.destroy();
+  }
+
+  async #apply(body: SnapshotBody): Promise<ApplyResult> {
+    if (this.#closed) return { ok: false, code: DATA_PLANE_CLOSED, error: 'the data plane is closed' };
+    const built = buildRuntime(body);
+    if (!built.ok) return built;
+    const runtime = built.runtime;
+
+    const wanted = new Map<string, string>();
+    for (const [name, address] of runtime.entryPoints) wanted.set(name, this.#overrides[name] ?? address);
+
+    // Bind first: until every new socket is listening nothing observable has changed.
+    const opened: Listener[] = [];
+    for (const [name, address] of wanted) {
+      if (this.#listeners.get(name)?.requested === address) continue;
+      const result = await this.#open(name, address);
+      if ('error' in result) {
+        await Promise.all(opened.map((l) => drain(l.server, 0)));
+        return { ok: false, code: LISTEN_FAILED, error: result.error };
+      }
+      opened.push(result);
+    }
+
+    this.#runtimes.swap(runtime);
+    this.#pools.retain(runtime.origins);
+
+    const retired: Listener[] = [];
+    for (const listener of opened) {
+      const previous = this.#listeners.get(listener.entryPoint);
+      if (previous) retired.push(previous);
+      this.#listeners.set(listener.entryPoint, listener);
+    }
+    for (const [name, listener] of this.#listeners) {
+      if (!wanted.has(name)) {
+        retired.push(listener);
+        this.#listeners.delete(name);
+      }
+    }
+    for (const { server } of retired) {
+      this.#draining.set(
+        server,
+        drain(server, this.#retireDrainMs).finally(() => this.#draining.delete(server)),
+      );
+    }
+    return { ok: true, listeners: this.listeners() };
+  }
+
+  async #open(entryPoint: string, requested: string): Promise<Listener | { error: string }> {
+    const where = `entry point "${entryPoint}": cannot listen on ${requested}`;
+    const address = parseAddress(requested);
+    if (address === null) return { error: `${where}: invalid address` };
+    const server = createEntryPointServer({
+      name: entryPoint,
+      runtimes: this.#runtimes,
+      pools: this.#pools,
+      logger: this.#logger,
+    });
+    try {
+      await listen(server, address);
+    } catch (err) {
+      return { error: `${where}: ${describeListenError(err)}` };
+    }
+    server.on('error', (err) => this.#logger.error({ err, entryPoint }, 'listener error'));
+    return { entryPoint, requested, bound: boundAddress(server), server };
+  }
+}
+
+/**
+ * Stops accepting at once, closes keep-alive connections as soon as they go idle, and after
+ * `graceMs` cuts the connections still busy. Resolves when the server is fully closed.
+ */
+function drain(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), SWEEP_MS);
+    const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(deadline);
+      resolve();
+    });
+    server.closeIdleConnections();
+    if (graceMs <= 0) server.closeAllConnections();
+  });
+}

@@ -1,0 +1,110 @@
+// The berth command: help on every command, tables and JSON from the API, and `berth up` end to end.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ChildGroup } from '@berth/cli';
+import { Cluster, eventually } from '../helpers/cluster.js';
+import { type Backend, get, startBackend } from '../helpers/http.js';
+
+async function run(group: ChildGroup, args: string[]): Promise<{ code: number | string; out: string }> {
+  const child = group.berth(`berth ${args[0] ?? ''}`, args);
+  const code = await child.exited;
+  return { code, out: child.output() };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('the berth command', () => {
+  const group = new ChildGroup();
+  let cluster: Cluster;
+  let backend: Backend;
+
+  before(async () => {
+    backend = await startBackend('a');
+    cluster = await Cluster.create();
+    await cluster.writeDynamic(
+      'routes.yml',
+      `http:\n  routers:\n    app:\n      rule: Host(\`app.test\`)\n      service: app\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: ${backend.url}\n`,
+    );
+    await cluster.startController();
+    await cluster.startNode('node-1');
+  });
+
+  after(async () => {
+    await group.stopAll();
+    await cluster?.close();
+    await backend?.close();
+  });
+
+  it('prints help for every command', async () => {
+    const top = await run(group, ['--help']);
+    assert.equal(top.code, 0);
+    for (const cmd of ['up', 'controller', 'proxy', 'token', 'nodes', 'routes']) {
+      assert.match(top.out, new RegExp(`\\b${cmd}\\b`));
+      const r = await run(group, [cmd, '--help']);
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, new RegExp(`Usage: berth ${cmd}`));
+    }
+    const bad = await run(group, ['nodes', '--no-such-flag']);
+    assert.equal(bad.code, 2);
+  });
+
+  it('prints the join token from the data dir', async () => {
+    const r = await run(group, ['token', '--data-dir', join(cluster.dir, 'controller')]);
+    assert.equal(r.code, 0);
+    assert.equal(r.out.trim(), cluster.controller!.token);
+  });
+
+  it('lists nodes and routes as tables and as JSON', async () => {
+    const api = cluster.controller!.api;
+    const nodes = await run(group, ['nodes', '--api', api]);
+    assert.equal(nodes.code, 0, nodes.out);
+    assert.match(nodes.out, /^NAME\s+ID\s+STATE/m);
+    assert.match(nodes.out, /node-1\s+\S+\s+connected/);
+    const routes = await run(group, ['routes', '--api', api, '--json']);
+    const list = JSON.parse(routes.out) as { name: string; rule: string }[];
+    assert.equal(list.find((r) => r.name === 'app')?.rule, 'Host(`app.test`)');
+    const table = await run(group, ['routes', '--api', api]);
+    assert.match(table.out, /app\s+enabled\s+web/);
+  });
+
+  it('says clearly when the API is unreachable', async () => {
+    const r = await run(group, ['nodes', '--api', `http://127.0.0.1:${await freePort()}`]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /cannot reach the controller API.*BERTH_CLI_API_UNREACHABLE/s);
+  });
+
+  it('`berth up` starts a controller, two nodes and a demo backend, and stops them all on Ctrl-C', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-up-'));
+    try {
+      const base = await freePort();
+      const apiPort = await freePort();
+      const up = group.berth('up', ['up', '--dir', dir, '--port', String(base), '--api', `127.0.0.1:${apiPort}`]);
+      await eventually(() => up.output().includes('Press Ctrl-C'), 30_000, () => up.output());
+      for (const port of [base, base + 1]) {
+        const seen = new Set<string>();
+        for (let i = 0; i < 4; i++) {
+          const res = await get(port, 'demo.localhost');
+          assert.equal(res.status, 200);
+          seen.add(String(res.headers['x-backend']));
+        }
+        assert.deepEqual([...seen].sort(), ['demo-a', 'demo-b']);
+      }
+      up.proc.kill('SIGINT');
+      assert.equal(await up.exited, 0);
+      await assert.rejects(get(base, 'demo.localhost', '/', 1000), 'nodes are gone');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

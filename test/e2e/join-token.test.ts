@@ -1,0 +1,67 @@
+// Done when 4: a node with a wrong join token is refused, serves nothing, and the controller logs who tried.
+import assert from 'node:assert/strict';
+import { access } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { formatToken, newSecret, parseToken } from '@berth/protocol';
+import { Cluster, eventually } from '../helpers/cluster.js';
+import { type Backend, startBackend } from '../helpers/http.js';
+
+describe('joining with a token', () => {
+  let cluster: Cluster;
+  let backend: Backend;
+
+  before(async () => {
+    backend = await startBackend('a');
+    cluster = await Cluster.create();
+    await cluster.writeDynamic(
+      'routes.yml',
+      `http:\n  routers:\n    app:\n      rule: Host(\`app.test\`)\n      service: app\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: ${backend.url}\n`,
+    );
+    await cluster.startController();
+  });
+
+  after(async () => {
+    await cluster?.close();
+    await backend?.close();
+  });
+
+  it('refuses a node with a wrong secret, serves nothing from it, and logs the attempt', async () => {
+    const good = parseToken(cluster.controller!.token);
+    const bad = formatToken({ ...good, secret: newSecret() });
+    const intruder = await cluster.startNode('intruder', { token: bad, waitApplied: false });
+    const line = await eventually(
+      () =>
+        cluster
+          .controller!.child.output()
+          .split('\n')
+          .find((l) => l.includes('BERTH_TOKEN_REJECTED') && l.includes('"nodeName":"intruder"')),
+      10_000,
+      () => cluster.logs(),
+    );
+    const entry = JSON.parse(line) as { remote: string; reason: string; level: number };
+    assert.match(entry.remote, /^127\.0\.0\.1:\d+$/);
+    assert.equal(entry.reason, 'wrong secret');
+    assert.ok(!line.includes(bad.split('.')[3]!), 'the secret it sent is never logged');
+    await eventually(() => intruder.child.output().includes('BERTH_TOKEN_REJECTED'), 10_000, () => cluster.logs());
+    const nodes = await cluster.api<{ name: string }[]>('/api/v1/nodes');
+    assert.ok(!nodes.some((n) => n.name === 'intruder'));
+    await assert.rejects(access(intruder.statusFile), 'the refused node applied nothing');
+    assert.ok(!intruder.child.output().includes('applied snapshot'));
+  });
+
+  it('refuses a controller whose certificate is not issued by the pinned CA', async () => {
+    const good = parseToken(cluster.controller!.token);
+    const wrongPin = formatToken({ ...good, caFingerprint: 'ab'.repeat(32) });
+    const node = await cluster.startNode('wrong-pin', { token: wrongPin, waitApplied: false });
+    await eventually(() => node.child.output().includes('BERTH_TOKEN_CA_MISMATCH'), 10_000, () => cluster.logs());
+    const nodes = await cluster.api<{ name: string }[]>('/api/v1/nodes');
+    assert.ok(!nodes.some((n) => n.name === 'wrong-pin'));
+    assert.ok(!cluster.controller!.child.output().includes('"name":"wrong-pin"'), 'the node never said hello');
+  });
+
+  it('rejects a malformed token before dialing, with its code', async () => {
+    const child = cluster.group.berth('garbage', ['proxy', '--join', 'not-a-token', '--data-dir', `${cluster.dir}/g`]);
+    assert.equal(await child.exited, 1);
+    assert.match(child.output(), /BERTH_TOKEN_MALFORMED/);
+  });
+});

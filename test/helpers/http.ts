@@ -1,0 +1,75 @@
+// Real HTTP backends on loopback that count what they receive, and a client that can set any Host header.
+import { type IncomingHttpHeaders, type Server, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Backend {
+  name: string;
+  port: number;
+  url: string;
+  hits: number;
+  lastHeaders: IncomingHttpHeaders | null;
+  close(): Promise<void>;
+}
+
+/** An HTTP server on 127.0.0.1:0 answering `backend=<name>` (and the path) to every request. */
+export async function startBackend(name: string): Promise<Backend> {
+  const backend: Backend = {
+    name,
+    port: 0,
+    url: '',
+    hits: 0,
+    lastHeaders: null,
+    close: async () => {},
+  };
+  const server: Server = createServer((req, res) => {
+    backend.hits++;
+    backend.lastHeaders = req.headers;
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': name });
+      res.end(`backend=${name} path=${req.url}\n`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  backend.port = (server.address() as AddressInfo).port;
+  backend.url = `http://127.0.0.1:${backend.port}`;
+  backend.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return backend;
+}
+
+export interface HttpResult {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** GET http://127.0.0.1:<port><path> with the given Host header, on a fresh connection. */
+export function get(port: number, host: string, path = '/', timeoutMs = 5000): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'GET', headers: { host }, agent: false, timeout: timeoutMs },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`request to :${port}${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Which backend answered (from the `x-backend` header), or the status when none did. */
+export async function whoAnswers(port: number, host: string, path = '/'): Promise<string> {
+  const res = await get(port, host, path);
+  return typeof res.headers['x-backend'] === 'string' ? res.headers['x-backend'] : `status ${res.status}`;
+}
