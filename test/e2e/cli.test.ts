@@ -1,8 +1,8 @@
 // The berth command: help on every command, tables and JSON from the API, and `berth up` end to end.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -89,8 +89,20 @@ describe('the berth command', () => {
     try {
       const base = await freePort();
       const apiPort = await freePort();
-      const up = group.berth('up', ['up', '--dir', dir, '--port', String(base), '--api', `127.0.0.1:${apiPort}`]);
-      await eventually(() => up.output().includes('Press Ctrl-C'), 30_000, () => up.output());
+      const up = group.berth('up', [
+        'up',
+        '--dir',
+        dir,
+        '--port',
+        String(base),
+        '--api',
+        `127.0.0.1:${apiPort}`,
+      ]);
+      await eventually(
+        () => up.output().includes('Press Ctrl-C'),
+        30_000,
+        () => up.output(),
+      );
       for (const port of [base, base + 1]) {
         const seen = new Set<string>();
         for (let i = 0; i < 4; i++) {

@@ -70,7 +70,8 @@ describe('bad configuration', () => {
     const before = await cluster.api<{ version: number }>('/api/v1/snapshot');
     await cluster.writeDynamic('later.yml', 'http:\n  routers:\n    later:\n      rule: [unclosed\n');
     const e = await eventually(
-      async () => (await cluster.api<ApiError[]>('/api/v1/errors')).find((x) => x.code === 'BERTH_FILE_PARSE'),
+      async () =>
+        (await cluster.api<ApiError[]>('/api/v1/errors')).find((x) => x.code === 'BERTH_FILE_PARSE'),
       10_000,
       () => cluster.logs(),
     );

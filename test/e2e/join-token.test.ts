@@ -42,7 +42,11 @@ describe('joining with a token', () => {
     assert.match(entry.remote, /^127\.0\.0\.1:\d+$/);
     assert.equal(entry.reason, 'wrong secret');
     assert.ok(!line.includes(bad.split('.')[3]!), 'the secret it sent is never logged');
-    await eventually(() => intruder.child.output().includes('BERTH_TOKEN_REJECTED'), 10_000, () => cluster.logs());
+    await eventually(
+      () => intruder.child.output().includes('BERTH_TOKEN_REJECTED'),
+      10_000,
+      () => cluster.logs(),
+    );
     const nodes = await cluster.api<{ name: string }[]>('/api/v1/nodes');
     assert.ok(!nodes.some((n) => n.name === 'intruder'));
     await assert.rejects(access(intruder.statusFile), 'the refused node applied nothing');
@@ -53,14 +57,27 @@ describe('joining with a token', () => {
     const good = parseToken(cluster.controller!.token);
     const wrongPin = formatToken({ ...good, caFingerprint: 'ab'.repeat(32) });
     const node = await cluster.startNode('wrong-pin', { token: wrongPin, waitApplied: false });
-    await eventually(() => node.child.output().includes('BERTH_TOKEN_CA_MISMATCH'), 10_000, () => cluster.logs());
+    await eventually(
+      () => node.child.output().includes('BERTH_TOKEN_CA_MISMATCH'),
+      10_000,
+      () => cluster.logs(),
+    );
     const nodes = await cluster.api<{ name: string }[]>('/api/v1/nodes');
     assert.ok(!nodes.some((n) => n.name === 'wrong-pin'));
-    assert.ok(!cluster.controller!.child.output().includes('"name":"wrong-pin"'), 'the node never said hello');
+    assert.ok(
+      !cluster.controller!.child.output().includes('"name":"wrong-pin"'),
+      'the node never said hello',
+    );
   });
 
   it('rejects a malformed token before dialing, with its code', async () => {
-    const child = cluster.group.berth('garbage', ['proxy', '--join', 'not-a-token', '--data-dir', `${cluster.dir}/g`]);
+    const child = cluster.group.berth('garbage', [
+      'proxy',
+      '--join',
+      'not-a-token',
+      '--data-dir',
+      `${cluster.dir}/g`,
+    ]);
     assert.equal(await child.exited, 1);
     assert.match(child.output(), /BERTH_TOKEN_MALFORMED/);
   });

@@ -1,7 +1,7 @@
 // Done when 6: a snapshot a node cannot apply is NACKed, shown by the API, and the node keeps the previous one.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Cluster, eventually } from '../helpers/cluster.js';
 import { type Backend, startBackend, whoAnswers } from '../helpers/http.js';

@@ -61,7 +61,8 @@ describe('when the controller goes away', () => {
     const snap = await cluster.api<{ version: number }>('/api/v1/snapshot');
     await eventually(
       async () => {
-        const list = await cluster.api<{ name: string; appliedVersion: number; connected: boolean }[]>('/api/v1/nodes');
+        const list =
+          await cluster.api<{ name: string; appliedVersion: number; connected: boolean }[]>('/api/v1/nodes');
         return list.length === 2 && list.every((n) => n.connected && n.appliedVersion === snap.version);
       },
       15_000,

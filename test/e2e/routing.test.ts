@@ -43,7 +43,8 @@ describe('a controller with two proxy nodes', () => {
       for (let i = 0; i < 10; i++) answers.push(await whoAnswers(port, 'app.test'));
       assert.equal(answers.filter((x) => x === 'a').length, 5, `${node}: ${answers.join(',')}`);
       assert.equal(answers.filter((x) => x === 'b').length, 5, `${node}: ${answers.join(',')}`);
-      for (let i = 1; i < answers.length; i++) assert.notEqual(answers[i], answers[i - 1], 'strict alternation');
+      for (let i = 1; i < answers.length; i++)
+        assert.notEqual(answers[i], answers[i - 1], 'strict alternation');
       const miss = await get(port, 'other.test');
       assert.equal(miss.status, 404);
     }
@@ -62,7 +63,10 @@ describe('a controller with two proxy nodes', () => {
     const before = await cluster.api<{ version: number }>('/api/v1/snapshot');
     await cluster.writeDynamic(
       'routes.yml',
-      routes([a, b], '    beta:\n      rule: Host(`beta.test`) && PathPrefix(`/b`)\n      service: beta\n').replace(
+      routes(
+        [a, b],
+        '    beta:\n      rule: Host(`beta.test`) && PathPrefix(`/b`)\n      service: beta\n',
+      ).replace(
         '  services:\n',
         `  services:\n    beta:\n      loadBalancer:\n        servers:\n          - url: ${c.url}\n`,
       ),
@@ -77,8 +81,11 @@ describe('a controller with two proxy nodes', () => {
     );
     const nodes = await eventually(
       async () => {
-        const list = await cluster.api<{ name: string; appliedVersion: number; connected: boolean }[]>('/api/v1/nodes');
-        return list.length === 2 && list.every((n) => n.connected && n.appliedVersion === snap.version) ? list : null;
+        const list =
+          await cluster.api<{ name: string; appliedVersion: number; connected: boolean }[]>('/api/v1/nodes');
+        return list.length === 2 && list.every((n) => n.connected && n.appliedVersion === snap.version)
+          ? list
+          : null;
       },
       10_000,
       () => cluster.logs(),

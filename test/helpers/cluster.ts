@@ -105,7 +105,12 @@ export class Cluster {
         throw new Error(`controller exited with ${code}:\n${child.output()}`);
       }),
     ]);
-    this.controller = { child, api: ready.api, token: ready.token, nodesPort: Number(new URL(ready.nodes).port) };
+    this.controller = {
+      child,
+      api: ready.api,
+      token: ready.token,
+      nodesPort: Number(new URL(ready.nodes).port),
+    };
     return this.controller;
   }
 
@@ -142,7 +147,11 @@ export class Cluster {
   }
 
   /** Waits until the node's status file satisfies `ready`, and returns it. */
-  async nodeStatus(name: string, ready: (s: NodeStatus) => boolean = () => true, timeoutMs = 20_000): Promise<NodeStatus> {
+  async nodeStatus(
+    name: string,
+    ready: (s: NodeStatus) => boolean = () => true,
+    timeoutMs = 20_000,
+  ): Promise<NodeStatus> {
     const node = this.nodes.get(name);
     if (!node) throw new Error(`no node ${name}`);
     return waitForJsonFile<NodeStatus>(
@@ -205,5 +214,7 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`condition not met within ${timeoutMs} ms${lastErr ? ` (last error: ${String(lastErr)})` : ''}\n${describe()}`);
+  throw new Error(
+    `condition not met within ${timeoutMs} ms${lastErr ? ` (last error: ${String(lastErr)})` : ''}\n${describe()}`,
+  );
 }

@@ -1,5 +1,5 @@
 // Real HTTP backends on loopback that count what they receive, and a client that can set any Host header.
-import { type IncomingHttpHeaders, type Server, createServer, request } from 'node:http';
+import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface Backend {

@@ -31,7 +31,10 @@ export async function apiGet<T>(target: ApiTarget, path: string): Promise<T> {
   const body = (await res.json().catch(() => null)) as unknown;
   if (!res.ok) {
     const b = body as { code?: string; message?: string } | null;
-    throw new CliError(b?.code ?? 'BERTH_CLI_API_ERROR', `${path}: ${res.status} ${b?.message ?? res.statusText}`);
+    throw new CliError(
+      b?.code ?? 'BERTH_CLI_API_ERROR',
+      `${path}: ${res.status} ${b?.message ?? res.statusText}`,
+    );
   }
   return body as T;
 }

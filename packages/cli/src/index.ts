@@ -1,2 +1,8 @@
 export { run } from './main.js';
-export { ChildGroup, berthBin, waitForJsonFile, type Child, type SpawnOptions } from './process/child-group.js';
+export {
+  berthBin,
+  type Child,
+  ChildGroup,
+  type SpawnOptions,
+  waitForJsonFile,
+} from './process/child-group.js';

@@ -1,7 +1,7 @@
 // Command table and help: each subcommand lives in commands/<name>.ts and exports one `Command`.
 import { parseArgs } from 'node:util';
-import { controllerCommand } from './commands/controller.js';
 import type { Command } from './commands/command.js';
+import { controllerCommand } from './commands/controller.js';
 import { demoBackendCommand } from './commands/demo-backend.js';
 import { nodesCommand } from './commands/nodes.js';
 import { proxyCommand } from './commands/proxy.js';
@@ -41,7 +41,9 @@ export function commandHelp(cmd: Command): string {
   const labels = opts.map(([name, o]) => `--${name}${o.type === 'string' ? ` <${o.arg ?? 'value'}>` : ''}`);
   const width = Math.max(10, ...labels.map((l) => l.length));
   opts.forEach(([, o], i) => {
-    lines.push(`  ${(labels[i] ?? '').padEnd(width)}  ${o.help}${o.default !== undefined ? ` (default: ${o.default})` : ''}`);
+    lines.push(
+      `  ${(labels[i] ?? '').padEnd(width)}  ${o.help}${o.default !== undefined ? ` (default: ${o.default})` : ''}`,
+    );
   });
   lines.push(`  ${'--help'.padEnd(width)}  show this help`);
   if (cmd.examples?.length) lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`));
@@ -67,7 +69,11 @@ export async function run(argv: string[]): Promise<number> {
     help: { type: 'boolean', short: 'h' },
   };
   for (const [k, o] of Object.entries(cmd.options)) {
-    options[k] = { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
+    options[k] = {
+      type: o.type,
+      ...(o.multiple ? { multiple: true } : {}),
+      ...(o.short ? { short: o.short } : {}),
+    };
   }
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {

@@ -8,7 +8,11 @@ describe('ConfigErrorCodes', () => {
     const codes = Object.values(ConfigErrorCodes);
     assert.equal(new Set(codes).size, codes.length);
     for (const code of codes) assert.match(code, /^BERTH_CONFIG_[A-Z_]+$/);
-    for (const code of ['BERTH_CONFIG_RULE_SYNTAX', 'BERTH_CONFIG_RULE_UNKNOWN_MATCHER', 'BERTH_CONFIG_RULE_ARGS']) {
+    for (const code of [
+      'BERTH_CONFIG_RULE_SYNTAX',
+      'BERTH_CONFIG_RULE_UNKNOWN_MATCHER',
+      'BERTH_CONFIG_RULE_ARGS',
+    ]) {
       assert.ok((codes as string[]).includes(code), code);
     }
   });
@@ -17,7 +21,11 @@ describe('ConfigErrorCodes', () => {
 describe('configError', () => {
   it('leaves source out entirely when none is given', () => {
     const error = configError(ConfigErrorCodes.REQUIRED, 'http.routers.web.rule', 'rule is required');
-    assert.deepEqual(error, { code: 'BERTH_CONFIG_REQUIRED', path: 'http.routers.web.rule', message: 'rule is required' });
+    assert.deepEqual(error, {
+      code: 'BERTH_CONFIG_REQUIRED',
+      path: 'http.routers.web.rule',
+      message: 'rule is required',
+    });
     assert.equal('source' in error, false);
     assert.equal('source' in configError('X', '', 'm', undefined), false);
   });

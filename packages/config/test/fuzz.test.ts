@@ -18,12 +18,65 @@ function prng(seed: number): () => number {
 
 // Real schema words in mixed case make the junk reach deep into the validator, not just bounce off the top.
 const KEYS = [
-  'http', 'HTTP', 'tcp', 'routers', 'Routers', 'services', 'web', 'rule', 'Rule', 'service', 'entryPoints',
-  'middlewares', 'priority', 'loadBalancer', 'loadbalancer', 'servers', 'url', 'weight', 'passHostHeader',
-  'address', '__proto__', 'constructor', '', 'x',
+  'http',
+  'HTTP',
+  'tcp',
+  'routers',
+  'Routers',
+  'services',
+  'web',
+  'rule',
+  'Rule',
+  'service',
+  'entryPoints',
+  'middlewares',
+  'priority',
+  'loadBalancer',
+  'loadbalancer',
+  'servers',
+  'url',
+  'weight',
+  'passHostHeader',
+  'address',
+  '__proto__',
+  'constructor',
+  '',
+  'x',
 ];
-const WORDS = ['Host(`a`)', 'Path(`/`)', 'http://a:1', ':80', '[::1]:443', '', ' ', 'true', '12', '-1', '\u0000'];
-const RULE_PIECES = ['Host', 'Path', 'PathPrefix', 'host', '(', ')', '`a`', '`/x`', '"b\\"', ',', '&&', '||', '!', ' ', '&', '`', '"', 'é', '\n'];
+const WORDS = [
+  'Host(`a`)',
+  'Path(`/`)',
+  'http://a:1',
+  ':80',
+  '[::1]:443',
+  '',
+  ' ',
+  'true',
+  '12',
+  '-1',
+  '\u0000',
+];
+const RULE_PIECES = [
+  'Host',
+  'Path',
+  'PathPrefix',
+  'host',
+  '(',
+  ')',
+  '`a`',
+  '`/x`',
+  '"b\\"',
+  ',',
+  '&&',
+  '||',
+  '!',
+  ' ',
+  '&',
+  '`',
+  '"',
+  'é',
+  '\n',
+];
 
 function junk(random: () => number, depth: number): unknown {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
@@ -34,7 +87,13 @@ function junk(random: () => number, depth: number): unknown {
   if (roll < 0.55) return Array.from({ length: Math.floor(random() * 4) }, () => junk(random, depth - 1));
   const obj: Record<string, unknown> = {};
   const size = Math.floor(random() * 5);
-  for (let i = 0; i < size; i++) Object.defineProperty(obj, pick(KEYS), { value: junk(random, depth - 1), enumerable: true, configurable: true, writable: true });
+  for (let i = 0; i < size; i++)
+    Object.defineProperty(obj, pick(KEYS), {
+      value: junk(random, depth - 1),
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
   return obj;
 }
 
@@ -48,7 +107,9 @@ describe('never-throws fuzzing', () => {
     const random = prng(0xbe27);
     for (let i = 0; i < 3000; i++) {
       const raw = junk(random, 6);
-      const dynamic = validateDynamic(raw, { sourceOf: (path) => (path.length % 2 ? { provider: 'fuzz', origin: path.join('.') } : undefined) });
+      const dynamic = validateDynamic(raw, {
+        sourceOf: (path) => (path.length % 2 ? { provider: 'fuzz', origin: path.join('.') } : undefined),
+      });
       assert.equal(typeof dynamic.config.http.routers, 'object');
       assert.equal(typeof dynamic.config.http.services, 'object');
       const statics = validateStatic(raw);
@@ -81,7 +142,10 @@ describe('never-throws fuzzing', () => {
         const compiled = compileRule(result.ast);
         assert.equal(typeof compiled.match(request({ host: 'a', path: '/x' })), 'boolean');
       } else {
-        assert.ok(result.error.column >= 1 && result.error.column <= rule.length + 1, `${rule}: ${result.error.column}`);
+        assert.ok(
+          result.error.column >= 1 && result.error.column <= rule.length + 1,
+          `${rule}: ${result.error.column}`,
+        );
         assert.match(result.error.message, /column \d+/);
       }
     }
@@ -91,9 +155,13 @@ describe('never-throws fuzzing', () => {
     const random = prng(99);
     const chars = ':[]0123456789a.% -';
     for (let i = 0; i < 5000; i++) {
-      const text = Array.from({ length: Math.floor(random() * 10) }, () => chars[Math.floor(random() * chars.length)]).join('');
+      const text = Array.from(
+        { length: Math.floor(random() * 10) },
+        () => chars[Math.floor(random() * chars.length)],
+      ).join('');
       const parsed = parseAddress(text);
-      if (parsed !== null) assert.ok(Number.isInteger(parsed.port) && parsed.port >= 0 && parsed.port <= 65535, text);
+      if (parsed !== null)
+        assert.ok(Number.isInteger(parsed.port) && parsed.port >= 0 && parsed.port <= 65535, text);
     }
   });
 });

@@ -24,5 +24,13 @@ export function parsed(rule: string): RuleNode {
 }
 
 export function request(overrides: Partial<RequestView> = {}): RequestView {
-  return { host: 'example.com', path: '/', method: 'GET', headers: {}, query: '', clientIp: '127.0.0.1', ...overrides };
+  return {
+    host: 'example.com',
+    path: '/',
+    method: 'GET',
+    headers: {},
+    query: '',
+    clientIp: '127.0.0.1',
+    ...overrides,
+  };
 }

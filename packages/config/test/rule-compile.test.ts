@@ -19,6 +19,12 @@ describe('compileRule matching', () => {
     assert.equal(matches('Host(`example.com`)', { host: 'example.com.' }), true);
   });
 
+  it('matches an IPv6 literal with or without brackets against the bracket-less request host', () => {
+    assert.equal(matches('Host(`[::1]`)', { host: '::1' }), true);
+    assert.equal(matches('Host(`::1`)', { host: '::1' }), true);
+    assert.deepEqual(compile('Host(`[::1]`)').hosts, ['::1']);
+  });
+
   it('matches Host exactly, not as a suffix', () => {
     assert.equal(matches('Host(`example.com`)', { host: 'www.example.com' }), false);
   });
@@ -44,7 +50,9 @@ describe('compileRule matching', () => {
   });
 
   it('combines matchers with &&, || and ! as boolean logic', () => {
-    const rule = compile('Host(`a.com`) && (PathPrefix(`/api`) || Path(`/health`)) && !PathPrefix(`/api/internal`)');
+    const rule = compile(
+      'Host(`a.com`) && (PathPrefix(`/api`) || Path(`/health`)) && !PathPrefix(`/api/internal`)',
+    );
     assert.equal(rule.match(request({ host: 'a.com', path: '/api/users' })), true);
     assert.equal(rule.match(request({ host: 'a.com', path: '/health' })), true);
     assert.equal(rule.match(request({ host: 'a.com', path: '/api/internal/x' })), false);
@@ -60,7 +68,10 @@ describe('compileRule matching', () => {
   });
 
   it('throws on a hand-built tree naming a matcher that does not exist', () => {
-    assert.throws(() => compileRule({ kind: 'call', name: 'Nope', args: [], column: 1 }), /unknown matcher 'Nope'/);
+    assert.throws(
+      () => compileRule({ kind: 'call', name: 'Nope', args: [], column: 1 }),
+      /unknown matcher 'Nope'/,
+    );
   });
 });
 

@@ -31,7 +31,12 @@ describe('parseRule syntax errors', () => {
   });
 
   it('reports an unclosed argument list where the rule ends', () => {
-    assertError('Host(`example.com`) && Path(`/x`', SYNTAX, 33, "expected ')' at column 33, found end of rule");
+    assertError(
+      'Host(`example.com`) && Path(`/x`',
+      SYNTAX,
+      33,
+      "expected ')' at column 33, found end of rule",
+    );
   });
 
   it('reports two calls with no && or || between them at the second call', () => {

@@ -20,7 +20,10 @@ describe('parseRule on valid rules', () => {
   });
 
   it('reads A && B || C as (A && B) || C', () => {
-    assert.equal(render(parsed('Host(`a`) && Path(`/b`) || Path(`/c`)')), '((Host(a) && Path(/b)) || Path(/c))');
+    assert.equal(
+      render(parsed('Host(`a`) && Path(`/b`) || Path(`/c`)')),
+      '((Host(a) && Path(/b)) || Path(/c))',
+    );
   });
 
   it('binds ! tighter than &&, so !A && B negates only A', () => {
@@ -28,8 +31,14 @@ describe('parseRule on valid rules', () => {
   });
 
   it('groups chains of the same operator from the left', () => {
-    assert.equal(render(parsed('Path(`/a`) || Path(`/b`) || Path(`/c`)')), '((Path(/a) || Path(/b)) || Path(/c))');
-    assert.equal(render(parsed('Path(`/a`) && Path(`/b`) && Path(`/c`)')), '((Path(/a) && Path(/b)) && Path(/c))');
+    assert.equal(
+      render(parsed('Path(`/a`) || Path(`/b`) || Path(`/c`)')),
+      '((Path(/a) || Path(/b)) || Path(/c))',
+    );
+    assert.equal(
+      render(parsed('Path(`/a`) && Path(`/b`) && Path(`/c`)')),
+      '((Path(/a) && Path(/b)) && Path(/c))',
+    );
   });
 
   it('lets parentheses override precedence', () => {
@@ -53,7 +62,12 @@ describe('parseRule on valid rules', () => {
   });
 
   it('decodes \\" and \\\\ inside double-quoted strings', () => {
-    assert.deepEqual(parsed('Path("/a\\"b\\\\c")'), { kind: 'call', name: 'Path', args: ['/a"b\\c'], column: 1 });
+    assert.deepEqual(parsed('Path("/a\\"b\\\\c")'), {
+      kind: 'call',
+      name: 'Path',
+      args: ['/a"b\\c'],
+      column: 1,
+    });
   });
 
   it('accepts several arguments, mixing quote styles, for Host', () => {
@@ -77,8 +91,9 @@ describe('parseRule on valid rules', () => {
   it('records the column of every call in a compound rule', () => {
     const ast = parsed('Host(`a`) && (Path(`/b`) || !PathPrefix(`/c`))');
     assert.ok(ast.kind === 'and' && ast.right.kind === 'or' && ast.right.right.kind === 'not');
-    assert.deepEqual([ast.left, ast.right.left, ast.right.right.operand].map((n) => n.kind === 'call' && n.column), [
-      1, 15, 30,
-    ]);
+    assert.deepEqual(
+      [ast.left, ast.right.left, ast.right.right.operand].map((n) => n.kind === 'call' && n.column),
+      [1, 15, 30],
+    );
   });
 });

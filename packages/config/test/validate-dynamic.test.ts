@@ -43,7 +43,14 @@ describe('validateDynamic on valid input', () => {
 
   it('treats an empty document, and null or missing sections, as empty configuration', () => {
     const empty = { http: { routers: {}, services: {} } };
-    for (const raw of [null, undefined, {}, { http: null }, { http: {} }, { http: { routers: null, services: null } }]) {
+    for (const raw of [
+      null,
+      undefined,
+      {},
+      { http: null },
+      { http: {} },
+      { http: { routers: null, services: null } },
+    ]) {
       assert.deepEqual(validateDynamic(raw), { config: empty, errors: [] }, JSON.stringify(raw));
     }
   });
@@ -52,14 +59,18 @@ describe('validateDynamic on valid input', () => {
     const raw = {
       HTTP: {
         Routers: { web: { RULE: 'Host(`a.com`)', Service: 'api', entrypoints: ['web'], PRIORITY: 1 } },
-        services: { api: { loadbalancer: { SERVERS: [{ URL: 'http://a:1', Weight: 2 }], passhostheader: true } } },
+        services: {
+          api: { loadbalancer: { SERVERS: [{ URL: 'http://a:1', Weight: 2 }], passhostheader: true } },
+        },
       },
     };
     assert.deepEqual(validateDynamic(raw), {
       config: {
         http: {
           routers: { web: { rule: 'Host(`a.com`)', service: 'api', entryPoints: ['web'], priority: 1 } },
-          services: { api: { loadBalancer: { servers: [{ url: 'http://a:1', weight: 2 }], passHostHeader: true } } },
+          services: {
+            api: { loadBalancer: { servers: [{ url: 'http://a:1', weight: 2 }], passHostHeader: true } },
+          },
         },
       },
       errors: [],
@@ -76,11 +87,18 @@ describe('validateDynamic on valid input', () => {
     const { config, errors } = validateDynamic({
       http: {
         routers: { web: { ...router, entryPoints: 'web, websecure', middlewares: 'auth', priority: '42' } },
-        services: { api: { loadBalancer: { servers: [{ url: 'http://a:1', weight: '5' }], passHostHeader: 'False' } } },
+        services: {
+          api: { loadBalancer: { servers: [{ url: 'http://a:1', weight: '5' }], passHostHeader: 'False' } },
+        },
       },
     });
     assert.deepEqual(errors, []);
-    assert.deepEqual(config.http.routers['web'], { ...router, entryPoints: ['web', 'websecure'], middlewares: ['auth'], priority: 42 });
+    assert.deepEqual(config.http.routers['web'], {
+      ...router,
+      entryPoints: ['web', 'websecure'],
+      middlewares: ['auth'],
+      priority: 42,
+    });
     assert.deepEqual(config.http.services['api'], {
       loadBalancer: { servers: [{ url: 'http://a:1', weight: 5 }], passHostHeader: false },
     });
@@ -97,11 +115,16 @@ describe('validateDynamic on valid input', () => {
       http: { services: { a: { loadBalancer: { servers: [] } }, b: { loadBalancer: {} } } },
     });
     assert.deepEqual(errors, []);
-    assert.deepEqual(config.http.services, { a: { loadBalancer: { servers: [] } }, b: { loadBalancer: { servers: [] } } });
+    assert.deepEqual(config.http.services, {
+      a: { loadBalancer: { servers: [] } },
+      b: { loadBalancer: { servers: [] } },
+    });
   });
 
   it('keeps a name like __proto__ as an ordinary key', () => {
-    const raw = JSON.parse('{"http":{"routers":{"__proto__":{"rule":"Path(`/`)","service":"s"}}}}') as unknown;
+    const raw = JSON.parse(
+      '{"http":{"routers":{"__proto__":{"rule":"Path(`/`)","service":"s"}}}}',
+    ) as unknown;
     const { config, errors } = validateDynamic(raw);
     assert.deepEqual(errors, []);
     assert.ok(Object.hasOwn(config.http.routers, '__proto__'));
@@ -132,7 +155,9 @@ describe('validateDynamic element-level errors', () => {
   });
 
   it('reports every problem of an element at once', () => {
-    const { errors } = validateDynamic({ http: { routers: { web: { rule: 5, priority: -1, colour: 'red' } } } });
+    const { errors } = validateDynamic({
+      http: { routers: { web: { rule: 5, priority: -1, colour: 'red' } } },
+    });
     assert.deepEqual(codes(errors).sort(), [
       'BERTH_CONFIG_INVALID_TYPE',
       'BERTH_CONFIG_INVALID_TYPE',
@@ -145,7 +170,7 @@ describe('validateDynamic element-level errors', () => {
     const cases = [
       ['host(`a.com`)', 'BERTH_CONFIG_RULE_UNKNOWN_MATCHER', /did you mean 'Host'\?/],
       ['Host()', 'BERTH_CONFIG_RULE_ARGS', /at column 1/],
-      ['', 'BERTH_CONFIG_RULE_SYNTAX', /at column 1/],
+      ['Path(`/`) && (', 'BERTH_CONFIG_RULE_SYNTAX', /at column 15, found end of rule/],
       ['Path(`/`) Host(`a`)', 'BERTH_CONFIG_RULE_SYNTAX', /at column 11/],
     ] as const;
     for (const [rule, code, message] of cases) {
@@ -168,15 +193,27 @@ describe('validateDynamic element-level errors', () => {
     );
   });
 
-  it('treats an empty or null service name as missing', () => {
-    for (const name of ['', '  ', null]) {
-      const error = only(validateDynamic({ http: { routers: { web: { rule: 'Path(`/`)', service: name } } } }).errors);
-      assert.equal(error.code, 'BERTH_CONFIG_REQUIRED', String(name));
+  it('treats an empty or null rule or service as missing', () => {
+    for (const blank of ['', '  ', null]) {
+      const noService = validateDynamic({
+        http: { routers: { web: { rule: 'Path(`/`)', service: blank } } },
+      });
+      assert.deepEqual(
+        [only(noService.errors).code, only(noService.errors).path],
+        ['BERTH_CONFIG_REQUIRED', 'http.routers.web.service'],
+      );
+      const noRule = validateDynamic({ http: { routers: { web: { rule: blank, service: 'api' } } } });
+      assert.deepEqual(
+        [only(noRule.errors).code, only(noRule.errors).path],
+        ['BERTH_CONFIG_REQUIRED', 'http.routers.web.rule'],
+      );
     }
   });
 
   it('requires a url on every server', () => {
-    const error = only(validateDynamic({ http: { services: { api: { loadBalancer: { servers: [{ weight: 1 }] } } } } }).errors);
+    const error = only(
+      validateDynamic({ http: { services: { api: { loadBalancer: { servers: [{ weight: 1 }] } } } } }).errors,
+    );
     assert.equal(error.code, 'BERTH_CONFIG_REQUIRED');
     assert.equal(error.path, 'http.services.api.loadBalancer.servers.0.url');
   });
@@ -189,11 +226,17 @@ describe('validateDynamic element-level errors', () => {
   it('accepts only absolute http and https server URLs with a host', () => {
     const bad = ['10.0.0.2:8080', '/relative', 'ftp://a.com', 'unix:/var/run/x.sock', 'http://', 'not a url'];
     for (const url of bad) {
-      const error = only(validateDynamic({ http: { services: { api: { loadBalancer: { servers: [{ url }] } } } } }).errors);
+      const error = only(
+        validateDynamic({ http: { services: { api: { loadBalancer: { servers: [{ url }] } } } } }).errors,
+      );
       assert.equal(error.code, 'BERTH_CONFIG_INVALID_URL', url);
     }
     for (const url of ['http://a', 'https://a.com:8443/base', 'http://[::1]:80', 'HTTP://A.COM']) {
-      assert.deepEqual(validateDynamic({ http: { services: { api: { loadBalancer: { servers: [{ url }] } } } } }).errors, [], url);
+      assert.deepEqual(
+        validateDynamic({ http: { services: { api: { loadBalancer: { servers: [{ url }] } } } } }).errors,
+        [],
+        url,
+      );
     }
   });
 
@@ -209,10 +252,22 @@ describe('validateDynamic element-level errors', () => {
       [{ routers: { web: null } }, 'http.routers.web'],
       [{ routers: [router] }, 'http.routers'],
       [{ services: { api: { loadBalancer: [] } } }, 'http.services.api.loadBalancer'],
-      [{ services: { api: { loadBalancer: { servers: { url: 'http://a' } } } } }, 'http.services.api.loadBalancer.servers'],
-      [{ services: { api: { loadBalancer: { servers: ['http://a'] } } } }, 'http.services.api.loadBalancer.servers.0'],
-      [{ services: { api: { loadBalancer: { servers: [{ url: 'http://a', weight: -1 }] } } } }, 'http.services.api.loadBalancer.servers.0.weight'],
-      [{ services: { api: { loadBalancer: { servers: [], passHostHeader: 'yes' } } } }, 'http.services.api.loadBalancer.passHostHeader'],
+      [
+        { services: { api: { loadBalancer: { servers: { url: 'http://a' } } } } },
+        'http.services.api.loadBalancer.servers',
+      ],
+      [
+        { services: { api: { loadBalancer: { servers: ['http://a'] } } } },
+        'http.services.api.loadBalancer.servers.0',
+      ],
+      [
+        { services: { api: { loadBalancer: { servers: [{ url: 'http://a', weight: -1 }] } } } },
+        'http.services.api.loadBalancer.servers.0.weight',
+      ],
+      [
+        { services: { api: { loadBalancer: { servers: [], passHostHeader: 'yes' } } } },
+        'http.services.api.loadBalancer.passHostHeader',
+      ],
     ];
     for (const [http, path] of cases) {
       const error = only(validateDynamic({ http }).errors);
@@ -234,20 +289,20 @@ describe('validateDynamic element-level errors', () => {
     const { errors } = validateDynamic({
       http: { services: { api: { loadBalancer: { servers: [{ url: 'http://a', port: 80 }], retries: 2 } } } },
     });
-    assert.deepEqual(
-      errors.map((e) => [e.code, e.path]).sort(),
-      [
-        ['BERTH_CONFIG_UNKNOWN_FIELD', 'http.services.api.loadBalancer.retries'],
-        ['BERTH_CONFIG_UNKNOWN_FIELD', 'http.services.api.loadBalancer.servers.0.port'],
-      ],
-    );
+    assert.deepEqual(errors.map((e) => [e.code, e.path]).sort(), [
+      ['BERTH_CONFIG_UNKNOWN_FIELD', 'http.services.api.loadBalancer.retries'],
+      ['BERTH_CONFIG_UNKNOWN_FIELD', 'http.services.api.loadBalancer.servers.0.port'],
+    ]);
   });
 
   it('reports Traefik features Berth lacks as unsupported and drops the element using them', () => {
     const { config, errors } = validateDynamic({
       http: {
         routers: { secure: { ...router, tls: { certResolver: 'le' } }, plain: { ...router, tls: null } },
-        services: { split: { weighted: { services: [] } }, sticky: { loadBalancer: { sticky: { cookie: {} } } } },
+        services: {
+          split: { weighted: { services: [] } },
+          sticky: { loadBalancer: { sticky: { cookie: {} } } },
+        },
       },
     });
     assert.deepEqual(Object.keys(config.http.routers), ['plain']);
@@ -263,7 +318,9 @@ describe('validateDynamic element-level errors', () => {
   });
 
   it('reports a field written twice in different case and drops the element', () => {
-    const { config, errors } = validateDynamic({ http: { routers: { web: { ...router, Rule: 'Path(`/`)' } } } });
+    const { config, errors } = validateDynamic({
+      http: { routers: { web: { ...router, Rule: 'Path(`/`)' } } },
+    });
     assert.deepEqual(config.http.routers, {});
     assert.equal(only(errors).code, 'BERTH_CONFIG_DUPLICATE_FIELD');
     assert.equal(only(errors).path, 'http.routers.web.rule');
@@ -292,7 +349,10 @@ describe('validateDynamic section-level errors', () => {
 
   it('reports http middlewares as unsupported while routers may still name them', () => {
     const { config, errors } = validateDynamic({
-      http: { middlewares: { auth: { basicAuth: {} } }, routers: { web: { ...router, middlewares: ['auth'] } } },
+      http: {
+        middlewares: { auth: { basicAuth: {} } },
+        routers: { web: { ...router, middlewares: ['auth'] } },
+      },
     });
     assert.deepEqual(config.http.routers['web']?.middlewares, ['auth']);
     assert.deepEqual(codes(errors), ['BERTH_CONFIG_UNSUPPORTED']);
@@ -361,7 +421,10 @@ describe('validateDynamic sources', () => {
 
   it('leaves source out when sourceOf knows nothing or is not given', () => {
     const raw = { http: { routers: { web: { rule: 'Host(`a`' } } } };
-    for (const errors of [validateDynamic(raw).errors, validateDynamic(raw, { sourceOf: () => undefined }).errors]) {
+    for (const errors of [
+      validateDynamic(raw).errors,
+      validateDynamic(raw, { sourceOf: () => undefined }).errors,
+    ]) {
       assert.ok(errors.length > 0);
       for (const error of errors) assert.equal('source' in error, false);
     }

@@ -5,7 +5,13 @@ import { validateStatic } from '../src/index.js';
 
 describe('validateStatic', () => {
   it('keeps entry points with valid addresses as written', () => {
-    const raw = { entryPoints: { web: { address: ':80' }, local: { address: '127.0.0.1:8080' }, v6: { address: '[::1]:443' } } };
+    const raw = {
+      entryPoints: {
+        web: { address: ':80' },
+        local: { address: '127.0.0.1:8080' },
+        v6: { address: '[::1]:443' },
+      },
+    };
     assert.deepEqual(validateStatic(raw), { config: raw, errors: [] });
   });
 

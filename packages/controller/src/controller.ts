@@ -1,15 +1,21 @@
 // Wires the controller: providers → compiler → snapshot store → distributor, plus PKI and the API.
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { type ConfigError, type EntryPoint, type StaticConfig, formatAddress, parseAddress } from '@berth/config';
+import {
+  type ConfigError,
+  type EntryPoint,
+  formatAddress,
+  parseAddress,
+  type StaticConfig,
+} from '@berth/config';
 import { canonicalJson, formatToken, newSecret, readTextIfExists, writeFileAtomic } from '@berth/protocol';
 import type { Logger } from 'pino';
 import { buildApi } from './api/api-server.js';
-import type { CompileResult } from './compiler/compile-result.js';
 import { compile } from './compiler/compile.js';
+import type { CompileResult } from './compiler/compile-result.js';
 import { Distributor } from './distributor/distributor.js';
 import { ensureControllerPki } from './pki/controller-pki.js';
 import { FileProvider } from './provider/file-provider.js';
@@ -78,7 +84,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     if (opts.configFile) {
       const loaded = await loadControllerConfig(opts.configFile);
       staticErrors = loaded.errors;
-      if (loaded.errors.some((e) => e.code === 'BERTH_FILE_PARSE' || e.code === 'BERTH_FILE_READ')) return null;
+      if (loaded.errors.some((e) => e.code === 'BERTH_FILE_PARSE' || e.code === 'BERTH_FILE_READ'))
+        return null;
       fromFile = loaded.statics;
       providerFile ??= loaded.providerFile;
     }
@@ -87,11 +94,14 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   };
   let statics = await readStatics();
   for (const e of staticErrors) log.error({ code: e.code, path: e.path, source: e.source }, e.message);
-  if (!statics) throw new Error(`cannot use ${opts.configFile}: ${staticErrors.map((e) => e.message).join('; ')}`);
+  if (!statics)
+    throw new Error(`cannot use ${opts.configFile}: ${staticErrors.map((e) => e.message).join('; ')}`);
 
   const advertise = opts.advertise ? parseAddress(opts.advertise) : null;
   if (opts.advertise && !advertise) throw new Error(`--advertise: '${opts.advertise}' is not host:port`);
-  const advertiseHost = advertise?.host || (listen.host && listen.host !== '0.0.0.0' && listen.host !== '::' ? listen.host : hostname());
+  const advertiseHost =
+    advertise?.host ||
+    (listen.host && listen.host !== '0.0.0.0' && listen.host !== '::' ? listen.host : hostname());
   const pki = await ensureControllerPki(dataDir, [advertiseHost]);
   if (pki.createdCa) log.info({ caFingerprint: pki.caFingerprint }, 'created the controller CA');
   const secret = await loadOrCreateSecret(join(dataDir, 'join-secret'));
@@ -134,13 +144,22 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         const { snapshot, changed } = await store.publish(result.body);
         if (changed) {
           log.info(
-            { version: snapshot.version, hash: snapshot.hash.slice(0, 12), reason, routers: Object.keys(result.body.http.routers).length, errors: lastCompile.errors.length },
+            {
+              version: snapshot.version,
+              hash: snapshot.hash.slice(0, 12),
+              reason,
+              routers: Object.keys(result.body.http.routers).length,
+              errors: lastCompile.errors.length,
+            },
             'published snapshot',
           );
         }
         distributor.publish(snapshot);
       } catch (err) {
-        log.error({ err: (err as Error).message }, 'cannot persist the snapshot; nodes keep the previous one');
+        log.error(
+          { err: (err as Error).message },
+          'cannot persist the snapshot; nodes keep the previous one',
+        );
       }
     });
     return pipeline;
@@ -171,7 +190,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           void recompile('static config error');
           return;
         }
-        if (providerFile !== before) log.warn('providers changed in the config file; restart the controller to apply');
+        if (providerFile !== before)
+          log.warn('providers changed in the config file; restart the controller to apply');
         providerFile = before;
         statics = next;
         void recompile('static config changed');
@@ -183,7 +203,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   let apiToken = opts.apiToken;
   if (!apiToken && !isLoopback(apiAddr.host)) {
     apiToken = await loadOrCreateSecret(join(dataDir, 'api-token'));
-    log.warn({ file: join(dataDir, 'api-token') }, 'API bound off loopback: bearer token required (see file)');
+    log.warn(
+      { file: join(dataDir, 'api-token') },
+      'API bound off loopback: bearer token required (see file)',
+    );
   }
   const api = buildApi({
     store,
@@ -196,7 +219,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const apiPort = typeof apiBound === 'object' && apiBound ? apiBound.port : apiAddr.port;
   const apiUrl = `http://${hostForUrl(apiAddr.host || '127.0.0.1')}:${apiPort}`;
   log.info(
-    { api: apiUrl, nodes: nodesUrl, listen: formatAddress({ host: listen.host, port: bound.port }), version: store.current?.version ?? 0 },
+    {
+      api: apiUrl,
+      nodes: nodesUrl,
+      listen: formatAddress({ host: listen.host, port: bound.port }),
+      version: store.current?.version ?? 0,
+    },
     'controller ready',
   );
 

@@ -1,10 +1,23 @@
-export { startController, type ControllerHandle, type ControllerOptions, FALLBACK_ENTRYPOINTS } from './controller.js';
-export type { NodeView, NodeRegistry } from './distributor/node-view.js';
-export { Distributor, NODE_CHANNEL_PATH, type DistributorOptions } from './distributor/distributor.js';
-export type { CompileResult, RouterStatus, ServiceStatus } from './compiler/compile-result.js';
+export { type ApiDeps, type ApiState, buildApi } from './api/api-server.js';
 export { compile } from './compiler/compile.js';
-export { ErrorCodes, type ErrorCode } from './compiler/error-codes.js';
-export { SnapshotStore } from './store/snapshot-store.js';
-export { buildApi, type ApiDeps, type ApiState } from './api/api-server.js';
-export { ensureControllerPki, type ControllerPki } from './pki/controller-pki.js';
-export { parseControllerConfig, loadControllerConfig } from './settings/controller-config.js';
+export type { CompileResult, ElementStatus, RouterStatus, ServiceStatus } from './compiler/compile-result.js';
+export { type ErrorCode, ErrorCodes } from './compiler/error-codes.js';
+export {
+  type ControllerHandle,
+  type ControllerOptions,
+  FALLBACK_ENTRYPOINTS,
+  startController,
+} from './controller.js';
+export { Distributor, type DistributorOptions, NODE_CHANNEL_PATH } from './distributor/distributor.js';
+export type { NodeRegistry, NodeView } from './distributor/node-view.js';
+export { type ControllerPki, ensureControllerPki } from './pki/controller-pki.js';
+export { FileProvider, type FileProviderOptions, type ProviderLogger } from './provider/file-provider.js';
+export type { PartSources, PartsListener, Provider, ProviderPart } from './provider/provider-part.js';
+export { loadControllerConfig, parseControllerConfig } from './settings/controller-config.js';
+export {
+  DEFAULT_HISTORY,
+  type HistoryEntry,
+  SnapshotStore,
+  type SnapshotStoreOptions,
+  type StoreWarning,
+} from './store/snapshot-store.js';

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  decodeFrame,
+  encodeMessage,
+  hashBody,
   type Message,
   SNAPSHOT_SCHEMA,
   type Snapshot,
   type SnapshotBody,
-  decodeFrame,
-  encodeMessage,
-  hashBody,
 } from '@berth/protocol';
 import pino from 'pino';
 import WebSocket from 'ws';
@@ -43,7 +43,16 @@ class FakeNode {
       n.ws.once('unexpected-response', (_q, res) => reject(new Error(`status ${res.statusCode}`)));
     });
     n.ws.send(
-      encodeMessage({ type: 'hello', protocol: 1, nodeId: `id-${name}`, name, appliedVersion: 0, appliedEpoch: null, appliedHash: null, listeners: [] }),
+      encodeMessage({
+        type: 'hello',
+        protocol: 1,
+        nodeId: `id-${name}`,
+        name,
+        appliedVersion: 0,
+        appliedEpoch: null,
+        appliedHash: null,
+        listeners: [],
+      }),
     );
     return n;
   }
@@ -51,7 +60,9 @@ class FakeNode {
     return this.received.flatMap((m) => (m.type === 'snapshot' ? [m.snapshot.version] : []));
   }
   ack(s: Snapshot): void {
-    this.ws.send(encodeMessage({ type: 'ack', epoch: s.epoch, version: s.version, hash: s.hash, listeners: [] }));
+    this.ws.send(
+      encodeMessage({ type: 'ack', epoch: s.epoch, version: s.version, hash: s.hash, listeners: [] }),
+    );
   }
 }
 
@@ -110,10 +121,15 @@ describe('the distributor', () => {
     const node = await FakeNode.connect(url, ca, secret, 'picky');
     await until(() => node.versions().length === 1);
     const v = node.versions()[0]!;
-    node.ws.send(encodeMessage({ type: 'nack', epoch: 'e1', version: v, code: 'BERTH_PROXY_LISTEN', error: 'busy' }));
+    node.ws.send(
+      encodeMessage({ type: 'nack', epoch: 'e1', version: v, code: 'BERTH_PROXY_LISTEN', error: 'busy' }),
+    );
     await until(() => dist.list().find((n) => n.name === 'picky')?.lastNack !== null);
     const view = dist.list().find((n) => n.name === 'picky')!;
-    assert.deepEqual({ ...view.lastNack, at: undefined }, { version: v, code: 'BERTH_PROXY_LISTEN', error: 'busy', at: undefined });
+    assert.deepEqual(
+      { ...view.lastNack, at: undefined },
+      { version: v, code: 'BERTH_PROXY_LISTEN', error: 'busy', at: undefined },
+    );
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(node.versions(), [v]);
     dist.publish(snap(v + 1));

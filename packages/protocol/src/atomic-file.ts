@@ -1,25 +1,45 @@
-// Crash-safe file writes (temp file in the same directory, fsync, rename) shared by the controller store and the node cache.
+// Crash-safe file writes (temp file in the same directory, fsync, rename, directory fsync) shared by the controller store and the node cache.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+/** Replaces `path` so a reader sees the old file or the new one, never a torn write. */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'w', mode);
+  // Same directory as the target: rename is only atomic within one filesystem.
+  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', mode);
   try {
-    await fh.writeFile(data);
-    await fh.chmod(mode);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
+    await handle.writeFile(data);
+    await handle.chmod(mode);
+    await handle.sync();
   } catch (err) {
-    await unlink(tmp).catch(() => {});
+    await handle.close();
+    await rm(temp, { force: true });
     throw err;
+  }
+  await handle.close();
+  try {
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await syncDirectory(dir);
+}
+
+/** Makes the rename itself durable; not every platform can open a directory, and that is not worth failing for. */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Windows and some filesystems refuse; the data itself was already synced.
   }
 }
 

@@ -19,7 +19,8 @@ export function encodeSnapshot(snapshot: Snapshot): Buffer {
   return gzipSync(JSON.stringify(message), { level: 6 });
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
@@ -75,7 +76,11 @@ export function decodeFrame(data: Buffer | string, isBinary: boolean): DecodeRes
       text = typeof data === 'string' ? data : data.toString('utf8');
     }
   } catch (err) {
-    return { ok: false, code: ProtocolErrorCodes.BadFrame, error: `cannot decompress frame: ${(err as Error).message}` };
+    return {
+      ok: false,
+      code: ProtocolErrorCodes.BadFrame,
+      error: `cannot decompress frame: ${(err as Error).message}`,
+    };
   }
   let value: unknown;
   try {

@@ -1,5 +1,5 @@
 // Join tokens: the controller URL, the fingerprint of the controller's CA and a secret, in one copyable string.
-import { X509Certificate, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { ProtocolError, ProtocolErrorCodes } from './errors.js';
 
 const PREFIX = 'berth1';

@@ -1,14 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  decodeFrame,
+  encodeMessage,
+  encodeSnapshot,
+  hashBody,
   type NodeMessage,
-  SNAPSHOT_SCHEMA, type Snapshot, decodeFrame, encodeMessage, encodeSnapshot, hashBody } from '../src/index.js';
+  SNAPSHOT_SCHEMA,
+  type Snapshot,
+} from '../src/index.js';
 
 describe('the frame codec', () => {
   it('round-trips every node message as text', () => {
     const msgs: NodeMessage[] = [
-      { type: 'hello', protocol: 1, nodeId: 'n', name: 'x', appliedVersion: 0, appliedEpoch: null, appliedHash: null, listeners: [] },
-      { type: 'ack', epoch: 'e', version: 3, hash: 'h', listeners: [{ entryPoint: 'web', address: '127.0.0.1:80' }] },
+      {
+        type: 'hello',
+        protocol: 1,
+        nodeId: 'n',
+        name: 'x',
+        appliedVersion: 0,
+        appliedEpoch: null,
+        appliedHash: null,
+        listeners: [],
+      },
+      {
+        type: 'ack',
+        epoch: 'e',
+        version: 3,
+        hash: 'h',
+        listeners: [{ entryPoint: 'web', address: '127.0.0.1:80' }],
+      },
       { type: 'nack', epoch: 'e', version: 4, code: 'BERTH_PROXY_LISTEN', error: 'busy' },
       { type: 'heartbeat', seq: 1, at: 2 },
     ];

@@ -1,12 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SNAPSHOT_SCHEMA, type Snapshot, type SnapshotBody, canonicalJson, hashBody, verifySnapshot } from '../src/index.js';
+import {
+  canonicalJson,
+  hashBody,
+  SNAPSHOT_SCHEMA,
+  type Snapshot,
+  type SnapshotBody,
+  verifySnapshot,
+} from '../src/index.js';
 
 const body = (): SnapshotBody => ({
   schema: SNAPSHOT_SCHEMA,
   entryPoints: { web: { address: ':80' } },
   http: {
-    routers: { b: { rule: 'Host(`b`)', service: 's' }, a: { rule: 'Host(`a`)', service: 's', entryPoints: ['web'] } },
+    routers: {
+      b: { rule: 'Host(`b`)', service: 's' },
+      a: { rule: 'Host(`a`)', service: 's', entryPoints: ['web'] },
+    },
     services: { s: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }] } } },
   },
 });
@@ -15,7 +25,10 @@ describe('snapshot hashing', () => {
   it('gives equal hashes to equal bodies whatever their key order', () => {
     const one = body();
     const two: SnapshotBody = {
-      http: { services: one.http.services, routers: { a: one.http.routers['a']!, b: one.http.routers['b']! } },
+      http: {
+        services: one.http.services,
+        routers: { a: one.http.routers['a']!, b: one.http.routers['b']! },
+      },
       entryPoints: one.entryPoints,
       schema: one.schema,
     };
@@ -37,7 +50,13 @@ describe('snapshot hashing', () => {
 
   it('verifies an envelope against its body', () => {
     const b = body();
-    const snap: Snapshot = { epoch: 'e', version: 1, hash: hashBody(b), createdAt: new Date().toISOString(), body: b };
+    const snap: Snapshot = {
+      epoch: 'e',
+      version: 1,
+      hash: hashBody(b),
+      createdAt: new Date().toISOString(),
+      body: b,
+    };
     assert.equal(verifySnapshot(snap), true);
     snap.body.http.routers['a']!.rule = 'Host(`evil`)';
     assert.equal(verifySnapshot(snap), false);

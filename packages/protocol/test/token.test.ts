@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ProtocolError, formatToken, newSecret, parseToken, secretsEqual } from '../src/index.js';
+import { formatToken, newSecret, ProtocolError, parseToken, secretsEqual } from '../src/index.js';
 
 const fp = 'a1'.repeat(32);
 
@@ -34,7 +34,10 @@ describe('join tokens', () => {
     for (const text of bad) {
       assert.throws(
         () => parseToken(text),
-        (err: unknown) => err instanceof ProtocolError && err.code === 'BERTH_TOKEN_MALFORMED' && !err.message.includes(secret),
+        (err: unknown) =>
+          err instanceof ProtocolError &&
+          err.code === 'BERTH_TOKEN_MALFORMED' &&
+          !err.message.includes(secret),
         text,
       );
     }

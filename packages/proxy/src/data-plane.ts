@@ -7,7 +7,7 @@ import { createEntryPointServer } from './http/http-entry-point.js';
 import { boundAddress, describeListenError, listen } from './http/listen.js';
 import { PoolCache } from './http/pool-cache.js';
 import { buildRuntime } from './runtime/build-runtime.js';
-import { RuntimeSwitch } from './runtime/runtime-switch.js';
+import { RuntimeSwitch, StagedRuntime } from './runtime/runtime-switch.js';
 
 export const LISTEN_FAILED = 'BERTH_PROXY_LISTEN';
 export const DATA_PLANE_CLOSED = 'BERTH_PROXY_CLOSED';
@@ -107,10 +107,11 @@ export class DataPlane {
     for (const [name, address] of runtime.entryPoints) wanted.set(name, this.#overrides[name] ?? address);
 
     // Bind first: until every new socket is listening nothing observable has changed.
+    const staged = new StagedRuntime(runtime, this.#runtimes);
     const opened: Listener[] = [];
     for (const [name, address] of wanted) {
       if (this.#listeners.get(name)?.requested === address) continue;
-      const result = await this.#open(name, address);
+      const result = await this.#open(name, address, staged);
       if ('error' in result) {
         await Promise.all(opened.map((l) => drain(l.server, 0)));
         return { ok: false, code: LISTEN_FAILED, error: result.error };
@@ -119,6 +120,7 @@ export class DataPlane {
     }
 
     this.#runtimes.swap(runtime);
+    staged.commit();
     this.#pools.retain(runtime.origins);
 
     const retired: Listener[] = [];
@@ -142,13 +144,17 @@ export class DataPlane {
     return { ok: true, listeners: this.listeners() };
   }
 
-  async #open(entryPoint: string, requested: string): Promise<Listener | { error: string }> {
+  async #open(
+    entryPoint: string,
+    requested: string,
+    runtimes: StagedRuntime,
+  ): Promise<Listener | { error: string }> {
     const where = `entry point "${entryPoint}": cannot listen on ${requested}`;
     const address = parseAddress(requested);
     if (address === null) return { error: `${where}: invalid address` };
     const server = createEntryPointServer({
       name: entryPoint,
-      runtimes: this.#runtimes,
+      runtimes,
       pools: this.#pools,
       logger: this.#logger,
     });

@@ -1,4 +1,24 @@
-export { Agent, type AgentOptions, type AppliedStatus, type ApplyResult, type SnapshotApplier } from './agent/agent.js';
-export { backoffDelay, type BackoffOptions } from './agent/backoff.js';
-export { startProxyNode, type ProxyNode, type ProxyNodeOptions } from './proxy-node.js';
-export { DataPlane } from './data-plane.js';
+export {
+  Agent,
+  type AgentOptions,
+  type AppliedStatus,
+  type ApplyResult,
+  type SnapshotApplier,
+} from './agent/agent.js';
+export { type BackoffOptions, backoffDelay } from './agent/backoff.js';
+export type { Balancer } from './balancer/balancer.js';
+export { RoundRobin } from './balancer/round-robin.js';
+export {
+  type ApplyResult as DataPlaneApplyResult,
+  DATA_PLANE_CLOSED,
+  DataPlane,
+  type DataPlaneOptions,
+  LISTEN_FAILED,
+} from './data-plane.js';
+export { PoolCache } from './http/pool-cache.js';
+export { type ProxyNode, type ProxyNodeOptions, startProxyNode } from './proxy-node.js';
+export { type BuildResult, buildRuntime, SNAPSHOT_INVALID } from './runtime/build-runtime.js';
+export { routeRequest } from './runtime/route-request.js';
+export { RouterTable } from './runtime/router-table.js';
+export { type RuntimeSource, RuntimeSwitch } from './runtime/runtime-switch.js';
+export type { RouterEntry, Runtime, ServerTarget, ServiceRuntime } from './runtime/types.js';

@@ -1,8 +1,9 @@
 // `berth controller`: the only process with the Docker socket; serves the node channel and the internal API.
-import { writeFileAtomic } from '@berth/protocol';
+
 import { startController } from '@berth/controller';
-import { CliError } from '../output.js';
+import { writeFileAtomic } from '@berth/protocol';
 import { createLogger } from '../logger.js';
+import { CliError } from '../output.js';
 import { type Command, str, strs, untilSignal } from './command.js';
 
 export function parseEntryPointFlags(flags: string[]): Record<string, { address: string }> {
@@ -20,19 +21,45 @@ export const controllerCommand: Command = {
   summary: 'run the controller: providers, compiler, snapshot store, node channel, API',
   options: {
     config: { type: 'string', arg: 'file', help: 'static configuration (entryPoints, providers.file)' },
-    file: { type: 'string', arg: 'path', help: 'dynamic configuration: a YAML file or a directory of them (watched)' },
+    file: {
+      type: 'string',
+      arg: 'path',
+      help: 'dynamic configuration: a YAML file or a directory of them (watched)',
+    },
     entrypoint: {
       type: 'string',
       multiple: true,
       arg: 'name=address',
       help: 'declare an entry point, e.g. web=:80 (repeatable; overrides the config file)',
     },
-    'data-dir': { type: 'string', arg: 'dir', help: 'CA, join secret and snapshots', default: '.berth/controller' },
-    listen: { type: 'string', arg: 'host:port', help: 'node channel (WSS) address', default: '127.0.0.1:7443' },
-    advertise: { type: 'string', arg: 'host:port', help: 'address nodes dial, put in join tokens (default: --listen)' },
+    'data-dir': {
+      type: 'string',
+      arg: 'dir',
+      help: 'CA, join secret and snapshots',
+      default: '.berth/controller',
+    },
+    listen: {
+      type: 'string',
+      arg: 'host:port',
+      help: 'node channel (WSS) address',
+      default: '127.0.0.1:7443',
+    },
+    advertise: {
+      type: 'string',
+      arg: 'host:port',
+      help: 'address nodes dial, put in join tokens (default: --listen)',
+    },
     api: { type: 'string', arg: 'host:port', help: 'internal API address', default: '127.0.0.1:7380' },
-    'api-token': { type: 'string', arg: 'token', help: 'bearer token for the API (required off loopback; else generated)' },
-    'ready-file': { type: 'string', arg: 'file', help: 'write {api, nodes, token} as JSON (0600) once ready' },
+    'api-token': {
+      type: 'string',
+      arg: 'token',
+      help: 'bearer token for the API (required off loopback; else generated)',
+    },
+    'ready-file': {
+      type: 'string',
+      arg: 'file',
+      help: 'write {api, nodes, token} as JSON (0600) once ready',
+    },
     'heartbeat-ms': { type: 'string', arg: 'ms', help: 'node heartbeat interval', default: '5000' },
     'log-level': { type: 'string', arg: 'level', help: 'pino log level', default: 'info' },
   },
@@ -62,7 +89,12 @@ export const controllerCommand: Command = {
     if (readyFile) {
       await writeFileAtomic(
         readyFile,
-        JSON.stringify({ pid: process.pid, api: controller.apiUrl, nodes: controller.nodesUrl, token: controller.joinToken }),
+        JSON.stringify({
+          pid: process.pid,
+          api: controller.apiUrl,
+          nodes: controller.nodesUrl,
+          token: controller.joinToken,
+        }),
         0o600,
       );
     }

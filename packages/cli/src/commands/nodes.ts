@@ -2,13 +2,18 @@
 import type { NodeView } from '@berth/controller';
 import { apiGet, apiTarget } from '../api-client.js';
 import { ago, table } from '../output.js';
-import { type Command, bool, str } from './command.js';
+import { bool, type Command, str } from './command.js';
 
 export const nodesCommand: Command = {
   name: 'nodes',
   summary: 'list proxy nodes with their applied snapshot version',
   options: {
-    api: { type: 'string', arg: 'url', help: 'controller API (or BERTH_API)', default: 'http://127.0.0.1:7380' },
+    api: {
+      type: 'string',
+      arg: 'url',
+      help: 'controller API (or BERTH_API)',
+      default: 'http://127.0.0.1:7380',
+    },
     'api-token': { type: 'string', arg: 'token', help: 'API bearer token (or BERTH_API_TOKEN)' },
     json: { type: 'boolean', help: 'print JSON for scripts' },
   },

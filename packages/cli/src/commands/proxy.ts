@@ -1,11 +1,11 @@
 // `berth proxy`: a stateless node; joins a controller with a token and moves traffic.
 import { hostname } from 'node:os';
-import { writeFileAtomic, parseToken, ProtocolError } from '@berth/protocol';
+import { ProtocolError, parseToken, writeFileAtomic } from '@berth/protocol';
 import { startProxyNode } from '@berth/proxy';
-import { CliError } from '../output.js';
 import { createLogger } from '../logger.js';
-import { parseEntryPointFlags } from './controller.js';
+import { CliError } from '../output.js';
 import { type Command, str, strs, untilSignal } from './command.js';
+import { parseEntryPointFlags } from './controller.js';
 
 export const proxyCommand: Command = {
   name: 'proxy',
@@ -13,22 +13,48 @@ export const proxyCommand: Command = {
   options: {
     join: { type: 'string', arg: 'token', help: 'join token from `berth token` (or BERTH_JOIN_TOKEN)' },
     name: { type: 'string', arg: 'name', help: 'node name shown by `berth nodes` (default: host name)' },
-    'data-dir': { type: 'string', arg: 'dir', help: 'node id, pinned CA, snapshot cache', default: '.berth/proxy' },
+    'data-dir': {
+      type: 'string',
+      arg: 'dir',
+      help: 'node id, pinned CA, snapshot cache',
+      default: '.berth/proxy',
+    },
     entrypoint: {
       type: 'string',
       multiple: true,
       arg: 'name=address',
       help: "listen on this address instead of the snapshot's for an entry point (repeatable)",
     },
-    'status-file': { type: 'string', arg: 'file', help: 'write {applied version, listeners} as JSON after each apply' },
-    'heartbeat-ms': { type: 'string', arg: 'ms', help: 'expected controller heartbeat interval', default: '5000' },
-    'reconnect-max-ms': { type: 'string', arg: 'ms', help: 'longest wait between reconnect attempts', default: '10000' },
+    'status-file': {
+      type: 'string',
+      arg: 'file',
+      help: 'write {applied version, listeners} as JSON after each apply',
+    },
+    'heartbeat-ms': {
+      type: 'string',
+      arg: 'ms',
+      help: 'expected controller heartbeat interval',
+      default: '5000',
+    },
+    'reconnect-max-ms': {
+      type: 'string',
+      arg: 'ms',
+      help: 'longest wait between reconnect attempts',
+      default: '10000',
+    },
     'log-level': { type: 'string', arg: 'level', help: 'pino log level', default: 'info' },
   },
-  examples: ['berth proxy --join "$(berth token)"', 'BERTH_JOIN_TOKEN=... berth proxy --entrypoint web=127.0.0.1:8081'],
+  examples: [
+    'berth proxy --join "$(berth token)"',
+    'BERTH_JOIN_TOKEN=... berth proxy --entrypoint web=127.0.0.1:8081',
+  ],
   async run(v) {
     const tokenText = str(v, 'join') ?? process.env['BERTH_JOIN_TOKEN'];
-    if (!tokenText) throw new CliError('BERTH_CLI_NO_TOKEN', 'a join token is required: --join <token> or BERTH_JOIN_TOKEN');
+    if (!tokenText)
+      throw new CliError(
+        'BERTH_CLI_NO_TOKEN',
+        'a join token is required: --join <token> or BERTH_JOIN_TOKEN',
+      );
     let token: ReturnType<typeof parseToken>;
     try {
       token = parseToken(tokenText);
@@ -52,8 +78,8 @@ export const proxyCommand: Command = {
       ...(statusFile
         ? {
             onApplied: (status) =>
-              writeFileAtomic(statusFile, JSON.stringify({ pid: process.pid, ...status }), 0o644).catch((err: Error) =>
-                logger.error({ err: err.message }, 'cannot write status file'),
+              writeFileAtomic(statusFile, JSON.stringify({ pid: process.pid, ...status }), 0o644).catch(
+                (err: Error) => logger.error({ err: err.message }, 'cannot write status file'),
               ),
           }
         : {}),

@@ -2,13 +2,18 @@
 import type { RouterStatus } from '@berth/controller';
 import { apiGet, apiTarget } from '../api-client.js';
 import { table } from '../output.js';
-import { type Command, bool, str } from './command.js';
+import { bool, type Command, str } from './command.js';
 
 export const routesCommand: Command = {
   name: 'routes',
   summary: 'list HTTP routers with their rule, service and status',
   options: {
-    api: { type: 'string', arg: 'url', help: 'controller API (or BERTH_API)', default: 'http://127.0.0.1:7380' },
+    api: {
+      type: 'string',
+      arg: 'url',
+      help: 'controller API (or BERTH_API)',
+      default: 'http://127.0.0.1:7380',
+    },
     'api-token': { type: 'string', arg: 'token', help: 'API bearer token (or BERTH_API_TOKEN)' },
     json: { type: 'boolean', help: 'print JSON for scripts' },
   },
@@ -28,7 +33,9 @@ export const routesCommand: Command = {
       r.rule,
       r.errors.map((e) => e.code).join(',') || '-',
     ]);
-    process.stdout.write(`${table(['ROUTER', 'STATUS', 'ENTRYPOINTS', 'PRIORITY', 'SERVICE', 'RULE', 'ERRORS'], rows)}\n`);
+    process.stdout.write(
+      `${table(['ROUTER', 'STATUS', 'ENTRYPOINTS', 'PRIORITY', 'SERVICE', 'RULE', 'ERRORS'], rows)}\n`,
+    );
     return 0;
   },
 };

@@ -8,7 +8,12 @@ export const tokenCommand: Command = {
   name: 'token',
   summary: "print the join token for proxy nodes (from the controller's data dir)",
   options: {
-    'data-dir': { type: 'string', arg: 'dir', help: "the controller's data dir", default: '.berth/controller' },
+    'data-dir': {
+      type: 'string',
+      arg: 'dir',
+      help: "the controller's data dir",
+      default: '.berth/controller',
+    },
   },
   examples: ['berth proxy --join "$(berth token)"'],
   async run(v) {

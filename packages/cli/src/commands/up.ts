@@ -1,8 +1,8 @@
 // `berth up`: a controller, N proxy nodes and two demo backends on loopback, with an embedded default config.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ChildGroup, type Child, waitForJsonFile } from '../process/child-group.js';
 import { CliError } from '../output.js';
+import { type Child, ChildGroup, waitForJsonFile } from '../process/child-group.js';
 import { type Command, str, untilSignal } from './command.js';
 
 function demoDynamicConfig(backends: number[]): string {
@@ -24,7 +24,11 @@ ${backends.map((p) => `          - url: http://127.0.0.1:${p}`).join('\n')}
 `;
 }
 
-async function firstJsonLine(child: Child, key: string, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+async function firstJsonLine(
+  child: Child,
+  key: string,
+  timeoutMs = 10_000,
+): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const line of child.output().split('\n')) {
@@ -46,7 +50,12 @@ export const upCommand: Command = {
   summary: 'start a controller, proxy nodes and a demo backend on this host',
   options: {
     nodes: { type: 'string', arg: 'n', help: 'number of proxy nodes', default: '2' },
-    port: { type: 'string', arg: 'port', help: 'first node listens here, the next on port+1...', default: '8080' },
+    port: {
+      type: 'string',
+      arg: 'port',
+      help: 'first node listens here, the next on port+1...',
+      default: '8080',
+    },
     api: { type: 'string', arg: 'host:port', help: 'controller API address', default: '127.0.0.1:7380' },
     dir: { type: 'string', arg: 'dir', help: 'where configuration, data and logs go', default: '.berth' },
   },
@@ -54,7 +63,8 @@ export const upCommand: Command = {
   async run(v) {
     const count = Number(str(v, 'nodes') ?? 2);
     const basePort = Number(str(v, 'port') ?? 8080);
-    if (!Number.isInteger(count) || count < 1 || count > 16) throw new CliError('BERTH_CLI_BAD_FLAG', '--nodes must be 1..16');
+    if (!Number.isInteger(count) || count < 1 || count > 16)
+      throw new CliError('BERTH_CLI_BAD_FLAG', '--nodes must be 1..16');
     if (!Number.isInteger(basePort) || basePort < 1 || basePort + count > 65535) {
       throw new CliError('BERTH_CLI_BAD_FLAG', '--port must be a port number');
     }
@@ -72,7 +82,9 @@ export const upCommand: Command = {
     try {
       const backends: number[] = [];
       for (const name of ['demo-a', 'demo-b']) {
-        const child = group.berth(name, ['demo-backend', '--name', name], { logFile: join(logs, `${name}.log`) });
+        const child = group.berth(name, ['demo-backend', '--name', name], {
+          logFile: join(logs, `${name}.log`),
+        });
         backends.push(Number((await firstJsonLine(child, 'port'))['port']));
       }
       const configFile = join(dir, 'up', 'berth.yaml');
@@ -87,11 +99,27 @@ export const upCommand: Command = {
       await mkdir(join(dir, 'controller'), { recursive: true });
       const controller = group.berth(
         'controller',
-        ['controller', '--config', configFile, '--data-dir', join(dir, 'controller'), '--listen', '127.0.0.1:0', '--api', api, '--ready-file', readyFile],
+        [
+          'controller',
+          '--config',
+          configFile,
+          '--data-dir',
+          join(dir, 'controller'),
+          '--listen',
+          '127.0.0.1:0',
+          '--api',
+          api,
+          '--ready-file',
+          readyFile,
+        ],
         { logFile: join(logs, 'controller.log') },
       );
       const ready = await Promise.race([
-        waitForJsonFile<{ pid: number; api: string; token: string }>(readyFile, (r) => r.pid === controller.pid, 20_000),
+        waitForJsonFile<{ pid: number; api: string; token: string }>(
+          readyFile,
+          (r) => r.pid === controller.pid,
+          20_000,
+        ),
         controller.exited.then(() => {
           throw new CliError('BERTH_CLI_START', `the controller exited:\n${controller.output()}`);
         }),
@@ -104,13 +132,26 @@ export const upCommand: Command = {
         statusFiles.push(statusFile);
         group.berth(
           name,
-          ['proxy', '--name', name, '--data-dir', join(dir, name), '--entrypoint', `web=127.0.0.1:${basePort + i - 1}`, '--status-file', statusFile],
+          [
+            'proxy',
+            '--name',
+            name,
+            '--data-dir',
+            join(dir, name),
+            '--entrypoint',
+            `web=127.0.0.1:${basePort + i - 1}`,
+            '--status-file',
+            statusFile,
+          ],
           { logFile: join(logs, `${name}.log`), env: { ...process.env, BERTH_JOIN_TOKEN: ready.token } },
         );
       }
       for (const [i, f] of statusFiles.entries()) {
-        await waitForJsonFile<{ appliedVersion: number }>(f, (s) => s.appliedVersion > 0, 20_000, () =>
-          group.children.find((c) => c.name === `node-${i + 1}`)?.output() ?? '',
+        await waitForJsonFile<{ appliedVersion: number }>(
+          f,
+          (s) => s.appliedVersion > 0,
+          20_000,
+          () => group.children.find((c) => c.name === `node-${i + 1}`)?.output() ?? '',
         );
       }
 
@@ -138,7 +179,10 @@ export const upCommand: Command = {
         untilSignal().then(() => null),
         ...group.children.map((c) => c.exited.then(() => c)),
       ]);
-      if (ended) process.stderr.write(`berth up: ${ended.name} exited unexpectedly; stopping (see ${logs}/${ended.name}.log)\n`);
+      if (ended)
+        process.stderr.write(
+          `berth up: ${ended.name} exited unexpectedly; stopping (see ${logs}/${ended.name}.log)\n`,
+        );
       await stopAll();
       return ended ? 1 : 0;
     } catch (err) {

@@ -117,5 +117,7 @@ export async function waitForJsonFile<T>(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${path} (last: ${JSON.stringify(last)})\n${describe()}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${path} (last: ${JSON.stringify(last)})\n${describe()}`,
+  );
 }

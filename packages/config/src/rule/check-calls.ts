@@ -1,4 +1,5 @@
 // Checks every matcher call of a parsed rule against the matcher registry, in reading order.
+import { ConfigErrorCodes } from '../errors.js';
 import { findMatcher, matcherNames } from './matchers.js';
 import type { RuleError, RuleNode } from './types.js';
 
@@ -26,19 +27,19 @@ function checkCall(call: Call): RuleError | null {
   const spec = findMatcher(name);
   if (spec === undefined) {
     return {
-      code: 'BERTH_CONFIG_RULE_UNKNOWN_MATCHER',
+      code: ConfigErrorCodes.RULE_UNKNOWN_MATCHER,
       message: unknownMatcherMessage(name, column),
       column,
     };
   }
   if (args.length < spec.minArgs || args.length > spec.maxArgs) {
     const message = `wrong number of arguments at column ${column}: ${name} takes ${arity(spec.minArgs, spec.maxArgs)}, got ${args.length}`;
-    return { code: 'BERTH_CONFIG_RULE_ARGS', message, column };
+    return { code: ConfigErrorCodes.RULE_ARGS, message, column };
   }
   const problem = spec.validate(args);
   if (problem === null) return null;
   return {
-    code: 'BERTH_CONFIG_RULE_ARGS',
+    code: ConfigErrorCodes.RULE_ARGS,
     message: `invalid argument at column ${column}: ${problem}`,
     column,
   };

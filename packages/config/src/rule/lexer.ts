@@ -1,4 +1,5 @@
 // Splits rule text into tokens, each tagged with the 1-based column where it starts.
+import { ConfigErrorCodes } from '../errors.js';
 import type { RuleError } from './types.js';
 
 export type TokenKind = 'name' | 'string' | 'lparen' | 'rparen' | 'comma' | 'and' | 'or' | 'not' | 'end';
@@ -15,7 +16,7 @@ export interface Token {
 type LexFailure = { ok: false; error: RuleError };
 export type LexResult = { ok: true; tokens: Token[] } | LexFailure;
 
-const SYNTAX = 'BERTH_CONFIG_RULE_SYNTAX';
+const SYNTAX = ConfigErrorCodes.RULE_SYNTAX;
 const PUNCTUATION: Readonly<Record<string, TokenKind>> = {
   '(': 'lparen',
   ')': 'rparen',

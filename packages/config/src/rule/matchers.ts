@@ -67,9 +67,13 @@ function firstProblem(args: readonly string[], check: (arg: string) => string | 
   return null;
 }
 
-/** Request hosts arrive lower-case; a fully qualified `example.com.` names the same host. */
+/**
+ * Request hosts arrive lower-case, and IPv6 literals without brackets (as Go's URL.Hostname gives
+ * them); a fully qualified `example.com.` names the same host.
+ */
 function normalizeHost(host: string): string {
-  return stripTrailingDot(host.toLowerCase());
+  const lower = stripTrailingDot(host.toLowerCase());
+  return lower.startsWith('[') && lower.endsWith(']') ? lower.slice(1, -1) : lower;
 }
 
 function stripTrailingDot(host: string): string {

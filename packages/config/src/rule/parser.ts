@@ -1,9 +1,10 @@
 // Recursive-descent parser for Traefik v3 rules: `||` binds loosest, then `&&`, then `!`.
+import { ConfigErrorCodes } from '../errors.js';
 import { checkCalls } from './check-calls.js';
 import { type Token, tokenize } from './lexer.js';
 import type { ParseResult, RuleError, RuleNode } from './types.js';
 
-const SYNTAX = 'BERTH_CONFIG_RULE_SYNTAX';
+const SYNTAX = ConfigErrorCodes.RULE_SYNTAX;
 /** Parentheses and `!` recurse; the cap keeps hostile input from exhausting the stack. */
 const MAX_NESTING = 100;
 

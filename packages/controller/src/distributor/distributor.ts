@@ -1,17 +1,17 @@
 // The WSS endpoint nodes join: authenticates them, pushes the newest snapshot, tracks acks, nacks and liveness.
 import type { IncomingMessage } from 'node:http';
-import { type Server as HttpsServer, createServer } from 'node:https';
+import { createServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import {
+  decodeFrame,
+  encodeMessage,
+  encodeSnapshot,
   type HelloMessage,
   type ListenerInfo,
   type NodeMessage,
   PROTOCOL_VERSION,
   ProtocolErrorCodes,
   type Snapshot,
-  decodeFrame,
-  encodeMessage,
-  encodeSnapshot,
   secretsEqual,
 } from '@berth/protocol';
 import type { Logger } from 'pino';
@@ -62,15 +62,26 @@ export class Distributor implements NodeRegistry {
 
   /** Starts the WSS server; resolves with the bound address. */
   async listen(host: string, port: number): Promise<AddressInfo> {
-    const server = createServer({ cert: this.#opts.tls.certPem, key: this.#opts.tls.keyPem, minVersion: 'TLSv1.2' });
+    const server = createServer({
+      cert: this.#opts.tls.certPem,
+      key: this.#opts.tls.keyPem,
+      minVersion: 'TLSv1.2',
+    });
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
     server.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ code: 'BERTH_UPGRADE_REQUIRED', message: 'this port only serves the node channel' }));
+      res.end(
+        JSON.stringify({ code: 'BERTH_UPGRADE_REQUIRED', message: 'this port only serves the node channel' }),
+      );
     });
-    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.#onUpgrade(wss, req, socket, head));
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
+      this.#onUpgrade(wss, req, socket, head),
+    );
     server.on('tlsClientError', (err, socket) => {
-      this.#log.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed on node channel');
+      this.#log.debug(
+        { err: err.message, remote: socket.remoteAddress },
+        'TLS handshake failed on node channel',
+      );
     });
     this.#server = server;
     this.#wss = wss;
@@ -88,7 +99,8 @@ export class Distributor implements NodeRegistry {
 
   /** Makes `snapshot` the newest; every node gets it as soon as it has nothing unacknowledged. */
   publish(snapshot: Snapshot): void {
-    if (this.#latest && this.#latest.epoch === snapshot.epoch && this.#latest.version >= snapshot.version) return;
+    if (this.#latest && this.#latest.epoch === snapshot.epoch && this.#latest.version >= snapshot.version)
+      return;
     this.#latest = snapshot;
     this.#latestFrame = encodeSnapshot(snapshot);
     for (const node of this.#nodes.values()) this.#maybePush(node);
@@ -291,7 +303,10 @@ export class Distributor implements NodeRegistry {
     node.nacked.add(versionKey(epoch, version));
     node.view.pendingVersion = null;
     node.view.lastNack = { version, at: new Date().toISOString(), code, error };
-    this.#log.warn({ nodeId: node.view.id, name: node.view.name, version, code, err: error }, 'node refused snapshot');
+    this.#log.warn(
+      { nodeId: node.view.id, name: node.view.name, version, code, err: error },
+      'node refused snapshot',
+    );
     this.#maybePush(node);
     this.#changed();
   }
@@ -318,7 +333,10 @@ export class Distributor implements NodeRegistry {
       const ws = node.ws;
       if (!ws) continue;
       if (!node.alive) {
-        this.#log.warn({ nodeId: node.view.id, name: node.view.name }, 'node missed heartbeats; disconnecting');
+        this.#log.warn(
+          { nodeId: node.view.id, name: node.view.name },
+          'node missed heartbeats; disconnecting',
+        );
         ws.terminate();
         continue;
       }

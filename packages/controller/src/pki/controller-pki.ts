@@ -1,11 +1,11 @@
 // The controller's own CA and server certificate for the node channel: created on first start, reused after.
-import { X509Certificate as NodeX509, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
+import { createPrivateKey, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 
 import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { certificateFingerprint, readTextIfExists, writeFileAtomic } from '@berth/protocol';
+import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -28,7 +28,10 @@ export interface ControllerPki {
 
 async function exportKeyPem(key: webcrypto.CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }) as string;
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string;
 }
 
 async function importKeyPem(pem: string): Promise<webcrypto.CryptoKey> {
@@ -97,7 +100,9 @@ const canonicalName = (n: string) => (isIP(n) === 6 ? new URL(`http://[${n}]`).h
 function coversNames(certPem: string, names: string[]): boolean {
   const cert = new NodeX509(certPem);
   const san = cert.subjectAltName ?? '';
-  const entries = new Set(san.split(',').map((s) => canonicalName(s.trim().replace(/^(DNS|IP Address):/, ''))));
+  const entries = new Set(
+    san.split(',').map((s) => canonicalName(s.trim().replace(/^(DNS|IP Address):/, ''))),
+  );
   return names.every((n) => entries.has(canonicalName(n)));
 }
 

@@ -1,8 +1,8 @@
 // The controller's static configuration file (entry points, providers): read, validated, reported with lines.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type ConfigError, type StaticConfig, configError, validateStatic } from '@berth/config';
-import { LineCounter, parseDocument, isMap, isScalar } from 'yaml';
+import { type ConfigError, configError, type StaticConfig, validateStatic } from '@berth/config';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 
 export interface ControllerFileSettings {
   statics: StaticConfig;
@@ -25,7 +25,12 @@ export function parseControllerConfig(text: string, path: string): ControllerFil
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     errors.push(
-      configError('BERTH_FILE_PARSE', '', `${path}:${at(e.pos[0]).line ?? '?'}: ${e.message.split('\n')[0]}`, at(e.pos[0])),
+      configError(
+        'BERTH_FILE_PARSE',
+        '',
+        `${path}:${at(e.pos[0]).line ?? '?'}: ${e.message.split('\n')[0]}`,
+        at(e.pos[0]),
+      ),
     );
     return { statics: { entryPoints: {} }, providerFile: null, errors };
   }
@@ -34,7 +39,10 @@ export function parseControllerConfig(text: string, path: string): ControllerFil
     const node = doc.getIn(p, true) as { range?: [number, number, number] } | undefined;
     return at(node?.range?.[0]);
   };
-  const { config, errors: staticErrors } = validateStatic({ entryPoints: raw['entryPoints'] ?? raw['entrypoints'] }, { sourceOf });
+  const { config, errors: staticErrors } = validateStatic(
+    { entryPoints: raw['entryPoints'] ?? raw['entrypoints'] },
+    { sourceOf },
+  );
   errors.push(...staticErrors);
 
   let providerFile: string | null = null;

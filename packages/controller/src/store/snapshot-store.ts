@@ -2,9 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hashBody, type Snapshot, type SnapshotBody, verifySnapshot } from '@berth/protocol';
+import { hashBody, type Snapshot, type SnapshotBody, verifySnapshot, writeFileAtomic } from '@berth/protocol';
 import { ErrorCodes } from '../compiler/error-codes.js';
-import { writeFileAtomic } from './atomic-write.js';
 
 export const DEFAULT_HISTORY = 20;
 const STATE_FORMAT = 1;

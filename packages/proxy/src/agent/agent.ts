@@ -1,5 +1,7 @@
 // The node's link to the controller: joins with the token, applies snapshots whole or not at all, acks or nacks, caches.
 import {
+  decodeFrame,
+  encodeMessage,
   type JoinToken,
   type ListenerInfo,
   PROTOCOL_VERSION,
@@ -8,8 +10,6 @@ import {
   SNAPSHOT_SCHEMA,
   type Snapshot,
   type SnapshotBody,
-  decodeFrame,
-  encodeMessage,
   verifySnapshot,
 } from '@berth/protocol';
 import type { Logger } from 'pino';
@@ -18,7 +18,9 @@ import { backoffDelay } from './backoff.js';
 import { pinnedCa } from './ca-discovery.js';
 import { loadCachedSnapshot, saveCachedSnapshot } from './snapshot-cache.js';
 
-export type ApplyResult = { ok: true; listeners: ListenerInfo[] } | { ok: false; code: string; error: string };
+export type ApplyResult =
+  | { ok: true; listeners: ListenerInfo[] }
+  | { ok: false; code: string; error: string };
 
 /** What the agent drives: the data plane (or, later, the pool of workers). */
 export interface SnapshotApplier {
@@ -54,7 +56,8 @@ export interface AppliedStatus {
 export type AgentState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'stopped';
 
 export class Agent {
-  readonly #o: AgentOptions & Required<Pick<AgentOptions, 'heartbeatMs' | 'reconnectInitialMs' | 'reconnectMaxMs'>>;
+  readonly #o: AgentOptions &
+    Required<Pick<AgentOptions, 'heartbeatMs' | 'reconnectInitialMs' | 'reconnectMaxMs'>>;
   readonly #log: Logger;
   #applied: Snapshot | null = null;
   #ws: WebSocket | null = null;
@@ -135,7 +138,10 @@ export class Agent {
       maxMs: this.#o.reconnectMaxMs,
     });
     this.#state = 'waiting';
-    this.#log.info({ reason, retryInMs: delay, attempt: this.#attempt }, 'controller unreachable; serving last snapshot');
+    this.#log.info(
+      { reason, retryInMs: delay, attempt: this.#attempt },
+      'controller unreachable; serving last snapshot',
+    );
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
@@ -148,7 +154,8 @@ export class Agent {
         this.#ca ??= await pinnedCa(this.#o.dataDir, url, this.#o.token.caFingerprint);
       } catch (err) {
         const code = err instanceof ProtocolError ? err.code : 'BERTH_AGENT_CONNECT';
-        if (code === ProtocolErrorCodes.CaMismatch) this.#log.error({ code, err: (err as Error).message }, 'refusing the controller');
+        if (code === ProtocolErrorCodes.CaMismatch)
+          this.#log.error({ code, err: (err as Error).message }, 'refusing the controller');
         this.#scheduleReconnect((err as Error).message);
         return;
       }
@@ -253,13 +260,22 @@ export class Agent {
       if (ws.readyState === WebSocket.OPEN) ws.send(encodeMessage(msg));
     };
     const nack = (code: string, error: string) => {
-      this.#log.warn({ version: snapshot.version, code, err: error }, 'refusing snapshot; keeping the previous one');
+      this.#log.warn(
+        { version: snapshot.version, code, err: error },
+        'refusing snapshot; keeping the previous one',
+      );
       send({ type: 'nack', epoch: snapshot.epoch, version: snapshot.version, code, error });
     };
     const current = this.#applied;
     if (current && current.epoch === snapshot.epoch) {
       if (current.hash === snapshot.hash && current.version === snapshot.version) {
-        send({ type: 'ack', epoch: current.epoch, version: current.version, hash: current.hash, listeners: this.#o.applier.listeners() });
+        send({
+          type: 'ack',
+          epoch: current.epoch,
+          version: current.version,
+          hash: current.hash,
+          listeners: this.#o.applier.listeners(),
+        });
         return;
       }
       if (snapshot.version < current.version) {
@@ -272,7 +288,10 @@ export class Agent {
       return;
     }
     if (snapshot.body.schema !== SNAPSHOT_SCHEMA) {
-      nack('BERTH_PROXY_SCHEMA', `snapshot schema ${snapshot.body.schema} is not supported by this node (supports ${SNAPSHOT_SCHEMA})`);
+      nack(
+        'BERTH_PROXY_SCHEMA',
+        `snapshot schema ${snapshot.body.schema} is not supported by this node (supports ${SNAPSHOT_SCHEMA})`,
+      );
       return;
     }
     const started = process.hrtime.bigint();
@@ -284,12 +303,21 @@ export class Agent {
     this.#applied = snapshot;
     this.#notify(snapshot, false, result.listeners);
     const applyMs = Number(process.hrtime.bigint() - started) / 1e6;
-    this.#log.info({ version: snapshot.version, epoch: snapshot.epoch, applyMs, listeners: result.listeners }, 'applied snapshot');
+    this.#log.info(
+      { version: snapshot.version, epoch: snapshot.epoch, applyMs, listeners: result.listeners },
+      'applied snapshot',
+    );
     try {
       await saveCachedSnapshot(this.#o.dataDir, snapshot);
     } catch (err) {
       this.#log.error({ err: (err as Error).message }, 'cannot write the snapshot cache');
     }
-    send({ type: 'ack', epoch: snapshot.epoch, version: snapshot.version, hash: snapshot.hash, listeners: result.listeners });
+    send({
+      type: 'ack',
+      epoch: snapshot.epoch,
+      version: snapshot.version,
+      hash: snapshot.hash,
+      listeners: result.listeners,
+    });
   }
 }

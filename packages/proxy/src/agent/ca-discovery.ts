@@ -1,11 +1,11 @@
 // Obtains the controller's CA certificate and accepts it only if it matches the fingerprint pinned by the join token.
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import { connect, type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
+import { connect, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
 import {
+  certificateFingerprint,
   ProtocolError,
   ProtocolErrorCodes,
-  certificateFingerprint,
   readTextIfExists,
   writeFileAtomic,
 } from '@berth/protocol';
@@ -64,7 +64,12 @@ async function fetchPinnedCa(url: URL, fingerprint: string, timeoutMs: number): 
 }
 
 /** The pinned CA, from the node's data dir when it matches the token, else by discovery (then stored). */
-export async function pinnedCa(dataDir: string, url: URL, fingerprint: string, timeoutMs = 5000): Promise<string> {
+export async function pinnedCa(
+  dataDir: string,
+  url: URL,
+  fingerprint: string,
+  timeoutMs = 5000,
+): Promise<string> {
   const path = join(dataDir, CA_FILE);
   const cached = await readTextIfExists(path);
   if (cached) {

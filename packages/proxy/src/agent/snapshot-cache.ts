@@ -1,6 +1,6 @@
 // The last applied snapshot on disk, so a node restarted while the controller is away serves what it served.
 import { join } from 'node:path';
-import { type Snapshot, readTextIfExists, verifySnapshot, writeFileAtomic } from '@berth/protocol';
+import { readTextIfExists, type Snapshot, verifySnapshot, writeFileAtomic } from '@berth/protocol';
 
 export const CACHE_FILE = 'snapshot.json';
 

@@ -4,7 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { Logger } from 'pino';
 import { routeRequest } from '../runtime/route-request.js';
-import type { RuntimeSwitch } from '../runtime/runtime-switch.js';
+import type { RuntimeSource } from '../runtime/runtime-switch.js';
 import { forward } from './forwarder.js';
 import type { PoolCache } from './pool-cache.js';
 import { parseRequest } from './request-view.js';
@@ -12,7 +12,7 @@ import { sendText } from './send-text.js';
 
 export interface EntryPointOptions {
   name: string;
-  runtimes: RuntimeSwitch;
+  runtimes: RuntimeSource;
   pools: PoolCache;
   logger: Logger;
 }

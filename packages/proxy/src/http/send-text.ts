@@ -13,6 +13,8 @@ export function sendText(
     return;
   }
   if (res.destroyed) return;
+  // A failed attempt to relay upstream headers may have left some set; none belong on this answer.
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
   const body = `${text}\n`;
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',

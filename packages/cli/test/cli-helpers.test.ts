@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseEntryPointFlags } from '../src/commands/controller.js';
+import { ago, CliError, table } from '../src/output.js';
+
+describe('CLI helpers', () => {
+  it('aligns table columns and trims trailing space', () => {
+    assert.equal(
+      table(
+        ['NAME', 'STATE'],
+        [
+          ['node-1', 'connected'],
+          ['n2', 'gone'],
+        ],
+      ),
+      'NAME    STATE\nnode-1  connected\nn2      gone',
+    );
+  });
+
+  it('prints ages in the largest whole unit', () => {
+    const now = Date.parse('2026-01-01T12:00:00Z');
+    assert.equal(ago('2026-01-01T11:59:30Z', now), '30s');
+    assert.equal(ago('2026-01-01T11:00:00Z', now), '1h');
+    assert.equal(ago('2025-12-30T12:00:00Z', now), '2d');
+    assert.equal(ago(null, now), '-');
+  });
+
+  it('parses --entrypoint name=address flags and refuses anything else with a code', () => {
+    assert.deepEqual(parseEntryPointFlags(['web=:80', 'ssh=127.0.0.1:22']), {
+      web: { address: ':80' },
+      ssh: { address: '127.0.0.1:22' },
+    });
+    assert.throws(
+      () => parseEntryPointFlags(['=:80']),
+      (e: unknown) => e instanceof CliError && e.code === 'BERTH_CLI_BAD_FLAG',
+    );
+    assert.throws(() => parseEntryPointFlags(['web']), CliError);
+  });
+});
