@@ -1,8 +1,8 @@
 // `berth up`: a controller, N proxy nodes and two demo backends on loopback, with an embedded default config.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { CliError } from '../output.js';
-import { type Child, ChildGroup, waitForJsonFile } from '../process/child-group.js';
+import { berthBin, type Child, ChildGroup, waitForJsonFile } from '../process/child-group.js';
 import { type Command, str, untilSignal } from './command.js';
 
 function demoDynamicConfig(backends: number[]): string {
@@ -166,7 +166,7 @@ export const upCommand: Command = {
           '',
           `  Try:        curl -H 'Host: demo.localhost' ${urls[0]}`,
           `  API:        ${ready.api}/api/v1/nodes   (also: /routers /services /snapshot /errors)`,
-          `  CLI:        node ${join('packages', 'cli', 'dist', 'src', 'bin.js')} nodes | routes   (or \`berth ...\` when installed)`,
+          `  CLI:        node ${relative(process.cwd(), berthBin)} nodes   (or routes; \`berth ...\` when installed)`,
           `  Add a route: edit ${routesFile}`,
           '              and save; every node applies it within a second.',
           `  Logs:       ${logs}/`,
