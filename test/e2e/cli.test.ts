@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChildGroup } from '@berth/cli';
-import { Cluster, eventually } from '../helpers/cluster.js';
+import { Cluster, eventually, singleRouteYaml } from '../helpers/cluster.js';
 import { type Backend, get, startBackend } from '../helpers/http.js';
 
 async function run(group: ChildGroup, args: string[]): Promise<{ code: number | string; out: string }> {
@@ -32,10 +32,7 @@ describe('the berth command', () => {
   before(async () => {
     backend = await startBackend('a');
     cluster = await Cluster.create();
-    await cluster.writeDynamic(
-      'routes.yml',
-      `http:\n  routers:\n    app:\n      rule: Host(\`app.test\`)\n      service: app\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: ${backend.url}\n`,
-    );
+    await cluster.writeDynamic('routes.yml', singleRouteYaml([backend.url]));
     await cluster.startController();
     await cluster.startNode('node-1');
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { access } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { formatToken, newSecret, parseToken } from '@berth/protocol';
-import { Cluster, eventually } from '../helpers/cluster.js';
+import { Cluster, eventually, singleRouteYaml } from '../helpers/cluster.js';
 import { type Backend, startBackend } from '../helpers/http.js';
 
 describe('joining with a token', () => {
@@ -13,10 +13,7 @@ describe('joining with a token', () => {
   before(async () => {
     backend = await startBackend('a');
     cluster = await Cluster.create();
-    await cluster.writeDynamic(
-      'routes.yml',
-      `http:\n  routers:\n    app:\n      rule: Host(\`app.test\`)\n      service: app\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: ${backend.url}\n`,
-    );
+    await cluster.writeDynamic('routes.yml', singleRouteYaml([backend.url]));
     await cluster.startController();
   });
 

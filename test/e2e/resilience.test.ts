@@ -1,18 +1,10 @@
 // Done when 3: nodes outlive the controller, restart from their cache, and converge when it returns.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Cluster, eventually } from '../helpers/cluster.js';
+import { Cluster, eventually, singleRouteYaml } from '../helpers/cluster.js';
 import { type Backend, startBackend, whoAnswers } from '../helpers/http.js';
 
-const routes = (hosts: string[], backend: Backend) => `http:
-  routers:
-${hosts.map((h) => `    r-${h.replace(/\W/g, '-')}:\n      rule: Host(\`${h}\`)\n      service: app`).join('\n')}
-  services:
-    app:
-      loadBalancer:
-        servers:
-          - url: ${backend.url}
-`;
+const routes = (hosts: string[], backend: Backend) => singleRouteYaml([backend.url], hosts);
 
 describe('when the controller goes away', () => {
   let cluster: Cluster;

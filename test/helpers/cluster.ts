@@ -218,3 +218,16 @@ export async function eventually<T>(
     `condition not met within ${timeoutMs} ms${lastErr ? ` (last error: ${String(lastErr)})` : ''}\n${describe()}`,
   );
 }
+
+/** Dynamic configuration with one router `app` (Host `app.test`, or `hosts`) to one service of `servers`. */
+export function singleRouteYaml(servers: string[], hosts: string[] = ['app.test']): string {
+  return `http:
+  routers:
+${hosts.map((h, i) => `    ${i === 0 ? 'app' : `app-${i}`}:\n      rule: Host(\`${h}\`)\n      service: app`).join('\n')}
+  services:
+    app:
+      loadBalancer:
+        servers:
+${servers.map((s) => `          - url: ${s}`).join('\n')}
+`;
+}

@@ -1,24 +1,16 @@
 // `berth nodes`: the proxy nodes the controller knows, and which snapshot each serves.
 import type { NodeView } from '@berth/controller';
-import { apiGet, apiTarget } from '../api-client.js';
+import { apiGet } from '../api-client.js';
 import { ago, table } from '../output.js';
-import { bool, type Command, str } from './command.js';
+import { apiOptions, targetFrom } from './api-options.js';
+import { bool, type Command } from './command.js';
 
 export const nodesCommand: Command = {
   name: 'nodes',
   summary: 'list proxy nodes with their applied snapshot version',
-  options: {
-    api: {
-      type: 'string',
-      arg: 'url',
-      help: 'controller API (or BERTH_API)',
-      default: 'http://127.0.0.1:7380',
-    },
-    'api-token': { type: 'string', arg: 'token', help: 'API bearer token (or BERTH_API_TOKEN)' },
-    json: { type: 'boolean', help: 'print JSON for scripts' },
-  },
+  options: apiOptions,
   async run(v) {
-    const target = apiTarget({ api: str(v, 'api'), 'api-token': str(v, 'api-token') });
+    const target = targetFrom(v);
     const [nodes, snap] = await Promise.all([
       apiGet<NodeView[]>(target, '/api/v1/nodes'),
       apiGet<{ version: number }>(target, '/api/v1/snapshot').catch(() => ({ version: 0 })),

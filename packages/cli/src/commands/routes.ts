@@ -1,24 +1,16 @@
 // `berth routes`: every router, enabled or not, with its rule, service and errors.
 import type { RouterStatus } from '@berth/controller';
-import { apiGet, apiTarget } from '../api-client.js';
+import { apiGet } from '../api-client.js';
 import { table } from '../output.js';
-import { bool, type Command, str } from './command.js';
+import { apiOptions, targetFrom } from './api-options.js';
+import { bool, type Command } from './command.js';
 
 export const routesCommand: Command = {
   name: 'routes',
   summary: 'list HTTP routers with their rule, service and status',
-  options: {
-    api: {
-      type: 'string',
-      arg: 'url',
-      help: 'controller API (or BERTH_API)',
-      default: 'http://127.0.0.1:7380',
-    },
-    'api-token': { type: 'string', arg: 'token', help: 'API bearer token (or BERTH_API_TOKEN)' },
-    json: { type: 'boolean', help: 'print JSON for scripts' },
-  },
+  options: apiOptions,
   async run(v) {
-    const target = apiTarget({ api: str(v, 'api'), 'api-token': str(v, 'api-token') });
+    const target = targetFrom(v);
     const routers = await apiGet<RouterStatus[]>(target, '/api/v1/routers');
     if (bool(v, 'json')) {
       process.stdout.write(`${JSON.stringify(routers, null, 2)}\n`);
