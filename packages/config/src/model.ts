@@ -12,31 +12,217 @@ export interface Source {
   label?: string;
 }
 
+/**
+ * Durations are kept as written after validation normalised them to Go-style strings
+ * (`"10s"`, `"1m30s"`, `"250ms"`; a bare number in the input means seconds). Read them with
+ * `parseDuration` (milliseconds).
+ */
+export type Duration = string;
+
 export interface HttpRouter {
   rule: string;
   service: string;
   entryPoints?: string[];
+  /** Names of `http.middlewares`, applied in order. */
   middlewares?: string[];
+  /** 0 or absent: the rule's length, as Traefik does. */
   priority?: number;
 }
 
 export interface HttpServer {
   url: string;
   weight?: number;
+  /** Keep the path of `url` as a prefix of the forwarded path. */
+  preservePath?: boolean;
+}
+
+export interface StickyCookie {
+  /** Default: a name derived from the service (`_` + sha1 prefix), as Traefik does. */
+  name?: string;
+  secure?: boolean;
+  httpOnly?: boolean;
+  sameSite?: 'none' | 'lax' | 'strict' | '';
+  /** Seconds; 0 or absent: a session cookie; negative: expire now. */
+  maxAge?: number;
+  path?: string;
+  domain?: string;
+}
+
+export interface Sticky {
+  cookie?: StickyCookie;
+}
+
+export interface HttpHealthCheck {
+  /** `http` (default) or `https`; default is the server URL's scheme. */
+  scheme?: string;
+  path?: string;
+  method?: string;
+  /** Port to probe instead of the server's. */
+  port?: number;
+  /** Host header of the probe. */
+  hostname?: string;
+  headers?: Record<string, string>;
+  interval?: Duration;
+  /** Interval while the server is down (default: `interval`). */
+  unhealthyInterval?: Duration;
+  timeout?: Duration;
+  followRedirects?: boolean;
+  /**
+   * Expected status: one code (`"200"`), ranges and lists (`"200-299,304"`), or a class (`"2xx"`).
+   * Default: 2xx and 3xx, as Traefik. Validation turns Traefik's integer `status` into this string.
+   */
+  status?: string;
+}
+
+export interface PassiveHealthCheck {
+  /** Failures within this window count (default `10s`). */
+  failureWindow?: Duration;
+  /** Consecutive failures (errors or 5xx) that eject a server (default 1, as Traefik). */
+  maxFailedAttempts?: number;
+  /** First ejection time; doubles on each ejection in a row up to `maxEjectTime` (Berth). */
+  ejectTime?: Duration;
+  maxEjectTime?: Duration;
 }
 
 export interface HttpLoadBalancer {
   servers: HttpServer[];
+  /** `wrr` (smooth weighted round robin, default) or `p2c` (power of two choices on in-flight requests). */
+  strategy?: 'wrr' | 'p2c';
   passHostHeader?: boolean;
+  sticky?: Sticky;
+  healthCheck?: HttpHealthCheck;
+  passiveHealthCheck?: PassiveHealthCheck;
+  /** Name of an `http.serversTransports` entry. */
+  serversTransport?: string;
+  responseForwarding?: { flushInterval?: Duration };
 }
 
+export interface WeightedService {
+  services: { name: string; weight?: number }[];
+  sticky?: Sticky;
+}
+
+export interface MirroringService {
+  service: string;
+  mirrors: { name: string; percent?: number }[];
+  /** Mirror the request body too (default true) up to `maxBodySize` bytes (-1: unlimited). */
+  mirrorBody?: boolean;
+  maxBodySize?: number;
+}
+
+/** Exactly one of the kinds is set. */
 export interface HttpService {
-  loadBalancer: HttpLoadBalancer;
+  loadBalancer?: HttpLoadBalancer;
+  weighted?: WeightedService;
+  mirroring?: MirroringService;
+}
+
+export interface IpStrategy {
+  /** Take the client IP this many entries from the right of X-Forwarded-For (0: the peer). */
+  depth?: number;
+  excludedIPs?: string[];
+}
+
+export interface SourceCriterion {
+  ipStrategy?: IpStrategy;
+  requestHeaderName?: string;
+  requestHost?: boolean;
+}
+
+export interface HeadersMiddleware {
+  customRequestHeaders?: Record<string, string>;
+  customResponseHeaders?: Record<string, string>;
+  accessControlAllowCredentials?: boolean;
+  accessControlAllowHeaders?: string[];
+  accessControlAllowMethods?: string[];
+  accessControlAllowOriginList?: string[];
+  accessControlAllowOriginListRegex?: string[];
+  accessControlExposeHeaders?: string[];
+  accessControlMaxAge?: number;
+  addVaryHeader?: boolean;
+  allowedHosts?: string[];
+  hostsProxyHeaders?: string[];
+  sslProxyHeaders?: Record<string, string>;
+  stsSeconds?: number;
+  stsIncludeSubdomains?: boolean;
+  stsPreload?: boolean;
+  forceSTSHeader?: boolean;
+  frameDeny?: boolean;
+  customFrameOptionsValue?: string;
+  contentTypeNosniff?: boolean;
+  browserXssFilter?: boolean;
+  customBrowserXSSValue?: string;
+  contentSecurityPolicy?: string;
+  contentSecurityPolicyReportOnly?: string;
+  publicKey?: string;
+  referrerPolicy?: string;
+  permissionsPolicy?: string;
+  isDevelopment?: boolean;
+}
+
+/** Exactly one kind is set. Traefik's v2 name `ipWhiteList` is read as `ipAllowList`. */
+export interface HttpMiddleware {
+  redirectScheme?: { scheme?: string; port?: string; permanent?: boolean };
+  redirectRegex?: { regex: string; replacement: string; permanent?: boolean };
+  stripPrefix?: { prefixes: string[]; forceSlash?: boolean };
+  stripPrefixRegex?: { regex: string[] };
+  addPrefix?: { prefix: string };
+  replacePath?: { path: string };
+  replacePathRegex?: { regex: string; replacement: string };
+  headers?: HeadersMiddleware;
+  /** `users` are htpasswd lines (bcrypt, apr1 MD5, SHA1); `usersFile` is read by the controller. */
+  basicAuth?: {
+    users?: string[];
+    usersFile?: string;
+    realm?: string;
+    removeHeader?: boolean;
+    headerField?: string;
+  };
+  ipAllowList?: { sourceRange: string[]; ipStrategy?: IpStrategy; rejectStatusCode?: number };
+  /** `average` requests per `period` (default 1s), bursts of `burst`, per source. */
+  rateLimit?: { average?: number; period?: Duration; burst?: number; sourceCriterion?: SourceCriterion };
+  inFlightReq?: { amount: number; sourceCriterion?: SourceCriterion };
+  retry?: { attempts: number; initialInterval?: Duration };
+  compress?: {
+    excludedContentTypes?: string[];
+    includedContentTypes?: string[];
+    minResponseBodyBytes?: number;
+    /** Preference order; default `["zstd", "br", "gzip"]` (zstd only where Node has it). */
+    encodings?: string[];
+    defaultEncoding?: string;
+  };
+  buffering?: {
+    maxRequestBodyBytes?: number;
+    memRequestBodyBytes?: number;
+    maxResponseBodyBytes?: number;
+    memResponseBodyBytes?: number;
+  };
+  chain?: { middlewares: string[] };
+}
+
+export interface ForwardingTimeouts {
+  dialTimeout?: Duration;
+  responseHeaderTimeout?: Duration;
+  idleConnTimeout?: Duration;
+}
+
+export interface ServersTransport {
+  serverName?: string;
+  insecureSkipVerify?: boolean;
+  /** PEM file paths or inline PEM, resolved by the controller into `rootCAs` PEM text. */
+  rootCAs?: string[];
+  certificates?: { certFile: string; keyFile: string }[];
+  maxIdleConnsPerHost?: number;
+  /** Berth: at most this many connections to one server (0: unlimited). */
+  maxConnsPerHost?: number;
+  forwardingTimeouts?: ForwardingTimeouts;
 }
 
 export interface HttpConfig {
   routers: Record<string, HttpRouter>;
   services: Record<string, HttpService>;
+  middlewares?: Record<string, HttpMiddleware>;
+  serversTransports?: Record<string, ServersTransport>;
 }
 
 /** The dynamic configuration one provider (or the merge of all of them) produces. */
@@ -47,11 +233,45 @@ export interface DynamicConfig {
 export interface EntryPoint {
   /** `host:port` or `:port` (all interfaces). */
   address: string;
+  transport?: {
+    respondingTimeouts?: {
+      /** Whole request, headers and body, from the client (default 60s; 0: none). */
+      readTimeout?: Duration;
+      /** Whole response to the client (default 0: none). */
+      writeTimeout?: Duration;
+      /** Keep-alive connection idle time (default 180s). */
+      idleTimeout?: Duration;
+    };
+    lifeCycle?: {
+      /** How long in-flight requests may finish when the entry point closes (default 10s). */
+      graceTimeOut?: Duration;
+    };
+  };
+  forwardedHeaders?: {
+    /** Clients (CIDRs) whose X-Forwarded-* headers are kept; others' are overwritten. */
+    trustedIPs?: string[];
+    insecure?: boolean;
+  };
+  http?: {
+    /** Largest request head (request line plus headers), bytes (default 1 MiB as Traefik... Node: 16 KiB). */
+    maxHeaderBytes?: number;
+    /** Middlewares applied to every router on this entry point, before the router's own. */
+    middlewares?: string[];
+  };
+}
+
+export interface AccessLogSettings {
+  enabled?: boolean;
+  /** Fraction of requests logged, 0..1 (default 1). Errors (5xx) are always logged. */
+  sampling?: number;
 }
 
 /** Settings owned by the controller and pushed to every node inside each snapshot. */
 export interface StaticConfig {
   entryPoints: Record<string, EntryPoint>;
+  accessLog?: AccessLogSettings;
+  /** When a route is removed, its open WebSockets and streams close after this (default 30s). */
+  routeRemovalGrace?: Duration;
 }
 
 /** One problem found in user configuration. Never thrown: collected and reported. */

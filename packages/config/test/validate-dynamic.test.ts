@@ -107,7 +107,7 @@ describe('validateDynamic on valid input', () => {
   it('leaves optional fields out rather than setting them to undefined', () => {
     const { config } = validateDynamic({ http: { routers: { web: router }, services: { api: service } } });
     assert.deepEqual(Object.keys(config.http.routers['web']!), ['rule', 'service']);
-    assert.deepEqual(Object.keys(config.http.services['api']!.loadBalancer), ['servers']);
+    assert.deepEqual(Object.keys(config.http.services['api']!.loadBalancer ?? {}), ['servers']);
   });
 
   it('accepts a service with no servers, or with the list left out', () => {

@@ -1,6 +1,6 @@
 // The snapshot envelope: one immutable, versioned, hashed document a node applies whole or not at all.
 import { createHash } from 'node:crypto';
-import type { EntryPoint, HttpConfig } from '@berth/config';
+import type { AccessLogSettings, Duration, EntryPoint, HttpConfig } from '@berth/config';
 
 /** Bumped when a node needs new code to understand a body. A node NACKs a schema it does not know. */
 export const SNAPSHOT_SCHEMA = 1;
@@ -10,6 +10,9 @@ export interface SnapshotBody {
   schema: number;
   entryPoints: Record<string, EntryPoint>;
   http: HttpConfig;
+  accessLog?: AccessLogSettings;
+  /** When a route is removed, its open WebSockets and streams close after this. */
+  routeRemovalGrace?: Duration;
 }
 
 export interface Snapshot {

@@ -44,7 +44,7 @@ describe('snapshot hashing', () => {
 
   it('changes the hash when anything in the body changes', () => {
     const changed = body();
-    changed.http.services['s']!.loadBalancer.servers[0]!.url = 'http://127.0.0.1:2';
+    changed.http.services['s']!.loadBalancer!.servers[0]!.url = 'http://127.0.0.1:2';
     assert.notEqual(hashBody(body()), hashBody(changed));
   });
 

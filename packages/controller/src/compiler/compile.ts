@@ -53,7 +53,7 @@ export function compile(parts: readonly ProviderPart[], statics: StaticConfig): 
     const usedBy = Object.keys(routers).filter((r) => routers[r]?.service === name);
     serviceStatuses.push({
       name,
-      servers: def.value.loadBalancer.servers.map((s) => s.url),
+      servers: def.value.loadBalancer?.servers.map((s) => s.url) ?? [],
       usedBy,
       status: conflict === undefined ? 'enabled' : 'disabled',
       errors: conflict === undefined ? [] : [conflict.error],

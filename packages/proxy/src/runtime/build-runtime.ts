@@ -1,6 +1,6 @@
 // Compiles a snapshot body into a Runtime: pure, so a bad body is rejected before anything changes.
 
-import type { HttpRouter, HttpService } from '@berth/config';
+import type { HttpLoadBalancer, HttpRouter, HttpService } from '@berth/config';
 import { compileRule, parseAddress, parseRule, rulePriority } from '@berth/config';
 import type { SnapshotBody } from '@berth/protocol';
 import { SNAPSHOT_SCHEMA } from '@berth/protocol';
@@ -74,8 +74,8 @@ function build(body: SnapshotBody): Runtime {
 }
 
 function buildService(name: string, service: HttpService): ServiceRuntime {
-  const lb = isRecord(service) ? service.loadBalancer : undefined;
-  if (!isRecord(lb) || !Array.isArray(lb.servers)) {
+  const lb = (isRecord(service) ? service['loadBalancer'] : undefined) as HttpLoadBalancer | undefined;
+  if (!lb || !isRecord(lb) || !Array.isArray(lb.servers)) {
     throw new Invalid(`service "${name}": no loadBalancer.servers list`);
   }
   const servers: ServerTarget[] = lb.servers.map((server, i) => {
