@@ -10,3 +10,5 @@ export type * from './rule/types.js';
 export { validateDynamic } from './validate/dynamic.js';
 export type { Validated, ValidateOptions } from './validate/report.js';
 export { validateStatic } from './validate/static.js';
+export { type Cidr, CidrSet, parseCidr } from './values/cidr.js';
+export { formatDuration, parseDuration } from './values/duration.js';

@@ -40,4 +40,10 @@ export interface CompiledRule {
    * rule can match any host (no Host matcher on every branch, or a negated Host).
    */
   hosts: string[] | null;
+  /**
+   * The wildcard tier of the host index: domain suffixes (`.example.com`, lower-case, leading dot)
+   * every match is bound to, when the rule is not bound to exact hosts but only to `HostRegexp`
+   * patterns with a literal domain suffix; `null` (or absent) otherwise.
+   */
+  hostSuffixes?: string[] | null;
 }
