@@ -211,6 +211,7 @@ export interface ServersTransport {
   insecureSkipVerify?: boolean;
   /** PEM file paths or inline PEM, resolved by the controller into `rootCAs` PEM text. */
   rootCAs?: string[];
+  /** File paths or inline PEM; the controller replaces paths by the files' PEM text before publishing. */
   certificates?: { certFile: string; keyFile: string }[];
   maxIdleConnsPerHost?: number;
   /** Berth: at most this many connections to one server (0: unlimited). */

@@ -19,6 +19,7 @@ import type { CompileResult } from './compiler/compile-result.js';
 import { Distributor } from './distributor/distributor.js';
 import { ensureControllerPki } from './pki/controller-pki.js';
 import { FileProvider } from './provider/file-provider.js';
+import { resolveFileReferences } from './provider/file-references.js';
 import type { ProviderPart } from './provider/provider-part.js';
 import { loadControllerConfig } from './settings/controller-config.js';
 import { SnapshotStore } from './store/snapshot-store.js';
@@ -130,7 +131,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const recompile = (reason: string) => {
     pipeline = pipeline.then(async () => {
       if (!statics) return;
-      const parts: ProviderPart[] = provider ? provider.current() : [];
+      const parts: ProviderPart[] = provider ? await resolveFileReferences(provider.current()) : [];
       const result = compile(parts, statics);
       lastCompile = { ...result, errors: [...staticErrors, ...result.errors] };
       const seen = new Set<string>();
