@@ -32,6 +32,8 @@ export interface MirroringOptions {
  */
 export const MIRROR_LAG_LIMIT = 8 * 1024 * 1024;
 
+const DROPPED = 'mirror body dropped (larger than maxBodySize, or the mirror fell behind)';
+
 /** Copies whose response is read and discarded as fast as it comes. */
 const discard: Respond = (_status, _headers, body) => {
   if (!(body instanceof Readable)) return Promise.resolve();
@@ -98,7 +100,7 @@ function startMirrors(
   let copied = 0;
   let ended = false;
   const drop = (): void => {
-    for (const copy of copies) if (!copy.complete) copy.destroy();
+    for (const copy of copies) if (!copy.complete) copy.destroy(new Error(DROPPED));
     detach();
   };
   const onData = (chunk: Buffer): void => {
@@ -109,7 +111,7 @@ function startMirrors(
     }
     for (const copy of copies) {
       if (copy.destroyed) continue;
-      if (copy.readableLength > MIRROR_LAG_LIMIT) copy.destroy();
+      if (copy.readableLength > MIRROR_LAG_LIMIT) copy.destroy(new Error(DROPPED));
       else copy.push(chunk);
     }
   };
@@ -151,6 +153,9 @@ function requestHasBody(headers: IncomingHttpHeaders): boolean {
 /** A request of its own for a mirror: same head, body pushed by the tap (or none). */
 function copyRequest(src: IncomingMessage, withBody: boolean): IncomingMessage {
   const copy = new IncomingMessage(new Socket());
+  // Dropping a copy destroys it with an error so its forward aborts; this listener keeps an
+  // error nobody else listens to from reaching the process.
+  copy.on('error', () => {});
   copy.method = src.method ?? 'GET';
   copy.url = src.url ?? '/';
   copy.httpVersionMajor = src.httpVersionMajor;
