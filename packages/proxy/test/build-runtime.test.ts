@@ -6,6 +6,7 @@ import { SNAPSHOT_SCHEMA } from '@berth/protocol';
 import { buildRuntime, SNAPSHOT_INVALID } from '../src/runtime/build-runtime.js';
 import { routeRequest } from '../src/runtime/route-request.js';
 import type { Runtime } from '../src/runtime/types.js';
+import { fakeContext } from './support/context.js';
 import { body, service } from './support/snapshot.js';
 
 function built(b: ReturnType<typeof body>): Runtime {
@@ -197,4 +198,17 @@ test('the host index finds exactly what a linear scan in priority order finds', 
     }
   }
   assert.equal(compared, 150 * 7 * PATHS.length);
+});
+
+test('every router gets a handler, and a build without deps answers 502 instead of hanging', async () => {
+  const runtime = built(
+    body({ r: { rule: 'PathPrefix(`/`)', service: 's' } }, { s: service('http://127.0.0.1:1') }),
+  );
+  assert.deepEqual(runtime.problems, []);
+  const entry = runtime.routers.get('web')?.entries[0];
+  assert.ok(entry?.handler);
+  const { ctx, answers } = fakeContext();
+  await entry.handler(ctx);
+  assert.equal(answers[0]?.status, 502);
+  assert.equal(ctx.log.error, 'no_forwarder');
 });

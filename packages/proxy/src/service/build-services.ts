@@ -118,6 +118,7 @@ function buildLoadBalancer(name: string, lb: HttpLoadBalancer, deps: ServiceDeps
     passHostHeader,
     handler: loadBalancerHandler({
       service: name,
+      servers,
       balancer,
       sticky,
       passHostHeader,

@@ -10,6 +10,7 @@ import { addSetCookie } from './set-cookie.js';
 
 export interface LoadBalancerOptions {
   service: string;
+  servers: readonly ServerTarget[];
   balancer: Balancer<ServerTarget>;
   sticky?: StickySessions<ServerTarget> | undefined;
   passHostHeader: boolean;
@@ -23,15 +24,13 @@ export function loadBalancerHandler(opts: LoadBalancerOptions): Handler {
   const available = (server: ServerTarget): boolean => health.isAvailable(service, server);
   // One ForwardTarget per server, built here so a request allocates none.
   const targets = new Map<ServerTarget, ForwardTarget>();
-  const targetOf = (server: ServerTarget): ForwardTarget => {
-    let target = targets.get(server);
-    if (target === undefined) {
-      target = { server, passHostHeader: opts.passHostHeader };
-      if (opts.serversTransport !== undefined) target.serversTransport = opts.serversTransport;
-      targets.set(server, target);
-    }
-    return target;
-  };
+  for (const server of opts.servers) {
+    const target: ForwardTarget = { server, passHostHeader: opts.passHostHeader };
+    if (opts.serversTransport !== undefined) target.serversTransport = opts.serversTransport;
+    targets.set(server, target);
+  }
+  const targetOf = (server: ServerTarget): ForwardTarget =>
+    targets.get(server) ?? { server, passHostHeader: opts.passHostHeader };
 
   return async (ctx) => {
     ctx.log.service = service;
