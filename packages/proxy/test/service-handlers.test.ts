@@ -354,6 +354,21 @@ describe('mirroring service', () => {
     assert.equal(mirrorCalls, 10);
   });
 
+  it('skips the mirrors when a middleware already read part of the body, rather than sending a truncated copy', async () => {
+    const stand = standInForward();
+    const runtime = runtimeOf(services(100), { forward: stand.forward });
+    const { ctx, answers } = fakeContext({
+      method: 'POST',
+      headers: { 'content-length': '4' },
+      body: 'data',
+    });
+    ctx.req.read();
+    await runtime.routers.get('web')!.find(ctx.view)!.handler!(ctx);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(answers.length, 1);
+    assert.deepEqual(tally(stand.targets), { [A]: 1 });
+  });
+
   it('refuses a snapshot whose services reference each other in a cycle or name a missing one', () => {
     const cycle = buildRuntime(
       body(

@@ -82,6 +82,11 @@ function startMirrors(
     const declared = Number(src.headers['content-length']);
     // Traefik does not mirror a request whose body is larger than maxBodySize.
     if (Number.isFinite(declared) && declared > limit) return () => {};
+    // Bytes a middleware already read cannot be copied any more; a mirror gets all or nothing.
+    if (src.readableDidRead || src.readableEnded || src.destroyed) {
+      opts.logger.debug({ service: opts.service }, 'request body already read: not mirrored');
+      return () => {};
+    }
   }
 
   const copies: IncomingMessage[] = [];

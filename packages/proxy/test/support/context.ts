@@ -18,7 +18,7 @@ export interface TestContext {
 }
 
 export function fakeContext(
-  opts: { headers?: IncomingHttpHeaders; method?: string; url?: string } = {},
+  opts: { headers?: IncomingHttpHeaders; method?: string; url?: string; body?: string } = {},
 ): TestContext {
   const req = new IncomingMessage(new Socket());
   req.method = opts.method ?? 'GET';
@@ -27,6 +27,7 @@ export function fakeContext(
   req.rawHeaders = Object.entries(req.headers).flatMap(([k, v]) =>
     Array.isArray(v) ? v.flatMap((x) => [k, x]) : [k, String(v)],
   );
+  if (opts.body !== undefined) req.push(Buffer.from(opts.body));
   req.push(null);
   const answers: Answer[] = [];
   const ctx: RequestContext = {
