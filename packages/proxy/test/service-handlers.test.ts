@@ -351,6 +351,7 @@ describe('mirroring service', () => {
       },
     });
     for (let i = 0; i < 10; i++) assert.equal((await serve(runtime)).answer.body, 'main');
+    await new Promise((resolve) => setImmediate(resolve));
     assert.equal(mirrorCalls, 10);
   });
 

@@ -94,11 +94,17 @@ function startMirrors(
     const copy = copyRequest(src, withBody);
     copies.push(copy);
     const mirrorCtx = mirrorContext(ctx, copy);
-    mirror
-      .handler(mirrorCtx)
-      .catch((err: unknown) =>
-        opts.logger.debug({ err, service: opts.service, mirror: mirror.name }, 'mirror failed'),
-      );
+    // Dispatched after the main request has gone out: a mirror's own work never sits in front
+    // of the main exchange. The copy queues body chunks until its forward reads them.
+    setImmediate(() => {
+      const failed = (err: unknown): void =>
+        opts.logger.debug({ err, service: opts.service, mirror: mirror.name }, 'mirror failed');
+      try {
+        mirror.handler(mirrorCtx).catch(failed);
+      } catch (err) {
+        failed(err);
+      }
+    });
   }
   if (!withBody) return () => {};
 
@@ -114,11 +120,16 @@ function startMirrors(
       drop();
       return;
     }
+    let live = 0;
     for (const copy of copies) {
       if (copy.destroyed) continue;
       if (copy.readableLength > MIRROR_LAG_LIMIT) copy.destroy(new Error(DROPPED));
-      else copy.push(chunk);
+      else {
+        copy.push(chunk);
+        live++;
+      }
     }
+    if (live === 0) detach();
   };
   const onEnd = (): void => {
     ended = true;
