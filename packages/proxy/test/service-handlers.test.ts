@@ -223,6 +223,15 @@ describe('sticky sessions', () => {
     const gone = await serve(next, { cookie });
     assert.notEqual(gone.ctx.log.server, pinned);
     assert.ok(gone.answer.headers['set-cookie']);
+
+    // Weight 0 drains the pinned server: its sessions move as well.
+    const drained = runtimeOf(
+      { front: { loadBalancer: { servers: [{ url: pinned, weight: 0 }, { url: other }], sticky } } },
+      { forward: stand.forward },
+    );
+    const away = await serve(drained, { cookie });
+    assert.equal(away.ctx.log.server, other);
+    assert.ok(away.answer.headers['set-cookie']);
   });
 
   it('names the cookie after the service by default and keeps the server address out of it', async () => {

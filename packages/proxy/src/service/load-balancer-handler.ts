@@ -39,7 +39,8 @@ export function loadBalancerHandler(opts: LoadBalancerOptions): Handler {
       server = balancer.next(available);
     } else {
       const pinned = sticky.find(ctx.req.headers.cookie);
-      if (pinned !== undefined && available(pinned)) {
+      // Weight 0 drains a server: its sessions move too.
+      if (pinned !== undefined && pinned.weight > 0 && available(pinned)) {
         server = pinned;
         balancer.acquire?.(pinned);
       } else {
