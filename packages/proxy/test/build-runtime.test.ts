@@ -1,7 +1,7 @@
 // buildRuntime and routeRequest: ordering, entry point filter, host index equivalence, rejections.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { HttpRouter, RequestView } from '@berth/config';
+import type { HttpRouter, HttpService, RequestView } from '@berth/config';
 import { SNAPSHOT_SCHEMA } from '@berth/protocol';
 import { buildRuntime, SNAPSHOT_INVALID } from '../src/runtime/build-runtime.js';
 import { routeRequest } from '../src/runtime/route-request.js';
@@ -112,6 +112,13 @@ test('services: parsed URLs, origins, passHostHeader default true', () => {
   assert.deepEqual([...runtime.origins].sort(), ['http://10.0.0.1:8080', 'http://10.0.0.2']);
 });
 
+/** w0 → w1 → ... → wN, a chain of weighted services ending in a load balancer. */
+function nested(depth: number): Record<string, HttpService> {
+  const services: Record<string, HttpService> = { [`w${depth}`]: service('http://127.0.0.1:1') };
+  for (let i = 0; i < depth; i++) services[`w${i}`] = { weighted: { services: [{ name: `w${i + 1}` }] } };
+  return services;
+}
+
 test('invalid snapshots are refused with BERTH_PROXY_SNAPSHOT_INVALID', () => {
   const ok = body({ r: { rule: 'PathPrefix(`/`)', service: 's' } }, { s: service('http://127.0.0.1:1') });
   const cases: [string, unknown, RegExp][] = [
@@ -132,6 +139,12 @@ test('invalid snapshots are refused with BERTH_PROXY_SNAPSHOT_INVALID', () => {
     ],
     ['bad address', body({}, {}, { web: 'nope' }), /entry point "web": invalid address/],
     ['no http', { schema: SNAPSHOT_SCHEMA, entryPoints: {} }, /http/],
+    [
+      'null server',
+      body({}, { s: { loadBalancer: { servers: [null as never] } } }),
+      /server 0: not an object/,
+    ],
+    ['services nested too deep', body({}, nested(100)), /nest deeper than 64/],
   ];
   for (const [label, input, message] of cases) {
     const result = buildRuntime(input as ReturnType<typeof body>);

@@ -177,6 +177,24 @@ describe('middleware chains in the runtime', () => {
     );
   });
 
+  it('reports chains nested beyond the limit instead of exhausting the stack', () => {
+    const { factories } = registry();
+    const middlewares: Record<string, HttpMiddleware> = { c100: { headers: {} } };
+    for (let i = 0; i < 100; i++) middlewares[`c${i}`] = { chain: { middlewares: [`c${i + 1}`] } };
+    const runtime = build(
+      snapshot({ r: { rule: 'PathPrefix(`/`)', service: 's', middlewares: ['c0'] } }, middlewares),
+      {
+        forward: standInForward().forward,
+        middlewares: factories,
+      },
+    );
+    assert.deepEqual(
+      runtime.problems.map((p) => [p.router, p.middleware, p.code]),
+      [['r', 'c0', 'BERTH_PROXY_MIDDLEWARE_CYCLE']],
+    );
+    assert.match(runtime.problems[0]!.error, /deeper than 64/);
+  });
+
   it('resolves a router’s service written as name@provider', async () => {
     const stand = standInForward();
     const runtime = build(snapshot({ r: { rule: 'PathPrefix(`/`)', service: 's@docker' } }, {}), {

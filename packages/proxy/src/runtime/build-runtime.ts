@@ -60,7 +60,10 @@ export function buildRuntime(body: SnapshotBody, deps: Partial<RuntimeDeps> = {}
     return { ok: true, runtime: build(body, defaults(deps)) };
   } catch (err) {
     if (err instanceof SnapshotInvalid) return { ok: false, code: err.code, error: err.message };
-    throw err;
+    // A shape the checks above did not foresee: refusing it keeps the node serving the last one.
+    const message = err instanceof Error ? err.message : String(err);
+    deps.logger?.error({ err }, 'snapshot build failed unexpectedly');
+    return { ok: false, code: SNAPSHOT_INVALID, error: `snapshot cannot be built: ${message}` };
   }
 }
 

@@ -19,6 +19,9 @@ export const MiddlewareProblemCodes = {
   CONFIG: 'BERTH_PROXY_MIDDLEWARE_CONFIG',
 } as const;
 
+/** Chains nest; a bound keeps a pathological body from exhausting the stack. */
+const MAX_DEPTH = 64;
+
 /** Why a middleware cannot be built; thrown by `get`, caught by the runtime builder. */
 export class MiddlewareProblem extends Error {
   constructor(
@@ -53,6 +56,12 @@ export class MiddlewareRegistry {
     if (built === undefined) {
       if (this.#building.has(name)) {
         throw new MiddlewareProblem(MiddlewareProblemCodes.CYCLE, `middleware "${name}" includes itself`);
+      }
+      if (this.#building.size >= MAX_DEPTH) {
+        throw new MiddlewareProblem(
+          MiddlewareProblemCodes.CYCLE,
+          `chains nest deeper than ${MAX_DEPTH} levels`,
+        );
       }
       this.#building.add(name);
       built = this.#build(name);

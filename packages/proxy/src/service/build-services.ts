@@ -23,6 +23,9 @@ export interface ServiceDeps {
 
 const NEVER: Balancer<ServerTarget> = { next: () => undefined };
 
+/** Weighted and mirroring services nest; a bound keeps a pathological body from exhausting the stack. */
+const MAX_DEPTH = 64;
+
 /**
  * Weighted and mirroring services are built after the services they name, depth first; a
  * missing name or a cycle refuses the body (the controller's compiler reports those first).
@@ -43,6 +46,9 @@ export function buildServices(
       throw new SnapshotInvalid(
         `service "${from}": services reference each other in a cycle through "${name}"`,
       );
+    }
+    if (building.size >= MAX_DEPTH) {
+      throw new SnapshotInvalid(`service "${from}": services nest deeper than ${MAX_DEPTH} levels`);
     }
     building.add(name);
     const service = buildOne(name, config[name], get, deps);
@@ -83,6 +89,7 @@ function buildLoadBalancer(name: string, lb: HttpLoadBalancer, deps: ServiceDeps
   }
   const servers: ServerTarget[] = lb.servers.map((server, i) => {
     const where = `service "${name}": server ${i}`;
+    if (!isRecord(server)) throw new SnapshotInvalid(`${where}: not an object`);
     let url: URL;
     try {
       url = new URL(server.url);
@@ -135,6 +142,9 @@ function buildWeighted(name: string, weighted: WeightedService, get: Lookup): Se
     throw new SnapshotInvalid(`service "${name}": no weighted.services list`);
   }
   const children: WeightedChild[] = weighted.services.map((child, i) => {
+    if (!isRecord(child) || typeof child.name !== 'string') {
+      throw new SnapshotInvalid(`service "${name}": weighted service ${i}: no name`);
+    }
     const weight = child.weight ?? 1;
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
       throw new SnapshotInvalid(`service "${name}": weighted service ${i}: weight must be a number >= 0`);
@@ -166,6 +176,9 @@ function buildMirroring(
   }
   const main = get(mirroring.service, name);
   const mirrors = (Array.isArray(mirroring.mirrors) ? mirroring.mirrors : []).map((mirror, i) => {
+    if (!isRecord(mirror) || typeof mirror.name !== 'string') {
+      throw new SnapshotInvalid(`service "${name}": mirror ${i}: no name`);
+    }
     const percent = mirror.percent ?? 0;
     if (typeof percent !== 'number' || !(percent >= 0 && percent <= 100)) {
       throw new SnapshotInvalid(`service "${name}": mirror ${i}: percent must be between 0 and 100`);
