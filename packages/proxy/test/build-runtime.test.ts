@@ -1,11 +1,12 @@
 // buildRuntime and routeRequest: ordering, entry point filter, host index equivalence, rejections.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { HttpRouter, RequestView } from '@berth/config';
+import type { HttpRouter, HttpService, RequestView } from '@berth/config';
 import { SNAPSHOT_SCHEMA } from '@berth/protocol';
 import { buildRuntime, SNAPSHOT_INVALID } from '../src/runtime/build-runtime.js';
 import { routeRequest } from '../src/runtime/route-request.js';
 import type { Runtime } from '../src/runtime/types.js';
+import { fakeContext } from './support/context.js';
 import { body, service } from './support/snapshot.js';
 
 function built(b: ReturnType<typeof body>): Runtime {
@@ -111,6 +112,13 @@ test('services: parsed URLs, origins, passHostHeader default true', () => {
   assert.deepEqual([...runtime.origins].sort(), ['http://10.0.0.1:8080', 'http://10.0.0.2']);
 });
 
+/** w0 → w1 → ... → wN, a chain of weighted services ending in a load balancer. */
+function nested(depth: number): Record<string, HttpService> {
+  const services: Record<string, HttpService> = { [`w${depth}`]: service('http://127.0.0.1:1') };
+  for (let i = 0; i < depth; i++) services[`w${i}`] = { weighted: { services: [{ name: `w${i + 1}` }] } };
+  return services;
+}
+
 test('invalid snapshots are refused with BERTH_PROXY_SNAPSHOT_INVALID', () => {
   const ok = body({ r: { rule: 'PathPrefix(`/`)', service: 's' } }, { s: service('http://127.0.0.1:1') });
   const cases: [string, unknown, RegExp][] = [
@@ -131,6 +139,12 @@ test('invalid snapshots are refused with BERTH_PROXY_SNAPSHOT_INVALID', () => {
     ],
     ['bad address', body({}, {}, { web: 'nope' }), /entry point "web": invalid address/],
     ['no http', { schema: SNAPSHOT_SCHEMA, entryPoints: {} }, /http/],
+    [
+      'null server',
+      body({}, { s: { loadBalancer: { servers: [null as never] } } }),
+      /server 0: not an object/,
+    ],
+    ['services nested too deep', body({}, nested(100)), /nest deeper than 64/],
   ];
   for (const [label, input, message] of cases) {
     const result = buildRuntime(input as ReturnType<typeof body>);
@@ -197,4 +211,17 @@ test('the host index finds exactly what a linear scan in priority order finds', 
     }
   }
   assert.equal(compared, 150 * 7 * PATHS.length);
+});
+
+test('every router gets a handler, and a build without deps answers 502 instead of hanging', async () => {
+  const runtime = built(
+    body({ r: { rule: 'PathPrefix(`/`)', service: 's' } }, { s: service('http://127.0.0.1:1') }),
+  );
+  assert.deepEqual(runtime.problems, []);
+  const entry = runtime.routers.get('web')?.entries[0];
+  assert.ok(entry?.handler);
+  const { ctx, answers } = fakeContext();
+  await entry.handler(ctx);
+  assert.equal(answers[0]?.status, 502);
+  assert.equal(ctx.log.error, 'no_forwarder');
 });

@@ -1,5 +1,5 @@
 // Smooth weighted round robin (nginx's algorithm): weights are honoured without bursts to one target.
-import type { Balancer } from './balancer.js';
+import type { Availability, Balancer } from './balancer.js';
 
 export interface Weighted {
   /** Relative share of picks; default 1, 0 means never picked. */
@@ -32,16 +32,36 @@ export class RoundRobin<T extends Weighted> implements Balancer<T> {
     return this.#slots.length;
   }
 
-  next(): T | undefined {
+  /**
+   * Unavailable targets sit out of the round, as in nginx: only the weights of the targets
+   * considered are added and subtracted, so the others keep their exact shares.
+   */
+  next(available?: Availability<T>): T | undefined {
     const slots = this.#slots;
     if (slots.length === 0) return undefined;
-    if (slots.length === 1) return slots[0]!.item;
-    let best: Slot<T> = slots[0]!;
-    for (const slot of slots) {
-      slot.current += slot.weight;
-      if (slot.current > best.current) best = slot;
+    if (slots.length === 1) {
+      const only = slots[0]!.item;
+      return available === undefined || available(only) ? only : undefined;
     }
-    best.current -= this.#total;
+    if (available === undefined) {
+      let best: Slot<T> = slots[0]!;
+      for (const slot of slots) {
+        slot.current += slot.weight;
+        if (slot.current > best.current) best = slot;
+      }
+      best.current -= this.#total;
+      return best.item;
+    }
+    let best: Slot<T> | undefined;
+    let total = 0;
+    for (const slot of slots) {
+      if (!available(slot.item)) continue;
+      slot.current += slot.weight;
+      total += slot.weight;
+      if (best === undefined || slot.current > best.current) best = slot;
+    }
+    if (best === undefined) return undefined;
+    best.current -= total;
     return best.item;
   }
 }

@@ -1,132 +1,186 @@
 // Compiles a snapshot body into a Runtime: pure, so a bad body is rejected before anything changes.
 
-import type { HttpLoadBalancer, HttpRouter, HttpService } from '@berth/config';
+import type { EntryPoint, HttpMiddleware, HttpRouter } from '@berth/config';
 import { compileRule, parseAddress, parseRule, rulePriority } from '@berth/config';
 import type { SnapshotBody } from '@berth/protocol';
 import { SNAPSHOT_SCHEMA } from '@berth/protocol';
-import { RoundRobin } from '../balancer/round-robin.js';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import type { ServerHealth } from '../health/server-health.js';
+import { ALWAYS_AVAILABLE } from '../health/server-health.js';
+import type { Handler, Middleware } from '../http/context.js';
+import type { Forward } from '../http/forward-types.js';
+import { buildServices, resolveName } from '../service/build-services.js';
+import { respondText } from '../service/respond-text.js';
+import type { MiddlewareFactories } from './middleware-registry.js';
+import { MiddlewareProblem, MiddlewareRegistry } from './middleware-registry.js';
 import type { HostedEntry } from './router-table.js';
 import { RouterTable } from './router-table.js';
-import type { Runtime, ServerTarget, ServiceRuntime } from './types.js';
+import { SNAPSHOT_INVALID, SnapshotInvalid } from './snapshot-invalid.js';
+import type { RouterEntry, Runtime, RuntimeProblem, ServiceRuntime } from './types.js';
 
-export const SNAPSHOT_INVALID = 'BERTH_PROXY_SNAPSHOT_INVALID';
+export { SNAPSHOT_INVALID };
+
+/** What the runtime's handlers need from the node; long-lived, shared by every snapshot. */
+export interface RuntimeDeps {
+  forward: Forward;
+  health: ServerHealth;
+  middlewares: MiddlewareFactories;
+  logger: Logger;
+  /** Uniform in [0, 1), for p2c and mirroring; injectable so tests replay. Default Math.random. */
+  random?: () => number;
+}
 
 export type BuildResult = { ok: true; runtime: Runtime } | { ok: false; code: string; error: string };
 
-/** Thrown only inside this module, to leave the nested loops; never escapes `buildRuntime`. */
-class Invalid extends Error {}
+/** Until the node wires its forwarder in, a matched request is answered 502 rather than hanging. */
+const NO_FORWARD: Forward = async (ctx) => {
+  ctx.log.error = 'no_forwarder';
+  await respondText(ctx, 502, 'Bad Gateway');
+  return { kind: 'error', reason: 'connect', responseStarted: false };
+};
+
+function defaults(deps: Partial<RuntimeDeps>): Required<RuntimeDeps> {
+  return {
+    forward: deps.forward ?? NO_FORWARD,
+    health: deps.health ?? ALWAYS_AVAILABLE,
+    middlewares: deps.middlewares ?? {},
+    logger: deps.logger ?? pino({ enabled: false }),
+    random: deps.random ?? Math.random,
+  };
+}
 
 /**
  * The controller validates snapshots before publishing them; these checks are defence in
- * depth, so a body that would fail at request time is refused whole instead.
+ * depth, so a body that would fail at request time is refused whole instead. A middleware that
+ * cannot be built is the exception: it disables only the routers using it (`runtime.problems`).
  */
-export function buildRuntime(body: SnapshotBody): BuildResult {
+export function buildRuntime(body: SnapshotBody, deps: Partial<RuntimeDeps> = {}): BuildResult {
   try {
-    return { ok: true, runtime: build(body) };
+    return { ok: true, runtime: build(body, defaults(deps)) };
   } catch (err) {
-    if (err instanceof Invalid) return { ok: false, code: SNAPSHOT_INVALID, error: err.message };
-    throw err;
+    if (err instanceof SnapshotInvalid) return { ok: false, code: err.code, error: err.message };
+    // A shape the checks above did not foresee: refusing it keeps the node serving the last one.
+    const message = err instanceof Error ? err.message : String(err);
+    deps.logger?.error({ err }, 'snapshot build failed unexpectedly');
+    return { ok: false, code: SNAPSHOT_INVALID, error: `snapshot cannot be built: ${message}` };
   }
 }
 
-function build(body: SnapshotBody): Runtime {
-  if (!isRecord(body)) throw new Invalid('snapshot body is not an object');
+function build(body: SnapshotBody, deps: Required<RuntimeDeps>): Runtime {
+  if (!isRecord(body)) throw new SnapshotInvalid('snapshot body is not an object');
   if (body.schema !== SNAPSHOT_SCHEMA) {
-    throw new Invalid(`unknown snapshot schema ${String(body.schema)} (this node reads ${SNAPSHOT_SCHEMA})`);
+    throw new SnapshotInvalid(
+      `unknown snapshot schema ${String(body.schema)} (this node reads ${SNAPSHOT_SCHEMA})`,
+    );
   }
-  if (!isRecord(body.entryPoints)) throw new Invalid('snapshot has no entryPoints object');
+  if (!isRecord(body.entryPoints)) throw new SnapshotInvalid('snapshot has no entryPoints object');
   if (!isRecord(body.http) || !isRecord(body.http.routers) || !isRecord(body.http.services)) {
-    throw new Invalid('snapshot has no http.routers and http.services objects');
+    throw new SnapshotInvalid('snapshot has no http.routers and http.services objects');
   }
 
   const entryPoints = new Map<string, string>();
-  for (const [name, ep] of Object.entries(body.entryPoints)) {
+  const epMiddlewares = new Map<string, readonly string[]>();
+  for (const [name, ep] of Object.entries(body.entryPoints) as [string, EntryPoint][]) {
     if (!isRecord(ep) || typeof ep.address !== 'string' || parseAddress(ep.address) === null) {
-      throw new Invalid(`entry point "${name}": invalid address ${JSON.stringify(ep?.address)}`);
+      throw new SnapshotInvalid(`entry point "${name}": invalid address ${JSON.stringify(ep?.address)}`);
     }
     entryPoints.set(name, ep.address);
+    epMiddlewares.set(name, Array.isArray(ep.http?.middlewares) ? ep.http.middlewares : []);
   }
 
-  const services = new Map<string, ServiceRuntime>();
+  const services = buildServices(body.http.services, deps);
   const origins = new Set<string>();
-  for (const [name, service] of Object.entries(body.http.services)) {
-    const built = buildService(name, service);
-    services.set(name, built);
-    for (const server of built.servers) origins.add(server.origin);
-  }
+  for (const service of services.values()) for (const server of service.servers) origins.add(server.origin);
 
+  const registry = new MiddlewareRegistry(
+    (isRecord(body.http.middlewares) ? body.http.middlewares : {}) as Record<string, HttpMiddleware>,
+    deps.middlewares,
+    deps.logger,
+  );
+  const problems: RuntimeProblem[] = [];
   const perEntryPoint = new Map<string, HostedEntry[]>();
   for (const name of entryPoints.keys()) perEntryPoint.set(name, []);
   for (const [name, router] of Object.entries(body.http.routers)) {
-    const hosted = buildRouter(name, router, services);
+    const { hosted, service } = compileRouter(name, router, services);
+    const own = chain(name, Array.isArray(router.middlewares) ? router.middlewares : [], registry, problems);
+    if (own === undefined) continue;
     // Traefik binds a router without entryPoints to every entry point.
     const targets = router.entryPoints?.length ? router.entryPoints : [...entryPoints.keys()];
     for (const ep of targets) {
       // A name that is not an entry point is skipped, as Traefik does, rather than failing the whole body.
-      perEntryPoint.get(ep)?.push(hosted);
+      const list = perEntryPoint.get(ep);
+      if (list === undefined) continue;
+      const outer = chain(name, epMiddlewares.get(ep) ?? [], registry, problems);
+      if (outer === undefined) continue;
+      const handler = wrap([...outer, ...own], service.handler);
+      list.push({ ...hosted, entry: { ...hosted.entry, handler } });
     }
   }
 
   const routers = new Map<string, RouterTable>();
   for (const [ep, list] of perEntryPoint) routers.set(ep, new RouterTable(list.sort(byPriority)));
 
-  return { entryPoints, routers, services, origins };
+  return { entryPoints, routers, services, origins, problems };
 }
 
-function buildService(name: string, service: HttpService): ServiceRuntime {
-  const lb = (isRecord(service) ? service['loadBalancer'] : undefined) as HttpLoadBalancer | undefined;
-  if (!lb || !isRecord(lb) || !Array.isArray(lb.servers)) {
-    throw new Invalid(`service "${name}": no loadBalancer.servers list`);
-  }
-  const servers: ServerTarget[] = lb.servers.map((server, i) => {
-    const where = `service "${name}": server ${i}`;
-    let url: URL;
+/** The router's middlewares, or undefined (and a problem recorded) when one cannot be built. */
+function chain(
+  router: string,
+  names: readonly string[],
+  registry: MiddlewareRegistry,
+  problems: RuntimeProblem[],
+): Middleware[] | undefined {
+  const out: Middleware[] = [];
+  for (const middleware of names) {
     try {
-      url = new URL(server.url);
-    } catch {
-      throw new Invalid(`${where}: invalid url ${JSON.stringify(server.url)}`);
+      out.push(registry.get(middleware));
+    } catch (err) {
+      if (!(err instanceof MiddlewareProblem)) throw err;
+      if (!problems.some((p) => p.router === router && p.middleware === middleware)) {
+        problems.push({ router, middleware, code: err.code, error: err.message });
+      }
+      return undefined;
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new Invalid(`${where}: unsupported scheme "${url.protocol}" (http or https)`);
-    }
-    const weight = server.weight ?? 1;
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-      throw new Invalid(`${where}: weight must be a number >= 0`);
-    }
-    return { url, origin: url.origin, weight };
-  });
-  return {
-    name,
-    servers,
-    balancer: new RoundRobin(servers),
-    passHostHeader: lb.passHostHeader ?? true,
-  };
+  }
+  return out;
 }
 
-function buildRouter(
+/** The first middleware is the outermost: it sees the request first and the response last. */
+function wrap(middlewares: readonly Middleware[], inner: Handler): Handler {
+  let handler = inner;
+  for (let i = middlewares.length - 1; i >= 0; i--) handler = middlewares[i]!(handler);
+  return handler;
+}
+
+function compileRouter(
   name: string,
   router: HttpRouter,
   services: ReadonlyMap<string, ServiceRuntime>,
-): HostedEntry {
-  if (!isRecord(router) || typeof router.rule !== 'string') throw new Invalid(`router "${name}": no rule`);
+): { hosted: HostedEntry; service: ServiceRuntime } {
+  if (!isRecord(router) || typeof router.rule !== 'string')
+    throw new SnapshotInvalid(`router "${name}": no rule`);
   const parsed = parseRule(router.rule);
   if (!parsed.ok) {
     const { code, message, column } = parsed.error;
-    throw new Invalid(
+    throw new SnapshotInvalid(
       `router "${name}": rule ${JSON.stringify(router.rule)}: ${message} at column ${column} (${code})`,
     );
   }
-  if (!services.has(router.service)) {
-    throw new Invalid(`router "${name}": service "${router.service}" does not exist`);
+  const serviceName = resolveName(String(router.service), (key) => services.has(key));
+  const service = serviceName === undefined ? undefined : services.get(serviceName);
+  if (serviceName === undefined || service === undefined) {
+    throw new SnapshotInvalid(`router "${name}": service "${router.service}" does not exist`);
   }
   const compiled = compileRule(parsed.ast);
   // Traefik treats priority 0 as unset, so the rule length decides.
   const priority = router.priority ? router.priority : rulePriority(router.rule);
-  return { entry: { name, service: router.service, priority, match: compiled.match }, hosts: compiled.hosts };
+  const entry: RouterEntry = { name, service: serviceName, priority, match: compiled.match };
+  return { hosted: { entry, hosts: compiled.hosts, hostSuffixes: compiled.hostSuffixes ?? null }, service };
 }
 
 /** Highest priority first; equal priorities by router name, so every node orders them alike. */
-function byPriority(a: HostedEntry, b: HostedEntry): number {
+export function byPriority(a: HostedEntry, b: HostedEntry): number {
   if (a.entry.priority !== b.entry.priority) return b.entry.priority - a.entry.priority;
   return a.entry.name < b.entry.name ? -1 : a.entry.name > b.entry.name ? 1 : 0;
 }

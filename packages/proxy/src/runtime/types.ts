@@ -1,6 +1,7 @@
 // The immutable routing state one snapshot compiles to; requests read it, nothing mutates it but balancers.
 import type { RuleMatcher } from '@berth/config';
 import type { Balancer } from '../balancer/balancer.js';
+import type { Handler } from '../http/context.js';
 import type { RouterTable } from './router-table.js';
 
 /** One upstream server of a service. */
@@ -13,10 +14,17 @@ export interface ServerTarget {
 
 export interface ServiceRuntime {
   name: string;
+  kind: 'loadBalancer' | 'weighted' | 'mirroring';
+  /** A loadBalancer's servers; empty for weighted and mirroring services. */
   servers: readonly ServerTarget[];
+  /** A loadBalancer's balancer; one that never picks for the other kinds. */
   balancer: Balancer<ServerTarget>;
   /** Forward the client's Host header (Traefik's default) rather than the server's. */
   passHostHeader: boolean;
+  /** Serves a request to the end: picks a server, forwards, records health. */
+  handler: Handler;
+  /** True when at least one server behind this service may take requests now. */
+  available(): boolean;
 }
 
 /** A router as an entry point's table holds it. */
@@ -25,6 +33,16 @@ export interface RouterEntry {
   service: string;
   priority: number;
   match: RuleMatcher;
+  handler?: Handler;
+}
+
+/** A router left out of the tables because a middleware it uses cannot be built. */
+export interface RuntimeProblem {
+  router: string;
+  middleware: string;
+  /** `BERTH_PROXY_MIDDLEWARE_*`. */
+  code: string;
+  error: string;
 }
 
 export interface Runtime {
@@ -35,4 +53,6 @@ export interface Runtime {
   services: ReadonlyMap<string, ServiceRuntime>;
   /** Every server origin the services reference, so unused connection pools can be retired. */
   origins: ReadonlySet<string>;
+  /** Routers disabled by middlewares that failed to build; every other router serves. */
+  problems: readonly RuntimeProblem[];
 }

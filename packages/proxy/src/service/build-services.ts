@@ -1,0 +1,209 @@
+// Builds every service of a snapshot into a ServiceRuntime with its handler, children before parents.
+import type { HttpLoadBalancer, HttpService, MirroringService, WeightedService } from '@berth/config';
+import type { Logger } from 'pino';
+import type { Balancer } from '../balancer/balancer.js';
+import { PowerOfTwoChoices } from '../balancer/power-of-two-choices.js';
+import { RoundRobin } from '../balancer/round-robin.js';
+import { StickySessions } from '../balancer/sticky-cookie.js';
+import type { ServerHealth } from '../health/server-health.js';
+import type { Forward } from '../http/forward-types.js';
+import { SnapshotInvalid } from '../runtime/snapshot-invalid.js';
+import type { ServerTarget, ServiceRuntime } from '../runtime/types.js';
+import { loadBalancerHandler } from './load-balancer-handler.js';
+import { mirroringHandler } from './mirroring-handler.js';
+import type { WeightedChild } from './weighted-handler.js';
+import { weightedHandler } from './weighted-handler.js';
+
+export interface ServiceDeps {
+  forward: Forward;
+  health: ServerHealth;
+  logger: Logger;
+  random: () => number;
+}
+
+const NEVER: Balancer<ServerTarget> = { next: () => undefined };
+
+/** Weighted and mirroring services nest; a bound keeps a pathological body from exhausting the stack. */
+const MAX_DEPTH = 64;
+
+/**
+ * Weighted and mirroring services are built after the services they name, depth first; a
+ * missing name or a cycle refuses the body (the controller's compiler reports those first).
+ */
+export function buildServices(
+  config: Readonly<Record<string, HttpService>>,
+  deps: ServiceDeps,
+): Map<string, ServiceRuntime> {
+  const built = new Map<string, ServiceRuntime>();
+  const building = new Set<string>();
+
+  const get = (ref: string, from: string): ServiceRuntime => {
+    const name = resolveName(ref, (key) => Object.hasOwn(config, key));
+    if (name === undefined) throw new SnapshotInvalid(`service "${from}": service "${ref}" does not exist`);
+    const done = built.get(name);
+    if (done) return done;
+    if (building.has(name)) {
+      throw new SnapshotInvalid(
+        `service "${from}": services reference each other in a cycle through "${name}"`,
+      );
+    }
+    if (building.size >= MAX_DEPTH) {
+      throw new SnapshotInvalid(`service "${from}": services nest deeper than ${MAX_DEPTH} levels`);
+    }
+    building.add(name);
+    const service = buildOne(name, config[name], get, deps);
+    building.delete(name);
+    built.set(name, service);
+    return service;
+  };
+
+  for (const name of Object.keys(config)) get(name, name);
+  return built;
+}
+
+/** `name@provider` (Traefik's cross-provider reference) finds `name` when no key has the suffix. */
+export function resolveName(ref: string, has: (name: string) => boolean): string | undefined {
+  if (has(ref)) return ref;
+  const at = ref.lastIndexOf('@');
+  if (at > 0 && has(ref.slice(0, at))) return ref.slice(0, at);
+  return undefined;
+}
+
+type Lookup = (ref: string, from: string) => ServiceRuntime;
+
+function buildOne(name: string, raw: unknown, get: Lookup, deps: ServiceDeps): ServiceRuntime {
+  if (!isRecord(raw)) throw new SnapshotInvalid(`service "${name}": not an object`);
+  const service = raw as HttpService;
+  const kinds = (['loadBalancer', 'weighted', 'mirroring'] as const).filter((k) => service[k] !== undefined);
+  if (kinds.length !== 1) {
+    throw new SnapshotInvalid(`service "${name}": needs exactly one of loadBalancer, weighted, mirroring`);
+  }
+  if (service.loadBalancer) return buildLoadBalancer(name, service.loadBalancer, deps);
+  if (service.weighted) return buildWeighted(name, service.weighted, get);
+  return buildMirroring(name, service.mirroring as MirroringService, get, deps);
+}
+
+function buildLoadBalancer(name: string, lb: HttpLoadBalancer, deps: ServiceDeps): ServiceRuntime {
+  if (!isRecord(lb) || !Array.isArray(lb.servers)) {
+    throw new SnapshotInvalid(`service "${name}": no loadBalancer.servers list`);
+  }
+  const servers: ServerTarget[] = lb.servers.map((server, i) => {
+    const where = `service "${name}": server ${i}`;
+    if (!isRecord(server)) throw new SnapshotInvalid(`${where}: not an object`);
+    let url: URL;
+    try {
+      url = new URL(server.url);
+    } catch {
+      throw new SnapshotInvalid(`${where}: invalid url ${JSON.stringify(server.url)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new SnapshotInvalid(`${where}: unsupported scheme "${url.protocol}" (http or https)`);
+    }
+    const weight = server.weight ?? 1;
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
+      throw new SnapshotInvalid(`${where}: weight must be a number >= 0`);
+    }
+    return { url, origin: url.origin, weight };
+  });
+  const balancer: Balancer<ServerTarget> =
+    lb.strategy === 'p2c'
+      ? new PowerOfTwoChoices(
+          servers.filter((s) => s.weight > 0),
+          { random: deps.random },
+        )
+      : new RoundRobin(servers);
+  const cookie = lb.sticky?.cookie;
+  const sticky =
+    cookie === undefined ? undefined : new StickySessions(name, cookie, servers, (server) => server.url.href);
+  const passHostHeader = lb.passHostHeader ?? true;
+  const { health } = deps;
+  return {
+    name,
+    kind: 'loadBalancer',
+    servers,
+    balancer,
+    passHostHeader,
+    handler: loadBalancerHandler({
+      service: name,
+      servers,
+      balancer,
+      sticky,
+      passHostHeader,
+      serversTransport: lb.serversTransport,
+      forward: deps.forward,
+      health,
+    }),
+    available: () => servers.some((server) => server.weight > 0 && health.isAvailable(name, server)),
+  };
+}
+
+function buildWeighted(name: string, weighted: WeightedService, get: Lookup): ServiceRuntime {
+  if (!isRecord(weighted) || !Array.isArray(weighted.services)) {
+    throw new SnapshotInvalid(`service "${name}": no weighted.services list`);
+  }
+  const children: WeightedChild[] = weighted.services.map((child, i) => {
+    if (!isRecord(child) || typeof child.name !== 'string') {
+      throw new SnapshotInvalid(`service "${name}": weighted service ${i}: no name`);
+    }
+    const weight = child.weight ?? 1;
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
+      throw new SnapshotInvalid(`service "${name}": weighted service ${i}: weight must be a number >= 0`);
+    }
+    return { name: child.name, weight, service: get(child.name, name) };
+  });
+  const cookie = weighted.sticky?.cookie;
+  const sticky =
+    cookie === undefined ? undefined : new StickySessions(name, cookie, children, (child) => child.name);
+  return {
+    name,
+    kind: 'weighted',
+    servers: [],
+    balancer: NEVER,
+    passHostHeader: true,
+    handler: weightedHandler({ service: name, children, sticky }),
+    available: () => children.some((child) => child.weight > 0 && child.service.available()),
+  };
+}
+
+function buildMirroring(
+  name: string,
+  mirroring: MirroringService,
+  get: Lookup,
+  deps: ServiceDeps,
+): ServiceRuntime {
+  if (!isRecord(mirroring) || typeof mirroring.service !== 'string') {
+    throw new SnapshotInvalid(`service "${name}": no mirroring.service`);
+  }
+  const main = get(mirroring.service, name);
+  const mirrors = (Array.isArray(mirroring.mirrors) ? mirroring.mirrors : []).map((mirror, i) => {
+    if (!isRecord(mirror) || typeof mirror.name !== 'string') {
+      throw new SnapshotInvalid(`service "${name}": mirror ${i}: no name`);
+    }
+    const percent = mirror.percent ?? 0;
+    if (typeof percent !== 'number' || !(percent >= 0 && percent <= 100)) {
+      throw new SnapshotInvalid(`service "${name}": mirror ${i}: percent must be between 0 and 100`);
+    }
+    return { name: mirror.name, percent, handler: get(mirror.name, name).handler };
+  });
+  return {
+    name,
+    kind: 'mirroring',
+    servers: [],
+    balancer: NEVER,
+    passHostHeader: main.passHostHeader,
+    handler: mirroringHandler({
+      service: name,
+      main: main.handler,
+      mirrors,
+      mirrorBody: mirroring.mirrorBody ?? true,
+      maxBodySize: mirroring.maxBodySize ?? -1,
+      random: deps.random,
+      logger: deps.logger,
+    }),
+    available: () => main.available(),
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> & object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

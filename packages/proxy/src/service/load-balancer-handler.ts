@@ -1,0 +1,69 @@
+// A loadBalancer service: pick an available server (sticky cookie first), forward, feed passive health.
+import type { Balancer } from '../balancer/balancer.js';
+import type { StickySessions } from '../balancer/sticky-cookie.js';
+import type { ServerHealth } from '../health/server-health.js';
+import type { Handler } from '../http/context.js';
+import type { Forward, ForwardOutcome, ForwardTarget } from '../http/forward-types.js';
+import type { ServerTarget } from '../runtime/types.js';
+import { respondText } from './respond-text.js';
+import { addSetCookie } from './set-cookie.js';
+
+export interface LoadBalancerOptions {
+  service: string;
+  servers: readonly ServerTarget[];
+  balancer: Balancer<ServerTarget>;
+  sticky?: StickySessions<ServerTarget> | undefined;
+  passHostHeader: boolean;
+  serversTransport?: string | undefined;
+  forward: Forward;
+  health: ServerHealth;
+}
+
+export function loadBalancerHandler(opts: LoadBalancerOptions): Handler {
+  const { service, balancer, sticky, forward, health } = opts;
+  const available = (server: ServerTarget): boolean => health.isAvailable(service, server);
+  // One ForwardTarget per server, built here so a request allocates none.
+  const targets = new Map<ServerTarget, ForwardTarget>();
+  for (const server of opts.servers) {
+    const target: ForwardTarget = { server, passHostHeader: opts.passHostHeader };
+    if (opts.serversTransport !== undefined) target.serversTransport = opts.serversTransport;
+    targets.set(server, target);
+  }
+  const targetOf = (server: ServerTarget): ForwardTarget =>
+    targets.get(server) ?? { server, passHostHeader: opts.passHostHeader };
+
+  return async (ctx) => {
+    ctx.log.service = service;
+    let server: ServerTarget | undefined;
+    if (sticky === undefined) {
+      server = balancer.next(available);
+    } else {
+      const pinned = sticky.find(ctx.req.headers.cookie);
+      // Weight 0 drains a server: its sessions move too.
+      if (pinned !== undefined && pinned.weight > 0 && available(pinned)) {
+        server = pinned;
+        balancer.acquire?.(pinned);
+      } else {
+        // No cookie, or its server is gone or down: balance, then pin the client to the new pick.
+        server = balancer.next(available);
+        if (server !== undefined) addSetCookie(ctx, sticky.setCookie(server));
+      }
+    }
+    if (server === undefined) {
+      ctx.log.error = 'no_server';
+      await respondText(ctx, 503, 'Service Unavailable');
+      return;
+    }
+    ctx.log.server = server.origin;
+    let outcome: ForwardOutcome | undefined;
+    try {
+      outcome = await forward(ctx, targetOf(server));
+    } finally {
+      balancer.release?.(server);
+      // A client that went away says nothing about the server.
+      if (outcome?.kind !== 'error' || outcome.reason !== 'aborted') {
+        health.record(service, server, outcome?.kind === 'response' && outcome.status < 500);
+      }
+    }
+  };
+}
