@@ -1,4 +1,5 @@
 // Go regexps and replacement templates as Traefik configurations write them.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${name} is Go template syntax under test, not a JS placeholder.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MiddlewareConfigError } from '../src/http/context.js';

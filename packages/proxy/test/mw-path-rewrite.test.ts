@@ -1,4 +1,5 @@
 // stripPrefix, stripPrefixRegex, addPrefix, replacePath and replacePathRegex, through a real loopback server.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${name} is Go template syntax under test, not a JS placeholder.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { MiddlewareConfigError } from '../src/http/context.js';

@@ -1,4 +1,5 @@
 // redirectScheme and redirectRegex: statuses as Traefik gives them, Location built from the request.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${name} is Go template syntax under test, not a JS placeholder.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { MiddlewareConfigError } from '../src/http/context.js';
