@@ -198,4 +198,38 @@ describe('bcrypt success cache', () => {
     assert.ok(await verify('ann', Buffer.from('s3cret')));
     assert.ok(!(await verify('ann', Buffer.from('s3cret2'))));
   });
+
+  it('shares one bcrypt computation among identical checks running at once', async () => {
+    const calls: string[] = [];
+    const counting: typeof checkPassword = (entry, password) => {
+      calls.push(entry.user);
+      return checkPassword(entry, password);
+    };
+    const verify = makeVerifier(
+      new Map([['ann', parseHtpasswdLine(bcryptUser)]]),
+      new SuccessCache(),
+      counting,
+    );
+    const results = await Promise.all(Array.from({ length: 5 }, () => verify('ann', Buffer.from('s3cret'))));
+    assert.deepEqual(results, [true, true, true, true, true]);
+    assert.equal(calls.length, 1);
+  });
+
+  it('checks an unknown user against the costliest entry, so it costs what a known user does', async () => {
+    const calls: string[] = [];
+    const counting: typeof checkPassword = async (entry, password) => {
+      calls.push(entry.user);
+      return checkPassword(entry, password);
+    };
+    const users = new Map(
+      [apr1User, bcryptUser, shaUser].map((line) => {
+        const e = parseHtpasswdLine(line);
+        return [e.user, e] as const;
+      }),
+    );
+    const verify = makeVerifier(users, new SuccessCache(), counting);
+    // Even the decoy's own password does not let an unknown name in.
+    assert.ok(!(await verify('zed', Buffer.from('s3cret'))));
+    assert.deepEqual(calls, ['ann']);
+  });
 });

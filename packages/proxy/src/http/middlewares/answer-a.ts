@@ -35,7 +35,11 @@ export function redirectStatus(method: string, permanent: boolean): number {
 const BAD_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 export function answerRedirect(ctx: RequestContext, location: string, permanent: boolean): Promise<void> {
-  if (BAD_HEADER_VALUE.test(location)) return answerText(ctx, 500);
+  if (BAD_HEADER_VALUE.test(location)) {
+    ctx.log.error = 'bad_redirect';
+    return answerText(ctx, 500);
+  }
+  ctx.log.error = 'redirect';
   const status = redirectStatus(ctx.view.method, permanent);
   return answerText(ctx, status, STATUS_CODES[status] ?? '', { location });
 }

@@ -85,18 +85,37 @@ function decoyOf(users: Map<string, HtpasswdEntry>): HtpasswdEntry {
   return decoy as HtpasswdEntry;
 }
 
-/** Checks credentials; unknown users cost a check against the decoy and always fail. */
-export function makeVerifier(users: Map<string, HtpasswdEntry>, cache = new SuccessCache()) {
+/**
+ * Checks credentials; unknown users cost a check against the decoy and always fail. Identical
+ * bcrypt checks running at once share one computation (a browser opening many connections).
+ */
+export function makeVerifier(
+  users: Map<string, HtpasswdEntry>,
+  cache = new SuccessCache(),
+  checker: typeof checkPassword = checkPassword,
+) {
   const decoy = decoyOf(users);
+  const running = new Map<string, Promise<boolean>>();
+  const check = (entry: HtpasswdEntry, password: Buffer): Promise<boolean> =>
+    checker(entry, password).catch(() => false);
   return async (user: string, password: Buffer): Promise<boolean> => {
     const entry = users.get(user);
-    const cacheable = entry?.kind === 'bcrypt';
-    const key = cacheable ? cache.key(user, password) : '';
-    if (cacheable && cache.has(key)) return true;
-    const ok = await checkPassword(entry ?? decoy, password);
-    if (entry === undefined || !ok) return false;
-    if (cacheable) cache.add(key);
-    return true;
+    if (entry === undefined) {
+      await check(decoy, password);
+      return false;
+    }
+    if (entry.kind !== 'bcrypt') return check(entry, password);
+    const key = cache.key(user, password);
+    if (cache.has(key)) return true;
+    const shared = running.get(key);
+    if (shared !== undefined) return shared;
+    const result = check(entry, password).then((ok) => {
+      running.delete(key);
+      if (ok) cache.add(key);
+      return ok;
+    });
+    running.set(key, result);
+    return result;
   };
 }
 
@@ -127,6 +146,7 @@ export const basicAuth: MiddlewareFactory<'basicAuth'> = (config: Config, build)
     if (!ok || credentials === null) {
       // The user name a client tried is theirs to see in logs; the password never is.
       build.logger.debug({ middleware: build.name, user: credentials?.[0] }, 'basicAuth refused a request');
+      ctx.log.error = 'unauthorized';
       return answerText(ctx, 401, '401 Unauthorized\n', challenge);
     }
     if (removeHeader) ctx.upstreamHeaders['authorization'] = undefined;

@@ -50,6 +50,7 @@ export const headers: MiddlewareFactory<'headers'> = (config: Config, build) => 
   return (next) => (ctx) => {
     const reqHeaders = ctx.req.headers;
     if (cors !== null && isPreflight(ctx.view.method, reqHeaders)) {
+      ctx.log.error = 'cors_preflight';
       return ctx.respond(200, preflightHeaders(cors, reqHeaders), null);
     }
     // Empty values remove the header upstream (`undefined`), as Traefik's `Header.Del`.
@@ -71,6 +72,7 @@ export const headers: MiddlewareFactory<'headers'> = (config: Config, build) => 
       };
     }
     if (secure !== null && !isAllowedHost(secure, requestAuthority(ctx), reqHeaders)) {
+      ctx.log.error = 'bad_host';
       return answerText(ctx, 500, 'Bad Host');
     }
     return next(ctx);

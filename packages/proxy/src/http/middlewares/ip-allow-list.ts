@@ -72,6 +72,7 @@ export const ipAllowList: MiddlewareFactory<'ipAllowList'> = (config: Config, bu
     );
     if (ip !== '' && set.contains(ip)) return next(ctx);
     build.logger.debug({ middleware: build.name, ip }, 'ipAllowList rejected a client');
+    ctx.log.error = 'ip_not_allowed';
     return answerText(ctx, status);
   };
 };
