@@ -135,6 +135,12 @@ describe('replacePathRegex', () => {
     assert.equal((await through(mw, '/u/42')).target, '/users/42');
   });
 
+  it('deletes what matched when the replacement is empty, leaving at least /', async () => {
+    const mw = build(replacePathRegex, { regex: ' /internal ', replacement: '' });
+    assert.equal((await through(mw, '/internal/x?y=1')).target, '/x?y=1');
+    assert.equal((await through(mw, '/internal')).target, '/');
+  });
+
   it('leaves a path that does not match alone', async () => {
     const mw = build(replacePathRegex, { regex: '^/foo/(.*)', replacement: '/bar/$1' });
     const seen = await through(mw, '/other');

@@ -10,12 +10,13 @@ export const replacePathRegex: MiddlewareFactory<'replacePathRegex'> = (config: 
   if (typeof config.regex !== 'string' || typeof config.replacement !== 'string') {
     throw new MiddlewareConfigError(`replacePathRegex ${build.name}: regex and replacement must be strings`);
   }
-  const re = compileGoRegex(config.regex, `replacePathRegex ${build.name}`);
-  const replacement = config.replacement;
+  // Traefik trims both, since labels and YAML often carry stray spaces.
+  const re = compileGoRegex(config.regex.trim(), `replacePathRegex ${build.name}`);
+  const replacement = config.replacement.trim();
   return (next) => (ctx) => {
     const { path } = splitTarget(ctx.target);
-    // Traefik leaves the request alone when the replacement is empty.
-    if (replacement !== '' && re.test(path)) {
+    // An empty replacement deletes what matched, as in Traefik v3.
+    if (re.test(path)) {
       addUpstreamHeader(ctx, 'x-replaced-path', path);
       rewritePath(ctx, re.replaceAll(path, replacement));
     }

@@ -10,7 +10,9 @@ export const stripPrefixRegex: MiddlewareFactory<'stripPrefixRegex'> = (config: 
   if (!Array.isArray(config.regex)) {
     throw new MiddlewareConfigError(`stripPrefixRegex ${build.name}: regex must be a list of patterns`);
   }
-  const expressions = config.regex.map((r) => compileGoRegex(r, `stripPrefixRegex ${build.name}`));
+  const expressions = config.regex.map((r) =>
+    compileGoRegex(String(r).trim(), `stripPrefixRegex ${build.name}`),
+  );
   return (next) => (ctx) => {
     const { path } = splitTarget(ctx.target);
     for (const re of expressions) {
