@@ -69,6 +69,13 @@ describe('htpasswd hashes', () => {
     assert.ok(!(await checkPassword(parseHtpasswdLine(shaUser), Buffer.from('passwords'))));
   });
 
+  it('refuses bcrypt passwords longer than 72 bytes instead of ignoring their tail, as Go does', async () => {
+    const long = 'x'.repeat(72);
+    const entry = parseHtpasswdLine(`u:${bcrypt.hashSync(long, 4)}`);
+    assert.ok(await checkPassword(entry, Buffer.from(long)));
+    assert.ok(!(await checkPassword(entry, Buffer.from(`${long}y`))));
+  });
+
   it('refuses lines without a user or with an unknown hash format', () => {
     assert.throws(() => parseHtpasswdLine('nocolon'));
     assert.throws(() => parseHtpasswdLine(':$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/'));

@@ -91,6 +91,8 @@ export function constantTimeEqual(a: string, b: string): boolean {
 export async function checkPassword(entry: HtpasswdEntry, password: Buffer): Promise<boolean> {
   switch (entry.kind) {
     case 'bcrypt':
+      // bcrypt reads only 72 bytes; Go's bcrypt refuses longer passwords rather than ignore their tail.
+      if (password.length > 72) return false;
       // bcryptjs knows $2a$, $2b$ and $2y$; $2x$ is the same computation for 7-bit passwords, as Go's goauth treats it.
       return bcrypt.compare(password.toString('utf8'), entry.hash.replace(/^\$2x\$/, '$2a$'));
     case 'md5crypt': {
