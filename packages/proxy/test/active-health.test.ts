@@ -233,6 +233,29 @@ describe('active health checks', () => {
     assert.equal(a.probes.length, count, 'a removed check stops probing');
   });
 
+  it('probes a down server at unhealthyInterval and a healthy one at interval', async () => {
+    const a = await flippable('a');
+    cleanup.push(() => a.backend.close());
+    a.status = 500;
+    const { registry } = await newRegistry();
+    const tgt = target(a.backend.url);
+    registry.update(
+      healthBody({
+        api: {
+          servers: [a.backend.url],
+          healthCheck: { path: '/health', interval: '60s', unhealthyInterval: '50ms', timeout: '500ms' },
+        },
+      }),
+    );
+    await waitFor(() => a.probes.length >= 4, 'quick probes while down');
+    assert.equal(registry.isAvailable('api', tgt), false);
+    a.status = 200;
+    await waitFor(() => registry.isAvailable('api', tgt), 'the server to come back');
+    const count = a.probes.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(a.probes.length, count, 'a healthy server waits the full interval');
+  });
+
   it('logs a check it cannot run with a stable code and counts the server up', async () => {
     const { registry, lines } = await newRegistry();
     const url = 'http://127.0.0.1:9';
