@@ -1,12 +1,18 @@
 // Tests for active HTTP health checks against real backends on loopback that go down and come back.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { HEALTHCHECK_CONFIG, HealthRegistry } from '../src/health/health-registry.js';
 import type { ServerTarget } from '../src/runtime/types.js';
 import { type Backend, closedPort, startBackend } from './support/backend.js';
 import { healthBody } from './support/health-body.js';
 import { captureLog, waitFor } from './support/log-capture.js';
+import { makePki } from './support/pki.js';
 
 const target = (url: string): ServerTarget => {
   const u = new URL(url);
@@ -254,6 +260,40 @@ describe('active health checks', () => {
     const count = a.probes.length;
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(a.probes.length, count, 'a healthy server waits the full interval');
+  });
+
+  it('probes https servers with the TLS settings of the service’s serversTransport', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-health-tls-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const pki = await makePki(dir);
+    const tls = createHttpsServer({ cert: pki.certPem, key: pki.keyPem }, (req, res) => {
+      req.resume();
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    cleanup.push(
+      () =>
+        new Promise<void>((resolve) => {
+          tls.close(() => resolve());
+          tls.closeAllConnections();
+        }),
+    );
+    const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`;
+    const tgt = target(url);
+    const { registry } = await newRegistry();
+    const body = (serversTransport?: string) =>
+      healthBody(
+        { api: { servers: [url], healthCheck: FAST, ...(serversTransport ? { serversTransport } : {}) } },
+        { insecure: { insecureSkipVerify: true }, pinned: { rootCAs: [pki.caPem] } },
+      );
+    registry.update(body());
+    await waitFor(() => !registry.isAvailable('api', tgt), 'an untrusted certificate to fail the probe');
+    registry.update(body('insecure'));
+    await waitFor(() => registry.isAvailable('api', tgt), 'insecureSkipVerify to accept it');
+    registry.update(body());
+    await waitFor(() => !registry.isAvailable('api', tgt), 'down again without the transport');
+    registry.update(body('pinned'));
+    await waitFor(() => registry.isAvailable('api', tgt), 'the transport’s root CA to verify it');
   });
 
   it('logs a check it cannot run with a stable code and counts the server up', async () => {

@@ -1,7 +1,6 @@
 // Tests that the agent reports stats to a (stand-in) controller over the real node channel while connected.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,50 +10,7 @@ import { certificateFingerprint, decodeFrame, type Message, type NodeStats } fro
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Agent } from '../src/agent/agent.js';
 import { captureLog, waitFor } from './support/log-capture.js';
-
-/** A throwaway CA and a 127.0.0.1 server certificate it signs, made with the openssl CLI. */
-async function makePki(dir: string): Promise<{ caPem: string; certPem: string; keyPem: string }> {
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  run(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=berth-test-ca',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  );
-  run('req', ...ec, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=127.0.0.1');
-  await writeFile(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-  run(
-    'x509',
-    '-req',
-    '-in',
-    'leaf.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'leaf.pem',
-    '-days',
-    '1',
-    '-extfile',
-    'ext.cnf',
-  );
-  const read = (name: string) => readFile(join(dir, name), 'utf8');
-  return { caPem: await read('ca.pem'), certPem: await read('leaf.pem'), keyPem: await read('leaf.key') };
-}
+import { makePki } from './support/pki.js';
 
 const SECRET = 'T'.repeat(43);
 

@@ -2,6 +2,14 @@
 import { type HttpHealthCheck, parseDuration } from '@berth/config';
 import { parseStatusSpec, type StatusMatcher } from './status-spec.js';
 
+/** TLS options of probes to https servers, from the service's `serversTransport`. */
+export interface ProbeTls {
+  /** PEM text of the CAs to trust instead of the system's. */
+  ca?: string[];
+  servername?: string;
+  rejectUnauthorized: boolean;
+}
+
 export interface ActiveSettings {
   url: URL;
   method: string;
@@ -12,6 +20,7 @@ export interface ActiveSettings {
   timeoutMs: number;
   followRedirects: boolean;
   healthy: StatusMatcher;
+  tls?: ProbeTls;
   /** Equal keys mean equal settings: an unchanged check keeps running untouched. */
   key: string;
 }

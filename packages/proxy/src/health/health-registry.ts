@@ -1,11 +1,11 @@
 // Server health across snapshots: active checkers and passive records per (service, server URL).
-import type { HttpLoadBalancer } from '@berth/config';
+import type { HttpLoadBalancer, ServersTransport } from '@berth/config';
 import type { ServerStatusReport, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher, interceptors } from 'undici';
 import type { ServerTarget } from '../runtime/types.js';
 import { ActiveChecker } from './active-checker.js';
-import { type ActiveSettings, resolveActive } from './active-settings.js';
+import { type ActiveSettings, type ProbeTls, resolveActive } from './active-settings.js';
 import { type PassiveSettings, PassiveState, resolvePassive } from './passive-health.js';
 import type { ServerHealth } from './server-health.js';
 
@@ -34,6 +34,14 @@ interface ServiceEntry {
   /** Keyed by normalised URL (`URL.href`), which is what `ServerTarget.url.href` gives. */
   servers: Map<string, ServerEntry>;
   passive: PassiveSettings | null;
+}
+
+function probeTls(transport: ServersTransport | undefined): ProbeTls {
+  const tls: ProbeTls = { rejectUnauthorized: transport?.insecureSkipVerify !== true };
+  const ca = transport?.rootCAs?.filter((pem) => pem.includes('-----BEGIN'));
+  if (ca && ca.length > 0) tls.ca = ca;
+  if (transport?.serverName) tls.servername = transport.serverName;
+  return tls;
 }
 
 /**
@@ -93,10 +101,8 @@ export class HealthRegistry implements ServerHealth {
       const lb = service?.loadBalancer;
       if (lb === undefined || !Array.isArray(lb.servers)) continue;
       seen.add(name);
-      const insecure = lb.serversTransport
-        ? transports[lb.serversTransport]?.insecureSkipVerify === true
-        : false;
-      this.#updateService(name, lb, insecure);
+      const transport = lb.serversTransport ? transports[lb.serversTransport] : undefined;
+      this.#updateService(name, lb, probeTls(transport));
     }
     for (const [name, svc] of this.#services) {
       if (seen.has(name)) continue;
@@ -105,7 +111,7 @@ export class HealthRegistry implements ServerHealth {
     }
   }
 
-  #updateService(name: string, lb: HttpLoadBalancer, insecure: boolean): void {
+  #updateService(name: string, lb: HttpLoadBalancer, tls: ProbeTls): void {
     let svc = this.#services.get(name);
     if (svc === undefined) {
       svc = { servers: new Map(), passive: null };
@@ -128,7 +134,7 @@ export class HealthRegistry implements ServerHealth {
         entry = { url: server.url, active: null, passive: new PassiveState(), passiveSince: 0, addedAt };
         svc.servers.set(href, entry);
       }
-      this.#updateActive(name, entry, lb, insecure);
+      this.#updateActive(name, entry, lb, tls);
     }
     for (const [href, entry] of svc.servers) {
       if (present.has(href)) continue;
@@ -137,7 +143,7 @@ export class HealthRegistry implements ServerHealth {
     }
   }
 
-  #updateActive(service: string, entry: ServerEntry, lb: HttpLoadBalancer, insecure: boolean): void {
+  #updateActive(service: string, entry: ServerEntry, lb: HttpLoadBalancer, tls: ProbeTls): void {
     const hc = lb.healthCheck;
     if (hc === undefined) {
       entry.active?.stop();
@@ -156,7 +162,8 @@ export class HealthRegistry implements ServerHealth {
     }
     const settings: ActiveSettings = {
       ...resolved.settings,
-      key: `${resolved.settings.key}${insecure ? ' insecure' : ''}`,
+      tls,
+      key: `${resolved.settings.key}${JSON.stringify(tls)}`,
     };
     const current = entry.active;
     if (current !== null) {
@@ -167,21 +174,26 @@ export class HealthRegistry implements ServerHealth {
       service,
       server: entry.url,
       settings,
-      dispatcherFor: (s) => this.#dispatcher(s.followRedirects, insecure),
+      dispatcherFor: (s) => this.#dispatcher(s.followRedirects, s.tls ?? { rejectUnauthorized: true }),
       logger: this.#log,
       now: this.#now,
     });
     entry.active.start();
   }
 
-  #dispatcher(followRedirects: boolean, insecure: boolean): Dispatcher {
-    const key = `${followRedirects}:${insecure}`;
+  /** One agent per distinct TLS setup and redirect policy: few, and shared by every check that uses it. */
+  #dispatcher(followRedirects: boolean, tls: ProbeTls): Dispatcher {
+    const key = JSON.stringify([followRedirects, tls]);
     let dispatcher = this.#dispatchers.get(key);
     if (dispatcher === undefined) {
       const agent = new Agent({
         connections: this.#connections,
         keepAliveTimeout: 4_000,
-        ...(insecure ? { connect: { rejectUnauthorized: false } } : {}),
+        connect: {
+          rejectUnauthorized: tls.rejectUnauthorized,
+          ...(tls.ca ? { ca: tls.ca } : {}),
+          ...(tls.servername ? { servername: tls.servername } : {}),
+        },
       });
       this.#agents.push(agent);
       dispatcher = followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: 5 })) : agent;
