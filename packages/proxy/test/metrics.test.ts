@@ -100,6 +100,27 @@ describe('the metrics registry', () => {
     assert.throws(() => c.labels('only-one'));
   });
 
+  it('removes one series and leaves the others', () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('c_total', 'C.', ['k']);
+    c.labels('a').inc();
+    c.labels('b').inc(2);
+    c.remove('a');
+    c.remove('never-there');
+    assert.deepEqual(
+      parseExposition(r.expose())
+        .get('c_total')
+        ?.samples.map((s) => [s.labels['k'], s.value]),
+      [['b', 2]],
+    );
+    c.labels('a').inc();
+    assert.equal(
+      parseExposition(r.expose()).get('c_total')?.samples.at(-1)?.value,
+      1,
+      'starts again at zero',
+    );
+  });
+
   it('runs collectors before each exposition and can rebuild a gauge from scratch', () => {
     const r = new MetricsRegistry();
     const g = r.gauge('up', 'Up.', ['who']);

@@ -97,6 +97,41 @@ describe('node metrics', () => {
     );
   });
 
+  it('forget the series of routers and services a new snapshot removed', () => {
+    const m = new NodeMetrics();
+    const rec = (router: string, service: string, status: number) =>
+      recordRequest(m, stubContext({ startedAt: T0, log: { router, service, status } }), T0);
+    rec('keep', 'svc', 200);
+    rec('gone', 'svc', 200);
+    rec('gone', 'svc', 503);
+    rec('moved', 'old-svc', 200);
+    rec('', '', 404);
+    m.retain({
+      schema: 1,
+      entryPoints: {},
+      http: {
+        routers: {
+          keep: { rule: 'Path(`/`)', service: 'svc' },
+          moved: { rule: 'Path(`/m`)', service: 'svc' },
+        },
+        services: { svc: { loadBalancer: { servers: [] } } },
+      },
+    });
+    const samples = parseExposition(m.expose()).get('berth_requests_total')?.samples ?? [];
+    assert.deepEqual(
+      samples.map((s) => [s.labels['router'], s.labels['service'], s.labels['code']]),
+      [
+        ['keep', 'svc', '200'],
+        ['', '', '404'],
+      ],
+    );
+    const durations = parseExposition(m.expose()).get('berth_request_duration_seconds')?.samples ?? [];
+    assert.deepEqual([...new Set(durations.map((s) => s.labels['router']))], ['keep', '']);
+    assert.equal(m.requestCounts().length, 2);
+    rec('gone', 'svc', 200);
+    assert.equal(m.requestCounts().length, 3, 'a late request of a removed router counts afresh');
+  });
+
   it('track open connections of a real listener', async () => {
     const m = new NodeMetrics();
     const server = createServer((req, res) => {

@@ -62,6 +62,16 @@ abstract class Family<C> {
     return child;
   }
 
+  /** Forgets one series, so label values that no longer exist stop being exposed. */
+  remove(...values: string[]): void {
+    const key = values.join('\u0000');
+    const child = this.#children.get(key);
+    if (child === undefined) return;
+    this.#children.delete(key);
+    const i = this.#order.findIndex((s) => s.child === child);
+    if (i >= 0) this.#order.splice(i, 1);
+  }
+
   /** Forgets every series (for gauges rebuilt at each scrape). */
   reset(): void {
     this.#children.clear();

@@ -1,6 +1,6 @@
 // The metrics a proxy node exposes, with per-request recording that costs a few map lookups and no strings.
 import type { Server } from 'node:net';
-import type { RequestCount, ServerStatusReport, StatusClass } from '@berth/protocol';
+import type { RequestCount, ServerStatusReport, SnapshotBody, StatusClass } from '@berth/protocol';
 import type { RequestContext } from '../http/context.js';
 import {
   type Counter,
@@ -17,6 +17,11 @@ const CLASSES: readonly StatusClass[] = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 /** Everything recorded for one (entry point, router, service). */
 class RequestSeries {
   readonly #codes = new Map<number, CounterChild>();
+
+  /** Status codes seen, so the series' counters can be removed. */
+  codes(): number[] {
+    return [...this.#codes.keys()];
+  }
   /** Requests per status class; index 1..5 (`1xx`..`5xx`), 0 for anything else. */
   readonly classes = [0, 0, 0, 0, 0, 0];
 
@@ -106,6 +111,29 @@ export class NodeMetrics {
       services.set(service, series);
     }
     return series;
+  }
+
+  /**
+   * Drops the series of routers and services a new snapshot no longer has, so a long-lived node
+   * with churning containers does not grow without bound. Their requests leave the stats too.
+   */
+  retain(body: SnapshotBody): void {
+    const routers = body.http?.routers ?? {};
+    const services = body.http?.services ?? {};
+    for (const byRouter of this.#series.values()) {
+      for (const [router, byService] of byRouter) {
+        for (const [service, s] of byService) {
+          const gone =
+            (router !== '' && !Object.hasOwn(routers, router)) ||
+            (service !== '' && !Object.hasOwn(services, service));
+          if (!gone) continue;
+          for (const code of s.codes()) this.#requests.remove(s.entryPoint, router, service, String(code));
+          this.#duration.remove(s.entryPoint, router, service);
+          byService.delete(service);
+        }
+        if (byService.size === 0) byRouter.delete(router);
+      }
+    }
   }
 
   connectionOpened(entryPoint: string): void {
