@@ -154,6 +154,25 @@ describe('the health registry with passive checks', () => {
     }
   });
 
+  it('lets an ejected server back at once when passive checks are turned off, and survives malformed servers', async () => {
+    const registry = new HealthRegistry({ logger: captureLog().logger, now: () => 0 });
+    try {
+      const a = target('http://127.0.0.1:1');
+      registry.update(healthBody({ api: { servers: ['http://127.0.0.1:1'], passiveHealthCheck: {} } }));
+      registry.record('api', a, false);
+      assert.equal(registry.isAvailable('api', a), false);
+      registry.update(healthBody({ api: { servers: ['http://127.0.0.1:1'] } }));
+      assert.equal(registry.isAvailable('api', a), true);
+      const body = healthBody({ api: { servers: ['http://127.0.0.1:1'] } });
+      const lb = body.http.services['api']?.loadBalancer;
+      if (lb) lb.servers = [null, { url: 42 }, { url: 'not a url' }, { url: 'http://127.0.0.1:1' }] as never;
+      registry.update(body);
+      assert.equal(registry.report().length, 1);
+    } finally {
+      await registry.close();
+    }
+  });
+
   it('keeps an ejection across snapshots and ignores records for services without passive checks', async () => {
     let now = 0;
     const registry = new HealthRegistry({ logger: captureLog().logger, now: () => now });

@@ -119,10 +119,13 @@ export class HealthRegistry implements ServerHealth {
     }
     svc.passive = lb.passiveHealthCheck ? resolvePassive(lb.passiveHealthCheck) : null;
     const present = new Set<string>();
-    for (const server of lb.servers) {
+    for (const server of lb.servers as unknown[]) {
+      const url =
+        typeof server === 'object' && server !== null ? (server as { url?: unknown }).url : undefined;
+      if (typeof url !== 'string') continue;
       let href: string;
       try {
-        href = new URL(server.url).href;
+        href = new URL(url).href;
       } catch {
         continue;
       }
@@ -131,8 +134,12 @@ export class HealthRegistry implements ServerHealth {
       let entry = svc.servers.get(href);
       if (entry === undefined) {
         const addedAt = this.#now();
-        entry = { url: server.url, active: null, passive: new PassiveState(), passiveSince: 0, addedAt };
+        entry = { url, active: null, passive: new PassiveState(), passiveSince: 0, addedAt };
         svc.servers.set(href, entry);
+      } else if (svc.passive === null && entry.passive.ejectedUntil !== 0) {
+        // Passive checks were turned off: nothing may keep the server out any more.
+        entry.passive = new PassiveState();
+        entry.passiveSince = this.#now();
       }
       this.#updateActive(name, entry, lb, tls);
     }
