@@ -1,4 +1,11 @@
 export { type ApiDeps, type ApiState, buildApi } from './api/api-server.js';
+export type {
+  NodeListItem,
+  NodeServiceHealth,
+  NodeStatsReply,
+  NodeSummary,
+  ServerHealthView,
+} from './api/node-stats.js';
 export { compile } from './compiler/compile.js';
 export type { CompileResult, ElementStatus, RouterStatus, ServiceStatus } from './compiler/compile-result.js';
 export { type ErrorCode, ErrorCodes } from './compiler/error-codes.js';
@@ -9,7 +16,7 @@ export {
   startController,
 } from './controller.js';
 export { Distributor, type DistributorOptions, NODE_CHANNEL_PATH } from './distributor/distributor.js';
-export type { NodeRegistry, NodeView } from './distributor/node-view.js';
+export type { NodeRegistry, NodeStatsView, NodeView } from './distributor/node-view.js';
 export { type ControllerPki, ensureControllerPki } from './pki/controller-pki.js';
 export { FileProvider, type FileProviderOptions, type ProviderLogger } from './provider/file-provider.js';
 export type { PartSources, PartsListener, Provider, ProviderPart } from './provider/provider-part.js';

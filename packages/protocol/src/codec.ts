@@ -27,6 +27,31 @@ const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string'
 const isListeners = (v: unknown): boolean =>
   Array.isArray(v) && v.every((l) => isObject(l) && isStr(l['entryPoint']) && isStr(l['address']));
 
+const SERVER_STATUSES = new Set(['up', 'down', 'ejected']);
+const STATUS_CLASSES = new Set(['1xx', '2xx', '3xx', '4xx', '5xx']);
+
+const isServerReports = (v: unknown): boolean =>
+  Array.isArray(v) &&
+  v.every(
+    (s) =>
+      isObject(s) &&
+      isStr(s['service']) &&
+      isStr(s['url']) &&
+      SERVER_STATUSES.has(s['status'] as string) &&
+      isInt(s['since']),
+  );
+
+const isRequestCounts = (v: unknown): boolean =>
+  Array.isArray(v) &&
+  v.every(
+    (r) =>
+      isObject(r) &&
+      isStr(r['router']) &&
+      isStr(r['service']) &&
+      STATUS_CLASSES.has(r['statusClass'] as string) &&
+      isInt(r['count']),
+  );
+
 function isSnapshot(v: unknown): v is Snapshot {
   return (
     isObject(v) &&
@@ -58,6 +83,13 @@ function checkShape(v: unknown): v is Message {
       return isStr(v['epoch']) && isInt(v['version']) && isStr(v['code']) && isStr(v['error']);
     case 'heartbeat':
       return isInt(v['seq']) && isInt(v['at']);
+    case 'stats':
+      return (
+        isInt(v['at']) &&
+        isServerReports(v['servers']) &&
+        isRequestCounts(v['requests']) &&
+        isInt(v['openConnections'])
+      );
     case 'snapshot':
       return isSnapshot(v['snapshot']);
     default:

@@ -51,6 +51,44 @@ export interface HeartbeatMessage {
   at: number;
 }
 
-export type NodeMessage = HelloMessage | AckMessage | NackMessage | HeartbeatMessage;
+/** Health of one upstream server as one node sees it. */
+export interface ServerStatusReport {
+  service: string;
+  /** The server URL as configured. */
+  url: string;
+  /** `down`: the active check fails; `ejected`: passive checks took it out for a while. */
+  status: 'up' | 'down' | 'ejected';
+  /** Epoch milliseconds of the last change of `status`. */
+  since: number;
+}
+
+export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
+
+/** Requests answered since the node started (cumulative, so a lost message loses nothing). */
+export interface RequestCount {
+  /** Empty when no router matched. */
+  router: string;
+  /** Empty when no service was chosen. */
+  service: string;
+  statusClass: StatusClass;
+  count: number;
+}
+
+/** What a node measures about its own traffic and upstreams. */
+export interface NodeStats {
+  /** Epoch milliseconds when the node took these numbers. */
+  at: number;
+  servers: ServerStatusReport[];
+  requests: RequestCount[];
+  /** Client connections open on every entry point now. */
+  openConnections: number;
+}
+
+/** node → controller, every few seconds while connected. */
+export interface StatsMessage extends NodeStats {
+  type: 'stats';
+}
+
+export type NodeMessage = HelloMessage | AckMessage | NackMessage | HeartbeatMessage | StatsMessage;
 export type ControllerMessage = SnapshotMessage | HeartbeatMessage;
 export type Message = NodeMessage | ControllerMessage;

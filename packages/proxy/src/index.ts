@@ -15,7 +15,22 @@ export {
   type DataPlaneOptions,
   LISTEN_FAILED,
 } from './data-plane.js';
+export { HEALTHCHECK_CONFIG, HealthRegistry, type HealthRegistryOptions } from './health/health-registry.js';
+export { PASSIVE_DEFAULTS, type PassiveSettings } from './health/passive-health.js';
+export { ALWAYS_AVAILABLE, type ServerHealth } from './health/server-health.js';
+export { parseStatusSpec, type StatusMatcher } from './health/status-spec.js';
 export { PoolCache } from './http/pool-cache.js';
+export { AccessLog, type AccessLogOptions, logAccess, shouldLog } from './observability/access-log.js';
+export { MetricsRegistry } from './observability/metrics.js';
+export {
+  METRICS_ADDRESS_INVALID,
+  MetricsAddressError,
+  type MetricsServer,
+  type MetricsServerOptions,
+  startMetricsServer,
+} from './observability/metrics-server.js';
+export { type HealthReporter, NodeMetrics, recordRequest } from './observability/node-metrics.js';
+export { nodeStats } from './observability/node-stats.js';
 export { type ProxyNode, type ProxyNodeOptions, startProxyNode } from './proxy-node.js';
 export { type BuildResult, buildRuntime, SNAPSHOT_INVALID } from './runtime/build-runtime.js';
 export { routeRequest } from './runtime/route-request.js';

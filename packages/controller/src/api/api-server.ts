@@ -5,11 +5,13 @@ import { ErrorCodes } from '../compiler/error-codes.js';
 import type { NodeRegistry } from '../distributor/node-view.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import { bearerChecker } from './bearer-auth.js';
+import { healthByService, listItem, statsReply } from './node-stats.js';
 import { converged, nodeInSync } from './node-sync.js';
 import {
   errorReplySchema,
   errorsSchema,
   healthSchema,
+  nodeStatsSchema,
   nodesSchema,
   routersSchema,
   servicesSchema,
@@ -89,7 +91,26 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   app.get('/api/v1/nodes', { schema: { response: { 200: nodesSchema, ...errorReplies } } }, async () =>
-    deps.nodes.list(),
+    deps.nodes.list().map(listItem),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/nodes/:id/stats',
+    { schema: { response: { 200: nodeStatsSchema, ...errorReplies } } },
+    async (request, reply) => {
+      const node = deps.nodes.list().find((n) => n.id === request.params.id);
+      if (node === undefined) {
+        return reply
+          .code(404)
+          .send({ code: ErrorCodes.API_NODE_NOT_FOUND, message: `no node with id ${request.params.id}` });
+      }
+      if (node.stats === undefined) {
+        return reply
+          .code(404)
+          .send({ code: ErrorCodes.API_NO_STATS, message: `node ${node.name} has not reported stats yet` });
+      }
+      return statsReply({ ...node, stats: node.stats });
+    },
   );
 
   app.get(
@@ -138,7 +159,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.get(
     '/api/v1/services',
     { schema: { response: { 200: servicesSchema, ...errorReplies } } },
-    async () => deps.state().compile?.services ?? [],
+    async () => {
+      const services = deps.state().compile?.services ?? [];
+      const health = healthByService(deps.nodes.list());
+      return services.map((s) => ({ ...s, health: health.get(s.name) ?? [] }));
+    },
   );
 
   app.get(

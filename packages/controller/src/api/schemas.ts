@@ -98,7 +98,87 @@ export const nodeViewSchema = {
   },
 } as const;
 
-export const nodesSchema = { type: 'array', items: nodeViewSchema } as const;
+const serverHealthProperties = {
+  url: str,
+  status: { type: 'string', enum: ['up', 'down', 'ejected'] },
+  since: str,
+} as const;
+
+const nodeSummarySchema = {
+  type: 'object',
+  required: ['at', 'receivedAt', 'requests', 'serverErrors', 'openConnections', 'servers'],
+  properties: {
+    at: str,
+    receivedAt: str,
+    requests: int,
+    serverErrors: int,
+    openConnections: int,
+    servers: {
+      type: 'object',
+      required: ['up', 'down', 'ejected'],
+      properties: { up: int, down: int, ejected: int },
+    },
+  },
+} as const;
+
+/** A node as listed: its view plus, once it has reported, a summary of its latest stats. */
+export const nodeListItemSchema = {
+  ...nodeViewSchema,
+  properties: { ...nodeViewSchema.properties, stats: nodeSummarySchema },
+} as const;
+
+export const nodesSchema = { type: 'array', items: nodeListItemSchema } as const;
+
+export const nodeStatsSchema = {
+  type: 'object',
+  required: ['nodeId', 'nodeName', 'at', 'receivedAt', 'openConnections', 'servers', 'requests'],
+  properties: {
+    nodeId: str,
+    nodeName: str,
+    at: str,
+    receivedAt: str,
+    openConnections: int,
+    servers: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['service', 'url', 'status', 'since'],
+        properties: { service: str, ...serverHealthProperties },
+      },
+    },
+    requests: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['router', 'service', 'statusClass', 'count'],
+        properties: {
+          router: str,
+          service: str,
+          statusClass: { type: 'string', enum: ['1xx', '2xx', '3xx', '4xx', '5xx'] },
+          count: int,
+        },
+      },
+    },
+  },
+} as const;
+
+const serviceHealthSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['nodeId', 'nodeName', 'connected', 'at', 'servers'],
+    properties: {
+      nodeId: str,
+      nodeName: str,
+      connected: bool,
+      at: str,
+      servers: {
+        type: 'array',
+        items: { type: 'object', required: ['url', 'status', 'since'], properties: serverHealthProperties },
+      },
+    },
+  },
+} as const;
 
 const historyEntrySchema = {
   type: 'object',
@@ -168,7 +248,7 @@ export const servicesSchema = {
   type: 'array',
   items: {
     type: 'object',
-    required: ['name', 'servers', 'usedBy', 'status', 'errors'],
+    required: ['name', 'servers', 'usedBy', 'status', 'errors', 'health'],
     properties: {
       name: str,
       servers: strList,
@@ -176,6 +256,8 @@ export const servicesSchema = {
       status: { type: 'string', enum: ['enabled', 'disabled'] },
       errors: errorList,
       source: sourceSchema,
+      /** Per node that reported: its view of the service's servers. */
+      health: serviceHealthSchema,
     },
   },
 } as const;

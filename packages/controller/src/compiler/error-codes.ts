@@ -25,6 +25,10 @@ export const ErrorCodes = {
   API_NOT_FOUND: 'BERTH_API_NOT_FOUND',
   /** The controller has not published a snapshot yet. */
   API_NO_SNAPSHOT: 'BERTH_API_NO_SNAPSHOT',
+  /** No node with that id has ever connected. */
+  API_NODE_NOT_FOUND: 'BERTH_API_NODE_NOT_FOUND',
+  /** The node has not sent any stats yet. */
+  API_NO_STATS: 'BERTH_API_NO_STATS',
   API_BAD_REQUEST: 'BERTH_API_BAD_REQUEST',
   API_INTERNAL: 'BERTH_API_INTERNAL',
 } as const;

@@ -12,6 +12,7 @@ import {
   PROTOCOL_VERSION,
   ProtocolErrorCodes,
   type Snapshot,
+  type StatsMessage,
   secretsEqual,
 } from '@berth/protocol';
 import type { Logger } from 'pino';
@@ -201,6 +202,9 @@ export class Distributor implements NodeRegistry {
         case 'heartbeat':
           ws.send(encodeMessage({ type: 'heartbeat', seq: msg.seq, at: Date.now() }));
           break;
+        case 'stats':
+          this.#onStats(node, msg);
+          break;
       }
     });
     ws.on('pong', () => {
@@ -308,6 +312,17 @@ export class Distributor implements NodeRegistry {
       'node refused snapshot',
     );
     this.#maybePush(node);
+    this.#changed();
+  }
+
+  #onStats(node: NodeState, msg: StatsMessage): void {
+    node.view.stats = {
+      at: msg.at,
+      servers: msg.servers,
+      requests: msg.requests,
+      openConnections: msg.openConnections,
+      receivedAt: new Date().toISOString(),
+    };
     this.#changed();
   }
 

@@ -1,5 +1,11 @@
 // What the controller knows about each proxy node, as the API shows it.
-import type { ListenerInfo } from '@berth/protocol';
+import type { ListenerInfo, NodeStats } from '@berth/protocol';
+
+/** The latest `stats` a node sent, as received. */
+export interface NodeStatsView extends NodeStats {
+  /** ISO 8601 time the controller received it (`at` is the node's own clock). */
+  receivedAt: string;
+}
 
 export interface NodeView {
   id: string;
@@ -18,6 +24,8 @@ export interface NodeView {
   lastAck: { version: number; at: string } | null;
   lastNack: { version: number; at: string; code: string; error: string } | null;
   listeners: ListenerInfo[];
+  /** Absent until the node reports; kept (and shown as last known) after it disconnects. */
+  stats?: NodeStatsView;
 }
 
 export interface NodeRegistry {

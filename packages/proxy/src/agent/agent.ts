@@ -4,6 +4,7 @@ import {
   encodeMessage,
   type JoinToken,
   type ListenerInfo,
+  type NodeStats,
   PROTOCOL_VERSION,
   ProtocolError,
   ProtocolErrorCodes,
@@ -41,6 +42,10 @@ export interface AgentOptions {
   reconnectMaxMs?: number;
   /** Called after every successful apply (from the cache or the controller). */
   onApplied?: (status: AppliedStatus) => void;
+  /** What the node reports to the controller (server health, request counters) while connected. */
+  statsProvider?: () => NodeStats;
+  /** How often `statsProvider` is sent (default 5s); the first report follows the hello. */
+  statsIntervalMs?: number;
 }
 
 export interface AppliedStatus {
@@ -65,6 +70,7 @@ export class Agent {
   #attempt = 0;
   #retryTimer: NodeJS.Timeout | null = null;
   #watchdog: NodeJS.Timeout | null = null;
+  #statsTimer: NodeJS.Timeout | null = null;
   #lastHeard = 0;
   #ca: string | null = null;
   /** Applies run one at a time, in arrival order. */
@@ -109,6 +115,7 @@ export class Agent {
     this.#state = 'stopped';
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     if (this.#watchdog) clearInterval(this.#watchdog);
+    this.#stopStats();
     const ws = this.#ws;
     this.#ws = null;
     if (ws) {
@@ -211,6 +218,7 @@ export class Agent {
         }),
       );
       this.#startWatchdog(ws);
+      this.#startStats(ws);
     });
     ws.on('ping', () => {
       this.#lastHeard = Date.now();
@@ -231,6 +239,7 @@ export class Agent {
     ws.on('close', () => {
       if (this.#ws === ws) this.#ws = null;
       if (this.#watchdog) clearInterval(this.#watchdog);
+      this.#stopStats();
       this.#scheduleReconnect(refused ? 'refused' : 'connection closed');
     });
   }
@@ -244,6 +253,31 @@ export class Agent {
       }
     }, this.#o.heartbeatMs);
     this.#watchdog.unref();
+  }
+
+  #startStats(ws: WebSocket): void {
+    const provider = this.#o.statsProvider;
+    this.#stopStats();
+    if (provider === undefined) return;
+    const send = () => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      let stats: NodeStats;
+      try {
+        stats = provider();
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message }, 'cannot gather stats for the controller');
+        return;
+      }
+      ws.send(encodeMessage({ type: 'stats', ...stats }));
+    };
+    send();
+    this.#statsTimer = setInterval(send, this.#o.statsIntervalMs ?? 5000);
+    this.#statsTimer.unref();
+  }
+
+  #stopStats(): void {
+    if (this.#statsTimer) clearInterval(this.#statsTimer);
+    this.#statsTimer = null;
   }
 
   /** Keeps only the newest pending snapshot: a slow apply never builds a queue of stale ones. */

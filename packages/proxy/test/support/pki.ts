@@ -1,0 +1,54 @@
+// A throwaway CA and a 127.0.0.1 server certificate it signs, made with the openssl CLI, for TLS tests.
+import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface TestPki {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+/** Writes its files into `dir`. */
+export async function makePki(dir: string): Promise<TestPki> {
+  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  run(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=berth-test-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
+  run('req', ...ec, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=127.0.0.1');
+  await writeFile(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  run(
+    'x509',
+    '-req',
+    '-in',
+    'leaf.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'leaf.pem',
+    '-days',
+    '1',
+    '-extfile',
+    'ext.cnf',
+  );
+  const read = (name: string) => readFile(join(dir, name), 'utf8');
+  return { caPem: await read('ca.pem'), certPem: await read('leaf.pem'), keyPem: await read('leaf.key') };
+}
