@@ -12,3 +12,9 @@ export type { Validated, ValidateOptions } from './validate/report.js';
 export { validateStatic } from './validate/static.js';
 export { type Cidr, CidrSet, parseCidr } from './values/cidr.js';
 export { formatDuration, parseDuration } from './values/duration.js';
+export {
+  compileGoRegexp,
+  convertGoRegexp,
+  convertGoReplacement,
+  type GoRegexpResult,
+} from './values/go-regexp.js';
