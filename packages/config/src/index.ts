@@ -18,3 +18,5 @@ export {
   convertGoReplacement,
   type GoRegexpResult,
 } from './values/go-regexp.js';
+export { type HtpasswdFormat, type HtpasswdLine, parseHtpasswdLine } from './values/htpasswd.js';
+export { DEFAULT_HEALTHY_STATUS, normaliseStatusSpec, statusMatcher } from './values/status-range.js';

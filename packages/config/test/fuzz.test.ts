@@ -38,6 +38,46 @@ const KEYS = [
   'weight',
   'passHostHeader',
   'address',
+  'middlewares',
+  'serversTransports',
+  'stripPrefix',
+  'prefixes',
+  'basicAuth',
+  'users',
+  'ipWhiteList',
+  'ipAllowList',
+  'sourceRange',
+  'ipStrategy',
+  'chain',
+  'headers',
+  'customRequestHeaders',
+  'redirectRegex',
+  'regex',
+  'replacement',
+  'rateLimit',
+  'period',
+  'compress',
+  'weighted',
+  'mirroring',
+  'mirrors',
+  'name',
+  'sticky',
+  'cookie',
+  'sameSite',
+  'healthCheck',
+  'status',
+  'interval',
+  'passiveHealthCheck',
+  'strategy',
+  'forwardingTimeouts',
+  'dialTimeout',
+  'transport',
+  'respondingTimeouts',
+  'forwardedHeaders',
+  'trustedIPs',
+  'accessLog',
+  'sampling',
+  'routeRemovalGrace',
   '__proto__',
   'constructor',
   '',
@@ -55,11 +95,37 @@ const WORDS = [
   '12',
   '-1',
   '\u0000',
+  '10s',
+  '2xx',
+  '200-299,304',
+  '10.0.0.0/8',
+  '::1/129',
+  '(?P<a>x)',
+  '(?<=x)',
+  '[[:alpha:]]',
+  'user:$apr1$x$y',
+  'alice:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=',
+  'p2c',
+  'Lax',
+  'a,b',
 ];
 const RULE_PIECES = [
   'Host',
   'Path',
   'PathPrefix',
+  'HostRegexp',
+  'PathRegexp',
+  'Method',
+  'Header',
+  'HeaderRegexp',
+  'Query',
+  'QueryRegexp',
+  'ClientIP',
+  '`^[a-z]+\\.x\\.com$`',
+  '`(?i)a|b`',
+  '`10.0.0.0/8`',
+  '`(?=x)`',
+  '`[`',
   'host',
   '(',
   ')',
@@ -125,7 +191,12 @@ describe('never-throws fuzzing', () => {
   it('whatever validateDynamic keeps has a rule that parses and server URLs that are http(s)', () => {
     const random = prng(7);
     for (let i = 0; i < 3000; i++) {
-      const { config } = validateDynamic({ http: { routers: junk(random, 3), services: junk(random, 4) } });
+      const { config } = validateDynamic({
+        http: { routers: junk(random, 3), services: junk(random, 4), middlewares: junk(random, 4) },
+      });
+      for (const middleware of Object.values(config.http.middlewares ?? {})) {
+        assert.equal(Object.keys(middleware).length, 1);
+      }
       for (const router of Object.values(config.http.routers)) assert.equal(parseRule(router.rule).ok, true);
       for (const service of Object.values(config.http.services)) {
         for (const server of service.loadBalancer?.servers ?? []) assert.match(server.url, /^https?:/i);
@@ -140,7 +211,11 @@ describe('never-throws fuzzing', () => {
       const result = parseRule(rule);
       if (result.ok) {
         const compiled = compileRule(result.ast);
-        assert.equal(typeof compiled.match(request({ host: 'a', path: '/x' })), 'boolean');
+        assert.equal(
+          typeof compiled.match(request({ host: 'a', path: '/x', query: 'a=1&b', headers: { a: 'x' } })),
+          'boolean',
+        );
+        for (const suffix of compiled.hostSuffixes ?? []) assert.match(suffix, /^\./);
       } else {
         assert.ok(
           result.error.column >= 1 && result.error.column <= rule.length + 1,

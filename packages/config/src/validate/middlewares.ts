@@ -238,7 +238,7 @@ export function readMiddleware(
       `${subject} compress: set excludedContentTypes or includedContentTypes, not both`,
     );
   }
-  if (kind === 'basicAuth' && options['users'] === undefined && options['usersFile'] === undefined) {
+  if (kind === 'basicAuth' && el.ok && options['users'] === undefined && options['usersFile'] === undefined) {
     el.report(ConfigErrorCodes.REQUIRED, field!.at, `${subject} basicAuth: users or usersFile is required`);
   }
   if (!el.ok) return undefined;

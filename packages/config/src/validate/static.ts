@@ -41,8 +41,9 @@ export function validateStatic(raw: unknown, opts: ValidateOptions = {}): Valida
   // A broken setting is left out (so its default applies) rather than failing the whole file.
   if (isPresent(sections.accessLog)) {
     const { value, at } = sections.accessLog;
-    const accessLog = readShape(value, at, 'accessLog', accessLogShape, reporter);
-    if (accessLog !== undefined) config.accessLog = accessLog as AccessLogSettings;
+    const el = reporter.element();
+    const accessLog = readShape(value, at, 'accessLog', accessLogShape, el);
+    if (accessLog !== undefined && el.ok) config.accessLog = accessLog as AccessLogSettings;
   }
   if (isPresent(sections.routeRemovalGrace)) {
     const grace = readKind(sections.routeRemovalGrace, 'routeRemovalGrace', duration, reporter);
