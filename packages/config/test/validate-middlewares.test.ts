@@ -23,6 +23,7 @@ describe('validateDynamic http.middlewares', () => {
   it('keeps a middleware of every kind, normalising durations and the ipWhiteList alias', () => {
     const { kept, errors } = read({
       https: { redirectScheme: { scheme: 'https', port: 443, permanent: 'true' } },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a Go replacement template, not a JS one.
       rx: { redirectRegex: { regex: '^http://(?P<host>[^/]+)/(.*)', replacement: 'https://${host}/$2' } },
       strip: { stripPrefix: { prefixes: '/api,/v1' } },
       stripRx: { stripPrefixRegex: { regex: ['^/[a-z]+'] } },
