@@ -10,6 +10,7 @@ import {
   errorReplySchema,
   errorsSchema,
   healthSchema,
+  middlewaresSchema,
   nodesSchema,
   routersSchema,
   servicesSchema,
@@ -139,6 +140,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     '/api/v1/services',
     { schema: { response: { 200: servicesSchema, ...errorReplies } } },
     async () => deps.state().compile?.services ?? [],
+  );
+
+  app.get(
+    '/api/v1/middlewares',
+    { schema: { response: { 200: middlewaresSchema, ...errorReplies } } },
+    async () => deps.state().compile?.middlewares ?? [],
   );
 
   app.get(

@@ -156,6 +156,7 @@ export const routersSchema = {
       rule: str,
       service: str,
       entryPoints: strList,
+      middlewares: strList,
       priority: { type: 'number' },
       status: { type: 'string', enum: ['enabled', 'disabled'] },
       errors: errorList,
@@ -171,7 +172,25 @@ export const servicesSchema = {
     required: ['name', 'servers', 'usedBy', 'status', 'errors'],
     properties: {
       name: str,
+      type: { type: 'string', enum: ['loadBalancer', 'weighted', 'mirroring', 'unknown'] },
       servers: strList,
+      services: strList,
+      usedBy: strList,
+      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      errors: errorList,
+      source: sourceSchema,
+    },
+  },
+} as const;
+
+export const middlewaresSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'type', 'usedBy', 'status', 'errors'],
+    properties: {
+      name: str,
+      type: str,
       usedBy: strList,
       status: { type: 'string', enum: ['enabled', 'disabled'] },
       errors: errorList,
