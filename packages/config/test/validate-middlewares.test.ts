@@ -131,6 +131,12 @@ describe('validateDynamic http.middlewares', () => {
     }
   });
 
+  it('never repeats a string written where basicAuth options belong', () => {
+    const { errors } = read({ a: { basicAuth: 'admin:hunter2' } });
+    assert.deepEqual(pairs(errors), [['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.a.basicAuth']]);
+    assert.equal(errors[0]!.message.includes('hunter2'), false);
+  });
+
   it('requires users or usersFile on basicAuth', () => {
     const { errors } = read({ a: { basicAuth: { realm: 'x' } } });
     assert.deepEqual(pairs(errors), [['BERTH_CONFIG_REQUIRED', 'http.middlewares.a.basicAuth']]);

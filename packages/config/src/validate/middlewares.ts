@@ -225,6 +225,11 @@ export function readMiddleware(
   }
   const [written, field] = present[0]!;
   const kind = ALIASES[written] ?? (written as keyof HttpMiddleware);
+  if (kind === 'basicAuth' && typeof field!.value === 'string') {
+    // Most likely `user:password` written in the wrong place: say so without repeating it.
+    el.report(ConfigErrorCodes.INVALID_TYPE, field!.at, `${subject} basicAuth must be a mapping with users`);
+    return undefined;
+  }
   const options = readOptions(field!, `${subject} ${kind}`, KINDS[kind], el);
   if (options === undefined) return undefined;
   if (

@@ -54,8 +54,11 @@ export function compileGoRegexp(pattern: string): GoRegexpResult {
   try {
     converted = convert(pattern);
   } catch (err) {
-    if (err instanceof Refused) return { ok: false, message: err.message };
-    throw err;
+    // Anything else would be a converter bug; user input must still never take the process down.
+    return {
+      ok: false,
+      message: err instanceof Refused ? err.message : `cannot be converted: ${String(err)}`,
+    };
   }
   try {
     return { ok: true, regexp: new RegExp(converted.source, converted.flags) };
