@@ -1,7 +1,14 @@
 // Feeds seeded random junk to every entry point that takes user input: none of them may throw.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileRule, parseAddress, parseRule, validateDynamic, validateStatic } from '../src/index.js';
+import {
+  compileGoRegexp,
+  compileRule,
+  parseAddress,
+  parseRule,
+  validateDynamic,
+  validateStatic,
+} from '../src/index.js';
 import { request } from './helpers.js';
 
 /** mulberry32: tiny, seedable, good enough to explore input shapes reproducibly. */
@@ -237,6 +244,78 @@ describe('never-throws fuzzing', () => {
       const parsed = parseAddress(text);
       if (parsed !== null)
         assert.ok(Number.isInteger(parsed.port) && parsed.port >= 0 && parsed.port <= 65535, text);
+    }
+  });
+
+  it('compileGoRegexp answers every random pattern without throwing', () => {
+    const random = prng(5);
+    const pieces = [
+      '(',
+      ')',
+      '(?P<n>',
+      '(?i)',
+      '(?=',
+      '[',
+      ']',
+      '[:alpha:]',
+      '\\',
+      '\\z',
+      '\\Q',
+      '\\E',
+      '\\p',
+      '{',
+      '}',
+      'a',
+      '.',
+      '*',
+      '+',
+      '?',
+      '|',
+      '$',
+      '^',
+      '\\x{',
+      '1',
+      '-',
+    ];
+    for (let i = 0; i < 5000; i++) {
+      const pattern = Array.from(
+        { length: Math.floor(random() * 10) },
+        () => pieces[Math.floor(random() * pieces.length)]!,
+      ).join('');
+      const result = compileGoRegexp(pattern);
+      if (!result.ok) assert.ok(result.message.length > 0, pattern);
+    }
+  });
+
+  it('files HostRegexp rules only under suffixes and hosts every matching host really has', () => {
+    const random = prng(11);
+    const heads = ['^', '', '(?i)^', '.+', '^[a-z]+', '^(a|b)'];
+    const middles = ['', 'x', '\\.', '[a-z]*', 'a?', '.'];
+    const tails = [
+      '\\.example\\.com$',
+      '\\.example\\.com',
+      'example\\.com\\z',
+      '\\.com?$',
+      '|b\\.com$',
+      '\\.org$',
+    ];
+    const labels = ['a', 'x', 'b', 'example', 'com', 'org', 'evil', 'co'];
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    for (let i = 0; i < 300; i++) {
+      const pattern = pick(heads) + pick(middles) + pick(tails);
+      const result = parseRule(`HostRegexp(\`${pattern}\`)`);
+      if (!result.ok) continue;
+      const rule = compileRule(result.ast);
+      for (let j = 0; j < 200; j++) {
+        const host = Array.from({ length: 1 + Math.floor(random() * 4) }, () => pick(labels)).join('.');
+        if (!rule.match(request({ host }))) continue;
+        if (rule.hosts !== null) assert.ok(rule.hosts.includes(host), `${pattern} matched ${host}`);
+        if (rule.hostSuffixes)
+          assert.ok(
+            rule.hostSuffixes.some((sfx) => host.endsWith(sfx)),
+            `${pattern} matched ${host}`,
+          );
+      }
     }
   });
 });
