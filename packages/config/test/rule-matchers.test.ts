@@ -45,6 +45,15 @@ describe('HostRegexp and PathRegexp', () => {
     assert.match(error.message, /column 14: PathRegexp .*lookahead and lookbehind/);
   });
 
+  it("explains Traefik v2's {name:regex} placeholders instead of silently never matching", () => {
+    assert.match(
+      errorOf('HostRegexp(`{sub:[a-z]+}.example.com`)').message,
+      /Traefik v2's \{name:regex\} syntax/,
+    );
+    assert.match(errorOf('PathRegexp(`/users/{id}`)').message, /Traefik v2/);
+    assert.equal(parseRule('PathRegexp(`^/a{2,3}$`)').ok, true);
+  });
+
   it('rejects an unbalanced pattern and a non-ASCII host pattern', () => {
     assert.equal(errorOf('HostRegexp(`(a`)').code, 'BERTH_CONFIG_RULE_ARGS');
     assert.match(errorOf('HostRegexp(`é`)').message, /not ASCII/);

@@ -211,6 +211,10 @@ function pathProblem(matcher: string, arg: string): string | null {
 }
 
 function regexpProblem(matcher: string, pattern: string): string | null {
+  // Traefik v2 wrote `{sub:[a-z]+}.example.com`; as a v3 regex that would compile yet never match.
+  if (/\{[A-Za-z_]\w*(:[^}]*)?\}/.test(pattern)) {
+    return `${matcher} ${JSON.stringify(pattern)} uses Traefik v2's {name:regex} syntax; write a regular expression, e.g. ^[a-z]+\\.example\\.com$`;
+  }
   const compiled = compileGoRegexp(pattern);
   return compiled.ok ? null : `${matcher} ${JSON.stringify(pattern)}: ${compiled.message}`;
 }
