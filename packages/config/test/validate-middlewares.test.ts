@@ -63,6 +63,34 @@ describe('validateDynamic http.middlewares', () => {
     assert.equal(Object.keys(kept).length, 16);
   });
 
+  it('reads the all-strings form Docker labels produce, keys in any case', () => {
+    const { kept, errors } = read({
+      rl: {
+        ratelimit: { average: '100', burst: '50', period: '1m', sourcecriterion: { requesthost: 'true' } },
+      },
+      allow: { ipwhitelist: { sourcerange: '10.0.0.0/8, 192.168.0.0/16', rejectstatuscode: '404' } },
+      hsts: {
+        headers: {
+          stsseconds: '63072000',
+          stsincludesubdomains: 'TRUE',
+          accesscontrolallowmethods: 'GET,POST',
+        },
+      },
+    });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(kept, {
+      rl: { rateLimit: { average: 100, burst: 50, period: '1m', sourceCriterion: { requestHost: true } } },
+      allow: { ipAllowList: { sourceRange: ['10.0.0.0/8', '192.168.0.0/16'], rejectStatusCode: 404 } },
+      hsts: {
+        headers: {
+          stsSeconds: 63072000,
+          stsIncludeSubdomains: true,
+          accessControlAllowMethods: ['GET', 'POST'],
+        },
+      },
+    });
+  });
+
   it('reads a kind with no options, or the label form `compress=true`, as all defaults', () => {
     const { kept, errors } = read({ a: { compress: null }, b: { compress: 'true' }, c: { buffering: {} } });
     assert.deepEqual(errors, []);
