@@ -17,6 +17,7 @@ export {
   convertGoRegexp,
   convertGoReplacement,
   type GoRegexpResult,
+  type GoRegexpSource,
 } from './values/go-regexp.js';
 export { type HtpasswdFormat, type HtpasswdLine, parseHtpasswdLine } from './values/htpasswd.js';
 export { DEFAULT_HEALTHY_STATUS, normaliseStatusSpec, statusMatcher } from './values/status-range.js';

@@ -1,6 +1,7 @@
 // Go RE2 regular expressions and replacement templates, as Traefik users write them, turned into JavaScript's.
 
 export type GoRegexpResult = { ok: true; regexp: RegExp } | { ok: false; message: string };
+export type GoRegexpSource = { ok: true; source: string; flags: string } | { ok: false; message: string };
 
 /** Longest pattern accepted; RE2 itself caps programs at a similar size. */
 const MAX_PATTERN_LENGTH = 10_000;
@@ -69,12 +70,7 @@ export function compileGoRegexp(pattern: string): GoRegexpResult {
 }
 
 /** The JavaScript source and flags of a Go pattern, for callers that build their own RegExp. */
-export function convertGoRegexp(pattern: string):
-  | { ok: true; source: string; flags: string }
-  | {
-      ok: false;
-      message: string;
-    } {
+export function convertGoRegexp(pattern: string): GoRegexpSource {
   const compiled = compileGoRegexp(pattern);
   return compiled.ok ? { ok: true, source: compiled.regexp.source, flags: compiled.regexp.flags } : compiled;
 }
