@@ -198,6 +198,39 @@ describe('validateDynamic http.middlewares', () => {
     ]);
   });
 
+  it('refuses header names and values Node would throw on, so the proxy never meets them', () => {
+    const { kept, errors } = read({
+      a: { headers: { customRequestHeaders: { 'Bad Name': 'x' } } },
+      b: { headers: { customResponseHeaders: { 'X-Ok': 'line\r\nSet-Cookie: evil=1' } } },
+      c: { headers: { contentSecurityPolicy: "default-src 'self'\n" } },
+      d: { basicAuth: { users: ['u:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g='], realm: 'say "hi"' } },
+      e: { rateLimit: { sourceCriterion: { requestHeaderName: 'X Key' } } },
+      f: { headers: { accessControlExposeHeaders: ['X-Ok', 'not ok'] } },
+    });
+    assert.deepEqual(kept, {});
+    assert.deepEqual(pairs(errors), [
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.a.headers.customRequestHeaders.Bad Name'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.b.headers.customResponseHeaders.X-Ok'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.c.headers.contentSecurityPolicy'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.d.basicAuth.realm'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.e.rateLimit.sourceCriterion.requestHeaderName'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.f.headers.accessControlExposeHeaders.1'],
+    ]);
+  });
+
+  it('requires a scheme of http or https on redirectScheme, and a real port', () => {
+    const { errors } = read({
+      a: { redirectScheme: { port: '443' } },
+      b: { redirectScheme: { scheme: 'ftp' } },
+      c: { redirectScheme: { scheme: 'https', port: '70000' } },
+    });
+    assert.deepEqual(pairs(errors), [
+      ['BERTH_CONFIG_REQUIRED', 'http.middlewares.a.redirectScheme.scheme'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.b.redirectScheme.scheme'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.c.redirectScheme.port'],
+    ]);
+  });
+
   it('drops only the broken middleware and reports unknown option names', () => {
     const { kept, errors } = read({
       good: { addPrefix: { prefix: '/a' } },

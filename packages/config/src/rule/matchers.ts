@@ -1,6 +1,7 @@
 // The one table of rule matchers: arity, argument checks, runtime closure and host indexing.
 import { CidrSet, parseCidr } from '../values/cidr.js';
 import { compileGoRegexp } from '../values/go-regexp.js';
+import { isHeaderName } from '../values/http-syntax.js';
 import { hostBinding } from './host-pattern.js';
 import type { RequestView, RuleMatcher } from './types.js';
 
@@ -226,10 +227,8 @@ function regexp(pattern: string): RegExp {
   return compiled.regexp;
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
 function headerNameProblem(matcher: string, name: string): string | null {
-  return TOKEN.test(name) ? null : `${matcher} name '${name}' is not a valid header name`;
+  return isHeaderName(name) ? null : `${matcher} name '${name}' is not a valid header name`;
 }
 
 function headerValues(req: RequestView, name: string): readonly string[] {

@@ -4,6 +4,7 @@ import type { HttpMiddleware } from '../model.js';
 import { parseCidr } from '../values/cidr.js';
 import { compileGoRegexp } from '../values/go-regexp.js';
 import { parseHtpasswdLine } from '../values/htpasswd.js';
+import { isHeaderName, isHeaderValue } from '../values/http-syntax.js';
 import { readFields } from './fields.js';
 import type { Element, Problems, Trail } from './report.js';
 import { type Kind, readKind, type Shape, type ValueProblem } from './shape.js';
@@ -30,6 +31,25 @@ const bool: Kind = { kind: 'boolean' };
 const count: Kind = { kind: 'integer', min: 0 };
 const list: Kind = { kind: 'stringList' };
 const regex: Kind = { kind: 'string', check: regexCheck };
+const headerMap: Kind = { kind: 'stringMap', headers: true };
+
+function headerNameCheck(name: string): ValueProblem | null {
+  return isHeaderName(name)
+    ? null
+    : { code: ConfigErrorCodes.INVALID_TYPE, message: `${JSON.stringify(name)} is not a valid header name` };
+}
+
+/** Strings that end up inside a response header. */
+function headerValueCheck(value: string): ValueProblem | null {
+  return isHeaderValue(value)
+    ? null
+    : { code: ConfigErrorCodes.INVALID_TYPE, message: 'contains a control character or line break' };
+}
+
+const headerName: Kind = { kind: 'string', check: headerNameCheck };
+const headerValue: Kind = { kind: 'string', check: headerValueCheck };
+const headerNames: Kind = { kind: 'stringList', check: headerNameCheck };
+const headerValues: Kind = { kind: 'stringList', check: headerValueCheck };
 
 export const ipStrategyShape: Shape = {
   fields: {
@@ -44,7 +64,7 @@ const sourceCriterion: Kind = {
   shape: {
     fields: {
       ipStrategy: { kind: 'object', shape: ipStrategyShape },
-      requestHeaderName: str,
+      requestHeaderName: headerName,
       requestHost: bool,
     },
   },
@@ -85,9 +105,36 @@ const htpasswdUsers: Kind = {
   },
 };
 
+function portCheck(value: string): ValueProblem | null {
+  const port = /^\d{1,5}$/.test(value.trim()) ? Number(value) : 0;
+  return port >= 1 && port <= 65535
+    ? null
+    : {
+        code: ConfigErrorCodes.INVALID_TYPE,
+        message: `must be a port from 1 to 65535, got ${JSON.stringify(value)}`,
+      };
+}
+
+/** The realm is sent quoted in WWW-Authenticate. */
+function realmCheck(value: string): ValueProblem | null {
+  return isHeaderValue(value) && !value.includes('"')
+    ? null
+    : {
+        code: ConfigErrorCodes.INVALID_TYPE,
+        message: 'must not contain quotes, control characters or line breaks',
+      };
+}
+
 /** Every kind Berth implements, with the shape of its options. */
 const KINDS: Readonly<Record<keyof HttpMiddleware, Shape>> = {
-  redirectScheme: { fields: { scheme: str, port: { kind: 'string', fromNumber: true }, permanent: bool } },
+  redirectScheme: {
+    fields: {
+      scheme: { kind: 'enum', values: ['http', 'https'] },
+      port: { kind: 'string', fromNumber: true, check: portCheck },
+      permanent: bool,
+    },
+    required: ['scheme'],
+  },
   redirectRegex: {
     fields: { regex, replacement: anyStr, permanent: bool },
     required: ['regex', 'replacement'],
@@ -105,39 +152,45 @@ const KINDS: Readonly<Record<keyof HttpMiddleware, Shape>> = {
   replacePathRegex: { fields: { regex, replacement: anyStr }, required: ['regex', 'replacement'] },
   headers: {
     fields: {
-      customRequestHeaders: { kind: 'stringMap' },
-      customResponseHeaders: { kind: 'stringMap' },
+      customRequestHeaders: headerMap,
+      customResponseHeaders: headerMap,
       accessControlAllowCredentials: bool,
-      accessControlAllowHeaders: list,
-      accessControlAllowMethods: list,
-      accessControlAllowOriginList: list,
+      accessControlAllowHeaders: headerNames,
+      accessControlAllowMethods: headerValues,
+      accessControlAllowOriginList: headerValues,
       accessControlAllowOriginListRegex: { kind: 'stringList', check: regexCheck },
-      accessControlExposeHeaders: list,
+      accessControlExposeHeaders: headerNames,
       accessControlMaxAge: { kind: 'integer' },
       addVaryHeader: bool,
       allowedHosts: list,
-      hostsProxyHeaders: list,
-      sslProxyHeaders: { kind: 'stringMap' },
+      hostsProxyHeaders: headerNames,
+      sslProxyHeaders: headerMap,
       stsSeconds: count,
       stsIncludeSubdomains: bool,
       stsPreload: bool,
       forceSTSHeader: bool,
       frameDeny: bool,
-      customFrameOptionsValue: str,
+      customFrameOptionsValue: headerValue,
       contentTypeNosniff: bool,
       browserXssFilter: bool,
-      customBrowserXSSValue: str,
-      contentSecurityPolicy: str,
-      contentSecurityPolicyReportOnly: str,
-      publicKey: str,
-      referrerPolicy: str,
-      permissionsPolicy: str,
+      customBrowserXSSValue: headerValue,
+      contentSecurityPolicy: headerValue,
+      contentSecurityPolicyReportOnly: headerValue,
+      publicKey: headerValue,
+      referrerPolicy: headerValue,
+      permissionsPolicy: headerValue,
       isDevelopment: bool,
     },
     unsupported: ['sslRedirect', 'sslTemporaryRedirect', 'sslHost', 'sslForceHost', 'featurePolicy'],
   },
   basicAuth: {
-    fields: { users: htpasswdUsers, usersFile: str, realm: str, removeHeader: bool, headerField: str },
+    fields: {
+      users: htpasswdUsers,
+      usersFile: str,
+      realm: { kind: 'string', check: realmCheck },
+      removeHeader: bool,
+      headerField: headerName,
+    },
   },
   ipAllowList: {
     fields: {

@@ -91,7 +91,7 @@ const loadBalancerShape: Shape = {
           method: str,
           port: { kind: 'integer', min: 1, max: 65535 },
           hostname: str,
-          headers: { kind: 'stringMap' },
+          headers: { kind: 'stringMap', headers: true },
           interval: duration,
           unhealthyInterval: duration,
           timeout: duration,

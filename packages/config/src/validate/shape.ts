@@ -1,6 +1,7 @@
 // A small declarative reader: nested mappings described once as field kinds, read leniently like labels.
 import { type ConfigErrorCode, ConfigErrorCodes } from '../errors.js';
 import { parseDuration } from '../values/duration.js';
+import { isHeaderName, isHeaderValue } from '../values/http-syntax.js';
 import { type Field, readFields } from './fields.js';
 import type { Problems, Trail } from './report.js';
 import { describeValue, isPresent, isRecord, readBoolean, readStringList } from './values.js';
@@ -23,7 +24,8 @@ export type Kind =
   | { kind: 'number'; min?: number; max?: number }
   | { kind: 'duration' }
   | { kind: 'stringList'; nonEmpty?: boolean; check?: (item: string) => ValueProblem | null }
-  | { kind: 'stringMap' }
+  /** With `headers`, keys must be header names and values header values, as Node will insist. */
+  | { kind: 'stringMap'; headers?: boolean }
   | { kind: 'object'; shape: Shape }
   | { kind: 'objectList'; shape: Shape; nonEmpty?: boolean }
   /** Reads a field its own way; returns undefined after reporting. */
@@ -157,8 +159,14 @@ export function readKind(
         // An empty value is meaningful (Traefik: remove the header), and numbers come from YAML.
         const text =
           item === null ? '' : typeof item === 'number' || typeof item === 'boolean' ? String(item) : item;
-        if (typeof text === 'string') entries.push([key, text]);
-        else {
+        if (typeof text === 'string') {
+          const problem = kind.headers ? headerProblem(key, text) : null;
+          if (problem === null) entries.push([key, text]);
+          else {
+            ok = false;
+            problems.report(ConfigErrorCodes.INVALID_TYPE, at.child(key), `${label}: ${problem}`);
+          }
+        } else {
           ok = false;
           problems.report(
             ConfigErrorCodes.INVALID_TYPE,
@@ -187,6 +195,12 @@ export function readKind(
     case 'custom':
       return kind.read(field, label, problems);
   }
+}
+
+function headerProblem(name: string, value: string): string | null {
+  if (!isHeaderName(name)) return `${JSON.stringify(name)} is not a valid header name`;
+  if (!isHeaderValue(value)) return `the value of ${name} contains a control character or line break`;
+  return null;
 }
 
 function checked(
