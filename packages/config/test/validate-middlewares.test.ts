@@ -206,6 +206,8 @@ describe('validateDynamic http.middlewares', () => {
       d: { basicAuth: { users: ['u:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g='], realm: 'say "hi"' } },
       e: { rateLimit: { sourceCriterion: { requestHeaderName: 'X Key' } } },
       f: { headers: { accessControlExposeHeaders: ['X-Ok', 'not ok'] } },
+      g: { addPrefix: { prefix: '/a b' } },
+      h: { redirectRegex: { regex: '.*', replacement: 'https://x/\r\n' } },
     });
     assert.deepEqual(kept, {});
     assert.deepEqual(pairs(errors), [
@@ -215,6 +217,8 @@ describe('validateDynamic http.middlewares', () => {
       ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.d.basicAuth.realm'],
       ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.e.rateLimit.sourceCriterion.requestHeaderName'],
       ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.f.headers.accessControlExposeHeaders.1'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.g.addPrefix.prefix'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.h.redirectRegex.replacement'],
     ]);
   });
 

@@ -130,6 +130,10 @@ describe('validateDynamic http.services', () => {
       g: { weighted: { services: [{ weight: 1 }] } },
       h: { mirroring: { service: 'x', mirrors: [{ name: 'y', percent: 101 }] } },
       i: { mirroring: { mirrors: [] } },
+      j: { loadBalancer: { servers, sticky: { cookie: { name: 'a b' } } } },
+      k: { loadBalancer: { servers, sticky: { cookie: { path: '/; Secure' } } } },
+      l: { loadBalancer: { servers, healthCheck: { path: '/health check' } } },
+      m: { loadBalancer: { servers, healthCheck: { headers: { 'X-A': 'a\nb' } } } },
     });
     assert.deepEqual(Object.keys(kept), ['ok']);
     assert.deepEqual(pairs(errors), [
@@ -142,6 +146,10 @@ describe('validateDynamic http.services', () => {
       ['BERTH_CONFIG_REQUIRED', 'http.services.g.weighted.services.0.name'],
       ['BERTH_CONFIG_INVALID_TYPE', 'http.services.h.mirroring.mirrors.0.percent'],
       ['BERTH_CONFIG_REQUIRED', 'http.services.i.mirroring.service'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.services.j.loadBalancer.sticky.cookie.name'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.services.k.loadBalancer.sticky.cookie.path'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.services.l.loadBalancer.healthCheck.path'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.services.m.loadBalancer.healthCheck.headers.X-A'],
     ]);
   });
 });

@@ -4,7 +4,7 @@ import type { HttpMiddleware } from '../model.js';
 import { parseCidr } from '../values/cidr.js';
 import { compileGoRegexp } from '../values/go-regexp.js';
 import { parseHtpasswdLine } from '../values/htpasswd.js';
-import { isHeaderName, isHeaderValue } from '../values/http-syntax.js';
+import { isHeaderName, isHeaderValue, isRequestPath } from '../values/http-syntax.js';
 import { readFields } from './fields.js';
 import type { Element, Problems, Trail } from './report.js';
 import { type Kind, readKind, type Shape, type ValueProblem } from './shape.js';
@@ -46,6 +46,16 @@ function headerValueCheck(value: string): ValueProblem | null {
     : { code: ConfigErrorCodes.INVALID_TYPE, message: 'contains a control character or line break' };
 }
 
+function pathCheck(value: string): ValueProblem | null {
+  return isRequestPath(value)
+    ? null
+    : {
+        code: ConfigErrorCodes.INVALID_TYPE,
+        message: 'must start with / and contain no spaces or control characters',
+      };
+}
+
+const requestPath: Kind = { kind: 'string', check: pathCheck };
 const headerName: Kind = { kind: 'string', check: headerNameCheck };
 const headerValue: Kind = { kind: 'string', check: headerValueCheck };
 const headerNames: Kind = { kind: 'stringList', check: headerNameCheck };
@@ -136,7 +146,11 @@ const KINDS: Readonly<Record<keyof HttpMiddleware, Shape>> = {
     required: ['scheme'],
   },
   redirectRegex: {
-    fields: { regex, replacement: anyStr, permanent: bool },
+    fields: {
+      regex,
+      replacement: { kind: 'string', allowEmpty: true, check: headerValueCheck },
+      permanent: bool,
+    },
     required: ['regex', 'replacement'],
   },
   stripPrefix: {
@@ -147,8 +161,8 @@ const KINDS: Readonly<Record<keyof HttpMiddleware, Shape>> = {
     fields: { regex: { kind: 'stringList', nonEmpty: true, check: regexCheck } },
     required: ['regex'],
   },
-  addPrefix: { fields: { prefix: str }, required: ['prefix'] },
-  replacePath: { fields: { path: str }, required: ['path'] },
+  addPrefix: { fields: { prefix: requestPath }, required: ['prefix'] },
+  replacePath: { fields: { path: requestPath }, required: ['path'] },
   replacePathRegex: { fields: { regex, replacement: anyStr }, required: ['regex', 'replacement'] },
   headers: {
     fields: {

@@ -1,6 +1,7 @@
 // Validates http.services (exactly one of loadBalancer, weighted, mirroring) and http.serversTransports.
 import { ConfigErrorCodes } from '../errors.js';
 import type { HttpService, ServersTransport } from '../model.js';
+import { isHeaderName, isHeaderValue, isRequestPath } from '../values/http-syntax.js';
 import { normaliseStatusSpec } from '../values/status-range.js';
 import { readFields } from './fields.js';
 import type { Element, Trail } from './report.js';
@@ -48,19 +49,50 @@ const statusSpec: Kind = {
   },
 };
 
+function cookieNameCheck(name: string): ValueProblem | null {
+  return isHeaderName(name)
+    ? null
+    : { code: ConfigErrorCodes.INVALID_TYPE, message: `${JSON.stringify(name)} is not a valid cookie name` };
+}
+
+/** Goes into Set-Cookie as `; Path=...`: a `;` would start another attribute. */
+function cookieAttributeCheck(value: string): ValueProblem | null {
+  return isHeaderValue(value) && !value.includes(';')
+    ? null
+    : {
+        code: ConfigErrorCodes.INVALID_TYPE,
+        message: 'must not contain ";", control characters or line breaks',
+      };
+}
+
+function probePathCheck(path: string): ValueProblem | null {
+  return isRequestPath(path)
+    ? null
+    : {
+        code: ConfigErrorCodes.INVALID_TYPE,
+        message: 'must start with / and contain no spaces or control characters',
+      };
+}
+
+function methodCheck(method: string): ValueProblem | null {
+  return isHeaderName(method)
+    ? null
+    : { code: ConfigErrorCodes.INVALID_TYPE, message: `${JSON.stringify(method)} is not an HTTP method` };
+}
+
 const stickyShape: Shape = {
   fields: {
     cookie: {
       kind: 'object',
       shape: {
         fields: {
-          name: str,
+          name: { kind: 'string', check: cookieNameCheck },
           secure: bool,
           httpOnly: bool,
           sameSite: { kind: 'enum', values: ['none', 'lax', 'strict', ''] },
           maxAge: { kind: 'integer' },
-          path: str,
-          domain: str,
+          path: { kind: 'string', check: cookieAttributeCheck },
+          domain: { kind: 'string', check: cookieAttributeCheck },
         },
       },
     },
@@ -87,8 +119,8 @@ const loadBalancerShape: Shape = {
       shape: {
         fields: {
           scheme: { kind: 'enum', values: ['http', 'https'] },
-          path: str,
-          method: str,
+          path: { kind: 'string', check: probePathCheck },
+          method: { kind: 'string', check: methodCheck },
           port: { kind: 'integer', min: 1, max: 65535 },
           hostname: str,
           headers: { kind: 'stringMap', headers: true },

@@ -11,3 +11,13 @@ export function isHeaderName(name: string): boolean {
 export function isHeaderValue(value: string): boolean {
   return !INVALID_VALUE_CHAR.test(value);
 }
+
+/** Node refuses request paths with spaces or control characters (`ERR_UNESCAPED_CHARACTERS`). */
+export function isRequestPath(path: string): boolean {
+  if (!path.startsWith('/')) return false;
+  for (let i = 0; i < path.length; i++) {
+    const code = path.charCodeAt(i);
+    if (code <= 0x20 || code === 0x7f) return false;
+  }
+  return true;
+}
