@@ -1,29 +1,19 @@
 // Validates http.middlewares: exactly one kind each, every field typed, regexes, CIDRs and htpasswd checked.
 import { ConfigErrorCodes } from '../errors.js';
 import type { HttpMiddleware } from '../model.js';
-import { parseCidr } from '../values/cidr.js';
-import { compileGoRegexp } from '../values/go-regexp.js';
 import { parseHtpasswdLine } from '../values/htpasswd.js';
-import { isHeaderName, isHeaderValue, isRequestPath } from '../values/http-syntax.js';
+import {
+  cidrCheck,
+  headerNameCheck,
+  headerValueCheck,
+  portCheck,
+  realmCheck,
+  regexCheck,
+  requestPathCheck,
+} from './checks.js';
 import { readFields } from './fields.js';
 import type { Element, Problems, Trail } from './report.js';
 import { type Kind, readKind, type Shape, type ValueProblem } from './shape.js';
-
-export function regexCheck(pattern: string): ValueProblem | null {
-  const compiled = compileGoRegexp(pattern);
-  return compiled.ok
-    ? null
-    : { code: ConfigErrorCodes.INVALID_REGEX, message: `${JSON.stringify(pattern)}: ${compiled.message}` };
-}
-
-export function cidrCheck(text: string): ValueProblem | null {
-  return parseCidr(text.trim()) === null
-    ? {
-        code: ConfigErrorCodes.INVALID_CIDR,
-        message: `${JSON.stringify(text)} is not an IP address or CIDR range`,
-      }
-    : null;
-}
 
 const str: Kind = { kind: 'string' };
 const anyStr: Kind = { kind: 'string', allowEmpty: true };
@@ -33,29 +23,7 @@ const list: Kind = { kind: 'stringList' };
 const regex: Kind = { kind: 'string', check: regexCheck };
 const headerMap: Kind = { kind: 'stringMap', headers: true };
 
-function headerNameCheck(name: string): ValueProblem | null {
-  return isHeaderName(name)
-    ? null
-    : { code: ConfigErrorCodes.INVALID_TYPE, message: `${JSON.stringify(name)} is not a valid header name` };
-}
-
-/** Strings that end up inside a response header. */
-function headerValueCheck(value: string): ValueProblem | null {
-  return isHeaderValue(value)
-    ? null
-    : { code: ConfigErrorCodes.INVALID_TYPE, message: 'contains a control character or line break' };
-}
-
-function pathCheck(value: string): ValueProblem | null {
-  return isRequestPath(value)
-    ? null
-    : {
-        code: ConfigErrorCodes.INVALID_TYPE,
-        message: 'must start with / and contain no spaces or control characters',
-      };
-}
-
-const requestPath: Kind = { kind: 'string', check: pathCheck };
+const requestPath: Kind = { kind: 'string', check: requestPathCheck };
 const headerName: Kind = { kind: 'string', check: headerNameCheck };
 const headerValue: Kind = { kind: 'string', check: headerValueCheck };
 const headerNames: Kind = { kind: 'stringList', check: headerNameCheck };
@@ -114,26 +82,6 @@ const htpasswdUsers: Kind = {
     return users.length === lines.length ? users : undefined;
   },
 };
-
-function portCheck(value: string): ValueProblem | null {
-  const port = /^\d{1,5}$/.test(value.trim()) ? Number(value) : 0;
-  return port >= 1 && port <= 65535
-    ? null
-    : {
-        code: ConfigErrorCodes.INVALID_TYPE,
-        message: `must be a port from 1 to 65535, got ${JSON.stringify(value)}`,
-      };
-}
-
-/** The realm is sent quoted in WWW-Authenticate. */
-function realmCheck(value: string): ValueProblem | null {
-  return isHeaderValue(value) && !value.includes('"')
-    ? null
-    : {
-        code: ConfigErrorCodes.INVALID_TYPE,
-        message: 'must not contain quotes, control characters or line breaks',
-      };
-}
 
 /** Every kind Berth implements, with the shape of its options. */
 const KINDS: Readonly<Record<keyof HttpMiddleware, Shape>> = {

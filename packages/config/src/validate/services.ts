@@ -1,37 +1,16 @@
 // Validates http.services (exactly one of loadBalancer, weighted, mirroring) and http.serversTransports.
 import { ConfigErrorCodes } from '../errors.js';
 import type { HttpService, ServersTransport } from '../model.js';
-import { isHeaderName, isHeaderValue, isRequestPath } from '../values/http-syntax.js';
 import { normaliseStatusSpec } from '../values/status-range.js';
+import { cookieAttributeCheck, cookieNameCheck, methodCheck, requestPathCheck, urlCheck } from './checks.js';
 import { readFields } from './fields.js';
 import type { Element, Trail } from './report.js';
-import { type Kind, readKind, readShape, type Shape, type ValueProblem } from './shape.js';
+import { type Kind, readKind, readShape, type Shape } from './shape.js';
 import { describeValue } from './values.js';
 
 const str: Kind = { kind: 'string' };
 const bool: Kind = { kind: 'boolean' };
 const duration: Kind = { kind: 'duration' };
-
-function urlCheck(text: string): ValueProblem | null {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return {
-      code: ConfigErrorCodes.INVALID_URL,
-      message: `${JSON.stringify(text)} is not an absolute URL (expected http://host:port)`,
-    };
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return {
-      code: ConfigErrorCodes.INVALID_URL,
-      message: `${JSON.stringify(text)} has scheme '${url.protocol.slice(0, -1)}'; only http and https are supported`,
-    };
-  }
-  if (url.hostname === '')
-    return { code: ConfigErrorCodes.INVALID_URL, message: `${JSON.stringify(text)} has no host` };
-  return null;
-}
 
 /** Traefik's integer `status: 200` or Berth's ranges, both kept as a normalised string. */
 const statusSpec: Kind = {
@@ -48,37 +27,6 @@ const statusSpec: Kind = {
     return undefined;
   },
 };
-
-function cookieNameCheck(name: string): ValueProblem | null {
-  return isHeaderName(name)
-    ? null
-    : { code: ConfigErrorCodes.INVALID_TYPE, message: `${JSON.stringify(name)} is not a valid cookie name` };
-}
-
-/** Goes into Set-Cookie as `; Path=...`: a `;` would start another attribute. */
-function cookieAttributeCheck(value: string): ValueProblem | null {
-  return isHeaderValue(value) && !value.includes(';')
-    ? null
-    : {
-        code: ConfigErrorCodes.INVALID_TYPE,
-        message: 'must not contain ";", control characters or line breaks',
-      };
-}
-
-function probePathCheck(path: string): ValueProblem | null {
-  return isRequestPath(path)
-    ? null
-    : {
-        code: ConfigErrorCodes.INVALID_TYPE,
-        message: 'must start with / and contain no spaces or control characters',
-      };
-}
-
-function methodCheck(method: string): ValueProblem | null {
-  return isHeaderName(method)
-    ? null
-    : { code: ConfigErrorCodes.INVALID_TYPE, message: `${JSON.stringify(method)} is not an HTTP method` };
-}
 
 const stickyShape: Shape = {
   fields: {
@@ -119,7 +67,7 @@ const loadBalancerShape: Shape = {
       shape: {
         fields: {
           scheme: { kind: 'enum', values: ['http', 'https'] },
-          path: { kind: 'string', check: probePathCheck },
+          path: { kind: 'string', check: requestPathCheck },
           method: { kind: 'string', check: methodCheck },
           port: { kind: 'integer', min: 1, max: 65535 },
           hostname: str,

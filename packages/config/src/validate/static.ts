@@ -2,8 +2,8 @@
 import { parseAddress } from '../address.js';
 import { ConfigErrorCodes } from '../errors.js';
 import type { AccessLogSettings, EntryPoint, StaticConfig } from '../model.js';
+import { cidrCheck } from './checks.js';
 import { readFields } from './fields.js';
-import { cidrCheck } from './middlewares.js';
 import { readNamed } from './named.js';
 import { type Element, Reporter, Trail, type Validated, type ValidateOptions } from './report.js';
 import { type Kind, readKind, readShape, type Shape } from './shape.js';
