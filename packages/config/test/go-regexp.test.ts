@@ -77,7 +77,8 @@ describe('compileGoRegexp', () => {
     assert.match(refusal('[a'), /missing closing \]/);
     assert.match(refusal('a\\'), /trailing backslash/);
     assert.match(refusal('a{2,1}'), /invalid regular expression/);
-    assert.match(refusal('(?P<a>x)(?P<a>y)'), /invalid regular expression/);
+    assert.match(refusal('(?P<a>x)(?P<a>y)'), /duplicate group name 'a'/);
+    assert.match(refusal('(?P<a>x)|(?<a>y)'), /duplicate group name 'a'/);
   });
 
   it('refuses absurdly long patterns', () => {

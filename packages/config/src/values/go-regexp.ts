@@ -96,6 +96,7 @@ function convert(pattern: string): { source: string; flags: string } {
   let inClass = false;
   let unicode = false;
   let depth = 0;
+  const names = new Set<string>();
   while (i < pattern.length) {
     const c = pattern[i]!;
     if (c === '\\') {
@@ -147,6 +148,12 @@ function convert(pattern: string): { source: string; flags: string } {
     if (c === '(') {
       depth++;
       const group = openGroup(pattern, i);
+      if (group.text === '(?<') {
+        // Newer V8 allows a name once per alternative; Go allows it once per pattern, on every Node.
+        const name = /^[A-Za-z_]\w*(?=>)/.exec(pattern.slice(group.end))?.[0];
+        if (name !== undefined && names.has(name)) throw new Refused(`duplicate group name '${name}'`);
+        if (name !== undefined) names.add(name);
+      }
       out += group.text;
       i = group.end;
       continue;
