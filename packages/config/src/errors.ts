@@ -23,6 +23,16 @@ export const ConfigErrorCodes = {
   INVALID_URL: 'BERTH_CONFIG_INVALID_URL',
   /** An entry point address that is not `host:port`, `:port` or `[ipv6]:port`. */
   INVALID_ADDRESS: 'BERTH_CONFIG_INVALID_ADDRESS',
+  /** A middleware sets no kind, or several (`stripPrefix` and `headers` in one). */
+  MIDDLEWARE_KIND: 'BERTH_CONFIG_MIDDLEWARE_KIND',
+  /** A service sets none of loadBalancer, weighted and mirroring, or several. */
+  SERVICE_KIND: 'BERTH_CONFIG_SERVICE_KIND',
+  /** A regular expression that RE2 (Go) would not accept or JavaScript cannot express. */
+  INVALID_REGEX: 'BERTH_CONFIG_INVALID_REGEX',
+  /** An htpasswd line that is not `user:hash` with a bcrypt, apr1 or SHA1 hash. */
+  INVALID_HTPASSWD: 'BERTH_CONFIG_INVALID_HTPASSWD',
+  /** An IP address or CIDR range that does not parse. */
+  INVALID_CIDR: 'BERTH_CONFIG_INVALID_CIDR',
 } as const;
 
 export type ConfigErrorCode = (typeof ConfigErrorCodes)[keyof typeof ConfigErrorCodes];

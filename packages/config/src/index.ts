@@ -12,3 +12,12 @@ export type { Validated, ValidateOptions } from './validate/report.js';
 export { validateStatic } from './validate/static.js';
 export { type Cidr, CidrSet, parseCidr } from './values/cidr.js';
 export { formatDuration, parseDuration } from './values/duration.js';
+export {
+  compileGoRegexp,
+  convertGoRegexp,
+  convertGoReplacement,
+  type GoRegexpResult,
+  type GoRegexpSource,
+} from './values/go-regexp.js';
+export { type HtpasswdFormat, type HtpasswdLine, parseHtpasswdLine } from './values/htpasswd.js';
+export { DEFAULT_HEALTHY_STATUS, normaliseStatusSpec, statusMatcher } from './values/status-range.js';

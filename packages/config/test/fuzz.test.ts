@@ -1,7 +1,14 @@
 // Feeds seeded random junk to every entry point that takes user input: none of them may throw.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileRule, parseAddress, parseRule, validateDynamic, validateStatic } from '../src/index.js';
+import {
+  compileGoRegexp,
+  compileRule,
+  parseAddress,
+  parseRule,
+  validateDynamic,
+  validateStatic,
+} from '../src/index.js';
 import { request } from './helpers.js';
 
 /** mulberry32: tiny, seedable, good enough to explore input shapes reproducibly. */
@@ -38,6 +45,46 @@ const KEYS = [
   'weight',
   'passHostHeader',
   'address',
+  'middlewares',
+  'serversTransports',
+  'stripPrefix',
+  'prefixes',
+  'basicAuth',
+  'users',
+  'ipWhiteList',
+  'ipAllowList',
+  'sourceRange',
+  'ipStrategy',
+  'chain',
+  'headers',
+  'customRequestHeaders',
+  'redirectRegex',
+  'regex',
+  'replacement',
+  'rateLimit',
+  'period',
+  'compress',
+  'weighted',
+  'mirroring',
+  'mirrors',
+  'name',
+  'sticky',
+  'cookie',
+  'sameSite',
+  'healthCheck',
+  'status',
+  'interval',
+  'passiveHealthCheck',
+  'strategy',
+  'forwardingTimeouts',
+  'dialTimeout',
+  'transport',
+  'respondingTimeouts',
+  'forwardedHeaders',
+  'trustedIPs',
+  'accessLog',
+  'sampling',
+  'routeRemovalGrace',
   '__proto__',
   'constructor',
   '',
@@ -55,11 +102,37 @@ const WORDS = [
   '12',
   '-1',
   '\u0000',
+  '10s',
+  '2xx',
+  '200-299,304',
+  '10.0.0.0/8',
+  '::1/129',
+  '(?P<a>x)',
+  '(?<=x)',
+  '[[:alpha:]]',
+  'user:$apr1$x$y',
+  'alice:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=',
+  'p2c',
+  'Lax',
+  'a,b',
 ];
 const RULE_PIECES = [
   'Host',
   'Path',
   'PathPrefix',
+  'HostRegexp',
+  'PathRegexp',
+  'Method',
+  'Header',
+  'HeaderRegexp',
+  'Query',
+  'QueryRegexp',
+  'ClientIP',
+  '`^[a-z]+\\.x\\.com$`',
+  '`(?i)a|b`',
+  '`10.0.0.0/8`',
+  '`(?=x)`',
+  '`[`',
   'host',
   '(',
   ')',
@@ -125,7 +198,12 @@ describe('never-throws fuzzing', () => {
   it('whatever validateDynamic keeps has a rule that parses and server URLs that are http(s)', () => {
     const random = prng(7);
     for (let i = 0; i < 3000; i++) {
-      const { config } = validateDynamic({ http: { routers: junk(random, 3), services: junk(random, 4) } });
+      const { config } = validateDynamic({
+        http: { routers: junk(random, 3), services: junk(random, 4), middlewares: junk(random, 4) },
+      });
+      for (const middleware of Object.values(config.http.middlewares ?? {})) {
+        assert.equal(Object.keys(middleware).length, 1);
+      }
       for (const router of Object.values(config.http.routers)) assert.equal(parseRule(router.rule).ok, true);
       for (const service of Object.values(config.http.services)) {
         for (const server of service.loadBalancer?.servers ?? []) assert.match(server.url, /^https?:/i);
@@ -140,7 +218,11 @@ describe('never-throws fuzzing', () => {
       const result = parseRule(rule);
       if (result.ok) {
         const compiled = compileRule(result.ast);
-        assert.equal(typeof compiled.match(request({ host: 'a', path: '/x' })), 'boolean');
+        assert.equal(
+          typeof compiled.match(request({ host: 'a', path: '/x', query: 'a=1&b', headers: { a: 'x' } })),
+          'boolean',
+        );
+        for (const suffix of compiled.hostSuffixes ?? []) assert.match(suffix, /^\./);
       } else {
         assert.ok(
           result.error.column >= 1 && result.error.column <= rule.length + 1,
@@ -162,6 +244,78 @@ describe('never-throws fuzzing', () => {
       const parsed = parseAddress(text);
       if (parsed !== null)
         assert.ok(Number.isInteger(parsed.port) && parsed.port >= 0 && parsed.port <= 65535, text);
+    }
+  });
+
+  it('compileGoRegexp answers every random pattern without throwing', () => {
+    const random = prng(5);
+    const pieces = [
+      '(',
+      ')',
+      '(?P<n>',
+      '(?i)',
+      '(?=',
+      '[',
+      ']',
+      '[:alpha:]',
+      '\\',
+      '\\z',
+      '\\Q',
+      '\\E',
+      '\\p',
+      '{',
+      '}',
+      'a',
+      '.',
+      '*',
+      '+',
+      '?',
+      '|',
+      '$',
+      '^',
+      '\\x{',
+      '1',
+      '-',
+    ];
+    for (let i = 0; i < 5000; i++) {
+      const pattern = Array.from(
+        { length: Math.floor(random() * 10) },
+        () => pieces[Math.floor(random() * pieces.length)]!,
+      ).join('');
+      const result = compileGoRegexp(pattern);
+      if (!result.ok) assert.ok(result.message.length > 0, pattern);
+    }
+  });
+
+  it('files HostRegexp rules only under suffixes and hosts every matching host really has', () => {
+    const random = prng(11);
+    const heads = ['^', '', '(?i)^', '.+', '^[a-z]+', '^(a|b)'];
+    const middles = ['', 'x', '\\.', '[a-z]*', 'a?', '.'];
+    const tails = [
+      '\\.example\\.com$',
+      '\\.example\\.com',
+      'example\\.com\\z',
+      '\\.com?$',
+      '|b\\.com$',
+      '\\.org$',
+    ];
+    const labels = ['a', 'x', 'b', 'example', 'com', 'org', 'evil', 'co'];
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    for (let i = 0; i < 300; i++) {
+      const pattern = pick(heads) + pick(middles) + pick(tails);
+      const result = parseRule(`HostRegexp(\`${pattern}\`)`);
+      if (!result.ok) continue;
+      const rule = compileRule(result.ast);
+      for (let j = 0; j < 200; j++) {
+        const host = Array.from({ length: 1 + Math.floor(random() * 4) }, () => pick(labels)).join('.');
+        if (!rule.match(request({ host }))) continue;
+        if (rule.hosts !== null) assert.ok(rule.hosts.includes(host), `${pattern} matched ${host}`);
+        if (rule.hostSuffixes)
+          assert.ok(
+            rule.hostSuffixes.some((sfx) => host.endsWith(sfx)),
+            `${pattern} matched ${host}`,
+          );
+      }
     }
   });
 });

@@ -104,17 +104,17 @@ describe('parseRule syntax errors', () => {
   });
 
   it('reports a syntax error before any unknown matcher earlier in the rule', () => {
-    assertError('Method(`GET`) &&', SYNTAX, 17);
+    assertError('Verb(`GET`) &&', SYNTAX, 15);
   });
 });
 
 describe('parseRule matcher errors', () => {
   it('reports an unknown matcher at its name and lists the known ones', () => {
     assertError(
-      'Host(`a`) && Method(`GET`)',
+      'Host(`a`) && Hostname(`GET`)',
       UNKNOWN,
       14,
-      "unknown matcher 'Method' at column 14; known matchers: Host, Path, PathPrefix",
+      "unknown matcher 'Hostname' at column 14; known matchers: Host, Path, PathPrefix, HostRegexp, PathRegexp, Method, Header, HeaderRegexp, Query, QueryRegexp, ClientIP",
     );
   });
 
@@ -175,6 +175,6 @@ describe('parseRule matcher errors', () => {
 
   it('reports the first matcher problem in reading order', () => {
     assertError('Path(`x`) && Method(`GET`)', ARGS, 1);
-    assertError('Method(`GET`) && Path(`x`)', UNKNOWN, 1);
+    assertError('Verb(`GET`) && Path(`x`)', UNKNOWN, 1);
   });
 });

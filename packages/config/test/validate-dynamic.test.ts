@@ -218,9 +218,9 @@ describe('validateDynamic element-level errors', () => {
     assert.equal(error.path, 'http.services.api.loadBalancer.servers.0.url');
   });
 
-  it('requires a loadBalancer on a service', () => {
+  it('requires a service to set one kind', () => {
     const error = only(validateDynamic({ http: { services: { api: {} } } }).errors);
-    assert.deepEqual([error.code, error.path], ['BERTH_CONFIG_REQUIRED', 'http.services.api.loadBalancer']);
+    assert.deepEqual([error.code, error.path], ['BERTH_CONFIG_SERVICE_KIND', 'http.services.api']);
   });
 
   it('accepts only absolute http and https server URLs with a host', () => {
@@ -300,8 +300,8 @@ describe('validateDynamic element-level errors', () => {
       http: {
         routers: { secure: { ...router, tls: { certResolver: 'le' } }, plain: { ...router, tls: null } },
         services: {
-          split: { weighted: { services: [] } },
-          sticky: { loadBalancer: { sticky: { cookie: {} } } },
+          standby: { failover: { service: 'a', fallback: 'b' } },
+          grpc: { loadBalancer: { healthCheck: { mode: 'grpc' } } },
         },
       },
     });
@@ -311,8 +311,8 @@ describe('validateDynamic element-level errors', () => {
       errors.map((e) => [e.code, e.path]),
       [
         ['BERTH_CONFIG_UNSUPPORTED', 'http.routers.secure.tls'],
-        ['BERTH_CONFIG_UNSUPPORTED', 'http.services.split.weighted'],
-        ['BERTH_CONFIG_UNSUPPORTED', 'http.services.sticky.loadBalancer.sticky'],
+        ['BERTH_CONFIG_UNSUPPORTED', 'http.services.standby.failover'],
+        ['BERTH_CONFIG_UNSUPPORTED', 'http.services.grpc.loadBalancer.healthCheck.mode'],
       ],
     );
   });
@@ -347,15 +347,16 @@ describe('validateDynamic section-level errors', () => {
     assert.equal('tcp' in config, false);
   });
 
-  it('reports http middlewares as unsupported while routers may still name them', () => {
+  it('reads http middlewares, and routers keep naming them whatever becomes of them', () => {
     const { config, errors } = validateDynamic({
       http: {
-        middlewares: { auth: { basicAuth: {} } },
-        routers: { web: { ...router, middlewares: ['auth'] } },
+        middlewares: { auth: { basicAuth: {} }, strip: { stripPrefix: { prefixes: ['/api'] } } },
+        routers: { web: { ...router, middlewares: ['auth', 'strip'] } },
       },
     });
-    assert.deepEqual(config.http.routers['web']?.middlewares, ['auth']);
-    assert.deepEqual(codes(errors), ['BERTH_CONFIG_UNSUPPORTED']);
+    assert.deepEqual(config.http.routers['web']?.middlewares, ['auth', 'strip']);
+    assert.deepEqual(config.http.middlewares, { strip: { stripPrefix: { prefixes: ['/api'] } } });
+    assert.deepEqual(codes(errors), ['BERTH_CONFIG_REQUIRED']);
   });
 
   it('reports an unknown key in the http section without dropping routers', () => {

@@ -91,4 +91,61 @@ describe('validateStatic', () => {
       ['BERTH_CONFIG_INVALID_TYPE'],
     );
   });
+
+  it('keeps entry point timeouts, trusted IPs and http settings, durations normalised', () => {
+    const { config, errors } = validateStatic({
+      entryPoints: {
+        web: {
+          address: ':80',
+          transport: {
+            respondingTimeouts: { readTimeout: 60, writeTimeout: '0s', idleTimeout: '3m' },
+            lifeCycle: { graceTimeOut: '10s' },
+          },
+          forwardedHeaders: { trustedIPs: '10.0.0.0/8,192.168.0.1', insecure: false },
+          http: { maxHeaderBytes: '16384', middlewares: ['secure@file'] },
+        },
+      },
+      accessLog: { enabled: true, sampling: '0.5' },
+      routeRemovalGrace: 30,
+    });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config, {
+      entryPoints: {
+        web: {
+          address: ':80',
+          transport: {
+            respondingTimeouts: { readTimeout: '60s', writeTimeout: '0s', idleTimeout: '3m' },
+            lifeCycle: { graceTimeOut: '10s' },
+          },
+          forwardedHeaders: { trustedIPs: ['10.0.0.0/8', '192.168.0.1'], insecure: false },
+          http: { maxHeaderBytes: 16384, middlewares: ['secure@file'] },
+        },
+      },
+      accessLog: { enabled: true, sampling: 0.5 },
+      routeRemovalGrace: '30s',
+    });
+  });
+
+  it('drops an entry point with a bad timeout or trusted IP, and leaves out a bad access log setting', () => {
+    const { config, errors } = validateStatic({
+      entryPoints: {
+        a: { address: ':80', transport: { respondingTimeouts: { readTimeout: 'forever' } } },
+        b: { address: ':81', forwardedHeaders: { trustedIPs: ['10.0.0.0/40'] } },
+        c: { address: ':82', http: { maxHeaderBytes: 0 } },
+      },
+      accessLog: { sampling: 2 },
+      routeRemovalGrace: 'later',
+    });
+    assert.deepEqual(config, { entryPoints: {} });
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.path]),
+      [
+        ['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.a.transport.respondingTimeouts.readTimeout'],
+        ['BERTH_CONFIG_INVALID_CIDR', 'entryPoints.b.forwardedHeaders.trustedIPs.0'],
+        ['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.c.http.maxHeaderBytes'],
+        ['BERTH_CONFIG_INVALID_TYPE', 'accessLog.sampling'],
+        ['BERTH_CONFIG_INVALID_TYPE', 'routeRemovalGrace'],
+      ],
+    );
+  });
 });

@@ -7,7 +7,14 @@ export type {
   ServerHealthView,
 } from './api/node-stats.js';
 export { compile } from './compiler/compile.js';
-export type { CompileResult, ElementStatus, RouterStatus, ServiceStatus } from './compiler/compile-result.js';
+export type {
+  CompileResult,
+  ElementStatus,
+  MiddlewareStatus,
+  RouterStatus,
+  ServiceStatus,
+  ServiceType,
+} from './compiler/compile-result.js';
 export { type ErrorCode, ErrorCodes } from './compiler/error-codes.js';
 export {
   type ControllerHandle,

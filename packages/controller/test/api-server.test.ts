@@ -50,10 +50,11 @@ describe('API', () => {
           config: {
             http: {
               routers: {
-                api: { rule: 'Host(`api.test`)', service: 'api' },
+                api: { rule: 'Host(`api.test`)', service: 'api', middlewares: ['strip@file'] },
                 broken: { rule: 'Host(`x`', service: 'api' },
               },
               services: { api: { loadBalancer: { servers: [{ url: 'http://10.0.0.1:8080' }] } } },
+              middlewares: { strip: { stripPrefix: { prefixes: ['/api'] } } },
             },
           },
           errors: [],
@@ -63,6 +64,7 @@ describe('API', () => {
               broken: { provider: 'file', origin: '/etc/berth/a.yml', line: 6 },
             },
             services: { api: { provider: 'file', origin: '/etc/berth/a.yml', line: 10 } },
+            middlewares: { strip: { provider: 'file', origin: '/etc/berth/a.yml', line: 14 } },
           },
         },
       ],
@@ -195,6 +197,22 @@ describe('API', () => {
       result.services.map((svc) => ({ ...svc, health: [] })),
     );
     assert.deepEqual(res.json()[0].usedBy, ['api']);
+  });
+
+  it('lists middlewares with their kind, users and source', async () => {
+    const res = await app().inject({ method: 'GET', url: '/api/v1/middlewares' });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), result.middlewares);
+    assert.deepEqual(res.json(), [
+      {
+        name: 'strip',
+        type: 'stripPrefix',
+        usedBy: ['api'],
+        status: 'enabled',
+        errors: [],
+        source: { provider: 'file', origin: '/etc/berth/a.yml', line: 14 },
+      },
+    ]);
   });
 
   it('lists every error with its source', async () => {

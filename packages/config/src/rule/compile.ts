@@ -11,21 +11,34 @@ export function compileRule(ast: RuleNode): CompiledRule {
     case 'call': {
       const spec = findMatcher(ast.name);
       if (spec === undefined) throw new Error(`compileRule: unknown matcher '${ast.name}'`);
-      return { match: spec.build(ast.args), hosts: spec.hosts === undefined ? null : spec.hosts(ast.args) };
+      return {
+        match: spec.build(ast.args),
+        hosts: spec.hosts?.(ast.args) ?? null,
+        hostSuffixes: spec.hostSuffixes?.(ast.args) ?? null,
+      };
     }
     case 'not': {
       const inner = compileRule(ast.operand).match;
       // A negated Host can match every other host, so it binds the rule to none.
-      return { match: (req) => !inner(req), hosts: null };
+      return { match: (req) => !inner(req), hosts: null, hostSuffixes: null };
     }
     case 'and':
     case 'or': {
       const parts = operands(ast, ast.kind).map(compileRule);
       const matchers = parts.map((part) => part.match);
       const hostSets = parts.map((part) => part.hosts);
-      return ast.kind === 'and'
-        ? { match: all(matchers), hosts: intersect(hostSets) }
-        : { match: any(matchers), hosts: union(hostSets) };
+      const suffixSets = parts.map((part) => (part.hosts === null ? (part.hostSuffixes ?? null) : null));
+      if (ast.kind === 'and') {
+        const hosts = intersect(hostSets);
+        if (hosts !== null)
+          return { match: all(matchers), hosts: withSuffixes(hosts, suffixSets), hostSuffixes: null };
+        // Any one bound operand bounds the whole conjunction; the first keeps the choice deterministic.
+        const bound = suffixSets.find((set) => set !== null) ?? null;
+        return { match: all(matchers), hosts: null, hostSuffixes: bound };
+      }
+      const hosts = union(hostSets);
+      // Mixed exact and suffix branches stay unbound: a suffix tier entry cannot stand for an exact host.
+      return { match: any(matchers), hosts, hostSuffixes: hosts === null ? union(suffixSets) : null };
     }
   }
 }
@@ -62,6 +75,13 @@ function intersect(sets: ReadonlyArray<string[] | null>): string[] | null {
   const [first, ...rest] = bound;
   if (first === undefined) return null;
   return first.filter((host) => rest.every((set) => set.includes(host)));
+}
+
+/** Exact hosts that cannot satisfy a suffix-bound operand of the same conjunction never match. */
+function withSuffixes(hosts: string[], suffixSets: ReadonlyArray<string[] | null>): string[] {
+  return hosts.filter((host) =>
+    suffixSets.every((set) => set === null || set.some((suffix) => host.endsWith(suffix))),
+  );
 }
 
 /** Bound only if every alternative is bound: one unbound branch can match any host. */

@@ -1,4 +1,8 @@
 // The one table of rule matchers: arity, argument checks, runtime closure and host indexing.
+import { CidrSet, parseCidr } from '../values/cidr.js';
+import { compileGoRegexp } from '../values/go-regexp.js';
+import { isHeaderName } from '../values/http-syntax.js';
+import { hostBinding } from './host-pattern.js';
 import type { RequestView, RuleMatcher } from './types.js';
 
 export interface MatcherSpec {
@@ -8,8 +12,10 @@ export interface MatcherSpec {
   /** Why the arguments are unusable, or null. Runs only once the argument count is right. */
   validate(args: readonly string[]): string | null;
   build(args: readonly string[]): RuleMatcher;
-  /** Exact host names every match is bound to, so the proxy can index the rule by host. */
-  hosts?(args: readonly string[]): string[];
+  /** Exact host names every match is bound to, so the proxy can index the rule by host; null: unbound. */
+  hosts?(args: readonly string[]): string[] | null;
+  /** Domain suffixes (`.example.com`) every match is bound to, for the index's wildcard tier. */
+  hostSuffixes?(args: readonly string[]): string[] | null;
 }
 
 /** Adding a matcher is adding an entry here: the parser, compiler and error messages follow. */
@@ -46,6 +52,106 @@ const MATCHERS: Readonly<Record<string, MatcherSpec>> = {
     build: (args) => {
       const prefix = args[0]!;
       return (req: RequestView) => req.path.startsWith(prefix);
+    },
+  },
+  // Traefik searches: the pattern is not anchored unless it says so, like Go's MatchString.
+  HostRegexp: {
+    minArgs: 1,
+    maxArgs: 1,
+    validate: (args) => {
+      const pattern = args[0]!;
+      if ([...pattern].some((ch) => ch.charCodeAt(0) > 0x7f)) {
+        return `HostRegexp '${pattern}' is not ASCII; write internationalised names in punycode (xn--...)`;
+      }
+      return regexpProblem('HostRegexp', pattern);
+    },
+    build: (args) => {
+      const re = regexp(args[0]!);
+      return (req: RequestView) => re.test(stripTrailingDot(req.host));
+    },
+    hosts: (args) => {
+      const bound = hostBinding(args[0]!);
+      return bound?.kind === 'exact' ? [bound.host] : null;
+    },
+    hostSuffixes: (args) => {
+      const bound = hostBinding(args[0]!);
+      return bound?.kind === 'suffix' ? [bound.suffix] : null;
+    },
+  },
+  PathRegexp: {
+    minArgs: 1,
+    maxArgs: 1,
+    validate: (args) => regexpProblem('PathRegexp', args[0]!),
+    build: (args) => {
+      const re = regexp(args[0]!);
+      return (req: RequestView) => re.test(req.path);
+    },
+  },
+  Method: {
+    minArgs: 1,
+    maxArgs: 1,
+    validate: (args) =>
+      /^[A-Za-z]+$/.test(args[0]!) ? null : `Method '${args[0]}' is not an HTTP method name`,
+    build: (args) => {
+      const method = args[0]!.toUpperCase();
+      return (req: RequestView) => req.method === method || req.method.toUpperCase() === method;
+    },
+  },
+  // Header names fold case, values compare exactly; any one of a repeated header's values may match.
+  Header: {
+    minArgs: 2,
+    maxArgs: 2,
+    validate: (args) => headerNameProblem('Header', args[0]!),
+    build: (args) => {
+      const name = args[0]!.toLowerCase();
+      const value = args[1]!;
+      return (req: RequestView) => headerValues(req, name).some((v) => v === value);
+    },
+  },
+  HeaderRegexp: {
+    minArgs: 2,
+    maxArgs: 2,
+    validate: (args) =>
+      headerNameProblem('HeaderRegexp', args[0]!) ?? regexpProblem('HeaderRegexp', args[1]!),
+    build: (args) => {
+      const name = args[0]!.toLowerCase();
+      const re = regexp(args[1]!);
+      return (req: RequestView) => headerValues(req, name).some((v) => re.test(v));
+    },
+  },
+  // As in Traefik, Query(`k`) alone is Query(`k`, ``): the parameter is present with an empty value.
+  Query: {
+    minArgs: 1,
+    maxArgs: 2,
+    validate: (args) => (args[0] === '' ? 'Query needs a non-empty parameter name' : null),
+    build: (args) => {
+      const key = args[0]!;
+      const value = args[1] ?? '';
+      return (req: RequestView) => queryValues(req, key).some((v) => v === value);
+    },
+  },
+  QueryRegexp: {
+    minArgs: 2,
+    maxArgs: 2,
+    validate: (args) =>
+      args[0] === ''
+        ? 'QueryRegexp needs a non-empty parameter name'
+        : regexpProblem('QueryRegexp', args[1]!),
+    build: (args) => {
+      const key = args[0]!;
+      const re = regexp(args[1]!);
+      return (req: RequestView) => queryValues(req, key).some((v) => re.test(v));
+    },
+  },
+  // The peer address, as Traefik: X-Forwarded-For is for middlewares with an ipStrategy.
+  ClientIP: {
+    minArgs: 1,
+    maxArgs: 1,
+    validate: (args) =>
+      parseCidr(args[0]!) === null ? `ClientIP '${args[0]}' is not an IP address or CIDR range` : null,
+    build: (args) => {
+      const set = CidrSet.parse([args[0]!]).set;
+      return (req: RequestView) => set.contains(req.clientIp);
     },
   },
 };
@@ -103,4 +209,66 @@ function hostProblem(arg: string): string | null {
 
 function pathProblem(matcher: string, arg: string): string | null {
   return arg.startsWith('/') ? null : `${matcher} '${arg}' must start with '/'`;
+}
+
+function regexpProblem(matcher: string, pattern: string): string | null {
+  // Traefik v2 wrote `{sub:[a-z]+}.example.com`; as a v3 regex that would compile yet never match.
+  if (/\{[A-Za-z_]\w*(:[^}]*)?\}/.test(pattern)) {
+    return `${matcher} ${JSON.stringify(pattern)} uses Traefik v2's {name:regex} syntax; write a regular expression, e.g. ^[a-z]+\\.example\\.com$`;
+  }
+  const compiled = compileGoRegexp(pattern);
+  return compiled.ok ? null : `${matcher} ${JSON.stringify(pattern)}: ${compiled.message}`;
+}
+
+/** Only called on arguments `validate` accepted, so the pattern compiles. */
+function regexp(pattern: string): RegExp {
+  const compiled = compileGoRegexp(pattern);
+  if (!compiled.ok) throw new Error(`rule matcher: unvalidated regular expression: ${compiled.message}`);
+  return compiled.regexp;
+}
+
+function headerNameProblem(matcher: string, name: string): string | null {
+  return isHeaderName(name) ? null : `${matcher} name '${name}' is not a valid header name`;
+}
+
+function headerValues(req: RequestView, name: string): readonly string[] {
+  const value = req.headers[name];
+  if (value === undefined) return [];
+  return typeof value === 'string' ? [value] : value;
+}
+
+// One parse per request, however many Query matchers its candidate rules hold.
+const parsedQueries = new WeakMap<RequestView, Map<string, string[]>>();
+
+/** Go's url.Query(): `+` is a space, pairs with a bad escape or a `;` are skipped. */
+function queryValues(req: RequestView, key: string): readonly string[] {
+  let parsed = parsedQueries.get(req);
+  if (parsed === undefined) {
+    parsed = parseQuery(req.query);
+    parsedQueries.set(req, parsed);
+  }
+  return parsed.get(key) ?? [];
+}
+
+function parseQuery(query: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const pair of query.split('&')) {
+    if (pair === '' || pair.includes(';')) continue;
+    const eq = pair.indexOf('=');
+    const key = decodeQueryPart(eq < 0 ? pair : pair.slice(0, eq));
+    const value = decodeQueryPart(eq < 0 ? '' : pair.slice(eq + 1));
+    if (key === null || value === null) continue;
+    const list = out.get(key);
+    if (list === undefined) out.set(key, [value]);
+    else list.push(value);
+  }
+  return out;
+}
+
+function decodeQueryPart(text: string): string | null {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
 }

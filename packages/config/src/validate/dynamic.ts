@@ -1,30 +1,16 @@
 // Validates raw dynamic configuration (parsed YAML, JSON or labels) into the model, element by element.
 import { type ConfigErrorCode, ConfigErrorCodes } from '../errors.js';
-import {
-  type DynamicConfig,
-  emptyDynamicConfig,
-  type HttpConfig,
-  type HttpLoadBalancer,
-  type HttpRouter,
-  type HttpServer,
-  type HttpService,
-} from '../model.js';
+import { type DynamicConfig, emptyDynamicConfig, type HttpConfig, type HttpRouter } from '../model.js';
 import { parseRule } from '../rule/parser.js';
 import { readFields } from './fields.js';
+import { readMiddleware } from './middlewares.js';
 import { readNamed } from './named.js';
-import {
-  type Element,
-  type Problems,
-  Reporter,
-  Trail,
-  type Validated,
-  type ValidateOptions,
-} from './report.js';
+import { type Element, Reporter, Trail, type Validated, type ValidateOptions } from './report.js';
+import { readServersTransport, readService } from './services.js';
 import {
   describeValue,
   isPresent,
   isRecord,
-  readBoolean,
   readNonNegativeInteger,
   readRequiredString,
   readStringList,
@@ -69,8 +55,7 @@ function readHttp(value: unknown, at: Trail, reporter: Reporter): HttpConfig {
     at,
     {
       subject: 'the http section',
-      supported: ['routers', 'services'],
-      unsupported: ['middlewares', 'serversTransports'],
+      supported: ['routers', 'services', 'middlewares', 'serversTransports'],
     },
     reporter,
   );
@@ -79,6 +64,15 @@ function readHttp(value: unknown, at: Trail, reporter: Reporter): HttpConfig {
   }
   if (isPresent(fields.services)) {
     http.services = readNamed(fields.services.value, fields.services.at, 'service', reporter, readService);
+  }
+  // Absent sections stay absent, so configurations without them hash as they always did.
+  if (isPresent(fields.middlewares)) {
+    const { value: v, at: a } = fields.middlewares;
+    http.middlewares = readNamed(v, a, 'middleware', reporter, readMiddleware);
+  }
+  if (isPresent(fields.serversTransports)) {
+    const { value: v, at: a } = fields.serversTransports;
+    http.serversTransports = readNamed(v, a, 'servers transport', reporter, readServersTransport);
   }
   return http;
 }
@@ -130,122 +124,4 @@ function ruleCode(code: string): ConfigErrorCode {
     ConfigErrorCodes.RULE_ARGS,
   ];
   return codes.find((known) => known === code) ?? ConfigErrorCodes.RULE_SYNTAX;
-}
-
-function readService(
-  value: Record<string, unknown>,
-  at: Trail,
-  subject: string,
-  el: Element,
-): HttpService | undefined {
-  const fields = readFields(
-    value,
-    at,
-    { subject, supported: ['loadBalancer'], unsupported: ['weighted', 'mirroring', 'failover'] },
-    el,
-  );
-  if (!isPresent(fields.loadBalancer)) {
-    // A weighted or mirroring service was already reported; "loadBalancer is required" would only add noise.
-    if (el.ok) {
-      el.report(
-        ConfigErrorCodes.REQUIRED,
-        fields.loadBalancer?.at ?? at.child('loadBalancer'),
-        `${subject}: loadBalancer is required`,
-      );
-    }
-    return undefined;
-  }
-  const loadBalancer = readLoadBalancer(fields.loadBalancer.value, fields.loadBalancer.at, subject, el);
-  return loadBalancer === undefined ? undefined : { loadBalancer };
-}
-
-function readLoadBalancer(
-  value: unknown,
-  at: Trail,
-  subject: string,
-  el: Problems,
-): HttpLoadBalancer | undefined {
-  if (!isRecord(value)) {
-    el.report(
-      ConfigErrorCodes.INVALID_TYPE,
-      at,
-      `${subject}: loadBalancer must be a mapping, got ${describeValue(value)}`,
-    );
-    return undefined;
-  }
-  const fields = readFields(
-    value,
-    at,
-    {
-      subject: `${subject} loadBalancer`,
-      supported: ['servers', 'passHostHeader'],
-      unsupported: ['sticky', 'healthCheck', 'responseForwarding', 'serversTransport', 'strategy'],
-    },
-    el,
-  );
-  const servers = readServers(fields.servers?.value, fields.servers?.at ?? at.child('servers'), subject, el);
-  const passHostHeader = readBoolean(fields.passHostHeader, `${subject}: passHostHeader`, el);
-  if (servers === undefined) return undefined;
-  const loadBalancer: HttpLoadBalancer = { servers };
-  if (passHostHeader !== undefined) loadBalancer.passHostHeader = passHostHeader;
-  return loadBalancer;
-}
-
-/** A missing list is an empty one: a service with no servers yet is valid and answers 503. */
-function readServers(value: unknown, at: Trail, subject: string, el: Problems): HttpServer[] | undefined {
-  if (value === null || value === undefined) return [];
-  if (!Array.isArray(value)) {
-    el.report(
-      ConfigErrorCodes.INVALID_TYPE,
-      at,
-      `${subject}: servers must be a list, got ${describeValue(value)}`,
-    );
-    return undefined;
-  }
-  const servers: HttpServer[] = [];
-  value.forEach((item: unknown, index) => {
-    const server = readServer(item, at.child(String(index)), `${subject}: servers[${index}]`, el);
-    if (server !== undefined) servers.push(server);
-  });
-  return servers.length === value.length ? servers : undefined;
-}
-
-function readServer(value: unknown, at: Trail, label: string, el: Problems): HttpServer | undefined {
-  if (!isRecord(value)) {
-    el.report(ConfigErrorCodes.INVALID_TYPE, at, `${label} must be a mapping, got ${describeValue(value)}`);
-    return undefined;
-  }
-  const fields = readFields(
-    value,
-    at,
-    { subject: label, supported: ['url', 'weight'], unsupported: ['preservePath'] },
-    el,
-  );
-  const url = readRequiredString(fields.url, at.child('url'), `${label}: url`, el);
-  const weight = readNonNegativeInteger(fields.weight, `${label}: weight`, el);
-  if (url === undefined) return undefined;
-  const problem = urlProblem(url);
-  if (problem !== null) {
-    el.report(
-      ConfigErrorCodes.INVALID_URL,
-      fields.url?.at ?? at.child('url'),
-      `${label}: url ${JSON.stringify(url)} ${problem}`,
-    );
-    return undefined;
-  }
-  return weight === undefined ? { url } : { url, weight };
-}
-
-function urlProblem(text: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return 'is not an absolute URL (expected http://host:port)';
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return `has scheme '${url.protocol.slice(0, -1)}'; only http and https are supported`;
-  }
-  if (url.hostname === '') return 'has no host';
-  return null;
 }

@@ -11,6 +11,7 @@ import {
   errorReplySchema,
   errorsSchema,
   healthSchema,
+  middlewaresSchema,
   nodeStatsSchema,
   nodesSchema,
   routersSchema,
@@ -164,6 +165,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       const health = healthByService(deps.nodes.list());
       return services.map((s) => ({ ...s, health: health.get(s.name) ?? [] }));
     },
+  );
+
+  app.get(
+    '/api/v1/middlewares',
+    { schema: { response: { 200: middlewaresSchema, ...errorReplies } } },
+    async () => deps.state().compile?.middlewares ?? [],
   );
 
   app.get(

@@ -236,6 +236,7 @@ export const routersSchema = {
       rule: str,
       service: str,
       entryPoints: strList,
+      middlewares: strList,
       priority: { type: 'number' },
       status: { type: 'string', enum: ['enabled', 'disabled'] },
       errors: errorList,
@@ -251,13 +252,31 @@ export const servicesSchema = {
     required: ['name', 'servers', 'usedBy', 'status', 'errors', 'health'],
     properties: {
       name: str,
+      type: { type: 'string', enum: ['loadBalancer', 'weighted', 'mirroring', 'unknown'] },
       servers: strList,
+      services: strList,
       usedBy: strList,
       status: { type: 'string', enum: ['enabled', 'disabled'] },
       errors: errorList,
       source: sourceSchema,
       /** Per node that reported: its view of the service's servers. */
       health: serviceHealthSchema,
+    },
+  },
+} as const;
+
+export const middlewaresSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'type', 'usedBy', 'status', 'errors'],
+    properties: {
+      name: str,
+      type: str,
+      usedBy: strList,
+      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      errors: errorList,
+      source: sourceSchema,
     },
   },
 } as const;

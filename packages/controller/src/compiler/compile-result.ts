@@ -10,6 +10,8 @@ export interface RouterStatus {
   service: string;
   /** The entry points the router listens on, explicit even when the configuration omitted them. */
   entryPoints: string[];
+  /** The router's own middlewares, as configured (entry point middlewares are not repeated here). */
+  middlewares: string[];
   /** Effective priority: the configured one, else the rule's default. */
   priority: number;
   status: ElementStatus;
@@ -17,10 +19,26 @@ export interface RouterStatus {
   source?: Source;
 }
 
+export type ServiceType = 'loadBalancer' | 'weighted' | 'mirroring' | 'unknown';
+
 export interface ServiceStatus {
   name: string;
+  type: ServiceType;
   servers: string[];
-  /** Enabled routers that send traffic to this service. */
+  /** Child services of a weighted or mirroring service. */
+  services: string[];
+  /** Enabled routers that send traffic to this service, directly or through weighted/mirroring parents. */
+  usedBy: string[];
+  status: ElementStatus;
+  errors: ConfigError[];
+  source?: Source;
+}
+
+export interface MiddlewareStatus {
+  name: string;
+  /** The kind (`stripPrefix`, `chain`, ...). */
+  type: string;
+  /** Enabled routers whose requests pass through it: directly, by a chain, or by their entry point. */
   usedBy: string[];
   status: ElementStatus;
   errors: ConfigError[];
@@ -35,4 +53,5 @@ export interface CompileResult {
   /** Enabled and disabled routers, sorted by name. */
   routers: RouterStatus[];
   services: ServiceStatus[];
+  middlewares: MiddlewareStatus[];
 }

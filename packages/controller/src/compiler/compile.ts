@@ -1,18 +1,32 @@
 // Pure compilation of provider parts plus static settings into a snapshot body and a status report.
 import {
   type ConfigError,
+  type EntryPoint,
+  type HttpConfig,
+  type HttpMiddleware,
   type HttpRouter,
   type HttpService,
   parseRule,
   rulePriority,
+  type ServersTransport,
   type Source,
   type StaticConfig,
 } from '@berth/config';
 import { SNAPSHOT_SCHEMA, type SnapshotBody } from '@berth/protocol';
 import type { ProviderPart } from '../provider/provider-part.js';
-import type { CompileResult, RouterStatus, ServiceStatus } from './compile-result.js';
+import type {
+  CompileResult,
+  MiddlewareStatus,
+  RouterStatus,
+  ServiceStatus,
+  ServiceType,
+} from './compile-result.js';
 import { ErrorCodes } from './error-codes.js';
-import { compareStrings, type Definition, mergeParts, sortParts } from './merge.js';
+import { compareStrings, type Definition, type MergeResult, mergeParts, sortParts } from './merge.js';
+import { type Problem, resolveGraph } from './reference-graph.js';
+import { isBuiltinTransport, stripProvider } from './references.js';
+
+const CONFLICT: Problem = { code: ErrorCodes.CONFIG_CONFLICT, message: 'its definitions conflict' };
 
 export function compile(parts: readonly ProviderPart[], statics: StaticConfig): CompileResult {
   const sorted = sortParts(parts);
@@ -20,10 +34,41 @@ export function compile(parts: readonly ProviderPart[], statics: StaticConfig): 
   const merged = mergeParts(sorted);
   const allEntryPoints = Object.keys(statics.entryPoints).sort(compareStrings);
 
+  const middlewareVerdicts = resolveMiddlewares(merged);
+  const serviceVerdicts = resolveServices(merged);
+  const middlewareErrors = elementErrors('middlewares', middlewareVerdicts, merged.middlewares);
+  const serviceErrors = elementErrors('services', serviceVerdicts, merged.services);
+  const usable = (verdicts: Map<string, Problem | null>, name: string): boolean =>
+    verdicts.has(name) && verdicts.get(name) === null;
+
+  // Entry point middlewares run before every router's own; a broken one disables the entry point's routers.
+  const entryPointErrors: ConfigError[] = [];
+  const brokenEntryPoints = new Set<string>();
+  const entryPoints: Record<string, EntryPoint> = {};
+  for (const ep of allEntryPoints) {
+    const def = statics.entryPoints[ep]!;
+    const listed = def.http?.middlewares;
+    if (listed === undefined) {
+      entryPoints[ep] = def;
+      continue;
+    }
+    for (const name of listed) {
+      const problem = referenceProblem(stripProvider(name), middlewareVerdicts);
+      if (problem === null) continue;
+      brokenEntryPoints.add(ep);
+      entryPointErrors.push({
+        code: ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
+        path: `entryPoints.${ep}.http.middlewares`,
+        message: `entry point "${ep}": middleware "${name}" ${problem}; the routers on this entry point are disabled`,
+      });
+    }
+    const kept = listed.map(stripProvider).filter((name) => usable(middlewareVerdicts, name));
+    entryPoints[ep] = { ...def, http: { ...def.http, middlewares: kept } };
+  }
+
   const routers: Record<string, HttpRouter> = {};
   const routerStatuses: RouterStatus[] = [];
   const routerErrors: ConfigError[] = [];
-
   for (const name of [...merged.routers.keys(), ...merged.routerConflicts.keys()].sort(compareStrings)) {
     const conflict = merged.routerConflicts.get(name);
     if (conflict !== undefined) {
@@ -36,27 +81,71 @@ export function compile(parts: readonly ProviderPart[], statics: StaticConfig): 
     }
     const def = merged.routers.get(name);
     if (def === undefined) continue;
-    const entryPoints = entryPointsOf(def.value, allEntryPoints);
-    const errors = checkRouter(name, def, entryPoints, statics, merged.services, merged.serviceConflicts);
+    const eps = entryPointsOf(def.value, allEntryPoints);
+    const errors = checkRouter(name, def, eps, statics, serviceVerdicts, middlewareVerdicts);
+    for (const ep of eps) {
+      if (!brokenEntryPoints.has(ep)) continue;
+      errors.push(
+        errorAt(
+          def.source,
+          `http.routers.${name}.entryPoints`,
+          ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
+          `router "${name}": entry point "${ep}" has a middleware that is missing or was dropped`,
+        ),
+      );
+    }
     routerErrors.push(...errors);
-    routerStatuses.push(routerStatus(name, def, entryPoints, errors));
-    if (errors.length === 0) routers[name] = { ...def.value, entryPoints };
+    routerStatuses.push(routerStatus(name, def, eps, errors));
+    if (errors.length === 0) routers[name] = normaliseRouter(def.value, eps);
   }
 
   const services: Record<string, HttpService> = {};
+  for (const [name, def] of merged.services) {
+    if (usable(serviceVerdicts, name)) services[name] = normaliseService(def.value);
+  }
+  const middlewares: Record<string, HttpMiddleware> = {};
+  for (const [name, def] of merged.middlewares) {
+    if (usable(middlewareVerdicts, name)) middlewares[name] = normaliseMiddleware(def.value);
+  }
+  const transports: Record<string, ServersTransport> = {};
+  for (const [name, def] of merged.transports) transports[name] = def.value;
+
+  const serviceUsers = serviceUsage(routers, services);
+  const middlewareUsers = middlewareUsage(routers, middlewares, entryPoints);
+
   const serviceStatuses: ServiceStatus[] = [];
   for (const name of [...merged.services.keys(), ...merged.serviceConflicts.keys()].sort(compareStrings)) {
     const conflict = merged.serviceConflicts.get(name);
     const def = conflict?.first ?? merged.services.get(name);
     if (def === undefined) continue;
-    if (conflict === undefined) services[name] = def.value;
-    const usedBy = Object.keys(routers).filter((r) => routers[r]?.service === name);
+    const problem = serviceErrors.get(name);
+    const errors = conflict !== undefined ? [conflict.error] : problem !== undefined ? [problem] : [];
     serviceStatuses.push({
       name,
+      type: serviceType(def.value),
       servers: def.value.loadBalancer?.servers.map((s) => s.url) ?? [],
-      usedBy,
-      status: conflict === undefined ? 'enabled' : 'disabled',
-      errors: conflict === undefined ? [] : [conflict.error],
+      services: childServices(def.value, false),
+      usedBy: [...(serviceUsers.get(name) ?? [])].sort(compareStrings),
+      status: services[name] === undefined ? 'disabled' : 'enabled',
+      errors,
+      ...(def.source === undefined ? {} : { source: def.source }),
+    });
+  }
+
+  const middlewareStatuses: MiddlewareStatus[] = [];
+  for (const name of [...merged.middlewares.keys(), ...merged.middlewareConflicts.keys()].sort(
+    compareStrings,
+  )) {
+    const conflict = merged.middlewareConflicts.get(name);
+    const def = conflict?.first ?? merged.middlewares.get(name);
+    if (def === undefined) continue;
+    const problem = middlewareErrors.get(name);
+    middlewareStatuses.push({
+      name,
+      type: Object.keys(def.value)[0] ?? 'unknown',
+      usedBy: [...(middlewareUsers.get(name) ?? [])].sort(compareStrings),
+      status: middlewares[name] === undefined ? 'disabled' : 'enabled',
+      errors: conflict !== undefined ? [conflict.error] : problem !== undefined ? [problem] : [],
       ...(def.source === undefined ? {} : { source: def.source }),
     });
   }
@@ -66,18 +155,199 @@ export function compile(parts: readonly ProviderPart[], statics: StaticConfig): 
     status.errors.unshift(...errorsAbout(partErrors, 'routers', status.name));
   for (const status of serviceStatuses)
     status.errors.unshift(...errorsAbout(partErrors, 'services', status.name));
+  for (const status of middlewareStatuses)
+    status.errors.unshift(...errorsAbout(partErrors, 'middlewares', status.name));
 
-  const body: SnapshotBody = {
-    schema: SNAPSHOT_SCHEMA,
-    entryPoints: statics.entryPoints,
-    http: { routers, services },
-  };
+  const http: HttpConfig = { routers, services };
+  // Left out when empty, so configurations without them hash exactly as before these sections existed.
+  if (Object.keys(middlewares).length > 0) http.middlewares = middlewares;
+  if (Object.keys(transports).length > 0) http.serversTransports = transports;
+  const body: SnapshotBody = { schema: SNAPSHOT_SCHEMA, entryPoints, http };
+  if (statics.accessLog !== undefined) body.accessLog = statics.accessLog;
+  if (statics.routeRemovalGrace !== undefined) body.routeRemovalGrace = statics.routeRemovalGrace;
+
   return {
     body,
-    errors: [...partErrors, ...merged.errors, ...routerErrors],
+    errors: [
+      ...partErrors,
+      ...merged.errors,
+      ...middlewareErrors.values(),
+      ...serviceErrors.values(),
+      ...entryPointErrors,
+      ...routerErrors,
+    ],
     routers: routerStatuses,
     services: serviceStatuses,
+    middlewares: middlewareStatuses,
   };
+}
+
+function resolveMiddlewares(merged: MergeResult): Map<string, Problem | null> {
+  return resolveGraph({
+    names: [...merged.middlewares.keys(), ...merged.middlewareConflicts.keys()].sort(compareStrings),
+    refs: (name) => (merged.middlewares.get(name)?.value.chain?.middlewares ?? []).map(stripProvider),
+    own: (name) => (merged.middlewareConflicts.has(name) ? CONFLICT : null),
+    missing: (name, ref, why) => ({
+      code: ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
+      message: `middleware "${name}": chain member "${ref}" ${why === null ? 'is not defined' : `was dropped (${why.code})`}`,
+    }),
+    cycle: (members) => ({
+      code: ErrorCodes.CONFIG_MIDDLEWARE_CYCLE,
+      message: `chains ${members.map((m) => `"${m}"`).join(', ')} include each other in a cycle; they are dropped`,
+    }),
+  });
+}
+
+function resolveServices(merged: MergeResult): Map<string, Problem | null> {
+  return resolveGraph({
+    names: [...merged.services.keys(), ...merged.serviceConflicts.keys()].sort(compareStrings),
+    refs: (name) => {
+      const service = merged.services.get(name)?.value;
+      return service === undefined ? [] : childServices(service, true);
+    },
+    own: (name) => {
+      if (merged.serviceConflicts.has(name)) return CONFLICT;
+      const transport = merged.services.get(name)?.value.loadBalancer?.serversTransport;
+      if (transport === undefined || isBuiltinTransport(transport)) return null;
+      const target = stripProvider(transport);
+      if (merged.transports.has(target)) return null;
+      const why = merged.transportConflicts.has(target)
+        ? 'was dropped because its definitions conflict'
+        : 'is not defined';
+      return {
+        code: ErrorCodes.CONFIG_TRANSPORT_MISSING,
+        message: `service "${name}": servers transport "${transport}" ${why}`,
+      };
+    },
+    missing: (name, ref, why) => ({
+      code: ErrorCodes.CONFIG_SERVICE_MISSING,
+      message: `service "${name}": child service "${ref}" ${why === null ? 'is not defined' : `was dropped (${why.code})`}`,
+    }),
+    cycle: (members) => ({
+      code: ErrorCodes.CONFIG_SERVICE_CYCLE,
+      message: `services ${members.map((m) => `"${m}"`).join(', ')} lead back to each other in a cycle; they are dropped`,
+    }),
+  });
+}
+
+/** One located error per element the graph found unusable, conflicts aside (merge reported those). */
+function elementErrors<T>(
+  kind: 'services' | 'middlewares',
+  verdicts: Map<string, Problem | null>,
+  defs: Map<string, Definition<T>>,
+): Map<string, ConfigError> {
+  const out = new Map<string, ConfigError>();
+  for (const [name, problem] of [...verdicts].sort(([a], [b]) => compareStrings(a, b))) {
+    if (problem === null || problem === CONFLICT) continue;
+    out.set(name, errorAt(defs.get(name)?.source, `http.${kind}.${name}`, problem.code, problem.message));
+  }
+  return out;
+}
+
+/** Why a reference cannot be followed, as the end of a sentence; null when it can. */
+function referenceProblem(target: string, verdicts: Map<string, Problem | null>): string | null {
+  if (!verdicts.has(target)) return 'is not defined';
+  const problem = verdicts.get(target) ?? null;
+  if (problem === null) return null;
+  return problem === CONFLICT
+    ? 'was dropped because its definitions conflict'
+    : `was dropped (${problem.code})`;
+}
+
+function childServices(service: HttpService, strip: boolean): string[] {
+  const names = service.weighted
+    ? service.weighted.services.map((s) => s.name)
+    : service.mirroring
+      ? [service.mirroring.service, ...service.mirroring.mirrors.map((m) => m.name)]
+      : [];
+  return strip ? names.map(stripProvider) : names;
+}
+
+function serviceType(service: HttpService): ServiceType {
+  if (service.loadBalancer) return 'loadBalancer';
+  if (service.weighted) return 'weighted';
+  if (service.mirroring) return 'mirroring';
+  return 'unknown';
+}
+
+/** References in the body carry bare names, so nodes never need to know about provider qualifiers. */
+function normaliseRouter(router: HttpRouter, entryPoints: string[]): HttpRouter {
+  const out: HttpRouter = { ...router, service: stripProvider(router.service), entryPoints };
+  if (router.middlewares !== undefined) out.middlewares = router.middlewares.map(stripProvider);
+  return out;
+}
+
+function normaliseService(service: HttpService): HttpService {
+  if (service.weighted) {
+    const services = service.weighted.services.map((s) => ({ ...s, name: stripProvider(s.name) }));
+    return { weighted: { ...service.weighted, services } };
+  }
+  if (service.mirroring) {
+    const m = service.mirroring;
+    const mirrors = m.mirrors.map((x) => ({ ...x, name: stripProvider(x.name) }));
+    return { mirroring: { ...m, service: stripProvider(m.service), mirrors } };
+  }
+  const lb = service.loadBalancer;
+  if (lb?.serversTransport === undefined) return service;
+  // The built-in transport is the default: naming it is the same as naming none.
+  const { serversTransport, ...rest } = lb;
+  return isBuiltinTransport(serversTransport)
+    ? { loadBalancer: rest }
+    : { loadBalancer: { ...rest, serversTransport: stripProvider(serversTransport) } };
+}
+
+function normaliseMiddleware(middleware: HttpMiddleware): HttpMiddleware {
+  if (middleware.chain === undefined) return middleware;
+  return { chain: { middlewares: middleware.chain.middlewares.map(stripProvider) } };
+}
+
+/** Routers reaching each service, through weighted and mirroring parents too. */
+function serviceUsage(
+  routers: Record<string, HttpRouter>,
+  services: Record<string, HttpService>,
+): Map<string, Set<string>> {
+  const users = new Map<string, Set<string>>();
+  for (const [routerName, router] of Object.entries(routers)) {
+    const seen = new Set<string>();
+    const todo = [router.service];
+    for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      addUser(users, name, routerName);
+      const service = services[name];
+      if (service !== undefined) todo.push(...childServices(service, false));
+    }
+  }
+  return users;
+}
+
+/** Routers passing through each middleware: their entry points', their own, and chain members. */
+function middlewareUsage(
+  routers: Record<string, HttpRouter>,
+  middlewares: Record<string, HttpMiddleware>,
+  entryPoints: Record<string, EntryPoint>,
+): Map<string, Set<string>> {
+  const users = new Map<string, Set<string>>();
+  for (const [routerName, router] of Object.entries(routers)) {
+    const fromEntryPoints = (router.entryPoints ?? []).flatMap(
+      (ep) => entryPoints[ep]?.http?.middlewares ?? [],
+    );
+    const todo = [...fromEntryPoints, ...(router.middlewares ?? [])];
+    const seen = new Set<string>();
+    for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      addUser(users, name, routerName);
+      todo.push(...(middlewares[name]?.chain?.middlewares ?? []));
+    }
+  }
+  return users;
+}
+
+function addUser(users: Map<string, Set<string>>, name: string, router: string): void {
+  const set = users.get(name);
+  if (set === undefined) users.set(name, new Set([router]));
+  else set.add(router);
 }
 
 /** Traefik semantics: no (or an empty) list means every entry point. Sorted and unique, since order means nothing. */
@@ -87,17 +357,21 @@ function entryPointsOf(router: HttpRouter, all: string[]): string[] {
   return [...new Set(listed)].sort(compareStrings);
 }
 
+function errorAt(source: Source | undefined, path: string, code: string, message: string): ConfigError {
+  return { code, path, message, ...(source === undefined ? {} : { source }) };
+}
+
 function checkRouter(
   name: string,
   def: Definition<HttpRouter>,
   entryPoints: string[],
   statics: StaticConfig,
-  services: Map<string, Definition<HttpService>>,
-  serviceConflicts: Map<string, unknown>,
+  serviceVerdicts: Map<string, Problem | null>,
+  middlewareVerdicts: Map<string, Problem | null>,
 ): ConfigError[] {
   const errors: ConfigError[] = [];
   const at = (path: string, code: string, message: string): void => {
-    errors.push({ code, path, message, ...(def.source === undefined ? {} : { source: def.source }) });
+    errors.push(errorAt(def.source, path, code, message));
   };
   const router = def.value;
   const parsed = parseRule(router.rule);
@@ -109,14 +383,21 @@ function checkRouter(
       `router "${name}": rule ${JSON.stringify(router.rule)}: ${message} (column ${column})`,
     );
   }
-  if (!services.has(router.service)) {
-    const why = serviceConflicts.has(router.service)
-      ? 'was dropped because its definitions conflict'
-      : 'is not defined';
+  const serviceProblem = referenceProblem(stripProvider(router.service), serviceVerdicts);
+  if (serviceProblem !== null) {
     at(
       `http.routers.${name}.service`,
       ErrorCodes.CONFIG_SERVICE_MISSING,
-      `router "${name}": service "${router.service}" ${why}`,
+      `router "${name}": service "${router.service}" ${serviceProblem}`,
+    );
+  }
+  for (const middleware of router.middlewares ?? []) {
+    const problem = referenceProblem(stripProvider(middleware), middlewareVerdicts);
+    if (problem === null) continue;
+    at(
+      `http.routers.${name}.middlewares`,
+      ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
+      `router "${name}": middleware "${middleware}" ${problem}`,
     );
   }
   if (entryPoints.length === 0) {
@@ -152,6 +433,7 @@ function routerStatus(
     rule: router.rule,
     service: router.service,
     entryPoints,
+    middlewares: router.middlewares ?? [],
     priority: effectivePriority(router),
     status: errors.length === 0 ? 'enabled' : 'disabled',
     errors: [...errors],
@@ -166,7 +448,7 @@ function effectivePriority(router: HttpRouter): number {
 
 function errorsAbout(
   errors: readonly ConfigError[],
-  kind: 'routers' | 'services',
+  kind: 'routers' | 'services' | 'middlewares',
   name: string,
 ): ConfigError[] {
   const prefix = `http.${kind}.${name}`;

@@ -11,6 +11,14 @@ export const ErrorCodes = {
   CONFIG_CONFLICT: 'BERTH_CONFIG_CONFLICT',
   /** A router names a service that is not defined (or was dropped). */
   CONFIG_SERVICE_MISSING: 'BERTH_CONFIG_SERVICE_MISSING',
+  /** A router, chain or entry point names a middleware that is not defined (or was dropped). */
+  CONFIG_MIDDLEWARE_MISSING: 'BERTH_CONFIG_MIDDLEWARE_MISSING',
+  /** Chains that include each other; every middleware in the cycle is dropped. */
+  CONFIG_MIDDLEWARE_CYCLE: 'BERTH_CONFIG_MIDDLEWARE_CYCLE',
+  /** Weighted or mirroring services that lead back to themselves; every service in the cycle is dropped. */
+  CONFIG_SERVICE_CYCLE: 'BERTH_CONFIG_SERVICE_CYCLE',
+  /** A load balancer names a servers transport that is not defined (or was dropped). */
+  CONFIG_TRANSPORT_MISSING: 'BERTH_CONFIG_TRANSPORT_MISSING',
   /** A router names an entry point the static configuration does not declare. */
   CONFIG_ENTRYPOINT_MISSING: 'BERTH_CONFIG_ENTRYPOINT_MISSING',
   /** Rule codes come from `parseRule` in @berth/config; listed here so the catalogue is complete. */

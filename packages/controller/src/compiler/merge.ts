@@ -1,5 +1,12 @@
-// Merges every provider part into one set of routers and services; a name defined differently twice is dropped.
-import type { ConfigError, HttpRouter, HttpService, Source } from '@berth/config';
+// Merges every provider part into one set of routers, services, middlewares and transports; a name defined differently twice is dropped.
+import type {
+  ConfigError,
+  HttpMiddleware,
+  HttpRouter,
+  HttpService,
+  ServersTransport,
+  Source,
+} from '@berth/config';
 import { canonicalJson } from '@berth/protocol';
 import type { ProviderPart } from '../provider/provider-part.js';
 import { describeSource } from './describe-source.js';
@@ -22,7 +29,11 @@ export interface MergeResult {
   services: Map<string, Definition<HttpService>>;
   routerConflicts: Map<string, Conflict<HttpRouter>>;
   serviceConflicts: Map<string, Conflict<HttpService>>;
-  /** Conflict errors, routers first, each sorted by name. */
+  middlewares: Map<string, Definition<HttpMiddleware>>;
+  middlewareConflicts: Map<string, Conflict<HttpMiddleware>>;
+  transports: Map<string, Definition<ServersTransport>>;
+  transportConflicts: Map<string, Conflict<ServersTransport>>;
+  /** Conflict errors: routers, services, middlewares, then transports, each sorted by name. */
   errors: ConfigError[];
 }
 
@@ -36,16 +47,30 @@ export function sortParts(parts: readonly ProviderPart[]): ProviderPart[] {
 export function mergeParts(sortedParts: readonly ProviderPart[]): MergeResult {
   const routers = collect(sortedParts, (part) => part.config.http.routers, 'routers');
   const services = collect(sortedParts, (part) => part.config.http.services, 'services');
+  const middlewares = collect(sortedParts, (part) => part.config.http.middlewares ?? {}, 'middlewares');
+  const transports = collect(
+    sortedParts,
+    (part) => part.config.http.serversTransports ?? {},
+    'serversTransports',
+  );
   const r = split(routers, 'router', 'routers');
   const s = split(services, 'service', 'services');
+  const m = split(middlewares, 'middleware', 'middlewares');
+  const t = split(transports, 'servers transport', 'serversTransports');
   return {
     routers: r.merged,
     services: s.merged,
     routerConflicts: r.conflicts,
     serviceConflicts: s.conflicts,
-    errors: [...r.errors, ...s.errors],
+    middlewares: m.merged,
+    middlewareConflicts: m.conflicts,
+    transports: t.merged,
+    transportConflicts: t.conflicts,
+    errors: [...r.errors, ...s.errors, ...m.errors, ...t.errors],
   };
 }
+
+type Kind = 'routers' | 'services' | 'middlewares' | 'serversTransports';
 
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -54,12 +79,12 @@ export function compareStrings(a: string, b: string): number {
 function collect<T>(
   parts: readonly ProviderPart[],
   pick: (part: ProviderPart) => Record<string, T>,
-  kind: 'routers' | 'services',
+  kind: Kind,
 ): Map<string, Definition<T>[]> {
   const byName = new Map<string, Definition<T>[]>();
   for (const part of parts) {
     for (const [name, value] of Object.entries(pick(part))) {
-      const source = part.sources?.[kind][name];
+      const source = part.sources?.[kind]?.[name];
       const def: Definition<T> =
         source === undefined
           ? { value, sourceKey: part.sourceKey }
@@ -75,7 +100,7 @@ function collect<T>(
 function split<T>(
   byName: Map<string, Definition<T>[]>,
   noun: string,
-  kind: 'routers' | 'services',
+  kind: Kind,
 ): { merged: Map<string, Definition<T>>; conflicts: Map<string, Conflict<T>>; errors: ConfigError[] } {
   const merged = new Map<string, Definition<T>>();
   const conflicts = new Map<string, Conflict<T>>();

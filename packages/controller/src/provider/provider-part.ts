@@ -5,6 +5,8 @@ import type { ConfigError, DynamicConfig, Source } from '@berth/config';
 export interface PartSources {
   routers: Record<string, Source>;
   services: Record<string, Source>;
+  middlewares?: Record<string, Source>;
+  serversTransports?: Record<string, Source>;
 }
 
 export interface ProviderPart {

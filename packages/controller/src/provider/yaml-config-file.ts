@@ -45,6 +45,11 @@ export function parseConfigFile(text: string, origin: string): ParsedFile {
     sources.routers[name] = sourceOf(['http', 'routers', name]);
   for (const name of Object.keys(config.http.services))
     sources.services[name] = sourceOf(['http', 'services', name]);
+  for (const kind of ['middlewares', 'serversTransports'] as const) {
+    const names = Object.keys(config.http[kind] ?? {});
+    if (names.length > 0)
+      sources[kind] = Object.fromEntries(names.map((n) => [n, sourceOf(['http', kind, n])]));
+  }
   return { kind: 'ok', config, errors, sources };
 }
 

@@ -40,7 +40,11 @@ export function parseControllerConfig(text: string, path: string): ControllerFil
     return at(node?.range?.[0]);
   };
   const { config, errors: staticErrors } = validateStatic(
-    { entryPoints: raw['entryPoints'] ?? raw['entrypoints'] },
+    {
+      entryPoints: raw['entryPoints'] ?? raw['entrypoints'],
+      accessLog: raw['accessLog'] ?? raw['accesslog'],
+      routeRemovalGrace: raw['routeRemovalGrace'] ?? raw['routeremovalgrace'],
+    },
     { sourceOf },
   );
   errors.push(...staticErrors);
