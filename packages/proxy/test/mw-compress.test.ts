@@ -1,6 +1,7 @@
 // compress: negotiation, size and type rules, streaming with flushes; checked with curl and zlib.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +21,12 @@ import { buildContext, serve, standInForward } from './support/mw-b-harness.js';
 
 const run = promisify(execFile);
 const TEXT = Buffer.from('<p>Berth compresses text that repeats. </p>\n'.repeat(100));
+const LARGE = Buffer.from(
+  Array.from({ length: 8 * 16_384 }, (_, i) =>
+    `{"n":${i},"v":"${(i * 2654435761) % 1000003}"}`.padEnd(64, ' '),
+  ).join(''),
+);
+let endlessClosed = false;
 const cleanups: (() => Promise<void>)[] = [];
 let releaseStream: (() => void) | undefined;
 after(async () => {
@@ -76,6 +83,34 @@ function upstream(req: IncomingMessage, res: ServerResponse): void {
       res.write('tiny ');
       res.end('body');
       return;
+    case '/large': {
+      // 8 MiB in 64 KiB writes, honouring backpressure.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < LARGE.length) {
+          const chunk = LARGE.subarray(sent, sent + 65_536);
+          sent += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+      return;
+    }
+    case '/endless': {
+      // Writes until the proxy stops reading: proves a client leaving tears the upstream down too.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const timer = setInterval(() => res.write(TEXT), 5);
+      res.on('close', () => {
+        clearInterval(timer);
+        endlessClosed = true;
+      });
+      return;
+    }
     case '/stream':
       // Half the body now, the rest only when the test has seen the first half arrive.
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -371,6 +406,46 @@ describe('compress middleware', () => {
     releaseStream?.();
     await done;
     assert.deepEqual(Buffer.concat(decoded), TEXT);
+  });
+
+  it('streams an 8 MiB body through each encoding intact', async () => {
+    const h = await proxy();
+    for (const coding of SUPPORTED_ENCODINGS) {
+      const raw = await get(h.port, '/large', { 'accept-encoding': coding });
+      assert.equal(raw.headers['content-encoding'], coding);
+      assert.ok(raw.body.length < LARGE.length / 2, `${coding} compresses`);
+      const back = decode(raw);
+      assert.equal(
+        createHash('sha256').update(back).digest('hex'),
+        createHash('sha256').update(LARGE).digest('hex'),
+      );
+    }
+  });
+
+  it('closes the upstream response when the client leaves mid-stream', async () => {
+    const h = await proxy();
+    await new Promise<void>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: h.port,
+          path: '/endless',
+          headers: { 'accept-encoding': 'gzip' },
+          agent: false,
+        },
+        (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {});
+      req.on('timeout', reject);
+      req.end();
+    });
+    for (let i = 0; i < 400 && !endlessClosed; i++) await sleep(5);
+    assert.equal(endlessClosed, true);
   });
 
   it('refuses unknown encodings and a negative minimum', () => {
