@@ -1,6 +1,8 @@
 // retry: attempts again only after a proxy-made failure with nothing sent and no body; real answers pass.
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Handler, Middleware, RequestContext } from '../src/http/context.js';
 import { MiddlewareConfigError } from '../src/http/context.js';
 import { createRetry } from '../src/http/middlewares/retry.js';
@@ -142,6 +144,24 @@ describe('retry middleware', () => {
     assert.equal(seen.length, 1);
     assert.equal(seen[0]?.url, '/prefix/x');
     assert.equal(seen[0]?.headers['x-hop'], '+');
+  });
+
+  it('stops waiting and gives up when the client goes away during the backoff', async () => {
+    const handler = flaky(10, () => good.url);
+    const m = createRetry({ attempts: 5, initialInterval: '10s' }, 'retry');
+    const h = await serve(m, handler);
+    cleanups.push(() => h.close());
+    const req = request({ host: '127.0.0.1', port: h.port, path: '/', agent: false });
+    req.on('error', () => {});
+    req.end();
+    for (let i = 0; i < 400 && handler.calls < 1; i++) await sleep(5);
+    // Let the first failure be swallowed and the 10 s backoff begin, then leave.
+    await sleep(50);
+    req.destroy();
+    for (let i = 0; i < 400 && !h.contexts[0]?.signal.aborted; i++) await sleep(5);
+    await sleep(50);
+    assert.equal(handler.calls, 1);
+    assert.equal(h.contexts[0]?.log.attempts, 1);
   });
 
   it('refuses attempts below 1 and an interval that is not a duration', () => {
