@@ -86,6 +86,21 @@ describe('buffering middleware', () => {
     assert.equal(seen?.headers['transfer-encoding'], undefined);
   });
 
+  it('replays an upload larger than memRequestBodyBytes from disk, byte for byte', async () => {
+    const h = await proxy({ maxRequestBodyBytes: 100_000, memRequestBodyBytes: 16 });
+    const before = received.length;
+    const body = Array.from({ length: 5000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+    const reply = await call(h.port, {
+      method: 'POST',
+      path: '/echo',
+      body,
+      headers: { 'transfer-encoding': 'chunked' },
+    });
+    assert.equal(reply.status, 200);
+    assert.equal(received[before]?.body, body);
+    assert.equal(received[before]?.headers['content-length'], '5000');
+  });
+
   it('answers 413 to a declared Content-Length over the limit, and nothing reaches the backend', async () => {
     const h = await proxy({ maxRequestBodyBytes: 10 });
     const before = received.length;

@@ -1,20 +1,21 @@
 // buffering: reads the whole request body (413 beyond the limit) before forwarding; caps the response (500 beyond).
 import type { OutgoingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
 import type { HttpMiddleware } from '@berth/config';
 import type { Handler, MiddlewareFactory, RequestContext, ResponseBody } from '../context.js';
 import { MiddlewareConfigError } from '../context.js';
 import { readLimited } from './read-limited.js';
 import { replyText } from './reply-text.js';
 import { contentLength, setHeader } from './response-headers.js';
+import { type SpooledBody, spoolBody } from './spool-body.js';
 
 type BufferingConfig = NonNullable<HttpMiddleware['buffering']>;
 
 /**
- * Bodies are held in memory only, never spilled to disk: a limit of 0 (Traefik's "unlimited")
- * therefore leaves that direction streaming untouched, and with a limit set memory per request
- * is bounded by that limit. `memRequestBodyBytes` / `memResponseBodyBytes` are accepted and
- * checked but have no further effect.
+ * A request body is kept in memory up to `memRequestBodyBytes` (default 1 MiB, as Traefik) and
+ * spooled to a private temp file beyond, removed when the request is over. A limit of 0
+ * (Traefik's "unlimited") leaves that direction streaming untouched: with nothing to enforce,
+ * there is no reason to hold a body back. A capped response is held in memory only, bounded by
+ * `maxResponseBodyBytes`; `memResponseBodyBytes` is checked but has no further effect.
  *
  * A response over `maxResponseBodyBytes` becomes a 500 Internal Server Error, as Traefik
  * documents (the upstream body is discarded); so a capped response is held until complete.
@@ -22,7 +23,10 @@ type BufferingConfig = NonNullable<HttpMiddleware['buffering']>;
 export const buffering: MiddlewareFactory<'buffering'> = (config, build) => {
   const maxRequest = limit(config, 'maxRequestBodyBytes', build.name);
   const maxResponse = limit(config, 'maxResponseBodyBytes', build.name);
-  limit(config, 'memRequestBodyBytes', build.name);
+  const memRequest =
+    config.memRequestBodyBytes === undefined
+      ? DEFAULT_MEM_BYTES
+      : limit(config, 'memRequestBodyBytes', build.name);
   limit(config, 'memResponseBodyBytes', build.name);
   return (next: Handler) => async (ctx: RequestContext) => {
     if (maxResponse > 0) {
@@ -30,12 +34,20 @@ export const buffering: MiddlewareFactory<'buffering'> = (config, build) => {
       ctx.respond = (status, headers, body) => respondCapped(ctx, maxResponse, inner, status, headers, body);
     }
     if (maxRequest > 0 && hasRequestBody(ctx)) {
-      const ready = await bufferRequest(ctx, maxRequest);
-      if (!ready) return;
+      const body = await bufferRequest(ctx, maxRequest, memRequest);
+      if (!body) return;
+      try {
+        await next(ctx);
+      } finally {
+        await body.dispose();
+      }
+      return;
     }
     await next(ctx);
   };
 };
+
+const DEFAULT_MEM_BYTES = 1024 * 1024;
 
 function limit(config: BufferingConfig, key: keyof BufferingConfig, name: string): number {
   const value = config[key] ?? 0;
@@ -52,24 +64,24 @@ function hasRequestBody(ctx: RequestContext): boolean {
   return length !== undefined && length.trim() !== '0';
 }
 
-/** True when the body is now in memory and `ctx.requestBody` replays it; false when answered or gone. */
-async function bufferRequest(ctx: RequestContext, max: number): Promise<boolean> {
+/** The body, now read whole and replayed by `ctx.requestBody`; `null` when answered or gone. */
+async function bufferRequest(ctx: RequestContext, max: number, mem: number): Promise<SpooledBody | null> {
   const declared = Number(ctx.req.headers['content-length'] ?? Number.NaN);
   if (declared > max) {
     await tooLarge(ctx);
-    return false;
+    return null;
   }
-  const read = await readLimited(ctx.requestBody ?? ctx.req, max, ctx.signal);
+  const read = await spoolBody(ctx.requestBody ?? ctx.req, { max, mem, signal: ctx.signal });
   if (read.kind === 'too-large') {
     await tooLarge(ctx);
-    return false;
+    return null;
   }
-  if (read.kind !== 'complete') return false;
+  if (read.kind !== 'complete') return null;
   // Upstream gets a plain Content-Length body even when the client sent it chunked.
-  ctx.upstreamHeaders['content-length'] = String(read.size);
+  ctx.upstreamHeaders['content-length'] = String(read.body.size);
   ctx.upstreamHeaders['transfer-encoding'] = undefined;
-  ctx.requestBody = Readable.from(read.chunks, { objectMode: false });
-  return true;
+  ctx.requestBody = read.body.open();
+  return read.body;
 }
 
 function tooLarge(ctx: RequestContext): Promise<void> {
