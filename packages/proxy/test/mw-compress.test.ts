@@ -44,19 +44,26 @@ function upstream(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
   switch (req.url) {
     case '/text':
-      return send(res, 'text/html; charset=utf-8', TEXT);
+      send(res, 'text/html; charset=utf-8', TEXT);
+      return;
     case '/small':
-      return send(res, 'text/plain', TEXT.subarray(0, 100));
+      send(res, 'text/plain', TEXT.subarray(0, 100));
+      return;
     case '/png':
-      return send(res, 'image/png', TEXT);
+      send(res, 'image/png', TEXT);
+      return;
     case '/svg':
-      return send(res, 'image/svg+xml', TEXT);
+      send(res, 'image/svg+xml', TEXT);
+      return;
     case '/json':
-      return send(res, 'application/json', TEXT);
+      send(res, 'application/json', TEXT);
+      return;
     case '/etag':
-      return send(res, 'text/plain', TEXT, { etag: '"v1"' });
+      send(res, 'text/plain', TEXT, { etag: '"v1"' });
+      return;
     case '/encoded':
-      return send(res, 'text/plain', zlib.gzipSync(TEXT), { 'content-encoding': 'gzip' });
+      send(res, 'text/plain', zlib.gzipSync(TEXT), { 'content-encoding': 'gzip' });
+      return;
     case '/untyped':
       res.writeHead(200, { 'content-length': TEXT.length });
       res.end(TEXT);

@@ -3,6 +3,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { HttpMiddleware } from '@berth/config';
 import type { Handler, MiddlewareFactory, RequestContext, ResponseBody } from '../context.js';
 import { MiddlewareConfigError } from '../context.js';
+import { hasRequestBody } from './has-request-body.js';
 import { readLimited } from './read-limited.js';
 import { replyText } from './reply-text.js';
 import { contentLength, setHeader } from './response-headers.js';
@@ -54,14 +55,6 @@ function limit(config: BufferingConfig, key: keyof BufferingConfig, name: string
   if (!Number.isInteger(value) || value < 0)
     throw new MiddlewareConfigError(`middleware ${name}: buffering.${key} must be a whole number ≥ 0`);
   return value;
-}
-
-function hasRequestBody(ctx: RequestContext): boolean {
-  if (ctx.requestBody) return true;
-  const headers = ctx.req.headers;
-  if (headers['transfer-encoding'] !== undefined) return true;
-  const length = headers['content-length'];
-  return length !== undefined && length.trim() !== '0';
 }
 
 /** The body, now read whole and replayed by `ctx.requestBody`; `null` when answered or gone. */

@@ -5,6 +5,7 @@ import type { HttpMiddleware } from '@berth/config';
 import { parseDuration } from '@berth/config';
 import type { Handler, MiddlewareFactory, RequestContext, ResponseBody } from '../context.js';
 import { MiddlewareConfigError } from '../context.js';
+import { hasRequestBody } from './has-request-body.js';
 import { retryDelay } from './retry-backoff.js';
 
 type RetryConfig = NonNullable<HttpMiddleware['retry']>;
@@ -13,18 +14,6 @@ export interface RetryOptions {
   /** Resolves after `ms`, or early when `signal` aborts; injected by tests. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
-}
-
-/**
- * A request whose body may already be on its way upstream cannot be sent again, so only
- * bodyless requests are retried (no Content-Length above 0, no Transfer-Encoding).
- */
-export function hasBody(ctx: RequestContext): boolean {
-  if (ctx.requestBody) return true;
-  const headers = ctx.req.headers;
-  if (headers['transfer-encoding'] !== undefined) return true;
-  const length = headers['content-length'];
-  return length !== undefined && length.trim() !== '0';
 }
 
 /** How the forwarder answers a failure it caused itself: `log.error` set, then 502 or 504. */
@@ -53,7 +42,8 @@ export function createRetry(
   const random = opts.random ?? Math.random;
 
   return (next: Handler) => async (ctx: RequestContext) => {
-    if (attempts === 1 || hasBody(ctx)) {
+    // A body may already be on its way upstream and cannot be sent again: only bodyless requests retry.
+    if (attempts === 1 || hasRequestBody(ctx)) {
       ctx.log.attempts = 1;
       await next(ctx);
       return;
