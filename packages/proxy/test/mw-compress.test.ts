@@ -373,6 +373,13 @@ describe('compress middleware', () => {
     assert.equal(head.headers['content-length'], String(TEXT.length));
   });
 
+  it('leaves gRPC calls alone, judged by the request Content-Type as Traefik does', async () => {
+    const h = await proxy();
+    const raw = await get(h.port, '/text', { 'accept-encoding': 'gzip', 'content-type': 'application/grpc' });
+    assert.equal(raw.headers['content-encoding'], undefined);
+    assert.deepEqual(raw.body, TEXT);
+  });
+
   it('weakens a strong ETag on a compressed response', async () => {
     const h = await proxy();
     const raw = await get(h.port, '/etag', { 'accept-encoding': 'gzip' });

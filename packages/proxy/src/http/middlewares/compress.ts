@@ -6,7 +6,7 @@ import type { Handler, MiddlewareFactory, RequestContext, ResponseBody } from '.
 import { MiddlewareConfigError } from '../context.js';
 import { negotiateEncoding } from './accept-encoding.js';
 import { createEncoder, KNOWN_ENCODINGS, SUPPORTED_ENCODINGS } from './compress-encoders.js';
-import { compressibleType, type TypeFilter } from './content-type-filter.js';
+import { compressibleType, mediaType, type TypeFilter } from './content-type-filter.js';
 import { contentLength, deleteHeader, headerValue, setHeader } from './response-headers.js';
 
 const DEFAULT_MIN_BYTES = 1024;
@@ -41,8 +41,13 @@ export const compress: MiddlewareFactory<'compress'> = (config, build) => {
       defaultEncoding !== undefined && preference.includes(defaultEncoding) ? defaultEncoding : undefined,
     filter: { included: config.includedContentTypes, excluded: config.excludedContentTypes },
   };
+  // Traefik also looks at the request's Content-Type, so gRPC calls (and whatever else the user
+  // excluded) are left alone in both directions.
+  const requestExcluded = (config.excludedContentTypes ?? ['application/grpc']).map(mediaType);
   return (next: Handler) => (ctx: RequestContext) => {
     if (ctx.req.method === 'HEAD') return next(ctx);
+    const requestType = ctx.req.headers['content-type'];
+    if (requestType !== undefined && requestExcluded.includes(mediaType(requestType))) return next(ctx);
     const inner = ctx.respond;
     ctx.respond = (status, headers, body) => respondCompressed(ctx, settings, inner, status, headers, body);
     return next(ctx);
