@@ -465,6 +465,7 @@ describe('compress middleware', () => {
   it('refuses unknown encodings and a negative minimum', () => {
     assert.throws(() => compress({ encodings: ['deflate'] }, buildContext()), MiddlewareConfigError);
     assert.throws(() => compress({ minResponseBodyBytes: -1 }, buildContext()), MiddlewareConfigError);
+    assert.throws(() => compress({ encodings: [] }, buildContext()), MiddlewareConfigError);
     assert.throws(
       () => compress({ includedContentTypes: ['text/*'], excludedContentTypes: ['image/*'] }, buildContext()),
       MiddlewareConfigError,

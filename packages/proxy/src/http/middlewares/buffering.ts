@@ -69,6 +69,12 @@ async function bufferRequest(ctx: RequestContext, max: number, mem: number): Pro
     await tooLarge(ctx);
     return null;
   }
+  if (read.kind === 'failed' && !ctx.signal.aborted && !ctx.res.destroyed) {
+    // The client is still there but the body could not be kept (a temp file error): say so.
+    ctx.log.error = 'request_body_failed';
+    await replyText(ctx, 500, 'Internal Server Error', { connection: 'close' });
+    return null;
+  }
   if (read.kind !== 'complete') return null;
   // Upstream gets a plain Content-Length body even when the client sent it chunked.
   ctx.upstreamHeaders['content-length'] = String(read.body.size);

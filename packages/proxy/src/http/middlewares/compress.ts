@@ -18,6 +18,10 @@ export const compress: MiddlewareFactory<'compress'> = (config, build) => {
       `middleware ${build.name}: compress.minResponseBodyBytes must be a whole number ≥ 0`,
     );
   const wanted = (config.encodings ?? KNOWN_ENCODINGS).map((e) => e.trim().toLowerCase());
+  if (wanted.length === 0)
+    throw new MiddlewareConfigError(
+      `middleware ${build.name}: compress.encodings must list at least one encoding`,
+    );
   const unknown = wanted.filter((e) => !KNOWN_ENCODINGS.includes(e));
   if (unknown.length > 0)
     throw new MiddlewareConfigError(
