@@ -51,6 +51,11 @@ export interface RequestContext {
   upstreamHeaders: Record<string, string | undefined>;
   /** Aborted when the client goes away or the request is otherwise abandoned. */
   readonly signal: AbortSignal;
+  /**
+   * The request body to send upstream instead of reading `req`, when a middleware (buffering)
+   * has already read it; its length is then in `upstreamHeaders['content-length']`.
+   */
+  requestBody?: Readable;
 }
 
 /** Handles a request to the end: forwards it, or answers itself through `ctx.respond`. Never rejects. */
