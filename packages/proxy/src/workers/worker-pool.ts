@@ -28,6 +28,8 @@ export interface WorkerPoolOptions {
   /** How long `start()` and an apply with no running worker wait for workers. Default 30 s. */
   startTimeoutMs?: number;
   restartPolicy?: RestartPolicy;
+  /** The worker entry script; tests substitute stand-ins that speak the same IPC messages. */
+  exec?: string;
   /** Called whenever a worker starts, exits, or changes the version it serves. */
   onChange?: () => void;
 }
@@ -79,12 +81,12 @@ let clusterConfigured = false;
  * balancer an even spread is worth the primary's small cost per connection (not per request).
  * NODE_CLUSTER_SCHED_POLICY=none still switches to the kernel's distribution.
  */
-function configureCluster(): void {
-  if (clusterConfigured) return;
+function configureCluster(exec: string): void {
+  if (!clusterConfigured && !process.env['NODE_CLUSTER_SCHED_POLICY'])
+    cluster.schedulingPolicy = cluster.SCHED_RR;
   clusterConfigured = true;
-  if (!process.env['NODE_CLUSTER_SCHED_POLICY']) cluster.schedulingPolicy = cluster.SCHED_RR;
   cluster.setupPrimary({
-    exec: WORKER_MAIN,
+    exec,
     args: [],
     // A test runner's flags would turn the worker into a test file.
     execArgv: process.execArgv.filter((a) => !a.startsWith('--test')),
@@ -112,6 +114,7 @@ export class WorkerPool implements SnapshotApplier {
       applyTimeoutMs: 60_000,
       startTimeoutMs: 30_000,
       restartPolicy: DEFAULT_RESTART_POLICY,
+      exec: WORKER_MAIN,
       ...opts,
       entryPointOverrides: opts.entryPointOverrides ?? {},
     };
@@ -122,7 +125,6 @@ export class WorkerPool implements SnapshotApplier {
 
   /** Forks every worker and waits until each answers (none listens before its first apply). */
   async start(): Promise<void> {
-    configureCluster();
     for (const slot of this.#slots) this.#spawn(slot);
     const all = await this.#until(
       () => this.#slots.every((s) => s.handle && s.handle.state !== 'starting'),
@@ -134,7 +136,7 @@ export class WorkerPool implements SnapshotApplier {
       throw error;
     }
     this.#log.info(
-      { workers: this.#slots.length, pids: this.workers().map((w) => w.pid) },
+      { workers: this.#slots.length, workerPids: this.workers().map((w) => w.pid) },
       'workers started',
     );
   }
@@ -176,7 +178,7 @@ export class WorkerPool implements SnapshotApplier {
       handles.map(async (h) => {
         this.#send(h, { type: 'berth:stop' });
         const timer = setTimeout(() => {
-          this.#log.warn({ slot: h.slot.slot, pid: h.pid }, 'worker did not stop in time; killing it');
+          this.#log.warn({ slot: h.slot.slot, workerPid: h.pid }, 'worker did not stop in time; killing it');
           h.worker.process.kill('SIGKILL');
         }, graceMs);
         await h.exited;
@@ -240,7 +242,7 @@ export class WorkerPool implements SnapshotApplier {
     }
     // Nothing to go back to (or going back failed): a fresh worker starts from the node's version.
     this.#log.warn(
-      { slot: h.slot.slot, pid: h.pid },
+      { slot: h.slot.slot, workerPid: h.pid },
       'replacing a worker that cannot return to the node version',
     );
     h.worker.process.kill('SIGKILL');
@@ -257,7 +259,7 @@ export class WorkerPool implements SnapshotApplier {
     if (h.state !== 'ready') return;
     if (!result?.ok) {
       this.#log.error(
-        { slot: h.slot.slot, pid: h.pid, code: result?.code, err: result?.error },
+        { slot: h.slot.slot, workerPid: h.pid, code: result?.code, err: result?.error },
         'a new worker cannot apply the node version; replacing it',
       );
       h.worker.process.kill('SIGKILL');
@@ -270,7 +272,7 @@ export class WorkerPool implements SnapshotApplier {
       );
     this.#serving(h, current.version);
     this.#log.info(
-      { slot: h.slot.slot, pid: h.pid, version: current.version?.version },
+      { slot: h.slot.slot, workerPid: h.pid, version: current.version?.version },
       'replacement worker serving',
     );
     this.#o.onChange?.();
@@ -289,7 +291,10 @@ export class WorkerPool implements SnapshotApplier {
     const seq = ++this.#seq;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.#log.error({ slot: h.slot.slot, pid: h.pid }, 'worker did not answer an apply; killing it');
+        this.#log.error(
+          { slot: h.slot.slot, workerPid: h.pid },
+          'worker did not answer an apply; killing it',
+        );
         h.worker.process.kill('SIGKILL');
         done(null);
       }, this.#o.applyTimeoutMs);
@@ -325,6 +330,7 @@ export class WorkerPool implements SnapshotApplier {
       entryPointOverrides: this.#o.entryPointOverrides,
       ...(this.#o.closeDrainMs === undefined ? {} : { closeDrainMs: this.#o.closeDrainMs }),
     };
+    configureCluster(this.#o.exec);
     const worker = cluster.fork({ [WORKER_INIT_ENV]: JSON.stringify(init) });
     let onExit: () => void = () => {};
     const h: Handle = {
@@ -341,7 +347,7 @@ export class WorkerPool implements SnapshotApplier {
     };
     slot.handle = h;
     const readyTimer = setTimeout(() => {
-      this.#log.error({ slot: slot.slot, pid: h.pid }, 'worker did not start in time; killing it');
+      this.#log.error({ slot: slot.slot, workerPid: h.pid }, 'worker did not start in time; killing it');
       worker.process.kill('SIGKILL');
     }, this.#o.startTimeoutMs);
     worker.on('error', (err) =>
@@ -372,7 +378,7 @@ export class WorkerPool implements SnapshotApplier {
       const delayMs = nextRestart(slot.history, uptime, this.#o.restartPolicy);
       slot.restarts++;
       this.#log.warn(
-        { slot: slot.slot, pid: h.pid, code, signal, restartInMs: delayMs },
+        { slot: slot.slot, workerPid: h.pid, code, signal, restartInMs: delayMs },
         'worker exited; replacing it',
       );
       slot.timer = setTimeout(() => this.#spawn(slot), delayMs);

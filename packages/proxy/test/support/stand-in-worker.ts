@@ -1,0 +1,37 @@
+// A stand-in worker for WorkerPool tests: speaks the worker IPC messages and misbehaves on request.
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { isToWorker, parseWorkerInit, WORKER_INIT_ENV } from '../../src/workers/messages.js';
+
+const init = parseWorkerInit(process.env[WORKER_INIT_ENV]);
+const journal = process.env['STAND_IN_JOURNAL'] ?? '';
+if (!init || !journal) process.exit(2);
+const slot = init.slot;
+
+/** Each misbehaviour happens once per journal, so a replacement can catch up. */
+function once(what: string): boolean {
+  const flag = `${journal}.${what}`;
+  if (existsSync(flag)) return false;
+  writeFileSync(flag, '');
+  return true;
+}
+
+process.on('message', (msg: unknown) => {
+  if (!isToWorker(msg)) return;
+  if (msg.type === 'berth:stop') process.exit(0);
+  const names = Object.keys(msg.body.entryPoints).sort();
+  const marker = names.join('+');
+  const wants = (what: string) => names.includes(`${what}-${slot}`) || names.includes(`${what}-all`);
+  if (wants('die') && once(`die-${slot}`)) process.exit(1);
+  if (wants('hang') && once(`hang-${slot}`)) return;
+  const refuse = wants('refuse');
+  appendFileSync(journal, `${slot} ${process.pid} ${marker} ${refuse ? 'refused' : 'applied'}\n`);
+  process.send?.({
+    type: 'berth:applied',
+    seq: msg.seq,
+    result: refuse
+      ? { ok: false, code: 'BERTH_TEST_REFUSED', error: `slot ${slot} refuses` }
+      : { ok: true, listeners: [{ entryPoint: 'web', address: '127.0.0.1:1' }] },
+  });
+});
+process.on('disconnect', () => process.exit(0));
+process.send?.({ type: 'berth:ready' });
