@@ -52,7 +52,14 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
     workers > 0 ? new WorkerPool({ workers, logger: opts.logger, ...overrides, onChange: report }) : null;
   const dataPlane = pool ? null : new DataPlane({ logger: opts.logger, ...overrides });
   const applier: SnapshotApplier = pool ?? (dataPlane as DataPlane);
-  if (pool) await pool.start();
+  if (pool) {
+    try {
+      await pool.start();
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+  }
   const agent = new Agent({
     token: opts.token,
     nodeId,
@@ -76,8 +83,11 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
     applier,
     workers: () => pool?.workers() ?? [],
     async close() {
+      // The pool first: workers that got the same signal (a process group, a cgroup) must not be
+      // replaced while the agent is still stopping.
+      const workersClosed = pool?.close();
       await agent.stop();
-      await (pool ?? dataPlane)?.close();
+      await (workersClosed ?? dataPlane?.close());
     },
   };
 }
