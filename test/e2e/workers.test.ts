@@ -1,5 +1,6 @@
 // Multi-core: a node's workers share its ports, each applies every snapshot, and a crashed one is replaced.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { Agent, createServer as createHttpServer, type Server as HttpServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:net';
@@ -123,6 +124,12 @@ describe('a node with --workers 2', () => {
     const workers = workersOf(status);
     assert.equal(new Set(workers.map((w) => w.pid)).size, 2);
     assert.ok(workers.every((w) => w.pid !== status.pid));
+    const primaryEnv = await readFile(`/proc/${status.pid}/environ`, 'utf8');
+    assert.ok(primaryEnv.includes('BERTH_JOIN_TOKEN='), 'the node itself was given the token');
+    for (const w of workers) {
+      const env = await readFile(`/proc/${w.pid}/environ`, 'utf8');
+      assert.ok(!env.includes('BERTH_JOIN_TOKEN='), 'workers do not hold the join token');
+    }
     assert.deepEqual(
       status.listeners.map((l) => l.entryPoint),
       ['web'],

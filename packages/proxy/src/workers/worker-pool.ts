@@ -176,7 +176,9 @@ export class WorkerPool implements SnapshotApplier {
     const graceMs = (this.#o.closeDrainMs ?? 1_000) + 5_000;
     await Promise.all(
       handles.map(async (h) => {
-        this.#send(h, { type: 'berth:stop' });
+        // A worker still loading may not listen to IPC yet; its signal handler (or the default) stops it.
+        if (h.state === 'starting' || !this.#send(h, { type: 'berth:stop' }))
+          h.worker.process.kill('SIGTERM');
         const timer = setTimeout(() => {
           this.#log.warn({ slot: h.slot.slot, workerPid: h.pid }, 'worker did not stop in time; killing it');
           h.worker.process.kill('SIGKILL');
@@ -331,7 +333,8 @@ export class WorkerPool implements SnapshotApplier {
       ...(this.#o.closeDrainMs === undefined ? {} : { closeDrainMs: this.#o.closeDrainMs }),
     };
     configureCluster(this.#o.exec);
-    const worker = cluster.fork({ [WORKER_INIT_ENV]: JSON.stringify(init) });
+    // Workers parse untrusted traffic and never talk to the controller: they get no join token.
+    const worker = cluster.fork({ [WORKER_INIT_ENV]: JSON.stringify(init), BERTH_JOIN_TOKEN: undefined });
     let onExit: () => void = () => {};
     const h: Handle = {
       slot,
