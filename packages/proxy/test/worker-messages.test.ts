@@ -4,17 +4,19 @@ import { describe, it } from 'node:test';
 import { isFromWorker, isToWorker, parseWorkerInit } from '../src/workers/messages.js';
 
 describe('worker messages', () => {
-  it('accepts apply and stop for workers, and nothing else', () => {
+  it('accepts apply, stop and ping for workers, and nothing else', () => {
     assert.equal(isToWorker({ type: 'berth:apply', seq: 1, body: {} }), true);
     assert.equal(isToWorker({ type: 'berth:stop' }), true);
+    assert.equal(isToWorker({ type: 'berth:ping' }), true);
     assert.equal(isToWorker({ type: 'berth:apply', seq: '1', body: {} }), false);
     assert.equal(isToWorker({ type: 'berth:apply', seq: 1 }), false);
     assert.equal(isToWorker('berth:stop'), false);
     assert.equal(isToWorker(null), false);
   });
 
-  it('accepts ready and applied from workers, and nothing else', () => {
+  it('accepts ready, pong and applied from workers, and nothing else', () => {
     assert.equal(isFromWorker({ type: 'berth:ready' }), true);
+    assert.equal(isFromWorker({ type: 'berth:pong' }), true);
     assert.equal(isFromWorker({ type: 'berth:applied', seq: 3, result: { ok: true, listeners: [] } }), true);
     assert.equal(isFromWorker({ type: 'berth:applied', seq: 3 }), false);
     assert.equal(isFromWorker({ cmd: 'NODE_CLUSTER' }), false);

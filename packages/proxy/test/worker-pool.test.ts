@@ -146,6 +146,21 @@ describe('a worker pool', () => {
     });
   });
 
+  it('kills and replaces a worker whose event loop stops answering', async () => {
+    const file = await journalFile();
+    process.env['STAND_IN_JOURNAL'] = file;
+    const pool = await startPool({ exec: STAND_IN, heartbeatMs: 100, unresponsiveMs: 600 });
+    assert.equal((await pool.apply(marked('web'), v(1))).ok, true);
+    const frozen = pool.workers().find((w) => w.slot === 1)!;
+    assert.equal((await pool.apply(marked('web', 'freeze-1'), v(2))).ok, true);
+    await until('the frozen worker to be replaced and catch up', () => {
+      const w = pool.workers().find((x) => x.slot === 1);
+      return w && w.pid !== frozen.pid && w.state === 'serving' && w.appliedVersion === 2;
+    });
+    const other = pool.workers().find((w) => w.slot === 2)!;
+    assert.equal(other.restarts, 0, 'a live worker is left alone');
+  });
+
   it('replaces a worker each time it is killed, counting the restarts of its slot', async () => {
     const file = await journalFile();
     process.env['STAND_IN_JOURNAL'] = file;

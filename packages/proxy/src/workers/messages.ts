@@ -15,10 +15,14 @@ export interface WorkerInit {
 
 export const WORKER_INIT_ENV = 'BERTH_WORKER_INIT';
 
-export type ToWorker = { type: 'berth:apply'; seq: number; body: SnapshotBody } | { type: 'berth:stop' };
+export type ToWorker =
+  | { type: 'berth:apply'; seq: number; body: SnapshotBody }
+  | { type: 'berth:stop' }
+  | { type: 'berth:ping' };
 
 export type FromWorker =
   | { type: 'berth:ready' }
+  | { type: 'berth:pong' }
   | { type: 'berth:applied'; seq: number; result: ApplyResult };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -28,12 +32,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export function isToWorker(v: unknown): v is ToWorker {
   if (!isRecord(v)) return false;
   if (v['type'] === 'berth:apply') return typeof v['seq'] === 'number' && isRecord(v['body']);
-  return v['type'] === 'berth:stop';
+  return v['type'] === 'berth:stop' || v['type'] === 'berth:ping';
 }
 
 export function isFromWorker(v: unknown): v is FromWorker {
   if (!isRecord(v)) return false;
-  if (v['type'] === 'berth:ready') return true;
+  if (v['type'] === 'berth:ready' || v['type'] === 'berth:pong') return true;
   return v['type'] === 'berth:applied' && typeof v['seq'] === 'number' && isRecord(v['result']);
 }
 

@@ -39,6 +39,10 @@ process.on('message', (msg: unknown) => {
     logger.warn('ignoring an unknown message from the primary');
     return;
   }
+  if (msg.type === 'berth:ping') {
+    send({ type: 'berth:pong' });
+    return;
+  }
   if (msg.type === 'berth:stop') {
     void stop('asked by the primary');
     return;

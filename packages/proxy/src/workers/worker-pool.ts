@@ -28,6 +28,13 @@ export interface WorkerPoolOptions {
   /** How long `start()` and an apply with no running worker wait for workers. Default 30 s. */
   startTimeoutMs?: number;
   restartPolicy?: RestartPolicy;
+  /** How often the primary checks that each worker's event loop still answers. Default 2 s. */
+  heartbeatMs?: number;
+  /**
+   * A worker silent this long is stuck (a runaway loop in a request, say): it is killed and
+   * replaced, since it can no longer serve its connections. Default 15 s, beyond any apply.
+   */
+  unresponsiveMs?: number;
   /** The worker entry script; tests substitute stand-ins that speak the same IPC messages. */
   exec?: string;
   /** Called whenever a worker starts, exits, or changes the version it serves. */
@@ -53,6 +60,8 @@ interface Handle {
   pid: number;
   state: WorkerState | 'exited';
   servingSince: number;
+  /** When the worker last sent anything: its event loop was alive then. */
+  lastHeard: number;
   applied: AppliedVersion | null;
   pending: Map<number, (result: ApplyResult | null) => void>;
   exited: Promise<void>;
@@ -107,6 +116,7 @@ export class WorkerPool implements SnapshotApplier {
   #closed = false;
   /** Woken whenever a worker becomes ready or exits. */
   #waiters = new Set<() => void>();
+  #heartbeat: NodeJS.Timeout | null = null;
 
   constructor(opts: WorkerPoolOptions) {
     if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new RangeError('workers must be ≥ 1');
@@ -114,6 +124,8 @@ export class WorkerPool implements SnapshotApplier {
       applyTimeoutMs: 60_000,
       startTimeoutMs: 30_000,
       restartPolicy: DEFAULT_RESTART_POLICY,
+      heartbeatMs: 2_000,
+      unresponsiveMs: 15_000,
       exec: WORKER_MAIN,
       ...opts,
       entryPointOverrides: opts.entryPointOverrides ?? {},
@@ -126,6 +138,8 @@ export class WorkerPool implements SnapshotApplier {
   /** Forks every worker and waits until each answers (none listens before its first apply). */
   async start(): Promise<void> {
     for (const slot of this.#slots) this.#spawn(slot);
+    this.#heartbeat = setInterval(() => this.#checkLiveness(), this.#o.heartbeatMs);
+    this.#heartbeat.unref();
     const all = await this.#until(
       () => this.#slots.every((s) => s.handle && s.handle.state !== 'starting'),
       this.#o.startTimeoutMs,
@@ -170,6 +184,7 @@ export class WorkerPool implements SnapshotApplier {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     for (const s of this.#slots) if (s.timer) clearTimeout(s.timer);
     await this.#queue;
     const handles = this.#slots.flatMap((s) => (s.handle ? [s.handle] : []));
@@ -342,6 +357,7 @@ export class WorkerPool implements SnapshotApplier {
       pid: worker.process.pid ?? 0,
       state: 'starting',
       servingSince: 0,
+      lastHeard: Date.now(),
       applied: null,
       pending: new Map(),
       exited: new Promise<void>((r) => {
@@ -358,6 +374,8 @@ export class WorkerPool implements SnapshotApplier {
     );
     worker.on('message', (msg: unknown) => {
       if (!isFromWorker(msg)) return;
+      h.lastHeard = Date.now();
+      if (msg.type === 'berth:pong') return;
       if (msg.type === 'berth:ready') {
         clearTimeout(readyTimer);
         if (h.state !== 'starting') return;
@@ -387,6 +405,23 @@ export class WorkerPool implements SnapshotApplier {
       slot.timer = setTimeout(() => this.#spawn(slot), delayMs);
       this.#o.onChange?.();
     });
+  }
+
+  #checkLiveness(): void {
+    const now = Date.now();
+    for (const s of this.#slots) {
+      const h = s.handle;
+      if (!h || h.state === 'starting' || h.state === 'exited') continue;
+      if (now - h.lastHeard > this.#o.unresponsiveMs) {
+        this.#log.error(
+          { slot: s.slot, workerPid: h.pid, silentMs: now - h.lastHeard },
+          'worker stopped answering; killing it',
+        );
+        h.worker.process.kill('SIGKILL');
+      } else {
+        this.#send(h, { type: 'berth:ping' });
+      }
+    }
   }
 
   #wake(): void {

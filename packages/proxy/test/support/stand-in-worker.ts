@@ -18,6 +18,10 @@ function once(what: string): boolean {
 process.on('message', (msg: unknown) => {
   if (!isToWorker(msg)) return;
   if (msg.type === 'berth:stop') process.exit(0);
+  if (msg.type === 'berth:ping') {
+    process.send?.({ type: 'berth:pong' });
+    return;
+  }
   const names = Object.keys(msg.body.entryPoints).sort();
   const marker = names.join('+');
   const wants = (what: string) => names.includes(`${what}-${slot}`) || names.includes(`${what}-all`);
@@ -25,6 +29,13 @@ process.on('message', (msg: unknown) => {
   if (wants('hang') && once(`hang-${slot}`)) return;
   const refuse = wants('refuse');
   appendFileSync(journal, `${slot} ${process.pid} ${marker} ${refuse ? 'refused' : 'applied'}\n`);
+  if (wants('freeze') && once(`freeze-${slot}`)) {
+    // Answers, then blocks its event loop like a runaway request would (bounded, for safety).
+    setTimeout(() => {
+      const until = Date.now() + 20_000;
+      while (Date.now() < until) {}
+    }, 50);
+  }
   process.send?.({
     type: 'berth:applied',
     seq: msg.seq,
