@@ -45,7 +45,7 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
   let last: AppliedStatus | null = null;
   const report = (): void => {
     if (!last || !opts.onApplied) return;
-    opts.onApplied(pool ? { ...last, workers: pool.workers() } : last);
+    opts.onApplied(pool ? { ...last, listeners: pool.listeners(), workers: pool.workers() } : last);
   };
   const workers = opts.workers ?? 0;
   const pool =

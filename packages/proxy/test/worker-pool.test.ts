@@ -209,6 +209,34 @@ describe('a worker pool of real data planes', () => {
     }
   });
 
+  it('serves on the address it reports after every worker was killed at once', async () => {
+    const backend = await startBackend('a');
+    try {
+      const pool = await startPool({ entryPointOverrides: { web: '127.0.0.1:0' }, closeDrainMs: 100 });
+      const snapshot = body(
+        { app: { rule: 'Host(`app.test`)', service: 'app' } },
+        { app: service(backend.url) },
+      );
+      assert.equal((await pool.apply(snapshot, v(1))).ok, true);
+      const before = pool.workers();
+      for (const w of before) process.kill(w.pid, 'SIGKILL');
+      await until('both slots to serve version 1 again', () => {
+        const ws = pool.workers();
+        return (
+          ws.length === 2 &&
+          ws.every(
+            (w) => w.state === 'serving' && w.appliedVersion === 1 && !before.some((b) => b.pid === w.pid),
+          )
+        );
+      });
+      const address = pool.listeners()[0]!.address;
+      const res = await call(Number(address.slice(address.lastIndexOf(':') + 1)), { host: 'app.test' });
+      assert.equal(res.status, 200);
+    } finally {
+      await backend.close();
+    }
+  });
+
   it('refuses an entry point on a port in use with BERTH_PROXY_LISTEN and keeps the previous version', async () => {
     const backend = await startBackend('a');
     try {

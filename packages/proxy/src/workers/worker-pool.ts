@@ -282,11 +282,16 @@ export class WorkerPool implements SnapshotApplier {
       h.worker.process.kill('SIGKILL');
       return;
     }
-    if (listenersKey(result.listeners) !== listenersKey(this.#listeners))
-      this.#log.error(
-        { slot: h.slot.slot, listeners: result.listeners, expected: this.#listeners },
-        'a new worker bound different addresses than the others',
-      );
+    if (listenersKey(result.listeners) !== listenersKey(this.#listeners)) {
+      const others = this.#slots.some((s) => s.handle && s.handle !== h && s.handle.state === 'serving');
+      // With every worker gone the primary released the sockets, so a `:0` address binds anew.
+      if (!others) this.#listeners = result.listeners;
+      else
+        this.#log.error(
+          { slot: h.slot.slot, listeners: result.listeners, expected: this.#listeners },
+          'a new worker bound different addresses than the others',
+        );
+    }
     this.#serving(h, current.version);
     this.#log.info(
       { slot: h.slot.slot, workerPid: h.pid, version: current.version?.version },
