@@ -49,16 +49,22 @@ class Connection {
 }
 
 /** A backend answering `backend=a`; `/slow` answers after `slowMs`. */
-async function startBackend(slowMs = 800): Promise<{ url: string; close(): Promise<void> }> {
+async function startBackend(
+  slowMs = 800,
+): Promise<{ url: string; slowArrived: () => number; close(): Promise<void> }> {
+  let slow = 0;
   const server: HttpServer = createHttpServer((req, res) => {
     req.resume();
     const answer = () => res.end('backend=a');
-    if (req.url === '/slow') setTimeout(answer, slowMs);
-    else answer();
+    if (req.url === '/slow') {
+      slow++;
+      setTimeout(answer, slowMs);
+    } else answer();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    slowArrived: () => slow,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
@@ -228,8 +234,10 @@ describe('a node with --workers 2', () => {
     const status = await cluster.nodeStatus('node-2', (s) => allServing(s, 2));
     const port = await cluster.webPort('node-2');
     const node = cluster.nodes.get('node-2')!;
+    const arrived = backend.slowArrived();
     const slow = connect(port).get('/slow');
-    await sleep(200);
+    // In flight for sure: the backend holds it.
+    await eventually(() => backend.slowArrived() > arrived, 5000);
     process.kill(node.child.pid, 'SIGTERM');
     const r = await slow;
     assert.equal(r.status, 200);
