@@ -181,7 +181,7 @@ describe('a node with --workers 2', () => {
     const driven = loops.map(async (loop) => {
       for (let n = 0; running && n < 100_000; n++) {
         try {
-          const r = await loop.conn.get('/', 3000);
+          const r = await loop.conn.get('/', 10_000);
           if (r.status !== 200) throw new Error(`status ${r.status}`);
           loop.ok++;
           if (loop.failed.length > 0) loop.okAfterFail++;

@@ -57,7 +57,7 @@ async function journal(file: string): Promise<string[]> {
 }
 
 async function until<T>(what: string, check: () => T | undefined | null | false): Promise<T> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     const value = check();
     if (value) return value;
     await sleep(25);
