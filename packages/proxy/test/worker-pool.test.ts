@@ -136,7 +136,7 @@ describe('a worker pool', () => {
   it('kills and replaces a worker that does not answer an apply in time', async () => {
     const file = await journalFile();
     process.env['STAND_IN_JOURNAL'] = file;
-    const pool = await startPool({ exec: STAND_IN, applyTimeoutMs: 300 });
+    const pool = await startPool({ exec: STAND_IN, applyTimeoutMs: 1500 });
     assert.equal((await pool.apply(marked('web'), v(1))).ok, true);
     const hung = pool.workers().find((w) => w.slot === 1)!;
     assert.equal((await pool.apply(marked('web', 'hang-1'), v(2))).ok, true);
@@ -149,7 +149,7 @@ describe('a worker pool', () => {
   it('kills and replaces a worker whose event loop stops answering', async () => {
     const file = await journalFile();
     process.env['STAND_IN_JOURNAL'] = file;
-    const pool = await startPool({ exec: STAND_IN, heartbeatMs: 100, unresponsiveMs: 600 });
+    const pool = await startPool({ exec: STAND_IN, heartbeatMs: 100, unresponsiveMs: 2000 });
     assert.equal((await pool.apply(marked('web'), v(1))).ok, true);
     const frozen = pool.workers().find((w) => w.slot === 1)!;
     assert.equal((await pool.apply(marked('web', 'freeze-1'), v(2))).ok, true);
