@@ -28,7 +28,11 @@ let stopping: Promise<void> | null = null;
 function stop(reason: string): Promise<void> {
   stopping ??= (async () => {
     logger.info({ reason }, 'worker stopping');
-    await plane.close();
+    try {
+      await plane.close();
+    } catch (err) {
+      logger.error({ err }, 'worker did not close cleanly');
+    }
     process.exit(0);
   })();
   return stopping;
