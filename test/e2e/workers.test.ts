@@ -229,7 +229,7 @@ describe('a node with --workers 2', () => {
     assert.ok(servedByFresh, 'the replacement worker served a connection');
   });
 
-  it('on SIGTERM lets a request in flight finish, then exits with all its workers', async () => {
+  it('on SIGTERM lets a request in flight finish, then exits with all its workers, each logging its slot', async () => {
     await cluster.startNode('node-2', { workers: 2 });
     const status = await cluster.nodeStatus('node-2', (s) => allServing(s, 2));
     const port = await cluster.webPort('node-2');
@@ -245,6 +245,24 @@ describe('a node with --workers 2', () => {
     const code = await Promise.race([node.child.exited, sleep(10_000).then(() => 'still running')]);
     assert.equal(code, 0, cluster.logs());
     for (const w of workersOf(status)) assert.equal(alive(w.pid), false, `worker ${w.pid} exited`);
+    // Worker lines are pino JSON in the node's output, each with its worker slot and own pid.
+    const stopping = node.child
+      .output()
+      .split('\n')
+      .flatMap((line) => {
+        try {
+          const v = JSON.parse(line) as { msg?: string; worker?: number; pid?: number; node?: string };
+          return v.msg === 'worker stopping' ? [v] : [];
+        } catch {
+          return [];
+        }
+      });
+    assert.deepEqual(
+      stopping.map((v) => `${v.node} ${v.worker} ${v.pid}`).sort(),
+      workersOf(status)
+        .map((w) => `node-2 ${w.slot} ${w.pid}`)
+        .sort(),
+    );
     await assert.rejects(new Connection(port).get(), /ECONNREFUSED/);
   });
 
