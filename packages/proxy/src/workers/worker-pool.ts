@@ -21,8 +21,13 @@ export interface WorkerPoolOptions {
   workers: number;
   logger: Logger;
   entryPointOverrides?: Record<string, string>;
-  /** How long a stopping worker lets requests in flight finish. Default 1 s (the data plane's). */
+  /** How long a stopping worker lets requests in flight finish. Default: the data plane's. */
   closeDrainMs?: number;
+  /**
+   * A stopping worker bounds its own drain (entry point grace periods); past this it is stuck
+   * and killed. Default 60 s.
+   */
+  stopTimeoutMs?: number;
   /** A worker that does not answer an apply within this is killed and replaced. Default 60 s. */
   applyTimeoutMs?: number;
   /** How long `start()` and an apply with no running worker wait for workers. Default 30 s. */
@@ -126,6 +131,7 @@ export class WorkerPool implements SnapshotApplier {
       restartPolicy: DEFAULT_RESTART_POLICY,
       heartbeatMs: 2_000,
       unresponsiveMs: 15_000,
+      stopTimeoutMs: 60_000,
       exec: WORKER_MAIN,
       ...opts,
       entryPointOverrides: opts.entryPointOverrides ?? {},
@@ -188,7 +194,7 @@ export class WorkerPool implements SnapshotApplier {
     for (const s of this.#slots) if (s.timer) clearTimeout(s.timer);
     await this.#queue;
     const handles = this.#slots.flatMap((s) => (s.handle ? [s.handle] : []));
-    const graceMs = (this.#o.closeDrainMs ?? 1_000) + 5_000;
+    const graceMs = Math.max(this.#o.stopTimeoutMs, this.#o.closeDrainMs ?? 0);
     await Promise.all(
       handles.map(async (h) => {
         // A worker still loading may not listen to IPC yet; its signal handler (or the default) stops it.
