@@ -161,6 +161,18 @@ describe('a worker pool', () => {
     assert.equal(other.restarts, 0, 'a live worker is left alone');
   });
 
+  it('on close, kills a worker that does not stop in time, and replaces nobody', async () => {
+    const file = await journalFile();
+    process.env['STAND_IN_JOURNAL'] = file;
+    const pool = await startPool({ exec: STAND_IN, stopTimeoutMs: 300 });
+    assert.equal((await pool.apply(marked('web', 'deaf-1'), v(1))).ok, true);
+    const pids = pool.workers().map((w) => w.pid);
+    await pool.close();
+    for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/);
+    await sleep(200);
+    assert.deepEqual(pool.workers(), []);
+  });
+
   it('replaces a worker each time it is killed, counting the restarts of its slot', async () => {
     const file = await journalFile();
     process.env['STAND_IN_JOURNAL'] = file;

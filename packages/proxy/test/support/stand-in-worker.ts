@@ -6,6 +6,8 @@ const init = parseWorkerInit(process.env[WORKER_INIT_ENV]);
 const journal = process.env['STAND_IN_JOURNAL'] ?? '';
 if (!init || !journal) process.exit(2);
 const slot = init.slot;
+/** Ignores `berth:stop`, like a worker stuck while draining. */
+let deaf = false;
 
 /** Each misbehaviour happens once per journal, so a replacement can catch up. */
 function once(what: string): boolean {
@@ -17,7 +19,10 @@ function once(what: string): boolean {
 
 process.on('message', (msg: unknown) => {
   if (!isToWorker(msg)) return;
-  if (msg.type === 'berth:stop') process.exit(0);
+  if (msg.type === 'berth:stop') {
+    if (!deaf) process.exit(0);
+    return;
+  }
   if (msg.type === 'berth:ping') {
     process.send?.({ type: 'berth:pong' });
     return;
@@ -27,6 +32,7 @@ process.on('message', (msg: unknown) => {
   const wants = (what: string) => names.includes(`${what}-${slot}`) || names.includes(`${what}-all`);
   if (wants('die') && once(`die-${slot}`)) process.exit(1);
   if (wants('hang') && once(`hang-${slot}`)) return;
+  if (wants('deaf')) deaf = true;
   const refuse = wants('refuse');
   appendFileSync(journal, `${slot} ${process.pid} ${marker} ${refuse ? 'refused' : 'applied'}\n`);
   if (wants('freeze') && once(`freeze-${slot}`)) {
