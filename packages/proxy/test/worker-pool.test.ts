@@ -161,6 +161,25 @@ describe('a worker pool', () => {
     assert.equal(other.restarts, 0, 'a live worker is left alone');
   });
 
+  it('brings a worker replaced while snapshots keep coming to the newest one', async () => {
+    const file = await journalFile();
+    process.env['STAND_IN_JOURNAL'] = file;
+    const pool = await startPool({ exec: STAND_IN });
+    assert.equal((await pool.apply(marked('web'), v(1))).ok, true);
+    const victim = pool.workers().find((w) => w.slot === 1)!;
+    process.kill(victim.pid, 'SIGKILL');
+    const results = await Promise.all([2, 3, 4].map((n) => pool.apply(marked('web', `v${n}`), v(n))));
+    assert.ok(results.every((r) => r.ok));
+    await until('both workers to serve version 4', () => {
+      const ws = pool.workers();
+      return ws.length === 2 && ws.every((w) => w.state === 'serving' && w.appliedVersion === 4);
+    });
+    const replacement = pool.workers().find((w) => w.slot === 1)!;
+    assert.notEqual(replacement.pid, victim.pid);
+    const last = (await journal(file)).filter((l) => l.startsWith(`1 ${replacement.pid} `)).at(-1);
+    assert.equal(last?.split(' ')[2], 'v4+web');
+  });
+
   it('on close, kills a worker that does not stop in time, and replaces nobody', async () => {
     const file = await journalFile();
     process.env['STAND_IN_JOURNAL'] = file;
