@@ -28,7 +28,7 @@ export const proxyCommand: Command = {
     'status-file': {
       type: 'string',
       arg: 'file',
-      help: 'write {applied version, listeners} as JSON after each apply',
+      help: 'write {applied version, listeners, workers} as JSON after each apply',
     },
     'heartbeat-ms': {
       type: 'string',
