@@ -20,6 +20,24 @@ export interface NodeStatus {
   appliedEpoch: string;
   fromCache: boolean;
   listeners: { entryPoint: string; address: string }[];
+  /** Present when the node runs worker processes (`workers` > 0). */
+  workers?: WorkerStatus[];
+}
+
+export interface WorkerStatus {
+  slot: number;
+  pid: number;
+  state: 'starting' | 'ready' | 'serving';
+  appliedVersion: number;
+  appliedHash: string | null;
+  restarts: number;
+}
+
+export interface StartNodeOptions {
+  token?: string;
+  waitApplied?: boolean;
+  /** Worker processes (`--workers`); default 0, serving in the node process, which keeps tests quick. */
+  workers?: number;
 }
 
 export interface NodeInfo {
@@ -115,7 +133,7 @@ export class Cluster {
   }
 
   /** Starts a node whose `web` entry point listens on a free loopback port. */
-  async startNode(name: string, opts: { token?: string; waitApplied?: boolean } = {}): Promise<NodeInfo> {
+  async startNode(name: string, opts: StartNodeOptions = {}): Promise<NodeInfo> {
     const token = opts.token ?? this.controller?.token;
     if (!token) throw new Error('start the controller first, or pass a token');
     const dataDir = join(this.dir, name);
@@ -137,6 +155,8 @@ export class Cluster {
         String(TEST_HEARTBEAT_MS),
         '--reconnect-max-ms',
         '1000',
+        '--workers',
+        String(opts.workers ?? 0),
       ],
       { env: { ...process.env, BERTH_JOIN_TOKEN: token } },
     );

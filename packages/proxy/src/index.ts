@@ -2,6 +2,7 @@ export {
   Agent,
   type AgentOptions,
   type AppliedStatus,
+  type AppliedVersion,
   type ApplyResult,
   type SnapshotApplier,
 } from './agent/agent.js';
@@ -31,9 +32,21 @@ export {
 } from './observability/metrics-server.js';
 export { type HealthReporter, NodeMetrics, recordRequest } from './observability/node-metrics.js';
 export { nodeStats } from './observability/node-stats.js';
-export { type ProxyNode, type ProxyNodeOptions, startProxyNode } from './proxy-node.js';
+export {
+  type NodeStatus,
+  type ProxyNode,
+  type ProxyNodeOptions,
+  startProxyNode,
+} from './proxy-node.js';
 export { type BuildResult, buildRuntime, SNAPSHOT_INVALID } from './runtime/build-runtime.js';
 export { routeRequest } from './runtime/route-request.js';
 export { RouterTable } from './runtime/router-table.js';
 export { type RuntimeSource, RuntimeSwitch } from './runtime/runtime-switch.js';
 export type { RouterEntry, Runtime, ServerTarget, ServiceRuntime } from './runtime/types.js';
+export {
+  WORKERS_START_FAILED,
+  WorkerPool,
+  type WorkerPoolOptions,
+  type WorkerState,
+  type WorkerStatus,
+} from './workers/worker-pool.js';

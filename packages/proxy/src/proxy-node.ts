@@ -1,10 +1,11 @@
-// A whole proxy node: the data plane plus the agent that feeds it snapshots.
+// A whole proxy node: the data plane (in process, or one per worker process) plus the agent that feeds it snapshots.
 import { mkdir } from 'node:fs/promises';
 import type { JoinToken } from '@berth/protocol';
 import type { Logger } from 'pino';
-import { Agent, type AppliedStatus } from './agent/agent.js';
+import { Agent, type AppliedStatus, type SnapshotApplier } from './agent/agent.js';
 import { loadNodeId } from './agent/node-identity.js';
 import { DataPlane } from './data-plane.js';
+import { WorkerPool, type WorkerStatus } from './workers/worker-pool.js';
 
 export interface ProxyNodeOptions {
   token: JoinToken;
@@ -15,43 +16,78 @@ export interface ProxyNodeOptions {
   entryPointOverrides?: Record<string, string>;
   heartbeatMs?: number;
   reconnectMaxMs?: number;
-  onApplied?: (status: AppliedStatus) => void;
+  /** Worker processes serving traffic; 0 serves in this process. Default 0. */
+  workers?: number;
+  /** Called after every apply, and when a worker is replaced or catches up (with workers). */
+  onApplied?: (status: NodeStatus) => void;
+}
+
+export interface NodeStatus extends AppliedStatus {
+  /** Present when the node runs worker processes. */
+  workers?: WorkerStatus[];
 }
 
 export interface ProxyNode {
   nodeId: string;
   agent: Agent;
-  dataPlane: DataPlane;
+  /** The in-process data plane; null when worker processes serve. */
+  dataPlane: DataPlane | null;
+  applier: SnapshotApplier;
+  /** Worker processes and what each serves; empty when serving in process. */
+  workers(): WorkerStatus[];
   close(): Promise<void>;
 }
 
 export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode> {
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const nodeId = await loadNodeId(opts.dataDir);
-  const dataPlane = new DataPlane({
-    logger: opts.logger,
-    ...(opts.entryPointOverrides ? { entryPointOverrides: opts.entryPointOverrides } : {}),
-  });
+  const overrides = opts.entryPointOverrides ? { entryPointOverrides: opts.entryPointOverrides } : {};
+  let last: AppliedStatus | null = null;
+  const report = (): void => {
+    if (!last || !opts.onApplied) return;
+    opts.onApplied(pool ? { ...last, listeners: pool.listeners(), workers: pool.workers() } : last);
+  };
+  const workers = opts.workers ?? 0;
+  const pool =
+    workers > 0 ? new WorkerPool({ workers, logger: opts.logger, ...overrides, onChange: report }) : null;
+  const dataPlane = pool ? null : new DataPlane({ logger: opts.logger, ...overrides });
+  const applier: SnapshotApplier = pool ?? (dataPlane as DataPlane);
+  if (pool) {
+    try {
+      await pool.start();
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+  }
   const agent = new Agent({
     token: opts.token,
     nodeId,
     name: opts.name,
     dataDir: opts.dataDir,
-    applier: dataPlane,
+    applier,
     logger: opts.logger,
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.reconnectMaxMs ? { reconnectMaxMs: opts.reconnectMaxMs } : {}),
-    ...(opts.onApplied ? { onApplied: opts.onApplied } : {}),
+    onApplied: (status) => {
+      last = status;
+      report();
+    },
   });
-  opts.logger.info({ nodeId, controller: new URL(opts.token.url).host }, 'proxy node starting');
+  opts.logger.info({ nodeId, controller: new URL(opts.token.url).host, workers }, 'proxy node starting');
   await agent.start();
   return {
     nodeId,
     agent,
     dataPlane,
+    applier,
+    workers: () => pool?.workers() ?? [],
     async close() {
+      // The pool first: workers that got the same signal (a process group, a cgroup) must not be
+      // replaced while the agent is still stopping.
+      const workersClosed = pool?.close();
       await agent.stop();
-      await dataPlane.close();
+      await (workersClosed ?? dataPlane?.close());
     },
   };
 }

@@ -1,5 +1,5 @@
 // `berth proxy`: a stateless node; joins a controller with a token and moves traffic.
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { ProtocolError, parseToken, writeFileAtomic } from '@berth/protocol';
 import { startProxyNode } from '@berth/proxy';
 import { createLogger } from '../logger.js';
@@ -28,7 +28,7 @@ export const proxyCommand: Command = {
     'status-file': {
       type: 'string',
       arg: 'file',
-      help: 'write {applied version, listeners} as JSON after each apply',
+      help: 'write {applied version, listeners, workers} as JSON after each apply',
     },
     'heartbeat-ms': {
       type: 'string',
@@ -42,11 +42,17 @@ export const proxyCommand: Command = {
       help: 'longest wait between reconnect attempts',
       default: '10000',
     },
+    workers: {
+      type: 'string',
+      arg: 'n',
+      help: 'worker processes serving traffic, 0 = serve in this process (default: one per core)',
+    },
     'log-level': { type: 'string', arg: 'level', help: 'pino log level', default: 'info' },
   },
   examples: [
     'berth proxy --join "$(berth token)"',
     'BERTH_JOIN_TOKEN=... berth proxy --entrypoint web=127.0.0.1:8081',
+    'berth proxy --join "$(berth token)" --workers 4',
   ],
   async run(v) {
     const tokenText = str(v, 'join') ?? process.env['BERTH_JOIN_TOKEN'];
@@ -63,8 +69,10 @@ export const proxyCommand: Command = {
       throw err;
     }
     const name = str(v, 'name') ?? hostname();
+    const workers = parseWorkers(str(v, 'workers'));
     const logger = createLogger('proxy', str(v, 'log-level') ?? 'info').child({ node: name });
     const statusFile = str(v, 'status-file');
+    let statusWrites: Promise<void> = Promise.resolve();
     const node = await startProxyNode({
       token,
       name,
@@ -74,13 +82,18 @@ export const proxyCommand: Command = {
       ),
       heartbeatMs: Number(str(v, 'heartbeat-ms') ?? 5000),
       reconnectMaxMs: Number(str(v, 'reconnect-max-ms') ?? 10_000),
+      workers,
       logger,
       ...(statusFile
         ? {
-            onApplied: (status) =>
-              writeFileAtomic(statusFile, JSON.stringify({ pid: process.pid, ...status }), 0o644).catch(
-                (err: Error) => logger.error({ err: err.message }, 'cannot write status file'),
-              ),
+            // Writes in order: with workers, a replacement's catch-up may follow an apply closely.
+            onApplied: (status) => {
+              statusWrites = statusWrites.then(() =>
+                writeFileAtomic(statusFile, JSON.stringify({ pid: process.pid, ...status }), 0o644).catch(
+                  (err: Error) => logger.error({ err: err.message }, 'cannot write status file'),
+                ),
+              );
+            },
           }
         : {}),
     });
@@ -90,3 +103,14 @@ export const proxyCommand: Command = {
     return 0;
   },
 };
+
+const MAX_WORKERS = 256;
+
+/** `--workers`: a count, 0 for in process; absent means one per core. */
+export function parseWorkers(text: string | undefined): number {
+  if (text === undefined) return availableParallelism();
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n > MAX_WORKERS)
+    throw new CliError('BERTH_CLI_BAD_FLAG', `--workers must be 0..${MAX_WORKERS}, got "${text}"`);
+  return n;
+}

@@ -142,6 +142,10 @@ export const upCommand: Command = {
             `web=127.0.0.1:${basePort + i - 1}`,
             '--status-file',
             statusFile,
+            // Several nodes share this host: one worker each exercises the multi-process path without
+            // forking a worker per core per node.
+            '--workers',
+            '1',
           ],
           { logFile: join(logs, `${name}.log`), env: { ...process.env, BERTH_JOIN_TOKEN: ready.token } },
         );

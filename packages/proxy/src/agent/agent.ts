@@ -23,9 +23,16 @@ export type ApplyResult =
   | { ok: true; listeners: ListenerInfo[] }
   | { ok: false; code: string; error: string };
 
-/** What the agent drives: the data plane (or, later, the pool of workers). */
+/** Which snapshot a body belongs to, for appliers that report what each of their parts serves. */
+export interface AppliedVersion {
+  version: number;
+  epoch: string;
+  hash: string;
+}
+
+/** What the agent drives: the data plane in process, or the pool of worker processes. */
 export interface SnapshotApplier {
-  apply(body: SnapshotBody): Promise<ApplyResult>;
+  apply(body: SnapshotBody, version?: AppliedVersion): Promise<ApplyResult>;
   listeners(): ListenerInfo[];
 }
 
@@ -96,7 +103,7 @@ export class Agent {
     if (!cached.ok) {
       this.#log.warn({ err: cached.error }, 'ignoring the snapshot cache');
     } else if (cached.snapshot) {
-      const result = await this.#o.applier.apply(cached.snapshot.body);
+      const result = await this.#o.applier.apply(cached.snapshot.body, versionOf(cached.snapshot));
       if (result.ok) {
         this.#applied = cached.snapshot;
         this.#notify(cached.snapshot, true, result.listeners);
@@ -329,7 +336,7 @@ export class Agent {
       return;
     }
     const started = process.hrtime.bigint();
-    const result = await this.#o.applier.apply(snapshot.body);
+    const result = await this.#o.applier.apply(snapshot.body, versionOf(snapshot));
     if (!result.ok) {
       nack(result.code, result.error);
       return;
@@ -354,4 +361,8 @@ export class Agent {
       listeners: result.listeners,
     });
   }
+}
+
+function versionOf(s: Snapshot): AppliedVersion {
+  return { version: s.version, epoch: s.epoch, hash: s.hash };
 }

@@ -1,0 +1,55 @@
+// The IPC vocabulary between the node's primary process and its workers, with guards for what arrives.
+import type { SnapshotBody } from '@berth/protocol';
+import type { ApplyResult } from '../agent/agent.js';
+
+/** What a worker needs before it can serve; passed in its environment so it exists from the first line. */
+export interface WorkerInit {
+  /** Stable slot number (1..N); a replacement keeps the slot of the worker it replaces. */
+  slot: number;
+  logLevel: string;
+  /** The primary logger's bindings (name, node...), so worker lines look like the primary's. */
+  bindings: Record<string, unknown>;
+  entryPointOverrides: Record<string, string>;
+  closeDrainMs?: number;
+}
+
+export const WORKER_INIT_ENV = 'BERTH_WORKER_INIT';
+
+export type ToWorker =
+  | { type: 'berth:apply'; seq: number; body: SnapshotBody }
+  | { type: 'berth:stop' }
+  | { type: 'berth:ping' };
+
+export type FromWorker =
+  | { type: 'berth:ready' }
+  | { type: 'berth:pong' }
+  | { type: 'berth:applied'; seq: number; result: ApplyResult };
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+
+export function isToWorker(v: unknown): v is ToWorker {
+  if (!isRecord(v)) return false;
+  if (v['type'] === 'berth:apply') return typeof v['seq'] === 'number' && isRecord(v['body']);
+  return v['type'] === 'berth:stop' || v['type'] === 'berth:ping';
+}
+
+export function isFromWorker(v: unknown): v is FromWorker {
+  if (!isRecord(v)) return false;
+  if (v['type'] === 'berth:ready' || v['type'] === 'berth:pong') return true;
+  return v['type'] === 'berth:applied' && typeof v['seq'] === 'number' && isRecord(v['result']);
+}
+
+export function parseWorkerInit(text: string | undefined): WorkerInit | null {
+  if (!text) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isRecord(v) || typeof v['slot'] !== 'number' || typeof v['logLevel'] !== 'string') return null;
+  if (!isRecord(v['bindings']) || !isRecord(v['entryPointOverrides'])) return null;
+  return v as unknown as WorkerInit;
+}

@@ -1,0 +1,73 @@
+// Entry point of one worker process: its own data plane, driven by the primary over IPC.
+
+import { pino } from 'pino';
+import { DataPlane } from '../data-plane.js';
+import { type FromWorker, isToWorker, parseWorkerInit, WORKER_INIT_ENV } from './messages.js';
+
+const init = parseWorkerInit(process.env[WORKER_INIT_ENV]);
+if (!init || typeof process.send !== 'function') {
+  process.stderr.write('berth worker: started without its primary; run `berth proxy` instead\n');
+  process.exit(2);
+}
+
+const logger = pino({ level: init.logLevel, base: { pid: process.pid, ...init.bindings } }).child({
+  worker: init.slot,
+});
+const plane = new DataPlane({
+  logger,
+  entryPointOverrides: init.entryPointOverrides,
+  ...(init.closeDrainMs === undefined ? {} : { closeDrainMs: init.closeDrainMs }),
+});
+
+function send(msg: FromWorker): void {
+  // The primary may be gone already; the disconnect handler below ends this process.
+  if (process.connected) process.send?.(msg);
+}
+
+let stopping: Promise<void> | null = null;
+function stop(reason: string): Promise<void> {
+  stopping ??= (async () => {
+    logger.info({ reason }, 'worker stopping');
+    try {
+      await plane.close();
+    } catch (err) {
+      logger.error({ err }, 'worker did not close cleanly');
+    }
+    process.exit(0);
+  })();
+  return stopping;
+}
+
+process.on('message', (msg: unknown) => {
+  if (!isToWorker(msg)) {
+    logger.warn('ignoring an unknown message from the primary');
+    return;
+  }
+  if (msg.type === 'berth:ping') {
+    send({ type: 'berth:pong' });
+    return;
+  }
+  if (msg.type === 'berth:stop') {
+    void stop('asked by the primary');
+    return;
+  }
+  plane.apply(msg.body).then(
+    (result) => send({ type: 'berth:applied', seq: msg.seq, result }),
+    (err: unknown) =>
+      send({
+        type: 'berth:applied',
+        seq: msg.seq,
+        result: { ok: false, code: 'BERTH_PROXY_WORKER_APPLY', error: String(err) },
+      }),
+  );
+});
+
+// Without its primary a worker is an orphan nobody can reconfigure or stop: leave at once.
+process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group; the primary decides how the node stops, but a
+// signal sent to this worker alone still drains it (the primary then replaces it).
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+
+logger.debug('worker ready');
+send({ type: 'berth:ready' });

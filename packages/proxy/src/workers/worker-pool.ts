@@ -1,0 +1,459 @@
+// The node's workers as one snapshot applier: every worker applies each snapshot, or the node refuses it.
+import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import type { ListenerInfo, SnapshotBody } from '@berth/protocol';
+import type { Logger } from 'pino';
+import type { AppliedVersion, ApplyResult, SnapshotApplier } from '../agent/agent.js';
+import { DATA_PLANE_CLOSED } from '../data-plane.js';
+import { combineOutcomes, listenersKey, NO_WORKERS, type WorkerOutcome } from './combine-outcomes.js';
+import { isFromWorker, type ToWorker, WORKER_INIT_ENV, type WorkerInit } from './messages.js';
+import {
+  DEFAULT_RESTART_POLICY,
+  nextRestart,
+  type RestartPolicy,
+  type SlotHistory,
+} from './restart-policy.js';
+
+export const WORKERS_START_FAILED = 'BERTH_PROXY_WORKERS_START';
+
+export interface WorkerPoolOptions {
+  /** How many worker processes; at least 1. */
+  workers: number;
+  logger: Logger;
+  entryPointOverrides?: Record<string, string>;
+  /** How long a stopping worker lets requests in flight finish. Default: the data plane's. */
+  closeDrainMs?: number;
+  /**
+   * A stopping worker bounds its own drain (entry point grace periods); past this it is stuck
+   * and killed. Default 60 s.
+   */
+  stopTimeoutMs?: number;
+  /** A worker that does not answer an apply within this is killed and replaced. Default 60 s. */
+  applyTimeoutMs?: number;
+  /** How long `start()` and an apply with no running worker wait for workers. Default 30 s. */
+  startTimeoutMs?: number;
+  restartPolicy?: RestartPolicy;
+  /** How often the primary checks that each worker's event loop still answers. Default 2 s. */
+  heartbeatMs?: number;
+  /**
+   * A worker silent this long is stuck (a runaway loop in a request, say): it is killed and
+   * replaced, since it can no longer serve its connections. Default 15 s, beyond any apply.
+   */
+  unresponsiveMs?: number;
+  /** The worker entry script; tests substitute stand-ins that speak the same IPC messages. */
+  exec?: string;
+  /** Called whenever a worker starts, exits, or changes the version it serves. */
+  onChange?: () => void;
+}
+
+export type WorkerState = 'starting' | 'ready' | 'serving';
+
+export interface WorkerStatus {
+  slot: number;
+  pid: number;
+  /** `starting`: not yet answering; `ready`: answering, catching up; `serving`: on the node's version. */
+  state: WorkerState;
+  appliedVersion: number;
+  appliedHash: string | null;
+  /** How many times this slot's worker was replaced. */
+  restarts: number;
+}
+
+interface Handle {
+  slot: Slot;
+  worker: Worker;
+  pid: number;
+  state: WorkerState | 'exited';
+  servingSince: number;
+  /** When the worker last sent anything: its event loop was alive then. */
+  lastHeard: number;
+  applied: AppliedVersion | null;
+  pending: Map<number, (result: ApplyResult | null) => void>;
+  exited: Promise<void>;
+}
+
+interface Slot {
+  slot: number;
+  history: SlotHistory;
+  restarts: number;
+  handle: Handle | null;
+  timer: NodeJS.Timeout | null;
+}
+
+interface Current {
+  body: SnapshotBody;
+  version: AppliedVersion | null;
+}
+
+const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+let clusterConfigured = false;
+
+/**
+ * Round robin (SCHED_RR): the primary accepts and hands each connection to the next worker.
+ * Linux's shared accept queue (SCHED_NONE) lets the worker that wakes first take the whole
+ * backlog, so a few long keep-alive clients can pin one core while the others idle; for a load
+ * balancer an even spread is worth the primary's small cost per connection (not per request).
+ * NODE_CLUSTER_SCHED_POLICY=none still switches to the kernel's distribution.
+ */
+function configureCluster(exec: string): void {
+  if (!clusterConfigured && !process.env['NODE_CLUSTER_SCHED_POLICY'])
+    cluster.schedulingPolicy = cluster.SCHED_RR;
+  clusterConfigured = true;
+  cluster.setupPrimary({
+    exec,
+    args: [],
+    // A test runner's flags would turn the worker into a test file.
+    execArgv: process.execArgv.filter((a) => !a.startsWith('--test')),
+    silent: false,
+  });
+}
+
+export class WorkerPool implements SnapshotApplier {
+  readonly #o: Required<Omit<WorkerPoolOptions, 'onChange' | 'entryPointOverrides' | 'closeDrainMs'>> &
+    Pick<WorkerPoolOptions, 'onChange' | 'closeDrainMs'> & { entryPointOverrides: Record<string, string> };
+  readonly #log: Logger;
+  readonly #slots: Slot[] = [];
+  #current: Current | null = null;
+  #listeners: ListenerInfo[] = [];
+  #seq = 0;
+  /** Applies, reverts and catch-ups run one at a time, in call order. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  /** Woken whenever a worker becomes ready or exits. */
+  #waiters = new Set<() => void>();
+  #heartbeat: NodeJS.Timeout | null = null;
+
+  constructor(opts: WorkerPoolOptions) {
+    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new RangeError('workers must be ≥ 1');
+    this.#o = {
+      applyTimeoutMs: 60_000,
+      startTimeoutMs: 30_000,
+      restartPolicy: DEFAULT_RESTART_POLICY,
+      heartbeatMs: 2_000,
+      unresponsiveMs: 15_000,
+      stopTimeoutMs: 60_000,
+      exec: WORKER_MAIN,
+      ...opts,
+      entryPointOverrides: opts.entryPointOverrides ?? {},
+    };
+    this.#log = opts.logger.child({ component: 'workers' });
+    for (let i = 1; i <= opts.workers; i++)
+      this.#slots.push({ slot: i, history: { quickExits: 0 }, restarts: 0, handle: null, timer: null });
+  }
+
+  /** Forks every worker and waits until each answers (none listens before its first apply). */
+  async start(): Promise<void> {
+    for (const slot of this.#slots) this.#spawn(slot);
+    this.#heartbeat = setInterval(() => this.#checkLiveness(), this.#o.heartbeatMs);
+    this.#heartbeat.unref();
+    const all = await this.#until(
+      () => this.#slots.every((s) => s.handle && s.handle.state !== 'starting'),
+      this.#o.startTimeoutMs,
+    );
+    if (!all) {
+      const error = new Error(`the workers did not start within ${this.#o.startTimeoutMs} ms`);
+      Object.assign(error, { code: WORKERS_START_FAILED });
+      throw error;
+    }
+    this.#log.info(
+      { workers: this.#slots.length, workerPids: this.workers().map((w) => w.pid) },
+      'workers started',
+    );
+  }
+
+  apply(body: SnapshotBody, version?: AppliedVersion): Promise<ApplyResult> {
+    return this.#serial(() => this.#applyAll(body, version ?? null));
+  }
+
+  listeners(): ListenerInfo[] {
+    return this.#listeners;
+  }
+
+  workers(): WorkerStatus[] {
+    const out: WorkerStatus[] = [];
+    for (const s of this.#slots) {
+      const h = s.handle;
+      if (!h || h.state === 'exited') continue;
+      out.push({
+        slot: s.slot,
+        pid: h.pid,
+        state: h.state,
+        appliedVersion: h.applied?.version ?? 0,
+        appliedHash: h.applied?.hash ?? null,
+        restarts: s.restarts,
+      });
+    }
+    return out;
+  }
+
+  /** Stops every worker: each stops accepting and drains its requests, then exits. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    for (const s of this.#slots) if (s.timer) clearTimeout(s.timer);
+    await this.#queue;
+    const handles = this.#slots.flatMap((s) => (s.handle ? [s.handle] : []));
+    const graceMs = Math.max(this.#o.stopTimeoutMs, this.#o.closeDrainMs ?? 0);
+    await Promise.all(
+      handles.map(async (h) => {
+        // A worker still loading may not listen to IPC yet; its signal handler (or the default) stops it.
+        if (h.state === 'starting' || !this.#send(h, { type: 'berth:stop' }))
+          h.worker.process.kill('SIGTERM');
+        const timer = setTimeout(() => {
+          this.#log.warn({ slot: h.slot.slot, workerPid: h.pid }, 'worker did not stop in time; killing it');
+          h.worker.process.kill('SIGKILL');
+        }, graceMs);
+        await h.exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #applyAll(body: SnapshotBody, version: AppliedVersion | null): Promise<ApplyResult> {
+    if (this.#closed) return { ok: false, code: DATA_PLANE_CLOSED, error: 'the node is stopping' };
+    // Workers still catching up take this snapshot instead: it is the one they must end on.
+    const answering = () =>
+      this.#slots.flatMap((s) =>
+        s.handle && (s.handle.state === 'ready' || s.handle.state === 'serving') ? [s.handle] : [],
+      );
+    let targets = answering();
+    if (targets.length === 0) {
+      await this.#until(() => answering().length > 0, this.#o.startTimeoutMs);
+      targets = answering();
+    }
+    if (targets.length === 0) return { ok: false, code: NO_WORKERS, error: 'no worker is running' };
+
+    const outcomes: WorkerOutcome<Handle>[] = await Promise.all(
+      targets.map(async (worker) => {
+        const result = await this.#applyOn(worker, body);
+        return result ? { worker, result } : { worker, lost: true as const };
+      }),
+    );
+    const combined = combineOutcomes(outcomes);
+    if (combined.result.ok) {
+      this.#current = { body, version };
+      this.#listeners = combined.result.listeners;
+      for (const h of combined.applied) this.#serving(h, version);
+      if (combined.diverged.length > 0)
+        this.#log.error(
+          { slots: combined.diverged.map((h) => h.slot.slot), listeners: this.#listeners },
+          'workers bound different addresses for the same snapshot',
+        );
+    } else {
+      // All or nothing for the node: whoever applied it goes back to what the others serve.
+      for (const h of combined.revert) await this.#revert(h);
+    }
+    this.#o.onChange?.();
+    return combined.result;
+  }
+
+  async #revert(h: Handle): Promise<void> {
+    const current = this.#current;
+    if (current) {
+      const result = await this.#applyOn(h, current.body);
+      if (result?.ok) {
+        this.#serving(h, current.version);
+        return;
+      }
+    }
+    // Nothing to go back to (or going back failed): a fresh worker starts from the node's version.
+    this.#log.warn(
+      { slot: h.slot.slot, workerPid: h.pid },
+      'replacing a worker that cannot return to the node version',
+    );
+    h.worker.process.kill('SIGKILL');
+  }
+
+  async #catchUp(h: Handle): Promise<void> {
+    if (h.state !== 'ready') return;
+    const current = this.#current;
+    if (!current) {
+      this.#serving(h, null);
+      return;
+    }
+    const result = await this.#applyOn(h, current.body);
+    if (h.state !== 'ready') return;
+    if (!result?.ok) {
+      this.#log.error(
+        { slot: h.slot.slot, workerPid: h.pid, code: result?.code, err: result?.error },
+        'a new worker cannot apply the node version; replacing it',
+      );
+      h.worker.process.kill('SIGKILL');
+      return;
+    }
+    if (listenersKey(result.listeners) !== listenersKey(this.#listeners)) {
+      const others = this.#slots.some((s) => s.handle && s.handle !== h && s.handle.state === 'serving');
+      // With every worker gone the primary released the sockets, so a `:0` address binds anew.
+      if (!others) this.#listeners = result.listeners;
+      else
+        this.#log.error(
+          { slot: h.slot.slot, listeners: result.listeners, expected: this.#listeners },
+          'a new worker bound different addresses than the others',
+        );
+    }
+    this.#serving(h, current.version);
+    this.#log.info(
+      { slot: h.slot.slot, workerPid: h.pid, version: current.version?.version },
+      'replacement worker serving',
+    );
+    this.#o.onChange?.();
+  }
+
+  #serving(h: Handle, version: AppliedVersion | null): void {
+    if (h.state === 'exited') return;
+    if (h.state !== 'serving') h.servingSince = Date.now();
+    h.state = 'serving';
+    h.applied = version;
+  }
+
+  /** The worker's result, or null when it exited, could not be reached, or hung (then it is killed). */
+  #applyOn(h: Handle, body: SnapshotBody): Promise<ApplyResult | null> {
+    if (h.state === 'exited') return Promise.resolve(null);
+    const seq = ++this.#seq;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#log.error(
+          { slot: h.slot.slot, workerPid: h.pid },
+          'worker did not answer an apply; killing it',
+        );
+        h.worker.process.kill('SIGKILL');
+        done(null);
+      }, this.#o.applyTimeoutMs);
+      const done = (result: ApplyResult | null) => {
+        clearTimeout(timer);
+        h.pending.delete(seq);
+        resolve(result);
+      };
+      h.pending.set(seq, done);
+      if (!this.#send(h, { type: 'berth:apply', seq, body })) done(null);
+    });
+  }
+
+  #send(h: Handle, msg: ToWorker): boolean {
+    if (h.state === 'exited' || !h.worker.isConnected()) return false;
+    try {
+      h.worker.send(msg, (err: Error | null) => {
+        if (err) this.#log.debug({ slot: h.slot.slot, err: err.message }, 'cannot reach worker');
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #spawn(slot: Slot): void {
+    slot.timer = null;
+    if (this.#closed) return;
+    const init: WorkerInit = {
+      slot: slot.slot,
+      logLevel: this.#o.logger.level,
+      bindings: this.#o.logger.bindings(),
+      entryPointOverrides: this.#o.entryPointOverrides,
+      ...(this.#o.closeDrainMs === undefined ? {} : { closeDrainMs: this.#o.closeDrainMs }),
+    };
+    configureCluster(this.#o.exec);
+    // Workers parse untrusted traffic and never talk to the controller: they get no join token.
+    const worker = cluster.fork({ [WORKER_INIT_ENV]: JSON.stringify(init), BERTH_JOIN_TOKEN: undefined });
+    let onExit: () => void = () => {};
+    const h: Handle = {
+      slot,
+      worker,
+      pid: worker.process.pid ?? 0,
+      state: 'starting',
+      servingSince: 0,
+      lastHeard: Date.now(),
+      applied: null,
+      pending: new Map(),
+      exited: new Promise<void>((r) => {
+        onExit = r;
+      }),
+    };
+    slot.handle = h;
+    const readyTimer = setTimeout(() => {
+      this.#log.error({ slot: slot.slot, workerPid: h.pid }, 'worker did not start in time; killing it');
+      worker.process.kill('SIGKILL');
+    }, this.#o.startTimeoutMs);
+    worker.on('error', (err) =>
+      this.#log.debug({ slot: slot.slot, err: err.message }, 'worker channel error'),
+    );
+    worker.on('message', (msg: unknown) => {
+      if (!isFromWorker(msg)) return;
+      h.lastHeard = Date.now();
+      if (msg.type === 'berth:pong') return;
+      if (msg.type === 'berth:ready') {
+        clearTimeout(readyTimer);
+        if (h.state !== 'starting') return;
+        h.state = 'ready';
+        this.#wake();
+        void this.#serial(() => this.#catchUp(h));
+        this.#o.onChange?.();
+      } else {
+        h.pending.get(msg.seq)?.(msg.result);
+      }
+    });
+    worker.once('exit', (code: number | null, signal: string | null) => {
+      clearTimeout(readyTimer);
+      const uptime = h.servingSince ? Date.now() - h.servingSince : 0;
+      h.state = 'exited';
+      for (const done of [...h.pending.values()]) done(null);
+      if (slot.handle === h) slot.handle = null;
+      onExit();
+      this.#wake();
+      if (this.#closed) return;
+      const delayMs = nextRestart(slot.history, uptime, this.#o.restartPolicy);
+      slot.restarts++;
+      this.#log.warn(
+        { slot: slot.slot, workerPid: h.pid, code, signal, restartInMs: delayMs },
+        'worker exited; replacing it',
+      );
+      slot.timer = setTimeout(() => this.#spawn(slot), delayMs);
+      this.#o.onChange?.();
+    });
+  }
+
+  #checkLiveness(): void {
+    const now = Date.now();
+    for (const s of this.#slots) {
+      const h = s.handle;
+      if (!h || h.state === 'starting' || h.state === 'exited') continue;
+      if (now - h.lastHeard > this.#o.unresponsiveMs) {
+        this.#log.error(
+          { slot: s.slot, workerPid: h.pid, silentMs: now - h.lastHeard },
+          'worker stopped answering; killing it',
+        );
+        h.worker.process.kill('SIGKILL');
+      } else {
+        this.#send(h, { type: 'berth:ping' });
+      }
+    }
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters) w();
+  }
+
+  /** Resolves true as soon as `condition` holds, false after `timeoutMs`. */
+  #until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (condition()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!condition() && !this.#closed) return;
+        finish(condition());
+      };
+      const finish = (value: boolean) => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        resolve(value);
+      };
+      const timer = setTimeout(() => finish(condition()), timeoutMs);
+      this.#waiters.add(check);
+    });
+  }
+}
