@@ -1,106 +1,132 @@
-// Streams one client request to an upstream server through the shared pools, and the response back.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// Streams one request to an upstream server through the shared pools, and the response back: the Forward contract.
+import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import type { ServerTarget } from '../runtime/types.js';
+import type { RequestContext } from './context.js';
+import type { Forward, ForwardOutcome, ForwardTarget } from './forward-types.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
 import type { PoolCache } from './pool-cache.js';
-import { sendText } from './send-text.js';
+import { HttpRequestContext, TEXT_HEADERS, TEXT_HEADERS_CLOSE } from './request-context.js';
+import { clientAddress } from './request-view.js';
+import type { TransportTable } from './servers-transport.js';
 
-export interface ForwardOptions {
-  server: ServerTarget;
-  /** Origin-form target (`/path?query`) as the client sent it. */
-  target: string;
-  passHostHeader: boolean;
-  clientIp: string;
+/** Where the forwarder reads the live snapshot's transports. */
+export interface TransportSource {
+  readonly transports: TransportTable;
+}
+
+export interface ForwarderOptions {
   pools: PoolCache;
+  transports: TransportSource;
   logger: Logger;
 }
 
+const ABORTED: ForwardOutcome = Object.freeze({ kind: 'error', reason: 'aborted', responseStarted: false });
+
 /**
- * Never buffers: the request body streams into undici and the response body is piped to the
- * client, both with backpressure. Resolves when the exchange is over, never rejects.
+ * Never buffers: the request body streams into undici and the response body goes to
+ * `ctx.respond`, both with backpressure. Resolves when the exchange is over, never rejects.
  */
-export async function forward(
-  req: IncomingMessage,
-  res: ServerResponse,
-  opts: ForwardOptions,
-): Promise<void> {
-  const abort = new AbortController();
-  // The client going away (before the response is done) cancels the upstream request.
-  const onClose = (): void => {
-    if (!res.writableFinished) abort.abort();
+export function createForwarder(opts: ForwarderOptions): Forward {
+  const { pools, transports, logger } = opts;
+  return async function forward(ctx: RequestContext, target: ForwardTarget): Promise<ForwardOutcome> {
+    const req = ctx.req;
+    const transport = transports.transports.get(target.serversTransport);
+    const origin = target.server.origin;
+    ctx.log.server = origin;
+    const body = hasBody(req);
+    if (body) {
+      // A body that breaks framing (bad chunk size) fails in the same parser pass as the head:
+      // yielding once lets that land before anything is sent, so the server never sees the request.
+      await undefined;
+      if (req.destroyed || ctx.signal.aborted) return aborted(ctx);
+    }
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await pools.get(origin, transport).request({
+        path: ctx.target,
+        method: req.method ?? 'GET',
+        headers: requestHeaders(ctx, target),
+        body: body ? requestBody(req) : null,
+        signal: ctx.signal,
+      });
+    } catch (err) {
+      if (ctx.signal.aborted) return aborted(ctx);
+      const timeout = isTimeout(err);
+      ctx.log.error = timeout ? 'upstream_timeout' : 'upstream_error';
+      logger.debug({ err, origin }, 'upstream request failed');
+      // The body may be partly unread; closing is cheaper than draining an upload nobody wants.
+      const headers = req.complete ? TEXT_HEADERS : TEXT_HEADERS_CLOSE;
+      await ctx.respond(timeout ? 504 : 502, headers, timeout ? 'Gateway Timeout\n' : 'Bad Gateway\n');
+      return { kind: 'error', reason: timeout ? 'timeout' : reasonOf(err), responseStarted: false };
+    }
+    ctx.log.upstreamHeadersAt = process.hrtime.bigint();
+    const status = upstream.statusCode;
+    const headers = downstreamResponseHeaders(upstream.headers);
+    // An upload still running when the answer starts (an early 413, say) leaves unread bytes on the socket.
+    if (!req.complete) headers['connection'] = 'close';
+    await ctx.respond(status, headers, upstream.body);
+    if (upstream.body.errored && !ctx.signal.aborted) {
+      ctx.log.error = 'upstream_reset';
+      logger.debug({ err: upstream.body.errored, origin }, 'response stream failed');
+      return { kind: 'error', reason: 'reset', responseStarted: true };
+    }
+    return { kind: 'response', status };
   };
-  res.once('close', onClose);
+}
 
-  let upstream: Dispatcher.ResponseData;
-  try {
-    const host = req.headers.host;
-    upstream = await opts.pools.get(opts.server.origin).request({
-      path: opts.target,
-      method: req.method ?? 'GET',
-      headers: upstreamRequestHeaders(req.rawHeaders, {
-        clientIp: opts.clientIp,
-        proto: 'http',
-        host,
-        upstreamHost: opts.passHostHeader ? host : undefined,
-      }),
-      body: requestBody(req),
-      signal: abort.signal,
-    });
-  } catch (err) {
-    if (abort.signal.aborted) return;
-    const status = failureStatus(err);
-    opts.logger.debug({ err, origin: opts.server.origin }, 'upstream request failed');
-    // The body may be partly unread; closing is cheaper than draining an upload nobody wants.
-    sendText(res, status, status === 504 ? 'Gateway Timeout' : 'Bad Gateway', { close: !req.complete });
-    return;
-  }
+function aborted(ctx: RequestContext): ForwardOutcome {
+  ctx.log.error ??= 'client_aborted';
+  return ABORTED;
+}
 
-  if (res.destroyed) {
-    upstream.body.destroy();
-    return;
-  }
-  const headers = downstreamResponseHeaders(upstream.headers);
-  // An upload still running when the answer starts (an early 413, say) leaves unread bytes on the socket.
-  if (!req.complete) headers['connection'] = 'close';
-  try {
-    if (upstream.statusText) res.writeHead(upstream.statusCode, upstream.statusText, headers);
-    else res.writeHead(upstream.statusCode, headers);
-  } catch (err) {
-    // Node refuses a header or reason phrase it considers invalid.
-    upstream.body.destroy();
-    opts.logger.debug({ err, origin: opts.server.origin }, 'upstream response rejected');
-    sendText(res, 502, 'Bad Gateway', { close: true });
-    return;
-  }
-  try {
-    await pipeline(upstream.body, res);
-  } catch (err) {
-    // Either side broke mid-body; pipeline has destroyed both, so the client sees a truncated response.
-    if (!abort.signal.aborted)
-      opts.logger.debug({ err, origin: opts.server.origin }, 'response stream failed');
-  }
+function requestHeaders(ctx: RequestContext, target: ForwardTarget): string[] {
+  const req = ctx.req;
+  const host = req.headers.host;
+  const own = ctx instanceof HttpRequestContext ? ctx : undefined;
+  return upstreamRequestHeaders(req.rawHeaders, {
+    peerIp: own ? own.peerIp : clientAddress(req.socket.remoteAddress),
+    proto: ctx.scheme,
+    host,
+    upstreamHost: target.passHostHeader ? host : undefined,
+    trusted: own ? own.trusted : false,
+    localPort: req.socket.localPort ?? 0,
+    serverName: own ? own.scope.nodeName : '',
+    overrides: ctx.upstreamHeaders,
+  });
+}
+
+/** `false` for a request without a body: an empty stream would make undici send `transfer-encoding: chunked`. */
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && length !== '0';
 }
 
 /**
- * `null` when the request has no body: handing undici an empty stream would make it send
- * `transfer-encoding: chunked` on a GET. Otherwise a PassThrough rather than `req` itself,
- * because undici destroys the body on failure and destroying `req` would kill the client
- * socket before a 502 could be written.
+ * A PassThrough rather than `req` itself, because undici destroys the body on failure and
+ * destroying `req` would kill the client socket before a 502 could be written.
  */
-function requestBody(req: IncomingMessage): PassThrough | null {
-  const length = req.headers['content-length'];
-  const chunked = req.headers['transfer-encoding'] !== undefined;
-  if (!chunked && (length === undefined || length === '0')) return null;
+function requestBody(req: IncomingMessage): PassThrough {
   const body = new PassThrough();
   req.pipe(body);
   return body;
 }
 
-function failureStatus(err: unknown): number {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
-  return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' ? 504 : 502;
+function codeOf(err: unknown): unknown {
+  return typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+}
+
+function isTimeout(err: unknown): boolean {
+  const code = codeOf(err);
+  return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT';
+}
+
+function reasonOf(err: unknown): 'connect' | 'reset' | 'protocol' {
+  const code = codeOf(err);
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
+    return 'connect';
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
+  return 'protocol';
 }

@@ -1,6 +1,7 @@
 // The immutable routing state one snapshot compiles to; requests read it, nothing mutates it but balancers.
 import type { RuleMatcher } from '@berth/config';
 import type { Balancer } from '../balancer/balancer.js';
+import type { Handler } from '../http/context.js';
 import type { RouterTable } from './router-table.js';
 
 /** One upstream server of a service. */
@@ -25,6 +26,8 @@ export interface RouterEntry {
   service: string;
   priority: number;
   match: RuleMatcher;
+  /** The router's middlewares and service composed; absent: the entry point balances and forwards itself. */
+  handler?: Handler;
 }
 
 export interface Runtime {
