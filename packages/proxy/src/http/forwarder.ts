@@ -9,7 +9,7 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from './forwarded-h
 import type { PoolCache } from './pool-cache.js';
 import { HttpRequestContext, TEXT_HEADERS, TEXT_HEADERS_CLOSE } from './request-context.js';
 import { clientAddress } from './request-view.js';
-import type { TransportTable } from './servers-transport.js';
+import type { TlsSettings, TransportTable } from './servers-transport.js';
 
 /** Where the forwarder reads the live snapshot's transports. */
 export interface TransportSource {
@@ -21,6 +21,9 @@ export interface ForwarderOptions {
   transports: TransportSource;
   logger: Logger;
 }
+
+/** undici reads `servername` per request though its types leave it out. */
+type RequestOptions = Dispatcher.RequestOptions & { servername?: string };
 
 const ABORTED: ForwardOutcome = Object.freeze({ kind: 'error', reason: 'aborted', responseStarted: false });
 
@@ -44,13 +47,16 @@ export function createForwarder(opts: ForwarderOptions): Forward {
     }
     let upstream: Dispatcher.ResponseData;
     try {
-      upstream = await pools.get(origin, transport).request({
+      const options: RequestOptions = {
         path: ctx.target,
         method: req.method ?? 'GET',
         headers: requestHeaders(ctx, target),
         body: body ? requestBody(req) : null,
         signal: ctx.signal,
-      });
+      };
+      // undici would take the TLS server name from the Host header; Traefik uses the server's own.
+      if (target.server.url.protocol === 'https:') options.servername = serverNameOf(target, transport.tls);
+      upstream = await pools.get(origin, transport).request(options);
     } catch (err) {
       if (ctx.signal.aborted) return aborted(ctx);
       const timeout = isTimeout(err);
@@ -74,6 +80,14 @@ export function createForwarder(opts: ForwarderOptions): Forward {
     }
     return { kind: 'response', status };
   };
+}
+
+function serverNameOf(target: ForwardTarget, tls: TlsSettings): string {
+  if (tls.servername !== undefined) return tls.servername;
+  // For an IP the certificate is checked against the IP (Node warns once that SNI cannot carry
+  // one); anything falsy would make undici fall back to the client's Host header.
+  const host = target.server.url.hostname;
+  return host.startsWith('[') ? host.slice(1, -1) : host;
 }
 
 function aborted(ctx: RequestContext): ForwardOutcome {
