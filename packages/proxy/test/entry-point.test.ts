@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { EntryPoint } from '@berth/config';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { RequestContext, RequestLog } from '../src/http/context.js';
 import { entryPointSettings } from '../src/http/entry-point-settings.js';
-import type { ForwardOutcome } from '../src/http/forward-types.js';
+import type { Forward, ForwardOutcome } from '../src/http/forward-types.js';
 import { createForwarder } from '../src/http/forwarder.js';
 import { HttpEntryPoint } from '../src/http/http-entry-point.js';
 import { PoolCache } from '../src/http/pool-cache.js';
@@ -15,6 +16,7 @@ import type { Runtime } from '../src/runtime/types.js';
 import { closedPort } from './support/backend.js';
 import { call } from './support/client.js';
 import { backendFor, Cleanups, silent } from './support/plane.js';
+import { sendRaw, statusOf } from './support/raw.js';
 import { body, service } from './support/snapshot.js';
 
 const cleanups = new Cleanups();
@@ -22,6 +24,7 @@ after(() => cleanups.run());
 
 interface Harness {
   port: number;
+  forward: Forward;
   runtime: Runtime;
   ended: RequestContext[];
   pools: PoolCache;
@@ -59,7 +62,13 @@ async function serve(
         entry.server.closeAllConnections();
       }),
   );
-  const harness: Harness = { port: (entry.server.address() as AddressInfo).port, runtime, ended, pools };
+  const harness: Harness = {
+    port: (entry.server.address() as AddressInfo).port,
+    forward,
+    runtime,
+    ended,
+    pools,
+  };
   for (const router of runtime.routers.get('web')?.entries ?? []) {
     const handler = handlers[router.name];
     if (handler) router.handler = (ctx) => handler(ctx, harness);
@@ -175,6 +184,51 @@ describe('the entry point', () => {
     );
     assert.equal((await call(h.port)).status, 500);
     assert.equal((await call(h.port)).status, 500);
+  });
+});
+
+describe('Upgrade requests through router handlers', () => {
+  it('let a middleware refuse the upgrade on the raw socket, and tunnel once it passes', async () => {
+    const echo = await backendFor(cleanups, 'ws');
+    const wss = new WebSocketServer({ server: echo.server });
+    wss.on('connection', (ws) => ws.on('message', (m) => ws.send(`echo:${String(m)}`)));
+    cleanups.add(() => new Promise((resolve) => wss.close(() => resolve())));
+    const server = { url: new URL(echo.url), origin: echo.url, weight: 1 };
+    const h = await serve(
+      body({ r: { rule: 'PathPrefix(`/`)', service: 's' } }, { s: service(echo.url) }),
+      {},
+      {
+        // A stand-in for basicAuth in front of a service handler.
+        r: async (ctx, harness) => {
+          if (ctx.req.headers.authorization !== 'Bearer ok') {
+            await ctx.respond(401, { 'www-authenticate': 'Bearer' }, 'no\n');
+            return;
+          }
+          await harness.forward(ctx, { server, passHostHeader: true });
+        },
+      },
+    );
+    const refused = await sendRaw(
+      h.port,
+      'GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    assert.equal(statusOf(refused.text), 401);
+    assert.equal(refused.closed, true);
+    assert.equal(echo.seen.length, 0);
+
+    const ws = new WebSocket(`ws://127.0.0.1:${h.port}/`, { headers: { authorization: 'Bearer ok' } });
+    cleanups.add(async () => ws.terminate());
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.once('open', () => ws.send('hi'));
+      ws.once('message', (m) => resolve(String(m)));
+      ws.once('error', reject);
+    });
+    assert.equal(reply, 'echo:hi');
+    assert.deepEqual(
+      h.ended.map((c) => c.log.status),
+      [401, 101],
+    );
   });
 });
 

@@ -114,6 +114,24 @@ describe('WebSocket pass-through', () => {
     assert.equal(await echo(fresh, 'new'), 'B:new');
   });
 
+  it('keeps a WebSocket open past readTimeout and idleTimeout, which bound requests, not tunnels', async () => {
+    const a = await echoBackend('A');
+    const b = snapshot({ ws: { rule: 'Host(`ws.test`)', service: 'a' } }, { a: a.url });
+    const port = await applied(planeFor(cleanups), {
+      ...b,
+      entryPoints: {
+        web: {
+          address: ':80',
+          transport: { respondingTimeouts: { readTimeout: '200ms', idleTimeout: '200ms' } },
+        },
+      },
+    });
+    const ws = await open(port);
+    await sleep(1_200);
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    assert.equal(await echo(ws, 'late'), 'A:late');
+  });
+
   it('closes a removed route’s WebSocket after routeRemovalGrace, not before', async () => {
     const a = await echoBackend('A');
     const p = planeFor(cleanups);

@@ -7,9 +7,11 @@ import type { RequestContext } from './context.js';
 import type { Forward, ForwardOutcome, ForwardTarget } from './forward-types.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
 import type { PoolCache } from './pool-cache.js';
+import type { UpgradeSocket } from './request-context.js';
 import { HttpRequestContext, TEXT_HEADERS, TEXT_HEADERS_CLOSE } from './request-context.js';
 import { clientAddress } from './request-view.js';
-import type { TlsSettings, TransportTable } from './servers-transport.js';
+import type { TlsSettings, TransportSettings, TransportTable } from './servers-transport.js';
+import { relayUpgrade } from './upgrade.js';
 
 /** Where the forwarder reads the live snapshot's transports. */
 export interface TransportSource {
@@ -38,6 +40,9 @@ export function createForwarder(opts: ForwarderOptions): Forward {
     const transport = transports.transports.get(target.serversTransport);
     const origin = target.server.origin;
     ctx.log.server = origin;
+    if (ctx instanceof HttpRequestContext && ctx.upgrade !== undefined) {
+      return forwardUpgrade(ctx, ctx.upgrade, target, transport);
+    }
     const body = hasBody(req);
     if (body) {
       // A body that breaks framing (bad chunk size) fails in the same parser pass as the head:
@@ -82,6 +87,52 @@ export function createForwarder(opts: ForwarderOptions): Forward {
   };
 }
 
+/** An Upgrade request: the same routing, middlewares and balancing, then a raw tunnel instead of undici. */
+async function forwardUpgrade(
+  ctx: HttpRequestContext,
+  upgrade: UpgradeSocket,
+  target: ForwardTarget,
+  transport: TransportSettings,
+): Promise<ForwardOutcome> {
+  const { req, res } = ctx;
+  const router = ctx.router;
+  let tunnel: { destroy(): void } | undefined;
+  const headers = requestHeaders(ctx, target, req.headers.upgrade ?? 'websocket');
+  const result = await relayUpgrade({
+    socket: upgrade.socket,
+    head: upgrade.head,
+    server: target.server,
+    transport,
+    method: req.method ?? 'GET',
+    target: ctx.target,
+    headers,
+    onAnswer: () => {
+      ctx.log.upstreamHeadersAt = process.hrtime.bigint();
+      if (res.socket) res.detachSocket(res.socket);
+    },
+    onOpen: (t) => {
+      tunnel = t;
+      if (router !== undefined) ctx.scope.connections.add(router, t);
+    },
+    onClose: () => {
+      if (router !== undefined && tunnel !== undefined) ctx.scope.connections.delete(router, tunnel);
+    },
+  });
+  if (result.kind === 'upgraded') {
+    ctx.log.status = 101;
+    return { kind: 'response', status: 101 };
+  }
+  if (result.kind === 'response') {
+    ctx.log.status = result.status;
+    return { kind: 'response', status: result.status };
+  }
+  if (result.reason === 'aborted') return aborted(ctx);
+  const timeout = result.reason === 'timeout';
+  ctx.log.error = timeout ? 'upstream_timeout' : 'upstream_error';
+  await ctx.respond(timeout ? 504 : 502, TEXT_HEADERS_CLOSE, timeout ? 'Gateway Timeout\n' : 'Bad Gateway\n');
+  return { kind: 'error', reason: result.reason, responseStarted: false };
+}
+
 function serverNameOf(target: ForwardTarget, tls: TlsSettings): string {
   if (tls.servername !== undefined) return tls.servername;
   // For an IP the certificate is checked against the IP (Node warns once that SNI cannot carry
@@ -95,7 +146,7 @@ function aborted(ctx: RequestContext): ForwardOutcome {
   return ABORTED;
 }
 
-function requestHeaders(ctx: RequestContext, target: ForwardTarget): string[] {
+function requestHeaders(ctx: RequestContext, target: ForwardTarget, upgrade?: string): string[] {
   const req = ctx.req;
   const host = req.headers.host;
   const own = ctx instanceof HttpRequestContext ? ctx : undefined;
@@ -108,6 +159,7 @@ function requestHeaders(ctx: RequestContext, target: ForwardTarget): string[] {
     localPort: req.socket.localPort ?? 0,
     serverName: own ? own.scope.nodeName : '',
     overrides: ctx.upstreamHeaders,
+    ...(upgrade === undefined ? {} : { upgrade }),
   });
 }
 

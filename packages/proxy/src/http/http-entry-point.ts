@@ -1,6 +1,6 @@
 // The HTTP server of one entry point: builds each request's context, routes it on the runtime live at its start, runs the router's handler.
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import { createServer, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -11,14 +11,14 @@ import type { RequestContext } from './context.js';
 import type { EntryPointSettings } from './entry-point-settings.js';
 import { entryPointSettings } from './entry-point-settings.js';
 import type { Forward } from './forward-types.js';
-import { forwardedClientIp, isTrusted, upstreamRequestHeaders } from './forwarded-headers.js';
+import { forwardedClientIp, isTrusted } from './forwarded-headers.js';
 import type { TransportSource } from './forwarder.js';
 import type { EntryPointScope } from './request-context.js';
 import { HttpRequestContext, TEXT_HEADERS, TEXT_HEADERS_CLOSE } from './request-context.js';
 import { clientAddress, parseRequest } from './request-view.js';
 import { RouteConnections } from './route-connections.js';
 import { framingError } from './strict-request.js';
-import { relayUpgrade, writeError } from './upgrade.js';
+import { writeBadRequest } from './upgrade.js';
 
 export interface EntryPointOptions {
   name: string;
@@ -124,18 +124,20 @@ export class HttpEntryPoint implements EntryPointScope {
       reject400(res);
       return;
     }
+    void this.#run(this.#context(req, res), runtime);
+  }
+
+  #context(req: IncomingMessage, res: ServerResponse): HttpRequestContext {
     const { view, target } = parseRequest(req);
     const peer = peerOf(req.socket);
     const trust = this.#settings.forwarded;
     const trusted = (trust.insecure || trust.trustedIPs !== null) && isTrusted(peer, trust);
-    if (trusted) view.clientIp = forwardedClientIp(peer, req.headers['x-forwarded-for'], trust);
-    else view.clientIp = peer;
-    const ctx = new HttpRequestContext(this, req, res, view, target, peer, trusted);
-    void this.#run(ctx, runtime);
+    view.clientIp = trusted ? forwardedClientIp(peer, req.headers['x-forwarded-for'], trust) : peer;
+    return new HttpRequestContext(this, req, res, view, target, peer, trusted);
   }
 
   async #run(ctx: HttpRequestContext, runtime: Runtime | undefined): Promise<void> {
-    const writeTimeout = this.#settings.writeTimeoutMs;
+    const writeTimeout = ctx.upgrade === undefined ? this.#settings.writeTimeoutMs : 0;
     const timer = writeTimeout > 0 ? setTimeout(cutSlowWriter, writeTimeout, ctx.res) : undefined;
     try {
       const router = runtime && routeRequest(runtime, this.name, ctx.view);
@@ -182,59 +184,25 @@ export class HttpEntryPoint implements EntryPointScope {
     });
   }
 
+  /**
+   * An Upgrade request goes through the same routing, middlewares and balancing as any other:
+   * a ServerResponse on the raw socket lets them answer (401, 403, 429...), and the forwarder
+   * tunnels instead of calling undici.
+   */
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', noop);
-    const runtime = this.#runtimes.current;
     if (framingError(req) !== null) {
-      writeError(socket, 400);
+      writeBadRequest(socket);
       return;
     }
-    const { view, target } = parseRequest(req);
-    const peer = peerOf(req.socket);
-    const trust = this.#settings.forwarded;
-    const trusted = (trust.insecure || trust.trustedIPs !== null) && isTrusted(peer, trust);
-    view.clientIp = trusted ? forwardedClientIp(peer, req.headers['x-forwarded-for'], trust) : peer;
-    const router = runtime && routeRequest(runtime, this.name, view);
-    if (!runtime || !router) {
-      writeError(socket, 404);
-      return;
-    }
-    const service = runtime.services.get(router.service);
-    const server = service?.balancer.next();
-    if (!service || !server) {
-      writeError(socket, 503);
-      return;
-    }
-    const transports = this.#transports.transports;
-    const host = req.headers.host;
-    const headers = upstreamRequestHeaders(req.rawHeaders, {
-      peerIp: peer,
-      proto: 'http',
-      host,
-      upstreamHost: service.passHostHeader ? host : undefined,
-      trusted,
-      localPort: req.socket.localPort ?? 0,
-      serverName: this.nodeName,
-      upgrade: req.headers.upgrade ?? 'websocket',
-    });
-    const routerName = router.name;
-    let tunnel: { destroy(): void } | undefined;
-    void relayUpgrade({
-      socket,
-      head,
-      server,
-      transport: transports.get(transports.nameForService(service.name)),
-      method: req.method ?? 'GET',
-      target,
-      headers,
-      onOpen: (t) => {
-        tunnel = t;
-        this.connections.add(routerName, t);
-      },
-      onClose: () => {
-        if (tunnel) this.connections.delete(routerName, tunnel);
-      },
-    });
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    // Whoever answers instead of a tunnel ends the exchange; the connection goes with it.
+    res.once('finish', () => socket.end());
+    const ctx = this.#context(req, res);
+    ctx.upgrade = { socket, head };
+    void this.#run(ctx, this.#runtimes.current);
   }
 }
 

@@ -1,6 +1,6 @@
 // The RequestContext an entry point builds for each request, with the default response writer.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { RequestView } from '@berth/config';
 import type { RequestContext, RequestLog, Respond, ResponseBody } from './context.js';
 import type { RouteConnections } from './route-connections.js';
@@ -15,6 +15,13 @@ export interface EntryPointScope {
 
 const kContext = Symbol('berth.context');
 type TaggedResponse = ServerResponse & { [kContext]?: HttpRequestContext };
+
+/** An Upgrade request's raw connection, for the forwarder to tunnel once the server agrees. */
+export interface UpgradeSocket {
+  socket: Duplex;
+  /** Bytes the client sent after the request head. */
+  head: Buffer;
+}
 
 /** One listener shared by every response instead of a closure per request. */
 function onResponseClose(this: TaggedResponse): void {
@@ -40,6 +47,8 @@ export class HttpRequestContext implements RequestContext {
   readonly scope: EntryPointScope;
   /** Set once routed, so streamed responses are tracked under it. */
   router: string | undefined;
+  /** Set for an Upgrade request: `res` then writes on the raw socket, for answers other than a tunnel. */
+  upgrade: UpgradeSocket | undefined;
   #abort: AbortController | undefined;
   #gone = false;
 
@@ -63,6 +72,7 @@ export class HttpRequestContext implements RequestContext {
     this.startedAt = process.hrtime.bigint();
     this.log = { entryPoint: scope.name };
     this.router = undefined;
+    this.upgrade = undefined;
     // Bound once: middlewares call a saved `respond` without a receiver.
     this.respond = (status, headers, body) => writeResponse(this, status, headers, body);
     (res as TaggedResponse)[kContext] = this;

@@ -19,6 +19,8 @@ export interface UpgradeRelay {
   target: string;
   /** Upstream headers (flat `[name, value, ...]`, Connection and Upgrade included). */
   headers: string[];
+  /** Called just before the first raw byte goes to the client, so the caller lets go of the socket. */
+  onAnswer(): void;
   /** Called once the tunnel is open, with a way to cut it; and when it closes. */
   onOpen(tunnel: { destroy(): void }): void;
   onClose(): void;
@@ -27,16 +29,20 @@ export interface UpgradeRelay {
 export type UpgradeResult =
   | { kind: 'upgraded' }
   | { kind: 'response'; status: number }
-  | { kind: 'error'; reason: 'timeout' | 'connect' };
+  | { kind: 'error'; reason: 'timeout' | 'connect' | 'aborted' };
 
-/** Never rejects: failures are written to the client's socket as a 502 (504 for timeouts). */
+/**
+ * Never rejects. On an error nothing has been written to the client: the caller answers. A 101
+ * is relayed and both sockets are piped; any other answer is relayed and the connection closed.
+ */
 export function relayUpgrade(relay: UpgradeRelay): Promise<UpgradeResult> {
   return new Promise((resolve) => {
     const { socket, server, transport } = relay;
     const https = server.url.protocol === 'https:';
     const headers = headerObject(relay.headers);
+    const hostname = server.url.hostname;
     const options = {
-      host: server.url.hostname.startsWith('[') ? server.url.hostname.slice(1, -1) : server.url.hostname,
+      host: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
       port: server.url.port || (https ? 443 : 80),
       method: relay.method,
       path: relay.target,
@@ -49,7 +55,6 @@ export function relayUpgrade(relay: UpgradeRelay): Promise<UpgradeResult> {
     try {
       upstream = https ? httpsRequest(options) : httpRequest(options);
     } catch {
-      writeError(socket, 502);
       resolve({ kind: 'error', reason: 'connect' });
       return;
     }
@@ -66,24 +71,22 @@ export function relayUpgrade(relay: UpgradeRelay): Promise<UpgradeResult> {
       transport.responseHeaderTimeoutMs > 0 ? transport.responseHeaderTimeoutMs : transport.dialTimeoutMs;
     const timer = setTimeout(() => {
       upstream.destroy();
-      writeError(socket, 504);
       settle({ kind: 'error', reason: 'timeout' });
     }, waitMs);
     const onClientClose = (): void => {
       upstream.destroy();
-      settle({ kind: 'error', reason: 'connect' });
+      settle({ kind: 'error', reason: 'aborted' });
     };
     socket.once('close', onClientClose);
-    socket.on('error', noop);
 
     upstream.once('upgrade', (res: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
+      upSocket.on('error', noop);
       if (settled || socket.destroyed) {
         upSocket.destroy();
-        settle({ kind: 'error', reason: 'connect' });
         return;
       }
-      upSocket.on('error', noop);
-      socket.write(statusLine(res) + rawHeaderLines(res.rawHeaders) + '\r\n');
+      relay.onAnswer();
+      socket.write(`${statusLine(res)}${rawHeaderLines(res.rawHeaders)}\r\n`);
       if (upHead.length > 0) socket.write(upHead);
       if (relay.head.length > 0) upSocket.write(relay.head);
       const tunnel = {
@@ -104,6 +107,11 @@ export function relayUpgrade(relay: UpgradeRelay): Promise<UpgradeResult> {
     upstream.once('response', (res: IncomingMessage) => {
       // The server declined the upgrade: relay its answer, then close (the client must not
       // keep a connection that now bypasses routing).
+      if (settled) {
+        res.destroy();
+        return;
+      }
+      relay.onAnswer();
       const out: OutgoingHttpHeaders = downstreamResponseHeaders(res.headers);
       let head = statusLine(res);
       for (const name in out) {
@@ -117,10 +125,7 @@ export function relayUpgrade(relay: UpgradeRelay): Promise<UpgradeResult> {
       settle({ kind: 'response', status: res.statusCode ?? 502 });
     });
 
-    upstream.once('error', () => {
-      if (!settled) writeError(socket, 502);
-      settle({ kind: 'error', reason: 'connect' });
-    });
+    upstream.once('error', () => settle({ kind: 'error', reason: 'connect' }));
     upstream.end();
   });
 }
@@ -151,22 +156,12 @@ function headerObject(flat: readonly string[]): Record<string, string | string[]
   return out;
 }
 
-/** Writes the proxy's own error straight on a raw socket (no ServerResponse exists for an upgrade). */
-export function writeError(socket: Duplex, status: 400 | 404 | 502 | 503 | 504): void {
+/** Refuses a request on a raw socket, before any response object exists for it. */
+export function writeBadRequest(socket: Duplex): void {
   if (socket.destroyed) return;
-  const text =
-    status === 400
-      ? 'Bad Request\n'
-      : status === 404
-        ? '404 page not found\n'
-        : status === 503
-          ? 'Service Unavailable\n'
-          : status === 504
-            ? 'Gateway Timeout\n'
-            : 'Bad Gateway\n';
-  const reason = text.startsWith('404') ? 'Not Found' : text.slice(0, -1);
+  const text = 'Bad Request\n';
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    'HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n' +
+      `content-length: ${text.length}\r\nconnection: close\r\n\r\n${text}`,
   );
 }
