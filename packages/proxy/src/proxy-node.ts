@@ -30,6 +30,7 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
   const nodeId = await loadNodeId(opts.dataDir);
   const dataPlane = new DataPlane({
     logger: opts.logger,
+    nodeName: opts.name,
     ...(opts.entryPointOverrides ? { entryPointOverrides: opts.entryPointOverrides } : {}),
   });
   const agent = new Agent({

@@ -181,6 +181,25 @@ describe('timeouts against real sockets', () => {
   });
 });
 
+describe('draining', () => {
+  it('lets a request in flight finish within graceTimeOut when the data plane closes', async () => {
+    const slow = await backendFor(cleanups, 'slow', (req, res) => {
+      req.resume();
+      setTimeout(() => res.end('done'), 300);
+    });
+    const p = planeFor(cleanups, { closeDrainMs: undefined });
+    const b = body({ r: { rule: 'PathPrefix(`/`)', service: 's' } }, { s: service(slow.url) });
+    const port = await applied(p, withEntryPoint(b, { transport: { lifeCycle: { graceTimeOut: '3s' } } }));
+    const inFlight = call(port);
+    await until(() => slow.seen.length === 1, 'the request to reach the server');
+    const started = Date.now();
+    await p.close();
+    const reply = await inFlight;
+    assert.equal(reply.body, 'done');
+    assert.ok(Date.now() - started < 2_500, 'close waited for the whole grace');
+  });
+});
+
 describe('servers transports against real sockets', () => {
   it('holds a server to maxConnsPerHost connections, queueing the rest', async () => {
     const held: (() => void)[] = [];

@@ -27,14 +27,21 @@ export async function backendFor(cleanups: Cleanups, name: string, handler?: Han
   return b;
 }
 
-export function planeFor(cleanups: Cleanups, opts: Partial<DataPlaneOptions> = {}): DataPlane {
-  const p = new DataPlane({
+/** Options of a test data plane; `undefined` removes a test default (`closeDrainMs` lets graceTimeOut decide). */
+export type PlaneOptions = { [K in keyof DataPlaneOptions]?: DataPlaneOptions[K] | undefined };
+
+export function planeFor(cleanups: Cleanups, opts: PlaneOptions = {}): DataPlane {
+  const options: DataPlaneOptions = {
     logger: silent,
     entryPointOverrides: { web: '127.0.0.1:0' },
     closeDrainMs: 100,
     retireDrainMs: 1_000,
-    ...opts,
-  });
+  };
+  for (const [key, value] of Object.entries(opts)) {
+    if (value === undefined) delete options[key as keyof DataPlaneOptions];
+    else Object.assign(options, { [key]: value });
+  }
+  const p = new DataPlane(options);
   cleanups.add(() => p.close());
   return p;
 }
