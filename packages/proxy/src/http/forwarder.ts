@@ -170,12 +170,15 @@ function hasBody(req: IncomingMessage): boolean {
   return length !== undefined && length !== '0';
 }
 
+/** Bytes of request body buffered between client and server: a socket read's worth, so a fast upload is not throttled. */
+const BODY_BUFFER = 64 * 1024;
+
 /**
  * A PassThrough rather than `req` itself, because undici destroys the body on failure and
  * destroying `req` would kill the client socket before a 502 could be written.
  */
 function requestBody(req: IncomingMessage): PassThrough {
-  const body = new PassThrough();
+  const body = new PassThrough({ highWaterMark: BODY_BUFFER });
   req.pipe(body);
   return body;
 }

@@ -62,6 +62,7 @@ export class HttpEntryPoint implements EntryPointScope {
   readonly #transports: TransportSource;
   readonly #logger: Logger;
   readonly #onRequestEnd: ((ctx: RequestContext) => void) | undefined;
+  #routerNames: { runtime: Runtime; names: Set<string> } | undefined;
 
   constructor(opts: EntryPointOptions) {
     this.name = opts.name;
@@ -113,8 +114,14 @@ export class HttpEntryPoint implements EntryPointScope {
   }
 
   #hasRouter(router: string): boolean {
-    const table = this.#runtimes.current?.routers.get(this.name);
-    return table !== undefined && table.entries.some((e) => e.name === router);
+    const runtime = this.#runtimes.current;
+    if (runtime === undefined) return false;
+    // One set per runtime: a snapshot of 10,000 routes is not scanned once per open connection.
+    if (this.#routerNames?.runtime !== runtime) {
+      const names = new Set((runtime.routers.get(this.name)?.entries ?? []).map((e) => e.name));
+      this.#routerNames = { runtime, names };
+    }
+    return this.#routerNames.names.has(router);
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
