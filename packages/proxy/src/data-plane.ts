@@ -70,7 +70,7 @@ export class DataPlane {
   readonly forward: Forward;
   readonly #listeners = new Map<string, Listener>();
   /** Servers of removed entry points still finishing their requests. */
-  readonly #draining = new Map<Server, Promise<void>>();
+  readonly #draining = new Map<Listener, Promise<void>>();
   /** Applies run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -118,7 +118,10 @@ export class DataPlane {
     const longest = Math.max(0, ...listeners.map(graceOf));
     // Retired servers may have a long drain left; shutting down shortens it.
     const cut = setTimeout(() => {
-      for (const server of this.#draining.keys()) server.closeAllConnections();
+      for (const { server, http } of this.#draining.keys()) {
+        server.closeAllConnections();
+        http.connections.closeAll();
+      }
     }, this.#closeDrainMs ?? longest);
     await Promise.all([...listeners.map((l) => drain(l, graceOf(l))), ...this.#draining.values()]);
     clearTimeout(cut);
@@ -175,11 +178,10 @@ export class DataPlane {
       listener.http.routesChanged(removalGrace);
     }
     for (const listener of retired) {
-      const { server } = listener;
       this.#draining.set(
-        server,
+        listener,
         drain(listener, this.#retireDrainMs ?? listener.http.settings.graceTimeoutMs).finally(() =>
-          this.#draining.delete(server),
+          this.#draining.delete(listener),
         ),
       );
     }

@@ -9,7 +9,7 @@ import type { SnapshotBody } from '@berth/protocol';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Backend } from './support/backend.js';
 import { closedPort } from './support/backend.js';
-import { applied, backendFor, Cleanups, planeFor, until } from './support/plane.js';
+import { applied, backendFor, Cleanups, planeFor, portOf, until } from './support/plane.js';
 import { sendRaw, statusOf } from './support/raw.js';
 import { body, service } from './support/snapshot.js';
 
@@ -150,6 +150,21 @@ describe('WebSocket pass-through', () => {
     assert.equal(await echo(ws, 'still'), 'A:still');
     const elapsed = (await closedAt) - removedAt;
     assert.ok(elapsed >= 250 && elapsed < 3_000, `closed after ${elapsed} ms`);
+  });
+
+  it('closes the WebSockets of a removed entry point once its drain time is over', async () => {
+    const a = await echoBackend('A');
+    const p = planeFor(cleanups, {
+      entryPointOverrides: { web: '127.0.0.1:0', live: '127.0.0.1:0' },
+      retireDrainMs: 200,
+    });
+    const routers = { ws: { rule: 'Host(`ws.test`)', service: 'a' } };
+    const both = body(routers, { a: service(a.url) }, { web: ':80', live: ':81' });
+    await applied(p, both);
+    const ws = await open(portOf(p, 'live'));
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    await applied(p, body(routers, { a: service(a.url) }));
+    await closed;
   });
 
   it('keeps a WebSocket whose route came back within the grace', async () => {
