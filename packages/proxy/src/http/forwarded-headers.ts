@@ -151,7 +151,7 @@ export function downstreamResponseHeaders(headers: IncomingHttpHeaders): Outgoin
 
 /** True when the peer's forwarded headers are to be believed. */
 export function isTrusted(peerIp: string, trust: ForwardedTrust): boolean {
-  return trust.insecure || (trust.trustedIPs !== null && trust.trustedIPs.contains(peerIp));
+  return trust.insecure || trust.trustedIPs?.contains(peerIp) === true;
 }
 
 /**
