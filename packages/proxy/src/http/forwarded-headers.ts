@@ -19,7 +19,7 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Forwarded headers a client may only set through a trusted proxy (Traefik's list). */
+/** Forwarded headers a client may only set through a trusted proxy (Traefik's list, plus X-Forwarded-Prefix). */
 const FORWARDED = new Set([
   'x-forwarded-for',
   'x-forwarded-proto',
@@ -28,6 +28,7 @@ const FORWARDED = new Set([
   'x-forwarded-server',
   'x-forwarded-uri',
   'x-forwarded-method',
+  'x-forwarded-prefix',
   'x-forwarded-tls-client-cert',
   'x-forwarded-tls-client-cert-info',
   'x-real-ip',
