@@ -140,7 +140,8 @@ function portOf(host: string | undefined, localPort: number, proto: 'http' | 'ht
 
 /** The server's response headers minus hop-by-hop ones; repeated headers (Set-Cookie) stay arrays. */
 export function downstreamResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const named = headers.connection === undefined ? undefined : connectionTokens(headers.connection);
+  const connection = headers.connection;
+  const named = connection === undefined || isPlain(connection) ? undefined : connectionTokens(connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
     const value = headers[name];
@@ -178,13 +179,22 @@ export function forwardedClientIp(
   return candidate;
 }
 
+/** `keep-alive` or `close` alone, by far the usual values, name no other header. */
+function isPlain(connection: string | readonly string[]): boolean {
+  if (typeof connection !== 'string') return false;
+  const lower = connection.length === 10 || connection.length === 5 ? connection.toLowerCase() : '';
+  return lower === 'keep-alive' || lower === 'close';
+}
+
 function connectionValues(rawHeaders: readonly string[]): Set<string> | ReadonlySet<string> {
   let values: string[] | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
+    const value = rawHeaders[i + 1]!;
+    if (isPlain(value)) continue;
     values ??= [];
-    values.push(rawHeaders[i + 1]!);
+    values.push(value);
   }
   return values === undefined ? EMPTY : connectionTokens(values);
 }
