@@ -96,6 +96,46 @@ describe('strict HTTP parsing at the entry point', () => {
   });
 });
 
+describe('garbage on the wire', () => {
+  it('never takes the entry point down: 200 mangled requests, then a good one is served', async () => {
+    const backend = await backendFor(cleanups, 'A');
+    const port = await applied(
+      planeFor(cleanups),
+      body({ r: { rule: 'PathPrefix(`/`)', service: 's' } }, { s: service(backend.url) }),
+    );
+    const rand = prng(7);
+    const bases = [
+      `POST /p?q=1 HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\nhello`,
+      `POST /p HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+      `GET /ws HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n`,
+    ].map((text) => Buffer.from(text));
+    const probes: Buffer[] = [];
+    for (let i = 0; i < 200; i++) {
+      const mangled = Buffer.from(bases[i % bases.length]!);
+      // Flip, drop or duplicate a few bytes anywhere in the request.
+      const edits = 1 + Math.floor(rand() * 4);
+      for (let e = 0; e < edits; e++) mangled[Math.floor(rand() * mangled.length)] = Math.floor(rand() * 256);
+      probes.push(mangled.subarray(0, Math.max(1, mangled.length - Math.floor(rand() * 3))));
+    }
+    for (let i = 0; i < probes.length; i += 20) {
+      await Promise.all(probes.slice(i, i + 20).map((p) => sendRaw(port, p, 300)));
+    }
+    assert.equal((await call(port, { host: 'a.test' })).body, 'A');
+  });
+});
+
+/** mulberry32: a tiny seeded PRNG so a failing case can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 describe('framingError', () => {
   const base = { rawHeaders: ['Host', 'a'], httpVersionMajor: 1, httpVersionMinor: 1 };
   it('accepts chunked in any case and no Transfer-Encoding at all', () => {

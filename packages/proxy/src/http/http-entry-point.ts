@@ -204,7 +204,13 @@ export class HttpEntryPoint implements EntryPointScope {
     }
     const res = new ServerResponse(req);
     res.shouldKeepAlive = false;
-    res.assignSocket(socket as Socket);
+    try {
+      res.assignSocket(socket as Socket);
+    } catch (err) {
+      this.#logger.debug({ err, entryPoint: this.name }, 'upgrade socket unusable');
+      socket.destroy();
+      return;
+    }
     // Whoever answers instead of a tunnel ends the exchange; the connection goes with it.
     res.once('finish', () => socket.end());
     const ctx = this.#context(req, res);

@@ -121,11 +121,12 @@ export function relayUpgrade(relay: UpgradeRelay): Promise<UpgradeResult> {
       head += 'connection: close\r\n\r\n';
       socket.write(head);
       res.pipe(socket);
-      res.once('error', () => socket.destroy());
+      res.on('error', () => socket.destroy());
       settle({ kind: 'response', status: res.statusCode ?? 502 });
     });
 
-    upstream.once('error', () => settle({ kind: 'error', reason: 'connect' }));
+    // `on`, not `once`: a second error after the answer must not go unhandled.
+    upstream.on('error', () => settle({ kind: 'error', reason: 'connect' }));
     upstream.end();
   });
 }
