@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -103,6 +104,34 @@ describe('timeouts against real sockets', () => {
     assert.equal(reply.status, 504);
     assert.equal(reply.body, 'Gateway Timeout\n');
     assert.ok(Date.now() - started < 2_500, 'the 504 came only when the server answered');
+  });
+
+  it('answers 504 when connecting takes longer than dialTimeout (a TLS handshake that never ends)', async () => {
+    // Accepts TCP and then says nothing: the TLS handshake, part of undici's connect, stalls.
+    const sockets = new Set<Socket>();
+    const mute = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    cleanups.add(
+      () =>
+        new Promise((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          mute.close(() => resolve());
+        }),
+    );
+    const url = `https://127.0.0.1:${(mute.address() as AddressInfo).port}`;
+    const b = body(
+      { r: { rule: 'PathPrefix(`/`)', service: 's' } },
+      { s: { loadBalancer: { servers: [{ url }], serversTransport: 'dial' } } },
+    );
+    const port = await applied(
+      planeFor(cleanups),
+      withTransports(b, { dial: { serverName: 'x.test', forwardingTimeouts: { dialTimeout: '200ms' } } }),
+    );
+    const reply = await call(port);
+    assert.equal(reply.status, 504);
   });
 
   it('disconnects a client slower than readTimeout while serving a concurrent one', async () => {
