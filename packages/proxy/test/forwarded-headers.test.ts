@@ -25,7 +25,6 @@ function context(over: Partial<ForwardContext> = {}): ForwardContext {
     host: 'Example.com:8080',
     upstreamHost: 'Example.com:8080',
     trusted: false,
-    localPort: 80,
     serverName: 'node-1',
     ...over,
   };
@@ -119,16 +118,16 @@ describe('upstream request headers', () => {
     ]);
   });
 
-  it('send no Host without passHostHeader (undici uses the server origin) and omit an empty server name', () => {
+  it('send no Host without passHostHeader, the scheme’s default port, and no empty server name', () => {
     const out = upstreamRequestHeaders(
       ['Host', 'a.test'],
-      context({ peerIp: '::1', host: 'a.test', upstreamHost: undefined, serverName: '', localPort: 8443 }),
+      context({ peerIp: '::1', host: 'a.test', upstreamHost: undefined, serverName: '', proto: 'https' }),
     );
     assert.deepEqual(pairs(out), [
       ['x-forwarded-for', '::1'],
-      ['x-forwarded-proto', 'http'],
+      ['x-forwarded-proto', 'https'],
       ['x-forwarded-host', 'a.test'],
-      ['x-forwarded-port', '8443'],
+      ['x-forwarded-port', '443'],
       ['x-real-ip', '::1'],
     ]);
   });

@@ -58,8 +58,6 @@ export interface ForwardContext {
   upstreamHost: string | undefined;
   /** Keep the client's X-Forwarded-* and X-Real-Ip (the peer is a trusted proxy). */
   trusted: boolean;
-  /** Port the client connected to, when its Host header names none. */
-  localPort: number;
   /** X-Forwarded-Server: this node's name; omitted when empty. */
   serverName: string;
   /** For an Upgrade request: the protocol to ask the server for (Connection and Upgrade are kept). */
@@ -100,10 +98,11 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: Forwa
   if (ctx.upgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', ctx.upgrade);
   if (ctx.upstreamHost !== undefined) out.push('host', ctx.upstreamHost);
   out.push('x-forwarded-for', priorFor === undefined ? ctx.peerIp : `${priorFor}, ${ctx.peerIp}`);
-  out.push('x-forwarded-proto', proto ?? ctx.proto);
+  const forwardedProto = proto ?? ctx.proto;
+  out.push('x-forwarded-proto', forwardedProto);
   const forwardedHost = host ?? ctx.host;
   if (forwardedHost !== undefined) out.push('x-forwarded-host', forwardedHost);
-  out.push('x-forwarded-port', port ?? portOf(ctx.host, ctx.localPort, ctx.proto));
+  out.push('x-forwarded-port', port ?? portOf(ctx.host, forwardedProto));
   if (ctx.serverName !== '') out.push('x-forwarded-server', ctx.serverName);
   out.push('x-real-ip', realIp ?? ctx.peerIp);
   return ctx.overrides === undefined ? out : override(out, ctx.overrides);
@@ -127,15 +126,17 @@ function override(headers: string[], overrides: Readonly<Record<string, string |
   return out;
 }
 
-/** The port in a Host header, else the entry point's own, as Traefik fills X-Forwarded-Port. */
-function portOf(host: string | undefined, localPort: number, proto: 'http' | 'https'): string {
+/**
+ * The port in the Host header, else the scheme's default, as Traefik fills X-Forwarded-Port: the
+ * port the client dialled, which behind a port mapping is not the one this process listens on.
+ */
+function portOf(host: string | undefined, proto: string): string {
   if (host !== undefined) {
     const close = host.lastIndexOf(']');
     const colon = host.lastIndexOf(':');
     if (colon > close && colon < host.length - 1) return host.slice(colon + 1);
   }
-  if (localPort > 0) return String(localPort);
-  return proto === 'https' ? '443' : '80';
+  return proto === 'https' || proto === 'wss' ? '443' : '80';
 }
 
 /** The server's response headers minus hop-by-hop ones; repeated headers (Set-Cookie) stay arrays. */

@@ -156,7 +156,6 @@ function requestHeaders(ctx: RequestContext, target: ForwardTarget, upgrade?: st
     host,
     upstreamHost: target.passHostHeader ? host : undefined,
     trusted: own ? own.trusted : false,
-    localPort: req.socket.localPort ?? 0,
     serverName: own ? own.scope.nodeName : '',
     overrides: ctx.upstreamHeaders,
     ...(upgrade === undefined ? {} : { upgrade }),
