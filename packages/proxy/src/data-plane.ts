@@ -3,9 +3,15 @@ import type { Server } from 'node:http';
 import { parseAddress } from '@berth/config';
 import type { ListenerInfo, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
-import { createEntryPointServer } from './http/http-entry-point.js';
+import type { RequestContext } from './http/context.js';
+import type { EntryPointSettings } from './http/entry-point-settings.js';
+import { durationMs, entryPointSettings } from './http/entry-point-settings.js';
+import type { Forward } from './http/forward-types.js';
+import { createForwarder } from './http/forwarder.js';
+import { HttpEntryPoint } from './http/http-entry-point.js';
 import { boundAddress, describeListenError, listen } from './http/listen.js';
 import { PoolCache } from './http/pool-cache.js';
+import { TransportTable } from './http/servers-transport.js';
 import { buildRuntime } from './runtime/build-runtime.js';
 import { RuntimeSwitch, StagedRuntime } from './runtime/runtime-switch.js';
 
@@ -16,10 +22,14 @@ export interface DataPlaneOptions {
   logger: Logger;
   /** Entry point name → address used instead of the snapshot's, e.g. `127.0.0.1:0` in tests. */
   entryPointOverrides?: Record<string, string>;
-  /** How long `close()` lets requests in flight finish before cutting connections. Default 1 s. */
+  /** How long `close()` lets requests in flight finish before cutting connections. Default: each entry point's graceTimeOut. */
   closeDrainMs?: number;
-  /** How long a listener removed by a snapshot keeps its busy connections. Default 30 s. */
+  /** How long a listener removed by a snapshot keeps its busy connections. Default: its graceTimeOut. */
   retireDrainMs?: number;
+  /** This node's name, sent as X-Forwarded-Server. */
+  nodeName?: string;
+  /** Called once per request when its handling is over (access log, metrics). */
+  onRequestEnd?: (ctx: RequestContext) => void;
   /** How long a pool for an origin no longer referenced stays open. Default 30 s. */
   poolGraceMs?: number;
 }
@@ -34,7 +44,11 @@ interface Listener {
   requested: string;
   bound: string;
   server: Server;
+  http: HttpEntryPoint;
 }
+
+/** Traefik's default for how long a removed route's WebSockets and streams may go on. */
+const DEFAULT_ROUTE_REMOVAL_GRACE_MS = 30_000;
 
 /** How often a draining server's idle keep-alive connections are swept. */
 const SWEEP_MS = 250;
@@ -42,13 +56,21 @@ const SWEEP_MS = 250;
 export class DataPlane {
   readonly #logger: Logger;
   readonly #overrides: Readonly<Record<string, string>>;
-  readonly #closeDrainMs: number;
-  readonly #retireDrainMs: number;
+  readonly #closeDrainMs: number | undefined;
+  readonly #retireDrainMs: number | undefined;
+  readonly #nodeName: string;
+  readonly #onRequestEnd: ((ctx: RequestContext) => void) | undefined;
   readonly #runtimes = new RuntimeSwitch();
   readonly #pools: PoolCache;
+  /** The live snapshot's servers transports; swapped together with the runtime. */
+  readonly #transportSource: { transports: TransportTable } = {
+    transports: new TransportTable(undefined, undefined),
+  };
+  /** The forwarder every service handler uses (the Forward contract). */
+  readonly forward: Forward;
   readonly #listeners = new Map<string, Listener>();
   /** Servers of removed entry points still finishing their requests. */
-  readonly #draining = new Map<Server, Promise<void>>();
+  readonly #draining = new Map<Listener, Promise<void>>();
   /** Applies run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -56,9 +78,16 @@ export class DataPlane {
   constructor(opts: DataPlaneOptions) {
     this.#logger = opts.logger;
     this.#overrides = opts.entryPointOverrides ?? {};
-    this.#closeDrainMs = opts.closeDrainMs ?? 1_000;
-    this.#retireDrainMs = opts.retireDrainMs ?? 30_000;
+    this.#closeDrainMs = opts.closeDrainMs;
+    this.#retireDrainMs = opts.retireDrainMs;
+    this.#nodeName = opts.nodeName ?? '';
+    this.#onRequestEnd = opts.onRequestEnd;
     this.#pools = new PoolCache(opts.poolGraceMs === undefined ? {} : { graceMs: opts.poolGraceMs });
+    this.forward = createForwarder({
+      pools: this.#pools,
+      transports: this.#transportSource,
+      logger: this.#logger,
+    });
   }
 
   /**
@@ -85,14 +114,16 @@ export class DataPlane {
     await this.#queue;
     const listeners = [...this.#listeners.values()];
     this.#listeners.clear();
+    const graceOf = (l: Listener): number => this.#closeDrainMs ?? l.http.settings.graceTimeoutMs;
+    const longest = Math.max(0, ...listeners.map(graceOf));
     // Retired servers may have a long drain left; shutting down shortens it.
     const cut = setTimeout(() => {
-      for (const server of this.#draining.keys()) server.closeAllConnections();
-    }, this.#closeDrainMs);
-    await Promise.all([
-      ...listeners.map((l) => drain(l.server, this.#closeDrainMs)),
-      ...this.#draining.values(),
-    ]);
+      for (const { server, http } of this.#draining.keys()) {
+        server.closeAllConnections();
+        http.connections.closeAll();
+      }
+    }, this.#closeDrainMs ?? longest);
+    await Promise.all([...listeners.map((l) => drain(l, graceOf(l))), ...this.#draining.values()]);
     clearTimeout(cut);
     await this.#pools.destroy();
   }
@@ -105,23 +136,28 @@ export class DataPlane {
 
     const wanted = new Map<string, string>();
     for (const [name, address] of runtime.entryPoints) wanted.set(name, this.#overrides[name] ?? address);
+    const settings = new Map<string, EntryPointSettings>();
+    for (const name of runtime.entryPoints.keys())
+      settings.set(name, entryPointSettings(body.entryPoints[name]));
+    const transports = new TransportTable(body.http.serversTransports, body.http.services);
 
     // Bind first: until every new socket is listening nothing observable has changed.
     const staged = new StagedRuntime(runtime, this.#runtimes);
     const opened: Listener[] = [];
     for (const [name, address] of wanted) {
       if (this.#listeners.get(name)?.requested === address) continue;
-      const result = await this.#open(name, address, staged);
+      const result = await this.#open(name, address, staged, settings.get(name));
       if ('error' in result) {
-        await Promise.all(opened.map((l) => drain(l.server, 0)));
+        await Promise.all(opened.map((l) => drain(l, 0)));
         return { ok: false, code: LISTEN_FAILED, error: result.error };
       }
       opened.push(result);
     }
 
+    this.#transportSource.transports = transports;
     this.#runtimes.swap(runtime);
     staged.commit();
-    this.#pools.retain(runtime.origins);
+    this.#pools.retain(runtime.origins, transports.keys());
 
     const retired: Listener[] = [];
     for (const listener of opened) {
@@ -135,10 +171,18 @@ export class DataPlane {
         this.#listeners.delete(name);
       }
     }
-    for (const { server } of retired) {
+    const removalGrace = durationMs(body.routeRemovalGrace, DEFAULT_ROUTE_REMOVAL_GRACE_MS);
+    for (const listener of this.#listeners.values()) {
+      const next = settings.get(listener.entryPoint);
+      if (next) listener.http.configure(next);
+      listener.http.routesChanged(removalGrace);
+    }
+    for (const listener of retired) {
       this.#draining.set(
-        server,
-        drain(server, this.#retireDrainMs).finally(() => this.#draining.delete(server)),
+        listener,
+        drain(listener, this.#retireDrainMs ?? listener.http.settings.graceTimeoutMs).finally(() =>
+          this.#draining.delete(listener),
+        ),
       );
     }
     return { ok: true, listeners: this.listeners() };
@@ -148,40 +192,54 @@ export class DataPlane {
     entryPoint: string,
     requested: string,
     runtimes: StagedRuntime,
+    settings: EntryPointSettings | undefined,
   ): Promise<Listener | { error: string }> {
     const where = `entry point "${entryPoint}": cannot listen on ${requested}`;
     const address = parseAddress(requested);
     if (address === null) return { error: `${where}: invalid address` };
-    const server = createEntryPointServer({
+    const http = new HttpEntryPoint({
       name: entryPoint,
       runtimes,
-      pools: this.#pools,
+      forward: this.forward,
+      transports: this.#transportSource,
       logger: this.#logger,
+      nodeName: this.#nodeName,
+      ...(settings ? { settings } : {}),
+      ...(this.#onRequestEnd ? { onRequestEnd: this.#onRequestEnd } : {}),
     });
+    const server = http.server;
     try {
       await listen(server, address);
     } catch (err) {
       return { error: `${where}: ${describeListenError(err)}` };
     }
     server.on('error', (err) => this.#logger.error({ err, entryPoint }, 'listener error'));
-    return { entryPoint, requested, bound: boundAddress(server), server };
+    return { entryPoint, requested, bound: boundAddress(server), server, http };
   }
 }
 
 /**
  * Stops accepting at once, closes keep-alive connections as soon as they go idle, and after
- * `graceMs` cuts the connections still busy. Resolves when the server is fully closed.
+ * `graceMs` cuts the connections still busy (upgraded ones included, which the server no
+ * longer tracks). Resolves when the server is fully closed.
  */
-function drain(server: Server, graceMs: number): Promise<void> {
+function drain(listener: Listener, graceMs: number): Promise<void> {
+  const { server, http } = listener;
   return new Promise((resolve) => {
     const sweep = setInterval(() => server.closeIdleConnections(), SWEEP_MS);
-    const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+    const deadline = setTimeout(() => {
+      server.closeAllConnections();
+      http.connections.closeAll();
+    }, graceMs);
     server.close(() => {
       clearInterval(sweep);
       clearTimeout(deadline);
       resolve();
     });
     server.closeIdleConnections();
-    if (graceMs <= 0) server.closeAllConnections();
+    if (graceMs <= 0) {
+      server.closeAllConnections();
+      http.connections.closeAll();
+    }
   });
 }

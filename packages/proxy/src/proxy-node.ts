@@ -50,7 +50,7 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
   const workers = opts.workers ?? 0;
   const pool =
     workers > 0 ? new WorkerPool({ workers, logger: opts.logger, ...overrides, onChange: report }) : null;
-  const dataPlane = pool ? null : new DataPlane({ logger: opts.logger, ...overrides });
+  const dataPlane = pool ? null : new DataPlane({ logger: opts.logger, nodeName: opts.name, ...overrides });
   const applier: SnapshotApplier = pool ?? (dataPlane as DataPlane);
   if (pool) {
     try {

@@ -1,5 +1,7 @@
-// Rewrites headers between client and server: drops hop-by-hop ones, adds X-Forwarded-*. Pure.
+// Rewrites headers between client and server: drops hop-by-hop ones, sets X-Forwarded-* and X-Real-Ip. Pure.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { isIP } from 'node:net';
+import type { ForwardedTrust } from './entry-point-settings.js';
 
 /**
  * RFC 9110 §7.6.1 connection-specific headers, plus Proxy-Connection, and the Proxy-Authorization
@@ -17,8 +19,20 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Headers the proxy sets itself, or that undici refuses to be given verbatim. */
-const REQUEST_OWNED = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+/** Forwarded headers a client may only set through a trusted proxy (Traefik's list, plus X-Forwarded-Prefix). */
+const FORWARDED = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-server',
+  'x-forwarded-uri',
+  'x-forwarded-method',
+  'x-forwarded-prefix',
+  'x-forwarded-tls-client-cert',
+  'x-forwarded-tls-client-cert-info',
+  'x-real-ip',
+]);
 
 /** Lower-case header names a message's Connection header lists, which are hop-by-hop for that message. */
 export function connectionTokens(values: string | readonly string[] | undefined): Set<string> {
@@ -34,13 +48,22 @@ export function connectionTokens(values: string | readonly string[] | undefined)
 }
 
 export interface ForwardContext {
-  clientIp: string;
+  /** Address of the connection's peer, appended to X-Forwarded-For and the default X-Real-Ip. */
+  peerIp: string;
   /** Scheme the client used. */
   proto: 'http' | 'https';
   /** Host header the client sent, if any. */
   host: string | undefined;
   /** When set, sent as the Host header; otherwise the server's own host is used. */
   upstreamHost: string | undefined;
+  /** Keep the client's X-Forwarded-* and X-Real-Ip (the peer is a trusted proxy). */
+  trusted: boolean;
+  /** X-Forwarded-Server: this node's name; omitted when empty. */
+  serverName: string;
+  /** For an Upgrade request: the protocol to ask the server for (Connection and Upgrade are kept). */
+  upgrade?: string;
+  /** Headers to set last, replacing any of the same name; `undefined` removes one. Lower-case names. */
+  overrides?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -50,38 +73,131 @@ export interface ForwardContext {
 export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: ForwardContext): string[] {
   const named = connectionValues(rawHeaders);
   const out: string[] = [];
-  const priorFor: string[] = [];
+  let priorFor: string | undefined;
+  let proto: string | undefined;
+  let host: string | undefined;
+  let port: string | undefined;
+  let realIp: string | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
     const lower = name.toLowerCase();
-    if (lower === 'x-forwarded-for') priorFor.push(value);
-    if (HOP_BY_HOP.has(lower) || REQUEST_OWNED.has(lower) || named.has(lower)) continue;
+    if (FORWARDED.has(lower)) {
+      if (!ctx.trusted) continue;
+      if (lower === 'x-forwarded-for') priorFor = priorFor === undefined ? value : `${priorFor}, ${value}`;
+      else if (lower === 'x-forwarded-proto') proto ??= value;
+      else if (lower === 'x-forwarded-host') host ??= value;
+      else if (lower === 'x-forwarded-port') port ??= value;
+      else if (lower === 'x-real-ip') realIp ??= value;
+      else out.push(name, value);
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || lower === 'host' || lower === 'expect' || named.has(lower)) continue;
     out.push(name, value);
   }
+  if (ctx.upgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', ctx.upgrade);
   if (ctx.upstreamHost !== undefined) out.push('host', ctx.upstreamHost);
-  priorFor.push(ctx.clientIp);
-  out.push('x-forwarded-for', priorFor.join(', '));
-  out.push('x-forwarded-proto', ctx.proto);
-  if (ctx.host !== undefined) out.push('x-forwarded-host', ctx.host);
+  out.push('x-forwarded-for', priorFor === undefined ? ctx.peerIp : `${priorFor}, ${ctx.peerIp}`);
+  const forwardedProto = proto ?? ctx.proto;
+  out.push('x-forwarded-proto', forwardedProto);
+  const forwardedHost = host ?? ctx.host;
+  if (forwardedHost !== undefined) out.push('x-forwarded-host', forwardedHost);
+  out.push('x-forwarded-port', port ?? portOf(ctx.host, forwardedProto));
+  if (ctx.serverName !== '') out.push('x-forwarded-server', ctx.serverName);
+  out.push('x-real-ip', realIp ?? ctx.peerIp);
+  return ctx.overrides === undefined ? out : override(out, ctx.overrides);
+}
+
+function override(headers: string[], overrides: Readonly<Record<string, string | undefined>>): string[] {
+  let names: Set<string> | undefined;
+  for (const name in overrides) {
+    names ??= new Set();
+    names.add(name.toLowerCase());
+  }
+  if (names === undefined) return headers;
+  const out: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (!names.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  }
+  for (const name in overrides) {
+    const value = overrides[name];
+    if (value !== undefined) out.push(name, value);
+  }
   return out;
+}
+
+/**
+ * The port in the Host header, else the scheme's default, as Traefik fills X-Forwarded-Port: the
+ * port the client dialled, which behind a port mapping is not the one this process listens on.
+ */
+function portOf(host: string | undefined, proto: string): string {
+  if (host !== undefined) {
+    const close = host.lastIndexOf(']');
+    const colon = host.lastIndexOf(':');
+    if (colon > close && colon < host.length - 1) return host.slice(colon + 1);
+  }
+  return proto === 'https' || proto === 'wss' ? '443' : '80';
 }
 
 /** The server's response headers minus hop-by-hop ones; repeated headers (Set-Cookie) stay arrays. */
 export function downstreamResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const named = connectionTokens(headers.connection);
+  const connection = headers.connection;
+  const named = connection === undefined || isPlain(connection) ? undefined : connectionTokens(connection);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name)) continue;
     out[name] = value;
   }
   return out;
 }
 
-function connectionValues(rawHeaders: readonly string[]): Set<string> {
-  const values: string[] = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === 'connection') values.push(rawHeaders[i + 1]!);
-  }
-  return connectionTokens(values);
+/** True when the peer's forwarded headers are to be believed. */
+export function isTrusted(peerIp: string, trust: ForwardedTrust): boolean {
+  return trust.insecure || trust.trustedIPs?.contains(peerIp) === true;
 }
+
+/**
+ * The client behind a trusted peer: the right-most X-Forwarded-For entry that is not itself a
+ * trusted proxy, as Traefik's depth-less strategy. An entry that is not an address ends the walk,
+ * and the peer is used: a forged list must not produce a made-up client.
+ */
+export function forwardedClientIp(
+  peerIp: string,
+  xff: string | string[] | undefined,
+  trust: ForwardedTrust,
+): string {
+  if (xff === undefined) return peerIp;
+  const entries = (typeof xff === 'string' ? xff : xff.join(',')).split(',');
+  let candidate = peerIp;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = entries[i]!.trim();
+    if (entry === '') continue;
+    if (isIP(entry) === 0) return peerIp;
+    candidate = entry;
+    if (trust.trustedIPs === null || !trust.trustedIPs.contains(entry)) return entry;
+  }
+  return candidate;
+}
+
+/** `keep-alive` or `close` alone, by far the usual values, name no other header. */
+function isPlain(connection: string | readonly string[]): boolean {
+  if (typeof connection !== 'string') return false;
+  const lower = connection.length === 10 || connection.length === 5 ? connection.toLowerCase() : '';
+  return lower === 'keep-alive' || lower === 'close';
+}
+
+function connectionValues(rawHeaders: readonly string[]): Set<string> | ReadonlySet<string> {
+  let values: string[] | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
+    const value = rawHeaders[i + 1]!;
+    if (isPlain(value)) continue;
+    values ??= [];
+    values.push(value);
+  }
+  return values === undefined ? EMPTY : connectionTokens(values);
+}
+
+const EMPTY: ReadonlySet<string> = new Set();

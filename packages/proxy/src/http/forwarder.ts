@@ -1,106 +1,200 @@
-// Streams one client request to an upstream server through the shared pools, and the response back.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// Streams one request to an upstream server through the shared pools, and the response back: the Forward contract.
+import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import type { ServerTarget } from '../runtime/types.js';
+import type { RequestContext } from './context.js';
+import type { Forward, ForwardOutcome, ForwardTarget } from './forward-types.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
 import type { PoolCache } from './pool-cache.js';
-import { sendText } from './send-text.js';
+import type { UpgradeSocket } from './request-context.js';
+import { HttpRequestContext, TEXT_HEADERS, TEXT_HEADERS_CLOSE } from './request-context.js';
+import { clientAddress } from './request-view.js';
+import type { TlsSettings, TransportSettings, TransportTable } from './servers-transport.js';
+import { relayUpgrade } from './upgrade.js';
 
-export interface ForwardOptions {
-  server: ServerTarget;
-  /** Origin-form target (`/path?query`) as the client sent it. */
-  target: string;
-  passHostHeader: boolean;
-  clientIp: string;
+/** Where the forwarder reads the live snapshot's transports. */
+export interface TransportSource {
+  readonly transports: TransportTable;
+}
+
+export interface ForwarderOptions {
   pools: PoolCache;
+  transports: TransportSource;
   logger: Logger;
 }
 
+/** undici reads `servername` per request though its types leave it out. */
+type RequestOptions = Dispatcher.RequestOptions & { servername?: string };
+
+const ABORTED: ForwardOutcome = Object.freeze({ kind: 'error', reason: 'aborted', responseStarted: false });
+
 /**
- * Never buffers: the request body streams into undici and the response body is piped to the
- * client, both with backpressure. Resolves when the exchange is over, never rejects.
+ * Never buffers: the request body streams into undici and the response body goes to
+ * `ctx.respond`, both with backpressure. Resolves when the exchange is over, never rejects.
  */
-export async function forward(
-  req: IncomingMessage,
-  res: ServerResponse,
-  opts: ForwardOptions,
-): Promise<void> {
-  const abort = new AbortController();
-  // The client going away (before the response is done) cancels the upstream request.
-  const onClose = (): void => {
-    if (!res.writableFinished) abort.abort();
+export function createForwarder(opts: ForwarderOptions): Forward {
+  const { pools, transports, logger } = opts;
+  return async function forward(ctx: RequestContext, target: ForwardTarget): Promise<ForwardOutcome> {
+    const req = ctx.req;
+    const transport = transports.transports.get(target.serversTransport);
+    const origin = target.server.origin;
+    ctx.log.server = origin;
+    if (ctx instanceof HttpRequestContext && ctx.upgrade !== undefined) {
+      return forwardUpgrade(ctx, ctx.upgrade, target, transport);
+    }
+    const body = hasBody(req);
+    if (body) {
+      // A body that breaks framing (bad chunk size) fails in the same parser pass as the head:
+      // yielding once lets that land before anything is sent, so the server never sees the request.
+      await undefined;
+      if (req.destroyed || ctx.signal.aborted) return aborted(ctx);
+    }
+    let upstream: Dispatcher.ResponseData;
+    try {
+      const options: RequestOptions = {
+        path: ctx.target,
+        method: req.method ?? 'GET',
+        headers: requestHeaders(ctx, target),
+        body: body ? requestBody(req) : null,
+        signal: ctx.signal,
+      };
+      // undici would take the TLS server name from the Host header; Traefik uses the server's own.
+      if (target.server.url.protocol === 'https:') options.servername = serverNameOf(target, transport.tls);
+      upstream = await pools.get(origin, transport).request(options);
+    } catch (err) {
+      if (ctx.signal.aborted) return aborted(ctx);
+      const timeout = isTimeout(err);
+      ctx.log.error = timeout ? 'upstream_timeout' : 'upstream_error';
+      logger.debug({ err, origin }, 'upstream request failed');
+      // The body may be partly unread; closing is cheaper than draining an upload nobody wants.
+      const headers = req.complete ? TEXT_HEADERS : TEXT_HEADERS_CLOSE;
+      await ctx.respond(timeout ? 504 : 502, headers, timeout ? 'Gateway Timeout\n' : 'Bad Gateway\n');
+      return { kind: 'error', reason: timeout ? 'timeout' : reasonOf(err), responseStarted: false };
+    }
+    ctx.log.upstreamHeadersAt = process.hrtime.bigint();
+    const status = upstream.statusCode;
+    const headers = downstreamResponseHeaders(upstream.headers);
+    // An upload still running when the answer starts (an early 413, say) leaves unread bytes on the socket.
+    if (!req.complete) headers['connection'] = 'close';
+    await ctx.respond(status, headers, upstream.body);
+    if (upstream.body.errored && !ctx.signal.aborted) {
+      ctx.log.error = 'upstream_reset';
+      logger.debug({ err: upstream.body.errored, origin }, 'response stream failed');
+      return { kind: 'error', reason: 'reset', responseStarted: true };
+    }
+    return { kind: 'response', status };
   };
-  res.once('close', onClose);
-
-  let upstream: Dispatcher.ResponseData;
-  try {
-    const host = req.headers.host;
-    upstream = await opts.pools.get(opts.server.origin).request({
-      path: opts.target,
-      method: req.method ?? 'GET',
-      headers: upstreamRequestHeaders(req.rawHeaders, {
-        clientIp: opts.clientIp,
-        proto: 'http',
-        host,
-        upstreamHost: opts.passHostHeader ? host : undefined,
-      }),
-      body: requestBody(req),
-      signal: abort.signal,
-    });
-  } catch (err) {
-    if (abort.signal.aborted) return;
-    const status = failureStatus(err);
-    opts.logger.debug({ err, origin: opts.server.origin }, 'upstream request failed');
-    // The body may be partly unread; closing is cheaper than draining an upload nobody wants.
-    sendText(res, status, status === 504 ? 'Gateway Timeout' : 'Bad Gateway', { close: !req.complete });
-    return;
-  }
-
-  if (res.destroyed) {
-    upstream.body.destroy();
-    return;
-  }
-  const headers = downstreamResponseHeaders(upstream.headers);
-  // An upload still running when the answer starts (an early 413, say) leaves unread bytes on the socket.
-  if (!req.complete) headers['connection'] = 'close';
-  try {
-    if (upstream.statusText) res.writeHead(upstream.statusCode, upstream.statusText, headers);
-    else res.writeHead(upstream.statusCode, headers);
-  } catch (err) {
-    // Node refuses a header or reason phrase it considers invalid.
-    upstream.body.destroy();
-    opts.logger.debug({ err, origin: opts.server.origin }, 'upstream response rejected');
-    sendText(res, 502, 'Bad Gateway', { close: true });
-    return;
-  }
-  try {
-    await pipeline(upstream.body, res);
-  } catch (err) {
-    // Either side broke mid-body; pipeline has destroyed both, so the client sees a truncated response.
-    if (!abort.signal.aborted)
-      opts.logger.debug({ err, origin: opts.server.origin }, 'response stream failed');
-  }
 }
 
-/**
- * `null` when the request has no body: handing undici an empty stream would make it send
- * `transfer-encoding: chunked` on a GET. Otherwise a PassThrough rather than `req` itself,
- * because undici destroys the body on failure and destroying `req` would kill the client
- * socket before a 502 could be written.
- */
-function requestBody(req: IncomingMessage): PassThrough | null {
+/** An Upgrade request: the same routing, middlewares and balancing, then a raw tunnel instead of undici. */
+async function forwardUpgrade(
+  ctx: HttpRequestContext,
+  upgrade: UpgradeSocket,
+  target: ForwardTarget,
+  transport: TransportSettings,
+): Promise<ForwardOutcome> {
+  const { req, res } = ctx;
+  const router = ctx.router;
+  let tunnel: { destroy(): void } | undefined;
+  const headers = requestHeaders(ctx, target, req.headers.upgrade ?? 'websocket');
+  const result = await relayUpgrade({
+    socket: upgrade.socket,
+    head: upgrade.head,
+    server: target.server,
+    transport,
+    method: req.method ?? 'GET',
+    target: ctx.target,
+    headers,
+    onAnswer: () => {
+      ctx.log.upstreamHeadersAt = process.hrtime.bigint();
+      if (res.socket) res.detachSocket(res.socket);
+    },
+    onOpen: (t) => {
+      tunnel = t;
+      if (router !== undefined) ctx.scope.connections.add(router, t);
+    },
+    onClose: () => {
+      if (router !== undefined && tunnel !== undefined) ctx.scope.connections.delete(router, tunnel);
+    },
+  });
+  if (result.kind === 'upgraded') {
+    ctx.log.status = 101;
+    return { kind: 'response', status: 101 };
+  }
+  if (result.kind === 'response') {
+    ctx.log.status = result.status;
+    return { kind: 'response', status: result.status };
+  }
+  if (result.reason === 'aborted') return aborted(ctx);
+  const timeout = result.reason === 'timeout';
+  ctx.log.error = timeout ? 'upstream_timeout' : 'upstream_error';
+  await ctx.respond(timeout ? 504 : 502, TEXT_HEADERS_CLOSE, timeout ? 'Gateway Timeout\n' : 'Bad Gateway\n');
+  return { kind: 'error', reason: result.reason, responseStarted: false };
+}
+
+function serverNameOf(target: ForwardTarget, tls: TlsSettings): string {
+  if (tls.servername !== undefined) return tls.servername;
+  // For an IP the certificate is checked against the IP (Node warns once that SNI cannot carry
+  // one); anything falsy would make undici fall back to the client's Host header.
+  const host = target.server.url.hostname;
+  return host.startsWith('[') ? host.slice(1, -1) : host;
+}
+
+function aborted(ctx: RequestContext): ForwardOutcome {
+  ctx.log.error ??= 'client_aborted';
+  return ABORTED;
+}
+
+function requestHeaders(ctx: RequestContext, target: ForwardTarget, upgrade?: string): string[] {
+  const req = ctx.req;
+  const host = req.headers.host;
+  const own = ctx instanceof HttpRequestContext ? ctx : undefined;
+  return upstreamRequestHeaders(req.rawHeaders, {
+    peerIp: own ? own.peerIp : clientAddress(req.socket.remoteAddress),
+    proto: ctx.scheme,
+    host,
+    upstreamHost: target.passHostHeader ? host : undefined,
+    trusted: own ? own.trusted : false,
+    serverName: own ? own.scope.nodeName : '',
+    overrides: ctx.upstreamHeaders,
+    ...(upgrade === undefined ? {} : { upgrade }),
+  });
+}
+
+/** `false` for a request without a body: an empty stream would make undici send `transfer-encoding: chunked`. */
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = req.headers['content-length'];
-  const chunked = req.headers['transfer-encoding'] !== undefined;
-  if (!chunked && (length === undefined || length === '0')) return null;
-  const body = new PassThrough();
+  return length !== undefined && length !== '0';
+}
+
+/** Bytes of request body buffered between client and server: a socket read's worth, so a fast upload is not throttled. */
+const BODY_BUFFER = 64 * 1024;
+
+/**
+ * A PassThrough rather than `req` itself, because undici destroys the body on failure and
+ * destroying `req` would kill the client socket before a 502 could be written.
+ */
+function requestBody(req: IncomingMessage): PassThrough {
+  const body = new PassThrough({ highWaterMark: BODY_BUFFER });
   req.pipe(body);
   return body;
 }
 
-function failureStatus(err: unknown): number {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
-  return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' ? 504 : 502;
+function codeOf(err: unknown): unknown {
+  return typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+}
+
+function isTimeout(err: unknown): boolean {
+  const code = codeOf(err);
+  return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT';
+}
+
+function reasonOf(err: unknown): 'connect' | 'reset' | 'protocol' {
+  const code = codeOf(err);
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
+    return 'connect';
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
+  return 'protocol';
 }

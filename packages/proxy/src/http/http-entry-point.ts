@@ -1,61 +1,245 @@
-// The HTTP server of one entry point: route each request on the runtime live at its start, then forward.
-
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
+// The HTTP server of one entry point: builds each request's context, routes it on the runtime live at its start, runs the router's handler.
+import type { IncomingMessage, Server } from 'node:http';
+import { createServer, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { routeRequest } from '../runtime/route-request.js';
 import type { RuntimeSource } from '../runtime/runtime-switch.js';
-import { forward } from './forwarder.js';
-import type { PoolCache } from './pool-cache.js';
-import { parseRequest } from './request-view.js';
-import { sendText } from './send-text.js';
+import type { RouterEntry, Runtime } from '../runtime/types.js';
+import type { RequestContext } from './context.js';
+import type { EntryPointSettings } from './entry-point-settings.js';
+import { entryPointSettings } from './entry-point-settings.js';
+import type { Forward } from './forward-types.js';
+import { forwardedClientIp, isTrusted } from './forwarded-headers.js';
+import type { TransportSource } from './forwarder.js';
+import type { EntryPointScope } from './request-context.js';
+import { HttpRequestContext, TEXT_HEADERS, TEXT_HEADERS_CLOSE } from './request-context.js';
+import { clientAddress, parseRequest } from './request-view.js';
+import { RouteConnections } from './route-connections.js';
+import { framingError } from './strict-request.js';
+import { writeBadRequest } from './upgrade.js';
 
 export interface EntryPointOptions {
   name: string;
   runtimes: RuntimeSource;
-  pools: PoolCache;
+  /** Used for routers without a composed handler (service balancer, then forward). */
+  forward: Forward;
+  /** Transports of the live snapshot, for Upgrade requests and the fallback's service transport. */
+  transports: TransportSource;
   logger: Logger;
+  /** X-Forwarded-Server; empty to omit it. */
+  nodeName?: string;
+  settings?: EntryPointSettings;
+  /** Called once per request when its handling is over (access log, metrics). */
+  onRequestEnd?: (ctx: RequestContext) => void;
 }
 
-/** Traefik's default idle timeout for client connections. */
-const IDLE_TIMEOUT_MS = 180_000;
+/**
+ * How often Node checks request deadlines (readTimeout). Fixed when the server is created, so
+ * it is short enough for any configured timeout to land within about half a second.
+ */
+const DEADLINE_CHECK_MS = 500;
 
-export function createEntryPointServer(opts: EntryPointOptions): Server {
-  const server = createServer({ keepAlive: true }, (req, res) => handle(opts, req, res));
-  server.keepAliveTimeout = IDLE_TIMEOUT_MS;
-  return server;
-}
+const kPeer = Symbol('berth.peer');
+type TaggedSocket = Socket & { [kPeer]?: string };
 
-function handle(opts: EntryPointOptions, req: IncomingMessage, res: ServerResponse): void {
-  try {
+type ServerWithLimits = Server & { maxHeaderSize?: number };
+
+/**
+ * The listener's options can change with every snapshot without touching open connections:
+ * Node reads the timeouts and the header limit from the server object per connection or per
+ * request, and the rest is read from `settings` per request.
+ */
+export class HttpEntryPoint implements EntryPointScope {
+  readonly name: string;
+  readonly nodeName: string;
+  readonly server: Server;
+  readonly connections = new RouteConnections();
+  #settings: EntryPointSettings;
+  readonly #runtimes: RuntimeSource;
+  readonly #forward: Forward;
+  readonly #transports: TransportSource;
+  readonly #logger: Logger;
+  readonly #onRequestEnd: ((ctx: RequestContext) => void) | undefined;
+  #routerNames: { runtime: Runtime; names: Set<string> } | undefined;
+
+  constructor(opts: EntryPointOptions) {
+    this.name = opts.name;
+    this.nodeName = opts.nodeName ?? '';
+    this.#runtimes = opts.runtimes;
+    this.#forward = opts.forward;
+    this.#transports = opts.transports;
+    this.#logger = opts.logger;
+    this.#onRequestEnd = opts.onRequestEnd;
+    this.#settings = opts.settings ?? entryPointSettings(undefined);
+    this.server = createServer(
+      {
+        keepAlive: true,
+        // Lenient parsing is what request smuggling feeds on.
+        insecureHTTPParser: false,
+        connectionsCheckingInterval: DEADLINE_CHECK_MS,
+        maxHeaderSize: this.#settings.maxHeaderBytes,
+        requestTimeout: this.#settings.readTimeoutMs,
+        headersTimeout: this.#settings.readTimeoutMs,
+      },
+      (req, res) => this.#onRequest(req, res),
+    );
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#onUpgrade(req, socket, head),
+    );
+    this.configure(this.#settings);
+  }
+
+  get settings(): EntryPointSettings {
+    return this.#settings;
+  }
+
+  /** Applies new options; open connections stay, and each option applies from its next use. */
+  configure(settings: EntryPointSettings): void {
+    this.#settings = settings;
+    const server = this.server as ServerWithLimits;
+    server.maxHeaderSize = settings.maxHeaderBytes;
+    server.requestTimeout = settings.readTimeoutMs;
+    server.headersTimeout = settings.readTimeoutMs;
+    server.keepAliveTimeout = settings.idleTimeoutMs;
+  }
+
+  /**
+   * After a snapshot swap: exchanges of routers this entry point no longer has are closed after
+   * `graceMs`, unless the router comes back by then.
+   */
+  routesChanged(graceMs: number): void {
+    this.connections.retire((router) => this.#hasRouter(router), graceMs);
+  }
+
+  #hasRouter(router: string): boolean {
+    const runtime = this.#runtimes.current;
+    if (runtime === undefined) return false;
+    // One set per runtime: a snapshot of 10,000 routes is not scanned once per open connection.
+    if (this.#routerNames?.runtime !== runtime) {
+      const names = new Set((runtime.routers.get(this.name)?.entries ?? []).map((e) => e.name));
+      this.#routerNames = { runtime, names };
+    }
+    return this.#routerNames.names.has(router);
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
     // Read once: a swap during this request must not change where it goes.
-    const runtime = opts.runtimes.current;
-    const { view, target } = parseRequest(req);
-    const router = runtime && routeRequest(runtime, opts.name, view);
-    if (!runtime || !router) {
-      sendText(res, 404, '404 page not found');
+    const runtime = this.#runtimes.current;
+    if (framingError(req) !== null) {
+      reject400(res);
       return;
     }
+    void this.#run(this.#context(req, res), runtime);
+  }
+
+  #context(req: IncomingMessage, res: ServerResponse): HttpRequestContext {
+    const { view, target } = parseRequest(req);
+    const peer = peerOf(req.socket);
+    const trust = this.#settings.forwarded;
+    const trusted = (trust.insecure || trust.trustedIPs !== null) && isTrusted(peer, trust);
+    view.clientIp = trusted ? forwardedClientIp(peer, req.headers['x-forwarded-for'], trust) : peer;
+    return new HttpRequestContext(this, req, res, view, target, peer, trusted);
+  }
+
+  async #run(ctx: HttpRequestContext, runtime: Runtime | undefined): Promise<void> {
+    const writeTimeout = ctx.upgrade === undefined ? this.#settings.writeTimeoutMs : 0;
+    const timer = writeTimeout > 0 ? setTimeout(cutSlowWriter, writeTimeout, ctx.res) : undefined;
+    try {
+      const router = runtime && routeRequest(runtime, this.name, ctx.view);
+      if (!runtime || !router) {
+        ctx.log.error = 'no_route';
+        await ctx.respond(404, TEXT_HEADERS, '404 page not found\n');
+        return;
+      }
+      ctx.router = router.name;
+      ctx.log.router = router.name;
+      ctx.log.service = router.service;
+      if (router.handler !== undefined) await router.handler(ctx);
+      else await this.#balanceAndForward(ctx, runtime, router);
+    } catch (err) {
+      this.#logger.error({ err, entryPoint: this.name }, 'request handling failed');
+      ctx.log.error = 'internal';
+      await ctx.respond(500, TEXT_HEADERS_CLOSE, 'Internal Server Error\n');
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      if (this.#onRequestEnd !== undefined) {
+        try {
+          this.#onRequestEnd(ctx);
+        } catch (err) {
+          this.#logger.error({ err, entryPoint: this.name }, 'onRequestEnd failed');
+        }
+      }
+    }
+  }
+
+  /** Today's service handling, for runtimes whose routers carry no composed handler. */
+  async #balanceAndForward(ctx: HttpRequestContext, runtime: Runtime, router: RouterEntry): Promise<void> {
     const service = runtime.services.get(router.service);
     const server = service?.balancer.next();
     if (!service || !server) {
-      sendText(res, 503, 'Service Unavailable');
+      ctx.log.error = 'no_server';
+      await ctx.respond(503, TEXT_HEADERS, 'Service Unavailable\n');
       return;
     }
-    void forward(req, res, {
+    const transport = this.#transports.transports.nameForService(service.name);
+    await this.#forward(ctx, {
       server,
-      target,
       passHostHeader: service.passHostHeader,
-      clientIp: view.clientIp,
-      pools: opts.pools,
-      logger: opts.logger,
-    }).catch((err: unknown) => fail(opts, res, err));
-  } catch (err) {
-    fail(opts, res, err);
+      ...(transport === undefined ? {} : { serversTransport: transport }),
+    });
+  }
+
+  /**
+   * An Upgrade request goes through the same routing, middlewares and balancing as any other:
+   * a ServerResponse on the raw socket lets them answer (401, 403, 429...), and the forwarder
+   * tunnels instead of calling undici.
+   */
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', noop);
+    if (framingError(req) !== null) {
+      writeBadRequest(socket);
+      return;
+    }
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    try {
+      res.assignSocket(socket as Socket);
+    } catch (err) {
+      this.#logger.debug({ err, entryPoint: this.name }, 'upgrade socket unusable');
+      socket.destroy();
+      return;
+    }
+    // Whoever answers instead of a tunnel ends the exchange; the connection goes with it.
+    res.once('finish', () => socket.end());
+    const ctx = this.#context(req, res);
+    ctx.upgrade = { socket, head };
+    void this.#run(ctx, this.#runtimes.current);
   }
 }
 
-function fail(opts: EntryPointOptions, res: ServerResponse, err: unknown): void {
-  opts.logger.error({ err, entryPoint: opts.name }, 'request handling failed');
-  sendText(res, 500, 'Internal Server Error', { close: true });
+function noop(): void {}
+
+function peerOf(socket: Socket): string {
+  const tagged = socket as TaggedSocket;
+  let peer = tagged[kPeer];
+  if (peer === undefined) {
+    peer = clientAddress(socket.remoteAddress);
+    tagged[kPeer] = peer;
+  }
+  return peer;
+}
+
+/** The request cannot be framed unambiguously: answer 400 and drop the connection, unread bytes and all. */
+function reject400(res: ServerResponse): void {
+  const text = 'Bad Request\n';
+  res.writeHead(400, { ...TEXT_HEADERS_CLOSE, 'content-length': Buffer.byteLength(text) });
+  const socket = res.socket;
+  res.end(text, () => socket?.destroy());
+}
+
+/** writeTimeout: the response has not been completely written in time. */
+function cutSlowWriter(res: ServerResponse): void {
+  if (!res.writableFinished) res.destroy();
 }

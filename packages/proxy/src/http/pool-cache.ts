@@ -1,100 +1,127 @@
-// One undici Pool per upstream origin, shared across runtimes so a config change keeps warm connections.
+// One undici Pool per server origin and transport, shared across runtimes so a config change keeps warm connections.
 import { Pool } from 'undici';
+import type { TransportSettings } from './servers-transport.js';
+import { DEFAULT_TRANSPORT } from './servers-transport.js';
 
 export interface PoolCacheOptions {
   /** How long a pool no runtime references stays open for requests still using an old runtime. */
   graceMs?: number;
-  /** Undici pool options, for tests and tuning. */
+  /** Undici pool options applied over every transport's, for tests and tuning. */
   pool?: Pool.Options;
 }
 
-/**
- * Traefik-like transport defaults: no response-header or idle-body deadline (long polls and
- * streams are legitimate), a bounded connect.
- */
-const DEFAULT_POOL: Pool.Options = {
-  headersTimeout: 0,
-  bodyTimeout: 0,
-  connect: { timeout: 30_000 },
-};
-
 interface Entry {
   pool: Pool;
+  origin: string;
+  transport: string;
   retireTimer: NodeJS.Timeout | undefined;
 }
 
+/**
+ * Keyed by transport first, so two services with different serversTransports (timeouts, TLS
+ * settings, limits) never share connections to the same server, and a lookup allocates nothing.
+ */
 export class PoolCache {
-  readonly #pools = new Map<string, Entry>();
+  readonly #pools = new Map<string, Map<string, Entry>>();
   #referenced: ReadonlySet<string> = new Set();
+  #transports: ReadonlySet<string> | undefined;
   readonly #graceMs: number;
-  readonly #poolOptions: Pool.Options;
+  readonly #override: Pool.Options | undefined;
   #closed = false;
 
   constructor(options: PoolCacheOptions = {}) {
     this.#graceMs = options.graceMs ?? 30_000;
-    this.#poolOptions = { ...DEFAULT_POOL, ...options.pool };
+    this.#override = options.pool;
   }
 
-  /** The live pool for `origin`, opened on first use. */
-  get(origin: string): Pool {
-    const existing = this.#pools.get(origin);
+  /** The live pool for `origin` over `transport`, opened on first use. */
+  get(origin: string, transport: TransportSettings = DEFAULT_TRANSPORT): Pool {
+    const existing = this.#pools.get(transport.key)?.get(origin);
     if (existing) return existing.pool;
-    const entry: Entry = { pool: new Pool(origin, this.#poolOptions), retireTimer: undefined };
-    this.#pools.set(origin, entry);
-    // A request on a superseded runtime may reopen a retired origin; that pool must not leak.
-    if (!this.#referenced.has(origin) || this.#closed) this.#scheduleRetire(origin, entry);
-    return entry.pool;
+    return this.#open(origin, transport);
   }
 
-  /** Declares the origins the live runtime uses; pools of the others close after the grace period. */
-  retain(origins: ReadonlySet<string>): void {
+  /**
+   * Declares the origins (and transport keys) the live runtime uses; pools of the others close
+   * after the grace period. Without `transports`, every transport counts as used.
+   */
+  retain(origins: ReadonlySet<string>, transports?: ReadonlySet<string>): void {
     this.#referenced = origins;
-    for (const [origin, entry] of this.#pools) {
-      if (origins.has(origin)) {
+    this.#transports = transports;
+    for (const entry of this.#entries()) {
+      if (this.#isReferenced(entry)) {
         clearTimeout(entry.retireTimer);
         entry.retireTimer = undefined;
       } else if (entry.retireTimer === undefined) {
-        this.#scheduleRetire(origin, entry);
+        this.#scheduleRetire(entry);
       }
     }
   }
 
   /** Origins with an open pool (for tests and diagnostics). */
   origins(): string[] {
-    return [...this.#pools.keys()];
+    return [...new Set([...this.#entries()].map((e) => e.origin))];
   }
 
   /** Waits for requests in flight to finish, then closes every pool. */
   async close(): Promise<void> {
-    this.#closed = true;
-    const entries = [...this.#pools.values()];
-    this.#pools.clear();
-    await Promise.all(
-      entries.map((entry) => {
-        clearTimeout(entry.retireTimer);
-        return entry.pool.close();
-      }),
-    );
+    await this.#shutdown((pool) => pool.close());
   }
 
   /** Immediately aborts every request and connection; for a shutdown whose drain time is over. */
   async destroy(): Promise<void> {
+    await this.#shutdown((pool) => pool.destroy());
+  }
+
+  #open(origin: string, transport: TransportSettings): Pool {
+    const options = this.#override ? { ...transport.pool, ...this.#override } : transport.pool;
+    const entry: Entry = {
+      pool: new Pool(origin, options),
+      origin,
+      transport: transport.key,
+      retireTimer: undefined,
+    };
+    let byOrigin = this.#pools.get(transport.key);
+    if (!byOrigin) {
+      byOrigin = new Map();
+      this.#pools.set(transport.key, byOrigin);
+    }
+    byOrigin.set(origin, entry);
+    // A request on a superseded runtime may reopen a retired origin; that pool must not leak.
+    if (!this.#isReferenced(entry) || this.#closed) this.#scheduleRetire(entry);
+    return entry.pool;
+  }
+
+  #isReferenced(entry: Entry): boolean {
+    return (
+      this.#referenced.has(entry.origin) &&
+      (this.#transports === undefined || this.#transports.has(entry.transport))
+    );
+  }
+
+  *#entries(): Generator<Entry> {
+    for (const byOrigin of this.#pools.values()) yield* byOrigin.values();
+  }
+
+  async #shutdown(end: (pool: Pool) => Promise<void>): Promise<void> {
     this.#closed = true;
-    const entries = [...this.#pools.values()];
+    const entries = [...this.#entries()];
     this.#pools.clear();
     await Promise.all(
       entries.map((entry) => {
         clearTimeout(entry.retireTimer);
-        return entry.pool.destroy();
+        return end(entry.pool).catch(() => {});
       }),
     );
   }
 
-  #scheduleRetire(origin: string, entry: Entry): void {
+  #scheduleRetire(entry: Entry): void {
     entry.retireTimer = setTimeout(() => {
       entry.retireTimer = undefined;
-      if (this.#referenced.has(origin) || this.#pools.get(origin) !== entry) return;
-      this.#pools.delete(origin);
+      const byOrigin = this.#pools.get(entry.transport);
+      if (this.#isReferenced(entry) || byOrigin?.get(entry.origin) !== entry) return;
+      byOrigin.delete(entry.origin);
+      if (byOrigin.size === 0) this.#pools.delete(entry.transport);
       // close() is graceful: requests still running on this pool complete first.
       entry.pool.close().catch(() => {});
     }, this.#graceMs);

@@ -33,6 +33,7 @@ export interface RouterEntry {
   service: string;
   priority: number;
   match: RuleMatcher;
+  /** The router's middlewares and service composed; absent: the entry point balances and forwards itself. */
   handler?: Handler;
 }
 

@@ -1,0 +1,68 @@
+// An entry point's snapshot options turned into the numbers the listener applies. Pure.
+import type { EntryPoint } from '@berth/config';
+import { CidrSet, parseDuration } from '@berth/config';
+
+/** Whose X-Forwarded-* and X-Real-Ip headers are believed. */
+export interface ForwardedTrust {
+  /** Every client is trusted (`forwardedHeaders.insecure`). */
+  insecure: boolean;
+  /** Trusted peers; `null` when none are configured. */
+  trustedIPs: CidrSet | null;
+}
+
+export interface EntryPointSettings {
+  /** Whole request (head and body) from the client; 0: none. */
+  readTimeoutMs: number;
+  /** Whole response to the client; 0: none. */
+  writeTimeoutMs: number;
+  /** Keep-alive idle time between requests. */
+  idleTimeoutMs: number;
+  /** Largest request head; a bigger one gets 431. */
+  maxHeaderBytes: number;
+  /** How long requests in flight may finish when the entry point closes. */
+  graceTimeoutMs: number;
+  forwarded: ForwardedTrust;
+}
+
+export const DEFAULT_READ_TIMEOUT_MS = 60_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 180_000;
+export const DEFAULT_GRACE_TIMEOUT_MS = 10_000;
+/**
+ * 64 KiB: Node's 16 KiB refuses the large cookies real sites send, and Traefik's 1 MiB lets one
+ * client pin a megabyte per connection; HAProxy's default buffer (16 KiB) and nginx's large
+ * buffers (4 × 8 KiB) sit below this, so anything they accept passes here too.
+ */
+export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
+
+const NO_TRUST: ForwardedTrust = { insecure: false, trustedIPs: null };
+
+/** Settings for `ep`; a value that does not parse (validation should have caught it) keeps its default. */
+export function entryPointSettings(ep: EntryPoint | undefined): EntryPointSettings {
+  const timeouts = ep?.transport?.respondingTimeouts;
+  const forwarded = ep?.forwardedHeaders;
+  let trust = NO_TRUST;
+  if (forwarded?.insecure) trust = { insecure: true, trustedIPs: null };
+  else if (forwarded?.trustedIPs?.length) {
+    const { set } = CidrSet.parse(forwarded.trustedIPs);
+    if (set.size > 0) trust = { insecure: false, trustedIPs: set };
+  }
+  const maxHeader = ep?.http?.maxHeaderBytes;
+  return {
+    readTimeoutMs: durationMs(timeouts?.readTimeout, DEFAULT_READ_TIMEOUT_MS),
+    writeTimeoutMs: durationMs(timeouts?.writeTimeout, 0),
+    idleTimeoutMs: durationMs(timeouts?.idleTimeout, DEFAULT_IDLE_TIMEOUT_MS),
+    maxHeaderBytes:
+      typeof maxHeader === 'number' && Number.isInteger(maxHeader) && maxHeader > 0
+        ? maxHeader
+        : DEFAULT_MAX_HEADER_BYTES,
+    graceTimeoutMs: durationMs(ep?.transport?.lifeCycle?.graceTimeOut, DEFAULT_GRACE_TIMEOUT_MS),
+    forwarded: trust,
+  };
+}
+
+/** Milliseconds of a configured duration, or `fallback` when absent or unreadable. */
+export function durationMs(value: string | number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const ms = parseDuration(value);
+  return ms === null ? fallback : Math.round(ms);
+}

@@ -1,0 +1,102 @@
+// `http.serversTransports` turned into undici pool options, one entry per name, built once per snapshot. Pure.
+import type { HttpService, ServersTransport } from '@berth/config';
+import type { Pool } from 'undici';
+import { durationMs } from './entry-point-settings.js';
+
+/** How connections to servers are made; pools are shared only between equal transports. */
+export interface TransportSettings {
+  /** Equal for equal settings, so an unchanged transport keeps its warm pools across snapshots. */
+  key: string;
+  pool: Pool.Options;
+  /** The same settings for connections made outside undici (Upgrade requests). */
+  dialTimeoutMs: number;
+  responseHeaderTimeoutMs: number;
+  tls: TlsSettings;
+}
+
+export interface TlsSettings {
+  servername?: string;
+  ca?: string[];
+  rejectUnauthorized?: boolean;
+}
+
+/** The transport used when a service names none (Traefik's `default`). */
+export const DEFAULT_TRANSPORT_NAME = 'default';
+
+/**
+ * Traefik-like defaults: no response-header or body deadline (long polls and streams are
+ * legitimate), a bounded connect, idle connections kept 90 s.
+ */
+const DEFAULT_DIAL_MS = 30_000;
+const DEFAULT_IDLE_CONN_MS = 90_000;
+
+export function transportSettings(transport: ServersTransport | undefined): TransportSettings {
+  const t = transport ?? {};
+  const timeouts = t.forwardingTimeouts;
+  const idle = durationMs(timeouts?.idleConnTimeout, DEFAULT_IDLE_CONN_MS);
+  const dialTimeoutMs = durationMs(timeouts?.dialTimeout, DEFAULT_DIAL_MS);
+  const responseHeaderTimeoutMs = durationMs(timeouts?.responseHeaderTimeout, 0);
+  const tls: TlsSettings = {};
+  if (t.serverName) tls.servername = t.serverName;
+  if (t.rootCAs?.length) tls.ca = t.rootCAs;
+  if (t.insecureSkipVerify) tls.rejectUnauthorized = false;
+  const connect = { timeout: dialTimeoutMs, ...tls };
+  const pool: Pool.Options = {
+    headersTimeout: responseHeaderTimeoutMs,
+    bodyTimeout: 0,
+    // undici takes the server's Keep-Alive hint when given; both bounds keep it within ours.
+    keepAliveTimeout: idle > 0 ? idle : 1,
+    keepAliveMaxTimeout: idle > 0 ? idle : 1,
+    connect,
+  };
+  const max = t.maxConnsPerHost;
+  if (typeof max === 'number' && Number.isInteger(max) && max > 0) pool.connections = max;
+  // undici cannot bound idle connections apart from all connections: maxIdleConnsPerHost is not applied.
+  return {
+    key: JSON.stringify([responseHeaderTimeoutMs, idle, connect, pool.connections ?? 0]),
+    pool,
+    dialTimeoutMs,
+    responseHeaderTimeoutMs,
+    tls,
+  };
+}
+
+export const DEFAULT_TRANSPORT: TransportSettings = transportSettings(undefined);
+
+/** A snapshot's transports by name, and which one each load-balanced service uses. */
+export class TransportTable {
+  readonly #byName = new Map<string, TransportSettings>();
+  readonly #byService = new Map<string, string>();
+  readonly #default: TransportSettings;
+
+  constructor(
+    transports: Readonly<Record<string, ServersTransport>> | undefined,
+    services: Readonly<Record<string, HttpService>> | undefined,
+  ) {
+    for (const [name, t] of Object.entries(transports ?? {})) this.#byName.set(name, transportSettings(t));
+    // Traefik lets a `default` entry replace the built-in default transport.
+    this.#default = this.#byName.get(DEFAULT_TRANSPORT_NAME) ?? DEFAULT_TRANSPORT;
+    for (const [name, service] of Object.entries(services ?? {})) {
+      const ref = service?.loadBalancer?.serversTransport;
+      if (typeof ref === 'string' && ref !== '') this.#byService.set(name, ref);
+    }
+  }
+
+  /** The named transport; the default one for no name or an unknown name (validation reports those). */
+  get(name: string | undefined): TransportSettings {
+    if (name === undefined) return this.#default;
+    return this.#byName.get(name) ?? this.#default;
+  }
+
+  /** The transport name a service's `loadBalancer.serversTransport` gives, if any. */
+  nameForService(service: string): string | undefined {
+    return this.#byService.get(service);
+  }
+
+  /** Keys of every transport in the table, so pools of the others can be retired. */
+  keys(): Set<string> {
+    const keys = new Set<string>([this.#default.key]);
+    for (const t of this.#byName.values()) keys.add(t.key);
+    return keys;
+  }
+}
