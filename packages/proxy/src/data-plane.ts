@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { parseAddress } from '@berth/config';
 import type { ListenerInfo, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
+import { HealthRegistry } from './health/health-registry.js';
 import type { RequestContext } from './http/context.js';
 import type { EntryPointSettings } from './http/entry-point-settings.js';
 import { durationMs, entryPointSettings } from './http/entry-point-settings.js';
@@ -10,8 +11,11 @@ import type { Forward } from './http/forward-types.js';
 import { createForwarder } from './http/forwarder.js';
 import { HttpEntryPoint } from './http/http-entry-point.js';
 import { boundAddress, describeListenError, listen } from './http/listen.js';
+import { middlewareFactories } from './http/middlewares/index.js';
 import { PoolCache } from './http/pool-cache.js';
 import { TransportTable } from './http/servers-transport.js';
+import { AccessLog } from './observability/access-log.js';
+import { NodeMetrics, recordRequest } from './observability/node-metrics.js';
 import { buildRuntime } from './runtime/build-runtime.js';
 import { RuntimeSwitch, StagedRuntime } from './runtime/runtime-switch.js';
 
@@ -68,6 +72,10 @@ export class DataPlane {
   };
   /** The forwarder every service handler uses (the Forward contract). */
   readonly forward: Forward;
+  /** Active and passive health of every server; outlives snapshots. */
+  readonly health: HealthRegistry;
+  readonly metrics = new NodeMetrics();
+  readonly accessLog: AccessLog;
   readonly #listeners = new Map<string, Listener>();
   /** Servers of removed entry points still finishing their requests. */
   readonly #draining = new Map<Listener, Promise<void>>();
@@ -81,7 +89,16 @@ export class DataPlane {
     this.#closeDrainMs = opts.closeDrainMs;
     this.#retireDrainMs = opts.retireDrainMs;
     this.#nodeName = opts.nodeName ?? '';
-    this.#onRequestEnd = opts.onRequestEnd;
+    const userHook = opts.onRequestEnd;
+    this.health = new HealthRegistry({ logger: opts.logger });
+    this.metrics.watchHealth(this.health);
+    this.accessLog = new AccessLog(opts.logger.child({ component: 'access' }));
+    this.#onRequestEnd = (ctx) => {
+      const endedAt = process.hrtime.bigint();
+      recordRequest(this.metrics, ctx, endedAt);
+      this.accessLog.write(ctx, endedAt);
+      userHook?.(ctx);
+    };
     this.#pools = new PoolCache(opts.poolGraceMs === undefined ? {} : { graceMs: opts.poolGraceMs });
     this.forward = createForwarder({
       pools: this.#pools,
@@ -94,8 +111,12 @@ export class DataPlane {
    * All or nothing: either the new routes serve on every entry point of `body`, or the node
    * keeps serving exactly what it served before and the result says why.
    */
-  apply(body: SnapshotBody): Promise<ApplyResult> {
-    const run = this.#queue.then(() => this.#apply(body));
+  apply(body: SnapshotBody, version?: { version: number }): Promise<ApplyResult> {
+    const run = this.#queue.then(async () => {
+      const result = await this.#apply(body);
+      this.metrics.snapshotApplied(result.ok ? 'ok' : 'error', result.ok ? version?.version : undefined);
+      return result;
+    });
     this.#queue = run.catch(() => {});
     return run;
   }
@@ -125,14 +146,26 @@ export class DataPlane {
     }, this.#closeDrainMs ?? longest);
     await Promise.all([...listeners.map((l) => drain(l, graceOf(l))), ...this.#draining.values()]);
     clearTimeout(cut);
+    await this.health.close();
     await this.#pools.destroy();
   }
 
   async #apply(body: SnapshotBody): Promise<ApplyResult> {
     if (this.#closed) return { ok: false, code: DATA_PLANE_CLOSED, error: 'the data plane is closed' };
-    const built = buildRuntime(body);
+    const built = buildRuntime(body, {
+      forward: this.forward,
+      health: this.health,
+      middlewares: middlewareFactories,
+      logger: this.#logger,
+    });
     if (!built.ok) return built;
     const runtime = built.runtime;
+    for (const p of runtime.problems) {
+      this.#logger.warn(
+        { code: p.code, router: p.router, middleware: p.middleware },
+        `router disabled: ${p.error}`,
+      );
+    }
 
     const wanted = new Map<string, string>();
     for (const [name, address] of runtime.entryPoints) wanted.set(name, this.#overrides[name] ?? address);
@@ -156,6 +189,9 @@ export class DataPlane {
 
     this.#transportSource.transports = transports;
     this.#runtimes.swap(runtime);
+    this.health.update(body);
+    this.metrics.retain(body);
+    this.accessLog.update(body.accessLog);
     staged.commit();
     this.#pools.retain(runtime.origins, transports.keys());
 
@@ -214,6 +250,7 @@ export class DataPlane {
       return { error: `${where}: ${describeListenError(err)}` };
     }
     server.on('error', (err) => this.#logger.error({ err, entryPoint }, 'listener error'));
+    this.metrics.trackConnections(server, entryPoint);
     return { entryPoint, requested, bound: boundAddress(server), server, http };
   }
 }

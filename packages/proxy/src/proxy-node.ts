@@ -5,7 +5,11 @@ import type { Logger } from 'pino';
 import { Agent, type AppliedStatus, type SnapshotApplier } from './agent/agent.js';
 import { loadNodeId } from './agent/node-identity.js';
 import { DataPlane } from './data-plane.js';
+import { nodeStats } from './observability/node-stats.js';
+import { type MetricsServer, startMetricsServer } from './observability/metrics-server.js';
 import { WorkerPool, type WorkerStatus } from './workers/worker-pool.js';
+
+export const METRICS_NEEDS_IN_PROCESS = 'BERTH_PROXY_METRICS_WORKERS';
 
 export interface ProxyNodeOptions {
   token: JoinToken;
@@ -18,6 +22,11 @@ export interface ProxyNodeOptions {
   reconnectMaxMs?: number;
   /** Worker processes serving traffic; 0 serves in this process. Default 0. */
   workers?: number;
+  /**
+   * Serve Prometheus metrics on this node-local address (`127.0.0.1:9100`). Needs `workers: 0`:
+   * per-worker counters are not aggregated yet.
+   */
+  metricsAddress?: string;
   /** Called after every apply, and when a worker is replaced or catches up (with workers). */
   onApplied?: (status: NodeStatus) => void;
 }
@@ -41,6 +50,11 @@ export interface ProxyNode {
 export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode> {
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const nodeId = await loadNodeId(opts.dataDir);
+  if (opts.metricsAddress && (opts.workers ?? 0) > 0) {
+    throw Object.assign(new Error('--metrics needs --workers 0 for now: worker counters are not aggregated yet'), {
+      code: METRICS_NEEDS_IN_PROCESS,
+    });
+  }
   const overrides = opts.entryPointOverrides ? { entryPointOverrides: opts.entryPointOverrides } : {};
   let last: AppliedStatus | null = null;
   const report = (): void => {
@@ -49,7 +63,9 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
   };
   const workers = opts.workers ?? 0;
   const pool =
-    workers > 0 ? new WorkerPool({ workers, logger: opts.logger, ...overrides, onChange: report }) : null;
+    workers > 0
+      ? new WorkerPool({ workers, logger: opts.logger, nodeName: opts.name, ...overrides, onChange: report })
+      : null;
   const dataPlane = pool ? null : new DataPlane({ logger: opts.logger, nodeName: opts.name, ...overrides });
   const applier: SnapshotApplier = pool ?? (dataPlane as DataPlane);
   if (pool) {
@@ -69,6 +85,7 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
     logger: opts.logger,
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.reconnectMaxMs ? { reconnectMaxMs: opts.reconnectMaxMs } : {}),
+    ...(dataPlane ? { statsProvider: () => nodeStats(dataPlane.metrics, dataPlane.health) } : {}),
     onApplied: (status) => {
       last = status;
       report();
@@ -76,6 +93,10 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
   });
   opts.logger.info({ nodeId, controller: new URL(opts.token.url).host, workers }, 'proxy node starting');
   await agent.start();
+  let metrics: MetricsServer | null = null;
+  if (opts.metricsAddress && dataPlane) {
+    metrics = await startMetricsServer({ address: opts.metricsAddress, metrics: dataPlane.metrics, logger: opts.logger });
+  }
   return {
     nodeId,
     agent,
@@ -86,6 +107,7 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
       // The pool first: workers that got the same signal (a process group, a cgroup) must not be
       // replaced while the agent is still stopping.
       const workersClosed = pool?.close();
+      await metrics?.close();
       await agent.stop();
       await (workersClosed ?? dataPlane?.close());
     },

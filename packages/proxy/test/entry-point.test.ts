@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { EntryPoint } from '@berth/config';
 import { WebSocket, WebSocketServer } from 'ws';
+import { ALWAYS_AVAILABLE } from '../src/health/server-health.js';
 import type { RequestContext, RequestLog } from '../src/http/context.js';
 import { entryPointSettings } from '../src/http/entry-point-settings.js';
 import type { Forward, ForwardOutcome } from '../src/http/forward-types.js';
@@ -36,13 +37,13 @@ async function serve(
   ep: Omit<EntryPoint, 'address'> = {},
   handlers: Record<string, (ctx: RequestContext, h: Harness) => Promise<void>> = {},
 ): Promise<Harness> {
-  const built = buildRuntime(b);
-  if (!built.ok) assert.fail(built.error);
-  const runtime = built.runtime;
   const pools = new PoolCache({ graceMs: 100 });
   cleanups.add(() => pools.destroy());
   const transports = { transports: new TransportTable(b.http.serversTransports, b.http.services) };
   const forward = createForwarder({ pools, transports, logger: silent });
+  const built = buildRuntime(b, { forward, health: ALWAYS_AVAILABLE, middlewares: {}, logger: silent });
+  if (!built.ok) assert.fail(built.error);
+  const runtime = built.runtime;
   const ended: RequestContext[] = [];
   const entry = new HttpEntryPoint({
     name: 'web',

@@ -25,6 +25,11 @@ export const proxyCommand: Command = {
       arg: 'name=address',
       help: "listen on this address instead of the snapshot's for an entry point (repeatable)",
     },
+    metrics: {
+      type: 'string',
+      arg: 'host:port',
+      help: 'serve Prometheus /metrics on this node-local address (needs --workers 0 for now)',
+    },
     'status-file': {
       type: 'string',
       arg: 'file',
@@ -73,30 +78,40 @@ export const proxyCommand: Command = {
     const logger = createLogger('proxy', str(v, 'log-level') ?? 'info').child({ node: name });
     const statusFile = str(v, 'status-file');
     let statusWrites: Promise<void> = Promise.resolve();
-    const node = await startProxyNode({
-      token,
-      name,
-      dataDir: str(v, 'data-dir') ?? '.berth/proxy',
-      entryPointOverrides: Object.fromEntries(
-        Object.entries(parseEntryPointFlags(strs(v, 'entrypoint'))).map(([k, e]) => [k, e.address]),
-      ),
-      heartbeatMs: Number(str(v, 'heartbeat-ms') ?? 5000),
-      reconnectMaxMs: Number(str(v, 'reconnect-max-ms') ?? 10_000),
-      workers,
-      logger,
-      ...(statusFile
-        ? {
-            // Writes in order: with workers, a replacement's catch-up may follow an apply closely.
-            onApplied: (status) => {
-              statusWrites = statusWrites.then(() =>
-                writeFileAtomic(statusFile, JSON.stringify({ pid: process.pid, ...status }), 0o644).catch(
-                  (err: Error) => logger.error({ err: err.message }, 'cannot write status file'),
-                ),
-              );
-            },
-          }
-        : {}),
-    });
+    const node = await (async () => {
+      try {
+        return await startProxyNode({
+          token,
+          name,
+          dataDir: str(v, 'data-dir') ?? '.berth/proxy',
+          entryPointOverrides: Object.fromEntries(
+            Object.entries(parseEntryPointFlags(strs(v, 'entrypoint'))).map(([k, e]) => [k, e.address]),
+          ),
+          heartbeatMs: Number(str(v, 'heartbeat-ms') ?? 5000),
+          reconnectMaxMs: Number(str(v, 'reconnect-max-ms') ?? 10_000),
+          workers,
+          logger,
+          ...(str(v, 'metrics') ? { metricsAddress: str(v, 'metrics') as string } : {}),
+          ...(statusFile
+            ? {
+                // Writes in order: with workers, a replacement's catch-up may follow an apply closely.
+                onApplied: (status) => {
+                  statusWrites = statusWrites.then(() =>
+                    writeFileAtomic(statusFile, JSON.stringify({ pid: process.pid, ...status }), 0o644).catch(
+                      (err: Error) => logger.error({ err: err.message }, 'cannot write status file'),
+                    ),
+                  );
+                },
+              }
+            : {}),
+        });
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'string' && code.startsWith('BERTH_'))
+          throw new CliError(code, (err as Error).message);
+        throw err;
+      }
+    })();
     const sig = await untilSignal();
     logger.info({ signal: sig }, 'stopping');
     await node.close();

@@ -11,6 +11,8 @@ export interface WorkerInit {
   bindings: Record<string, unknown>;
   entryPointOverrides: Record<string, string>;
   closeDrainMs?: number;
+  /** Sent upstream as X-Forwarded-Server. */
+  nodeName?: string;
 }
 
 export const WORKER_INIT_ENV = 'BERTH_WORKER_INIT';

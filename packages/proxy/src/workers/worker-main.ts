@@ -17,6 +17,7 @@ const plane = new DataPlane({
   logger,
   entryPointOverrides: init.entryPointOverrides,
   ...(init.closeDrainMs === undefined ? {} : { closeDrainMs: init.closeDrainMs }),
+  ...(init.nodeName === undefined ? {} : { nodeName: init.nodeName }),
 });
 
 function send(msg: FromWorker): void {

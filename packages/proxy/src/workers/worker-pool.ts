@@ -21,6 +21,8 @@ export interface WorkerPoolOptions {
   workers: number;
   logger: Logger;
   entryPointOverrides?: Record<string, string>;
+  /** This node's name, sent upstream as X-Forwarded-Server. */
+  nodeName?: string;
   /** How long a stopping worker lets requests in flight finish. Default: the data plane's. */
   closeDrainMs?: number;
   /**
@@ -109,8 +111,8 @@ function configureCluster(exec: string): void {
 }
 
 export class WorkerPool implements SnapshotApplier {
-  readonly #o: Required<Omit<WorkerPoolOptions, 'onChange' | 'entryPointOverrides' | 'closeDrainMs'>> &
-    Pick<WorkerPoolOptions, 'onChange' | 'closeDrainMs'> & { entryPointOverrides: Record<string, string> };
+  readonly #o: Required<Omit<WorkerPoolOptions, 'onChange' | 'entryPointOverrides' | 'closeDrainMs' | 'nodeName'>> &
+    Pick<WorkerPoolOptions, 'onChange' | 'closeDrainMs' | 'nodeName'> & { entryPointOverrides: Record<string, string> };
   readonly #log: Logger;
   readonly #slots: Slot[] = [];
   #current: Current | null = null;
@@ -357,6 +359,7 @@ export class WorkerPool implements SnapshotApplier {
       bindings: this.#o.logger.bindings(),
       entryPointOverrides: this.#o.entryPointOverrides,
       ...(this.#o.closeDrainMs === undefined ? {} : { closeDrainMs: this.#o.closeDrainMs }),
+      ...(this.#o.nodeName === undefined ? {} : { nodeName: this.#o.nodeName }),
     };
     configureCluster(this.#o.exec);
     // Workers parse untrusted traffic and never talk to the controller: they get no join token.
