@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import { Agent, type AppliedStatus, type SnapshotApplier } from './agent/agent.js';
 import { loadNodeId } from './agent/node-identity.js';
 import { DataPlane } from './data-plane.js';
-import { nodeStats } from './observability/node-stats.js';
 import { type MetricsServer, startMetricsServer } from './observability/metrics-server.js';
+import { nodeStats } from './observability/node-stats.js';
 import { WorkerPool, type WorkerStatus } from './workers/worker-pool.js';
 
 export const METRICS_NEEDS_IN_PROCESS = 'BERTH_PROXY_METRICS_WORKERS';
@@ -51,9 +51,12 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const nodeId = await loadNodeId(opts.dataDir);
   if (opts.metricsAddress && (opts.workers ?? 0) > 0) {
-    throw Object.assign(new Error('--metrics needs --workers 0 for now: worker counters are not aggregated yet'), {
-      code: METRICS_NEEDS_IN_PROCESS,
-    });
+    throw Object.assign(
+      new Error('--metrics needs --workers 0 for now: worker counters are not aggregated yet'),
+      {
+        code: METRICS_NEEDS_IN_PROCESS,
+      },
+    );
   }
   const overrides = opts.entryPointOverrides ? { entryPointOverrides: opts.entryPointOverrides } : {};
   let last: AppliedStatus | null = null;
@@ -95,7 +98,11 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
   await agent.start();
   let metrics: MetricsServer | null = null;
   if (opts.metricsAddress && dataPlane) {
-    metrics = await startMetricsServer({ address: opts.metricsAddress, metrics: dataPlane.metrics, logger: opts.logger });
+    metrics = await startMetricsServer({
+      address: opts.metricsAddress,
+      metrics: dataPlane.metrics,
+      logger: opts.logger,
+    });
   }
   return {
     nodeId,

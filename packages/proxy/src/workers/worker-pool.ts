@@ -111,8 +111,12 @@ function configureCluster(exec: string): void {
 }
 
 export class WorkerPool implements SnapshotApplier {
-  readonly #o: Required<Omit<WorkerPoolOptions, 'onChange' | 'entryPointOverrides' | 'closeDrainMs' | 'nodeName'>> &
-    Pick<WorkerPoolOptions, 'onChange' | 'closeDrainMs' | 'nodeName'> & { entryPointOverrides: Record<string, string> };
+  readonly #o: Required<
+    Omit<WorkerPoolOptions, 'onChange' | 'entryPointOverrides' | 'closeDrainMs' | 'nodeName'>
+  > &
+    Pick<WorkerPoolOptions, 'onChange' | 'closeDrainMs' | 'nodeName'> & {
+      entryPointOverrides: Record<string, string>;
+    };
   readonly #log: Logger;
   readonly #slots: Slot[] = [];
   #current: Current | null = null;
