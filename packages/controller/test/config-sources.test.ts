@@ -25,6 +25,34 @@ describe('YAML sources for the new sections', () => {
     assert.equal(parsed.sources.serversTransports?.['tight']?.line, 7);
   });
 
+  it('refuses a key written twice in one map, naming the key and its line', () => {
+    const text = [
+      'http:',
+      '  routers:',
+      '    web:',
+      '      rule: Host(`a`)',
+      '    web:',
+      '      rule: Host(`b`)',
+      '',
+    ].join('\n');
+    const parsed = parseConfigFile(text, '/etc/berth/d.yml');
+    assert.equal(parsed.kind, 'invalid');
+    if (parsed.kind !== 'invalid') return;
+    assert.equal(parsed.error.code, 'BERTH_FILE_PARSE');
+    assert.equal(parsed.error.source?.line, 5);
+    assert.match(parsed.error.message, /d\.yml:5:5: .*unique.*'web'/);
+  });
+
+  it('locates every one of 10,000 routers in a file', () => {
+    const lines = ['http:', '  routers:'];
+    for (let i = 0; i < 10_000; i++)
+      lines.push(`    r${i}:`, `      rule: Host(\`r${i}.test\`)`, `      service: s`);
+    const parsed = parseConfigFile(lines.join('\n'), '/etc/berth/big.yml');
+    assert.equal(parsed.kind, 'ok');
+    if (parsed.kind !== 'ok') return;
+    assert.equal(parsed.sources.routers['r9999']?.line, 2 + 9999 * 3 + 1);
+  });
+
   it('reads accessLog and routeRemovalGrace from the controller file', () => {
     const text = [
       'entryPoints:',

@@ -1,6 +1,6 @@
 // Turns the text of one YAML file into validated dynamic configuration, every element traced to its line.
 import { type ConfigError, type DynamicConfig, type Source, validateDynamic } from '@berth/config';
-import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type YAMLMap } from 'yaml';
 import { ErrorCodes } from '../compiler/error-codes.js';
 import type { PartSources } from './provider-part.js';
 
@@ -16,11 +16,21 @@ export const FILE_PROVIDER = 'file';
 export function parseConfigFile(text: string, origin: string): ParsedFile {
   const lineCounter = new LineCounter();
   // prettyErrors off: the message should be the YAML complaint alone; we add file, line and column ourselves.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys off: the library's check is quadratic in a map's size (10,000 routers took seconds);
+  // duplicateKey() below does the same check in one pass.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const firstError = doc.errors[0];
   if (firstError !== undefined) {
     const { line, col } = lineCounter.linePos(firstError.pos[0]);
     return { kind: 'invalid', error: parseError(origin, firstError.message, line, col) };
+  }
+  const duplicate = duplicateKey(doc.contents);
+  if (duplicate !== undefined) {
+    const { line, col } = lineCounter.linePos(duplicate.offset);
+    return {
+      kind: 'invalid',
+      error: parseError(origin, `Map keys must be unique ('${duplicate.key}')`, line, col),
+    };
   }
   const contents = doc.contents;
   if (contents === null || (isScalar(contents) && contents.value === null)) return { kind: 'empty' };
@@ -71,11 +81,8 @@ function locate(doc: Document, path: readonly string[]): number | undefined {
   let offset = rangeStart(node);
   for (const segment of path) {
     if (isMap(node)) {
-      const pair =
-        node.items.find((p) => isScalar(p.key) && String(p.key.value) === segment) ??
-        node.items.find(
-          (p) => isScalar(p.key) && String(p.key.value).toLowerCase() === segment.toLowerCase(),
-        );
+      const index = keyIndex(node);
+      const pair = index.exact.get(segment) ?? index.folded.get(segment.toLowerCase());
       if (pair === undefined) break;
       offset = rangeStart(pair.key) ?? offset;
       node = pair.value;
@@ -89,6 +96,50 @@ function locate(doc: Document, path: readonly string[]): number | undefined {
     }
   }
   return offset;
+}
+
+type MapPair = YAMLMap<unknown, unknown>['items'][number];
+interface KeyIndex {
+  exact: Map<string, MapPair>;
+  folded: Map<string, MapPair>;
+}
+const keyIndexes = new WeakMap<YAMLMap<unknown, unknown>, KeyIndex>();
+
+/** Key lookups in a map, built once per map: `locate` runs for every element of the file. */
+function keyIndex(map: YAMLMap<unknown, unknown>): KeyIndex {
+  let index = keyIndexes.get(map);
+  if (index) return index;
+  index = { exact: new Map(), folded: new Map() };
+  for (const pair of map.items) {
+    if (!isScalar(pair.key)) continue;
+    const key = String(pair.key.value);
+    if (!index.exact.has(key)) index.exact.set(key, pair);
+    if (!index.folded.has(key.toLowerCase())) index.folded.set(key.toLowerCase(), pair);
+  }
+  keyIndexes.set(map, index);
+  return index;
+}
+
+/** The first key that appears twice in the same map, anywhere in the tree, with its offset. */
+function duplicateKey(root: unknown): { key: string; offset: number } | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        if (isScalar(pair.key)) {
+          const key = String(pair.key.value);
+          if (seen.has(key)) return { key, offset: rangeStart(pair.key) ?? 0 };
+          seen.add(key);
+        }
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) stack.push(item);
+    }
+  }
+  return undefined;
 }
 
 function rangeStart(node: unknown): number | undefined {
