@@ -8,7 +8,7 @@ import type { Forward, ForwardOutcome, ForwardTarget } from './forward-types.js'
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
 import type { PoolCache } from './pool-cache.js';
 import type { UpgradeSocket } from './request-context.js';
-import { HttpRequestContext, TEXT_HEADERS, TEXT_HEADERS_CLOSE } from './request-context.js';
+import { HttpRequestContext, invalidResponse, TEXT_HEADERS, TEXT_HEADERS_CLOSE } from './request-context.js';
 import { clientAddress } from './request-view.js';
 import type { TlsSettings, TransportSettings, TransportTable } from './servers-transport.js';
 import { relayUpgrade } from './upgrade.js';
@@ -43,12 +43,15 @@ export function createForwarder(opts: ForwarderOptions): Forward {
     if (ctx instanceof HttpRequestContext && ctx.upgrade !== undefined) {
       return forwardUpgrade(ctx, ctx.upgrade, target, transport);
     }
-    const body = hasBody(req);
-    if (body) {
+    const body = ctx.requestBody !== undefined || hasBody(req);
+    if (ctx.requestBody === undefined && body) {
       // A body that breaks framing (bad chunk size) fails in the same parser pass as the head:
       // yielding once lets that land before anything is sent, so the server never sees the request.
       await undefined;
       if (req.destroyed || ctx.signal.aborted) return aborted(ctx);
+    }
+    if (ctx instanceof HttpRequestContext && ctx.respond === ctx.defaultRespond) {
+      return dispatchDirect(ctx, target, transport, body, pools.get(origin, transport), logger);
     }
     let upstream: Dispatcher.ResponseData;
     try {
@@ -56,7 +59,7 @@ export function createForwarder(opts: ForwarderOptions): Forward {
         path: ctx.target,
         method: req.method ?? 'GET',
         headers: requestHeaders(ctx, target),
-        body: body ? requestBody(req) : null,
+        body: ctx.requestBody ?? (body ? requestBody(req) : null),
         signal: ctx.signal,
       };
       // undici would take the TLS server name from the Host header; Traefik uses the server's own.
@@ -85,6 +88,118 @@ export function createForwarder(opts: ForwarderOptions): Forward {
     }
     return { kind: 'response', status };
   };
+}
+
+/**
+ * The fast path when no middleware rewrites the response: undici's dispatch API straight into
+ * `res`, without a response stream, pipeline or AbortController per request (they were half the
+ * CPU of a keep-alive request; docs/bench/http.md). Same semantics as the stream path: 502/504
+ * through `ctx.respond` before the head, a cut connection after it, backpressure kept.
+ */
+function dispatchDirect(
+  ctx: HttpRequestContext,
+  target: ForwardTarget,
+  transport: TransportSettings,
+  hasRequestBody: boolean,
+  pool: Dispatcher,
+  logger: Logger,
+): Promise<ForwardOutcome> {
+  const { req, res } = ctx;
+  const router = ctx.router;
+  const connections = ctx.scope.connections;
+  return new Promise<ForwardOutcome>((resolve) => {
+    let controller: { abort(reason: Error): void; pause(): void; resume(): void } | null = null;
+    let gone = false;
+    let headSent = false;
+    let status = 0;
+    let settled = false;
+    const settle = (outcome: ForwardOutcome): void => {
+      if (settled) return;
+      settled = true;
+      res.off('close', onClose);
+      res.off('drain', onDrain);
+      if (headSent && router !== undefined) connections.delete(router, res);
+      resolve(outcome);
+    };
+    const onClose = (): void => {
+      if (res.writableFinished) return;
+      gone = true;
+      controller?.abort(new Error('client went away'));
+      if (headSent) settle(aborted(ctx));
+    };
+    const onDrain = (): void => controller?.resume();
+    res.once('close', onClose);
+    if (res.destroyed) onClose();
+    const options: RequestOptions = {
+      path: ctx.target,
+      method: req.method ?? 'GET',
+      headers: requestHeaders(ctx, target),
+      body: ctx.requestBody ?? (hasRequestBody ? requestBody(req) : null),
+    };
+    if (target.server.url.protocol === 'https:') options.servername = serverNameOf(target, transport.tls);
+    pool.dispatch(options, {
+      onRequestStart(c) {
+        controller = c;
+        if (gone) c.abort(new Error('client went away'));
+      },
+      onResponseStart(_c, statusCode, upstreamHeaders) {
+        if (gone) return;
+        ctx.log.upstreamHeadersAt = process.hrtime.bigint();
+        status = statusCode;
+        const headers = downstreamResponseHeaders(
+          upstreamHeaders as Record<string, string | string[] | undefined>,
+        );
+        // An upload still running when the answer starts leaves unread bytes on the socket.
+        if (!req.complete) headers['connection'] = 'close';
+        ctx.log.status = statusCode;
+        try {
+          res.writeHead(statusCode, headers);
+        } catch {
+          controller?.abort(new Error('invalid response head'));
+          invalidResponse(ctx);
+          gone = true;
+          settle({ kind: 'error', reason: 'protocol', responseStarted: false });
+          return;
+        }
+        headSent = true;
+        ctx.log.bytesOut = 0;
+        if (router !== undefined) connections.add(router, res);
+        res.on('drain', onDrain);
+      },
+      onResponseData(c, chunk) {
+        if (gone) return;
+        ctx.log.bytesOut = (ctx.log.bytesOut ?? 0) + chunk.length;
+        if (!res.write(chunk)) c.pause();
+      },
+      onResponseEnd() {
+        if (gone) return;
+        res.end();
+        settle({ kind: 'response', status });
+      },
+      onResponseError(_c, err) {
+        if (gone || settled) {
+          settle(aborted(ctx));
+          return;
+        }
+        if (headSent) {
+          ctx.log.error = 'upstream_reset';
+          logger.debug({ err, origin: target.server.origin }, 'response stream failed');
+          res.destroy();
+          settle({ kind: 'error', reason: 'reset', responseStarted: true });
+          return;
+        }
+        const timeout = isTimeout(err);
+        ctx.log.error = timeout ? 'upstream_timeout' : 'upstream_error';
+        logger.debug({ err, origin: target.server.origin }, 'upstream request failed');
+        const headers = req.complete ? TEXT_HEADERS : TEXT_HEADERS_CLOSE;
+        void ctx
+          .respond(timeout ? 504 : 502, headers, timeout ? 'Gateway Timeout\n' : 'Bad Gateway\n')
+          .then(() =>
+            settle({ kind: 'error', reason: timeout ? 'timeout' : reasonOf(err), responseStarted: false }),
+          );
+      },
+    });
+  });
 }
 
 /** An Upgrade request: the same routing, middlewares and balancing, then a raw tunnel instead of undici. */

@@ -39,7 +39,11 @@ export class HttpRequestContext implements RequestContext {
   readonly startedAt: bigint;
   readonly log: RequestLog;
   respond: Respond;
+  /** The innermost writer; while `respond` is still this one, no middleware rewrites the response. */
+  readonly defaultRespond: Respond;
   upstreamHeaders: Record<string, string | undefined> = {};
+  /** A replacement request body (buffering middleware); absent: the client's own stream. */
+  requestBody?: Readable;
   /** The connection's peer, before any forwarded-header handling. */
   readonly peerIp: string;
   /** The peer is a trusted proxy: its X-Forwarded-* are kept. */
@@ -74,7 +78,8 @@ export class HttpRequestContext implements RequestContext {
     this.router = undefined;
     this.upgrade = undefined;
     // Bound once: middlewares call a saved `respond` without a receiver.
-    this.respond = (status, headers, body) => writeResponse(this, status, headers, body);
+    this.defaultRespond = (status, headers, body) => writeResponse(this, status, headers, body);
+    this.respond = this.defaultRespond;
     (res as TaggedResponse)[kContext] = this;
     res.once('close', onResponseClose);
   }
@@ -150,7 +155,7 @@ export function writeResponse(
   return pump(ctx, body);
 }
 
-function invalidResponse(ctx: HttpRequestContext): void {
+export function invalidResponse(ctx: HttpRequestContext): void {
   const res = ctx.res;
   ctx.log.error = 'invalid_response';
   ctx.log.status = 502;

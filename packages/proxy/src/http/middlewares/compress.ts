@@ -1,7 +1,7 @@
 // compress: gzip, br or zstd response bodies as Accept-Encoding allows, streaming with backpressure.
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
+import { PassThrough, pipeline } from 'node:stream';
 import type { Handler, MiddlewareFactory, RequestContext, ResponseBody } from '../context.js';
 import { MiddlewareConfigError } from '../context.js';
 import { negotiateEncoding } from './accept-encoding.js';
@@ -118,7 +118,18 @@ async function respondCompressed(
         return inner(status, out, source);
       }
     } else if (held.data.length > 0) {
-      source.unshift(held.data);
+      // Not unshift(): undici's response body loses unshifted bytes once it has ended. A fresh
+      // stream that starts with what was held and continues with the rest is safe for any source.
+      const upstream = source;
+      const rest = new PassThrough();
+      rest.write(held.data);
+      upstream.on('error', (err) => rest.destroy(err));
+      // pipe() does not pass a destroy upstream: a client that leaves must still close the source.
+      rest.once('close', () => {
+        if (!upstream.readableEnded) upstream.destroy();
+      });
+      upstream.pipe(rest);
+      source = rest;
     }
   }
 
