@@ -10,12 +10,13 @@ import { loadAverage } from './lib/cpu-time.mjs';
 import { findTools, machine, toolVersions } from './lib/tools.mjs';
 import { renderReport } from './report/markdown.mjs';
 import * as keepAlive from './scenarios/keep-alive.mjs';
+import * as nodeFloor from './scenarios/node-floor.mjs';
 import * as profile from './scenarios/profile.mjs';
 import * as routeLookup from './scenarios/route-lookup.mjs';
 import * as snapshotApply from './scenarios/snapshot-apply.mjs';
 import { startBackend } from './targets/nginx-backend.mjs';
 
-const SCENARIOS = [keepAlive, routeLookup, snapshotApply, profile];
+const SCENARIOS = [keepAlive, nodeFloor, routeLookup, snapshotApply, profile];
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const RECOMMENDATIONS = join(root, 'docs/bench/http-recommendations.md');
 

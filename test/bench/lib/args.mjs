@@ -11,7 +11,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --threads <n>        wrk threads, all on the load generator's CPU (default 1)
   --apply-rounds <n>   10,000-route snapshots applied (default 5; --quick: 2)
   --routes <n>         the large route count (default 10000)
-  --scenarios <list>   comma-separated subset of: keep-alive,route-lookup,snapshot-apply,profile
+  --scenarios <list>   comma-separated subset of: keep-alive,node-floor,route-lookup,snapshot-apply,profile
   --quick              a short run to check the harness works; numbers are not worth quoting
   --out <file>         markdown report (default docs/bench/http.md)
   --json <file>        raw results (default: the report's path with .json)
@@ -20,7 +20,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --help               this text
 `;
 
-export const ALL_SCENARIOS = ['keep-alive', 'route-lookup', 'snapshot-apply', 'profile'];
+export const ALL_SCENARIOS = ['keep-alive', 'node-floor', 'route-lookup', 'snapshot-apply', 'profile'];
 
 /** Parses argv into options; throws an Error with a readable message on bad flags. */
 export function parseBenchArgs(argv, root) {

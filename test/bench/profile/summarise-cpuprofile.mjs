@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Summarises a V8 .cpuprofile: top self-time functions, time by component, inclusive time of Berth code.
-// Usage: node test/bench/profile/summarise-cpuprofile.mjs <file.cpuprofile> [topN]
+// Usage: node test/bench/profile/summarise-cpuprofile.mjs <file.cpuprofile> [topN | --callers <name> [depth]]
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -120,6 +120,35 @@ export function summariseProfile(profile, topN = 25, window = null) {
   };
 }
 
+/**
+ * Pure: for functions whose key contains `needle`, the most expensive call paths leading to them
+ * (self time of the matching frame, by the `depth` frames above it) — to see who pays for a hot builtin.
+ */
+export function callersOf(profile, needle, depth = 6, topN = 10) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const selfByNode = new Map();
+  const deltas = profile.timeDeltas ?? [];
+  profile.samples.forEach((id, i) => {
+    selfByNode.set(id, (selfByNode.get(id) ?? 0) + Math.max(0, deltas[i] ?? 0));
+  });
+  const paths = new Map();
+  for (const [id, us] of selfByNode) {
+    if (!keyOf(byId.get(id).callFrame).includes(needle)) continue;
+    const chain = [];
+    for (let cur = id; cur !== undefined && chain.length <= depth; cur = parent.get(cur)) {
+      chain.push(keyOf(byId.get(cur).callFrame));
+    }
+    const key = chain.join('\n  <- ');
+    paths.set(key, (paths.get(key) ?? 0) + us);
+  }
+  return [...paths.entries()]
+    .map(([path, us]) => ({ path, us }))
+    .sort((a, b) => b.us - a.us)
+    .slice(0, topN);
+}
+
 function pct(x) {
   return `${(x * 100).toFixed(1)}%`;
 }
@@ -150,7 +179,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.error('usage: summarise-cpuprofile.mjs <file.cpuprofile> [topN]');
     process.exit(2);
   }
-  const topN = Number(process.argv[3] ?? 25);
-  const summary = summariseProfile(JSON.parse(readFileSync(file, 'utf8')), topN);
-  console.log(profileTables(summary, topN));
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  if (process.argv[3] === '--callers') {
+    const needle = process.argv[4] ?? '';
+    for (const { path, us } of callersOf(profile, needle, Number(process.argv[5] ?? 6))) {
+      console.log(`${(us / 1000).toFixed(0)} ms\n  ${path}\n`);
+    }
+  } else {
+    const topN = Number(process.argv[3] ?? 25);
+    console.log(profileTables(summariseProfile(profile, topN), topN));
+  }
 }

@@ -1,6 +1,6 @@
 // HTTP/1.1 keep-alive throughput, latency and CPU per request: HAProxy, nginx and Berth, one route each.
 
-import { measureRound, warmUp } from '../lib/measure.mjs';
+import { compareTargets } from '../lib/compare.mjs';
 import { berthRoutesYaml, KEEP_ALIVE_HOST } from '../lib/routes.mjs';
 import { ratio, summarise } from '../lib/stats.mjs';
 import { fmtInt, fmtPct, fmtRatio, fmtUs, spread } from '../report/format.mjs';
@@ -15,42 +15,12 @@ const TARGETS = [haproxy, nginx, berth];
 
 export async function run(ctx) {
   const host = KEEP_ALIVE_HOST;
-  const started = [];
-  try {
-    for (const t of TARGETS) {
-      ctx.log(`starting ${t.label}`);
-      started.push(
-        await t.start(ctx, {
-          backend: ctx.backend,
-          host,
-          routesYaml: berthRoutesYaml([host], ctx.backend.url),
-        }),
-      );
-    }
-    for (const t of started) {
-      ctx.log(`warming up ${t.label} (${ctx.opts.warmupS} s)`);
-      await warmUp(ctx, t, host);
-    }
-    const rounds = Object.fromEntries(started.map((t) => [t.name, []]));
-    for (let r = 0; r < ctx.opts.rounds; r++) {
-      // Rotating the order spreads slow drifts in background load over every proxy alike.
-      const order = started.map((_t, i) => started[(i + r) % started.length]);
-      for (const t of order) {
-        const m = await measureRound(ctx, t, { host, durationS: ctx.opts.durationS });
-        rounds[t.name].push(m);
-        ctx.log(
-          `round ${r + 1}/${ctx.opts.rounds} ${t.label}: ${fmtInt(m.reqPerSec)} req/s, p99 ${fmtUs(m.p99Us)}, ${fmtUs(m.cpuUsPerReq)} CPU/req`,
-        );
-      }
-    }
-    return { host, connections: ctx.opts.connections, rounds, labels: labelsOf(started) };
-  } finally {
-    for (const t of started.reverse()) await t.stop();
-  }
-}
-
-function labelsOf(started) {
-  return Object.fromEntries(started.map((t) => [t.name, t.label]));
+  const { rounds, labels } = await compareTargets(ctx, TARGETS, host, {
+    backend: ctx.backend,
+    host,
+    routesYaml: berthRoutesYaml([host], ctx.backend.url),
+  });
+  return { host, connections: ctx.opts.connections, rounds, labels };
 }
 
 /** Medians per proxy, and Berth's ratios to HAProxy. */
