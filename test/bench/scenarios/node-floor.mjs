@@ -3,14 +3,14 @@ import { compareTargets } from '../lib/compare.mjs';
 import { KEEP_ALIVE_HOST } from '../lib/routes.mjs';
 import { summarise } from '../lib/stats.mjs';
 import { fmtInt, fmtUs, spread } from '../report/format.mjs';
-import { nodeHttpOk, nodeUndiciDispatch } from '../targets/node-baseline.mjs';
+import { nodeHttpOk, nodeTcpPipe, nodeUndiciDispatch } from '../targets/node-baseline.mjs';
 
 export const id = 'node-floor';
 export const title = "Node's floor (reference points, not Berth)";
 
 export async function run(ctx) {
   const host = KEEP_ALIVE_HOST;
-  const { rounds, labels } = await compareTargets(ctx, [nodeHttpOk, nodeUndiciDispatch], host, {
+  const { rounds, labels } = await compareTargets(ctx, [nodeTcpPipe, nodeHttpOk, nodeUndiciDispatch], host, {
     backend: ctx.backend,
     host,
   });
@@ -19,7 +19,7 @@ export async function run(ctx) {
 
 export function render(result) {
   const lines = [
-    'Two small scripts in `test/bench/targets/baselines/`, pinned and loaded exactly like the proxies: how much ' +
+    'Three small scripts in `test/bench/targets/baselines/`, pinned and loaded exactly like the proxies: how much ' +
       'of a CPU Node spends per request before any Berth code runs. They bound what optimising Berth inside ' +
       'node:http can reach.',
     '',

@@ -1,5 +1,7 @@
 // Route lookup cost: Berth with the target among 10 host routes versus among 10,000.
+import { fileURLToPath } from 'node:url';
 import { measureRound, warmUp } from '../lib/measure.mjs';
+import { runToEnd } from '../lib/processes.mjs';
 import { berthRoutesYaml, hostsFor, routeHost, targetIndex } from '../lib/routes.mjs';
 import { ratio, summarise } from '../lib/stats.mjs';
 import { fmtInt, fmtRatio, fmtUs, spread } from '../report/format.mjs';
@@ -8,8 +10,27 @@ import * as berth from '../targets/berth.mjs';
 export const id = 'route-lookup';
 export const title = 'Route lookup: 10 vs 10,000 routes';
 
+/** In-process lookups through @berth/proxy's API on the proxy CPU: no sockets, so far less noise. */
+async function micro(ctx, counts) {
+  const script = fileURLToPath(new URL('../micro/route-lookup.mjs', import.meta.url));
+  const { code, output } = await runToEnd(process.execPath, [script, ...counts.map(String)], {
+    cpu: ctx.opts.proxyCpu,
+    timeoutMs: 300_000,
+  });
+  if (code !== 0) throw new Error(`micro/route-lookup.mjs exited with ${code}: ${output.slice(-2000)}`);
+  return JSON.parse(output.trim().split('\n').pop());
+}
+
 export async function run(ctx) {
   const counts = [10, ctx.opts.routes];
+  let lookups = null;
+  try {
+    lookups = await micro(ctx, counts);
+    for (const l of lookups) ctx.log(`in-process: ${l.count} routes, ${l.hitNs.toFixed(0)} ns per lookup`);
+  } catch (err) {
+    // The API it uses may move during refactors; the end-to-end part still runs.
+    ctx.log(`in-process lookup benchmark failed: ${err.message}`);
+  }
   const started = [];
   try {
     for (const count of counts) {
@@ -34,7 +55,7 @@ export async function run(ctx) {
         );
       }
     }
-    return { counts, hosts: Object.fromEntries(started.map((s) => [s.count, s.host])), rounds };
+    return { counts, hosts: Object.fromEntries(started.map((s) => [s.count, s.host])), rounds, lookups };
   } finally {
     for (const { t } of started.reverse()) await t.stop();
   }
@@ -49,6 +70,7 @@ export function summary(result) {
   });
   const a = cell(small);
   const b = cell(large);
+  const lookup = (c) => result.lookups?.find((l) => l.count === c);
   return {
     small,
     large,
@@ -56,6 +78,7 @@ export function summary(result) {
     [large]: b,
     reqRatio: ratio(b.reqPerSec.median, a.reqPerSec.median),
     cpuRatio: ratio(b.cpuUsPerReq.median, a.cpuUsPerReq.median),
+    lookupRatio: ratio(lookup(large)?.hitNs, lookup(small)?.hitNs),
   };
 }
 
@@ -77,5 +100,20 @@ export function render(result) {
     '',
     `${fmtInt(s.large)} routes vs ${fmtInt(s.small)}: req/s ${fmtRatio(s.reqRatio)}, CPU per request ${fmtRatio(s.cpuRatio)}.`,
   );
+  if (result.lookups) {
+    lines.push(
+      '',
+      'In process, on the proxy CPU (`test/bench/micro/route-lookup.mjs`: `buildRuntime()` then ' +
+        "`routeRequest()` in a loop through `@berth/proxy`'s public API; median of 5 batches of 1,000,000 lookups):",
+      '',
+      '| routes | build the runtime | lookup, route found | lookup, no route (404) |',
+      '|---:|---:|---:|---:|',
+    );
+    for (const l of result.lookups) {
+      lines.push(
+        `| ${fmtInt(l.count)} | ${l.buildMs.toFixed(1)} ms | ${l.hitNs.toFixed(0)} ns | ${l.missNs.toFixed(0)} ns |`,
+      );
+    }
+  }
   return lines.join('\n');
 }

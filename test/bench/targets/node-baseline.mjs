@@ -41,3 +41,9 @@ export const nodeUndiciDispatch = baseline(
   'node-undici-dispatch.mjs',
   true,
 );
+export const nodeTcpPipe = baseline(
+  'node-tcp-pipe',
+  'Node piping TCP bytes, no HTTP parsing (floor of any Node proxy)',
+  'node-tcp-pipe.mjs',
+  true,
+);
