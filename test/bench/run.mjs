@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBenchArgs, USAGE } from './lib/args.mjs';
 import { loadAverage } from './lib/cpu-time.mjs';
@@ -36,6 +36,7 @@ async function main() {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (opts.render) return rerender(opts);
   const { paths, missing } = findTools();
   if (missing.length > 0) {
     process.stderr.write(
@@ -105,9 +106,38 @@ async function main() {
     recommendations,
   });
   await writeFile(opts.out, report);
-  await writeFile(opts.json, `${JSON.stringify({ opts, env, startedAt, results, errors }, null, 2)}\n`);
+  const finishedAt = new Date();
+  await writeFile(
+    opts.json,
+    `${JSON.stringify({ opts: portable(opts), env, startedAt, finishedAt, results, errors }, null, 2)}\n`,
+  );
   log(`wrote ${opts.out} and ${opts.json}`);
   return Object.keys(errors).length > 0 ? 1 : 0;
+}
+
+/** Options as saved in the JSON: paths relative to the repository, so the file is the same on any checkout. */
+function portable(opts) {
+  return { ...opts, out: relative(root, opts.out), json: relative(root, opts.json) };
+}
+
+/** Rewrites the report from a saved run: the embedded recommendations may have changed, the numbers not. */
+async function rerender(opts) {
+  const saved = JSON.parse(await readFile(opts.render, 'utf8'));
+  const recommendations = existsSync(RECOMMENDATIONS) ? await readFile(RECOMMENDATIONS, 'utf8') : null;
+  const report = renderReport({
+    opts: saved.opts,
+    env: saved.env,
+    startedAt: new Date(saved.startedAt),
+    finishedAt: new Date(saved.finishedAt ?? saved.startedAt),
+    results: saved.results,
+    errors: saved.errors,
+    scenarios: SCENARIOS,
+    recommendations,
+  });
+  const out = resolve(root, saved.opts.out);
+  await writeFile(out, report);
+  log(`rewrote ${out} from ${opts.render}`);
+  return 0;
 }
 
 // Ctrl-C: exiting runs processes.mjs's handler, which kills every process started, by pid.

@@ -17,6 +17,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --json <file>        raw results (default: the report's path with .json)
   --proxy-cpu <n>      CPU the proxy under test is pinned to (default 1)
   --load-cpu <n>       CPU of wrk and the backend (default 0)
+  --render <json>      only rewrite the report from a previous run's JSON (e.g. after editing
+                       docs/bench/http-recommendations.md); measures nothing
   --help               this text
 `;
 
@@ -40,6 +42,7 @@ export function parseBenchArgs(argv, root) {
       json: { type: 'string' },
       'proxy-cpu': { type: 'string' },
       'load-cpu': { type: 'string' },
+      render: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -63,6 +66,7 @@ export function parseBenchArgs(argv, root) {
   const out = resolve(root, values.out ?? 'docs/bench/http.md');
   return {
     help: values.help === true,
+    render: values.render === undefined ? null : resolve(root, values.render),
     quick,
     rounds: int('rounds', quick ? 1 : 5, 1),
     durationS: int('duration', quick ? 3 : 10, 1),

@@ -42,6 +42,8 @@ export function summary(result) {
   for (const s of Object.values(out)) {
     s.reqRatio = h ? ratio(s.reqPerSec.median, h.reqPerSec.median) : Number.NaN;
     s.cpuRatio = h ? ratio(s.cpuUsPerReq.median, h.cpuUsPerReq.median) : Number.NaN;
+    s.capacity = 1e6 / s.cpuUsPerReq.median;
+    s.capacityRatio = h ? ratio(s.capacity, 1e6 / h.cpuUsPerReq.median) : Number.NaN;
   }
   return out;
 }
@@ -52,14 +54,16 @@ export function render(result) {
   lines.push(
     `One route (\`Host: ${result.host}\`) to the backend; wrk with ${result.connections} keep-alive connections. ` +
       'Cells are the median of the rounds, with (min–max) when there were several. ' +
-      "Ratios are against HAProxy's median.",
+      "Ratios are against HAProxy's median. " +
+      '"req per CPU-second" is 1 / (CPU per request): the req/s a proxy would reach with one whole CPU to itself, ' +
+      'which is the fairer throughput figure when the machine is contended (see the next table).',
     '',
-    '| proxy | req/s | ×HAProxy | p50 | p99 | CPU / request | ×HAProxy | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| proxy | req/s | ×HAProxy | p50 | p99 | CPU / request | ×HAProxy | req per CPU-second | ×HAProxy | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const [name, x] of Object.entries(s)) {
     lines.push(
-      `| ${result.labels[name]} | ${spread(x.reqPerSec, fmtInt)} | ${fmtRatio(x.reqRatio)} | ${fmtUs(x.p50Us.median)} | ${fmtUs(x.p99Us.median)} | ${spread(x.cpuUsPerReq, fmtUs)} | ${fmtRatio(x.cpuRatio)} | ${x.errors} |`,
+      `| ${result.labels[name]} | ${spread(x.reqPerSec, fmtInt)} | ${fmtRatio(x.reqRatio)} | ${fmtUs(x.p50Us.median)} | ${fmtUs(x.p99Us.median)} | ${spread(x.cpuUsPerReq, fmtUs)} | ${fmtRatio(x.cpuRatio)} | ${fmtInt(x.capacity)} | ${fmtRatio(x.capacityRatio)} | ${x.errors} |`,
     );
   }
   lines.push(

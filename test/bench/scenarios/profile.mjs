@@ -26,13 +26,15 @@ export async function run(ctx) {
     tag: 'berth-prof',
   });
   let load;
-  const window = null;
+  let window = null;
   try {
     await warmUp(ctx, t, host);
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
     load = await measureRound(ctx, t, {
       host,
       durationS: Math.max(ctx.opts.durationS, ctx.opts.quick ? 3 : 15),
     });
+    window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
     ctx.log(`profiled load: ${fmtInt(load.reqPerSec)} req/s`);
   } finally {
     // The profile is written when the node exits normally, which SIGTERM lets it do.
@@ -50,7 +52,7 @@ export async function run(ctx) {
   const profile = JSON.parse(await readFile(kept, 'utf8'));
   // Only the measured load; if no sample falls inside (a clock mismatch), the whole run.
   let summary = summariseProfile(profile, TOP_N, window);
-  let windowed = true;
+  let windowed = window !== null;
   if (summary.samples === 0) {
     summary = summariseProfile(profile, TOP_N);
     windowed = false;
