@@ -56,7 +56,7 @@ export function renderReport({
     'sudo apt-get install -y haproxy nginx wrk   # Debian packages; util-linux provides taskset',
     'npm ci',
     'npm run bench                                # full run, about 15 minutes; rewrites this file',
-    'npm run bench -- --quick                     # about 2 minutes, to check the harness',
+    'npm run bench -- --quick                     # about 4 minutes, to check the harness',
     'npm run bench -- --rounds 7 --duration 15 --scenarios keep-alive,route-lookup',
     'npm run bench -- --render docs/bench/http.json   # rebuild this file from the saved numbers',
     'node test/bench/profile/summarise-cpuprofile.mjs <file.cpuprofile>   # any V8 CPU profile',
