@@ -123,7 +123,8 @@ async function main() {
  */
 function formatReport(file) {
   const biome = join(root, 'node_modules/.bin/biome');
-  if (!existsSync(biome)) return;
+  // Biome only formats files inside the repository; a report written elsewhere is left as is.
+  if (!existsSync(biome) || relative(root, file).startsWith('..')) return;
   const r = spawnSync(biome, ['format', '--write', file], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0)
     log(`could not format ${file} with biome: ${(r.stderr || r.stdout || '').trim().split('\n')[0]}`);
