@@ -274,5 +274,14 @@ describe('forwarded headers at the entry point', () => {
     assert.equal(seen['x-real-ip'], '203.0.113.9');
     assert.equal(seen['x-forwarded-server'], 'edge-1');
     assert.equal(seen['x-forwarded-host'], 'site.test');
+    assert.equal(h.ended.at(-1)?.scheme, 'https', 'the scheme the client used, as the trusted proxy says');
+  });
+
+  it('ignores X-Forwarded-Proto from an untrusted client', async () => {
+    const a = await backendFor(cleanups, 'A');
+    const h = await serve(body({ r: { rule: 'PathPrefix(`/`)', service: 's' } }, { s: service(a.url) }));
+    await call(h.port, { host: 'site.test', headers: { 'x-forwarded-proto': 'https' } });
+    assert.equal(a.seen[0]!.headers['x-forwarded-proto'], 'http');
+    assert.equal(h.ended.at(-1)?.scheme, 'http');
   });
 });

@@ -140,7 +140,14 @@ export class HttpEntryPoint implements EntryPointScope {
     const trust = this.#settings.forwarded;
     const trusted = (trust.insecure || trust.trustedIPs !== null) && isTrusted(peer, trust);
     view.clientIp = trusted ? forwardedClientIp(peer, req.headers['x-forwarded-for'], trust) : peer;
-    return new HttpRequestContext(this, req, res, view, target, peer, trusted);
+    const ctx = new HttpRequestContext(this, req, res, view, target, peer, trusted);
+    // Behind a trusted TLS-terminating proxy the client spoke https: redirectScheme and HSTS must know.
+    if (trusted) {
+      const proto = req.headers['x-forwarded-proto'];
+      const first = (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0]?.trim().toLowerCase();
+      if (first === 'https' || first === 'http') ctx.scheme = first;
+    }
+    return ctx;
   }
 
   async #run(ctx: HttpRequestContext, runtime: Runtime | undefined): Promise<void> {
