@@ -106,7 +106,8 @@ export async function start(ctx, { host, routesYaml, cpuProfDir, tag = 'berth' }
       `web=127.0.0.1:${port}`,
       '--status-file',
       statusFile,
-      ...workersArgs(bin),
+      // The profile must see the serving code: in process, not in a worker the profiler does not follow.
+      ...(cpuProfDir && workersArgs(bin).length > 0 ? ['--workers', '0'] : workersArgs(bin)),
     ];
     const node = startProcess('berth-proxy', process.execPath, nodeArgs, {
       cpu: ctx.opts.proxyCpu,
