@@ -12,10 +12,10 @@ describe('Go regexp translation', () => {
   });
 
   it('turns a leading (?i) into the i flag', () => {
-    assert.deepEqual(goRegexToJs('(?i)^https://example\\.com$'), {
-      source: '^https://example\\.com$',
-      flags: 'i',
-    });
+    const { source, flags } = goRegexToJs('(?i)^https://example\\.com$');
+    assert.equal(flags, 'i');
+    assert.ok(new RegExp(source, flags).test('HTTPS://EXAMPLE.com'));
+    assert.ok(!new RegExp(source, flags).test('https://exampleXcom'));
     assert.ok(new GoRegex('(?i)^HTTPS://Example\\.COM$').test('https://example.com'));
   });
 
