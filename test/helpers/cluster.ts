@@ -38,6 +38,8 @@ export interface StartNodeOptions {
   waitApplied?: boolean;
   /** Worker processes (`--workers`); default 0, serving in the node process, which keeps tests quick. */
   workers?: number;
+  /** More `berth proxy` flags. */
+  extraArgs?: string[];
 }
 
 export interface NodeInfo {
@@ -157,6 +159,7 @@ export class Cluster {
         '1000',
         '--workers',
         String(opts.workers ?? 0),
+        ...(opts.extraArgs ?? []),
       ],
       { env: { ...process.env, BERTH_JOIN_TOKEN: token } },
     );

@@ -5,11 +5,10 @@ import type { Logger } from 'pino';
 import { Agent, type AppliedStatus, type SnapshotApplier } from './agent/agent.js';
 import { loadNodeId } from './agent/node-identity.js';
 import { DataPlane } from './data-plane.js';
+import { mergeExpositions } from './observability/merge-expositions.js';
 import { type MetricsServer, startMetricsServer } from './observability/metrics-server.js';
 import { nodeStats } from './observability/node-stats.js';
 import { WorkerPool, type WorkerStatus } from './workers/worker-pool.js';
-
-export const METRICS_NEEDS_IN_PROCESS = 'BERTH_PROXY_METRICS_WORKERS';
 
 export interface ProxyNodeOptions {
   token: JoinToken;
@@ -23,8 +22,8 @@ export interface ProxyNodeOptions {
   /** Worker processes serving traffic; 0 serves in this process. Default 0. */
   workers?: number;
   /**
-   * Serve Prometheus metrics on this node-local address (`127.0.0.1:9100`). Needs `workers: 0`:
-   * per-worker counters are not aggregated yet.
+   * Serve Prometheus metrics on this node-local address (`127.0.0.1:9100`). With workers, every
+   * scrape gathers each worker's metrics, labelled `worker`.
    */
   metricsAddress?: string;
   /** Called after every apply, and when a worker is replaced or catches up (with workers). */
@@ -50,14 +49,6 @@ export interface ProxyNode {
 export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode> {
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const nodeId = await loadNodeId(opts.dataDir);
-  if (opts.metricsAddress && (opts.workers ?? 0) > 0) {
-    throw Object.assign(
-      new Error('--metrics needs --workers 0 for now: worker counters are not aggregated yet'),
-      {
-        code: METRICS_NEEDS_IN_PROCESS,
-      },
-    );
-  }
   const overrides = opts.entryPointOverrides ? { entryPointOverrides: opts.entryPointOverrides } : {};
   let last: AppliedStatus | null = null;
   const report = (): void => {
@@ -97,10 +88,13 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
   opts.logger.info({ nodeId, controller: new URL(opts.token.url).host, workers }, 'proxy node starting');
   await agent.start();
   let metrics: MetricsServer | null = null;
-  if (opts.metricsAddress && dataPlane) {
+  if (opts.metricsAddress) {
+    const source = pool
+      ? { expose: async () => mergeExpositions(await pool.metricsTexts()) }
+      : (dataPlane as DataPlane).metrics;
     metrics = await startMetricsServer({
       address: opts.metricsAddress,
-      metrics: dataPlane.metrics,
+      metrics: source,
       logger: opts.logger,
     });
   }

@@ -28,7 +28,7 @@ export const proxyCommand: Command = {
     metrics: {
       type: 'string',
       arg: 'host:port',
-      help: 'serve Prometheus /metrics on this node-local address (needs --workers 0 for now)',
+      help: 'serve Prometheus /metrics on this node-local address (every worker, labelled worker)',
     },
     'status-file': {
       type: 'string',

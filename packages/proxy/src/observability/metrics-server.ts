@@ -14,7 +14,8 @@ export class MetricsAddressError extends Error {
 export interface MetricsServerOptions {
   /** `host:port`, `:port` (every interface) or `[ipv6]:port`. */
   address: string;
-  metrics: { expose(): string };
+  /** The exposition text; a node with workers gathers theirs, hence the promise. */
+  metrics: { expose(): string | Promise<string> };
   logger: Logger;
 }
 
@@ -31,14 +32,14 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     );
   }
   const log = options.logger.child({ component: 'metrics' });
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(async (req, res) => {
     req.resume();
     const path = (req.url ?? '/').split('?', 1)[0];
     const get = req.method === 'GET' || req.method === 'HEAD';
     if (get && path === '/metrics') {
       let text: string;
       try {
-        text = options.metrics.expose();
+        text = await options.metrics.expose();
       } catch (err) {
         log.error({ err: (err as Error).message }, 'cannot render metrics');
         res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');

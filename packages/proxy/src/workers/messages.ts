@@ -20,12 +20,14 @@ export const WORKER_INIT_ENV = 'BERTH_WORKER_INIT';
 export type ToWorker =
   | { type: 'berth:apply'; seq: number; body: SnapshotBody }
   | { type: 'berth:stop' }
-  | { type: 'berth:ping' };
+  | { type: 'berth:ping' }
+  | { type: 'berth:metrics'; seq: number };
 
 export type FromWorker =
   | { type: 'berth:ready' }
   | { type: 'berth:pong' }
-  | { type: 'berth:applied'; seq: number; result: ApplyResult };
+  | { type: 'berth:applied'; seq: number; result: ApplyResult }
+  | { type: 'berth:metrics'; seq: number; text: string };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
@@ -34,12 +36,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export function isToWorker(v: unknown): v is ToWorker {
   if (!isRecord(v)) return false;
   if (v['type'] === 'berth:apply') return typeof v['seq'] === 'number' && isRecord(v['body']);
+  if (v['type'] === 'berth:metrics') return typeof v['seq'] === 'number';
   return v['type'] === 'berth:stop' || v['type'] === 'berth:ping';
 }
 
 export function isFromWorker(v: unknown): v is FromWorker {
   if (!isRecord(v)) return false;
   if (v['type'] === 'berth:ready' || v['type'] === 'berth:pong') return true;
+  if (v['type'] === 'berth:metrics') return typeof v['seq'] === 'number' && typeof v['text'] === 'string';
   return v['type'] === 'berth:applied' && typeof v['seq'] === 'number' && isRecord(v['result']);
 }
 

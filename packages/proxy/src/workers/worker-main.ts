@@ -52,6 +52,10 @@ process.on('message', (msg: unknown) => {
     void stop('asked by the primary');
     return;
   }
+  if (msg.type === 'berth:metrics') {
+    send({ type: 'berth:metrics', seq: msg.seq, text: plane.metrics.expose() });
+    return;
+  }
   plane.apply(msg.body).then(
     (result) => send({ type: 'berth:applied', seq: msg.seq, result }),
     (err: unknown) =>

@@ -122,6 +122,7 @@ export class WorkerPool implements SnapshotApplier {
   #current: Current | null = null;
   #listeners: ListenerInfo[] = [];
   #seq = 0;
+  readonly #metricsWaiters = new Map<number, (text: string | null) => void>();
   /** Applies, reverts and catch-ups run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -342,6 +343,33 @@ export class WorkerPool implements SnapshotApplier {
     });
   }
 
+  /**
+   * Every serving worker's Prometheus exposition, by slot; a worker that does not answer within
+   * `timeoutMs` is left out of this scrape rather than holding it up.
+   */
+  async metricsTexts(timeoutMs = 2_000): Promise<{ slot: number; text: string }[]> {
+    const handles = this.#slots.flatMap((s) =>
+      s.handle && (s.handle.state === 'ready' || s.handle.state === 'serving') ? [s.handle] : [],
+    );
+    const answers = await Promise.all(
+      handles.map(
+        (h) =>
+          new Promise<{ slot: number; text: string } | null>((resolve) => {
+            const seq = ++this.#seq;
+            const done = (text: string | null): void => {
+              clearTimeout(timer);
+              this.#metricsWaiters.delete(seq);
+              resolve(text === null ? null : { slot: h.slot.slot, text });
+            };
+            const timer = setTimeout(() => done(null), timeoutMs);
+            this.#metricsWaiters.set(seq, done);
+            if (!this.#send(h, { type: 'berth:metrics', seq })) done(null);
+          }),
+      ),
+    );
+    return answers.filter((a): a is { slot: number; text: string } => a !== null);
+  }
+
   #send(h: Handle, msg: ToWorker): boolean {
     if (h.state === 'exited' || !h.worker.isConnected()) return false;
     try {
@@ -394,6 +422,10 @@ export class WorkerPool implements SnapshotApplier {
       if (!isFromWorker(msg)) return;
       h.lastHeard = Date.now();
       if (msg.type === 'berth:pong') return;
+      if (msg.type === 'berth:metrics') {
+        this.#metricsWaiters.get(msg.seq)?.(msg.text);
+        return;
+      }
       if (msg.type === 'berth:ready') {
         clearTimeout(readyTimer);
         if (h.state !== 'starting') return;

@@ -27,6 +27,14 @@ process.on('message', (msg: unknown) => {
     process.send?.({ type: 'berth:pong' });
     return;
   }
+  if (msg.type === 'berth:metrics') {
+    process.send?.({
+      type: 'berth:metrics',
+      seq: msg.seq,
+      text: `# TYPE stand_in counter\nstand_in ${slot}\n`,
+    });
+    return;
+  }
   const names = Object.keys(msg.body.entryPoints).sort();
   const marker = names.join('+');
   const wants = (what: string) => names.includes(`${what}-${slot}`) || names.includes(`${what}-all`);
