@@ -67,5 +67,16 @@ describe('node metrics', () => {
     assert.equal((text.match(/^# TYPE berth_requests_total counter$/gm) ?? []).length, 1);
     assert.match(text, /^berth_snapshot_version\{worker="1"\} \d+$/m);
     assert.match(text, /^berth_snapshot_version\{worker="2"\} \d+$/m);
+    // The node's report to the controller adds its workers up too (reports every 5 s).
+    const summary = await eventually(
+      async () => {
+        const nodes = await cluster.api<{ name: string; stats?: { requests: number } }[]>('/api/v1/nodes');
+        const stats = nodes.find((n) => n.name === 'multi')?.stats;
+        return stats && stats.requests >= 20 ? stats : null;
+      },
+      15_000,
+      () => cluster.logs(),
+    );
+    assert.equal(summary.requests, 20);
   });
 });

@@ -6,6 +6,7 @@ import { Agent, type AppliedStatus, type SnapshotApplier } from './agent/agent.j
 import { loadNodeId } from './agent/node-identity.js';
 import { DataPlane } from './data-plane.js';
 import { mergeExpositions } from './observability/merge-expositions.js';
+import { mergeNodeStats } from './observability/merge-node-stats.js';
 import { type MetricsServer, startMetricsServer } from './observability/metrics-server.js';
 import { nodeStats } from './observability/node-stats.js';
 import { WorkerPool, type WorkerStatus } from './workers/worker-pool.js';
@@ -79,7 +80,9 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
     logger: opts.logger,
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.reconnectMaxMs ? { reconnectMaxMs: opts.reconnectMaxMs } : {}),
-    ...(dataPlane ? { statsProvider: () => nodeStats(dataPlane.metrics, dataPlane.health) } : {}),
+    statsProvider: pool
+      ? async () => mergeNodeStats(await pool.workerStats())
+      : () => nodeStats((dataPlane as DataPlane).metrics, (dataPlane as DataPlane).health),
     onApplied: (status) => {
       last = status;
       report();

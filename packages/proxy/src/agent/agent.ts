@@ -50,7 +50,7 @@ export interface AgentOptions {
   /** Called after every successful apply (from the cache or the controller). */
   onApplied?: (status: AppliedStatus) => void;
   /** What the node reports to the controller (server health, request counters) while connected. */
-  statsProvider?: () => NodeStats;
+  statsProvider?: () => NodeStats | Promise<NodeStats>;
   /** How often `statsProvider` is sent (default 5s); the first report follows the hello. */
   statsIntervalMs?: number;
 }
@@ -268,14 +268,16 @@ export class Agent {
     if (provider === undefined) return;
     const send = () => {
       if (ws.readyState !== WebSocket.OPEN) return;
-      let stats: NodeStats;
-      try {
-        stats = provider();
-      } catch (err) {
-        this.#log.warn({ err: (err as Error).message }, 'cannot gather stats for the controller');
-        return;
-      }
-      ws.send(encodeMessage({ type: 'stats', ...stats }));
+      // Workers answer over IPC, so gathering may take a moment; the link may be gone by then.
+      Promise.resolve()
+        .then(provider)
+        .then(
+          (stats: NodeStats) => {
+            if (ws.readyState === WebSocket.OPEN) ws.send(encodeMessage({ type: 'stats', ...stats }));
+          },
+          (err: unknown) =>
+            this.#log.warn({ err: (err as Error).message }, 'cannot gather stats for the controller'),
+        );
     };
     send();
     this.#statsTimer = setInterval(send, this.#o.statsIntervalMs ?? 5000);

@@ -1,5 +1,5 @@
 // The IPC vocabulary between the node's primary process and its workers, with guards for what arrives.
-import type { SnapshotBody } from '@berth/protocol';
+import type { NodeStats, SnapshotBody } from '@berth/protocol';
 import type { ApplyResult } from '../agent/agent.js';
 
 /** What a worker needs before it can serve; passed in its environment so it exists from the first line. */
@@ -21,13 +21,15 @@ export type ToWorker =
   | { type: 'berth:apply'; seq: number; body: SnapshotBody }
   | { type: 'berth:stop' }
   | { type: 'berth:ping' }
-  | { type: 'berth:metrics'; seq: number };
+  | { type: 'berth:metrics'; seq: number }
+  | { type: 'berth:stats'; seq: number };
 
 export type FromWorker =
   | { type: 'berth:ready' }
   | { type: 'berth:pong' }
   | { type: 'berth:applied'; seq: number; result: ApplyResult }
-  | { type: 'berth:metrics'; seq: number; text: string };
+  | { type: 'berth:metrics'; seq: number; text: string }
+  | { type: 'berth:stats'; seq: number; stats: NodeStats };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
@@ -36,7 +38,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export function isToWorker(v: unknown): v is ToWorker {
   if (!isRecord(v)) return false;
   if (v['type'] === 'berth:apply') return typeof v['seq'] === 'number' && isRecord(v['body']);
-  if (v['type'] === 'berth:metrics') return typeof v['seq'] === 'number';
+  if (v['type'] === 'berth:metrics' || v['type'] === 'berth:stats') return typeof v['seq'] === 'number';
   return v['type'] === 'berth:stop' || v['type'] === 'berth:ping';
 }
 
@@ -44,6 +46,7 @@ export function isFromWorker(v: unknown): v is FromWorker {
   if (!isRecord(v)) return false;
   if (v['type'] === 'berth:ready' || v['type'] === 'berth:pong') return true;
   if (v['type'] === 'berth:metrics') return typeof v['seq'] === 'number' && typeof v['text'] === 'string';
+  if (v['type'] === 'berth:stats') return typeof v['seq'] === 'number' && isRecord(v['stats']);
   return v['type'] === 'berth:applied' && typeof v['seq'] === 'number' && isRecord(v['result']);
 }
 

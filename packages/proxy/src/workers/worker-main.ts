@@ -2,6 +2,7 @@
 
 import { pino } from 'pino';
 import { DataPlane } from '../data-plane.js';
+import { nodeStats } from '../observability/node-stats.js';
 import { type FromWorker, isToWorker, parseWorkerInit, WORKER_INIT_ENV } from './messages.js';
 
 const init = parseWorkerInit(process.env[WORKER_INIT_ENV]);
@@ -54,6 +55,10 @@ process.on('message', (msg: unknown) => {
   }
   if (msg.type === 'berth:metrics') {
     send({ type: 'berth:metrics', seq: msg.seq, text: plane.metrics.expose() });
+    return;
+  }
+  if (msg.type === 'berth:stats') {
+    send({ type: 'berth:stats', seq: msg.seq, stats: nodeStats(plane.metrics, plane.health) });
     return;
   }
   plane.apply(msg.body).then(

@@ -1,7 +1,7 @@
 // The node's workers as one snapshot applier: every worker applies each snapshot, or the node refuses it.
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import type { ListenerInfo, SnapshotBody } from '@berth/protocol';
+import type { ListenerInfo, NodeStats, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { AppliedVersion, ApplyResult, SnapshotApplier } from '../agent/agent.js';
 import { DATA_PLANE_CLOSED } from '../data-plane.js';
@@ -122,7 +122,8 @@ export class WorkerPool implements SnapshotApplier {
   #current: Current | null = null;
   #listeners: ListenerInfo[] = [];
   #seq = 0;
-  readonly #metricsWaiters = new Map<number, (text: string | null) => void>();
+  /** Waiting questions to workers (metrics, stats), by sequence number. */
+  readonly #answers = new Map<number, (answer: string | NodeStats | null) => void>();
   /** Applies, reverts and catch-ups run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -348,26 +349,40 @@ export class WorkerPool implements SnapshotApplier {
    * `timeoutMs` is left out of this scrape rather than holding it up.
    */
   async metricsTexts(timeoutMs = 2_000): Promise<{ slot: number; text: string }[]> {
+    const answers = await this.#ask('berth:metrics', timeoutMs);
+    return answers.flatMap((a) => (typeof a.answer === 'string' ? [{ slot: a.slot, text: a.answer }] : []));
+  }
+
+  /** Every serving worker's traffic and health numbers, for the node's report to the controller. */
+  async workerStats(timeoutMs = 2_000): Promise<NodeStats[]> {
+    const answers = await this.#ask('berth:stats', timeoutMs);
+    return answers.flatMap((a) => (typeof a.answer === 'object' && a.answer !== null ? [a.answer] : []));
+  }
+
+  async #ask(
+    type: 'berth:metrics' | 'berth:stats',
+    timeoutMs: number,
+  ): Promise<{ slot: number; answer: string | NodeStats }[]> {
     const handles = this.#slots.flatMap((s) =>
       s.handle && (s.handle.state === 'ready' || s.handle.state === 'serving') ? [s.handle] : [],
     );
     const answers = await Promise.all(
       handles.map(
         (h) =>
-          new Promise<{ slot: number; text: string } | null>((resolve) => {
+          new Promise<{ slot: number; answer: string | NodeStats } | null>((resolve) => {
             const seq = ++this.#seq;
-            const done = (text: string | null): void => {
+            const done = (answer: string | NodeStats | null): void => {
               clearTimeout(timer);
-              this.#metricsWaiters.delete(seq);
-              resolve(text === null ? null : { slot: h.slot.slot, text });
+              this.#answers.delete(seq);
+              resolve(answer === null ? null : { slot: h.slot.slot, answer });
             };
             const timer = setTimeout(() => done(null), timeoutMs);
-            this.#metricsWaiters.set(seq, done);
-            if (!this.#send(h, { type: 'berth:metrics', seq })) done(null);
+            this.#answers.set(seq, done);
+            if (!this.#send(h, { type, seq })) done(null);
           }),
       ),
     );
-    return answers.filter((a): a is { slot: number; text: string } => a !== null);
+    return answers.filter((a): a is { slot: number; answer: string | NodeStats } => a !== null);
   }
 
   #send(h: Handle, msg: ToWorker): boolean {
@@ -422,8 +437,8 @@ export class WorkerPool implements SnapshotApplier {
       if (!isFromWorker(msg)) return;
       h.lastHeard = Date.now();
       if (msg.type === 'berth:pong') return;
-      if (msg.type === 'berth:metrics') {
-        this.#metricsWaiters.get(msg.seq)?.(msg.text);
+      if (msg.type === 'berth:metrics' || msg.type === 'berth:stats') {
+        this.#answers.get(msg.seq)?.(msg.type === 'berth:metrics' ? msg.text : msg.stats);
         return;
       }
       if (msg.type === 'berth:ready') {

@@ -27,6 +27,11 @@ process.on('message', (msg: unknown) => {
     process.send?.({ type: 'berth:pong' });
     return;
   }
+  if (msg.type === 'berth:stats') {
+    const stats = { at: Date.now(), servers: [], requests: [], openConnections: slot };
+    process.send?.({ type: 'berth:stats', seq: msg.seq, stats });
+    return;
+  }
   if (msg.type === 'berth:metrics') {
     process.send?.({
       type: 'berth:metrics',
