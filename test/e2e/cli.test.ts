@@ -1,27 +1,17 @@
 // The berth command: help on every command, tables and JSON from the API, and `berth up` end to end.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChildGroup } from '@berth/cli';
 import { Cluster, eventually, singleRouteYaml } from '../helpers/cluster.js';
-import { type Backend, get, startBackend } from '../helpers/http.js';
+import { type Backend, freePort, get, startBackend } from '../helpers/http.js';
 
 async function run(group: ChildGroup, args: string[]): Promise<{ code: number | string; out: string }> {
   const child = group.berth(`berth ${args[0] ?? ''}`, args);
   const code = await child.exited;
   return { code, out: child.output() };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 describe('the berth command', () => {

@@ -1,18 +1,8 @@
 // A node's Prometheus endpoint: served in process, and gathered from every worker when the node runs several.
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Cluster, eventually, singleRouteYaml } from '../helpers/cluster.js';
-import { type Backend, startBackend, whoAnswers } from '../helpers/http.js';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { type Backend, freePort, startBackend, whoAnswers } from '../helpers/http.js';
 
 async function scrape(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);

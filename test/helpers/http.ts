@@ -1,6 +1,6 @@
 // Real HTTP backends on loopback that count what they receive, and a client that can set any Host header.
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 
 export interface Backend {
   name: string;
@@ -72,4 +72,13 @@ export function get(port: number, host: string, path = '/', timeoutMs = 5000): P
 export async function whoAnswers(port: number, host: string, path = '/'): Promise<string> {
   const res = await get(port, host, path);
   return typeof res.headers['x-backend'] === 'string' ? res.headers['x-backend'] : `status ${res.status}`;
+}
+
+/** A loopback port free right now (for flags that need a fixed port up front, like --metrics). */
+export async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
