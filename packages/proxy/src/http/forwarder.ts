@@ -67,13 +67,7 @@ export function createForwarder(opts: ForwarderOptions): Forward {
       upstream = await pools.get(origin, transport).request(options);
     } catch (err) {
       if (ctx.signal.aborted) return aborted(ctx);
-      const timeout = isTimeout(err);
-      ctx.log.error = timeout ? 'upstream_timeout' : 'upstream_error';
-      logger.debug({ err, origin }, 'upstream request failed');
-      // The body may be partly unread; closing is cheaper than draining an upload nobody wants.
-      const headers = req.complete ? TEXT_HEADERS : TEXT_HEADERS_CLOSE;
-      await ctx.respond(timeout ? 504 : 502, headers, timeout ? 'Gateway Timeout\n' : 'Bad Gateway\n');
-      return { kind: 'error', reason: timeout ? 'timeout' : reasonOf(err), responseStarted: false };
+      return answerFailure(ctx, err, logger, origin);
     }
     ctx.log.upstreamHeadersAt = process.hrtime.bigint();
     const status = upstream.statusCode;
@@ -188,15 +182,7 @@ function dispatchDirect(
           settle({ kind: 'error', reason: 'reset', responseStarted: true });
           return;
         }
-        const timeout = isTimeout(err);
-        ctx.log.error = timeout ? 'upstream_timeout' : 'upstream_error';
-        logger.debug({ err, origin: target.server.origin }, 'upstream request failed');
-        const headers = req.complete ? TEXT_HEADERS : TEXT_HEADERS_CLOSE;
-        void ctx
-          .respond(timeout ? 504 : 502, headers, timeout ? 'Gateway Timeout\n' : 'Bad Gateway\n')
-          .then(() =>
-            settle({ kind: 'error', reason: timeout ? 'timeout' : reasonOf(err), responseStarted: false }),
-          );
+        void answerFailure(ctx, err, logger, target.server.origin).then(settle);
       },
     });
   });
@@ -295,6 +281,25 @@ function requestBody(req: IncomingMessage): PassThrough {
   const body = new PassThrough({ highWaterMark: BODY_BUFFER });
   req.pipe(body);
   return body;
+}
+
+/**
+ * An upstream failure before any response: 504 for timeouts, 502 otherwise, through `ctx.respond`
+ * after `ctx.log.error` is set (retry recognises a proxy-made failure by it).
+ */
+async function answerFailure(
+  ctx: RequestContext,
+  err: unknown,
+  logger: Logger,
+  origin: string,
+): Promise<ForwardOutcome> {
+  const timeout = isTimeout(err);
+  ctx.log.error = timeout ? 'upstream_timeout' : 'upstream_error';
+  logger.debug({ err, origin }, 'upstream request failed');
+  // The body may be partly unread; closing is cheaper than draining an upload nobody wants.
+  const headers = ctx.req.complete ? TEXT_HEADERS : TEXT_HEADERS_CLOSE;
+  await ctx.respond(timeout ? 504 : 502, headers, timeout ? 'Gateway Timeout\n' : 'Bad Gateway\n');
+  return { kind: 'error', reason: timeout ? 'timeout' : reasonOf(err), responseStarted: false };
 }
 
 function codeOf(err: unknown): unknown {

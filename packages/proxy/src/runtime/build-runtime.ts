@@ -10,8 +10,8 @@ import type { ServerHealth } from '../health/server-health.js';
 import { ALWAYS_AVAILABLE } from '../health/server-health.js';
 import type { Handler, Middleware } from '../http/context.js';
 import type { Forward } from '../http/forward-types.js';
+import { respondText } from '../http/respond-text.js';
 import { buildServices, resolveName } from '../service/build-services.js';
-import { respondText } from '../service/respond-text.js';
 import type { MiddlewareFactories } from './middleware-registry.js';
 import { MiddlewareProblem, MiddlewareRegistry } from './middleware-registry.js';
 import type { HostedEntry } from './router-table.js';
@@ -36,7 +36,7 @@ export type BuildResult = { ok: true; runtime: Runtime } | { ok: false; code: st
 /** Until the node wires its forwarder in, a matched request is answered 502 rather than hanging. */
 const NO_FORWARD: Forward = async (ctx) => {
   ctx.log.error = 'no_forwarder';
-  await respondText(ctx, 502, 'Bad Gateway');
+  await respondText(ctx, 502, 'Bad Gateway\n');
   return { kind: 'error', reason: 'connect', responseStarted: false };
 };
 

@@ -4,8 +4,8 @@ import type { StickySessions } from '../balancer/sticky-cookie.js';
 import type { ServerHealth } from '../health/server-health.js';
 import type { Handler } from '../http/context.js';
 import type { Forward, ForwardOutcome, ForwardTarget } from '../http/forward-types.js';
+import { respondText } from '../http/respond-text.js';
 import type { ServerTarget } from '../runtime/types.js';
-import { respondText } from './respond-text.js';
 import { addSetCookie } from './set-cookie.js';
 
 export interface LoadBalancerOptions {
@@ -51,7 +51,7 @@ export function loadBalancerHandler(opts: LoadBalancerOptions): Handler {
     }
     if (server === undefined) {
       ctx.log.error = 'no_server';
-      await respondText(ctx, 503, 'Service Unavailable');
+      await respondText(ctx, 503, 'Service Unavailable\n');
       return;
     }
     ctx.log.server = server.origin;

@@ -2,8 +2,8 @@
 import { RoundRobin } from '../balancer/round-robin.js';
 import type { StickySessions } from '../balancer/sticky-cookie.js';
 import type { Handler } from '../http/context.js';
+import { respondText } from '../http/respond-text.js';
 import type { ServiceRuntime } from '../runtime/types.js';
-import { respondText } from './respond-text.js';
 import { addSetCookie } from './set-cookie.js';
 
 export interface WeightedChild {
@@ -39,7 +39,7 @@ export function weightedHandler(opts: WeightedOptions): Handler {
     }
     if (child === undefined) {
       ctx.log.error = 'no_server';
-      await respondText(ctx, 503, 'Service Unavailable');
+      await respondText(ctx, 503, 'Service Unavailable\n');
       return;
     }
     await child.service.handler(ctx);

@@ -2,7 +2,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { HttpMiddleware } from '@berth/config';
 import { MiddlewareConfigError, type MiddlewareFactory } from '../context.js';
-import { answerText } from './answer-a.js';
+import { respondText } from '../respond-text.js';
 import { checkPassword, type HtpasswdEntry, parseHtpasswdLine } from './htpasswd-a.js';
 
 type Config = NonNullable<HttpMiddleware['basicAuth']>;
@@ -147,7 +147,7 @@ export const basicAuth: MiddlewareFactory<'basicAuth'> = (config: Config, build)
       // The user name a client tried is theirs to see in logs; the password never is.
       build.logger.debug({ middleware: build.name, user: credentials?.[0] }, 'basicAuth refused a request');
       ctx.log.error = 'unauthorized';
-      return answerText(ctx, 401, '401 Unauthorized\n', challenge);
+      return respondText(ctx, 401, '401 Unauthorized\n', challenge);
     }
     if (removeHeader) ctx.upstreamHeaders['authorization'] = undefined;
     if (headerField !== undefined) ctx.upstreamHeaders[headerField] = credentials[0];

@@ -3,9 +3,9 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { HttpMiddleware } from '@berth/config';
 import type { Handler, MiddlewareFactory, RequestContext, ResponseBody } from '../context.js';
 import { MiddlewareConfigError } from '../context.js';
+import { respondText } from '../respond-text.js';
 import { hasRequestBody } from './has-request-body.js';
 import { readLimited } from './read-limited.js';
-import { replyText } from './reply-text.js';
 import { contentLength, setHeader } from './response-headers.js';
 import { type SpooledBody, spoolBody } from './spool-body.js';
 
@@ -72,7 +72,7 @@ async function bufferRequest(ctx: RequestContext, max: number, mem: number): Pro
   if (read.kind === 'failed' && !ctx.signal.aborted && !ctx.res.destroyed) {
     // The client is still there but the body could not be kept (a temp file error): say so.
     ctx.log.error = 'request_body_failed';
-    await replyText(ctx, 500, 'Internal Server Error', { connection: 'close' });
+    await respondText(ctx, 500, 'Internal Server Error\n', { connection: 'close' });
     return null;
   }
   if (read.kind !== 'complete') return null;
@@ -86,7 +86,7 @@ async function bufferRequest(ctx: RequestContext, max: number, mem: number): Pro
 function tooLarge(ctx: RequestContext): Promise<void> {
   ctx.log.error = 'request_too_large';
   // The rest of the upload stays unread on the socket: the connection cannot be reused.
-  return replyText(ctx, 413, 'Request Entity Too Large', { connection: 'close' });
+  return respondText(ctx, 413, 'Request Entity Too Large\n', { connection: 'close' });
 }
 
 async function respondCapped(

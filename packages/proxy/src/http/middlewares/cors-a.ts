@@ -1,8 +1,8 @@
 // CORS for the headers middleware, as Traefik does it: preflights answered here, the rest annotated.
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { HeadersMiddleware } from '@berth/config';
-import { getHeader, setHeader } from './answer-a.js';
 import { compileGoRegex, type GoRegex } from './go-regex-a.js';
+import { headerValue, setHeader } from './response-headers.js';
 
 export interface CorsPolicy {
   credentials: boolean;
@@ -118,7 +118,7 @@ export function applyCorsResponse(
     setHeader(headers, 'access-control-expose-headers', policy.exposeHeaders.join(','));
   }
   if (!policy.addVary) return;
-  const vary = getHeader(headers, 'vary') ?? '';
+  const vary = headerValue(headers, 'vary') ?? '';
   const tokens = vary.split(',').map((t) => t.trim().toLowerCase());
   if (tokens.includes('origin') || tokens.includes('*')) return;
   setHeader(headers, 'vary', vary.trim() === '' ? 'Origin' : `${vary}, Origin`);

@@ -1,9 +1,10 @@
 // headers: custom request/response headers, security headers (HSTS, CSP...) and CORS, as Traefik's headers middleware.
 import type { HttpMiddleware } from '@berth/config';
 import { MiddlewareConfigError, type MiddlewareFactory } from '../context.js';
-import { answerText, setHeader } from './answer-a.js';
+import { respondText } from '../respond-text.js';
 import { applyCorsResponse, corsPolicy, isPreflight, preflightHeaders, requestOrigin } from './cors-a.js';
 import { requestAuthority } from './redirect-scheme.js';
+import { setHeader } from './response-headers.js';
 import { isAllowedHost, isSecureRequest, securePolicy, secureResponseHeaders } from './secure-headers-a.js';
 
 type Config = NonNullable<HttpMiddleware['headers']>;
@@ -73,7 +74,7 @@ export const headers: MiddlewareFactory<'headers'> = (config: Config, build) => 
     }
     if (secure !== null && !isAllowedHost(secure, requestAuthority(ctx), reqHeaders)) {
       ctx.log.error = 'bad_host';
-      return answerText(ctx, 500, 'Bad Host');
+      return respondText(ctx, 500, 'Bad Host');
     }
     return next(ctx);
   };

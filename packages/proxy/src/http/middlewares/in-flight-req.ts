@@ -2,7 +2,7 @@
 import type { HttpMiddleware } from '@berth/config';
 import type { MiddlewareFactory, RequestContext } from '../context.js';
 import { MiddlewareConfigError } from '../context.js';
-import { replyText } from './reply-text.js';
+import { respondText } from '../respond-text.js';
 import { sourceKey } from './source-key.js';
 
 type InFlightConfig = NonNullable<HttpMiddleware['inFlightReq']>;
@@ -53,7 +53,7 @@ export function createInFlightReq(
     const release = counter.acquire(key(ctx));
     if (!release) {
       ctx.log.error = 'too_many_in_flight';
-      await replyText(ctx, 429, 'Too Many Requests');
+      await respondText(ctx, 429, 'Too Many Requests\n');
       return;
     }
     // Whichever comes first: the handler finishing, the response closing, the client leaving.

@@ -1,7 +1,7 @@
 // ipAllowList: lets through only clients whose address (as the ipStrategy picks it) is in sourceRange.
 import { CidrSet, type HttpMiddleware, type IpStrategy } from '@berth/config';
 import { MiddlewareConfigError, type MiddlewareFactory, type RequestContext } from '../context.js';
-import { answerText } from './answer-a.js';
+import { respondText } from '../respond-text.js';
 
 type Config = NonNullable<HttpMiddleware['ipAllowList']>;
 
@@ -73,6 +73,6 @@ export const ipAllowList: MiddlewareFactory<'ipAllowList'> = (config: Config, bu
     if (ip !== '' && set.contains(ip)) return next(ctx);
     build.logger.debug({ middleware: build.name, ip }, 'ipAllowList rejected a client');
     ctx.log.error = 'ip_not_allowed';
-    return answerText(ctx, status);
+    return respondText(ctx, status);
   };
 };

@@ -4,7 +4,7 @@ import type { HttpMiddleware } from '@berth/config';
 import { parseDuration } from '@berth/config';
 import type { MiddlewareBuildContext, MiddlewareFactory } from '../context.js';
 import { MiddlewareConfigError } from '../context.js';
-import { replyText } from './reply-text.js';
+import { respondText } from '../respond-text.js';
 import { sourceKey } from './source-key.js';
 import { TokenBuckets } from './token-bucket.js';
 
@@ -51,7 +51,7 @@ export function createRateLimit(
     const taken = buckets.take(key(ctx), now());
     if (taken.ok) return next(ctx);
     ctx.log.error = 'rate_limited';
-    return replyText(ctx, 429, 'Too Many Requests', {
+    return respondText(ctx, 429, 'Too Many Requests\n', {
       'retry-after': String(Math.max(1, Math.ceil(taken.waitMs / 1000))),
     });
   };

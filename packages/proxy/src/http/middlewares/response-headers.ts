@@ -1,13 +1,15 @@
 // Case-insensitive reads and edits of an OutgoingHttpHeaders object, for response-changing middlewares.
 import type { OutgoingHttpHeaders } from 'node:http';
 
+/** The key under which `name` is set in `headers`, whatever the case of either. */
 function keyOf(headers: OutgoingHttpHeaders, name: string): string | undefined {
   if (name in headers) return name;
-  for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return key;
+  const lower = name.toLowerCase();
+  for (const key of Object.keys(headers)) if (key.toLowerCase() === lower) return key;
   return undefined;
 }
 
-/** The header's value as one string (repeated values joined with `, `); `name` is lower-case. */
+/** The header's value as one string (repeated values joined with `, `), whatever its case. */
 export function headerValue(headers: OutgoingHttpHeaders, name: string): string | undefined {
   const key = keyOf(headers, name);
   const value = key === undefined ? undefined : headers[key];
@@ -20,9 +22,14 @@ export function deleteHeader(headers: OutgoingHttpHeaders, name: string): void {
   if (key !== undefined) delete headers[key];
 }
 
-export function setHeader(headers: OutgoingHttpHeaders, name: string, value: string | number): void {
+/** Sets `name` in lower case, replacing any spelling of it; `undefined` removes it. */
+export function setHeader(
+  headers: OutgoingHttpHeaders,
+  name: string,
+  value: string | number | undefined,
+): void {
   deleteHeader(headers, name);
-  headers[name] = value;
+  if (value !== undefined) headers[name.toLowerCase()] = value;
 }
 
 /** The Content-Length as a number, or `undefined` when absent or not a plain decimal. */
