@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   decodeFrame,
@@ -12,10 +9,9 @@ import {
   type Snapshot,
   type SnapshotBody,
 } from '@berth/protocol';
-import pino from 'pino';
-import WebSocket from 'ws';
-import { Distributor } from '../src/distributor/distributor.js';
-import { ensureControllerPki } from '../src/pki/controller-pki.js';
+import type WebSocket from 'ws';
+import type { Distributor } from '../src/distributor/distributor.js';
+import { joinAs, startTestDistributor, type TestDistributor, until } from './support/distributor-harness.js';
 
 const snap = (version: number): Snapshot => {
   const body: SnapshotBody = {
@@ -30,30 +26,13 @@ const snap = (version: number): Snapshot => {
 class FakeNode {
   readonly received: Message[] = [];
   ws!: WebSocket;
-  static async connect(url: string, ca: string, secret: string, name: string): Promise<FakeNode> {
+  static async connect(t: TestDistributor, name: string, secret?: string): Promise<FakeNode> {
     const n = new FakeNode();
-    n.ws = new WebSocket(`${url}/v1/connect`, { ca, headers: { authorization: `Bearer ${secret}` } });
+    n.ws = await joinAs(t, name, secret);
     n.ws.on('message', (data, isBinary) => {
       const d = decodeFrame(data as Buffer, isBinary);
       if (d.ok) n.received.push(d.message);
     });
-    await new Promise<void>((resolve, reject) => {
-      n.ws.once('open', () => resolve());
-      n.ws.once('error', reject);
-      n.ws.once('unexpected-response', (_q, res) => reject(new Error(`status ${res.statusCode}`)));
-    });
-    n.ws.send(
-      encodeMessage({
-        type: 'hello',
-        protocol: 1,
-        nodeId: `id-${name}`,
-        name,
-        appliedVersion: 0,
-        appliedEpoch: null,
-        appliedHash: null,
-        listeners: [],
-      }),
-    );
     return n;
   }
   versions(): number[] {
@@ -66,42 +45,19 @@ class FakeNode {
   }
 }
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
-
 describe('the distributor', () => {
-  let dir: string;
+  let t: TestDistributor;
   let dist: Distributor;
-  let url: string;
-  let ca: string;
-  const secret = 'S'.repeat(43);
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-dist-'));
-    const pki = await ensureControllerPki(dir, []);
-    ca = pki.caCertPem;
-    dist = new Distributor({
-      tls: { certPem: pki.certPem + pki.caCertPem, keyPem: pki.keyPem },
-      secret,
-      logger: pino({ level: 'silent' }),
-      heartbeatMs: 200,
-    });
-    const addr = await dist.listen('127.0.0.1', 0);
-    url = `wss://127.0.0.1:${addr.port}`;
+    t = await startTestDistributor(200);
+    dist = t.dist;
   });
 
-  after(async () => {
-    await dist.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => t.close());
 
   it('gives a slow node only the newest snapshot, never a queue of stale ones', async () => {
-    const node = await FakeNode.connect(url, ca, secret, 'slow');
+    const node = await FakeNode.connect(t, 'slow');
     dist.publish(snap(1));
     await until(() => node.versions().length === 1);
     dist.publish(snap(2));
@@ -118,7 +74,7 @@ describe('the distributor', () => {
   });
 
   it('never resends a version a node refused, and shows the refusal', async () => {
-    const node = await FakeNode.connect(url, ca, secret, 'picky');
+    const node = await FakeNode.connect(t, 'picky');
     await until(() => node.versions().length === 1);
     const v = node.versions()[0]!;
     node.ws.send(
@@ -138,17 +94,20 @@ describe('the distributor', () => {
   });
 
   it('refuses a wrong secret with 401 before any message', async () => {
-    await assert.rejects(FakeNode.connect(url, ca, 'W'.repeat(43), 'intruder'), /status 401/);
+    await assert.rejects(FakeNode.connect(t, 'intruder', 'W'.repeat(43)), /status 401/);
     assert.ok(!dist.list().some((n) => n.name === 'intruder'));
   });
 
   it('disconnects a node that stops answering heartbeats', async () => {
-    const node = await FakeNode.connect(url, ca, secret, 'frozen');
+    const node = await FakeNode.connect(t, 'frozen');
     await until(() => dist.list().find((n) => n.name === 'frozen')?.connected === true);
     // Stop answering pings: pause the socket so no pong is written.
     (node.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     node.ws.pong = () => {};
-    await until(() => dist.list().find((n) => n.name === 'frozen')?.connected === false, 3000);
+    await until(
+      () => dist.list().find((n) => n.name === 'frozen')?.connected === false,
+      'the frozen node to be dropped',
+    );
     node.ws.terminate();
   });
 });

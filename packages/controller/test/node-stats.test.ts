@@ -6,16 +6,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StaticConfig } from '@berth/config';
 import { encodeMessage, type NodeStats } from '@berth/protocol';
-import pino from 'pino';
-import WebSocket from 'ws';
 import { buildApi } from '../src/api/api-server.js';
 import { compile } from '../src/compiler/compile.js';
 import type { CompileResult } from '../src/compiler/compile-result.js';
 import { ErrorCodes } from '../src/compiler/error-codes.js';
-import { Distributor } from '../src/distributor/distributor.js';
+import type { Distributor } from '../src/distributor/distributor.js';
 import type { NodeView } from '../src/distributor/node-view.js';
-import { ensureControllerPki } from '../src/pki/controller-pki.js';
 import { SnapshotStore } from '../src/store/snapshot-store.js';
+import { joinAs, startTestDistributor, type TestDistributor, until } from './support/distributor-harness.js';
 
 const T = Date.parse('2024-05-01T12:00:00.000Z');
 
@@ -34,59 +32,18 @@ const statsA: NodeStats = {
   openConnections: 12,
 };
 
-const until = async (cond: () => boolean, what: string, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
-
 describe('the distributor with node stats', () => {
-  let dir: string;
+  let t: TestDistributor;
   let dist: Distributor;
-  let url: string;
-  let ca: string;
-  const secret = 'S'.repeat(43);
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-stats-'));
-    const pki = await ensureControllerPki(dir, []);
-    ca = pki.caCertPem;
-    dist = new Distributor({
-      tls: { certPem: pki.certPem + pki.caCertPem, keyPem: pki.keyPem },
-      secret,
-      logger: pino({ level: 'silent' }),
-      heartbeatMs: 1000,
-    });
-    url = `wss://127.0.0.1:${(await dist.listen('127.0.0.1', 0)).port}`;
+    t = await startTestDistributor(1000);
+    dist = t.dist;
   });
 
-  after(async () => {
-    await dist.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => t.close());
 
-  async function joinNode(name: string): Promise<WebSocket> {
-    const ws = new WebSocket(`${url}/v1/connect`, { ca, headers: { authorization: `Bearer ${secret}` } });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    ws.send(
-      encodeMessage({
-        type: 'hello',
-        protocol: 1,
-        nodeId: `id-${name}`,
-        name,
-        appliedVersion: 0,
-        appliedEpoch: null,
-        appliedHash: null,
-        listeners: [],
-      }),
-    );
-    return ws;
-  }
+  const joinNode = (name: string) => joinAs(t, name);
 
   it('keeps the latest stats of each node, and keeps them as last known after it leaves', async () => {
     const ws = await joinNode('reporter');
