@@ -4,10 +4,26 @@ import { join } from 'node:path';
 import { freePort, probe } from '../lib/net.mjs';
 import { startProcess, stopProcess, waitFor } from '../lib/processes.mjs';
 
-export function nginxTempPaths(dir) {
+function nginxTempPaths(dir) {
   return ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
     .map((k) => `  ${k}_temp_path ${join(dir, `${k}-temp`)};`)
     .join('\n');
+}
+
+/** A one-worker nginx config in `dir` (pid, logs, temp paths there; no access log) around `httpBody`. */
+export function nginxConfig(dir, httpBody) {
+  return `worker_processes 1;
+daemon off;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+${nginxTempPaths(dir)}
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+${httpBody}}
+`;
 }
 
 /** nginx with `return 200 "ok"`: a few µs per request, so it is never what limits a proxy. */
@@ -18,23 +34,15 @@ export async function startBackend(ctx) {
   const conf = join(dir, 'nginx.conf');
   await writeFile(
     conf,
-    `worker_processes 1;
-daemon off;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-${nginxTempPaths(dir)}
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  server {
+    nginxConfig(
+      dir,
+      `  server {
     listen 127.0.0.1:${port} reuseport backlog=4096;
     default_type text/plain;
     location / { return 200 "ok"; }
   }
-}
 `,
+    ),
   );
   const child = startProcess(
     'backend',

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expectOk, freePort } from '../lib/net.mjs';
 import { startProcess, stopProcess } from '../lib/processes.mjs';
-import { nginxTempPaths } from './nginx-backend.mjs';
+import { nginxConfig } from './nginx-backend.mjs';
 
 export const name = 'nginx';
 export const label = 'nginx';
@@ -15,17 +15,9 @@ export async function start(ctx, { backend, host }) {
   const conf = join(dir, 'nginx.conf');
   await writeFile(
     conf,
-    `worker_processes 1;
-daemon off;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-${nginxTempPaths(dir)}
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  upstream app {
+    nginxConfig(
+      dir,
+      `  upstream app {
     server ${backend.url.replace('http://', '')};
     keepalive 128;
     keepalive_requests 100000000;
@@ -48,8 +40,8 @@ ${nginxTempPaths(dir)}
       proxy_set_header X-Forwarded-Host $host;
     }
   }
-}
 `,
+    ),
   );
   const child = startProcess(
     'nginx',
