@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { HttpMiddleware } from '@berth/config';
 import type { Handler, Middleware, RequestContext } from '../src/http/context.js';
-import { middlewaresB } from '../src/http/middlewares/registry-b.js';
+import { middlewareFactories } from '../src/http/middlewares/index.js';
 import type { Backend } from './support/backend.js';
 import { closedPort, startBackend } from './support/backend.js';
 import type { Harness } from './support/mw-b-harness.js';
@@ -34,7 +34,7 @@ function build(configs: Record<string, HttpMiddleware>): (name: string) => Middl
     const config = configs[name];
     if (!config) throw new Error(`no middleware ${name}`);
     const [kind, value] = Object.entries(config)[0] as [keyof HttpMiddleware, never];
-    const factory = middlewaresB[kind];
+    const factory = middlewareFactories[kind];
     if (!factory) throw new Error(`no factory for ${kind}`);
     return factory(value, { ...buildContext(name), resolve });
   };

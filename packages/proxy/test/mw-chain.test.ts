@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { Middleware, RequestContext } from '../src/http/context.js';
 import { MiddlewareConfigError } from '../src/http/context.js';
 import { chain } from '../src/http/middlewares/chain.js';
-import { middlewaresB } from '../src/http/middlewares/registry-b.js';
+import { middlewareFactories } from '../src/http/middlewares/index.js';
 import { buildContext } from './support/mw-b-harness.js';
 
 function recorder(name: string, trail: string[]): Middleware {
@@ -48,15 +48,25 @@ describe('chain middleware', () => {
   });
 });
 
-describe('middleware registry (group B)', () => {
-  it('offers rateLimit, inFlightReq, retry, compress, buffering and chain', () => {
-    assert.deepEqual(Object.keys(middlewaresB).sort(), [
+describe('middleware registry', () => {
+  it('offers every middleware kind of the issue', () => {
+    assert.deepEqual(Object.keys(middlewareFactories).sort(), [
+      'addPrefix',
+      'basicAuth',
       'buffering',
       'chain',
       'compress',
+      'headers',
       'inFlightReq',
+      'ipAllowList',
       'rateLimit',
+      'redirectRegex',
+      'redirectScheme',
+      'replacePath',
+      'replacePathRegex',
       'retry',
+      'stripPrefix',
+      'stripPrefixRegex',
     ]);
   });
 });
