@@ -1,7 +1,7 @@
 // `berth proxy`: a stateless node; joins a controller with a token and moves traffic.
 import { availableParallelism, hostname } from 'node:os';
 import { ProtocolError, parseToken, writeFileAtomic } from '@berth/protocol';
-import { startProxyNode } from '@berth/proxy';
+import { type ProxyNode, startProxyNode } from '@berth/proxy';
 import { createLogger } from '../logger.js';
 import { CliError } from '../output.js';
 import { type Command, str, strs, untilSignal } from './command.js';
@@ -78,40 +78,40 @@ export const proxyCommand: Command = {
     const logger = createLogger('proxy', str(v, 'log-level') ?? 'info').child({ node: name });
     const statusFile = str(v, 'status-file');
     let statusWrites: Promise<void> = Promise.resolve();
-    const node = await (async () => {
-      try {
-        return await startProxyNode({
-          token,
-          name,
-          dataDir: str(v, 'data-dir') ?? '.berth/proxy',
-          entryPointOverrides: Object.fromEntries(
-            Object.entries(parseEntryPointFlags(strs(v, 'entrypoint'))).map(([k, e]) => [k, e.address]),
-          ),
-          heartbeatMs: Number(str(v, 'heartbeat-ms') ?? 5000),
-          reconnectMaxMs: Number(str(v, 'reconnect-max-ms') ?? 10_000),
-          workers,
-          logger,
-          ...(str(v, 'metrics') ? { metricsAddress: str(v, 'metrics') as string } : {}),
-          ...(statusFile
-            ? {
-                // Writes in order: with workers, a replacement's catch-up may follow an apply closely.
-                onApplied: (status) => {
-                  statusWrites = statusWrites.then(() =>
-                    writeFileAtomic(statusFile, JSON.stringify({ pid: process.pid, ...status }), 0o644).catch(
-                      (err: Error) => logger.error({ err: err.message }, 'cannot write status file'),
-                    ),
-                  );
-                },
-              }
-            : {}),
-        });
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (typeof code === 'string' && code.startsWith('BERTH_'))
-          throw new CliError(code, (err as Error).message);
-        throw err;
-      }
-    })();
+    let node: ProxyNode;
+    try {
+      node = await startProxyNode({
+        token,
+        name,
+        dataDir: str(v, 'data-dir') ?? '.berth/proxy',
+        entryPointOverrides: Object.fromEntries(
+          Object.entries(parseEntryPointFlags(strs(v, 'entrypoint'))).map(([k, e]) => [k, e.address]),
+        ),
+        heartbeatMs: Number(str(v, 'heartbeat-ms') ?? 5000),
+        reconnectMaxMs: Number(str(v, 'reconnect-max-ms') ?? 10_000),
+        workers,
+        logger,
+        ...(str(v, 'metrics') ? { metricsAddress: str(v, 'metrics') as string } : {}),
+        ...(statusFile
+          ? {
+              // Writes in order: with workers, a replacement's catch-up may follow an apply closely.
+              onApplied: (status) => {
+                statusWrites = statusWrites.then(() =>
+                  writeFileAtomic(statusFile, JSON.stringify({ pid: process.pid, ...status }), 0o644).catch(
+                    (err: Error) => logger.error({ err: err.message }, 'cannot write status file'),
+                  ),
+                );
+              },
+            }
+          : {}),
+      });
+    } catch (err) {
+      // A bad --metrics address, workers that cannot start: the user's to fix, so no stack trace.
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('BERTH_'))
+        throw new CliError(code, (err as Error).message);
+      throw err;
+    }
     const sig = await untilSignal();
     logger.info({ signal: sig }, 'stopping');
     await node.close();
