@@ -168,8 +168,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
   if (providerFile) {
     provider = new FileProvider({ path: providerFile, logger: log });
-    provider.onChange(() => void recompile('file changed'));
     await provider.start();
+    // Subscribed after the first read: the compile below covers it, so start-up compiles once.
+    provider.onChange(() => void recompile('file changed'));
   } else {
     log.warn('no dynamic configuration: give --file, or providers.file in --config');
   }
