@@ -1,12 +1,13 @@
 // The berth command: help on every command, tables and JSON from the API, and `berth up` end to end.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChildGroup } from '@berth/cli';
 import { Cluster, eventually, singleRouteYaml } from '../helpers/cluster.js';
-import { type Backend, freePort, get, startBackend } from '../helpers/http.js';
+import { type Backend, freePort, freePortRun, get, startBackend } from '../helpers/http.js';
 
 async function run(group: ChildGroup, args: string[]): Promise<{ code: number | string; out: string }> {
   const child = group.berth(`berth ${args[0] ?? ''}`, args);
@@ -71,20 +72,34 @@ describe('the berth command', () => {
     assert.match(r.out, /cannot reach the controller API.*BERTH_CLI_API_UNREACHABLE/s);
   });
 
+  it('exits with the reason, instead of hanging, when the API port is taken', async () => {
+    const taken = createNetServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const dir = await mkdtemp(join(tmpdir(), 'berth-taken-'));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const r = await run(group, [
+        'controller',
+        '--data-dir',
+        dir,
+        '--listen',
+        '127.0.0.1:0',
+        '--api',
+        `127.0.0.1:${port}`,
+      ]);
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, new RegExp(`--api: cannot listen on 127\\.0\\.0\\.1:${port}.*EADDRINUSE`));
+    } finally {
+      taken.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('`berth up` starts a controller, two nodes and a demo backend, and stops them all on Ctrl-C', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-up-'));
     try {
-      const base = await freePort();
-      const apiPort = await freePort();
-      const up = group.berth('up', [
-        'up',
-        '--dir',
-        dir,
-        '--port',
-        String(base),
-        '--api',
-        `127.0.0.1:${apiPort}`,
-      ]);
+      const base = await freePortRun(2);
+      const up = group.berth('up', ['up', '--dir', dir, '--port', String(base), '--api', '127.0.0.1:0']);
       await eventually(
         () => up.output().includes('Press Ctrl-C'),
         30_000,

@@ -82,3 +82,24 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+/** A port `p` such that `p .. p+count-1` were all free a moment ago (for `berth up --port p`). */
+export async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    if (base + count > 65535) continue;
+    const held: ReturnType<typeof createNetServer>[] = [];
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) {
+      const s = createNetServer();
+      ok = await new Promise<boolean>((r) => {
+        s.once('error', () => r(false));
+        s.listen(p, '127.0.0.1', () => r(true));
+      });
+      if (ok) held.push(s);
+    }
+    await Promise.all(held.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    if (ok) return base;
+  }
+  throw new Error(`no run of ${count} free ports found`);
+}

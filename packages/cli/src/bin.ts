@@ -8,6 +8,7 @@ run(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(`berth: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
+    // A half-started command may hold sockets or watchers open: exit instead of hanging.
+    process.exit(1);
   },
 );

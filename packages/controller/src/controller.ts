@@ -118,131 +118,147 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
   });
   const bound = await distributor.listen(listen.host || '0.0.0.0', listen.port);
-  const nodesUrl = `wss://${hostForUrl(advertiseHost)}:${advertise?.port || bound.port}`;
-  const joinToken = formatToken({ url: nodesUrl, caFingerprint: pki.caFingerprint, secret });
-  await writeFileAtomic(join(dataDir, 'join-token'), `${joinToken}\n`, 0o600);
-  if (store.current) distributor.publish(store.current);
+  // From here on something is open: a failure closes it all, so a controller that cannot start exits.
+  const opened: (() => Promise<void> | void)[] = [() => distributor.close()];
+  try {
+    const nodesUrl = `wss://${hostForUrl(advertiseHost)}:${advertise?.port || bound.port}`;
+    const joinToken = formatToken({ url: nodesUrl, caFingerprint: pki.caFingerprint, secret });
+    await writeFileAtomic(join(dataDir, 'join-token'), `${joinToken}\n`, 0o600);
+    if (store.current) distributor.publish(store.current);
 
-  // Compile and publish, one at a time, always from the latest inputs.
-  let lastCompile: CompileResult | null = null;
-  let provider: FileProvider | null = null;
-  let pipeline: Promise<void> = Promise.resolve();
-  let reportedErrors = new Set<string>();
-  const recompile = (reason: string) => {
-    pipeline = pipeline.then(async () => {
-      if (!statics) return;
-      const parts: ProviderPart[] = provider ? await resolveFileReferences(provider.current()) : [];
-      const result = compile(parts, statics);
-      lastCompile = { ...result, errors: [...staticErrors, ...result.errors] };
-      const seen = new Set<string>();
-      for (const e of lastCompile.errors) {
-        const key = canonicalJson(e);
-        seen.add(key);
-        if (!reportedErrors.has(key)) log.warn({ code: e.code, path: e.path, source: e.source }, e.message);
-      }
-      reportedErrors = seen;
-      try {
-        const { snapshot, changed } = await store.publish(result.body);
-        if (changed) {
-          log.info(
-            {
-              version: snapshot.version,
-              hash: snapshot.hash.slice(0, 12),
-              reason,
-              routers: Object.keys(result.body.http.routers).length,
-              errors: lastCompile.errors.length,
-            },
-            'published snapshot',
+    // Compile and publish, one at a time, always from the latest inputs.
+    let lastCompile: CompileResult | null = null;
+    let provider: FileProvider | null = null;
+    let pipeline: Promise<void> = Promise.resolve();
+    let reportedErrors = new Set<string>();
+    const recompile = (reason: string) => {
+      pipeline = pipeline.then(async () => {
+        if (!statics) return;
+        const parts: ProviderPart[] = provider ? await resolveFileReferences(provider.current()) : [];
+        const result = compile(parts, statics);
+        lastCompile = { ...result, errors: [...staticErrors, ...result.errors] };
+        const seen = new Set<string>();
+        for (const e of lastCompile.errors) {
+          const key = canonicalJson(e);
+          seen.add(key);
+          if (!reportedErrors.has(key)) log.warn({ code: e.code, path: e.path, source: e.source }, e.message);
+        }
+        reportedErrors = seen;
+        try {
+          const { snapshot, changed } = await store.publish(result.body);
+          if (changed) {
+            log.info(
+              {
+                version: snapshot.version,
+                hash: snapshot.hash.slice(0, 12),
+                reason,
+                routers: Object.keys(result.body.http.routers).length,
+                errors: lastCompile.errors.length,
+              },
+              'published snapshot',
+            );
+          }
+          distributor.publish(snapshot);
+        } catch (err) {
+          log.error(
+            { err: (err as Error).message },
+            'cannot persist the snapshot; nodes keep the previous one',
           );
         }
-        distributor.publish(snapshot);
-      } catch (err) {
-        log.error(
-          { err: (err as Error).message },
-          'cannot persist the snapshot; nodes keep the previous one',
-        );
-      }
+      });
+      return pipeline;
+    };
+
+    if (providerFile) {
+      provider = new FileProvider({ path: providerFile, logger: log });
+      const started = provider;
+      opened.push(() => started.close());
+      await provider.start();
+      // Subscribed after the first read: the compile below covers it, so start-up compiles once.
+      provider.onChange(() => void recompile('file changed'));
+    } else {
+      log.warn('no dynamic configuration: give --file, or providers.file in --config');
+    }
+    await recompile('start');
+
+    // Entry points live in the static file; a change reaches nodes in the next snapshot.
+    let staticWatcher: FSWatcher | null = null;
+    let staticTimer: NodeJS.Timeout | null = null;
+    if (opts.configFile) {
+      const file = resolve(opts.configFile);
+      staticWatcher = watch(dirname(file), (_event, name) => {
+        if (name !== null && name !== basename(file)) return;
+        if (staticTimer) clearTimeout(staticTimer);
+        staticTimer = setTimeout(async () => {
+          const before = providerFile;
+          const next = await readStatics();
+          if (!next) {
+            log.error({ file }, 'static configuration unreadable; keeping the previous entry points');
+            void recompile('static config error');
+            return;
+          }
+          if (providerFile !== before)
+            log.warn('providers changed in the config file; restart the controller to apply');
+          providerFile = before;
+          statics = next;
+          void recompile('static config changed');
+        }, 200);
+      });
+      opened.push(() => {
+        staticWatcher?.close();
+        if (staticTimer) clearTimeout(staticTimer);
+      });
+    }
+
+    // The API stays on loopback unless asked; off loopback it always requires a bearer token.
+    let apiToken = opts.apiToken;
+    if (!apiToken && !isLoopback(apiAddr.host)) {
+      apiToken = await loadOrCreateSecret(join(dataDir, 'api-token'));
+      log.warn(
+        { file: join(dataDir, 'api-token') },
+        'API bound off loopback: bearer token required (see file)',
+      );
+    }
+    const api = buildApi({
+      store,
+      nodes: distributor,
+      state: () => ({ compile: lastCompile, startedAt, epoch: store.epoch }),
+      ...(apiToken ? { authToken: apiToken } : {}),
     });
-    return pipeline;
-  };
-
-  if (providerFile) {
-    provider = new FileProvider({ path: providerFile, logger: log });
-    await provider.start();
-    // Subscribed after the first read: the compile below covers it, so start-up compiles once.
-    provider.onChange(() => void recompile('file changed'));
-  } else {
-    log.warn('no dynamic configuration: give --file, or providers.file in --config');
-  }
-  await recompile('start');
-
-  // Entry points live in the static file; a change reaches nodes in the next snapshot.
-  let staticWatcher: FSWatcher | null = null;
-  let staticTimer: NodeJS.Timeout | null = null;
-  if (opts.configFile) {
-    const file = resolve(opts.configFile);
-    staticWatcher = watch(dirname(file), (_event, name) => {
-      if (name !== null && name !== basename(file)) return;
-      if (staticTimer) clearTimeout(staticTimer);
-      staticTimer = setTimeout(async () => {
-        const before = providerFile;
-        const next = await readStatics();
-        if (!next) {
-          log.error({ file }, 'static configuration unreadable; keeping the previous entry points');
-          void recompile('static config error');
-          return;
-        }
-        if (providerFile !== before)
-          log.warn('providers changed in the config file; restart the controller to apply');
-        providerFile = before;
-        statics = next;
-        void recompile('static config changed');
-      }, 200);
+    opened.push(() => api.close());
+    await api.listen({ host: apiAddr.host || '0.0.0.0', port: apiAddr.port }).catch((err: unknown) => {
+      throw new Error(`--api: cannot listen on ${formatAddress(apiAddr)}: ${(err as Error).message}`);
     });
-  }
-
-  // The API stays on loopback unless asked; off loopback it always requires a bearer token.
-  let apiToken = opts.apiToken;
-  if (!apiToken && !isLoopback(apiAddr.host)) {
-    apiToken = await loadOrCreateSecret(join(dataDir, 'api-token'));
-    log.warn(
-      { file: join(dataDir, 'api-token') },
-      'API bound off loopback: bearer token required (see file)',
+    const apiBound = api.server.address();
+    const apiPort = typeof apiBound === 'object' && apiBound ? apiBound.port : apiAddr.port;
+    const apiUrl = `http://${hostForUrl(apiAddr.host || '127.0.0.1')}:${apiPort}`;
+    log.info(
+      {
+        api: apiUrl,
+        nodes: nodesUrl,
+        listen: formatAddress({ host: listen.host, port: bound.port }),
+        version: store.current?.version ?? 0,
+      },
+      'controller ready',
     );
-  }
-  const api = buildApi({
-    store,
-    nodes: distributor,
-    state: () => ({ compile: lastCompile, startedAt, epoch: store.epoch }),
-    ...(apiToken ? { authToken: apiToken } : {}),
-  });
-  await api.listen({ host: apiAddr.host || '0.0.0.0', port: apiAddr.port });
-  const apiBound = api.server.address();
-  const apiPort = typeof apiBound === 'object' && apiBound ? apiBound.port : apiAddr.port;
-  const apiUrl = `http://${hostForUrl(apiAddr.host || '127.0.0.1')}:${apiPort}`;
-  log.info(
-    {
-      api: apiUrl,
-      nodes: nodesUrl,
-      listen: formatAddress({ host: listen.host, port: bound.port }),
-      version: store.current?.version ?? 0,
-    },
-    'controller ready',
-  );
 
-  return {
-    apiUrl,
-    nodesUrl,
-    joinToken,
-    store,
-    distributor,
-    async close() {
-      staticWatcher?.close();
-      if (staticTimer) clearTimeout(staticTimer);
-      await provider?.close();
-      await pipeline;
-      await api.close();
-      await distributor.close();
-    },
-  };
+    return {
+      apiUrl,
+      nodesUrl,
+      joinToken,
+      store,
+      distributor,
+      async close() {
+        staticWatcher?.close();
+        if (staticTimer) clearTimeout(staticTimer);
+        await provider?.close();
+        await pipeline;
+        await api.close();
+        await distributor.close();
+      },
+    };
+  } catch (err) {
+    for (const close of opened.reverse()) await Promise.resolve(close()).catch(() => {});
+    throw err;
+  }
 }

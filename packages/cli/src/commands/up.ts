@@ -119,6 +119,7 @@ export const upCommand: Command = {
           readyFile,
           (r) => r.pid === controller.pid,
           20_000,
+          () => controller.output(),
         ),
         controller.exited.then(() => {
           throw new CliError('BERTH_CLI_START', `the controller exited:\n${controller.output()}`);
