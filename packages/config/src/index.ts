@@ -7,6 +7,14 @@ export { compileRule } from './rule/compile.js';
 export { parseRule } from './rule/parser.js';
 export { rulePriority } from './rule/priority.js';
 export type * from './rule/types.js';
+export {
+  CIPHER_PROFILES,
+  type CipherProfileName,
+  IANA_TO_OPENSSL,
+  nodeTlsVersion,
+  opensslCipherName,
+  TLS13_SUITES,
+} from './tls/cipher-profiles.js';
 export { validateDynamic } from './validate/dynamic.js';
 export type { Validated, ValidateOptions } from './validate/report.js';
 export { validateStatic } from './validate/static.js';

@@ -27,6 +27,20 @@ export interface HttpRouter {
   middlewares?: string[];
   /** 0 or absent: the rule's length, as Traefik does. */
   priority?: number;
+  /**
+   * Present (even `{}`): the router serves HTTPS only, on TLS connections; absent: plain HTTP only
+   * (unless its entry point sets `http.tls`). As Traefik.
+   */
+  tls?: RouterTls;
+}
+
+/** `tls` of an HTTP router, a TCP router or an entry point (`http.tls`). */
+export interface RouterTls {
+  /** Name of a `tls.options` entry (default: `default`). */
+  options?: string;
+  /** ACME resolver (the ACME issue); kept and reported, unused by the data plane. */
+  certResolver?: string;
+  domains?: { main?: string; sans?: string[] }[];
 }
 
 export interface HttpServer {
@@ -217,6 +231,153 @@ export interface ServersTransport {
   /** Berth: at most this many connections to one server (0: unlimited). */
   maxConnsPerHost?: number;
   forwardingTimeouts?: ForwardingTimeouts;
+  /**
+   * Berth: send a PROXY protocol header on every connection to the servers, carrying the client's
+   * address. Such connections are never shared between clients.
+   */
+  proxyProtocol?: ProxyProtocolSend;
+}
+
+export interface ProxyProtocolSend {
+  /** 1 (text) or 2 (binary, default). */
+  version?: 1 | 2;
+}
+
+// ---------------------------------------------------------------- TCP (dynamic `tcp.*`)
+
+export interface TcpRouterTls extends RouterTls {
+  /** Forward the TLS bytes untouched (the server holds the key); routed by SNI from the ClientHello. */
+  passthrough?: boolean;
+}
+
+/**
+ * Rule matchers: `HostSNI(...)` (`*` matches every connection, TLS or not), `HostSNIRegexp(...)`,
+ * `ClientIP(...)`, `ALPN(...)`, with `&&`, `||`, `!`, parentheses.
+ */
+export interface TcpRouter {
+  rule: string;
+  service: string;
+  entryPoints?: string[];
+  middlewares?: string[];
+  /** 0 or absent: the rule's length, as Traefik does. */
+  priority?: number;
+  /** Present: the router matches TLS connections (terminated here, unless `passthrough`). */
+  tls?: TcpRouterTls;
+}
+
+export interface TcpServer {
+  /** `host:port`. */
+  address: string;
+  weight?: number;
+  /** Dial the server with TLS (re-encryption), configured by the service's serversTransport. */
+  tls?: boolean;
+}
+
+/** TCP health check: connect (and optionally send `send` and expect `expect` in the reply). */
+export interface TcpHealthCheck {
+  port?: number;
+  send?: string;
+  expect?: string;
+  interval?: Duration;
+  unhealthyInterval?: Duration;
+  timeout?: Duration;
+}
+
+export interface TcpLoadBalancer {
+  servers: TcpServer[];
+  /** Name of a `tcp.serversTransports` entry. */
+  serversTransport?: string;
+  /** Traefik v2 place of the setting; `serversTransport.proxyProtocol` wins when both are set. */
+  proxyProtocol?: ProxyProtocolSend;
+  /** Milliseconds, Traefik v2 place; after one side half-closes, the other gets this long (default 100; <0: forever). */
+  terminationDelay?: number;
+  healthCheck?: TcpHealthCheck;
+}
+
+/** Exactly one of the kinds is set. */
+export interface TcpService {
+  loadBalancer?: TcpLoadBalancer;
+  weighted?: { services: { name: string; weight?: number }[] };
+}
+
+/** Exactly one kind is set. `ipWhiteList` is read as `ipAllowList`. */
+export interface TcpMiddleware {
+  ipAllowList?: { sourceRange: string[] };
+  /** At most `amount` simultaneous connections per client IP. */
+  inFlightConn?: { amount: number };
+}
+
+export interface TcpServersTransport {
+  dialTimeout?: Duration;
+  dialKeepAlive?: Duration;
+  /** After one side half-closes, the other gets this long before the connection is cut (default 100ms). */
+  terminationDelay?: Duration;
+  proxyProtocol?: ProxyProtocolSend;
+  /** Used for servers with `tls: true`. */
+  tls?: {
+    serverName?: string;
+    insecureSkipVerify?: boolean;
+    rootCAs?: string[];
+    certificates?: { certFile: string; keyFile: string }[];
+  };
+  /** Berth: close a connection with no bytes either way for this long (default 1h, like HAProxy's `timeout tunnel`; 0: never). */
+  idleTimeout?: Duration;
+}
+
+export interface TcpConfig {
+  routers: Record<string, TcpRouter>;
+  services: Record<string, TcpService>;
+  middlewares?: Record<string, TcpMiddleware>;
+  serversTransports?: Record<string, TcpServersTransport>;
+}
+
+// ---------------------------------------------------------------- TLS (dynamic `tls.*`)
+
+/** `certFile`/`keyFile`: a path or inline PEM, as Traefik. */
+export interface TlsCertificate {
+  certFile: string;
+  keyFile: string;
+  /** Stores the certificate belongs to (default `["default"]`). */
+  stores?: string[];
+}
+
+export type TlsVersionName = 'VersionTLS10' | 'VersionTLS11' | 'VersionTLS12' | 'VersionTLS13';
+
+export type ClientAuthType =
+  | 'NoClientCert'
+  | 'RequestClientCert'
+  | 'RequireAnyClientCert'
+  | 'VerifyClientCertIfGiven'
+  | 'RequireAndVerifyClientCert';
+
+/** One `tls.options` entry. Names as Go and Traefik write them. */
+export interface TlsOptions {
+  minVersion?: TlsVersionName;
+  maxVersion?: TlsVersionName;
+  /** IANA names, `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`; TLS 1.3 suites are always allowed. */
+  cipherSuites?: string[];
+  /** `CurveP256`, `CurveP384`, `CurveP521`, `X25519` (also `secp256r1`-style names). */
+  curvePreferences?: string[];
+  /** Refuse a handshake whose SNI matches no certificate (instead of serving the default one). */
+  sniStrict?: boolean;
+  /** Default `["h2", "http/1.1"]`. */
+  alpnProtocols?: string[];
+  /** `caFiles`: paths or inline PEM, resolved by the controller. */
+  clientAuth?: { caFiles?: string[]; clientAuthType?: ClientAuthType };
+  disableSessionTickets?: boolean;
+  /** Traefik v2 field, accepted and ignored (TLS 1.3 has no such thing; Node prefers the server's order). */
+  preferServerCipherSuites?: boolean;
+}
+
+export interface TlsStore {
+  defaultCertificate?: { certFile: string; keyFile: string };
+  defaultGeneratedCert?: { resolver: string; domain?: { main?: string; sans?: string[] } };
+}
+
+export interface TlsConfig {
+  certificates?: TlsCertificate[];
+  options?: Record<string, TlsOptions>;
+  stores?: Record<string, TlsStore>;
 }
 
 export interface HttpConfig {
@@ -229,6 +390,8 @@ export interface HttpConfig {
 /** The dynamic configuration one provider (or the merge of all of them) produces. */
 export interface DynamicConfig {
   http: HttpConfig;
+  tcp?: TcpConfig;
+  tls?: TlsConfig;
 }
 
 export interface EntryPoint {
@@ -253,12 +416,37 @@ export interface EntryPoint {
     trustedIPs?: string[];
     insecure?: boolean;
   };
+  /** Accept PROXY protocol v1/v2 headers, only from these sources; a header from elsewhere is refused. */
+  proxyProtocol?: { trustedIPs?: string[]; insecure?: boolean };
   http?: {
+    /** Redirect every request on this entry point to another one (e.g. `web` → `websecure`). */
+    redirections?: {
+      entryPoint?: {
+        /** Entry point name (its port is used) or `:port`. */
+        to: string;
+        /** Default `https`. */
+        scheme?: string;
+        /** Default true (301/308). */
+        permanent?: boolean;
+        /** Priority of the redirecting catch-all router (default: lowest). */
+        priority?: number;
+      };
+    };
+    /** Every HTTP router on this entry point serves TLS, with these settings unless the router has its own. */
+    tls?: RouterTls;
     /** Largest request head (request line plus headers), bytes (default 1 MiB as Traefik... Node: 16 KiB). */
     maxHeaderBytes?: number;
     /** Middlewares applied to every router on this entry point, before the router's own. */
     middlewares?: string[];
   };
+}
+
+/** Controller-wide TLS settings, pushed to every node. */
+export interface StaticTlsSettings {
+  /** Cipher profile of the `default` TLS options when the dynamic config does not define them (default `strict`). */
+  defaultProfile?: 'strict' | 'compatible';
+  /** How often the session ticket keys shared by all nodes rotate (default 12h). */
+  sessionTicketRotation?: Duration;
 }
 
 export interface AccessLogSettings {
@@ -273,6 +461,43 @@ export interface StaticConfig {
   accessLog?: AccessLogSettings;
   /** When a route is removed, its open WebSockets and streams close after this (default 30s). */
   routeRemovalGrace?: Duration;
+  tls?: StaticTlsSettings;
+}
+
+// ---------------------------------------------------------------- resolved by the controller
+
+/**
+ * A certificate as it travels in a snapshot: PEM text (never a path), checked by the controller
+ * (key matches, not expired, parseable), with the names it serves.
+ */
+export interface ResolvedCertificate {
+  /** Leaf first, then the chain. */
+  certPem: string;
+  keyPem: string;
+  /** DNS names from the SANs (or the CN when there are none), lower-case; may start with `*.`. */
+  names: string[];
+  /** ISO 8601. */
+  notAfter: string;
+  stores: string[];
+  /** DER OCSP response (base64) to staple, fetched and refreshed by the controller. */
+  ocspResponse?: string;
+  /** `file` / `default` (generated by the controller) / `acme`. */
+  origin: string;
+  source?: Source;
+}
+
+/** The `tls` section of a snapshot body. */
+export interface ResolvedTls {
+  certificates: ResolvedCertificate[];
+  /** The `default` store's default certificate: the configured one, else one the controller generated. */
+  defaultCertificate: ResolvedCertificate;
+  /**
+   * Every usable TLS options entry by name, `default`, `strict` and `compatible` always present.
+   * `clientAuth.caFiles` hold PEM text.
+   */
+  options: Record<string, TlsOptions>;
+  /** 48-byte keys, base64; the first encrypts new tickets, the others still decrypt. Shared by all nodes. */
+  sessionTicketKeys: string[];
 }
 
 /** One problem found in user configuration. Never thrown: collected and reported. */

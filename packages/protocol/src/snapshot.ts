@@ -1,6 +1,6 @@
 // The snapshot envelope: one immutable, versioned, hashed document a node applies whole or not at all.
 import { createHash } from 'node:crypto';
-import type { AccessLogSettings, Duration, EntryPoint, HttpConfig } from '@berth/config';
+import type { AccessLogSettings, Duration, EntryPoint, HttpConfig, ResolvedTls, TcpConfig } from '@berth/config';
 
 /** Bumped when a node needs new code to understand a body. A node NACKs a schema it does not know. */
 export const SNAPSHOT_SCHEMA = 1;
@@ -10,6 +10,13 @@ export interface SnapshotBody {
   schema: number;
   entryPoints: Record<string, EntryPoint>;
   http: HttpConfig;
+  /** TCP routers and services (SNI passthrough, plain TCP), as validated; PEM instead of file paths. */
+  tcp?: TcpConfig;
+  /**
+   * Certificates (with private keys: the body is secret, cached 0600, never logged or served by
+   * the API), TLS options and session ticket keys. Absent: no TLS entry point can terminate.
+   */
+  tls?: ResolvedTls;
   accessLog?: AccessLogSettings;
   /** When a route is removed, its open WebSockets and streams close after this. */
   routeRemovalGrace?: Duration;
