@@ -6,6 +6,7 @@ export * from './model.js';
 export { compileRule } from './rule/compile.js';
 export { parseRule } from './rule/parser.js';
 export { rulePriority } from './rule/priority.js';
+export { compileTcpRule, parseTcpRule, TCP_MATCHERS } from './rule/tcp-rule.js';
 export type * from './rule/types.js';
 export {
   CIPHER_PROFILES,

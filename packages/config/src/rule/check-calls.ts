@@ -1,17 +1,20 @@
 // Checks every matcher call of a parsed rule against the matcher registry, in reading order.
 import { ConfigErrorCodes } from '../errors.js';
-import { findMatcher, matcherNames } from './matchers.js';
+import { findMatcher, HTTP_MATCHERS, type MatcherTable, matcherNames } from './matchers.js';
 import type { RuleError, RuleNode } from './types.js';
 
 type Call = Extract<RuleNode, { kind: 'call' }>;
 
 /** The first problem left to right, or null when every call names a known matcher correctly. */
-export function checkCalls(ast: RuleNode): RuleError | null {
+export function checkCalls<V>(
+  ast: RuleNode,
+  table: MatcherTable<V> = HTTP_MATCHERS as unknown as MatcherTable<V>,
+): RuleError | null {
   // An explicit stack: long `a || b || ...` chains make left-leaning trees deeper than the call stack.
   const stack: RuleNode[] = [ast];
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
     if (node.kind === 'call') {
-      const problem = checkCall(node);
+      const problem = checkCall(node, table);
       if (problem !== null) return problem;
     } else if (node.kind === 'not') {
       stack.push(node.operand);
@@ -22,13 +25,13 @@ export function checkCalls(ast: RuleNode): RuleError | null {
   return null;
 }
 
-function checkCall(call: Call): RuleError | null {
+function checkCall<V>(call: Call, table: MatcherTable<V>): RuleError | null {
   const { name, args, column } = call;
-  const spec = findMatcher(name);
+  const spec = findMatcher(name, table);
   if (spec === undefined) {
     return {
       code: ConfigErrorCodes.RULE_UNKNOWN_MATCHER,
-      message: unknownMatcherMessage(name, column),
+      message: unknownMatcherMessage(name, column, matcherNames(table)),
       column,
     };
   }
@@ -45,8 +48,7 @@ function checkCall(call: Call): RuleError | null {
   };
 }
 
-function unknownMatcherMessage(name: string, column: number): string {
-  const known = matcherNames();
+function unknownMatcherMessage(name: string, column: number, known: string[]): string {
   const sameLetters = known.find((candidate) => candidate.toLowerCase() === name.toLowerCase());
   const hint =
     sameLetters === undefined ? `known matchers: ${known.join(', ')}` : `did you mean '${sameLetters}'?`;

@@ -3,23 +3,26 @@ import { CidrSet, parseCidr } from '../values/cidr.js';
 import { compileGoRegexp } from '../values/go-regexp.js';
 import { isHeaderName } from '../values/http-syntax.js';
 import { hostBinding } from './host-pattern.js';
-import type { RequestView, RuleMatcher } from './types.js';
+import type { RequestView } from './types.js';
 
-export interface MatcherSpec {
+export interface MatcherSpec<V = RequestView> {
   minArgs: number;
   /** `Infinity` when any number of arguments is accepted. */
   maxArgs: number;
   /** Why the arguments are unusable, or null. Runs only once the argument count is right. */
   validate(args: readonly string[]): string | null;
-  build(args: readonly string[]): RuleMatcher;
+  build(args: readonly string[]): (view: V) => boolean;
   /** Exact host names every match is bound to, so the proxy can index the rule by host; null: unbound. */
   hosts?(args: readonly string[]): string[] | null;
   /** Domain suffixes (`.example.com`) every match is bound to, for the index's wildcard tier. */
   hostSuffixes?(args: readonly string[]): string[] | null;
 }
 
+/** A set of matchers a rule may call: HTTP rules and TCP rules each have one. */
+export type MatcherTable<V> = Readonly<Record<string, MatcherSpec<V>>>;
+
 /** Adding a matcher is adding an entry here: the parser, compiler and error messages follow. */
-const MATCHERS: Readonly<Record<string, MatcherSpec>> = {
+export const HTTP_MATCHERS: MatcherTable<RequestView> = {
   // Several arguments mean "any of these", as in Traefik v2; v3 rules written with one still work.
   Host: {
     minArgs: 1,
@@ -156,16 +159,21 @@ const MATCHERS: Readonly<Record<string, MatcherSpec>> = {
   },
 };
 
-export function findMatcher(name: string): MatcherSpec | undefined {
+export function findMatcher<V = RequestView>(
+  name: string,
+  table: MatcherTable<V> = HTTP_MATCHERS as unknown as MatcherTable<V>,
+): MatcherSpec<V> | undefined {
   // hasOwn keeps `constructor` or `__proto__` in a rule from resolving to Object.prototype members.
-  return Object.hasOwn(MATCHERS, name) ? MATCHERS[name] : undefined;
+  return Object.hasOwn(table, name) ? table[name] : undefined;
 }
 
-export function matcherNames(): string[] {
-  return Object.keys(MATCHERS);
+export function matcherNames<V>(
+  table: MatcherTable<V> = HTTP_MATCHERS as unknown as MatcherTable<V>,
+): string[] {
+  return Object.keys(table);
 }
 
-function firstProblem(args: readonly string[], check: (arg: string) => string | null): string | null {
+export function firstProblem(args: readonly string[], check: (arg: string) => string | null): string | null {
   for (const arg of args) {
     const problem = check(arg);
     if (problem !== null) return problem;
@@ -177,19 +185,19 @@ function firstProblem(args: readonly string[], check: (arg: string) => string | 
  * Request hosts arrive lower-case, and IPv6 literals without brackets (as Go's URL.Hostname gives
  * them); a fully qualified `example.com.` names the same host.
  */
-function normalizeHost(host: string): string {
+export function normalizeHost(host: string): string {
   const lower = stripTrailingDot(host.toLowerCase());
   return lower.startsWith('[') && lower.endsWith(']') ? lower.slice(1, -1) : lower;
 }
 
-function stripTrailingDot(host: string): string {
+export function stripTrailingDot(host: string): string {
   return host.endsWith('.') ? host.slice(0, -1) : host;
 }
 
 const HOST_CHARS = /^[a-z0-9._-]+$/;
 const IPV6 = /^\[?[0-9a-f:.]*:[0-9a-f:.]*\]?$/;
 
-function hostProblem(arg: string): string | null {
+export function hostProblem(arg: string): string | null {
   const host = normalizeHost(arg);
   if (host === '') return 'Host needs a non-empty host name';
   if ([...host].some((ch) => ch.charCodeAt(0) > 0x7f)) {
@@ -211,7 +219,7 @@ function pathProblem(matcher: string, arg: string): string | null {
   return arg.startsWith('/') ? null : `${matcher} '${arg}' must start with '/'`;
 }
 
-function regexpProblem(matcher: string, pattern: string): string | null {
+export function regexpProblem(matcher: string, pattern: string): string | null {
   // Traefik v2 wrote `{sub:[a-z]+}.example.com`; as a v3 regex that would compile yet never match.
   if (/\{[A-Za-z_]\w*(:[^}]*)?\}/.test(pattern)) {
     return `${matcher} ${JSON.stringify(pattern)} uses Traefik v2's {name:regex} syntax; write a regular expression, e.g. ^[a-z]+\\.example\\.com$`;
@@ -221,7 +229,7 @@ function regexpProblem(matcher: string, pattern: string): string | null {
 }
 
 /** Only called on arguments `validate` accepted, so the pattern compiles. */
-function regexp(pattern: string): RegExp {
+export function regexp(pattern: string): RegExp {
   const compiled = compileGoRegexp(pattern);
   if (!compiled.ok) throw new Error(`rule matcher: unvalidated regular expression: ${compiled.message}`);
   return compiled.regexp;

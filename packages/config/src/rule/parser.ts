@@ -2,6 +2,7 @@
 import { ConfigErrorCodes } from '../errors.js';
 import { checkCalls } from './check-calls.js';
 import { type Token, tokenize } from './lexer.js';
+import type { MatcherTable } from './matchers.js';
 import type { ParseResult, RuleError, RuleNode } from './types.js';
 
 const SYNTAX = ConfigErrorCodes.RULE_SYNTAX;
@@ -9,7 +10,7 @@ const SYNTAX = ConfigErrorCodes.RULE_SYNTAX;
 const MAX_NESTING = 100;
 
 /** Never throws: every problem comes back as the first error, with its column. */
-export function parseRule(text: string): ParseResult {
+export function parseRule<V>(text: string, matchers?: MatcherTable<V>): ParseResult {
   if (text.trim() === '') {
     return { ok: false, error: { code: SYNTAX, message: 'rule is empty at column 1', column: 1 } };
   }
@@ -24,7 +25,7 @@ export function parseRule(text: string): ParseResult {
     throw err;
   }
   // Syntax is reported before meaning: a rule that does not parse has no trustworthy calls to check.
-  const problem = checkCalls(ast);
+  const problem = checkCalls(ast, matchers);
   return problem === null ? { ok: true, ast } : { ok: false, error: problem };
 }
 

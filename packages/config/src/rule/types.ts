@@ -22,6 +22,27 @@ export type RuleNode =
 
 export type RuleMatcher = (req: RequestView) => boolean;
 
+/** What a TCP rule can look at: the connection, and the ClientHello when it is TLS. */
+export interface ConnectionView {
+  /** SNI, lower-case, no trailing dot; `''` when the connection is not TLS or sent none. */
+  serverName: string;
+  /** ALPN protocols the client offered (TLS only). */
+  alpn: readonly string[];
+  /** Client address (IPv4 or IPv6, no port). */
+  clientIp: string;
+  /** True when the connection starts with a TLS ClientHello. */
+  tls: boolean;
+}
+
+/** A compiled TCP rule (`HostSNI`, `HostSNIRegexp`, `ClientIP`, `ALPN`). */
+export interface CompiledTcpRule {
+  match: (conn: ConnectionView) => boolean;
+  /** Exact server names every match is bound to, or null (a `HostSNI(\`*\`)`, a regexp, a negation...). */
+  hosts: string[] | null;
+  /** True when the rule is `HostSNI(\`*\`)` alone: it matches every connection, TLS or not. */
+  catchAll: boolean;
+}
+
 export interface RuleError {
   /** `BERTH_CONFIG_RULE_SYNTAX`, `BERTH_CONFIG_RULE_UNKNOWN_MATCHER` or `BERTH_CONFIG_RULE_ARGS`. */
   code: string;
