@@ -171,7 +171,7 @@ export class DataPlane {
     for (const [name, address] of runtime.entryPoints) wanted.set(name, this.#overrides[name] ?? address);
     const settings = new Map<string, EntryPointSettings>();
     for (const name of runtime.entryPoints.keys())
-      settings.set(name, entryPointSettings(body.entryPoints[name]));
+      settings.set(name, entryPointSettings(body.entryPoints[name], body.entryPoints));
     const transports = new TransportTable(body.http.serversTransports, body.http.services);
 
     // Bind first: until every new socket is listening nothing observable has changed.

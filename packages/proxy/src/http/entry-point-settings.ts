@@ -22,7 +22,21 @@ export interface EntryPointSettings {
   /** How long requests in flight may finish when the entry point closes. */
   graceTimeoutMs: number;
   forwarded: ForwardedTrust;
+  /** `http.redirections.entryPoint`: every request goes elsewhere (ACME HTTP-01 paths excepted). */
+  redirect: EntryPointRedirect | null;
 }
+
+export interface EntryPointRedirect {
+  scheme: string;
+  /** Port of the target entry point's configured address; undefined when it has none. */
+  port: string | undefined;
+  permanent: boolean;
+  /** Routers with a higher priority are served instead of redirected. */
+  priority: number;
+}
+
+/** As Traefik: the redirecting router outranks every user router unless a priority is given. */
+export const REDIRECT_DEFAULT_PRIORITY = Number.MAX_SAFE_INTEGER - 1;
 
 export const DEFAULT_READ_TIMEOUT_MS = 60_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 180_000;
@@ -37,7 +51,10 @@ export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
 const NO_TRUST: ForwardedTrust = { insecure: false, trustedIPs: null };
 
 /** Settings for `ep`; a value that does not parse (validation should have caught it) keeps its default. */
-export function entryPointSettings(ep: EntryPoint | undefined): EntryPointSettings {
+export function entryPointSettings(
+  ep: EntryPoint | undefined,
+  all: Readonly<Record<string, EntryPoint>> = {},
+): EntryPointSettings {
   const timeouts = ep?.transport?.respondingTimeouts;
   const forwarded = ep?.forwardedHeaders;
   let trust = NO_TRUST;
@@ -57,6 +74,29 @@ export function entryPointSettings(ep: EntryPoint | undefined): EntryPointSettin
         : DEFAULT_MAX_HEADER_BYTES,
     graceTimeoutMs: durationMs(ep?.transport?.lifeCycle?.graceTimeOut, DEFAULT_GRACE_TIMEOUT_MS),
     forwarded: trust,
+    redirect: redirection(ep, all),
+  };
+}
+
+/** The port of `:443`, `0.0.0.0:443` or `[::]:443`; undefined when there is none. */
+function portOf(address: string): string | undefined {
+  const match = /:(\d{1,5})$/.exec(address);
+  return match?.[1];
+}
+
+function redirection(
+  ep: EntryPoint | undefined,
+  all: Readonly<Record<string, EntryPoint>>,
+): EntryPointRedirect | null {
+  const to = ep?.http?.redirections?.entryPoint;
+  if (to === undefined || to.to === '') return null;
+  const target = Object.hasOwn(all, to.to) ? all[to.to] : undefined;
+  const port = target !== undefined ? portOf(target.address) : portOf(to.to);
+  return {
+    scheme: (to.scheme ?? 'https').toLowerCase(),
+    port,
+    permanent: to.permanent ?? true,
+    priority: to.priority !== undefined && to.priority > 0 ? to.priority : REDIRECT_DEFAULT_PRIORITY,
   };
 }
 

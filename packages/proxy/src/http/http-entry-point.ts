@@ -8,11 +8,13 @@ import { routeRequest } from '../runtime/route-request.js';
 import type { RuntimeSource } from '../runtime/runtime-switch.js';
 import type { RouterEntry, Runtime } from '../runtime/types.js';
 import type { RequestContext } from './context.js';
-import type { EntryPointSettings } from './entry-point-settings.js';
+import type { EntryPointRedirect, EntryPointSettings } from './entry-point-settings.js';
 import { entryPointSettings } from './entry-point-settings.js';
 import type { Forward } from './forward-types.js';
 import { forwardedClientIp, isTrusted } from './forwarded-headers.js';
 import type { TransportSource } from './forwarder.js';
+import { answerRedirect } from './middlewares/answer-a.js';
+import { requestAuthority, schemeLocation } from './middlewares/redirect-scheme.js';
 import type { EntryPointScope } from './request-context.js';
 import { HttpRequestContext, TEXT_HEADERS, TEXT_HEADERS_CLOSE } from './request-context.js';
 import { clientAddress, parseRequest } from './request-view.js';
@@ -155,6 +157,16 @@ export class HttpEntryPoint implements EntryPointScope {
     const timer = writeTimeout > 0 ? setTimeout(cutSlowWriter, writeTimeout, ctx.res) : undefined;
     try {
       const router = runtime && routeRequest(runtime, this.name, ctx.view);
+      const redirect = this.#settings.redirect;
+      if (redirect !== null && redirects(redirect, ctx, router)) {
+        ctx.log.router = `${this.name}-to-${redirect.scheme}@internal`;
+        await answerRedirect(
+          ctx,
+          schemeLocation(redirect.scheme, redirect.port, requestAuthority(ctx), ctx.target),
+          redirect.permanent,
+        );
+        return;
+      }
       if (!runtime || !router) {
         ctx.log.error = 'no_route';
         await ctx.respond(404, TEXT_HEADERS, '404 page not found\n');
@@ -227,6 +239,19 @@ export class HttpEntryPoint implements EntryPointScope {
 }
 
 function noop(): void {}
+
+/** ACME HTTP-01 answers must stay reachable on :80 whatever redirects the entry point. */
+const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
+
+function redirects(
+  redirect: EntryPointRedirect,
+  ctx: HttpRequestContext,
+  router: RouterEntry | undefined,
+): boolean {
+  if (ctx.scheme === redirect.scheme) return false;
+  if (ctx.view.path.startsWith(ACME_CHALLENGE_PREFIX)) return false;
+  return router === undefined || router.priority <= redirect.priority;
+}
 
 function peerOf(socket: Socket): string {
   const tagged = socket as TaggedSocket;
