@@ -1,5 +1,5 @@
 // Applies snapshots to a running node: compiles the runtime, reconciles listeners, swaps atomically.
-import type { Server } from 'node:http';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { parseAddress } from '@berth/config';
 import type { ListenerInfo, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
@@ -47,8 +47,15 @@ interface Listener {
   /** The address asked for (after overrides), compared to decide whether to rebind. */
   requested: string;
   bound: string;
+  /**
+   * The listening socket. It hands each connection on (today: to `http`); the HTTP server itself
+   * never listens, so what sits in front of it (TLS, TCP routing) can change with a snapshot
+   * without rebinding the port.
+   */
   server: Server;
   http: HttpEntryPoint;
+  /** Every connection `server` accepted and that is still open. */
+  sockets: Set<Socket>;
 }
 
 /** Traefik's default for how long a removed route's WebSockets and streams may go on. */
@@ -139,10 +146,7 @@ export class DataPlane {
     const longest = Math.max(0, ...listeners.map(graceOf));
     // Retired servers may have a long drain left; shutting down shortens it.
     const cut = setTimeout(() => {
-      for (const { server, http } of this.#draining.keys()) {
-        server.closeAllConnections();
-        http.connections.closeAll();
-      }
+      for (const listener of this.#draining.keys()) cutAll(listener);
     }, this.#closeDrainMs ?? longest);
     await Promise.all([...listeners.map((l) => drain(l, graceOf(l))), ...this.#draining.values()]);
     clearTimeout(cut);
@@ -243,15 +247,22 @@ export class DataPlane {
       ...(settings ? { settings } : {}),
       ...(this.#onRequestEnd ? { onRequestEnd: this.#onRequestEnd } : {}),
     });
-    const server = http.server;
+    const sockets = new Set<Socket>();
+    const server = createNetServer({ noDelay: true }, (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      http.server.emit('connection', socket);
+    });
     try {
       await listen(server, address);
     } catch (err) {
       return { error: `${where}: ${describeListenError(err)}` };
     }
+    // node:http tracks connections (idle sweeps, request deadlines) from its 'listening' event.
+    http.server.emit('listening');
     server.on('error', (err) => this.#logger.error({ err, entryPoint }, 'listener error'));
     this.metrics.trackConnections(server, entryPoint);
-    return { entryPoint, requested, bound: boundAddress(server), server, http };
+    return { entryPoint, requested, bound: boundAddress(server), server, http, sockets };
   }
 }
 
@@ -263,20 +274,24 @@ export class DataPlane {
 function drain(listener: Listener, graceMs: number): Promise<void> {
   const { server, http } = listener;
   return new Promise((resolve) => {
-    const sweep = setInterval(() => server.closeIdleConnections(), SWEEP_MS);
-    const deadline = setTimeout(() => {
-      server.closeAllConnections();
-      http.connections.closeAll();
-    }, graceMs);
+    const sweep = setInterval(() => http.server.closeIdleConnections(), SWEEP_MS);
+    const deadline = setTimeout(() => cutAll(listener), graceMs);
+    // Resolves once every connection the listening socket accepted has closed.
     server.close(() => {
       clearInterval(sweep);
       clearTimeout(deadline);
+      http.server.close(noop);
       resolve();
     });
-    server.closeIdleConnections();
-    if (graceMs <= 0) {
-      server.closeAllConnections();
-      http.connections.closeAll();
-    }
+    http.server.closeIdleConnections();
+    if (graceMs <= 0) cutAll(listener);
   });
 }
+
+function cutAll(listener: Listener): void {
+  listener.http.server.closeAllConnections();
+  listener.http.connections.closeAll();
+  for (const socket of listener.sockets) socket.destroy();
+}
+
+function noop(): void {}

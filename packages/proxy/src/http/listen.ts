@@ -1,6 +1,5 @@
 // Binds a server to an entry point address and reports what was actually bound, or why not.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 
 export interface ListenAddress {
   /** `''` means every interface. */
