@@ -51,10 +51,11 @@ function cipherCheck(name: string): ValueProblem | null {
     return { code, message: `${JSON.stringify(name)} is an RC4 suite, which is broken and not available in Node` };
   }
   const close = closestNames(name, KNOWN_SUITES);
+  const [best, ...others] = close;
   const hint =
-    close.length > 0
-      ? `; did you mean ${close.join(' or ')}?`
-      : '; use Go/IANA names like TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (not OpenSSL names like ECDHE-RSA-AES128-GCM-SHA256)';
+    best === undefined
+      ? '; use Go/IANA names like TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (not OpenSSL names like ECDHE-RSA-AES128-GCM-SHA256)'
+      : `; did you mean ${best}?${others.length > 0 ? ` (other close names: ${others.join(', ')})` : ''}`;
   return { code, message: `${JSON.stringify(name)} is not a known cipher suite${hint}` };
 }
 
