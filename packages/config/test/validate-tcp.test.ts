@@ -36,13 +36,20 @@ describe('tcp routers', () => {
               domains: [{ main: 'example.com', sans: ['*.example.com'] }],
             },
           },
-          nas: { rule: 'HostSNIRegexp(`^.+\\.nas\\.example\\.com$`)', service: 'nas', tls: { passthrough: true } },
+          nas: {
+            rule: 'HostSNIRegexp(`^.+\\.nas\\.example\\.com$`)',
+            service: 'nas',
+            tls: { passthrough: true },
+          },
           h2: { rule: 'HostSNI(`*`) && ALPN(`h2`)', service: 'echo', tls: {} },
         },
         services: {
           echo: {
             loadBalancer: {
-              servers: [{ address: '10.0.0.2:9000', weight: 2 }, { address: '[2001:db8::2]:9000', tls: true }],
+              servers: [
+                { address: '10.0.0.2:9000', weight: 2 },
+                { address: '[2001:db8::2]:9000', tls: true },
+              ],
               serversTransport: 'backend',
               proxyProtocol: { version: 2 },
               terminationDelay: 200,
@@ -111,7 +118,10 @@ describe('tcp routers', () => {
     const error = only(errors);
     assert.equal(error.code, 'BERTH_CONFIG_TCP_RULE_NEEDS_TLS');
     assert.equal(error.path, 'tcp.routers.ssh.rule');
-    assert.match(error.message, /^tcp router 'ssh': rule "HostSNI\(`gitlab\.example\.com`\)": HostSNI with a name/);
+    assert.match(
+      error.message,
+      /^tcp router 'ssh': rule "HostSNI\(`gitlab\.example\.com`\)": HostSNI with a name/,
+    );
     assert.match(error.message, /at column 1 requires tls on the router/);
     assert.match(error.message, /HostSNI\(`\*`\)/);
   });
@@ -167,22 +177,41 @@ describe('tcp routers', () => {
       ['BERTH_CONFIG_REQUIRED', 'tcp.routers.badDomains.tls.options'],
       ['BERTH_CONFIG_INVALID_TYPE', 'tcp.routers.badDomains.tls.domains'],
     ]);
-    assert.match(errors[5]!.message, /tls must be a mapping \(options, certResolver, domains, passthrough\) or true/);
+    assert.match(
+      errors[5]!.message,
+      /tls must be a mapping \(options, certResolver, domains, passthrough\) or true/,
+    );
   });
 
   it('matches keys case-insensitively, comma-splits label lists, and keeps names as written', () => {
     const { config, errors } = validateDynamic({
       TCP: {
         Routers: {
-          MyDB: { RULE: 'HostSNI(`*`)', Service: 'db', entrypoints: 'pg1, pg2', TLS: { PassThrough: 'false' } },
+          MyDB: {
+            RULE: 'HostSNI(`*`)',
+            Service: 'db',
+            entrypoints: 'pg1, pg2',
+            TLS: { PassThrough: 'false' },
+          },
         },
-        services: { db: { loadbalancer: { SERVERS: [{ Address: 'db:5432' }], proxyprotocol: { VERSION: '1' } } } },
+        services: {
+          db: { loadbalancer: { SERVERS: [{ Address: 'db:5432' }], proxyprotocol: { VERSION: '1' } } },
+        },
       },
     });
     assert.deepEqual(errors, []);
     assert.deepEqual(config.tcp, {
-      routers: { MyDB: { rule: 'HostSNI(`*`)', service: 'db', entryPoints: ['pg1', 'pg2'], tls: { passthrough: false } } },
-      services: { db: { loadBalancer: { servers: [{ address: 'db:5432' }], proxyProtocol: { version: 1 } } } },
+      routers: {
+        MyDB: {
+          rule: 'HostSNI(`*`)',
+          service: 'db',
+          entryPoints: ['pg1', 'pg2'],
+          tls: { passthrough: false },
+        },
+      },
+      services: {
+        db: { loadBalancer: { servers: [{ address: 'db:5432' }], proxyProtocol: { version: 1 } } },
+      },
     });
   });
 
@@ -220,7 +249,10 @@ describe('tcp services', () => {
     assert.deepEqual(config.tcp?.services, {});
     assert.deepEqual(
       codesAndPaths(errors),
-      addresses.map((_, i) => ['BERTH_CONFIG_INVALID_ADDRESS', `tcp.services.db.loadBalancer.servers.${i}.address`]),
+      addresses.map((_, i) => [
+        'BERTH_CONFIG_INVALID_ADDRESS',
+        `tcp.services.db.loadBalancer.servers.${i}.address`,
+      ]),
     );
     assert.match(errors[0]!.message, /":9000" is not a server address; expected 'host:port'/);
   });
@@ -250,17 +282,26 @@ describe('tcp services', () => {
       ['BERTH_CONFIG_INVALID_TYPE', `${base}.healthCheck.port`],
       ['BERTH_CONFIG_INVALID_TYPE', `${base}.healthCheck.interval`],
     ]);
-    assert.match(errors[4]!.message, /proxyProtocol: version must be a whole number from 1 to 2, got number 3/);
+    assert.match(
+      errors[4]!.message,
+      /proxyProtocol: version must be a whole number from 1 to 2, got number 3/,
+    );
   });
 
   it('normalises health check durations written as numbers (seconds)', () => {
-    const { config } = tcp({ services: { db: { loadBalancer: { servers: [], healthCheck: { interval: 30 } } } } });
+    const { config } = tcp({
+      services: { db: { loadBalancer: { servers: [], healthCheck: { interval: 30 } } } },
+    });
     assert.deepEqual(config.tcp?.services['db']?.loadBalancer?.healthCheck, { interval: '30s' });
   });
 
   it('requires weighted services to name at least one service', () => {
     const { errors } = tcp({
-      services: { a: { weighted: {} }, b: { weighted: { services: [] } }, c: { weighted: { services: [{ weight: 1 }] } } },
+      services: {
+        a: { weighted: {} },
+        b: { weighted: { services: [] } },
+        c: { weighted: { services: [{ weight: 1 }] } },
+      },
     });
     assert.deepEqual(codesAndPaths(errors), [
       ['BERTH_CONFIG_REQUIRED', 'tcp.services.a.weighted.services'],
@@ -272,9 +313,13 @@ describe('tcp services', () => {
 
 describe('tcp middlewares', () => {
   it('reads ipWhiteList, Traefik v2 name, as ipAllowList', () => {
-    const { config, errors } = tcp({ middlewares: { lan: { ipWhiteList: { sourceRange: '10.0.0.0/8,::1' } } } });
+    const { config, errors } = tcp({
+      middlewares: { lan: { ipWhiteList: { sourceRange: '10.0.0.0/8,::1' } } },
+    });
     assert.deepEqual(errors, []);
-    assert.deepEqual(config.tcp?.middlewares, { lan: { ipAllowList: { sourceRange: ['10.0.0.0/8', '::1'] } } });
+    assert.deepEqual(config.tcp?.middlewares, {
+      lan: { ipAllowList: { sourceRange: ['10.0.0.0/8', '::1'] } },
+    });
   });
 
   it('checks CIDRs and the inFlightConn amount, and needs exactly one kind', () => {
@@ -327,7 +372,9 @@ describe('tcp servers transports', () => {
 
 describe('tcp section', () => {
   it('reports a tcp section that is not a mapping, and unknown fields in it', () => {
-    assert.deepEqual(codesAndPaths(validateDynamic({ tcp: ['x'] }).errors), [['BERTH_CONFIG_INVALID_TYPE', 'tcp']]);
+    assert.deepEqual(codesAndPaths(validateDynamic({ tcp: ['x'] }).errors), [
+      ['BERTH_CONFIG_INVALID_TYPE', 'tcp'],
+    ]);
     assert.deepEqual(codesAndPaths(validateDynamic({ tcp: { router: {} } }).errors), [
       ['BERTH_CONFIG_UNKNOWN_FIELD', 'tcp.router'],
     ]);

@@ -53,7 +53,10 @@ describe('http router tls', () => {
     assert.deepEqual(routers['b']?.tls, {});
     assert.equal('tls' in routers['c']!, false);
     assert.equal('tls' in routers['d']!, false);
-    assert.deepEqual(routers['e']?.tls, { certResolver: 'le', domains: [{ main: 'a.com', sans: ['b.com', 'c.com'] }] });
+    assert.deepEqual(routers['e']?.tls, {
+      certResolver: 'le',
+      domains: [{ main: 'a.com', sans: ['b.com', 'c.com'] }],
+    });
   });
 
   it('drops a router whose tls is mistyped, naming what tls accepts', () => {
@@ -84,7 +87,9 @@ describe('http router tls', () => {
 describe('http servers transport proxyProtocol', () => {
   it('accepts version 1 or 2, also as label strings', () => {
     const { config, errors } = validateDynamic({
-      http: { serversTransports: { v1: { proxyProtocol: { version: 1 } }, v2: { proxyProtocol: { version: '2' } } } },
+      http: {
+        serversTransports: { v1: { proxyProtocol: { version: 1 } }, v2: { proxyProtocol: { version: '2' } } },
+      },
     });
     assert.deepEqual(errors, []);
     assert.deepEqual(config.http.serversTransports, {
@@ -114,7 +119,11 @@ describe('tls.certificates', () => {
       tls: {
         certificates: [
           { certFile: '/etc/traefik/certs/cert.pem', keyFile: '/etc/traefik/certs/key.pem' },
-          { certFile: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', keyFile: '/k.pem', stores: ['default', 'internal'] },
+          {
+            certFile: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+            keyFile: '/k.pem',
+            stores: ['default', 'internal'],
+          },
         ],
       },
     };
@@ -189,7 +198,10 @@ describe('tls.options', () => {
     });
     assert.deepEqual(errors, []);
     assert.deepEqual(config.tls?.options, {
-      a: { minVersion: 'VersionTLS12', curvePreferences: ['CurveP256', 'CurveP384', 'CurveP521', 'X25519', 'CurveP256'] },
+      a: {
+        minVersion: 'VersionTLS12',
+        curvePreferences: ['CurveP256', 'CurveP384', 'CurveP521', 'X25519', 'CurveP256'],
+      },
       b: { curvePreferences: ['CurveP384', 'X25519'] },
     });
   });
@@ -200,14 +212,20 @@ describe('tls.options', () => {
     });
     assert.deepEqual(config.tls?.options, {});
     const error = only(errors);
-    assert.deepEqual([error.code, error.path], ['BERTH_CONFIG_TLS_VERSION_RANGE', 'tls.options.odd.minVersion']);
+    assert.deepEqual(
+      [error.code, error.path],
+      ['BERTH_CONFIG_TLS_VERSION_RANGE', 'tls.options.odd.minVersion'],
+    );
     assert.match(error.message, /minVersion VersionTLS13 is above maxVersion VersionTLS12/);
   });
 
   it('refuses unknown versions, listing the valid ones', () => {
     const error = only(validateDynamic({ tls: { options: { a: { minVersion: 'TLSv1.2' } } } }).errors);
     assert.deepEqual([error.code, error.path], ['BERTH_CONFIG_INVALID_TYPE', 'tls.options.a.minVersion']);
-    assert.match(error.message, /"VersionTLS10", "VersionTLS11", "VersionTLS12", "VersionTLS13", got the string "TLSv1\.2"/);
+    assert.match(
+      error.message,
+      /"VersionTLS10", "VersionTLS11", "VersionTLS12", "VersionTLS13", got the string "TLSv1\.2"/,
+    );
   });
 
   it('names an unknown cipher suite and suggests the close known names', () => {
@@ -236,7 +254,10 @@ describe('tls.options', () => {
       errors[0]!.message,
       /^tls options 'a': cipherSuites\[1\] "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA265" is not a known cipher suite; did you mean TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\?/,
     );
-    assert.match(errors[1]!.message, /use Go\/IANA names like TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 \(not OpenSSL names/);
+    assert.match(
+      errors[1]!.message,
+      /use Go\/IANA names like TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 \(not OpenSSL names/,
+    );
     assert.match(errors[2]!.message, /did you mean TLS_AES_128_GCM_SHA256\?/);
     assert.match(errors[3]!.message, /RC4/);
   });
@@ -247,9 +268,17 @@ describe('tls.options', () => {
   });
 
   it('refuses unknown curves, naming the supported ones', () => {
-    const error = only(validateDynamic({ tls: { options: { a: { curvePreferences: ['X25519', 'P-999'] } } } }).errors);
-    assert.deepEqual([error.code, error.path], ['BERTH_CONFIG_INVALID_TYPE', 'tls.options.a.curvePreferences.1']);
-    assert.match(error.message, /"P-999" is not a supported curve; use CurveP256, CurveP384, CurveP521 or X25519/);
+    const error = only(
+      validateDynamic({ tls: { options: { a: { curvePreferences: ['X25519', 'P-999'] } } } }).errors,
+    );
+    assert.deepEqual(
+      [error.code, error.path],
+      ['BERTH_CONFIG_INVALID_TYPE', 'tls.options.a.curvePreferences.1'],
+    );
+    assert.match(
+      error.message,
+      /"P-999" is not a supported curve; use CurveP256, CurveP384, CurveP521 or X25519/,
+    );
   });
 
   it('checks clientAuthType and requires caFiles for the modes that verify', () => {
@@ -263,13 +292,18 @@ describe('tls.options', () => {
         },
       },
     });
-    assert.deepEqual(config.tls?.options, { any: { clientAuth: { clientAuthType: 'RequireAnyClientCert' } } });
+    assert.deepEqual(config.tls?.options, {
+      any: { clientAuth: { clientAuthType: 'RequireAnyClientCert' } },
+    });
     assert.deepEqual(codesAndPaths(errors), [
       ['BERTH_CONFIG_REQUIRED', 'tls.options.verify.clientAuth.caFiles'],
       ['BERTH_CONFIG_REQUIRED', 'tls.options.ifGiven.clientAuth.caFiles'],
       ['BERTH_CONFIG_INVALID_TYPE', 'tls.options.typo.clientAuth.clientAuthType'],
     ]);
-    assert.match(errors[0]!.message, /clientAuth\.caFiles is required with clientAuthType RequireAndVerifyClientCert/);
+    assert.match(
+      errors[0]!.message,
+      /clientAuth\.caFiles is required with clientAuthType RequireAndVerifyClientCert/,
+    );
     assert.match(errors[1]!.message, /clientAuthType VerifyClientCertIfGiven/);
     assert.match(errors[2]!.message, /"NoClientCert", "RequestClientCert"/);
   });
@@ -293,7 +327,12 @@ describe('tls.stores', () => {
       tls: {
         stores: {
           default: { defaultCertificate: { certFile: '/c.pem', keyFile: '/k.pem' } },
-          acme: { defaultGeneratedCert: { resolver: 'le', domain: { main: 'example.com', sans: ['*.example.com'] } } },
+          acme: {
+            defaultGeneratedCert: {
+              resolver: 'le',
+              domain: { main: 'example.com', sans: ['*.example.com'] },
+            },
+          },
         },
       },
     };
@@ -321,7 +360,9 @@ describe('tls.stores', () => {
 
 describe('tls section', () => {
   it('reports a tls section that is not a mapping, and unknown fields in it', () => {
-    assert.deepEqual(codesAndPaths(validateDynamic({ tls: 'on' }).errors), [['BERTH_CONFIG_INVALID_TYPE', 'tls']]);
+    assert.deepEqual(codesAndPaths(validateDynamic({ tls: 'on' }).errors), [
+      ['BERTH_CONFIG_INVALID_TYPE', 'tls'],
+    ]);
     assert.deepEqual(codesAndPaths(validateDynamic({ tls: { certificate: [] } }).errors), [
       ['BERTH_CONFIG_UNKNOWN_FIELD', 'tls.certificate'],
     ]);

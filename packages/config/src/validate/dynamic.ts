@@ -48,7 +48,12 @@ export function validateDynamic(raw: unknown, opts: ValidateOptions = {}): Valid
   const sections = readFields(
     raw,
     root,
-    { subject: 'dynamic configuration', supported: ['http', 'tcp', 'tls'], unknownIsUnsupported: true, noun: 'section' },
+    {
+      subject: 'dynamic configuration',
+      supported: ['http', 'tcp', 'tls'],
+      unknownIsUnsupported: true,
+      noun: 'section',
+    },
     reporter,
   );
   if (isPresent(sections.http)) config.http = readHttp(sections.http.value, sections.http.at, reporter);

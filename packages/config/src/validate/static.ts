@@ -140,7 +140,10 @@ const entryPointShape: Shape = {
 };
 
 const staticTlsShape: Shape = {
-  fields: { defaultProfile: { kind: 'enum', values: ['strict', 'compatible'] }, sessionTicketRotation: duration },
+  fields: {
+    defaultProfile: { kind: 'enum', values: ['strict', 'compatible'] },
+    sessionTicketRotation: duration,
+  },
 };
 
 const accessLogShape: Shape = {

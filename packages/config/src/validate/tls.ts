@@ -48,7 +48,10 @@ function cipherCheck(name: string): ValueProblem | null {
   if (KNOWN_SUITES.includes(name)) return null;
   const code = ConfigErrorCodes.TLS_UNKNOWN_CIPHER;
   if (RC4_SUITES.includes(name.toUpperCase())) {
-    return { code, message: `${JSON.stringify(name)} is an RC4 suite, which is broken and not available in Node` };
+    return {
+      code,
+      message: `${JSON.stringify(name)} is an RC4 suite, which is broken and not available in Node`,
+    };
   }
   const close = closestNames(name, KNOWN_SUITES);
   const [best, ...others] = close;
