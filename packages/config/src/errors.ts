@@ -33,6 +33,15 @@ export const ConfigErrorCodes = {
   INVALID_HTPASSWD: 'BERTH_CONFIG_INVALID_HTPASSWD',
   /** An IP address or CIDR range that does not parse. */
   INVALID_CIDR: 'BERTH_CONFIG_INVALID_CIDR',
+  // TCP and TLS configuration.
+  /** A TCP rule matches on TLS facts (HostSNI with a name, HostSNIRegexp, ALPN) on a router without `tls`. */
+  TCP_RULE_NEEDS_TLS: 'BERTH_CONFIG_TCP_RULE_NEEDS_TLS',
+  /** A `cipherSuites` entry that is not a Go/IANA suite name Berth knows. */
+  TLS_UNKNOWN_CIPHER: 'BERTH_CONFIG_TLS_UNKNOWN_CIPHER',
+  /** `minVersion` above `maxVersion` in a TLS options entry. */
+  TLS_VERSION_RANGE: 'BERTH_CONFIG_TLS_VERSION_RANGE',
+  /** An entry point redirection `to` that names no entry point (and is not `:port`). */
+  UNKNOWN_ENTRY_POINT: 'BERTH_CONFIG_UNKNOWN_ENTRY_POINT',
 } as const;
 
 export type ConfigErrorCode = (typeof ConfigErrorCodes)[keyof typeof ConfigErrorCodes];

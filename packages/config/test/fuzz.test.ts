@@ -6,6 +6,7 @@ import {
   compileRule,
   parseAddress,
   parseRule,
+  parseTcpRule,
   validateDynamic,
   validateStatic,
 } from '../src/index.js';
@@ -85,6 +86,33 @@ const KEYS = [
   'accessLog',
   'sampling',
   'routeRemovalGrace',
+  'tls',
+  'TLS',
+  'passthrough',
+  'certResolver',
+  'domains',
+  'sans',
+  'options',
+  'certificates',
+  'certFile',
+  'keyFile',
+  'stores',
+  'cipherSuites',
+  'curvePreferences',
+  'minVersion',
+  'maxVersion',
+  'clientAuth',
+  'clientAuthType',
+  'caFiles',
+  'inFlightConn',
+  'amount',
+  'proxyProtocol',
+  'version',
+  'redirections',
+  'entryPoint',
+  'to',
+  'defaultCertificate',
+  'terminationDelay',
   '__proto__',
   'constructor',
   '',
@@ -115,6 +143,17 @@ const WORDS = [
   'p2c',
   'Lax',
   'a,b',
+  'HostSNI(`*`)',
+  'HostSNI(`a.test`)',
+  'ALPN(`h2`)',
+  'db:5432',
+  'websecure',
+  'VersionTLS12',
+  'VersionTLS13',
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+  'secp256r1',
+  'RequireAndVerifyClientCert',
 ];
 const RULE_PIECES = [
   'Host',
@@ -207,6 +246,32 @@ describe('never-throws fuzzing', () => {
       for (const router of Object.values(config.http.routers)) assert.equal(parseRule(router.rule).ok, true);
       for (const service of Object.values(config.http.services)) {
         for (const server of service.loadBalancer?.servers ?? []) assert.match(server.url, /^https?:/i);
+      }
+    }
+  });
+
+  it('whatever validateDynamic keeps in tcp has a TCP rule that parses and TLS wherever the rule needs it', () => {
+    const random = prng(21);
+    const tlsOnly = /HostSNI\(`(?!\*`\))|HostSNIRegexp|ALPN/;
+    for (let i = 0; i < 3000; i++) {
+      const { config } = validateDynamic({
+        tcp: { routers: junk(random, 3), services: junk(random, 4), middlewares: junk(random, 3) },
+        tls: { options: junk(random, 3), certificates: junk(random, 3) },
+      });
+      for (const router of Object.values(config.tcp?.routers ?? {})) {
+        assert.equal(parseTcpRule(router.rule).ok, true, router.rule);
+        if (router.tls === undefined) assert.doesNotMatch(router.rule, tlsOnly);
+      }
+      for (const service of Object.values(config.tcp?.services ?? {})) {
+        assert.equal(Object.keys(service).length, 1);
+        for (const server of service.loadBalancer?.servers ?? []) assert.match(server.address, /:\d+$/);
+      }
+      for (const middleware of Object.values(config.tcp?.middlewares ?? {})) {
+        assert.equal(Object.keys(middleware).length, 1);
+      }
+      for (const certificate of config.tls?.certificates ?? []) {
+        assert.equal(typeof certificate.certFile, 'string');
+        assert.equal(typeof certificate.keyFile, 'string');
       }
     }
   });

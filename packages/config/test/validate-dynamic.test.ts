@@ -298,7 +298,7 @@ describe('validateDynamic element-level errors', () => {
   it('reports Traefik features Berth lacks as unsupported and drops the element using them', () => {
     const { config, errors } = validateDynamic({
       http: {
-        routers: { secure: { ...router, tls: { certResolver: 'le' } }, plain: { ...router, tls: null } },
+        routers: { secure: { ...router, ruleSyntax: 'v2' }, plain: { ...router, ruleSyntax: null } },
         services: {
           standby: { failover: { service: 'a', fallback: 'b' } },
           grpc: { loadBalancer: { healthCheck: { mode: 'grpc' } } },
@@ -310,7 +310,7 @@ describe('validateDynamic element-level errors', () => {
     assert.deepEqual(
       errors.map((e) => [e.code, e.path]),
       [
-        ['BERTH_CONFIG_UNSUPPORTED', 'http.routers.secure.tls'],
+        ['BERTH_CONFIG_UNSUPPORTED', 'http.routers.secure.ruleSyntax'],
         ['BERTH_CONFIG_UNSUPPORTED', 'http.services.standby.failover'],
         ['BERTH_CONFIG_UNSUPPORTED', 'http.services.grpc.loadBalancer.healthCheck.mode'],
       ],
@@ -328,7 +328,7 @@ describe('validateDynamic element-level errors', () => {
 });
 
 describe('validateDynamic section-level errors', () => {
-  it('reports tcp, udp and tls as unsupported and still validates http', () => {
+  it('reports udp as unsupported and still validates http, tcp and tls', () => {
     const { config, errors } = validateDynamic({
       tcp: { routers: {} },
       http: { routers: { web: router } },
@@ -338,13 +338,16 @@ describe('validateDynamic section-level errors', () => {
     assert.deepEqual(Object.keys(config.http.routers), ['web']);
     assert.deepEqual(
       errors.map((e) => [e.code, e.path]),
-      [
-        ['BERTH_CONFIG_UNSUPPORTED', 'tcp'],
-        ['BERTH_CONFIG_UNSUPPORTED', 'udp'],
-        ['BERTH_CONFIG_UNSUPPORTED', 'tls'],
-      ],
+      [['BERTH_CONFIG_UNSUPPORTED', 'udp']],
     );
+    assert.deepEqual(config.tcp, { routers: {}, services: {} });
+    assert.deepEqual(config.tls, { certificates: [] });
+  });
+
+  it('leaves tcp and tls out of the result when the input has neither', () => {
+    const { config } = validateDynamic({ http: { routers: { web: router } } });
     assert.equal('tcp' in config, false);
+    assert.equal('tls' in config, false);
   });
 
   it('reads http middlewares, and routers keep naming them whatever becomes of them', () => {

@@ -149,3 +149,113 @@ describe('validateStatic', () => {
     );
   });
 });
+
+describe('validateStatic TLS and TCP entry point settings', () => {
+  it('keeps proxyProtocol, redirections, http.tls, clientHelloTimeout and the tls section', () => {
+    const raw = {
+      entryPoints: {
+        web: {
+          address: ':80',
+          http: {
+            redirections: { entryPoint: { to: 'websecure', scheme: 'https', permanent: true, priority: 10 } },
+          },
+        },
+        websecure: {
+          address: ':443',
+          transport: { respondingTimeouts: { clientHelloTimeout: '10s' } },
+          proxyProtocol: { trustedIPs: ['10.0.0.0/8', '192.168.1.7'], insecure: false },
+          http: {
+            tls: {
+              options: 'tls-opts@file',
+              certResolver: 'dns-cloudflare',
+              domains: [{ main: 'home.example.com', sans: ['*.home.example.com'] }],
+            },
+          },
+        },
+        alt: { address: ':8080', http: { redirections: { entryPoint: { to: ':8443' } } } },
+      },
+      tls: { defaultProfile: 'compatible', sessionTicketRotation: '12h' },
+    };
+    assert.deepEqual(validateStatic(raw), { config: raw, errors: [] });
+  });
+
+  it('reads http.tls=true (the CLI and label form) as TLS with defaults', () => {
+    const { config, errors } = validateStatic({
+      entryPoints: {
+        a: { address: ':443', http: { tls: 'true' } },
+        b: { address: ':8443', http: { TLS: true } },
+      },
+    });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config.entryPoints['a']?.http, { tls: {} });
+    assert.deepEqual(config.entryPoints['b']?.http, { tls: {} });
+  });
+
+  it('refuses a redirection to an entry point that does not exist, listing the ones that do', () => {
+    const { config, errors } = validateStatic({
+      entryPoints: {
+        web: { address: ':80', http: { redirections: { entryPoint: { to: 'websecur' } } } },
+        websecure: { address: ':443' },
+      },
+    });
+    assert.deepEqual(Object.keys(config.entryPoints), ['websecure']);
+    assert.equal(errors.length, 1);
+    assert.deepEqual(
+      [errors[0]!.code, errors[0]!.path],
+      ['BERTH_CONFIG_UNKNOWN_ENTRY_POINT', 'entryPoints.web.http.redirections.entryPoint.to'],
+    );
+    assert.match(
+      errors[0]!.message,
+      /^entry point 'web': http\.redirections\.entryPoint\.to "websecur" is not an entry point \(entry points: web, websecure\); give an entry point's name or ':port'$/,
+    );
+  });
+
+  it('checks the rest of a redirection, proxyProtocol, http.tls and clientHelloTimeout', () => {
+    const { config, errors } = validateStatic({
+      entryPoints: {
+        a: { address: ':80', http: { redirections: { entryPoint: { to: ':99999' } } } },
+        b: { address: ':81', http: { redirections: { entryPoint: { scheme: 'https' } } } },
+        c: {
+          address: ':82',
+          http: { redirections: { entryPoint: { to: 'a', scheme: 'ftp', permanent: 'yes' } } },
+        },
+        d: { address: ':83', proxyProtocol: { trustedIPs: ['10.0.0.0/40'], insecure: 'no' } },
+        e: { address: ':84', http: { tls: { certresolver: 'le', domains: 'a.com' } } },
+        f: { address: ':85', transport: { respondingTimeouts: { clientHelloTimeout: 'soon' } } },
+        g: { address: ':86', http: { tls: 'on' } },
+      },
+    });
+    assert.deepEqual(config.entryPoints, {});
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.path]),
+      [
+        ['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.a.http.redirections.entryPoint.to'],
+        ['BERTH_CONFIG_REQUIRED', 'entryPoints.b.http.redirections.entryPoint.to'],
+        ['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.c.http.redirections.entryPoint.scheme'],
+        ['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.c.http.redirections.entryPoint.permanent'],
+        ['BERTH_CONFIG_INVALID_CIDR', 'entryPoints.d.proxyProtocol.trustedIPs.0'],
+        ['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.d.proxyProtocol.insecure'],
+        ['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.e.http.tls.domains'],
+        ['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.f.transport.respondingTimeouts.clientHelloTimeout'],
+        ['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.g.http.tls'],
+      ],
+    );
+    assert.match(errors[0]!.message, /must be a port from 1 to 65535, got "99999"/);
+  });
+
+  it('leaves out a tls section with a bad setting, and says which profiles exist', () => {
+    const { config, errors } = validateStatic({
+      entryPoints: {},
+      tls: { defaultProfile: 'old', sessionTicketRotation: '12h' },
+    });
+    assert.deepEqual(config, { entryPoints: {} });
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.path]),
+      [['BERTH_CONFIG_INVALID_TYPE', 'tls.defaultProfile']],
+    );
+    assert.match(
+      errors[0]!.message,
+      /defaultProfile must be one of "strict", "compatible", got the string "old"/,
+    );
+  });
+});

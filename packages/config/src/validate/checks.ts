@@ -1,5 +1,5 @@
 // Checks of single string values, shared by the readers: each says what is wrong, or null.
-import { ConfigErrorCodes } from '../errors.js';
+import { type ConfigErrorCode, ConfigErrorCodes } from '../errors.js';
 import { parseCidr } from '../values/cidr.js';
 import { compileGoRegexp } from '../values/go-regexp.js';
 import { isHeaderName, isHeaderValue, isRequestPath } from '../values/http-syntax.js';
@@ -105,4 +105,13 @@ export function methodCheck(method: string): ValueProblem | null {
   return isHeaderName(method)
     ? null
     : { code: ConfigErrorCodes.INVALID_TYPE, message: `${JSON.stringify(method)} is not an HTTP method` };
+}
+
+/** Rule errors carry plain strings; map them back onto the catalogue so the types stay closed. */
+export function ruleCode(code: string): ConfigErrorCode {
+  const codes: readonly ConfigErrorCode[] = [
+    ConfigErrorCodes.RULE_UNKNOWN_MATCHER,
+    ConfigErrorCodes.RULE_ARGS,
+  ];
+  return codes.find((known) => known === code) ?? ConfigErrorCodes.RULE_SYNTAX;
 }

@@ -1,12 +1,23 @@
 // Validates raw dynamic configuration (parsed YAML, JSON or labels) into the model, element by element.
-import { type ConfigErrorCode, ConfigErrorCodes } from '../errors.js';
-import { type DynamicConfig, emptyDynamicConfig, type HttpConfig, type HttpRouter } from '../model.js';
+import { ConfigErrorCodes } from '../errors.js';
+import {
+  type DynamicConfig,
+  emptyDynamicConfig,
+  type HttpConfig,
+  type HttpRouter,
+  type RouterTls,
+} from '../model.js';
 import { parseRule } from '../rule/parser.js';
+import { ruleCode } from './checks.js';
 import { readFields } from './fields.js';
 import { readMiddleware } from './middlewares.js';
 import { readNamed } from './named.js';
 import { type Element, Reporter, Trail, type Validated, type ValidateOptions } from './report.js';
+import { routerTlsShape, tlsKind } from './router-tls.js';
 import { readServersTransport, readService } from './services.js';
+import { readKind } from './shape.js';
+import { readTcp } from './tcp.js';
+import { readTls } from './tls.js';
 import {
   describeValue,
   isPresent,
@@ -37,10 +48,18 @@ export function validateDynamic(raw: unknown, opts: ValidateOptions = {}): Valid
   const sections = readFields(
     raw,
     root,
-    { subject: 'dynamic configuration', supported: ['http'], unknownIsUnsupported: true, noun: 'section' },
+    {
+      subject: 'dynamic configuration',
+      supported: ['http', 'tcp', 'tls'],
+      unknownIsUnsupported: true,
+      noun: 'section',
+    },
     reporter,
   );
   if (isPresent(sections.http)) config.http = readHttp(sections.http.value, sections.http.at, reporter);
+  // Absent sections stay absent, so HTTP-only configurations hash as they always did.
+  if (isPresent(sections.tcp)) config.tcp = readTcp(sections.tcp.value, sections.tcp.at, reporter);
+  if (isPresent(sections.tls)) config.tls = readTls(sections.tls.value, sections.tls.at, reporter);
   return { config, errors: reporter.errors };
 }
 
@@ -88,8 +107,8 @@ function readRouter(
     at,
     {
       subject,
-      supported: ['rule', 'service', 'entryPoints', 'middlewares', 'priority'],
-      unsupported: ['tls', 'ruleSyntax', 'observability'],
+      supported: ['rule', 'service', 'entryPoints', 'middlewares', 'priority', 'tls'],
+      unsupported: ['ruleSyntax', 'observability'],
     },
     el,
   );
@@ -109,19 +128,14 @@ function readRouter(
   const entryPoints = readStringList(fields.entryPoints, `${subject}: entryPoints`, el);
   const middlewares = readStringList(fields.middlewares, `${subject}: middlewares`, el);
   const priority = readNonNegativeInteger(fields.priority, `${subject}: priority`, el);
+  const tls = isPresent(fields.tls)
+    ? (readKind(fields.tls, `${subject}: tls`, tlsKind(routerTlsShape), el) as RouterTls | undefined)
+    : undefined;
   if (rule === undefined || service === undefined) return undefined;
   const router: HttpRouter = { rule, service };
   if (entryPoints !== undefined) router.entryPoints = entryPoints;
   if (middlewares !== undefined) router.middlewares = middlewares;
   if (priority !== undefined) router.priority = priority;
+  if (tls !== undefined) router.tls = tls;
   return router;
-}
-
-/** Rule errors carry plain strings; map them back onto the catalogue so the types stay closed. */
-function ruleCode(code: string): ConfigErrorCode {
-  const codes: readonly ConfigErrorCode[] = [
-    ConfigErrorCodes.RULE_UNKNOWN_MATCHER,
-    ConfigErrorCodes.RULE_ARGS,
-  ];
-  return codes.find((known) => known === code) ?? ConfigErrorCodes.RULE_SYNTAX;
 }

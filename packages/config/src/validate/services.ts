@@ -167,6 +167,9 @@ export function readService(
   return { [kind]: record } as HttpService;
 }
 
+/** The PROXY protocol header sent to servers: version 1 (text) or 2 (binary). */
+export const proxyProtocolShape: Shape = { fields: { version: { kind: 'integer', min: 1, max: 2 } } };
+
 const transportShape: Shape = {
   fields: {
     serverName: str,
@@ -178,6 +181,7 @@ const transportShape: Shape = {
     },
     maxIdleConnsPerHost: { kind: 'integer', min: -1 },
     maxConnsPerHost: { kind: 'integer', min: 0 },
+    proxyProtocol: { kind: 'object', shape: proxyProtocolShape },
     forwardingTimeouts: {
       kind: 'object',
       shape: {

@@ -1,11 +1,12 @@
-// Validates raw static configuration: entry points every proxy node listens on, access log, route removal grace.
+// Validates raw static configuration: entry points every proxy node listens on, access log, route removal grace, TLS.
 import { parseAddress } from '../address.js';
 import { ConfigErrorCodes } from '../errors.js';
-import type { AccessLogSettings, EntryPoint, StaticConfig } from '../model.js';
-import { cidrCheck } from './checks.js';
+import type { AccessLogSettings, EntryPoint, StaticConfig, StaticTlsSettings } from '../model.js';
+import { cidrCheck, portCheck } from './checks.js';
 import { readFields } from './fields.js';
 import { readNamed } from './named.js';
 import { type Element, Reporter, Trail, type Validated, type ValidateOptions } from './report.js';
+import { routerTlsShape, tlsKind } from './router-tls.js';
 import { type Kind, readKind, readShape, type Shape } from './shape.js';
 import { describeValue, isPresent, isRecord } from './values.js';
 
@@ -28,7 +29,7 @@ export function validateStatic(raw: unknown, opts: ValidateOptions = {}): Valida
     root,
     {
       subject: 'static configuration',
-      supported: ['entryPoints', 'accessLog', 'routeRemovalGrace'],
+      supported: ['entryPoints', 'accessLog', 'routeRemovalGrace', 'tls'],
       unknownIsUnsupported: true,
       noun: 'section',
     },
@@ -36,7 +37,11 @@ export function validateStatic(raw: unknown, opts: ValidateOptions = {}): Valida
   );
   if (isPresent(sections.entryPoints)) {
     const { value, at } = sections.entryPoints;
-    config.entryPoints = readNamed(value, at, 'entry point', reporter, readEntryPoint);
+    // Redirections name other entry points; the names as written count, even of a broken one.
+    const names = new Set(isRecord(value) ? Object.keys(value) : []);
+    config.entryPoints = readNamed(value, at, 'entry point', reporter, (raw, where, subject, el) =>
+      readEntryPoint(raw, where, subject, el, names),
+    );
   }
   // A broken setting is left out (so its default applies) rather than failing the whole file.
   if (isPresent(sections.accessLog)) {
@@ -48,6 +53,12 @@ export function validateStatic(raw: unknown, opts: ValidateOptions = {}): Valida
   if (isPresent(sections.routeRemovalGrace)) {
     const grace = readKind(sections.routeRemovalGrace, 'routeRemovalGrace', duration, reporter);
     if (typeof grace === 'string') config.routeRemovalGrace = grace;
+  }
+  if (isPresent(sections.tls)) {
+    const { value, at } = sections.tls;
+    const el = reporter.element();
+    const tls = readShape(value, at, 'tls', staticTlsShape, el);
+    if (tls !== undefined && el.ok) config.tls = tls as StaticTlsSettings;
   }
   return { config, errors: reporter.errors };
 }
@@ -63,7 +74,14 @@ const entryPointShape: Shape = {
         fields: {
           respondingTimeouts: {
             kind: 'object',
-            shape: { fields: { readTimeout: duration, writeTimeout: duration, idleTimeout: duration } },
+            shape: {
+              fields: {
+                readTimeout: duration,
+                writeTimeout: duration,
+                idleTimeout: duration,
+                clientHelloTimeout: duration,
+              },
+            },
           },
           lifeCycle: {
             kind: 'object',
@@ -80,16 +98,52 @@ const entryPointShape: Shape = {
         unsupported: ['connection'],
       },
     },
+    proxyProtocol: {
+      kind: 'object',
+      shape: {
+        fields: { trustedIPs: { kind: 'stringList', check: cidrCheck }, insecure: { kind: 'boolean' } },
+      },
+    },
     http: {
       kind: 'object',
       shape: {
-        fields: { maxHeaderBytes: { kind: 'integer', min: 1 }, middlewares: { kind: 'stringList' } },
-        unsupported: ['redirections', 'tls', 'encodeQuerySemicolons', 'sanitizePath'],
+        fields: {
+          redirections: {
+            kind: 'object',
+            shape: {
+              fields: {
+                entryPoint: {
+                  kind: 'object',
+                  shape: {
+                    fields: {
+                      to: { kind: 'string', fromNumber: true },
+                      scheme: { kind: 'enum', values: ['https', 'http'] },
+                      permanent: { kind: 'boolean' },
+                      priority: { kind: 'integer', min: 1 },
+                    },
+                    required: ['to'],
+                  },
+                },
+              },
+            },
+          },
+          tls: tlsKind(routerTlsShape),
+          maxHeaderBytes: { kind: 'integer', min: 1 },
+          middlewares: { kind: 'stringList' },
+        },
+        unsupported: ['encodeQuerySemicolons', 'sanitizePath'],
       },
     },
   },
   required: ['address'],
-  unsupported: ['asDefault', 'http2', 'http3', 'observability', 'proxyProtocol', 'reusePort', 'udp'],
+  unsupported: ['asDefault', 'http2', 'http3', 'observability', 'reusePort', 'udp'],
+};
+
+const staticTlsShape: Shape = {
+  fields: {
+    defaultProfile: { kind: 'enum', values: ['strict', 'compatible'] },
+    sessionTicketRotation: duration,
+  },
 };
 
 const accessLogShape: Shape = {
@@ -102,6 +156,7 @@ function readEntryPoint(
   at: Trail,
   subject: string,
   el: Element,
+  entryPointNames: ReadonlySet<string>,
 ): EntryPoint | undefined {
   const read = readShape(value, at, subject, entryPointShape, el);
   const address = read?.['address'];
@@ -114,5 +169,33 @@ function readEntryPoint(
     );
     return undefined;
   }
-  return el.ok ? (read as unknown as EntryPoint) : undefined;
+  const entryPoint = read as unknown as EntryPoint;
+  const to = entryPoint.http?.redirections?.entryPoint?.to;
+  if (to !== undefined) checkRedirectTarget(to, at, subject, el, entryPointNames);
+  return el.ok ? entryPoint : undefined;
+}
+
+/** Traefik takes an entry point's name (its port is used) or a bare `:port`. */
+function checkRedirectTarget(
+  to: string,
+  at: Trail,
+  subject: string,
+  el: Element,
+  entryPointNames: ReadonlySet<string>,
+): void {
+  const toAt = at.child('http').child('redirections').child('entryPoint').child('to');
+  const label = `${subject}: http.redirections.entryPoint.to`;
+  const target = to.trim();
+  if (target.startsWith(':')) {
+    const problem = portCheck(target.slice(1));
+    if (problem !== null) el.report(problem.code, toAt, `${label} ${problem.message}`);
+    return;
+  }
+  if (entryPointNames.has(target)) return;
+  const known = [...entryPointNames].join(', ');
+  el.report(
+    ConfigErrorCodes.UNKNOWN_ENTRY_POINT,
+    toAt,
+    `${label} ${JSON.stringify(to)} is not an entry point${known === '' ? '' : ` (entry points: ${known})`}; give an entry point's name or ':port'`,
+  );
 }
