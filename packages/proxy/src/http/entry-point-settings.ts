@@ -81,7 +81,8 @@ export function entryPointSettings(
 /** The port of `:443`, `0.0.0.0:443` or `[::]:443`; undefined when there is none. */
 function portOf(address: string): string | undefined {
   const match = /:(\d{1,5})$/.exec(address);
-  return match?.[1];
+  // `:0` (any free port, in tests) says nothing about where clients should go.
+  return match?.[1] === '0' ? undefined : match?.[1];
 }
 
 function redirection(
