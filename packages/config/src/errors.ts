@@ -33,6 +33,18 @@ export const ConfigErrorCodes = {
   INVALID_HTPASSWD: 'BERTH_CONFIG_INVALID_HTPASSWD',
   /** An IP address or CIDR range that does not parse. */
   INVALID_CIDR: 'BERTH_CONFIG_INVALID_CIDR',
+  /** A certificate or key file named by `tls.*` cannot be read; that certificate alone is left out. */
+  TLS_CERT_READ: 'BERTH_TLS_CERT_READ',
+  /** A certificate or key that is not parseable PEM; that certificate alone is left out. */
+  TLS_CERT_INVALID: 'BERTH_TLS_CERT_INVALID',
+  /** The private key does not belong to the certificate; that certificate alone is left out. */
+  TLS_KEY_MISMATCH: 'BERTH_TLS_KEY_MISMATCH',
+  /** The certificate expired (notAfter in the past); that certificate alone is left out. */
+  TLS_CERT_EXPIRED: 'BERTH_TLS_CERT_EXPIRED',
+  /** The certificate is not valid yet (notBefore in the future); that certificate alone is left out. */
+  TLS_CERT_NOT_YET_VALID: 'BERTH_TLS_CERT_NOT_YET_VALID',
+  /** A router or entry point names `tls.options` that are not defined (or were dropped). */
+  TLS_OPTIONS_MISSING: 'BERTH_TLS_OPTIONS_MISSING',
 } as const;
 
 export type ConfigErrorCode = (typeof ConfigErrorCodes)[keyof typeof ConfigErrorCodes];
