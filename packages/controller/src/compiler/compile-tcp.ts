@@ -240,8 +240,8 @@ function serviceUsage(
       const name = queue.pop()!;
       if (seen.has(name)) continue;
       seen.add(name);
-      let users = out.get(name);
-      if (users === undefined) out.set(name, (users = new Set()));
+      const users = out.get(name) ?? new Set<string>();
+      out.set(name, users);
       users.add(router);
       for (const child of services[name]?.weighted?.services ?? []) queue.push(child.name);
     }
