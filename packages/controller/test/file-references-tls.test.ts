@@ -68,9 +68,13 @@ describe('file references: TLS', () => {
       out?.sources?.tlsCertificates?.map((s) => s.line),
       [5, 7],
     );
-    const result = compile([out!], { entryPoints: { websecure: { address: ':443' } } }, {
-      tls: { generatedDefault: other, sessionTicketKeys: [] },
-    });
+    const result = compile(
+      [out!],
+      { entryPoints: { websecure: { address: ':443' } } },
+      {
+        tls: { generatedDefault: other, sessionTicketKeys: [] },
+      },
+    );
     assert.deepEqual(
       result.body.tls?.certificates.map((c) => [c.names, c.source?.line]),
       [
@@ -78,7 +82,10 @@ describe('file references: TLS', () => {
         [['b.test'], 7],
       ],
     );
-    assert.deepEqual(result.errors.map((e) => e.code), [ConfigErrorCodes.TLS_CERT_READ]);
+    assert.deepEqual(
+      result.errors.map((e) => e.code),
+      [ConfigErrorCodes.TLS_CERT_READ],
+    );
   });
 
   it('reads the default certificate and client CA files; an unreadable CA drops its options alone', async () => {
@@ -87,7 +94,12 @@ describe('file references: TLS', () => {
         tls: {
           stores: { default: { defaultCertificate: { certFile: 'a.pem', keyFile: 'a-key.pem' } } },
           options: {
-            mtls: { clientAuth: { caFiles: ['ca.pem', other.certPem], clientAuthType: 'RequireAndVerifyClientCert' } },
+            mtls: {
+              clientAuth: {
+                caFiles: ['ca.pem', other.certPem],
+                clientAuthType: 'RequireAndVerifyClientCert',
+              },
+            },
             broken: { clientAuth: { caFiles: ['nope.pem'] } },
             plain: { minVersion: 'VersionTLS12' },
           },
@@ -113,7 +125,9 @@ describe('file references: TLS', () => {
           routers: {},
           services: {},
           serversTransports: {
-            reencrypt: { tls: { rootCAs: ['ca.pem'], certificates: [{ certFile: 'a.pem', keyFile: 'a-key.pem' }] } },
+            reencrypt: {
+              tls: { rootCAs: ['ca.pem'], certificates: [{ certFile: 'a.pem', keyFile: 'a-key.pem' }] },
+            },
             bad: { tls: { rootCAs: ['gone.pem'] } },
             plain: { dialTimeout: '5s' },
           },

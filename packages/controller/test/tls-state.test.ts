@@ -70,7 +70,12 @@ describe('session ticket keys', () => {
   it('survive a controller restart, stored 0600', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-tickets-'));
     try {
-      const ring = new TicketKeyRing({ dataDir: dir, rotationMs: 12 * hour, onRotate: () => {}, onError: () => {} });
+      const ring = new TicketKeyRing({
+        dataDir: dir,
+        rotationMs: 12 * hour,
+        onRotate: () => {},
+        onError: () => {},
+      });
       await ring.start();
       const keys = ring.keys();
       ring.close();
@@ -78,14 +83,24 @@ describe('session ticket keys', () => {
       const file = join(dir, 'tls', 'session-ticket-keys.json');
       assert.equal((await stat(file)).mode & 0o777, 0o600);
 
-      const restarted = new TicketKeyRing({ dataDir: dir, rotationMs: 12 * hour, onRotate: () => {}, onError: () => {} });
+      const restarted = new TicketKeyRing({
+        dataDir: dir,
+        rotationMs: 12 * hour,
+        onRotate: () => {},
+        onError: () => {},
+      });
       await restarted.start();
       assert.deepEqual(restarted.keys(), keys);
       restarted.close();
 
       // A damaged file is replaced by fresh keys rather than stopping the controller.
       await writeFile(file, '{"keys":["short"]}');
-      const recovered = new TicketKeyRing({ dataDir: dir, rotationMs: 12 * hour, onRotate: () => {}, onError: () => {} });
+      const recovered = new TicketKeyRing({
+        dataDir: dir,
+        rotationMs: 12 * hour,
+        onRotate: () => {},
+        onError: () => {},
+      });
       await recovered.start();
       assert.equal(Buffer.from(recovered.keys()[0]!, 'base64').length, TICKET_KEY_BYTES);
       recovered.close();
