@@ -22,7 +22,7 @@ import { Distributor } from './distributor/distributor.js';
 import { ensureControllerPki } from './pki/controller-pki.js';
 import { FileProvider } from './provider/file-provider.js';
 import { resolveFileReferences } from './provider/file-references.js';
-import type { ProviderPart } from './provider/provider-part.js';
+import type { Provider, ProviderPart } from './provider/provider-part.js';
 import { loadControllerConfig } from './settings/controller-config.js';
 import { SnapshotStore } from './store/snapshot-store.js';
 import { ensureDefaultCertificate } from './tls/default-certificate.js';
@@ -46,6 +46,11 @@ export interface ControllerOptions {
   apiToken?: string;
   heartbeatMs?: number;
   logger: Logger;
+  /**
+   * More providers next to the file provider (started and closed by the controller): the Docker
+   * provider's seat, and how tests feed parts the file provider cannot express yet.
+   */
+  providers?: Provider[];
 }
 
 export interface ControllerHandle {
@@ -167,6 +172,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let provider: FileProvider | null = null;
     let pipeline: Promise<void> = Promise.resolve();
     let reportedErrors = new Set<string>();
+    const extraProviders = opts.providers ?? [];
     const ocsp = new OcspStapler({
       logger: log,
       onUpdate: () => void recompile('OCSP response updated'),
@@ -174,7 +180,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const recompile = (reason: string) => {
       pipeline = pipeline.then(async () => {
         if (!statics) return;
-        const parts: ProviderPart[] = provider ? await resolveFileReferences(provider.current()) : [];
+        const raw = [...(provider?.current() ?? []), ...extraProviders.flatMap((p) => p.current())];
+        const parts: ProviderPart[] = await resolveFileReferences(raw);
         const result = compile(parts, statics, {
           tls: {
             generatedDefault: { certPem: defaultCert.certPem, keyPem: defaultCert.keyPem },
@@ -227,7 +234,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       await provider.start();
       // Subscribed after the first read: the compile below covers it, so start-up compiles once.
       provider.onChange(() => void recompile('file changed'));
-    } else {
+    }
+    for (const extra of extraProviders) {
+      opened.push(() => extra.close());
+      await extra.start();
+      extra.onChange(() => void recompile(`${extra.name} changed`));
+    }
+    if (!providerFile && extraProviders.length === 0) {
       log.warn('no dynamic configuration: give --file, or providers.file in --config');
     }
     await recompile('start');
