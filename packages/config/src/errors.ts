@@ -33,6 +33,16 @@ export const ConfigErrorCodes = {
   INVALID_HTPASSWD: 'BERTH_CONFIG_INVALID_HTPASSWD',
   /** An IP address or CIDR range that does not parse. */
   INVALID_CIDR: 'BERTH_CONFIG_INVALID_CIDR',
+} as const;
+
+export type ConfigErrorCode = (typeof ConfigErrorCodes)[keyof typeof ConfigErrorCodes];
+
+/**
+ * Problems with TLS material the controller finds when it reads and checks `tls.*` (files,
+ * certificates, keys, option names). Their own `BERTH_TLS_` family: the certificate is fine as
+ * configuration and broken as a certificate. Each leaves out only the element concerned.
+ */
+export const TlsErrorCodes = {
   /** A certificate or key file named by `tls.*` cannot be read; that certificate alone is left out. */
   TLS_CERT_READ: 'BERTH_TLS_CERT_READ',
   /** A certificate or key that is not parseable PEM; that certificate alone is left out. */
@@ -47,7 +57,7 @@ export const ConfigErrorCodes = {
   TLS_OPTIONS_MISSING: 'BERTH_TLS_OPTIONS_MISSING',
 } as const;
 
-export type ConfigErrorCode = (typeof ConfigErrorCodes)[keyof typeof ConfigErrorCodes];
+export type TlsErrorCode = (typeof TlsErrorCodes)[keyof typeof TlsErrorCodes];
 
 /**
  * Builds a ConfigError, leaving `source` out entirely when unknown. Other packages report their

@@ -4,8 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigErrorCodes, type DynamicConfig } from '@berth/config';
+import type { DynamicConfig } from '@berth/config';
 import { compile } from '../src/compiler/compile.js';
+import { ErrorCodes } from '../src/compiler/error-codes.js';
 import { FILE_REFERENCE, resolveFileReferences } from '../src/provider/file-references.js';
 import type { ProviderPart } from '../src/provider/provider-part.js';
 import { makeCert, type TestCert } from './support/test-certs.js';
@@ -60,7 +61,7 @@ describe('file references: TLS', () => {
     ]);
     assert.deepEqual(
       out?.errors.map((e) => [e.code, e.path, e.source?.line]),
-      [[ConfigErrorCodes.TLS_CERT_READ, 'tls.certificates.0.certFile', 3]],
+      [[ErrorCodes.TLS_CERT_READ, 'tls.certificates.0.certFile', 3]],
     );
     assert.match(out!.errors[0]!.message, /missing\.pem/);
     // Sources stay aligned with the certificates that remain.
@@ -84,7 +85,7 @@ describe('file references: TLS', () => {
     );
     assert.deepEqual(
       result.errors.map((e) => e.code),
-      [ConfigErrorCodes.TLS_CERT_READ],
+      [ErrorCodes.TLS_CERT_READ],
     );
   });
 

@@ -1,19 +1,19 @@
 // Reads the files a configuration points at (basicAuth usersFile, transport CAs and client certificates, TLS certificates and client CAs) on the controller, so nodes get their contents in the snapshot and need no files of their own.
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import {
-  type ConfigError,
-  ConfigErrorCodes,
-  type HttpMiddleware,
-  type ServersTransport,
-  type Source,
-  type TcpConfig,
-  type TcpServersTransport,
-  type TlsCertificate,
-  type TlsConfig,
-  type TlsOptions,
-  type TlsStore,
+import type {
+  ConfigError,
+  HttpMiddleware,
+  ServersTransport,
+  Source,
+  TcpConfig,
+  TcpServersTransport,
+  TlsCertificate,
+  TlsConfig,
+  TlsOptions,
+  TlsStore,
 } from '@berth/config';
+import { ErrorCodes } from '../compiler/error-codes.js';
 import type { ProviderPart } from './provider-part.js';
 
 export const FILE_REFERENCE = 'BERTH_FILE_REFERENCE';
@@ -189,7 +189,7 @@ async function resolveTlsAndTcp(part: ProviderPart, readText: ReadText): Promise
           });
           if (source !== undefined) keptSources.push(source);
         } catch (err) {
-          fail(ConfigErrorCodes.TLS_CERT_READ, `tls.certificates.${i}`, err as ReadFailure, source);
+          fail(ErrorCodes.TLS_CERT_READ, `tls.certificates.${i}`, err as ReadFailure, source);
         }
       }
       outTls.certificates = kept;
@@ -212,12 +212,7 @@ async function resolveTlsAndTcp(part: ProviderPart, readText: ReadText): Promise
           const { defaultCertificate: _unreadable, ...rest } = store;
           stores[name] = rest;
           const source = part.sources?.tlsStores?.[name];
-          fail(
-            ConfigErrorCodes.TLS_CERT_READ,
-            `tls.stores.${name}.defaultCertificate`,
-            err as ReadFailure,
-            source,
-          );
+          fail(ErrorCodes.TLS_CERT_READ, `tls.stores.${name}.defaultCertificate`, err as ReadFailure, source);
         }
       }
       outTls.stores = stores;

@@ -1,6 +1,6 @@
 // Checks a certificate and its key as given (PEM text) before they travel to nodes: parseable, matching, valid now.
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { ConfigErrorCodes } from '@berth/config';
+import { ErrorCodes } from '../compiler/error-codes.js';
 
 export interface CheckedCertificate {
   ok: true;
@@ -45,7 +45,7 @@ export function checkCertificate(
   if (blocks.length === 0) {
     return {
       ok: false,
-      code: ConfigErrorCodes.TLS_CERT_INVALID,
+      code: ErrorCodes.TLS_CERT_INVALID,
       message: 'holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)',
     };
   }
@@ -56,7 +56,7 @@ export function checkCertificate(
   } catch (err) {
     return {
       ok: false,
-      code: ConfigErrorCodes.TLS_CERT_INVALID,
+      code: ErrorCodes.TLS_CERT_INVALID,
       message: `has a certificate that does not parse: ${(err as Error).message}`,
     };
   }
@@ -66,7 +66,7 @@ export function checkCertificate(
   } catch (err) {
     return {
       ok: false,
-      code: ConfigErrorCodes.TLS_CERT_INVALID,
+      code: ErrorCodes.TLS_CERT_INVALID,
       // The key's text never goes into a message: only what went wrong.
       message: `has a private key that does not parse: ${(err as Error).message}`,
     };
@@ -74,7 +74,7 @@ export function checkCertificate(
   if (!leaf.checkPrivateKey(key)) {
     return {
       ok: false,
-      code: ConfigErrorCodes.TLS_KEY_MISMATCH,
+      code: ErrorCodes.TLS_KEY_MISMATCH,
       message: `has a private key that does not belong to its certificate (${leaf.subject.replace(/\n/g, ', ')})`,
     };
   }
@@ -83,14 +83,14 @@ export function checkCertificate(
   if (notAfter.getTime() < now.getTime()) {
     return {
       ok: false,
-      code: ConfigErrorCodes.TLS_CERT_EXPIRED,
+      code: ErrorCodes.TLS_CERT_EXPIRED,
       message: `expired on ${notAfter.toISOString()}`,
     };
   }
   if (notBefore.getTime() > now.getTime()) {
     return {
       ok: false,
-      code: ConfigErrorCodes.TLS_CERT_NOT_YET_VALID,
+      code: ErrorCodes.TLS_CERT_NOT_YET_VALID,
       message: `is not valid before ${notBefore.toISOString()}`,
     };
   }
