@@ -87,6 +87,16 @@ describe('file references: TLS', () => {
       result.errors.map((e) => e.code),
       [ErrorCodes.TLS_CERT_READ],
     );
+    // The unreadable certificate is in the certificate report too, disabled, with its error.
+    assert.deepEqual(
+      result.certificates.map((c) => [c.status, c.errors.map((e) => e.code), c.source?.line]),
+      [
+        ['disabled', [ErrorCodes.TLS_CERT_READ], 3],
+        ['enabled', [], 5],
+        ['enabled', [], 7],
+        ['enabled', [], undefined],
+      ],
+    );
   });
 
   it('reads the default certificate and client CA files; an unreadable CA drops its options alone', async () => {

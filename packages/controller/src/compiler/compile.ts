@@ -185,7 +185,7 @@ export function compile(
     Object.values(tcp.tcp?.routers ?? {}).some((r) => r.tls !== undefined) ||
     merged.tls.certificates.length > 0;
   const tls = tlsInUse
-    ? resolveTls(merged, statics, options.now ?? new Date(), options.tls)
+    ? resolveTls(merged, statics, options.now ?? new Date(), options.tls, partErrors)
     : { errors: [], certificates: [] };
   if (tls.tls !== undefined) body.tls = tls.tls;
 

@@ -9,6 +9,7 @@ import {
 } from '@berth/config';
 import { checkCertificate } from '../tls/certificate-check.js';
 import type { CertificateStatus, OcspState } from './compile-result.js';
+import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type MergeResult } from './merge.js';
 
 /** Option names every snapshot carries, whether or not the user defines them. */
@@ -41,9 +42,24 @@ export function resolveTls(
   statics: StaticConfig,
   now: Date,
   material: TlsMaterial | undefined,
+  partErrors: readonly ConfigError[] = [],
 ): TlsResolution {
   const errors: ConfigError[] = [];
-  const statuses: CertificateStatus[] = [];
+  // Certificates whose files could not be read never reached the merge: list them too, so the
+  // certificate report shows every certificate the configuration names.
+  const statuses: CertificateStatus[] = partErrors
+    .filter((e) => e.code === ErrorCodes.TLS_CERT_READ && e.path.startsWith('tls.certificates.'))
+    .map((e) => ({
+      names: [],
+      notAfter: '',
+      fingerprint: '',
+      origin: 'file',
+      stores: [],
+      isDefault: false,
+      status: 'disabled',
+      errors: [e],
+      ...(e.source === undefined ? {} : { source: e.source }),
+    }));
   const certificates: ResolvedCertificate[] = [];
   const withOcsp = (fingerprint: string) => material?.ocsp?.(fingerprint);
 
