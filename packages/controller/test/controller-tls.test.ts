@@ -1,6 +1,6 @@
 // A real controller (sockets, data dir, API over HTTP) with TLS and TCP configuration: what it publishes, what it shows, what it never shows.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +9,8 @@ import { pino } from 'pino';
 import type { CertificateStatus, TcpRouterStatus, TcpServiceStatus } from '../src/compiler/compile-result.js';
 import { type ControllerHandle, startController } from '../src/controller.js';
 import type { ProviderPart } from '../src/provider/provider-part.js';
+import { readOcspResponse } from '../src/tls/ocsp.js';
+import { createOcspPki, freePort, OcspResponder } from './support/openssl-ocsp.js';
 import { StaticProvider } from './support/static-provider.js';
 import { makeCert, type TestCert } from './support/test-certs.js';
 
@@ -50,7 +52,7 @@ describe('controller with TLS and TCP', () => {
     return [{ sourceKey: join(dir, 'dynamic.yml'), config, errors: [] }];
   }
 
-  async function start(): Promise<ControllerHandle> {
+  async function start(given: ProviderPart[] = parts()): Promise<ControllerHandle> {
     const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
     return startController({
       dataDir: join(dir, 'data'),
@@ -58,7 +60,7 @@ describe('controller with TLS and TCP', () => {
       api: '127.0.0.1:0',
       entryPoints: { web: { address: ':80' }, websecure: { address: ':443' }, ssh: { address: ':2222' } },
       logger,
-      providers: [new StaticProvider(parts())],
+      providers: [new StaticProvider(given)],
     });
   }
 
@@ -181,6 +183,47 @@ describe('controller with TLS and TCP', () => {
       assert.equal(tls.defaultCertificate.certPem, defaultCertPem);
     } finally {
       await restarted.close();
+    }
+  });
+
+  it('staples the OCSP response of a certificate that names a responder, and shows its status', async () => {
+    const ocspDir = join(dir, 'ocsp');
+    await mkdir(ocspDir);
+    const port = await freePort();
+    const pki = await createOcspPki(ocspDir, port);
+    const responder = new OcspResponder(ocspDir, port);
+    await responder.start();
+    const controller = await start([
+      {
+        sourceKey: join(dir, 'ocsp.yml'),
+        errors: [],
+        config: {
+          http: {
+            routers: { r: { rule: 'Host(`ocsp.test`)', service: 's', tls: {} } },
+            services: { s: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:9' }] } } },
+          },
+          tls: { certificates: [{ certFile: pki.chainPem, keyFile: pki.leafKeyPem }] },
+        },
+      },
+    ]);
+    try {
+      const stapled = () => controller.store.current?.body.tls?.certificates[0]?.ocspResponse;
+      for (let i = 0; i < 200 && stapled() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+      const response = stapled();
+      assert.ok(response, 'the controller published an OCSP response');
+      assert.equal(
+        readOcspResponse(Buffer.from(response, 'base64'), pki.leafPem, pki.caPem, new Date()).status,
+        'good',
+      );
+      const certs = await get<CertificateStatus[]>(controller, '/api/v1/certs');
+      const ocspCert = certs.json.find((c) => c.names.includes('ocsp.test'));
+      assert.equal(ocspCert?.ocsp?.status, 'good');
+      assert.ok(
+        ocspCert?.ocsp?.nextUpdate !== undefined && Date.parse(ocspCert.ocsp.nextUpdate) > Date.now(),
+      );
+    } finally {
+      await controller.close();
+      await responder.stop();
     }
   });
 });
