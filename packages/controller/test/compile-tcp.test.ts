@@ -224,6 +224,21 @@ describe('compile: TLS references of HTTP routers and entry points', () => {
       [ErrorCodes.CONFIG_CONFLICT, 'tls.options.mine'],
       [ErrorCodes.TLS_OPTIONS_MISSING, 'http.routers.r.tls.options'],
     ]);
+    assert.match(result.errors[1]!.message, /were dropped because their definitions conflict/);
+  });
+
+  it('says so when TLS options were dropped because a file they need is unreadable', () => {
+    const p = part({ http: { routers: { r: route({ options: 'mtls' }) }, services: { s: lb } } });
+    p.errors.push({
+      code: 'BERTH_FILE_REFERENCE',
+      path: 'tls.options.mtls.clientAuth.caFiles.0',
+      message: 'cannot read /etc/ca.pem',
+    });
+    const result = compile([p], statics);
+    assert.match(
+      result.errors.find((e) => e.path === 'http.routers.r.tls.options')!.message,
+      /TLS options "mtls" were dropped \(BERTH_FILE_REFERENCE\)/,
+    );
   });
 
   it('drops a redirection to an undeclared entry point and keeps ":port" and declared targets', () => {

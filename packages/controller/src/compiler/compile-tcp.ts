@@ -15,6 +15,7 @@ import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type MergeResult } from './merge.js';
 import { type Problem, resolveGraph } from './reference-graph.js';
 import { isBuiltinTransport, stripProvider } from './references.js';
+import type { TlsOptionsCheck } from './resolve-tls.js';
 
 const CONFLICT: Problem = { code: ErrorCodes.CONFIG_CONFLICT, message: 'its definitions conflict' };
 
@@ -29,7 +30,7 @@ export interface TcpCompilation {
 export function compileTcp(
   merged: MergeResult,
   statics: StaticConfig,
-  tlsOptionNames: ReadonlySet<string>,
+  tlsOptionsProblem: TlsOptionsCheck,
   partErrors: readonly ConfigError[],
 ): TcpCompilation {
   const { routers: mr, services: ms, middlewares: mm, transports: mt } = merged.tcp;
@@ -121,11 +122,12 @@ export function compileTcp(
         );
       }
       const options = router.tls?.options;
-      if (options !== undefined && !tlsOptionNames.has(stripProvider(options))) {
+      const optionsProblem = options === undefined ? null : tlsOptionsProblem(stripProvider(options));
+      if (optionsProblem !== null) {
         at(
           'tls.options',
           ErrorCodes.TLS_OPTIONS_MISSING,
-          `TCP router "${name}": TLS options "${options}" are not defined`,
+          `TCP router "${name}": TLS options "${options}" ${optionsProblem}`,
         );
       }
     }

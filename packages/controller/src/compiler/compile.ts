@@ -26,7 +26,7 @@ import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type Definition, type MergeResult, mergeParts, sortParts } from './merge.js';
 import { type Problem, resolveGraph } from './reference-graph.js';
 import { isBuiltinTransport, stripProvider } from './references.js';
-import { resolveTls, type TlsMaterial, usableTlsOptions } from './resolve-tls.js';
+import { resolveTls, type TlsMaterial, type TlsOptionsCheck, tlsOptionsCheck } from './resolve-tls.js';
 
 const CONFLICT: Problem = { code: ErrorCodes.CONFIG_CONFLICT, message: 'its definitions conflict' };
 
@@ -57,7 +57,7 @@ export function compile(
   const usable = (verdicts: Map<string, Problem | null>, name: string): boolean =>
     verdicts.has(name) && verdicts.get(name) === null;
 
-  const tlsOptionNames = usableTlsOptions(merged);
+  const tlsOptionsProblem = tlsOptionsCheck(merged, partErrors);
 
   // Entry point middlewares run before every router's own; a broken one disables the entry point's routers.
   const entryPointErrors: ConfigError[] = [];
@@ -66,7 +66,7 @@ export function compile(
   const entryPoints: Record<string, EntryPoint> = {};
   for (const ep of allEntryPoints) {
     const def = statics.entryPoints[ep]!;
-    const checked = checkEntryPoint(ep, def, statics, tlsOptionNames, middlewareVerdicts);
+    const checked = checkEntryPoint(ep, def, statics, tlsOptionsProblem, middlewareVerdicts);
     entryPointErrors.push(...checked.errors);
     if (checked.broken !== null) brokenEntryPoints.set(ep, checked.broken);
     entryPoints[ep] = checked.entryPoint;
@@ -88,7 +88,15 @@ export function compile(
     const def = merged.routers.get(name);
     if (def === undefined) continue;
     const eps = entryPointsOf(def.value, allEntryPoints);
-    const errors = checkRouter(name, def, eps, statics, serviceVerdicts, middlewareVerdicts, tlsOptionNames);
+    const errors = checkRouter(
+      name,
+      def,
+      eps,
+      statics,
+      serviceVerdicts,
+      middlewareVerdicts,
+      tlsOptionsProblem,
+    );
     for (const ep of eps) {
       const broken = brokenEntryPoints.get(ep);
       if (broken === undefined) continue;
@@ -175,7 +183,7 @@ export function compile(
   if (statics.accessLog !== undefined) body.accessLog = statics.accessLog;
   if (statics.routeRemovalGrace !== undefined) body.routeRemovalGrace = statics.routeRemovalGrace;
 
-  const tcp = compileTcp(merged, statics, tlsOptionNames, partErrors);
+  const tcp = compileTcp(merged, statics, tlsOptionsProblem, partErrors);
   if (tcp.tcp !== undefined) body.tcp = tcp.tcp;
 
   // TLS material travels only when something can terminate TLS, so plain-HTTP bodies hash as before.
@@ -316,7 +324,7 @@ function checkEntryPoint(
   ep: string,
   def: EntryPoint,
   statics: StaticConfig,
-  tlsOptionNames: ReadonlySet<string>,
+  tlsOptionsProblem: TlsOptionsCheck,
   middlewareVerdicts: Map<string, Problem | null>,
 ): { entryPoint: EntryPoint; errors: ConfigError[]; broken: string | null } {
   if (def.http === undefined) return { entryPoint: def, errors: [], broken: null };
@@ -341,14 +349,15 @@ function checkEntryPoint(
   }
   const options = def.http.tls?.options;
   if (def.http.tls !== undefined && options !== undefined) {
-    if (tlsOptionNames.has(stripProvider(options))) {
+    const problem = tlsOptionsProblem(stripProvider(options));
+    if (problem === null) {
       http.tls = { ...def.http.tls, options: stripProvider(options) };
     } else {
       broken ??= ErrorCodes.TLS_OPTIONS_MISSING;
       errors.push({
         code: ErrorCodes.TLS_OPTIONS_MISSING,
         path: `entryPoints.${ep}.http.tls.options`,
-        message: `entry point "${ep}": TLS options "${options}" are not defined; the routers on this entry point are disabled`,
+        message: `entry point "${ep}": TLS options "${options}" ${problem}; the routers on this entry point are disabled`,
       });
     }
   }
@@ -456,7 +465,7 @@ function checkRouter(
   statics: StaticConfig,
   serviceVerdicts: Map<string, Problem | null>,
   middlewareVerdicts: Map<string, Problem | null>,
-  tlsOptionNames: ReadonlySet<string>,
+  tlsOptionsProblem: TlsOptionsCheck,
 ): ConfigError[] {
   const errors: ConfigError[] = [];
   const at = (path: string, code: string, message: string): void => {
@@ -490,11 +499,12 @@ function checkRouter(
     );
   }
   const options = router.tls?.options;
-  if (options !== undefined && !tlsOptionNames.has(stripProvider(options))) {
+  const optionsProblem = options === undefined ? null : tlsOptionsProblem(stripProvider(options));
+  if (optionsProblem !== null) {
     at(
       `http.routers.${name}.tls.options`,
       ErrorCodes.TLS_OPTIONS_MISSING,
-      `router "${name}": TLS options "${options}" are not defined`,
+      `router "${name}": TLS options "${options}" ${optionsProblem}`,
     );
   }
   if (entryPoints.length === 0) {

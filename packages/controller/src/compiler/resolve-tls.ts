@@ -32,9 +32,21 @@ export interface TlsResolution {
   certificates: CertificateStatus[];
 }
 
-/** Names a router or entry point may use in `tls.options`: agreed user entries plus the built-ins. */
-export function usableTlsOptions(merged: MergeResult): Set<string> {
-  return new Set([...merged.tls.options.merged.keys(), ...BUILTIN_TLS_OPTIONS]);
+/** Why a router or entry point cannot use the TLS options `name` (end of a sentence); null when it can. */
+export type TlsOptionsCheck = (name: string) => string | null;
+
+/**
+ * Usable names are the agreed user entries plus the built-ins. An entry dropped by a conflict, or
+ * by a file it needs (`clientAuth.caFiles`), is told apart from one that was never defined.
+ */
+export function tlsOptionsCheck(merged: MergeResult, partErrors: readonly ConfigError[]): TlsOptionsCheck {
+  const usable = new Set<string>([...merged.tls.options.merged.keys(), ...BUILTIN_TLS_OPTIONS]);
+  return (name) => {
+    if (usable.has(name)) return null;
+    if (merged.tls.options.conflicts.has(name)) return 'were dropped because their definitions conflict';
+    const dropped = partErrors.find((e) => e.path.startsWith(`tls.options.${name}.`));
+    return dropped === undefined ? 'are not defined' : `were dropped (${dropped.code})`;
+  };
 }
 
 export function resolveTls(
