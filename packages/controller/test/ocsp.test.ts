@@ -136,3 +136,36 @@ describe('OCSP stapling with openssl ocsp', () => {
     stapler.close();
   });
 });
+
+describe('OCSP fetch', () => {
+  it('refuses a response body larger than 64 KiB and an HTTP error, without hanging', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      if (req.url === '/big') {
+        res.writeHead(200, { 'content-type': 'application/ocsp-response' });
+        const chunk = Buffer.alloc(16 * 1024);
+        let sent = 0;
+        const push = () => {
+          while (sent < 1024 && res.write(chunk)) sent++;
+          if (sent < 1024) res.once('drain', push);
+          else res.end();
+        };
+        push();
+      } else {
+        res.writeHead(500).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      await assert.rejects(
+        httpOcspFetch(`http://127.0.0.1:${port}/big`, Buffer.from('x')),
+        /larger than 64 KiB/,
+      );
+      await assert.rejects(httpOcspFetch(`http://127.0.0.1:${port}/err`, Buffer.from('x')), /HTTP 500/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

@@ -41,10 +41,20 @@ export const httpOcspFetch: OcspFetch = async (url, request) => {
     body: new Uint8Array(request),
     signal: AbortSignal.timeout(10_000),
   });
-  if (!res.ok) throw new Error(`HTTP ${res.status} from ${url}`);
-  const body = Buffer.from(await res.arrayBuffer());
-  if (body.length > MAX_RESPONSE_BYTES) throw new Error(`response from ${url} is larger than 64 KiB`);
-  return body;
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`HTTP ${res.status} from ${url}`);
+  }
+  // Read at most 64 KiB: a responder cannot make the controller buffer an endless body.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += chunk.length;
+    // Throwing out of the loop cancels the stream.
+    if (size > MAX_RESPONSE_BYTES) throw new Error(`response from ${url} is larger than 64 KiB`);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
 };
 
 export class OcspStapler {
