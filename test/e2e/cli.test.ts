@@ -37,7 +37,7 @@ describe('the berth command', () => {
   it('prints help for every command', async () => {
     const top = await run(group, ['--help']);
     assert.equal(top.code, 0);
-    for (const cmd of ['up', 'controller', 'proxy', 'token', 'nodes', 'routes']) {
+    for (const cmd of ['up', 'controller', 'proxy', 'token', 'nodes', 'routes', 'certs']) {
       assert.match(top.out, new RegExp(`\\b${cmd}\\b`));
       const r = await run(group, [cmd, '--help']);
       assert.equal(r.code, 0, r.out);
@@ -64,6 +64,16 @@ describe('the berth command', () => {
     assert.equal(list.find((r) => r.name === 'app')?.rule, 'Host(`app.test`)');
     const table = await run(group, ['routes', '--api', api]);
     assert.match(table.out, /app\s+enabled\s+web/);
+  });
+
+  it('lists certificates as a table and as JSON (none while nothing uses TLS)', async () => {
+    const api = cluster.controller!.api;
+    const json = await run(group, ['certs', '--api', api, '--json']);
+    assert.equal(json.code, 0, json.out);
+    assert.deepEqual(JSON.parse(json.out), []);
+    const table = await run(group, ['certs', '--api', api]);
+    assert.equal(table.code, 0, table.out);
+    assert.match(table.out, /^NAMES\s+STATUS\s+NOT AFTER\s+ORIGIN/m);
   });
 
   it('says clearly when the API is unreachable', async () => {

@@ -1,5 +1,6 @@
 // Command table and help: each subcommand lives in commands/<name>.ts and exports one `Command`.
 import { parseArgs } from 'node:util';
+import { certsCommand } from './commands/certs.js';
 import type { Command } from './commands/command.js';
 import { controllerCommand } from './commands/controller.js';
 import { demoBackendCommand } from './commands/demo-backend.js';
@@ -17,6 +18,7 @@ const COMMANDS: Command[] = [
   tokenCommand,
   nodesCommand,
   routesCommand,
+  certsCommand,
   demoBackendCommand,
 ];
 

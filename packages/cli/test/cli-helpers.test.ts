@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CERT_HEADERS, certRows } from '../src/commands/certs.js';
 import { parseEntryPointFlags } from '../src/commands/controller.js';
 import { ago, CliError, table } from '../src/output.js';
 
@@ -35,5 +36,42 @@ describe('CLI helpers', () => {
       (e: unknown) => e instanceof CliError && e.code === 'BERTH_CLI_BAD_FLAG',
     );
     assert.throws(() => parseEntryPointFlags(['web']), CliError);
+  });
+});
+
+describe('berth certs', () => {
+  it('prints one row per certificate: names, status, expiry day, origin, stores, OCSP, source, errors', () => {
+    const rows = certRows([
+      {
+        names: ['www.example.test', '*.example.test'],
+        notAfter: '2027-03-01T12:00:00.000Z',
+        fingerprint: 'ab',
+        origin: 'file',
+        stores: ['default'],
+        isDefault: false,
+        status: 'enabled',
+        errors: [],
+        source: { provider: 'file', origin: '/etc/berth/tls.yml', line: 4 },
+        ocsp: { status: 'good', nextUpdate: '2027-01-01T00:00:00.000Z' },
+      },
+      {
+        names: [],
+        notAfter: '',
+        fingerprint: '',
+        origin: 'default',
+        stores: ['default'],
+        isDefault: true,
+        status: 'disabled',
+        errors: [{ code: 'BERTH_TLS_CERT_EXPIRED', path: 'tls.certificates.1', message: 'expired' }],
+      },
+    ]);
+    assert.equal(
+      table(CERT_HEADERS, rows),
+      [
+        'NAMES                            STATUS    NOT AFTER   ORIGIN             STORES   OCSP  SOURCE                ERRORS',
+        'www.example.test,*.example.test  enabled   2027-03-01  file               default  good  /etc/berth/tls.yml:4  -',
+        '-                                disabled  -           default (default)  default  -     -                     BERTH_TLS_CERT_EXPIRED',
+      ].join('\n'),
+    );
   });
 });

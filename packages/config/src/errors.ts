@@ -47,6 +47,28 @@ export const ConfigErrorCodes = {
 export type ConfigErrorCode = (typeof ConfigErrorCodes)[keyof typeof ConfigErrorCodes];
 
 /**
+ * Problems with TLS material the controller finds when it reads and checks `tls.*` (files,
+ * certificates, keys, option names). Their own `BERTH_TLS_` family: the certificate is fine as
+ * configuration and broken as a certificate. Each leaves out only the element concerned.
+ */
+export const TlsErrorCodes = {
+  /** A certificate or key file named by `tls.*` cannot be read; that certificate alone is left out. */
+  TLS_CERT_READ: 'BERTH_TLS_CERT_READ',
+  /** A certificate or key that is not parseable PEM; that certificate alone is left out. */
+  TLS_CERT_INVALID: 'BERTH_TLS_CERT_INVALID',
+  /** The private key does not belong to the certificate; that certificate alone is left out. */
+  TLS_KEY_MISMATCH: 'BERTH_TLS_KEY_MISMATCH',
+  /** The certificate expired (notAfter in the past); that certificate alone is left out. */
+  TLS_CERT_EXPIRED: 'BERTH_TLS_CERT_EXPIRED',
+  /** The certificate is not valid yet (notBefore in the future); that certificate alone is left out. */
+  TLS_CERT_NOT_YET_VALID: 'BERTH_TLS_CERT_NOT_YET_VALID',
+  /** A router or entry point names `tls.options` that are not defined (or were dropped). */
+  TLS_OPTIONS_MISSING: 'BERTH_TLS_OPTIONS_MISSING',
+} as const;
+
+export type TlsErrorCode = (typeof TlsErrorCodes)[keyof typeof TlsErrorCodes];
+
+/**
  * Builds a ConfigError, leaving `source` out entirely when unknown. Other packages report their
  * own codes through this too, hence any string is accepted while catalogue codes still autocomplete.
  */

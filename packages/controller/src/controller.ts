@@ -9,6 +9,7 @@ import {
   type EntryPoint,
   formatAddress,
   parseAddress,
+  parseDuration,
   type StaticConfig,
 } from '@berth/config';
 import { canonicalJson, formatToken, newSecret, readTextIfExists, writeFileAtomic } from '@berth/protocol';
@@ -16,13 +17,17 @@ import type { Logger } from 'pino';
 import { buildApi } from './api/api-server.js';
 import { compile } from './compiler/compile.js';
 import type { CompileResult } from './compiler/compile-result.js';
+import { ErrorCodes } from './compiler/error-codes.js';
 import { Distributor } from './distributor/distributor.js';
 import { ensureControllerPki } from './pki/controller-pki.js';
 import { FileProvider } from './provider/file-provider.js';
 import { resolveFileReferences } from './provider/file-references.js';
-import type { ProviderPart } from './provider/provider-part.js';
+import type { Provider, ProviderPart } from './provider/provider-part.js';
 import { loadControllerConfig } from './settings/controller-config.js';
 import { SnapshotStore } from './store/snapshot-store.js';
+import { ensureDefaultCertificate } from './tls/default-certificate.js';
+import { OcspStapler } from './tls/ocsp-stapler.js';
+import { TicketKeyRing } from './tls/session-ticket-keys.js';
 
 export interface ControllerOptions {
   dataDir: string;
@@ -41,6 +46,11 @@ export interface ControllerOptions {
   apiToken?: string;
   heartbeatMs?: number;
   logger: Logger;
+  /**
+   * More providers next to the file provider (started and closed by the controller): the Docker
+   * provider's seat, and how tests feed parts the file provider cannot express yet.
+   */
+  providers?: Provider[];
 }
 
 export interface ControllerHandle {
@@ -52,8 +62,20 @@ export interface ControllerHandle {
   close(): Promise<void>;
 }
 
-/** Used when neither a config file nor flags declare an entry point. */
-export const FALLBACK_ENTRYPOINTS: Record<string, EntryPoint> = { web: { address: ':80' } };
+/** Used when neither a config file nor flags declare an entry point: Traefik's usual pair. */
+export const FALLBACK_ENTRYPOINTS: Record<string, EntryPoint> = {
+  web: { address: ':80' },
+  websecure: { address: ':443' },
+};
+
+/** Static `tls.sessionTicketRotation` when not set. */
+const DEFAULT_TICKET_ROTATION_MS = 12 * 3600 * 1000;
+
+function ticketRotationMs(statics: StaticConfig | null): number {
+  const configured = statics?.tls?.sessionTicketRotation;
+  const ms = configured === undefined ? null : parseDuration(configured);
+  return ms !== null && ms > 0 ? ms : DEFAULT_TICKET_ROTATION_MS;
+}
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 const hostForUrl = (host: string) => (isIP(host) === 6 ? `[${host}]` : host);
@@ -91,7 +113,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       providerFile ??= loaded.providerFile;
     }
     const entryPoints = { ...fromFile.entryPoints, ...(opts.entryPoints ?? {}) };
-    return { entryPoints: Object.keys(entryPoints).length > 0 ? entryPoints : FALLBACK_ENTRYPOINTS };
+    return {
+      entryPoints: Object.keys(entryPoints).length > 0 ? entryPoints : FALLBACK_ENTRYPOINTS,
+      ...(fromFile.tls === undefined ? {} : { tls: fromFile.tls }),
+    };
   };
   let statics = await readStatics();
   for (const e of staticErrors) log.error({ code: e.code, path: e.path, source: e.source }, e.message);
@@ -107,6 +132,22 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   if (pki.createdCa) log.info({ caFingerprint: pki.caFingerprint }, 'created the controller CA');
   const secret = await loadOrCreateSecret(join(dataDir, 'join-secret'));
 
+  // TLS material only the controller has: the generated default certificate and the shared ticket keys.
+  const defaultCert = await ensureDefaultCertificate(dataDir);
+  if (defaultCert.created) log.info('generated the default TLS certificate');
+  let onTicketRotate: () => void = () => {};
+  const ticketKeys = new TicketKeyRing({
+    dataDir,
+    rotationMs: ticketRotationMs(statics),
+    onRotate: () => onTicketRotate(),
+    onError: (err) =>
+      log.error(
+        { code: ErrorCodes.TLS_STATE_WRITE, err: err.message },
+        'cannot store the session ticket keys; the current ones stay in use',
+      ),
+  });
+  await ticketKeys.start();
+
   const store = await SnapshotStore.open(dataDir);
   for (const w of store.warnings) log.warn({ code: w.code }, w.message);
 
@@ -119,7 +160,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   });
   const bound = await distributor.listen(listen.host || '0.0.0.0', listen.port);
   // From here on something is open: a failure closes it all, so a controller that cannot start exits.
-  const opened: (() => Promise<void> | void)[] = [() => distributor.close()];
+  const opened: (() => Promise<void> | void)[] = [() => ticketKeys.close(), () => distributor.close()];
   try {
     const nodesUrl = `wss://${hostForUrl(advertiseHost)}:${advertise?.port || bound.port}`;
     const joinToken = formatToken({ url: nodesUrl, caFingerprint: pki.caFingerprint, secret });
@@ -131,11 +172,25 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let provider: FileProvider | null = null;
     let pipeline: Promise<void> = Promise.resolve();
     let reportedErrors = new Set<string>();
+    const extraProviders = opts.providers ?? [];
+    const ocsp = new OcspStapler({
+      logger: log,
+      onUpdate: () => void recompile('OCSP response updated'),
+    });
     const recompile = (reason: string) => {
       pipeline = pipeline.then(async () => {
         if (!statics) return;
-        const parts: ProviderPart[] = provider ? await resolveFileReferences(provider.current()) : [];
-        const result = compile(parts, statics);
+        const raw = [...(provider?.current() ?? []), ...extraProviders.flatMap((p) => p.current())];
+        const parts: ProviderPart[] = await resolveFileReferences(raw);
+        const result = compile(parts, statics, {
+          tls: {
+            generatedDefault: { certPem: defaultCert.certPem, keyPem: defaultCert.keyPem },
+            sessionTicketKeys: ticketKeys.keys(),
+            ocsp: (fingerprint) => ocsp.get(fingerprint),
+          },
+        });
+        const tls = result.body.tls;
+        ocsp.track(tls === undefined ? [] : [...tls.certificates, tls.defaultCertificate]);
         lastCompile = { ...result, errors: [...staticErrors, ...result.errors] };
         const seen = new Set<string>();
         for (const e of lastCompile.errors) {
@@ -169,6 +224,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       return pipeline;
     };
 
+    onTicketRotate = () => void recompile('session ticket keys rotated');
+    opened.push(() => ocsp.close());
+
     if (providerFile) {
       provider = new FileProvider({ path: providerFile, logger: log });
       const started = provider;
@@ -176,7 +234,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       await provider.start();
       // Subscribed after the first read: the compile below covers it, so start-up compiles once.
       provider.onChange(() => void recompile('file changed'));
-    } else {
+    }
+    for (const extra of extraProviders) {
+      opened.push(() => extra.close());
+      await extra.start();
+      extra.onChange(() => void recompile(`${extra.name} changed`));
+    }
+    if (!providerFile && extraProviders.length === 0) {
       log.warn('no dynamic configuration: give --file, or providers.file in --config');
     }
     await recompile('start');
@@ -201,6 +265,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
             log.warn('providers changed in the config file; restart the controller to apply');
           providerFile = before;
           statics = next;
+          ticketKeys.setRotation(ticketRotationMs(next));
           void recompile('static config changed');
         }, 200);
       });
@@ -252,6 +317,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         staticWatcher?.close();
         if (staticTimer) clearTimeout(staticTimer);
         await provider?.close();
+        ticketKeys.close();
+        ocsp.close();
         await pipeline;
         await api.close();
         await distributor.close();

@@ -6,16 +6,21 @@ export type {
   NodeSummary,
   ServerHealthView,
 } from './api/node-stats.js';
-export { compile } from './compiler/compile.js';
+export { type CompileOptions, compile } from './compiler/compile.js';
 export type {
+  CertificateStatus,
   CompileResult,
   ElementStatus,
   MiddlewareStatus,
+  OcspState,
   RouterStatus,
   ServiceStatus,
   ServiceType,
+  TcpRouterStatus,
+  TcpServiceStatus,
 } from './compiler/compile-result.js';
 export { type ErrorCode, ErrorCodes } from './compiler/error-codes.js';
+export { BUILTIN_TLS_OPTIONS, type TlsMaterial } from './compiler/resolve-tls.js';
 export {
   type ControllerHandle,
   type ControllerOptions,

@@ -7,7 +7,9 @@ import type { SnapshotStore } from '../store/snapshot-store.js';
 import { bearerChecker } from './bearer-auth.js';
 import { healthByService, listItem, statsReply } from './node-stats.js';
 import { converged, nodeInSync } from './node-sync.js';
+import { redactSnapshot } from './redact.js';
 import {
+  certsSchema,
   errorReplySchema,
   errorsSchema,
   healthSchema,
@@ -19,6 +21,8 @@ import {
   snapshotInfoSchema,
   snapshotSchema,
   statusSchema,
+  tcpRoutersSchema,
+  tcpServicesSchema,
 } from './schemas.js';
 
 export interface ApiState {
@@ -147,7 +151,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
           .code(404)
           .send({ code: ErrorCodes.API_NO_SNAPSHOT, message: 'no snapshot has been published yet' });
       }
-      return current;
+      // Nodes get the keys; API callers never do.
+      return redactSnapshot(current);
     },
   );
 
@@ -171,6 +176,24 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     '/api/v1/middlewares',
     { schema: { response: { 200: middlewaresSchema, ...errorReplies } } },
     async () => deps.state().compile?.middlewares ?? [],
+  );
+
+  app.get(
+    '/api/v1/tcp/routers',
+    { schema: { response: { 200: tcpRoutersSchema, ...errorReplies } } },
+    async () => deps.state().compile?.tcpRouters ?? [],
+  );
+
+  app.get(
+    '/api/v1/tcp/services',
+    { schema: { response: { 200: tcpServicesSchema, ...errorReplies } } },
+    async () => deps.state().compile?.tcpServices ?? [],
+  );
+
+  app.get(
+    '/api/v1/certs',
+    { schema: { response: { 200: certsSchema, ...errorReplies } } },
+    async () => deps.state().compile?.certificates ?? [],
   );
 
   app.get(

@@ -282,3 +282,72 @@ export const middlewaresSchema = {
 } as const;
 
 export const errorsSchema = errorList;
+
+export const tcpRoutersSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'rule', 'service', 'entryPoints', 'priority', 'tls', 'status', 'errors'],
+    properties: {
+      name: str,
+      rule: str,
+      service: str,
+      entryPoints: strList,
+      middlewares: strList,
+      priority: { type: 'number' },
+      tls: { type: 'string', enum: ['passthrough', 'terminate', 'none'] },
+      tlsOptions: str,
+      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      errors: errorList,
+      source: sourceSchema,
+    },
+  },
+} as const;
+
+export const tcpServicesSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'type', 'servers', 'services', 'usedBy', 'status', 'errors'],
+    properties: {
+      name: str,
+      type: { type: 'string', enum: ['loadBalancer', 'weighted', 'unknown'] },
+      servers: strList,
+      services: strList,
+      usedBy: strList,
+      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      errors: errorList,
+      source: sourceSchema,
+    },
+  },
+} as const;
+
+/** Names, dates and where a certificate came from; the schema has no place for a key, so none can leak. */
+export const certsSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['names', 'notAfter', 'fingerprint', 'origin', 'stores', 'isDefault', 'status', 'errors'],
+    properties: {
+      names: strList,
+      notAfter: str,
+      fingerprint: str,
+      origin: str,
+      stores: strList,
+      isDefault: bool,
+      ocspUrl: str,
+      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      errors: errorList,
+      source: sourceSchema,
+      ocsp: {
+        type: 'object',
+        required: ['status'],
+        properties: {
+          status: { type: 'string', enum: ['good', 'revoked', 'unknown', 'error'] },
+          nextUpdate: str,
+          fetchedAt: str,
+        },
+      },
+    },
+  },
+} as const;

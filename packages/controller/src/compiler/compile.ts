@@ -21,14 +21,30 @@ import type {
   ServiceStatus,
   ServiceType,
 } from './compile-result.js';
+import { compileTcp } from './compile-tcp.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type Definition, type MergeResult, mergeParts, sortParts } from './merge.js';
 import { type Problem, resolveGraph } from './reference-graph.js';
 import { isBuiltinTransport, stripProvider } from './references.js';
+import { resolveTls, type TlsMaterial, type TlsOptionsCheck, tlsOptionsCheck } from './resolve-tls.js';
 
 const CONFLICT: Problem = { code: ErrorCodes.CONFIG_CONFLICT, message: 'its definitions conflict' };
 
-export function compile(parts: readonly ProviderPart[], statics: StaticConfig): CompileResult {
+export interface CompileOptions {
+  /** The clock certificates are checked against (default: now). */
+  now?: Date;
+  /**
+   * Generated default certificate, ticket keys and OCSP material. Without it the body carries no
+   * `tls` section (certificates are still checked and reported).
+   */
+  tls?: TlsMaterial;
+}
+
+export function compile(
+  parts: readonly ProviderPart[],
+  statics: StaticConfig,
+  options: CompileOptions = {},
+): CompileResult {
   const sorted = sortParts(parts);
   const partErrors = sorted.flatMap((part) => part.errors);
   const merged = mergeParts(sorted);
@@ -41,29 +57,19 @@ export function compile(parts: readonly ProviderPart[], statics: StaticConfig): 
   const usable = (verdicts: Map<string, Problem | null>, name: string): boolean =>
     verdicts.has(name) && verdicts.get(name) === null;
 
+  const tlsOptionsProblem = tlsOptionsCheck(merged, partErrors);
+
   // Entry point middlewares run before every router's own; a broken one disables the entry point's routers.
   const entryPointErrors: ConfigError[] = [];
-  const brokenEntryPoints = new Set<string>();
+  /** Entry point → the code of what broke it. */
+  const brokenEntryPoints = new Map<string, string>();
   const entryPoints: Record<string, EntryPoint> = {};
   for (const ep of allEntryPoints) {
     const def = statics.entryPoints[ep]!;
-    const listed = def.http?.middlewares;
-    if (listed === undefined) {
-      entryPoints[ep] = def;
-      continue;
-    }
-    for (const name of listed) {
-      const problem = referenceProblem(stripProvider(name), middlewareVerdicts);
-      if (problem === null) continue;
-      brokenEntryPoints.add(ep);
-      entryPointErrors.push({
-        code: ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
-        path: `entryPoints.${ep}.http.middlewares`,
-        message: `entry point "${ep}": middleware "${name}" ${problem}; the routers on this entry point are disabled`,
-      });
-    }
-    const kept = listed.map(stripProvider).filter((name) => usable(middlewareVerdicts, name));
-    entryPoints[ep] = { ...def, http: { ...def.http, middlewares: kept } };
+    const checked = checkEntryPoint(ep, def, statics, tlsOptionsProblem, middlewareVerdicts);
+    entryPointErrors.push(...checked.errors);
+    if (checked.broken !== null) brokenEntryPoints.set(ep, checked.broken);
+    entryPoints[ep] = checked.entryPoint;
   }
 
   const routers: Record<string, HttpRouter> = {};
@@ -82,15 +88,26 @@ export function compile(parts: readonly ProviderPart[], statics: StaticConfig): 
     const def = merged.routers.get(name);
     if (def === undefined) continue;
     const eps = entryPointsOf(def.value, allEntryPoints);
-    const errors = checkRouter(name, def, eps, statics, serviceVerdicts, middlewareVerdicts);
+    const errors = checkRouter(
+      name,
+      def,
+      eps,
+      statics,
+      serviceVerdicts,
+      middlewareVerdicts,
+      tlsOptionsProblem,
+    );
     for (const ep of eps) {
-      if (!brokenEntryPoints.has(ep)) continue;
+      const broken = brokenEntryPoints.get(ep);
+      if (broken === undefined) continue;
       errors.push(
         errorAt(
           def.source,
           `http.routers.${name}.entryPoints`,
-          ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
-          `router "${name}": entry point "${ep}" has a middleware that is missing or was dropped`,
+          broken,
+          broken === ErrorCodes.TLS_OPTIONS_MISSING
+            ? `router "${name}": entry point "${ep}" names TLS options that are not defined`
+            : `router "${name}": entry point "${ep}" has a middleware that is missing or was dropped`,
         ),
       );
     }
@@ -166,6 +183,20 @@ export function compile(parts: readonly ProviderPart[], statics: StaticConfig): 
   if (statics.accessLog !== undefined) body.accessLog = statics.accessLog;
   if (statics.routeRemovalGrace !== undefined) body.routeRemovalGrace = statics.routeRemovalGrace;
 
+  const tcp = compileTcp(merged, statics, tlsOptionsProblem, partErrors);
+  if (tcp.tcp !== undefined) body.tcp = tcp.tcp;
+
+  // TLS material travels only when something can terminate TLS, so plain-HTTP bodies hash as before.
+  const tlsInUse =
+    Object.values(routers).some((r) => r.tls !== undefined) ||
+    Object.values(entryPoints).some((ep) => ep.http?.tls !== undefined) ||
+    Object.values(tcp.tcp?.routers ?? {}).some((r) => r.tls !== undefined) ||
+    merged.tls.certificates.length > 0;
+  const tls = tlsInUse
+    ? resolveTls(merged, statics, options.now ?? new Date(), options.tls, partErrors)
+    : { errors: [], certificates: [] };
+  if (tls.tls !== undefined) body.tls = tls.tls;
+
   return {
     body,
     errors: [
@@ -175,10 +206,15 @@ export function compile(parts: readonly ProviderPart[], statics: StaticConfig): 
       ...serviceErrors.values(),
       ...entryPointErrors,
       ...routerErrors,
+      ...tcp.errors,
+      ...tls.errors,
     ],
     routers: routerStatuses,
     services: serviceStatuses,
     middlewares: middlewareStatuses,
+    tcpRouters: tcp.routers,
+    tcpServices: tcp.services,
+    certificates: tls.certificates,
   };
 }
 
@@ -274,7 +310,68 @@ function serviceType(service: HttpService): ServiceType {
 function normaliseRouter(router: HttpRouter, entryPoints: string[]): HttpRouter {
   const out: HttpRouter = { ...router, service: stripProvider(router.service), entryPoints };
   if (router.middlewares !== undefined) out.middlewares = router.middlewares.map(stripProvider);
+  if (router.tls?.options !== undefined)
+    out.tls = { ...router.tls, options: stripProvider(router.tls.options) };
   return out;
+}
+
+/**
+ * An entry point's references: its middlewares and `http.tls.options` (either missing disables the
+ * entry point's HTTP routers, so nothing is served with less protection than configured) and its
+ * redirection target (a bad one drops only the redirection).
+ */
+function checkEntryPoint(
+  ep: string,
+  def: EntryPoint,
+  statics: StaticConfig,
+  tlsOptionsProblem: TlsOptionsCheck,
+  middlewareVerdicts: Map<string, Problem | null>,
+): { entryPoint: EntryPoint; errors: ConfigError[]; broken: string | null } {
+  if (def.http === undefined) return { entryPoint: def, errors: [], broken: null };
+  const errors: ConfigError[] = [];
+  let broken: string | null = null;
+  const http: NonNullable<EntryPoint['http']> = { ...def.http };
+  const listed = def.http.middlewares;
+  if (listed !== undefined) {
+    for (const name of listed) {
+      const problem = referenceProblem(stripProvider(name), middlewareVerdicts);
+      if (problem === null) continue;
+      broken = ErrorCodes.CONFIG_MIDDLEWARE_MISSING;
+      errors.push({
+        code: ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
+        path: `entryPoints.${ep}.http.middlewares`,
+        message: `entry point "${ep}": middleware "${name}" ${problem}; the routers on this entry point are disabled`,
+      });
+    }
+    http.middlewares = listed
+      .map(stripProvider)
+      .filter((name) => middlewareVerdicts.has(name) && middlewareVerdicts.get(name) === null);
+  }
+  const options = def.http.tls?.options;
+  if (def.http.tls !== undefined && options !== undefined) {
+    const problem = tlsOptionsProblem(stripProvider(options));
+    if (problem === null) {
+      http.tls = { ...def.http.tls, options: stripProvider(options) };
+    } else {
+      broken ??= ErrorCodes.TLS_OPTIONS_MISSING;
+      errors.push({
+        code: ErrorCodes.TLS_OPTIONS_MISSING,
+        path: `entryPoints.${ep}.http.tls.options`,
+        message: `entry point "${ep}": TLS options "${options}" ${problem}; the routers on this entry point are disabled`,
+      });
+    }
+  }
+  const to = def.http.redirections?.entryPoint?.to;
+  if (to !== undefined && !/^:\d{1,5}$/.test(to) && statics.entryPoints[to] === undefined) {
+    const known = Object.keys(statics.entryPoints).sort(compareStrings).join(', ') || 'none';
+    errors.push({
+      code: ErrorCodes.CONFIG_ENTRYPOINT_MISSING,
+      path: `entryPoints.${ep}.http.redirections.entryPoint.to`,
+      message: `entry point "${ep}": redirection target "${to}" is neither a declared entry point (declared: ${known}) nor ":port"; the redirection is dropped`,
+    });
+    delete http.redirections;
+  }
+  return { entryPoint: { ...def, http }, errors, broken };
 }
 
 function normaliseService(service: HttpService): HttpService {
@@ -368,6 +465,7 @@ function checkRouter(
   statics: StaticConfig,
   serviceVerdicts: Map<string, Problem | null>,
   middlewareVerdicts: Map<string, Problem | null>,
+  tlsOptionsProblem: TlsOptionsCheck,
 ): ConfigError[] {
   const errors: ConfigError[] = [];
   const at = (path: string, code: string, message: string): void => {
@@ -398,6 +496,15 @@ function checkRouter(
       `http.routers.${name}.middlewares`,
       ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
       `router "${name}": middleware "${middleware}" ${problem}`,
+    );
+  }
+  const options = router.tls?.options;
+  const optionsProblem = options === undefined ? null : tlsOptionsProblem(stripProvider(options));
+  if (optionsProblem !== null) {
+    at(
+      `http.routers.${name}.tls.options`,
+      ErrorCodes.TLS_OPTIONS_MISSING,
+      `router "${name}": TLS options "${options}" ${optionsProblem}`,
     );
   }
   if (entryPoints.length === 0) {

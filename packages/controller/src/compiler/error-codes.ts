@@ -25,6 +25,17 @@ export const ErrorCodes = {
   CONFIG_RULE_SYNTAX: 'BERTH_CONFIG_RULE_SYNTAX',
   CONFIG_RULE_UNKNOWN_MATCHER: 'BERTH_CONFIG_RULE_UNKNOWN_MATCHER',
   CONFIG_RULE_ARGS: 'BERTH_CONFIG_RULE_ARGS',
+  /** Codes of `tls.*` problems come from @berth/config's catalogue; listed here so this one is complete. */
+  TLS_CERT_READ: 'BERTH_TLS_CERT_READ',
+  TLS_CERT_INVALID: 'BERTH_TLS_CERT_INVALID',
+  TLS_KEY_MISMATCH: 'BERTH_TLS_KEY_MISMATCH',
+  TLS_CERT_EXPIRED: 'BERTH_TLS_CERT_EXPIRED',
+  TLS_CERT_NOT_YET_VALID: 'BERTH_TLS_CERT_NOT_YET_VALID',
+  TLS_OPTIONS_MISSING: 'BERTH_TLS_OPTIONS_MISSING',
+  /** An OCSP response could not be fetched or read; the previous one (if any) stays stapled. Logged only. */
+  TLS_OCSP_FETCH: 'BERTH_TLS_OCSP_FETCH',
+  /** The controller's generated default certificate or session ticket keys could not be stored. */
+  TLS_STATE_WRITE: 'BERTH_TLS_STATE_WRITE',
   /** The snapshot store's state could not be read; a new epoch was started. */
   STORE_CORRUPT: 'BERTH_STORE_CORRUPT',
   /** A stored snapshot file is missing, unreadable or does not match its hash; it was skipped. */

@@ -1,4 +1,4 @@
-// Merges every provider part into one set of routers, services, middlewares and transports; a name defined differently twice is dropped.
+// Merges every provider part into one set of routers, services, middlewares, transports and TLS settings; a name defined differently twice is dropped.
 import type {
   ConfigError,
   HttpMiddleware,
@@ -6,9 +6,16 @@ import type {
   HttpService,
   ServersTransport,
   Source,
+  TcpMiddleware,
+  TcpRouter,
+  TcpServersTransport,
+  TcpService,
+  TlsCertificate,
+  TlsOptions,
+  TlsStore,
 } from '@berth/config';
 import { canonicalJson } from '@berth/protocol';
-import type { ProviderPart } from '../provider/provider-part.js';
+import type { PartSources, ProviderPart } from '../provider/provider-part.js';
 import { describeSource } from './describe-source.js';
 import { ErrorCodes } from './error-codes.js';
 
@@ -33,8 +40,26 @@ export interface MergeResult {
   middlewareConflicts: Map<string, Conflict<HttpMiddleware>>;
   transports: Map<string, Definition<ServersTransport>>;
   transportConflicts: Map<string, Conflict<ServersTransport>>;
-  /** Conflict errors: routers, services, middlewares, then transports, each sorted by name. */
+  /** Conflict errors: routers, services, middlewares, then transports, each sorted by name; then TCP, then TLS. */
   errors: ConfigError[];
+  tcp: {
+    routers: Named<TcpRouter>;
+    services: Named<TcpService>;
+    middlewares: Named<TcpMiddleware>;
+    transports: Named<TcpServersTransport>;
+  };
+  tls: {
+    options: Named<TlsOptions>;
+    stores: Named<TlsStore>;
+    /** Every part's certificates in part order; the same certificate twice is kept once. */
+    certificates: Array<Definition<TlsCertificate> & { path: string }>;
+  };
+}
+
+/** The merge of one kind of named element: the agreed definitions and the conflicting names. */
+export interface Named<T> {
+  merged: Map<string, Definition<T>>;
+  conflicts: Map<string, Conflict<T>>;
 }
 
 /** Orders parts so the merge never depends on the order providers reported them in. */
@@ -57,6 +82,60 @@ export function mergeParts(sortedParts: readonly ProviderPart[]): MergeResult {
   const s = split(services, 'service', 'services');
   const m = split(middlewares, 'middleware', 'middlewares');
   const t = split(transports, 'servers transport', 'serversTransports');
+
+  const tcp = (part: ProviderPart) => part.config.tcp;
+  const tr = split(
+    collect(sortedParts, (p) => tcp(p)?.routers ?? {}, 'tcpRouters'),
+    'TCP router',
+    'routers',
+    'tcp',
+  );
+  const ts = split(
+    collect(sortedParts, (p) => tcp(p)?.services ?? {}, 'tcpServices'),
+    'TCP service',
+    'services',
+    'tcp',
+  );
+  const tm = split(
+    collect(sortedParts, (p) => tcp(p)?.middlewares ?? {}, 'tcpMiddlewares'),
+    'TCP middleware',
+    'middlewares',
+    'tcp',
+  );
+  const tt = split(
+    collect(sortedParts, (p) => tcp(p)?.serversTransports ?? {}, 'tcpServersTransports'),
+    'TCP servers transport',
+    'serversTransports',
+    'tcp',
+  );
+  const to = split(
+    collect(sortedParts, (p) => p.config.tls?.options ?? {}, 'tlsOptions'),
+    'TLS options',
+    'options',
+    'tls',
+  );
+  const tst = split(
+    collect(sortedParts, (p) => p.config.tls?.stores ?? {}, 'tlsStores'),
+    'TLS store',
+    'stores',
+    'tls',
+  );
+  const certificates: MergeResult['tls']['certificates'] = [];
+  const seenCerts = new Set<string>();
+  for (const part of sortedParts) {
+    (part.config.tls?.certificates ?? []).forEach((value, i) => {
+      const key = canonicalJson(value);
+      if (seenCerts.has(key)) return;
+      seenCerts.add(key);
+      const source = part.sources?.tlsCertificates?.[i];
+      certificates.push({
+        value,
+        sourceKey: part.sourceKey,
+        path: `tls.certificates.${i}`,
+        ...(source === undefined ? {} : { source }),
+      });
+    });
+  }
   return {
     routers: r.merged,
     services: s.merged,
@@ -66,11 +145,25 @@ export function mergeParts(sortedParts: readonly ProviderPart[]): MergeResult {
     middlewareConflicts: m.conflicts,
     transports: t.merged,
     transportConflicts: t.conflicts,
-    errors: [...r.errors, ...s.errors, ...m.errors, ...t.errors],
+    errors: [
+      ...r.errors,
+      ...s.errors,
+      ...m.errors,
+      ...t.errors,
+      ...tr.errors,
+      ...ts.errors,
+      ...tm.errors,
+      ...tt.errors,
+      ...to.errors,
+      ...tst.errors,
+    ],
+    tcp: { routers: tr, services: ts, middlewares: tm, transports: tt },
+    tls: { options: to, stores: tst, certificates },
   };
 }
 
-type Kind = 'routers' | 'services' | 'middlewares' | 'serversTransports';
+/** Keys of `PartSources` that map names to sources. */
+type Kind = Exclude<keyof PartSources, 'tlsCertificates'>;
 
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -100,7 +193,8 @@ function collect<T>(
 function split<T>(
   byName: Map<string, Definition<T>[]>,
   noun: string,
-  kind: Kind,
+  kind: string,
+  section: 'http' | 'tcp' | 'tls' = 'http',
 ): { merged: Map<string, Definition<T>>; conflicts: Map<string, Conflict<T>>; errors: ConfigError[] } {
   const merged = new Map<string, Definition<T>>();
   const conflicts = new Map<string, Conflict<T>>();
@@ -117,7 +211,7 @@ function split<T>(
     const places = defs.map((d) => describeSource(d.source, d.sourceKey)).join(' and ');
     const error: ConfigError = {
       code: ErrorCodes.CONFIG_CONFLICT,
-      path: `http.${kind}.${name}`,
+      path: `${section}.${kind}.${name}`,
       message: `${noun} "${name}" is defined differently in ${places}; it is dropped until the definitions agree`,
       ...(first.source === undefined ? {} : { source: first.source }),
     };

@@ -7,6 +7,14 @@ export interface PartSources {
   services: Record<string, Source>;
   middlewares?: Record<string, Source>;
   serversTransports?: Record<string, Source>;
+  tcpRouters?: Record<string, Source>;
+  tcpServices?: Record<string, Source>;
+  tcpMiddlewares?: Record<string, Source>;
+  tcpServersTransports?: Record<string, Source>;
+  tlsOptions?: Record<string, Source>;
+  tlsStores?: Record<string, Source>;
+  /** By index in `tls.certificates`. */
+  tlsCertificates?: Source[];
 }
 
 export interface ProviderPart {

@@ -60,6 +60,20 @@ export function parseConfigFile(text: string, origin: string): ParsedFile {
     if (names.length > 0)
       sources[kind] = Object.fromEntries(names.map((n) => [n, sourceOf(['http', kind, n])]));
   }
+  const named = (kind: keyof PartSources, section: string, key: string, names: string[]): void => {
+    if (names.length > 0 && kind !== 'tlsCertificates')
+      sources[kind] = Object.fromEntries(names.map((n) => [n, sourceOf([section, key, n])]));
+  };
+  const { tcp, tls } = config;
+  named('tcpRouters', 'tcp', 'routers', Object.keys(tcp?.routers ?? {}));
+  named('tcpServices', 'tcp', 'services', Object.keys(tcp?.services ?? {}));
+  named('tcpMiddlewares', 'tcp', 'middlewares', Object.keys(tcp?.middlewares ?? {}));
+  named('tcpServersTransports', 'tcp', 'serversTransports', Object.keys(tcp?.serversTransports ?? {}));
+  named('tlsOptions', 'tls', 'options', Object.keys(tls?.options ?? {}));
+  named('tlsStores', 'tls', 'stores', Object.keys(tls?.stores ?? {}));
+  const certificates = tls?.certificates ?? [];
+  if (certificates.length > 0)
+    sources.tlsCertificates = certificates.map((_, i) => sourceOf(['tls', 'certificates', String(i)]));
   return { kind: 'ok', config, errors, sources };
 }
 

@@ -44,6 +44,8 @@ export function parseControllerConfig(text: string, path: string): ControllerFil
       entryPoints: raw['entryPoints'] ?? raw['entrypoints'],
       accessLog: raw['accessLog'] ?? raw['accesslog'],
       routeRemovalGrace: raw['routeRemovalGrace'] ?? raw['routeremovalgrace'],
+      // Passed only when written, so a file without it validates exactly as before.
+      ...(raw['tls'] === undefined ? {} : { tls: raw['tls'] }),
     },
     { sourceOf },
   );

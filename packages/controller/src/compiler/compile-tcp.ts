@@ -1,0 +1,265 @@
+// Compiles the merged `tcp.*` section: cross-references checked, broken elements dropped with located errors.
+import type {
+  ConfigError,
+  Source,
+  StaticConfig,
+  TcpConfig,
+  TcpMiddleware,
+  TcpRouter,
+  TcpServersTransport,
+  TcpService,
+} from '@berth/config';
+import { rulePriority } from '@berth/config';
+import type { TcpRouterStatus, TcpServiceStatus } from './compile-result.js';
+import { ErrorCodes } from './error-codes.js';
+import { compareStrings, type MergeResult } from './merge.js';
+import { type Problem, resolveGraph } from './reference-graph.js';
+import { isBuiltinTransport, stripProvider } from './references.js';
+import type { TlsOptionsCheck } from './resolve-tls.js';
+
+const CONFLICT: Problem = { code: ErrorCodes.CONFIG_CONFLICT, message: 'its definitions conflict' };
+
+export interface TcpCompilation {
+  /** Undefined when nothing TCP is usable, so bodies without TCP hash as before. */
+  tcp?: TcpConfig;
+  errors: ConfigError[];
+  routers: TcpRouterStatus[];
+  services: TcpServiceStatus[];
+}
+
+export function compileTcp(
+  merged: MergeResult,
+  statics: StaticConfig,
+  tlsOptionsProblem: TlsOptionsCheck,
+  partErrors: readonly ConfigError[],
+): TcpCompilation {
+  const { routers: mr, services: ms, middlewares: mm, transports: mt } = merged.tcp;
+  const allEntryPoints = Object.keys(statics.entryPoints).sort(compareStrings);
+
+  const serviceVerdicts = resolveGraph({
+    names: [...ms.merged.keys(), ...ms.conflicts.keys()].sort(compareStrings),
+    refs: (name) => (ms.merged.get(name)?.value.weighted?.services ?? []).map((s) => stripProvider(s.name)),
+    own: (name) => {
+      if (ms.conflicts.has(name)) return CONFLICT;
+      const transport = ms.merged.get(name)?.value.loadBalancer?.serversTransport;
+      if (transport === undefined || isBuiltinTransport(transport)) return null;
+      const target = stripProvider(transport);
+      if (mt.merged.has(target)) return null;
+      const why = mt.conflicts.has(target)
+        ? 'was dropped because its definitions conflict'
+        : 'is not defined';
+      return {
+        code: ErrorCodes.CONFIG_TRANSPORT_MISSING,
+        message: `TCP service "${name}": servers transport "${transport}" ${why}`,
+      };
+    },
+    missing: (name, ref, why) => ({
+      code: ErrorCodes.CONFIG_SERVICE_MISSING,
+      message: `TCP service "${name}": child service "${ref}" ${why === null ? 'is not defined' : `was dropped (${why.code})`}`,
+    }),
+    cycle: (members) => ({
+      code: ErrorCodes.CONFIG_SERVICE_CYCLE,
+      message: `TCP services ${members.map((m) => `"${m}"`).join(', ')} lead back to each other in a cycle; they are dropped`,
+    }),
+  });
+  const serviceErrors = new Map<string, ConfigError>();
+  for (const [name, problem] of [...serviceVerdicts].sort(([a], [b]) => compareStrings(a, b))) {
+    if (problem === null || problem === CONFLICT) continue;
+    const source = ms.merged.get(name)?.source;
+    serviceErrors.set(name, errorAt(source, `tcp.services.${name}`, problem.code, problem.message));
+  }
+
+  const routers: Record<string, TcpRouter> = {};
+  const routerStatuses: TcpRouterStatus[] = [];
+  const routerErrors: ConfigError[] = [];
+  for (const name of [...mr.merged.keys(), ...mr.conflicts.keys()].sort(compareStrings)) {
+    const conflict = mr.conflicts.get(name);
+    const def = conflict?.first ?? mr.merged.get(name);
+    if (def === undefined) continue;
+    const router = def.value;
+    const eps =
+      router.entryPoints === undefined || router.entryPoints.length === 0
+        ? allEntryPoints
+        : [...new Set(router.entryPoints)].sort(compareStrings);
+    const errors: ConfigError[] = [];
+    if (conflict !== undefined) errors.push(conflict.error);
+    else {
+      const at = (path: string, code: string, message: string) =>
+        errors.push(errorAt(def.source, `tcp.routers.${name}.${path}`, code, message));
+      const serviceProblem = referenceProblem(stripProvider(router.service), serviceVerdicts);
+      if (serviceProblem !== null) {
+        at(
+          'service',
+          ErrorCodes.CONFIG_SERVICE_MISSING,
+          `TCP router "${name}": service "${router.service}" ${serviceProblem}`,
+        );
+      }
+      for (const middleware of router.middlewares ?? []) {
+        const target = stripProvider(middleware);
+        if (mm.merged.has(target)) continue;
+        const why = mm.conflicts.has(target)
+          ? 'was dropped because its definitions conflict'
+          : 'is not defined';
+        at(
+          'middlewares',
+          ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
+          `TCP router "${name}": middleware "${middleware}" ${why}`,
+        );
+      }
+      if (eps.length === 0) {
+        at(
+          'entryPoints',
+          ErrorCodes.CONFIG_ENTRYPOINT_MISSING,
+          `TCP router "${name}": no entry points are declared in the static configuration`,
+        );
+      }
+      for (const ep of eps) {
+        if (statics.entryPoints[ep] !== undefined) continue;
+        at(
+          'entryPoints',
+          ErrorCodes.CONFIG_ENTRYPOINT_MISSING,
+          `TCP router "${name}": entry point "${ep}" is not declared (declared: ${allEntryPoints.join(', ') || 'none'})`,
+        );
+      }
+      const options = router.tls?.options;
+      const optionsProblem = options === undefined ? null : tlsOptionsProblem(stripProvider(options));
+      if (optionsProblem !== null) {
+        at(
+          'tls.options',
+          ErrorCodes.TLS_OPTIONS_MISSING,
+          `TCP router "${name}": TLS options "${options}" ${optionsProblem}`,
+        );
+      }
+    }
+    routerErrors.push(...errors.filter((e) => e !== conflict?.error));
+    const status: TcpRouterStatus = {
+      name,
+      rule: router.rule,
+      service: router.service,
+      entryPoints: eps,
+      middlewares: router.middlewares ?? [],
+      priority:
+        router.priority !== undefined && router.priority > 0 ? router.priority : rulePriority(router.rule),
+      tls: router.tls === undefined ? 'none' : router.tls.passthrough === true ? 'passthrough' : 'terminate',
+      status: errors.length === 0 ? 'enabled' : 'disabled',
+      errors: [...errorsAbout(partErrors, 'routers', name), ...errors],
+      ...(def.source === undefined ? {} : { source: def.source }),
+    };
+    if (router.tls !== undefined && router.tls.passthrough !== true) {
+      status.tlsOptions = stripProvider(router.tls.options ?? 'default');
+    }
+    routerStatuses.push(status);
+    if (errors.length === 0) routers[name] = normaliseRouter(router, eps);
+  }
+
+  const services: Record<string, TcpService> = {};
+  for (const [name, def] of ms.merged) {
+    if (serviceVerdicts.get(name) === null) services[name] = normaliseService(def.value);
+  }
+  const usedBy = serviceUsage(routers, services);
+  const serviceStatuses: TcpServiceStatus[] = [];
+  for (const name of [...ms.merged.keys(), ...ms.conflicts.keys()].sort(compareStrings)) {
+    const conflict = ms.conflicts.get(name);
+    const def = conflict?.first ?? ms.merged.get(name);
+    if (def === undefined) continue;
+    const problem = serviceErrors.get(name);
+    const own = conflict !== undefined ? [conflict.error] : problem !== undefined ? [problem] : [];
+    serviceStatuses.push({
+      name,
+      type: def.value.loadBalancer ? 'loadBalancer' : def.value.weighted ? 'weighted' : 'unknown',
+      servers: def.value.loadBalancer?.servers.map((s) => s.address) ?? [],
+      services: def.value.weighted?.services.map((s) => s.name) ?? [],
+      usedBy: [...(usedBy.get(name) ?? [])].sort(compareStrings),
+      status: services[name] === undefined ? 'disabled' : 'enabled',
+      errors: [...errorsAbout(partErrors, 'services', name), ...own],
+      ...(def.source === undefined ? {} : { source: def.source }),
+    });
+  }
+
+  const middlewares: Record<string, TcpMiddleware> = {};
+  for (const [name, def] of mm.merged) middlewares[name] = def.value;
+  const transports: Record<string, TcpServersTransport> = {};
+  for (const [name, def] of mt.merged) transports[name] = def.value;
+
+  const errors = [...serviceErrors.values(), ...routerErrors];
+  const empty =
+    Object.keys(routers).length === 0 &&
+    Object.keys(services).length === 0 &&
+    Object.keys(middlewares).length === 0 &&
+    Object.keys(transports).length === 0;
+  if (empty) return { errors, routers: routerStatuses, services: serviceStatuses };
+  const tcp: TcpConfig = { routers, services };
+  if (Object.keys(middlewares).length > 0) tcp.middlewares = middlewares;
+  if (Object.keys(transports).length > 0) tcp.serversTransports = transports;
+  return { tcp, errors, routers: routerStatuses, services: serviceStatuses };
+}
+
+function errorAt(source: Source | undefined, path: string, code: string, message: string): ConfigError {
+  return { code, path, message, ...(source === undefined ? {} : { source }) };
+}
+
+function referenceProblem(target: string, verdicts: Map<string, Problem | null>): string | null {
+  if (!verdicts.has(target)) return 'is not defined';
+  const problem = verdicts.get(target) ?? null;
+  if (problem === null) return null;
+  return problem === CONFLICT
+    ? 'was dropped because its definitions conflict'
+    : `was dropped (${problem.code})`;
+}
+
+function normaliseRouter(router: TcpRouter, entryPoints: string[]): TcpRouter {
+  const out: TcpRouter = { ...router, service: stripProvider(router.service), entryPoints };
+  if (router.middlewares !== undefined) out.middlewares = router.middlewares.map(stripProvider);
+  if (router.tls?.options !== undefined)
+    out.tls = { ...router.tls, options: stripProvider(router.tls.options) };
+  return out;
+}
+
+function normaliseService(service: TcpService): TcpService {
+  if (service.weighted) {
+    return {
+      weighted: { services: service.weighted.services.map((s) => ({ ...s, name: stripProvider(s.name) })) },
+    };
+  }
+  const lb = service.loadBalancer;
+  if (lb?.serversTransport === undefined) return service;
+  const { serversTransport, ...rest } = lb;
+  return isBuiltinTransport(serversTransport)
+    ? { loadBalancer: rest }
+    : { loadBalancer: { ...rest, serversTransport: stripProvider(serversTransport) } };
+}
+
+/** Routers using each service, through weighted parents too. */
+function serviceUsage(
+  routers: Record<string, TcpRouter>,
+  services: Record<string, TcpService>,
+): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const [router, def] of Object.entries(routers)) {
+    const queue = [def.service];
+    const seen = new Set<string>();
+    while (queue.length > 0) {
+      const name = queue.pop()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const users = out.get(name) ?? new Set<string>();
+      out.set(name, users);
+      users.add(router);
+      for (const child of services[name]?.weighted?.services ?? []) queue.push(child.name);
+    }
+  }
+  return out;
+}
+
+function errorsAbout(
+  errors: readonly ConfigError[],
+  kind: 'routers' | 'services',
+  name: string,
+): ConfigError[] {
+  const prefix = `tcp.${kind}.`;
+  return errors.filter((e) => {
+    if (e.path.slice(0, prefix.length).toLowerCase() !== prefix) return false;
+    const rest = e.path.slice(prefix.length);
+    return rest === name || rest.startsWith(`${name}.`) || rest.startsWith(`${name}[`);
+  });
+}

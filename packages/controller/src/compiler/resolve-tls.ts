@@ -1,0 +1,254 @@
+// Resolves the merged `tls.*` into the snapshot's ResolvedTls: checked certificates, the default one, options, ticket keys.
+import {
+  CIPHER_PROFILES,
+  type ConfigError,
+  type ResolvedCertificate,
+  type ResolvedTls,
+  type StaticConfig,
+  type TlsOptions,
+} from '@berth/config';
+import { checkCertificate } from '../tls/certificate-check.js';
+import type { CertificateStatus, OcspState } from './compile-result.js';
+import { ErrorCodes } from './error-codes.js';
+import { compareStrings, type MergeResult } from './merge.js';
+
+/** Option names every snapshot carries, whether or not the user defines them. */
+export const BUILTIN_TLS_OPTIONS = ['compatible', 'default', 'strict'] as const;
+
+/** What only the controller can supply (generated material, fetched OCSP responses); the compiler stays pure. */
+export interface TlsMaterial {
+  /** The certificate the controller generated for the `default` store, used unless one is configured. */
+  generatedDefault: { certPem: string; keyPem: string };
+  /** Base64 48-byte keys, the current one first. */
+  sessionTicketKeys: string[];
+  /** The latest stapling material known for a leaf, by its sha256 fingerprint. */
+  ocsp?: (fingerprint: string) => { response?: string; state: OcspState } | undefined;
+}
+
+export interface TlsResolution {
+  /** Undefined when no material was given (the caller only wants the report). */
+  tls?: ResolvedTls;
+  errors: ConfigError[];
+  certificates: CertificateStatus[];
+}
+
+/** Why a router or entry point cannot use the TLS options `name` (end of a sentence); null when it can. */
+export type TlsOptionsCheck = (name: string) => string | null;
+
+/**
+ * Usable names are the agreed user entries plus the built-ins. An entry dropped by a conflict, or
+ * by a file it needs (`clientAuth.caFiles`), is told apart from one that was never defined.
+ */
+export function tlsOptionsCheck(merged: MergeResult, partErrors: readonly ConfigError[]): TlsOptionsCheck {
+  const usable = new Set<string>([...merged.tls.options.merged.keys(), ...BUILTIN_TLS_OPTIONS]);
+  return (name) => {
+    if (usable.has(name)) return null;
+    if (merged.tls.options.conflicts.has(name)) return 'were dropped because their definitions conflict';
+    const dropped = partErrors.find((e) => e.path.startsWith(`tls.options.${name}.`));
+    return dropped === undefined ? 'are not defined' : `were dropped (${dropped.code})`;
+  };
+}
+
+export function resolveTls(
+  merged: MergeResult,
+  statics: StaticConfig,
+  now: Date,
+  material: TlsMaterial | undefined,
+  partErrors: readonly ConfigError[] = [],
+): TlsResolution {
+  const errors: ConfigError[] = [];
+  // Certificates whose files could not be read never reached the merge: list them too, so the
+  // certificate report shows every certificate the configuration names.
+  const statuses: CertificateStatus[] = partErrors
+    .filter((e) => e.code === ErrorCodes.TLS_CERT_READ && e.path.startsWith('tls.certificates.'))
+    .map((e) => ({
+      names: [],
+      notAfter: '',
+      fingerprint: '',
+      origin: 'file',
+      stores: [],
+      isDefault: false,
+      status: 'disabled',
+      errors: [e],
+      ...(e.source === undefined ? {} : { source: e.source }),
+    }));
+  const certificates: ResolvedCertificate[] = [];
+  const withOcsp = (fingerprint: string) => material?.ocsp?.(fingerprint);
+
+  for (const def of merged.tls.certificates) {
+    const stores = def.value.stores ?? ['default'];
+    const checked = checkCertificate(def.value.certFile, def.value.keyFile, now);
+    const source = def.source ?? { provider: 'file', origin: def.sourceKey };
+    if (!checked.ok) {
+      const error: ConfigError = {
+        code: checked.code,
+        path: def.path,
+        message: `certificate ${def.path} (${describeOrigin(def.source, def.sourceKey)}) ${checked.message}; it is left out`,
+        source,
+      };
+      errors.push(error);
+      statuses.push({
+        names: [],
+        notAfter: '',
+        fingerprint: '',
+        origin: 'file',
+        stores,
+        isDefault: false,
+        status: 'disabled',
+        errors: [error],
+        source,
+      });
+      continue;
+    }
+    const ocsp = withOcsp(checked.fingerprint);
+    certificates.push({
+      certPem: checked.certPem,
+      keyPem: checked.keyPem,
+      names: checked.names,
+      notAfter: checked.notAfter,
+      stores,
+      origin: 'file',
+      source,
+      ...(ocsp?.response === undefined ? {} : { ocspResponse: ocsp.response }),
+    });
+    statuses.push({
+      names: checked.names,
+      notAfter: checked.notAfter,
+      fingerprint: checked.fingerprint,
+      origin: 'file',
+      stores,
+      isDefault: false,
+      status: 'enabled',
+      errors: [],
+      source,
+      ...(checked.ocspUrl === undefined ? {} : { ocspUrl: checked.ocspUrl }),
+      ...(ocsp === undefined ? {} : { ocsp: ocsp.state }),
+    });
+  }
+
+  // The `default` store's default certificate: the configured one when usable, else the generated one.
+  let defaultCertificate: ResolvedCertificate | undefined;
+  const store = merged.tls.stores.merged.get('default');
+  const configured = store?.value.defaultCertificate;
+  if (store !== undefined && configured !== undefined) {
+    const path = 'tls.stores.default.defaultCertificate';
+    const source = store.source ?? { provider: 'file', origin: store.sourceKey };
+    const checked = checkCertificate(configured.certFile, configured.keyFile, now);
+    if (checked.ok) {
+      const ocsp = withOcsp(checked.fingerprint);
+      defaultCertificate = {
+        certPem: checked.certPem,
+        keyPem: checked.keyPem,
+        names: checked.names,
+        notAfter: checked.notAfter,
+        stores: ['default'],
+        origin: 'file',
+        source,
+        ...(ocsp?.response === undefined ? {} : { ocspResponse: ocsp.response }),
+      };
+      statuses.push({
+        names: checked.names,
+        notAfter: checked.notAfter,
+        fingerprint: checked.fingerprint,
+        origin: 'file',
+        stores: ['default'],
+        isDefault: true,
+        status: 'enabled',
+        errors: [],
+        source,
+        ...(checked.ocspUrl === undefined ? {} : { ocspUrl: checked.ocspUrl }),
+        ...(ocsp === undefined ? {} : { ocsp: ocsp.state }),
+      });
+    } else {
+      const error: ConfigError = {
+        code: checked.code,
+        path,
+        message: `the default certificate (${describeOrigin(store.source, store.sourceKey)}) ${checked.message}; the generated default certificate is served instead`,
+        source,
+      };
+      errors.push(error);
+      statuses.push({
+        names: [],
+        notAfter: '',
+        fingerprint: '',
+        origin: 'file',
+        stores: ['default'],
+        isDefault: true,
+        status: 'disabled',
+        errors: [error],
+        source,
+      });
+    }
+  }
+  if (defaultCertificate === undefined && material !== undefined) {
+    const checked = checkCertificate(
+      material.generatedDefault.certPem,
+      material.generatedDefault.keyPem,
+      now,
+    );
+    const notAfter = checked.ok ? checked.notAfter : '';
+    const names = checked.ok ? checked.names : [];
+    defaultCertificate = {
+      certPem: material.generatedDefault.certPem,
+      keyPem: material.generatedDefault.keyPem,
+      names,
+      notAfter,
+      stores: ['default'],
+      origin: 'default',
+    };
+    statuses.push({
+      names,
+      notAfter,
+      fingerprint: checked.ok ? checked.fingerprint : '',
+      origin: 'default',
+      stores: ['default'],
+      isDefault: true,
+      status: 'enabled',
+      errors: [],
+    });
+  }
+
+  const options = resolveOptions(merged, statics);
+  if (material === undefined || defaultCertificate === undefined) {
+    return { errors, certificates: statuses };
+  }
+  return {
+    tls: {
+      certificates,
+      defaultCertificate,
+      options,
+      sessionTicketKeys: [...material.sessionTicketKeys],
+    },
+    errors,
+    certificates: statuses,
+  };
+}
+
+/**
+ * Every agreed user entry, plus `strict` and `compatible` from the cipher profiles and `default`
+ * from the static `tls.defaultProfile`. A user entry of the same name wins: Traefik users often
+ * already call their own options `strict`.
+ */
+function resolveOptions(merged: MergeResult, statics: StaticConfig): Record<string, TlsOptions> {
+  const profile = statics.tls?.defaultProfile ?? 'strict';
+  const out: Record<string, TlsOptions> = {
+    strict: cloneOptions(CIPHER_PROFILES.strict),
+    compatible: cloneOptions(CIPHER_PROFILES.compatible),
+    default: cloneOptions(CIPHER_PROFILES[profile]),
+  };
+  for (const name of [...merged.tls.options.merged.keys()].sort(compareStrings)) {
+    out[name] = merged.tls.options.merged.get(name)!.value;
+  }
+  return out;
+}
+
+function cloneOptions(options: Readonly<TlsOptions>): TlsOptions {
+  return options.cipherSuites === undefined
+    ? { ...options }
+    : { ...options, cipherSuites: [...options.cipherSuites] };
+}
+
+function describeOrigin(source: { origin: string; line?: number } | undefined, fallback: string): string {
+  if (source === undefined) return fallback;
+  return source.line === undefined ? source.origin : `${source.origin}:${source.line}`;
+}

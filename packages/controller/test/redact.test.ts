@@ -1,0 +1,58 @@
+// The API's view of a snapshot: private keys (wherever they sit) and ticket keys replaced, everything else as nodes get it.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SNAPSHOT_SCHEMA, type Snapshot } from '@berth/protocol';
+import { REDACTED, redactSnapshot } from '../src/api/redact.js';
+
+const KEY = '-----BEGIN PRIVATE KEY-----\nMIG...\n-----END PRIVATE KEY-----\n';
+const EC_KEY = '-----BEGIN EC PRIVATE KEY-----\nMHc...\n-----END EC PRIVATE KEY-----\n';
+const CERT = '-----BEGIN CERTIFICATE-----\nMII...\n-----END CERTIFICATE-----\n';
+
+describe('redactSnapshot', () => {
+  it('replaces certificate keys, transport client keys and ticket keys, and leaves the rest alone', () => {
+    const certificate = {
+      certPem: CERT,
+      keyPem: KEY,
+      names: ['a.test'],
+      notAfter: '2030-01-01T00:00:00.000Z',
+      stores: ['default'],
+      origin: 'file',
+    };
+    const snapshot: Snapshot = {
+      epoch: 'e',
+      version: 3,
+      hash: 'h',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      body: {
+        schema: SNAPSHOT_SCHEMA,
+        entryPoints: { websecure: { address: ':443' } },
+        http: {
+          routers: {},
+          services: {},
+          serversTransports: {
+            mtls: { certificates: [{ certFile: CERT, keyFile: EC_KEY }], rootCAs: [CERT] },
+          },
+        },
+        tls: {
+          certificates: [certificate],
+          defaultCertificate: { ...certificate, origin: 'default' },
+          options: { default: { minVersion: 'VersionTLS12' } },
+          sessionTicketKeys: ['a2V5MQ==', 'a2V5Mg=='],
+        },
+      },
+    };
+    const out = redactSnapshot(snapshot);
+    assert.doesNotMatch(JSON.stringify(out), /PRIVATE KEY|a2V5/);
+    assert.equal(out.body.tls?.certificates[0]?.keyPem, REDACTED);
+    assert.equal(out.body.tls?.certificates[0]?.certPem, CERT);
+    assert.equal(out.body.tls?.defaultCertificate.keyPem, REDACTED);
+    assert.deepEqual(out.body.tls?.sessionTicketKeys, [REDACTED, REDACTED]);
+    assert.deepEqual(out.body.http.serversTransports?.mtls, {
+      certificates: [{ certFile: CERT, keyFile: REDACTED }],
+      rootCAs: [CERT],
+    });
+    assert.equal(out.hash, 'h');
+    // The original, which nodes get, is untouched.
+    assert.equal(snapshot.body.tls?.certificates[0]?.keyPem, KEY);
+  });
+});
