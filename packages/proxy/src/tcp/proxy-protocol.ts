@@ -246,10 +246,8 @@ export function ipv6Bytes(ip: string): Buffer | null {
     groups = head === '' ? [] : head.split(':');
   }
   const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(Number.parseInt(g, 16), i * 2));
-  tail.forEach((b, i) => {
-    out[12 + i] = b;
-  });
+  for (const [i, g] of groups.entries()) out.writeUInt16BE(Number.parseInt(g, 16), i * 2);
+  for (const [i, b] of tail.entries()) out[12 + i] = b;
   return out;
 }
 
