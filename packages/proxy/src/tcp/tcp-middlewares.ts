@@ -53,6 +53,11 @@ export function chainTcpAdmits(admits: readonly TcpAdmit[]): TcpAdmit {
       }
       taken.push(a.release);
     }
-    return { ok: true, release: () => taken.forEach((r) => r()) };
+    return {
+      ok: true,
+      release: () => {
+        for (const release of taken) release();
+      },
+    };
   };
 }
