@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { TcpConfig } from '@berth/config';
 import { encodeProxyV1, encodeProxyV2 } from '../src/tcp/proxy-protocol.js';
+import { listenLoopback, readUntil, startEdge, startTcpBackend, startTlsBackend } from './support/edge.js';
 import { captureLog, waitFor } from './support/log-capture.js';
 import { makePki, type TestPki } from './support/pki.js';
-import { listenLoopback, readUntil, startEdge, startTcpBackend, startTlsBackend } from './support/edge.js';
 
 let proxyPki: TestPki;
 let backendPki: TestPki;
@@ -199,7 +199,10 @@ describe('front door: plain TCP', () => {
       // Hand-checked against haproxy's spec: signature, PROXY/TCP4, 12 bytes, src, dst, sport, dport.
       const sport = client.localPort!.toString(16).padStart(4, '0');
       const dport = edge.port.toString(16).padStart(4, '0');
-      assert.equal(got.subarray(0, 28).toString('hex'), `0d0a0d0a000d0a515549540a2111000c7f0000017f000001${sport}${dport}`);
+      assert.equal(
+        got.subarray(0, 28).toString('hex'),
+        `0d0a0d0a000d0a515549540a2111000c7f0000017f000001${sport}${dport}`,
+      );
       assert.equal(got.subarray(28).toString(), 'payload');
       client.destroy();
     } finally {
@@ -357,12 +360,36 @@ describe('front door: HTTP', () => {
     }
   });
 
+  it('answers a peeked HTTP request at once and keeps pipelined requests in order (node:http via emit)', async () => {
+    const edge = await startEdge({ hasHttp: true, pem: proxyPki });
+    try {
+      const client = await dial(edge.port);
+      client.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+      // Answered before the client sends anything else.
+      const first = await readUntil(client, (b) =>
+        b.toString().endsWith('/first from 127.0.0.1:' + client.localPort),
+      );
+      assert.match(first.toString(), /\/first/);
+      client.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\nGET /third HTTP/1.1\r\nHost: x\r\n\r\n');
+      const rest = await readUntil(client, (b) => b.includes('/third'));
+      assert.ok(rest.indexOf('/second') < rest.indexOf('/third'));
+      client.destroy();
+    } finally {
+      await edge.close();
+    }
+  });
+
   it('sends HTTP request lines to HTTP and other bytes or silence to a plain TCP catch-all', async () => {
     const backend = await startTcpBackend((socket, i) => {
       if (i === 1) socket.write('server first\n');
       socket.pipe(socket);
     });
-    const edge = await startEdge({ tcp: catchAll(backend.port), hasHttp: true, pem: proxyPki, serverFirstWaitMs: 200 });
+    const edge = await startEdge({
+      tcp: catchAll(backend.port),
+      hasHttp: true,
+      pem: proxyPki,
+      serverFirstWaitMs: 200,
+    });
     try {
       assert.match(await get(edge.port, '/x', false), /^http plain \/x/);
       const raw = await dial(edge.port);
@@ -381,7 +408,9 @@ describe('front door: HTTP', () => {
 
   it('hands bytes put back with unshift to a tls.Server fed through emit("connection")', async () => {
     // The contract's premise, checked on the TLS server itself (not only on a bare TLSSocket).
-    const tlsServer = createTlsServer({ cert: proxyPki.certPem, key: proxyPki.keyPem }, (s) => s.end('tls ok'));
+    const tlsServer = createTlsServer({ cert: proxyPki.certPem, key: proxyPki.keyPem }, (s) =>
+      s.end('tls ok'),
+    );
     const front = createServer((socket) => {
       socket.once('data', (first: Buffer) => {
         socket.pause();
@@ -402,8 +431,16 @@ describe('front door: HTTP', () => {
 
 describe('front door: PROXY protocol', () => {
   it('uses the addresses of a trusted header and refuses one from an untrusted source', async () => {
-    const trusted = await startEdge({ hasHttp: true, pem: proxyPki, proxyProtocol: { trustedIPs: ['127.0.0.0/8'] } });
-    const untrusted = await startEdge({ hasHttp: true, pem: proxyPki, proxyProtocol: { trustedIPs: ['10.0.0.0/8'] } });
+    const trusted = await startEdge({
+      hasHttp: true,
+      pem: proxyPki,
+      proxyProtocol: { trustedIPs: ['127.0.0.0/8'] },
+    });
+    const untrusted = await startEdge({
+      hasHttp: true,
+      pem: proxyPki,
+      proxyProtocol: { trustedIPs: ['10.0.0.0/8'] },
+    });
     try {
       const a = await dial(trusted.port);
       a.write(encodeProxyV2({ ip: '203.0.113.7', port: 4242 }, { ip: '198.51.100.1', port: 443 }));

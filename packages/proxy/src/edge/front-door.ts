@@ -5,8 +5,18 @@ import type { Logger } from 'pino';
 import { CLIENT_HELLO_DEFAULT_MAX_BYTES, parseClientHello } from '../tcp/client-hello.js';
 import { looksLikeProxyHeader, parseProxyHeader, unmapIPv4 } from '../tcp/proxy-protocol.js';
 import type { TcpConnectionHandler } from '../tcp/tcp-data-plane.js';
-import { decidesWithoutPeeking, matchRoute, type TcpRoute, type TcpRouterTable } from '../tcp/tcp-router-table.js';
-import { type ConnectionFacts, type HttpHandoff, setConnectionFacts, type TlsTerminator } from './contract.js';
+import {
+  decidesWithoutPeeking,
+  matchRoute,
+  type TcpRoute,
+  type TcpRouterTable,
+} from '../tcp/tcp-router-table.js';
+import {
+  type ConnectionFacts,
+  type HttpHandoff,
+  setConnectionFacts,
+  type TlsTerminator,
+} from './contract.js';
 import { looksLikeHttp } from './http-sniff.js';
 
 /** How long a client may take to send its PROXY header, its ClientHello or its HTTP request line. */
@@ -127,7 +137,9 @@ export class FrontDoor {
   readonly handle = (socket: Socket): void => {
     const c = this.#current;
     const log = this.#deps.logger;
-    socket.on('error', (err) => log.debug({ entryPoint: c.s.entryPoint, err: err.message }, 'client connection error'));
+    socket.on('error', (err) =>
+      log.debug({ entryPoint: c.s.entryPoint, err: err.message }, 'client connection error'),
+    );
     this.#run(socket, c).catch((err: unknown) => {
       log.error({ entryPoint: c.s.entryPoint, err }, 'front door failed on a connection');
       socket.destroy();
@@ -161,14 +173,19 @@ export class FrontDoor {
     const start = Date.now();
     const helloDeadline = start + c.helloTimeoutMs;
     const drop = (reason: string, extra: Record<string, unknown> = {}) => {
-      log.debug({ entryPoint: ep, client: facts.clientIp, reason, ...extra }, 'connection closed by the front door');
+      log.debug(
+        { entryPoint: ep, client: facts.clientIp, reason, ...extra },
+        'connection closed by the front door',
+      );
       peek.release(Buffer.alloc(0));
       socket.destroy();
     };
 
     // A plain router that would take a client that never speaks (server-first protocols).
     const silentRoute = table ? matchRoute(table.plainRoutes, plainView) : undefined;
-    const firstBytesDeadline = silentRoute ? Math.min(helloDeadline, start + c.serverFirstWaitMs) : helloDeadline;
+    const firstBytesDeadline = silentRoute
+      ? Math.min(helloDeadline, start + c.serverFirstWaitMs)
+      : helloDeadline;
     const firstBytes = async (): Promise<'data' | 'silent' | 'closed'> => {
       while (peek.buffer.length === 0) {
         const w = await peek.next(firstBytesDeadline);
@@ -210,7 +227,9 @@ export class FrontDoor {
         if (offset > 0 && peek.buffer.length === offset) {
           // The header came alone: what follows may be a server-first silence.
           const w = await peek.next(
-            matchRoute(table?.plainRoutes ?? [], plainView) ? Math.min(helloDeadline, Date.now() + c.serverFirstWaitMs) : helloDeadline,
+            matchRoute(table?.plainRoutes ?? [], plainView)
+              ? Math.min(helloDeadline, Date.now() + c.serverFirstWaitMs)
+              : helloDeadline,
           );
           if (w === 'closed') return drop('closed after the PROXY header');
           if (w === 'timeout') first = 'silent';
@@ -240,7 +259,8 @@ export class FrontDoor {
       }
       if (hello.kind === 'not-tls') break;
       const w = await peek.next(helloDeadline);
-      if (w !== 'data') return drop(w === 'timeout' ? 'ClientHello not complete in time' : 'closed during the ClientHello');
+      if (w !== 'data')
+        return drop(w === 'timeout' ? 'ClientHello not complete in time' : 'closed during the ClientHello');
     }
 
     const route = matchRoute(table?.plainRoutes ?? [], plainView);
@@ -250,8 +270,7 @@ export class FrontDoor {
         const sniff = looksLikeHttp(rest());
         if (sniff === 'yes') {
           handOver();
-          setConnectionFacts(socket, facts);
-          this.#deps.http.serve(socket, facts);
+          this.#toHttp(socket, facts);
           return;
         }
         if (sniff === 'no') break;
@@ -267,19 +286,39 @@ export class FrontDoor {
       return;
     }
     if (c.s.hasHttp && this.#deps.http) {
-      setConnectionFacts(socket, facts);
-      this.#deps.http.serve(socket, facts);
+      this.#toHttp(socket, facts);
       return;
     }
     log.debug({ entryPoint: ep, client: facts.clientIp }, 'no router for a plain connection: closed');
     socket.destroy();
   }
 
-  #toTcpPlain(socket: Socket, facts: ConnectionFacts, table: TcpRouterTable | undefined, route: TcpRoute | undefined): void {
+  /**
+   * node:http fed with emit('connection') reads the socket's handle directly (parser.consume) and
+   * only sees bytes put back with unshift when the stream flows: without the resume below, a
+   * peeked request waits for the client's next bytes and is answered after them (checked by
+   * test). Resuming once the server has attached its listeners delivers them first, in a tick
+   * before any new read from the handle.
+   */
+  #toHttp(socket: Socket, facts: ConnectionFacts): void {
+    setConnectionFacts(socket, facts);
+    this.#deps.http?.serve(socket, facts);
+    if (!socket.destroyed && socket.isPaused()) socket.resume();
+  }
+
+  #toTcpPlain(
+    socket: Socket,
+    facts: ConnectionFacts,
+    table: TcpRouterTable | undefined,
+    route: TcpRoute | undefined,
+  ): void {
     const view: ConnectionView = { serverName: '', alpn: [], clientIp: facts.clientIp, tls: false };
     const chosen = route ?? matchRoute(table?.plainRoutes ?? [], view);
     if (chosen === undefined) {
-      this.#deps.logger.debug({ entryPoint: this.#current.s.entryPoint, client: facts.clientIp }, 'no tcp router matches: closed');
+      this.#deps.logger.debug(
+        { entryPoint: this.#current.s.entryPoint, client: facts.clientIp },
+        'no tcp router matches: closed',
+      );
       socket.destroy();
       return;
     }
@@ -290,7 +329,12 @@ export class FrontDoor {
   async #tls(socket: Socket, facts: ConnectionFacts, c: Compiled): Promise<void> {
     const ep = c.s.entryPoint;
     const hello = facts.hello ?? { serverName: '', alpn: [] };
-    const view: ConnectionView = { serverName: hello.serverName, alpn: hello.alpn, clientIp: facts.clientIp, tls: true };
+    const view: ConnectionView = {
+      serverName: hello.serverName,
+      alpn: hello.alpn,
+      clientIp: facts.clientIp,
+      tls: true,
+    };
     const table = c.s.tcp;
     const route = table ? matchRoute(table.tlsRoutes, view) : undefined;
     setConnectionFacts(socket, facts);
@@ -318,7 +362,10 @@ export class FrontDoor {
       this.#deps.tcp.serve(ep, raw, socket, facts);
       return;
     }
-    this.#deps.logger.debug({ entryPoint: ep, client: facts.clientIp, sni: hello.serverName }, 'no router for a TLS connection: closed');
+    this.#deps.logger.debug(
+      { entryPoint: ep, client: facts.clientIp, sni: hello.serverName },
+      'no router for a TLS connection: closed',
+    );
     socket.destroy();
   }
 }

@@ -2,11 +2,21 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer, type SecureContext, TLSSocket } from 'node:tls';
+import {
+  createSecureContext,
+  createServer as createTlsServer,
+  type SecureContext,
+  TLSSocket,
+} from 'node:tls';
 import type { EntryPoint, TcpConfig } from '@berth/config';
 import type { Logger } from 'pino';
 import pino from 'pino';
-import { type ConnectionFacts, connectionFacts, type HttpHandoff, type TlsTerminator } from '../../src/edge/contract.js';
+import {
+  type ConnectionFacts,
+  connectionFacts,
+  type HttpHandoff,
+  type TlsTerminator,
+} from '../../src/edge/contract.js';
 import { FrontDoor } from '../../src/edge/front-door.js';
 import { TcpDataPlane } from '../../src/tcp/tcp-data-plane.js';
 
@@ -91,7 +101,9 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     hasHttp,
     tcp: plane.table('ep'),
     ...(options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {}),
-    ...(options.clientHelloTimeoutMs !== undefined ? { clientHelloTimeoutMs: options.clientHelloTimeoutMs } : {}),
+    ...(options.clientHelloTimeoutMs !== undefined
+      ? { clientHelloTimeoutMs: options.clientHelloTimeoutMs }
+      : {}),
     ...(options.serverFirstWaitMs !== undefined ? { serverFirstWaitMs: options.serverFirstWaitMs } : {}),
   });
   plane.update({ entryPoints: ['ep'], tcp: options.tcp });
@@ -111,7 +123,11 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     tls,
     server,
     update(tcp, hasHttp = options.hasHttp ?? false, grace) {
-      plane.update({ entryPoints: ['ep'], tcp, ...(grace !== undefined ? { routeRemovalGraceMs: grace } : {}) });
+      plane.update({
+        entryPoints: ['ep'],
+        tcp,
+        ...(grace !== undefined ? { routeRemovalGraceMs: grace } : {}),
+      });
       door.update(settings(hasHttp));
     },
     async close() {
@@ -132,7 +148,9 @@ export interface TcpBackend {
 }
 
 /** A TCP server; `onConnection` decides what it does (echo by default). */
-export async function startTcpBackend(onConnection?: (socket: Socket, index: number) => void): Promise<TcpBackend> {
+export async function startTcpBackend(
+  onConnection?: (socket: Socket, index: number) => void,
+): Promise<TcpBackend> {
   const received: Buffer[][] = [];
   const sockets = new Set<Socket>();
   const server = createServer({ allowHalfOpen: true }, (socket) => {
@@ -186,7 +204,11 @@ export async function startTlsBackend(pem: { certPem: string; keyPem: string }):
 }
 
 /** Reads from `socket` until `predicate(all bytes)` holds or it ends; resolves with the bytes. */
-export function readUntil(socket: Socket, predicate: (all: Buffer) => boolean, timeoutMs = 5000): Promise<Buffer> {
+export function readUntil(
+  socket: Socket,
+  predicate: (all: Buffer) => boolean,
+  timeoutMs = 5000,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let all = Buffer.alloc(0);
     const timer = setTimeout(() => {
