@@ -367,7 +367,7 @@ describe('front door: HTTP', () => {
       client.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
       // Answered before the client sends anything else.
       const first = await readUntil(client, (b) =>
-        b.toString().endsWith('/first from 127.0.0.1:' + client.localPort),
+        b.toString().endsWith(`/first from 127.0.0.1:${client.localPort}`),
       );
       assert.match(first.toString(), /\/first/);
       client.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\nGET /third HTTP/1.1\r\nHost: x\r\n\r\n');
