@@ -406,6 +406,26 @@ describe('front door: HTTP', () => {
     }
   });
 
+  it('keeps bytes and the FIN of a client that sends everything and half-closes at once', async () => {
+    const backend = await startTcpBackend((socket) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('end', () => socket.end(`tcp got ${Buffer.concat(chunks).toString()}`));
+    });
+    const edge = await startEdge({ tcp: catchAll(backend.port), hasHttp: true, pem: proxyPki });
+    try {
+      const http = await dial(edge.port);
+      http.end('GET /closing HTTP/1.0\r\nHost: x\r\n\r\n');
+      assert.match((await readUntil(http, () => false)).toString(), /http plain \/closing/);
+      const raw = await dial(edge.port);
+      raw.end('hello');
+      assert.equal((await readUntil(raw, () => false)).toString(), 'tcp got hello');
+    } finally {
+      await edge.close();
+      backend.close();
+    }
+  });
+
   it('hands bytes put back with unshift to a tls.Server fed through emit("connection")', async () => {
     // The contract's premise, checked on the TLS server itself (not only on a bare TLSSocket).
     const tlsServer = createTlsServer({ cert: proxyPki.certPem, key: proxyPki.keyPem }, (s) =>

@@ -54,12 +54,18 @@ interface Compiled {
 
 type Wait = 'data' | 'timeout' | 'closed';
 
-/** Collects a connection's first bytes without consuming them for good. */
+/**
+ * Collects a connection's first bytes without consuming them for good. The socket is paused after
+ * every chunk and resumed only while waiting for more: a client that sends its bytes and a FIN
+ * at once (`printf ... | nc -N`) must not have its 'end' emitted during the peek, or the bytes
+ * could not be put back (unshift after 'end' fails) and the next owner would never see the FIN.
+ */
 class Peek {
   buffer: Buffer = Buffer.alloc(0);
   closed = false;
   #wake: ((w: Wait) => void) | undefined;
   readonly #onData = (chunk: Buffer) => {
+    this.socket.pause();
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     this.#wake?.('data');
   };
@@ -77,10 +83,12 @@ class Peek {
   /** Waits for more bytes until `deadline` (epoch ms). */
   next(deadline: number): Promise<Wait> {
     if (this.closed) return Promise.resolve('closed');
+    this.socket.resume();
     return new Promise((resolve) => {
       const timer = setTimeout(() => done('timeout'), Math.max(0, deadline - Date.now()));
       const done = (w: Wait) => {
         clearTimeout(timer);
+        this.socket.pause();
         this.#wake = undefined;
         resolve(w);
       };
