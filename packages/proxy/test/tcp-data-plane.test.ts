@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { TcpConfig } from '@berth/config';
+import { probeTcp } from '../src/tcp/tcp-health.js';
 import { closedPort } from './support/backend.js';
 import { readUntil, startEdge, startTcpBackend, startTlsBackend } from './support/edge.js';
 import { captureLog, waitFor } from './support/log-capture.js';
@@ -115,6 +116,28 @@ describe('TCP data plane: updates', () => {
     } finally {
       await edge.close();
       echo.close();
+    }
+  });
+});
+
+describe('TCP health probe', () => {
+  it('connects, sends, and expects a reply within the timeout', async () => {
+    const redis = await startTcpBackend((socket) => {
+      socket.on('data', (c: Buffer) => {
+        if (c.toString() === 'PING\r\n') socket.write('+PONG\r\n');
+      });
+    });
+    const mute = await startTcpBackend((socket) => socket.on('data', () => {}));
+    const dead = await closedPort();
+    try {
+      const base = { host: '127.0.0.1', timeoutMs: 300 };
+      assert.equal(await probeTcp({ ...base, port: redis.port, send: undefined, expect: undefined }), true);
+      assert.equal(await probeTcp({ ...base, port: redis.port, send: 'PING\r\n', expect: '+PONG' }), true);
+      assert.equal(await probeTcp({ ...base, port: mute.port, send: 'PING\r\n', expect: '+PONG' }), false);
+      assert.equal(await probeTcp({ ...base, port: dead, send: undefined, expect: undefined }), false);
+    } finally {
+      redis.close();
+      mute.close();
     }
   });
 });

@@ -1,7 +1,11 @@
 // TCP runtime, pure parts: router order, services (smooth weighted round robin, weighted, health), middlewares, HTTP sniffing.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { TcpConfig } from '@berth/config';
+import type { EntryPoint, TcpConfig } from '@berth/config';
+
+type EntryPointTimeouts = NonNullable<NonNullable<EntryPoint['transport']>['respondingTimeouts']>;
+
+import { entryPointHasHttp, frontDoorSettings } from '../src/edge/entry-point-edge.js';
 import { looksLikeHttp } from '../src/edge/http-sniff.js';
 import { buildTcpMiddleware, chainTcpAdmits } from '../src/tcp/tcp-middlewares.js';
 import { buildTcpRouterTables, decidesWithoutPeeking, matchRoute } from '../src/tcp/tcp-router-table.js';
@@ -221,5 +225,51 @@ describe('HTTP sniffing', () => {
     assert.equal(looksLikeHttp(Buffer.from('EHLO mail')), 'no');
     assert.equal(looksLikeHttp(Buffer.from('SSH-2.0-x')), 'no');
     assert.equal(looksLikeHttp(Buffer.from('\x00\x01')), 'no');
+  });
+});
+
+describe('front door settings from a snapshot', () => {
+  it('finds HTTP on entry points with routers, unbound routers or a redirection', () => {
+    const body = {
+      entryPoints: {
+        web: { address: ':80', http: { redirections: { entryPoint: { to: 'websecure' } } } },
+        websecure: { address: ':443' },
+        ssh: { address: ':22' },
+      },
+      http: {
+        routers: { app: { rule: 'Host(`a`)', service: 's', entryPoints: ['websecure'] } },
+        services: {},
+      },
+    };
+    assert.equal(entryPointHasHttp(body, 'web'), true);
+    assert.equal(entryPointHasHttp(body, 'websecure'), true);
+    assert.equal(entryPointHasHttp(body, 'ssh'), false);
+    body.http.routers = {
+      ...body.http.routers,
+      all: { rule: 'Host(`b`)', service: 's' },
+    } as typeof body.http.routers;
+    assert.equal(entryPointHasHttp(body, 'ssh'), true);
+  });
+
+  it('reads proxyProtocol trust and clientHelloTimeout', () => {
+    // clientHelloTimeout is not in the model yet: read when present.
+    const ep = {
+      address: ':443',
+      proxyProtocol: { trustedIPs: ['10.0.0.0/8'] },
+      transport: { respondingTimeouts: { clientHelloTimeout: '3s' } as EntryPointTimeouts },
+    };
+    const s = frontDoorSettings(
+      'websecure',
+      ep,
+      { entryPoints: { websecure: ep }, http: { routers: {}, services: {} } },
+      undefined,
+    );
+    assert.deepEqual(s, {
+      entryPoint: 'websecure',
+      hasHttp: false,
+      tcp: undefined,
+      clientHelloTimeoutMs: 3000,
+      proxyProtocol: { trustedIPs: ['10.0.0.0/8'] },
+    });
   });
 });
