@@ -1,7 +1,8 @@
 // HTTP servers behind serversTransport.proxyProtocol: every backend connection opens with its own client's PROXY header and is never shared.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { parseProxyHeader } from '../src/tcp/proxy-protocol.js';
 import { applied, Cleanups, planeFor } from './support/plane.js';
@@ -22,6 +23,15 @@ async function proxiedBackend(): Promise<{ port: number; seen: Seen[] }> {
     const entry = (req.socket as Socket & { entry?: Seen }).entry;
     entry?.requests.push(req.url ?? '');
     res.end(`from ${entry?.source}`);
+  });
+  http.on('upgrade', (req, socket: Socket, head: Buffer) => {
+    const entry = (socket as Socket & { entry?: Seen }).entry;
+    entry?.requests.push(`upgrade ${req.url}`);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nfrom ${entry?.source}|`,
+    );
+    if (head.length > 0) socket.write(head);
+    socket.pipe(socket);
   });
   const server = createServer((socket) => {
     let buf = Buffer.alloc(0);
@@ -102,6 +112,42 @@ describe('PROXY protocol to HTTP servers', () => {
     assert.deepEqual(
       backend.seen.map((s) => s.requests),
       [['/a1', '/a2'], ['/b1']],
+    );
+  });
+
+  it("opens an Upgrade tunnel with the client's PROXY header too", async () => {
+    const backend = await proxiedBackend();
+    const plane = planeFor(cleanups);
+    const snapshot = body(
+      { r: { rule: 'PathPrefix(`/`)', service: 's' } },
+      {
+        s: {
+          loadBalancer: { servers: [{ url: `http://127.0.0.1:${backend.port}` }], serversTransport: 'pp' },
+        },
+      },
+    );
+    snapshot.http.serversTransports = { pp: { proxyProtocol: { version: 2 } } };
+    const port = await applied(plane, snapshot);
+    const client = connect({ port, host: '127.0.0.1' });
+    await once(client, 'connect');
+    cleanups.add(async () => {
+      client.destroy();
+    });
+    client.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    let text = '';
+    client.setEncoding('utf8');
+    await new Promise<void>((resolve) => {
+      client.on('data', (c: string) => {
+        text += c;
+        if (text.includes('|') && !text.includes('ping')) client.write('ping');
+        if (text.endsWith('ping')) resolve();
+      });
+    });
+    assert.match(text, /^HTTP\/1\.1 101/);
+    assert.ok(text.includes(`from 127.0.0.1:${client.localPort} v2|ping`), text);
+    assert.deepEqual(
+      backend.seen.map((x) => x.requests),
+      [['upgrade /ws']],
     );
   });
 });

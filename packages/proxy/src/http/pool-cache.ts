@@ -1,6 +1,6 @@
 // One undici Pool per server origin and transport, shared across runtimes so a config change keeps warm connections.
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import { Pool } from 'undici';
 import { clientEnds, proxiedConnector } from './proxy-protocol-connect.js';
 import type { TransportSettings } from './servers-transport.js';
@@ -32,7 +32,7 @@ export class PoolCache {
   readonly #override: Pool.Options | undefined;
   #closed = false;
   /** Pools of PROXY-protocol transports: one set per client connection, closed with it. */
-  readonly #perClient = new Map<Socket, Map<string, Pool>>();
+  readonly #perClient = new Map<EventEmitter, Map<string, Pool>>();
 
   constructor(options: PoolCacheOptions = {}) {
     this.#graceMs = options.graceMs ?? 30_000;
@@ -85,17 +85,19 @@ export class PoolCache {
   }
 
   #clientPool(origin: string, transport: TransportSettings, req: IncomingMessage): Pool {
-    const socket = req.socket;
+    // The client connection: an HTTP/2 request's socket is a per-stream facade, its session is the connection.
+    const owner: EventEmitter =
+      (req as { stream?: { session?: EventEmitter } }).stream?.session ?? req.socket;
     const key = `${transport.key}\u0000${origin}`;
-    let pools = this.#perClient.get(socket);
+    let pools = this.#perClient.get(owner);
     const existing = pools?.get(key);
     if (existing) return existing;
     if (!pools) {
       const created = new Map<string, Pool>();
       pools = created;
-      this.#perClient.set(socket, created);
-      socket.once('close', () => {
-        this.#perClient.delete(socket);
+      this.#perClient.set(owner, created);
+      owner.once('close', () => {
+        this.#perClient.delete(owner);
         for (const pool of created.values()) pool.close().catch(() => {});
       });
     }
@@ -107,7 +109,7 @@ export class PoolCache {
     );
     const pool = new Pool(origin, { ...transport.pool, ...this.#override, connect });
     pools.set(key, pool);
-    if (this.#closed || socket.destroyed) pool.close().catch(() => {});
+    if (this.#closed || req.socket.destroyed) pool.close().catch(() => {});
     return pool;
   }
 

@@ -50,9 +50,9 @@ export function relayUpgrade(relay: UpgradeRelay): Promise<UpgradeResult> {
       path: relay.target,
       headers,
       setHost: headers['host'] === undefined,
-      agent: false as const,
       ...(https ? transport.tls : {}),
-      // serversTransport.proxyProtocol: this tunnel's connection opens with the client's PROXY header.
+      // serversTransport.proxyProtocol: this tunnel's connection opens with the client's PROXY header
+      // (node:http calls createConnection only when no agent is given, `agent: false` included).
       ...(transport.proxyProtocol !== undefined && socket instanceof Socket
         ? {
             createConnection: () =>
@@ -65,7 +65,7 @@ export function relayUpgrade(relay: UpgradeRelay): Promise<UpgradeResult> {
                 ends: socketEnds(socket),
               }),
           }
-        : {}),
+        : { agent: false as const }),
     };
     let upstream: ClientRequest;
     try {

@@ -51,6 +51,10 @@ export function buildTcpRouterTables(
   for (const ep of entryPoints) lists.set(ep, { tls: [], plain: [] });
   const problems: TcpRouterProblem[] = [];
   for (const [name, router] of Object.entries(tcp?.routers ?? {})) {
+    if (typeof router?.rule !== 'string' || typeof router.service !== 'string') {
+      problems.push({ router: name, message: 'router needs a rule and a service' });
+      continue;
+    }
     const parsed = parseTcpRule(router.rule);
     if (!parsed.ok) {
       problems.push({ router: name, message: `rule: ${parsed.error.message}` });
