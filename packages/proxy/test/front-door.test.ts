@@ -486,6 +486,12 @@ describe('front door: PROXY protocol', () => {
       c.write(encodeProxyV1({ ip: '203.0.113.7', port: 4242 }, { ip: '198.51.100.1', port: 443 }));
       await closedSoon(c);
       assert.equal(untrusted.http.seen.length, 0);
+      // A request whose first segment is a lone `P` is not mistaken for a PROXY header.
+      const d = await dial(untrusted.port);
+      d.write('P');
+      await new Promise((r) => setTimeout(r, 30));
+      d.end('OST /post HTTP/1.0\r\nHost: x\r\n\r\n');
+      assert.match((await readUntil(d, () => false)).toString(), /http plain \/post/);
       assert.match(await get(untrusted.port, '/direct', false), /from 127\.0\.0\.1:\d+$/);
     } finally {
       await trusted.close();

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { CidrSet, type ConnectionView, type EntryPoint } from '@berth/config';
 import type { Logger } from 'pino';
 import { CLIENT_HELLO_DEFAULT_MAX_BYTES, parseClientHello } from '../tcp/client-hello.js';
-import { looksLikeProxyHeader, parseProxyHeader, unmapIPv4 } from '../tcp/proxy-protocol.js';
+import { parseProxyHeader, unmapIPv4 } from '../tcp/proxy-protocol.js';
 import type { TcpConnectionHandler } from '../tcp/tcp-data-plane.js';
 import {
   decidesWithoutPeeking,
@@ -211,7 +211,14 @@ export class FrontDoor {
     if (c.trusted !== undefined && first === 'data') {
       const trusted = c.trusted === 'all' || c.trusted.contains(facts.clientIp);
       if (!trusted) {
-        if (looksLikeProxyHeader(peek.buffer)) return drop('PROXY protocol header from an untrusted source');
+        // Wait while the bytes are a strict prefix of a signature (a lone `P` may still be a POST).
+        for (;;) {
+          const p = parseProxyHeader(peek.buffer);
+          if (p.kind === 'none') break;
+          if (p.kind !== 'more') return drop('PROXY protocol header from an untrusted source');
+          const w = await peek.next(helloDeadline);
+          if (w !== 'data') return drop('closed or silent during the first bytes');
+        }
       } else {
         for (;;) {
           const p = parseProxyHeader(peek.buffer);
