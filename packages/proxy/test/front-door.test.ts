@@ -309,6 +309,31 @@ describe('front door: TLS', () => {
     }
   });
 
+  it('keeps ACME TLS-ALPN-01 handshakes for itself, even under a passthrough catch-all', async () => {
+    const backend = await startTlsBackend(backendPki);
+    const edge = await startEdge({ tcp: passthrough(backend.port, '*'), hasHttp: true, pem: proxyPki });
+    try {
+      const client = tlsConnect({
+        port: edge.port,
+        host: '127.0.0.1',
+        servername: 'acme.test',
+        ALPNProtocols: ['acme-tls/1'],
+        rejectUnauthorized: false,
+      });
+      client.on('error', () => {});
+      await once(client, 'secureConnect');
+      assert.equal(client.getPeerX509Certificate()?.fingerprint256, fingerprint(proxyPki.certPem));
+      assert.deepEqual(edge.tls.purposes, ['http']);
+      client.destroy();
+      const normal = await tlsClient(edge.port, 'app.test');
+      assert.equal(normal.getPeerX509Certificate()?.fingerprint256, fingerprint(backendPki.certPem));
+      normal.destroy();
+    } finally {
+      await edge.close();
+      backend.close();
+    }
+  });
+
   it('terminates TLS for a TCP router without passthrough and forwards the clear bytes', async () => {
     const echo = await startTcpBackend();
     const tcp: TcpConfig = {

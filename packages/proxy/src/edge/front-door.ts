@@ -26,6 +26,7 @@ export const DEFAULT_CLIENT_HELLO_TIMEOUT_MS = 10_000;
  * (SSH, SMTP, MySQL), on an entry point that otherwise needs the client's first bytes.
  */
 export const DEFAULT_SERVER_FIRST_WAIT_MS = 1_000;
+const ACME_TLS_ALPN = 'acme-tls/1';
 
 /** What an entry point's front door needs from the live snapshot; replaced whole by `update`. */
 export interface FrontDoorSettings {
@@ -119,7 +120,8 @@ class Peek {
  *    up to `serverFirstWaitMs` first.)
  * 3. Otherwise the first bytes are read, within `clientHelloTimeoutMs`; if a plain router would
  *    take a client that says nothing, it gets it after `serverFirstWaitMs` of silence.
- *    A ClientHello goes to the TLS routers by priority (passthrough: raw bytes; else terminated
+ *    A ClientHello offering `acme-tls/1` is terminated for HTTP whatever the routers (TLS-ALPN-01).
+ *    Any other ClientHello goes to the TLS routers by priority (passthrough: raw bytes; else terminated
  *    here), then to HTTPS, then to a plain catch-all (raw); else the connection closes.
  *    Not TLS: a plain router (or HTTP when the bytes start with an HTTP method and the entry
  *    point has HTTP routers), else HTTP, else close. Garbage closes only that connection.
@@ -351,8 +353,18 @@ export class FrontDoor {
       tls: true,
     };
     const table = c.s.tcp;
-    const route = table ? matchRoute(table.tlsRoutes, view) : undefined;
     setConnectionFacts(socket, facts);
+    if (hello.alpn.includes(ACME_TLS_ALPN)) {
+      // TLS-ALPN-01 validation is Berth's own business (as in Traefik): no TCP router sees it,
+      // the terminator answers with the challenge certificate.
+      const secure = await this.#deps.tls.terminate(socket, facts, 'http');
+      if (secure === null) return;
+      setConnectionFacts(secure, facts);
+      if (this.#deps.http) this.#deps.http.serve(secure, facts);
+      else secure.end();
+      return;
+    }
+    const route = table ? matchRoute(table.tlsRoutes, view) : undefined;
     if (route !== undefined) {
       if (route.passthrough) {
         this.#deps.tcp.serve(ep, route, socket, facts);

@@ -40,7 +40,8 @@ export class FakeTls implements TlsTerminator {
     const secure = new TLSSocket(socket, {
       isServer: true,
       secureContext: this.context,
-      ALPNProtocols: purpose === 'http' ? ['http/1.1'] : [],
+      // The real terminator also answers ACME TLS-ALPN-01 on HTTP purpose.
+      ALPNProtocols: purpose === 'http' ? ['http/1.1', 'acme-tls/1'] : [],
     });
     return new Promise((resolve) => {
       secure.once('secure', () => resolve(secure));
