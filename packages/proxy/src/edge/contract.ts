@@ -51,3 +51,16 @@ export interface TlsTerminator {
 export interface HttpHandoff {
   serve(socket: Socket | TLSSocket, facts: ConnectionFacts): void;
 }
+
+/*
+ * How the front door hands a socket over (checked by packages/proxy/test/front-door.test.ts):
+ * - The bytes it read to decide (PROXY header excluded) are put back with `socket.unshift` and
+ *   the socket is paused. A TLSSocket built over it (`new TLSSocket(socket, ...)` or a
+ *   tls.Server fed with `emit('connection', socket)`) reads them first by itself.
+ * - node:http fed with `emit('connection', socket)` reads the handle directly and would leave
+ *   them waiting, so the front door calls `socket.resume()` right after `HttpHandoff.serve`
+ *   returns: `serve` must attach the HTTP server to the socket synchronously (no await before
+ *   `emit('connection')`), or those bytes would flow to nobody.
+ * - Net servers feeding the front door are created with `allowHalfOpen: true`, so TCP
+ *   half-close reaches the servers.
+ */

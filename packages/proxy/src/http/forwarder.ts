@@ -51,7 +51,7 @@ export function createForwarder(opts: ForwarderOptions): Forward {
       if (req.destroyed || ctx.signal.aborted) return aborted(ctx);
     }
     if (ctx instanceof HttpRequestContext && ctx.respond === ctx.defaultRespond) {
-      return dispatchDirect(ctx, target, transport, body, pools.get(origin, transport), logger);
+      return dispatchDirect(ctx, target, transport, body, pools.get(origin, transport, req), logger);
     }
     let upstream: Dispatcher.ResponseData;
     try {
@@ -64,7 +64,7 @@ export function createForwarder(opts: ForwarderOptions): Forward {
       };
       // undici would take the TLS server name from the Host header; Traefik uses the server's own.
       if (target.server.url.protocol === 'https:') options.servername = serverNameOf(target, transport.tls);
-      upstream = await pools.get(origin, transport).request(options);
+      upstream = await pools.get(origin, transport, req).request(options);
     } catch (err) {
       if (ctx.signal.aborted) return aborted(ctx);
       return answerFailure(ctx, err, logger, origin);

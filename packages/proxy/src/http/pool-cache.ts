@@ -1,5 +1,8 @@
 // One undici Pool per server origin and transport, shared across runtimes so a config change keeps warm connections.
+import type { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import { Pool } from 'undici';
+import { clientEnds, proxiedConnector } from './proxy-protocol-connect.js';
 import type { TransportSettings } from './servers-transport.js';
 import { DEFAULT_TRANSPORT } from './servers-transport.js';
 
@@ -28,14 +31,22 @@ export class PoolCache {
   readonly #graceMs: number;
   readonly #override: Pool.Options | undefined;
   #closed = false;
+  /** Pools of PROXY-protocol transports: one set per client connection, closed with it. */
+  readonly #perClient = new Map<EventEmitter, Map<string, Pool>>();
 
   constructor(options: PoolCacheOptions = {}) {
     this.#graceMs = options.graceMs ?? 30_000;
     this.#override = options.pool;
   }
 
-  /** The live pool for `origin` over `transport`, opened on first use. */
-  get(origin: string, transport: TransportSettings = DEFAULT_TRANSPORT): Pool {
+  /**
+   * The live pool for `origin` over `transport`, opened on first use. A transport that sends a
+   * PROXY header gets a pool per client connection (`req`'s socket): its connections carry that
+   * client's address and are never shared with another client; they close with the client's.
+   */
+  get(origin: string, transport: TransportSettings = DEFAULT_TRANSPORT, req?: IncomingMessage): Pool {
+    if (transport.proxyProtocol !== undefined && req !== undefined)
+      return this.#clientPool(origin, transport, req);
     const existing = this.#pools.get(transport.key)?.get(origin);
     if (existing) return existing.pool;
     return this.#open(origin, transport);
@@ -73,6 +84,35 @@ export class PoolCache {
     await this.#shutdown((pool) => pool.destroy());
   }
 
+  #clientPool(origin: string, transport: TransportSettings, req: IncomingMessage): Pool {
+    // The client connection: an HTTP/2 request's socket is a per-stream facade, its session is the connection.
+    const owner: EventEmitter =
+      (req as { stream?: { session?: EventEmitter } }).stream?.session ?? req.socket;
+    const key = `${transport.key}\u0000${origin}`;
+    let pools = this.#perClient.get(owner);
+    const existing = pools?.get(key);
+    if (existing) return existing;
+    if (!pools) {
+      const created = new Map<string, Pool>();
+      pools = created;
+      this.#perClient.set(owner, created);
+      owner.once('close', () => {
+        this.#perClient.delete(owner);
+        for (const pool of created.values()) pool.close().catch(() => {});
+      });
+    }
+    const connect = proxiedConnector(
+      transport.proxyProtocol ?? 2,
+      clientEnds(req),
+      transport.tls,
+      transport.dialTimeoutMs,
+    );
+    const pool = new Pool(origin, { ...transport.pool, ...this.#override, connect });
+    pools.set(key, pool);
+    if (this.#closed || req.socket.destroyed) pool.close().catch(() => {});
+    return pool;
+  }
+
   #open(origin: string, transport: TransportSettings): Pool {
     const options = this.#override ? { ...transport.pool, ...this.#override } : transport.pool;
     const entry: Entry = {
@@ -107,12 +147,15 @@ export class PoolCache {
     this.#closed = true;
     const entries = [...this.#entries()];
     this.#pools.clear();
-    await Promise.all(
-      entries.map((entry) => {
+    const clientPools = [...this.#perClient.values()].flatMap((m) => [...m.values()]);
+    this.#perClient.clear();
+    await Promise.all([
+      ...entries.map((entry) => {
         clearTimeout(entry.retireTimer);
         return end(entry.pool).catch(() => {});
       }),
-    );
+      ...clientPools.map((pool) => end(pool).catch(() => {})),
+    ]);
   }
 
   #scheduleRetire(entry: Entry): void {

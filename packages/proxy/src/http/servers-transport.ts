@@ -12,6 +12,8 @@ export interface TransportSettings {
   dialTimeoutMs: number;
   responseHeaderTimeoutMs: number;
   tls: TlsSettings;
+  /** PROXY protocol version sent on every connection: such pools are per client connection. */
+  proxyProtocol?: 1 | 2;
 }
 
 export interface TlsSettings {
@@ -52,12 +54,14 @@ export function transportSettings(transport: ServersTransport | undefined): Tran
   const max = t.maxConnsPerHost;
   if (typeof max === 'number' && Number.isInteger(max) && max > 0) pool.connections = max;
   // undici cannot bound idle connections apart from all connections: maxIdleConnsPerHost is not applied.
+  const proxyProtocol = t.proxyProtocol ? (t.proxyProtocol.version ?? 2) : undefined;
   return {
-    key: JSON.stringify([responseHeaderTimeoutMs, idle, connect, pool.connections ?? 0]),
+    key: JSON.stringify([responseHeaderTimeoutMs, idle, connect, pool.connections ?? 0, proxyProtocol ?? 0]),
     pool,
     dialTimeoutMs,
     responseHeaderTimeoutMs,
     tls,
+    ...(proxyProtocol !== undefined ? { proxyProtocol } : {}),
   };
 }
 

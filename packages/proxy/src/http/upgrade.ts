@@ -2,9 +2,11 @@
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServerTarget } from '../runtime/types.js';
 import { downstreamResponseHeaders } from './forwarded-headers.js';
+import { proxiedSocket, socketEnds } from './proxy-protocol-connect.js';
 import type { TransportSettings } from './servers-transport.js';
 
 export interface UpgradeRelay {
@@ -48,8 +50,22 @@ export function relayUpgrade(relay: UpgradeRelay): Promise<UpgradeResult> {
       path: relay.target,
       headers,
       setHost: headers['host'] === undefined,
-      agent: false as const,
       ...(https ? transport.tls : {}),
+      // serversTransport.proxyProtocol: this tunnel's connection opens with the client's PROXY header
+      // (node:http calls createConnection only when no agent is given, `agent: false` included).
+      ...(transport.proxyProtocol !== undefined && socket instanceof Socket
+        ? {
+            createConnection: () =>
+              proxiedSocket({
+                host: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
+                port: Number(server.url.port) || (https ? 443 : 80),
+                https,
+                tls: transport.tls,
+                version: transport.proxyProtocol ?? 2,
+                ends: socketEnds(socket),
+              }),
+          }
+        : { agent: false as const }),
     };
     let upstream: ClientRequest;
     try {

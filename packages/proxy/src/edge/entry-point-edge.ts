@@ -1,0 +1,39 @@
+// What an entry point's front door needs from a snapshot body (pure): HTTP presence, timeouts, PROXY protocol trust.
+import type { EntryPoint } from '@berth/config';
+import type { SnapshotBody } from '@berth/protocol';
+import { durationMs } from '../http/entry-point-settings.js';
+import type { TcpRouterTable } from '../tcp/tcp-router-table.js';
+import { DEFAULT_CLIENT_HELLO_TIMEOUT_MS, type FrontDoorSettings } from './front-door.js';
+
+/**
+ * True when HTTP has something to do on the entry point: an HTTP router bound to it (a router
+ * without entryPoints is bound to all of them, as Traefik) or an entry-point redirection.
+ */
+export function entryPointHasHttp(body: Pick<SnapshotBody, 'http' | 'entryPoints'>, name: string): boolean {
+  if (body.entryPoints[name]?.http?.redirections?.entryPoint !== undefined) return true;
+  for (const router of Object.values(body.http?.routers ?? {})) {
+    const eps = router.entryPoints;
+    if (eps === undefined || eps.length === 0 || eps.includes(name)) return true;
+  }
+  return false;
+}
+
+/**
+ * The settings of entry point `name`'s front door for a snapshot. `clientHelloTimeout` is read
+ * from `transport.respondingTimeouts` when present (not in the model yet; default 10 s).
+ */
+export function frontDoorSettings(
+  name: string,
+  entryPoint: EntryPoint,
+  body: Pick<SnapshotBody, 'http' | 'entryPoints'>,
+  tcp: TcpRouterTable | undefined,
+): FrontDoorSettings {
+  const timeouts = entryPoint.transport?.respondingTimeouts as { clientHelloTimeout?: string } | undefined;
+  return {
+    entryPoint: name,
+    hasHttp: entryPointHasHttp(body, name),
+    tcp,
+    clientHelloTimeoutMs: durationMs(timeouts?.clientHelloTimeout, DEFAULT_CLIENT_HELLO_TIMEOUT_MS),
+    ...(entryPoint.proxyProtocol !== undefined ? { proxyProtocol: entryPoint.proxyProtocol } : {}),
+  };
+}
