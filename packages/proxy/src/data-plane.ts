@@ -3,6 +3,9 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { parseAddress } from '@berth/config';
 import type { ListenerInfo, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
+import type { ConnectionFacts, HttpHandoff, TlsTerminator } from './edge/contract.js';
+import { entryPointNeedsFrontDoor, frontDoorSettings } from './edge/entry-point-edge.js';
+import { FrontDoor } from './edge/front-door.js';
 import { HealthRegistry } from './health/health-registry.js';
 import type { RequestContext } from './http/context.js';
 import type { EntryPointSettings } from './http/entry-point-settings.js';
@@ -18,6 +21,7 @@ import { AccessLog } from './observability/access-log.js';
 import { NodeMetrics, recordRequest } from './observability/node-metrics.js';
 import { buildRuntime } from './runtime/build-runtime.js';
 import { RuntimeSwitch, StagedRuntime } from './runtime/runtime-switch.js';
+import { TcpDataPlane } from './tcp/tcp-data-plane.js';
 
 export const LISTEN_FAILED = 'BERTH_PROXY_LISTEN';
 export const DATA_PLANE_CLOSED = 'BERTH_PROXY_CLOSED';
@@ -56,6 +60,11 @@ interface Listener {
   http: HttpEntryPoint;
   /** Every connection `server` accepted and that is still open. */
   sockets: Set<Socket>;
+  /**
+   * PROXY protocol, TLS/plain detection, SNI routing; null while the entry point serves plain HTTP
+   * only, whose connections then go straight to `http`. Swapped with each snapshot.
+   */
+  door: FrontDoor | null;
 }
 
 /** Traefik's default for how long a removed route's WebSockets and streams may go on. */
@@ -82,6 +91,10 @@ export class DataPlane {
   /** Active and passive health of every server; outlives snapshots. */
   readonly health: HealthRegistry;
   readonly metrics = new NodeMetrics();
+  /** TCP routers, services and their connections; outlives snapshots. */
+  readonly tcp: TcpDataPlane;
+  /** TLS termination for the live snapshot's certificates and options. */
+  #tls: TlsTerminator = NO_TLS;
   readonly accessLog: AccessLog;
   readonly #listeners = new Map<string, Listener>();
   /** Servers of removed entry points still finishing their requests. */
@@ -106,6 +119,7 @@ export class DataPlane {
       this.accessLog.write(ctx, endedAt);
       userHook?.(ctx);
     };
+    this.tcp = new TcpDataPlane({ logger: opts.logger.child({ component: 'tcp' }) });
     this.#pools = new PoolCache(opts.poolGraceMs === undefined ? {} : { graceMs: opts.poolGraceMs });
     this.forward = createForwarder({
       pools: this.#pools,
@@ -150,6 +164,7 @@ export class DataPlane {
     }, this.#closeDrainMs ?? longest);
     await Promise.all([...listeners.map((l) => drain(l, graceOf(l))), ...this.#draining.values()]);
     clearTimeout(cut);
+    this.tcp.close();
     await this.health.close();
     await this.#pools.destroy();
   }
@@ -212,10 +227,17 @@ export class DataPlane {
       }
     }
     const removalGrace = durationMs(body.routeRemovalGrace, DEFAULT_ROUTE_REMOVAL_GRACE_MS);
+    const tcp = this.tcp.update({
+      entryPoints: [...runtime.entryPoints.keys()],
+      tcp: body.tcp,
+      routeRemovalGraceMs: removalGrace,
+    });
+    for (const problem of tcp.problems) this.#logger.warn({ code: 'BERTH_PROXY_TCP_CONFIG' }, problem);
     for (const listener of this.#listeners.values()) {
       const next = settings.get(listener.entryPoint);
       if (next) listener.http.configure(next);
       listener.http.routesChanged(removalGrace);
+      listener.door = this.#frontDoor(listener, body);
     }
     for (const listener of retired) {
       this.#draining.set(
@@ -226,6 +248,27 @@ export class DataPlane {
       );
     }
     return { ok: true, listeners: this.listeners() };
+  }
+
+  /** The front door `listener` needs for `body`, reusing the one it has; null for plain HTTP only. */
+  #frontDoor(listener: Listener, body: SnapshotBody): FrontDoor | null {
+    const name = listener.entryPoint;
+    const entryPoint = body.entryPoints[name];
+    const table = this.tcp.table(name);
+    if (entryPoint === undefined || !entryPointNeedsFrontDoor(name, entryPoint, body, table)) return null;
+    const settings = frontDoorSettings(name, entryPoint, body, table);
+    if (listener.door !== null) {
+      listener.door.update(settings);
+      return listener.door;
+    }
+    const http = listener.http;
+    const handoff: HttpHandoff = {
+      serve: (socket) => http.server.emit('connection', socket),
+    };
+    const tls: TlsTerminator = {
+      terminate: (socket, facts, purpose) => this.#tls.terminate(socket, facts, purpose),
+    };
+    return new FrontDoor(settings, { logger: this.#logger, tls, http: handoff, tcp: this.tcp });
   }
 
   async #open(
@@ -248,11 +291,23 @@ export class DataPlane {
       ...(this.#onRequestEnd ? { onRequestEnd: this.#onRequestEnd } : {}),
     });
     const sockets = new Set<Socket>();
-    const server = createNetServer({ noDelay: true }, (socket) => {
+    const listener: Listener = {
+      entryPoint,
+      requested,
+      bound: '',
+      server: null as never,
+      http,
+      sockets,
+      door: null,
+    };
+    // Half-open connections are TCP's business (a client's FIN must reach the server); node:http copes.
+    const server = createNetServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
-      http.server.emit('connection', socket);
+      if (listener.door === null) http.server.emit('connection', socket);
+      else listener.door.handle(socket);
     });
+    listener.server = server;
     try {
       await listen(server, address);
     } catch (err) {
@@ -262,7 +317,8 @@ export class DataPlane {
     http.server.emit('listening');
     server.on('error', (err) => this.#logger.error({ err, entryPoint }, 'listener error'));
     this.metrics.trackConnections(server, entryPoint);
-    return { entryPoint, requested, bound: boundAddress(server), server, http, sockets };
+    listener.bound = boundAddress(server);
+    return listener;
   }
 }
 
@@ -295,3 +351,11 @@ function cutAll(listener: Listener): void {
 }
 
 function noop(): void {}
+
+/** Until a snapshot brings certificates, a TLS connection cannot be terminated: it is closed. */
+const NO_TLS: TlsTerminator = {
+  terminate(socket: Socket, _facts: ConnectionFacts): Promise<null> {
+    socket.destroy();
+    return Promise.resolve(null);
+  },
+};

@@ -37,3 +37,24 @@ export function frontDoorSettings(
     ...(entryPoint.proxyProtocol !== undefined ? { proxyProtocol: entryPoint.proxyProtocol } : {}),
   };
 }
+
+/**
+ * False when the entry point only serves plain HTTP: no TCP router, no TLS, no PROXY protocol.
+ * Its connections then go straight to the HTTP server, without waiting for their first bytes.
+ */
+export function entryPointNeedsFrontDoor(
+  name: string,
+  entryPoint: EntryPoint,
+  body: Pick<SnapshotBody, 'http' | 'entryPoints'>,
+  tcp: TcpRouterTable | undefined,
+): boolean {
+  if (entryPoint.proxyProtocol !== undefined) return true;
+  if (tcp !== undefined && (tcp.tlsRoutes.length > 0 || tcp.plainRoutes.length > 0)) return true;
+  if (entryPoint.http?.tls !== undefined) return true;
+  for (const router of Object.values(body.http?.routers ?? {})) {
+    if (router.tls === undefined) continue;
+    const eps = router.entryPoints;
+    if (eps === undefined || eps.length === 0 || eps.includes(name)) return true;
+  }
+  return false;
+}
