@@ -1,6 +1,13 @@
 // The snapshot envelope: one immutable, versioned, hashed document a node applies whole or not at all.
 import { createHash } from 'node:crypto';
-import type { AccessLogSettings, Duration, EntryPoint, HttpConfig, ResolvedTls, TcpConfig } from '@berth/config';
+import type {
+  AccessLogSettings,
+  Duration,
+  EntryPoint,
+  HttpConfig,
+  ResolvedTls,
+  TcpConfig,
+} from '@berth/config';
 
 /** Bumped when a node needs new code to understand a body. A node NACKs a schema it does not know. */
 export const SNAPSHOT_SCHEMA = 1;

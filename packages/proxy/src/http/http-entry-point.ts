@@ -1,9 +1,14 @@
 // The HTTP server of one entry point: builds each request's context, routes it on the runtime live at its start, runs the router's handler.
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer, ServerResponse } from 'node:http';
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { createServer as createHttp2Server } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import type { ConnectionFacts, HttpHandoff } from '../edge/contract.js';
+import { setConnectionFacts } from '../edge/contract.js';
 import { routeRequest } from '../runtime/route-request.js';
 import type { RuntimeSource } from '../runtime/runtime-switch.js';
 import type { RouterEntry, Runtime } from '../runtime/types.js';
@@ -13,6 +18,7 @@ import { entryPointSettings } from './entry-point-settings.js';
 import type { Forward } from './forward-types.js';
 import { forwardedClientIp, isTrusted } from './forwarded-headers.js';
 import type { TransportSource } from './forwarder.js';
+import { H2Request, H2Response } from './h2-compat.js';
 import type { EntryPointScope } from './request-context.js';
 import { HttpRequestContext, TEXT_HEADERS, TEXT_HEADERS_CLOSE } from './request-context.js';
 import { clientAddress, parseRequest } from './request-view.js';
@@ -51,7 +57,7 @@ type ServerWithLimits = Server & { maxHeaderSize?: number };
  * Node reads the timeouts and the header limit from the server object per connection or per
  * request, and the rest is read from `settings` per request.
  */
-export class HttpEntryPoint implements EntryPointScope {
+export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
   readonly name: string;
   readonly nodeName: string;
   readonly server: Server;
@@ -63,6 +69,8 @@ export class HttpEntryPoint implements EntryPointScope {
   readonly #logger: Logger;
   readonly #onRequestEnd: ((ctx: RequestContext) => void) | undefined;
   #routerNames: { runtime: Runtime; names: Set<string> } | undefined;
+  /** HTTP/2 over TLS (ALPN `h2`); made on the first such connection. */
+  #h2: Http2Server | undefined;
 
   constructor(opts: EntryPointOptions) {
     this.name = opts.name;
@@ -103,6 +111,44 @@ export class HttpEntryPoint implements EntryPointScope {
     server.requestTimeout = settings.readTimeoutMs;
     server.headersTimeout = settings.readTimeoutMs;
     server.keepAliveTimeout = settings.idleTimeoutMs;
+    this.#h2?.setTimeout(settings.idleTimeoutMs);
+  }
+
+  /**
+   * The front door's hand-off: a plain socket, or a handshaken TLS socket (ALPN `h2`: HTTP/2,
+   * otherwise HTTP/1.1). Either way the same routing, middlewares and forwarder serve it; only
+   * TLS routers answer TLS requests, and only plain routers plain ones.
+   */
+  serve(socket: Socket | TLSSocket, facts: ConnectionFacts): void {
+    setConnectionFacts(socket, facts);
+    // The client's address as the front door learnt it (PROXY protocol), read once per connection.
+    (socket as TaggedSocket)[kPeer] = clientAddress(facts.clientIp);
+    if ((socket as TLSSocket).alpnProtocol === 'h2') this.#http2().emit('connection', socket);
+    else this.server.emit('connection', socket);
+  }
+
+  #http2(): Http2Server {
+    if (this.#h2 === undefined) {
+      const h2 = createHttp2Server({
+        maxSendHeaderBlockLength: 64 * 1024,
+        settings: { maxHeaderListSize: this.#settings.maxHeaderBytes },
+        // Node's types know these options but not their subclass constructors' signatures.
+        Http2ServerRequest: H2Request as unknown as typeof Http2ServerRequest,
+        Http2ServerResponse: H2Response as unknown as typeof Http2ServerResponse,
+      });
+      h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.#onH2Request(req, res));
+      h2.on('sessionError', (err: Error) =>
+        this.#logger.debug({ err, entryPoint: this.name }, 'HTTP/2 session error'),
+      );
+      h2.setTimeout(this.#settings.idleTimeoutMs);
+      this.#h2 = h2;
+    }
+    return this.#h2;
+  }
+
+  /** Closes the HTTP/2 sessions' sockets (the HTTP/1.1 ones belong to `server`). */
+  closeHttp2(): void {
+    this.#h2?.close();
   }
 
   /**
@@ -134,6 +180,15 @@ export class HttpEntryPoint implements EntryPointScope {
     void this.#run(this.#context(req, res), runtime);
   }
 
+  /** The HTTP/2 request and response stand in for HTTP/1.1 ones (see h2-compat.ts). */
+  #onH2Request(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    const runtime = this.#runtimes.current;
+    void this.#run(
+      this.#context(req as unknown as IncomingMessage, res as unknown as ServerResponse),
+      runtime,
+    );
+  }
+
   #context(req: IncomingMessage, res: ServerResponse): HttpRequestContext {
     const { view, target } = parseRequest(req);
     const peer = peerOf(req.socket);
@@ -141,6 +196,11 @@ export class HttpEntryPoint implements EntryPointScope {
     const trusted = (trust.insecure || trust.trustedIPs !== null) && isTrusted(peer, trust);
     view.clientIp = trusted ? forwardedClientIp(peer, req.headers['x-forwarded-for'], trust) : peer;
     const ctx = new HttpRequestContext(this, req, res, view, target, peer, trusted);
+    // Through an HTTP/2 stream, `req.socket` forwards to the TLS socket too.
+    if ((req.socket as Partial<TLSSocket>).encrypted === true) {
+      ctx.tls = true;
+      ctx.scheme = 'https';
+    }
     // Behind a trusted TLS-terminating proxy the client spoke https: redirectScheme and HSTS must know.
     if (trusted) {
       const proto = req.headers['x-forwarded-proto'];
@@ -154,7 +214,7 @@ export class HttpEntryPoint implements EntryPointScope {
     const writeTimeout = ctx.upgrade === undefined ? this.#settings.writeTimeoutMs : 0;
     const timer = writeTimeout > 0 ? setTimeout(cutSlowWriter, writeTimeout, ctx.res) : undefined;
     try {
-      const router = runtime && routeRequest(runtime, this.name, ctx.view);
+      const router = runtime && routeRequest(runtime, this.name, ctx.view, ctx.tls);
       if (!runtime || !router) {
         ctx.log.error = 'no_route';
         await ctx.respond(404, TEXT_HEADERS, '404 page not found\n');

@@ -105,6 +105,8 @@ export class EdgeTlsTerminator implements TlsTerminator {
         }
         done = true;
         clearTimeout(timer);
+        // What tls.Server does before 'secureConnection': http2 waits for it to become false.
+        (tlsSocket as unknown as { secureConnecting: boolean }).secureConnecting = false;
         // The listeners stay: after `done` they do nothing, and an error the consumer has not
         // subscribed to yet must not crash the process.
         setConnectionFacts(tlsSocket, facts);
