@@ -20,7 +20,9 @@ import { TransportTable } from '../src/http/servers-transport.js';
 import { buildRuntime } from '../src/runtime/build-runtime.js';
 import { TlsState } from '../src/tls/tls-state.js';
 import { EdgeTlsTerminator } from '../src/tls/tls-terminator.js';
+import { closedPort } from './support/backend.js';
 import { call } from './support/client.js';
+import { waitFor } from './support/log-capture.js';
 import { backendFor, Cleanups, silent } from './support/plane.js';
 import { service, body as snapshotBody } from './support/snapshot.js';
 import { startTestFront } from './support/tls-front.js';
@@ -187,6 +189,7 @@ describe('HTTP over TLS', () => {
   let cert: ResolvedCertificate;
   let fallback: ResolvedCertificate;
   let e: Edge;
+  const slowClosed: string[] = [];
 
   before(async () => {
     ca = makeTestCa();
@@ -200,14 +203,36 @@ describe('HTTP over TLS', () => {
       res.write('partial');
       setTimeout(() => res.destroy(), 50);
     });
+    const trailing = await backendFor(cleanups, 'trailing', (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
+      res.write('body');
+      res.addTrailers({ 'x-checksum': 'abc123' });
+      res.end();
+    });
+    const slow = await backendFor(cleanups, 'slow', (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first');
+      res.on('close', () => slowClosed.push(req.url ?? ''));
+    });
     const routers: Record<string, HttpRouter> = {
+      trailing: { rule: 'Host(`app.test`) && Path(`/trailers`)', service: 'trailing', tls: {} },
+      slow: { rule: 'Host(`app.test`) && Path(`/slow`)', service: 'slow', tls: {} },
+      dead: { rule: 'Host(`app.test`) && Path(`/dead`)', service: 'dead', tls: {} },
       secure: { rule: 'Host(`app.test`)', service: 'app', tls: {}, middlewares: ['mark', 'toHttps'] },
       plain: { rule: 'Host(`app.test`)', service: 'plain', middlewares: ['mark'] },
       cut: { rule: 'Host(`cut.test`)', service: 'cut', tls: {} },
     };
     const b = snapshotBody(
       routers,
-      { app: service(app.url), plain: service(plain.url), cut: service(cut.url) },
+      {
+        app: service(app.url),
+        plain: service(plain.url),
+        cut: service(cut.url),
+        trailing: service(trailing.url),
+        slow: service(slow.url),
+        dead: service(`http://127.0.0.1:${await closedPort()}`),
+      },
       { websecure: ':443' },
     );
     b.http.middlewares = {
@@ -254,7 +279,7 @@ describe('HTTP over TLS', () => {
     assert.ok(!seen.rawNames.some((n) => n.startsWith(':')), `no pseudo-header upstream: ${seen.rawNames}`);
   });
 
-  it('answers its own errors over HTTP/2 without connection-specific headers (404, 502 with an unread body)', async () => {
+  it('answers its own 404 over HTTP/2 without connection-specific headers, and forwards request bodies', async () => {
     const missing = await h2get(e.tlsPort, '/', { authority: 'nobody.test' });
     assert.equal(missing.status, 404);
     assert.equal(missing.headers.connection, undefined);
@@ -268,6 +293,69 @@ describe('HTTP over TLS', () => {
     assert.equal(res.rstCode, h2.NGHTTP2_INTERNAL_ERROR);
     // The session and the node are fine: the next request on a new stream works.
     assert.equal((await h2get(e.tlsPort, '/again')).status, 200);
+  });
+
+  it('passes the upstream trailers on to an HTTP/2 client', async () => {
+    const session = h2connect(`https://127.0.0.1:${e.tlsPort}`, {
+      servername: 'app.test',
+      rejectUnauthorized: false,
+    });
+    cleanups.add(async () => session.close());
+    const stream = session.request({ ':path': '/trailers', ':authority': 'app.test' });
+    const trailers = new Promise<Record<string, unknown>>((resolve) =>
+      stream.on('trailers', (t) => resolve(t)),
+    );
+    let text = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (c: string) => (text += c));
+    stream.end();
+    assert.equal((await trailers)['x-checksum'], 'abc123');
+    await new Promise((resolve) => stream.on('close', resolve));
+    assert.equal(text, 'body');
+    session.close();
+  });
+
+  it('aborts the upstream request when the HTTP/2 client resets its stream', async () => {
+    const session = h2connect(`https://127.0.0.1:${e.tlsPort}`, {
+      servername: 'app.test',
+      rejectUnauthorized: false,
+    });
+    cleanups.add(async () => session.close());
+    const stream = session.request({ ':path': '/slow', ':authority': 'app.test' });
+    stream.on('error', () => {});
+    await new Promise((resolve) => stream.once('data', resolve));
+    stream.close(h2.NGHTTP2_CANCEL);
+    await waitFor(() => slowClosed.includes('/slow'), 'the upstream request to be aborted');
+    // The session stays usable for other streams.
+    const next = session.request({ ':path': '/after-reset', ':authority': 'app.test' });
+    const status = await new Promise<number>((resolve) =>
+      next.on('response', (h) => resolve(Number(h[':status']))),
+    );
+    next.resume();
+    next.end();
+    assert.equal(status, 200);
+    session.close();
+  });
+
+  it('answers 502 over HTTP/2 while the upload is still running, without a connection header', async () => {
+    const session = h2connect(`https://127.0.0.1:${e.tlsPort}`, {
+      servername: 'app.test',
+      rejectUnauthorized: false,
+    });
+    cleanups.add(async () => session.close());
+    const stream = session.request({
+      ':path': '/dead',
+      ':method': 'POST',
+      ':authority': 'app.test',
+      'content-length': '100000',
+    });
+    stream.on('error', () => {});
+    stream.write('x'.repeat(1000));
+    const headers = await new Promise<Record<string, unknown>>((resolve) => stream.on('response', resolve));
+    assert.equal(headers[':status'], 502);
+    assert.equal(headers['connection'], undefined);
+    stream.close();
+    session.close();
   });
 
   it('serves curl --http2 with the same answer as HTTP/1.1', async () => {

@@ -165,8 +165,10 @@ function dispatchDirect(
         ctx.log.bytesOut = (ctx.log.bytesOut ?? 0) + chunk.length;
         if (!res.write(chunk)) c.pause();
       },
-      onResponseEnd() {
+      onResponseEnd(_c, trailers) {
         if (gone) return;
+        // HTTP/2 carries trailers natively (gRPC status); HTTP/1.1 clients get none, as before.
+        if (req.httpVersionMajor === 2 && trailers !== undefined) addTrailers(res, trailers);
         res.end();
         settle({ kind: 'response', status });
       },
@@ -187,6 +189,31 @@ function dispatchDirect(
     });
   });
 }
+
+/** The upstream's trailers, minus fields HTTP/2 forbids; Node sends them after the last DATA frame. */
+function addTrailers(
+  res: HttpRequestContext['res'],
+  trailers: Record<string, string | string[] | undefined>,
+): void {
+  let out: Record<string, string | string[]> | undefined;
+  for (const name in trailers) {
+    const value = trailers[name];
+    if (value === undefined || HOP_BY_HOP_TRAILERS.has(name.toLowerCase())) continue;
+    out ??= {};
+    out[name] = value;
+  }
+  if (out !== undefined) res.addTrailers(out);
+}
+
+const HOP_BY_HOP_TRAILERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+]);
 
 /** An Upgrade request: the same routing, middlewares and balancing, then a raw tunnel instead of undici. */
 async function forwardUpgrade(

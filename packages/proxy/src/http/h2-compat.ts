@@ -83,11 +83,26 @@ export class H2Response extends Http2ServerResponse {
   }
 }
 
-/** ServerResponse has it, and the pipeline reads it before writing. */
-Object.defineProperty(H2Response.prototype, 'destroyed', {
-  configurable: true,
-  get(this: H2Response): boolean {
-    return this.stream.destroyed;
+Object.defineProperties(H2Response.prototype, {
+  /** ServerResponse has it, and the pipeline reads it before writing. */
+  destroyed: {
+    configurable: true,
+    get(this: H2Response): boolean {
+      return this.stream.destroyed;
+    },
+  },
+  /**
+   * Node reports a reset stream as finished (and emits 'finish' before 'close'): the pipeline
+   * would take the client's RST_STREAM for a complete response and never abort the upstream.
+   */
+  writableFinished: {
+    configurable: true,
+    get(this: H2Response): boolean {
+      const stream = this.stream;
+      return (
+        stream.writableFinished && !stream.aborted && (stream.rstCode ?? 0) === constants.NGHTTP2_NO_ERROR
+      );
+    },
   },
 });
 
