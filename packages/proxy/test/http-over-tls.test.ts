@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as h2, connect as h2connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { EntryPoint, HttpRouter, ResolvedCertificate } from '@berth/config';
@@ -53,6 +54,7 @@ function echo(req: IncomingMessage, res: ServerResponse): void {
 interface Edge {
   tlsPort: number;
   plainPort: number;
+  entry: HttpEntryPoint;
 }
 
 /** One entry point `websecure`, served plain on one port and through the terminator on another. */
@@ -99,12 +101,12 @@ async function edge(
   });
   const front = await startTestFront({ terminator, handoff: entry });
   cleanups.add(async () => {
-    entry.closeHttp2();
+    entry.closeHttp2(true);
     await front.close();
     entry.server.closeAllConnections();
     await new Promise<void>((resolve) => entry.server.close(() => resolve()));
   });
-  return { tlsPort: front.port, plainPort: (entry.server.address() as AddressInfo).port };
+  return { tlsPort: front.port, plainPort: (entry.server.address() as AddressInfo).port, entry };
 }
 
 interface Answer {
@@ -356,6 +358,44 @@ describe('HTTP over TLS', () => {
     assert.equal(headers['connection'], undefined);
     stream.close();
     session.close();
+  });
+
+  it('takes the client address from the front door, for plain sockets with bytes put back too', async () => {
+    const front = createServer((socket) => {
+      socket.once('data', (first: Buffer) => {
+        socket.pause();
+        socket.unshift(first);
+        e.entry.serve(socket, {
+          clientIp: '203.0.113.9',
+          clientPort: 1234,
+          localIp: '127.0.0.1',
+          localPort: 80,
+          viaProxyProtocol: true,
+        });
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    cleanups.add(() => new Promise((resolve) => front.close(() => resolve())));
+    const res = await call((front.address() as AddressInfo).port, { path: '/via', host: 'app.test' });
+    assert.equal(res.status, 200);
+    const seen = JSON.parse(res.body) as { headers: Record<string, string> };
+    assert.equal(seen.headers['x-forwarded-for'], '203.0.113.9');
+    assert.equal(seen.headers['x-forwarded-proto'], 'http');
+  });
+
+  it('closes HTTP/2 sessions gracefully when draining', async () => {
+    const session = h2connect(`https://127.0.0.1:${e.tlsPort}`, {
+      servername: 'app.test',
+      rejectUnauthorized: false,
+    });
+    const goaway = new Promise((resolve) => session.once('goaway', resolve));
+    const first = session.request({ ':path': '/one', ':authority': 'app.test' });
+    first.resume();
+    await new Promise((resolve) => first.on('response', resolve));
+    assert.ok(e.entry.http2Sessions >= 1);
+    e.entry.closeHttp2();
+    await goaway;
+    await new Promise((resolve) => session.once('close', resolve));
   });
 
   it('serves curl --http2 with the same answer as HTTP/1.1', async () => {

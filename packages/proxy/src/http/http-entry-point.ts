@@ -1,7 +1,7 @@
 // The HTTP server of one entry point: builds each request's context, routes it on the runtime live at its start, runs the router's handler.
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer, ServerResponse } from 'node:http';
-import type { Http2Server, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
 import { createServer as createHttp2Server } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -71,6 +71,7 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
   #routerNames: { runtime: Runtime; names: Set<string> } | undefined;
   /** HTTP/2 over TLS (ALPN `h2`); made on the first such connection. */
   #h2: Http2Server | undefined;
+  readonly #h2Sessions = new Set<ServerHttp2Session>();
 
   constructor(opts: EntryPointOptions) {
     this.name = opts.name;
@@ -123,8 +124,15 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
     setConnectionFacts(socket, facts);
     // The client's address as the front door learnt it (PROXY protocol), read once per connection.
     (socket as TaggedSocket)[kPeer] = clientAddress(facts.clientIp);
-    if ((socket as TLSSocket).alpnProtocol === 'h2') this.#http2().emit('connection', socket);
-    else this.server.emit('connection', socket);
+    if ((socket as TLSSocket).alpnProtocol === 'h2') {
+      this.#http2().emit('connection', socket);
+      return;
+    }
+    this.server.emit('connection', socket);
+    // The front door paused the socket to peek and put the bytes back: flowing again, they
+    // reach the parser through its data listener on the next tick, before any I/O callback
+    // could hand the parser newer bytes read from the handle.
+    if (socket.isPaused()) socket.resume();
   }
 
   #http2(): Http2Server {
@@ -137,6 +145,10 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
         Http2ServerResponse: H2Response as unknown as typeof Http2ServerResponse,
       });
       h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.#onH2Request(req, res));
+      h2.on('session', (session: ServerHttp2Session) => {
+        this.#h2Sessions.add(session);
+        session.once('close', () => this.#h2Sessions.delete(session));
+      });
       h2.on('sessionError', (err: Error) =>
         this.#logger.debug({ err, entryPoint: this.name }, 'HTTP/2 session error'),
       );
@@ -146,9 +158,20 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
     return this.#h2;
   }
 
-  /** Closes the HTTP/2 sessions' sockets (the HTTP/1.1 ones belong to `server`). */
-  closeHttp2(): void {
-    this.#h2?.close();
+  /** Open HTTP/2 sessions (each a TLS connection); `server` tracks the HTTP/1.1 ones. */
+  get http2Sessions(): number {
+    return this.#h2Sessions.size;
+  }
+
+  /**
+   * Draining: every HTTP/2 session gets a GOAWAY and closes once its open streams are done
+   * (`now`: closes them at once, streams and all).
+   */
+  closeHttp2(now = false): void {
+    for (const session of this.#h2Sessions) {
+      if (now) session.destroy();
+      else session.close();
+    }
   }
 
   /**
