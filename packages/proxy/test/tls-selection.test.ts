@@ -7,7 +7,12 @@ import { CIPHER_PROFILES } from '@berth/config';
 import { buildRuntime } from '../src/runtime/build-runtime.js';
 import { routeRequest } from '../src/runtime/route-request.js';
 import { CertificateIndex } from '../src/tls/certificate-index.js';
-import { optionsInEffect, TLS_OPTIONS_CONFLICT, TLS_OPTIONS_UNKNOWN } from '../src/tls/options-in-effect.js';
+import {
+  hostSniNames,
+  optionsInEffect,
+  TLS_OPTIONS_CONFLICT,
+  TLS_OPTIONS_UNKNOWN,
+} from '../src/tls/options-in-effect.js';
 import { clientCertAccepted, serverSettings } from '../src/tls/server-options.js';
 import { body, service } from './support/snapshot.js';
 
@@ -109,6 +114,33 @@ describe('TLS options in effect', () => {
     assert.deepEqual(conflict?.routers, ['one', 'two']);
     assert.equal(conflict?.host, 'a.test');
     assert.deepEqual(problems.find((p) => p.code === TLS_OPTIONS_UNKNOWN)?.routers, ['typo']);
+  });
+});
+
+describe('TLS options of TCP routers', () => {
+  const known = new Set(['default', 'strict', 'compatible']);
+
+  it('reads the names of HostSNI-only rules', () => {
+    assert.deepEqual(hostSniNames('HostSNI(`a.test`)'), ['a.test']);
+    assert.deepEqual(hostSniNames('HostSNI(`a.test`, `b.test`) || HostSNI(`c.test`)'), [
+      'a.test',
+      'b.test',
+      'c.test',
+    ]);
+    assert.equal(hostSniNames('HostSNI(`*`)'), null);
+    assert.equal(hostSniNames('HostSNI(`a.test`) && ClientIP(`10.0.0.0/8`)'), null);
+    assert.equal(hostSniNames('HostSNIRegexp(`^a`)'), null);
+  });
+
+  it('ties the names of terminating TCP routers to their options, passthrough ones to none', () => {
+    const { options, problems } = optionsInEffect('websecure', { address: ':443' }, {}, known, {
+      db: { rule: 'HostSNI(`db.test`)', service: 's', tls: { options: 'compatible' } },
+      pass: { rule: 'HostSNI(`pass.test`)', service: 's', tls: { passthrough: true, options: 'compatible' } },
+      plain: { rule: 'HostSNI(`*`)', service: 's' },
+    });
+    assert.deepEqual(problems, []);
+    assert.equal(options.forName('db.test'), 'compatible');
+    assert.equal(options.forName('pass.test'), 'default');
   });
 });
 

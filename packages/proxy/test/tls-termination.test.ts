@@ -186,6 +186,24 @@ describe('TLS termination with openssl s_client', () => {
     assert.doesNotMatch(wrong.output, /^ok$/m);
   });
 
+  it('takes over the secure contexts of unchanged certificates from the state it replaces', () => {
+    const first = TlsState.fromBody(body(resolved([ecApp, rsaApp], fallback)), logger);
+    const a = first?.plan('websecure', 'app.test')?.context;
+    const rsa = first?.plan('websecure', 'rsa.test')?.context;
+    assert.ok(a && rsa);
+    const next = TlsState.fromBody(
+      body(resolved([ecApp, { ...rsaApp, names: ['rsa.test'], keyPem: rsaApp.keyPem }], fallback)),
+      logger,
+      first,
+    );
+    assert.equal(next?.plan('websecure', 'app.test')?.context, a);
+    assert.equal(next?.plan('websecure', 'rsa.test')?.context, rsa);
+    const rotated = resolved([ecApp], fallback);
+    rotated.sessionTicketKeys = [Buffer.alloc(48, 9).toString('base64')];
+    const third = TlsState.fromBody(body(rotated), logger, next);
+    assert.notEqual(third?.plan('websecure', 'app.test')?.context, a, 'a new ticket key means a new context');
+  });
+
   it('closes only the connection that sends garbage or stalls its handshake', async () => {
     const port = await front(body(resolved([ecApp], fallback)));
     const closed = (bytes: number[]) =>

@@ -1,5 +1,5 @@
 // Which `tls.options` entry applies to a server name on an entry point, as Traefik decides it. Pure.
-import type { EntryPoint, HttpRouter } from '@berth/config';
+import type { EntryPoint, HttpRouter, TcpRouter } from '@berth/config';
 import { compileRule, parseRule } from '@berth/config';
 import { normaliseName } from './certificate-index.js';
 
@@ -61,16 +61,18 @@ export function optionsInEffect(
   entryPoint: EntryPoint | undefined,
   routers: Readonly<Record<string, HttpRouter>>,
   known: ReadonlySet<string>,
+  tcpRouters: Readonly<Record<string, TcpRouter>> = {},
 ): { options: OptionsInEffect; problems: TlsProblem[] } {
   const problems: TlsProblem[] = [];
   const epTls = entryPoint?.http?.tls;
   /** host → options name → routers. */
   const claims = new Map<string, Map<string, string[]>>();
-  for (const [name, router] of Object.entries(routers)) {
-    if (router.entryPoints?.length && !router.entryPoints.includes(entryPointName)) continue;
-    const tls = router.tls ?? epTls;
-    if (tls === undefined || typeof router.rule !== 'string') continue;
-    let options = router.tls?.options ?? epTls?.options ?? 'default';
+  const claim = (
+    name: string,
+    tls: { options?: string } | undefined,
+    hosts: readonly string[] | null,
+  ): void => {
+    let options = tls?.options ?? epTls?.options ?? 'default';
     if (!known.has(options)) {
       problems.push({
         code: TLS_OPTIONS_UNKNOWN,
@@ -80,10 +82,7 @@ export function optionsInEffect(
       });
       options = 'default';
     }
-    const parsed = parseRule(router.rule);
-    if (!parsed.ok) continue;
-    const hosts = compileRule(parsed.ast).hosts;
-    if (hosts === null) continue;
+    if (hosts === null) return;
     for (const host of hosts) {
       const key = normaliseName(host);
       let byOptions = claims.get(key);
@@ -95,6 +94,19 @@ export function optionsInEffect(
       if (list === undefined) byOptions.set(options, [name]);
       else list.push(name);
     }
+  };
+  for (const [name, router] of Object.entries(routers)) {
+    if (router.entryPoints?.length && !router.entryPoints.includes(entryPointName)) continue;
+    if ((router.tls ?? epTls) === undefined || typeof router.rule !== 'string') continue;
+    const parsed = parseRule(router.rule);
+    claim(name, router.tls, parsed.ok ? compileRule(parsed.ast).hosts : null);
+  }
+  // TCP routers that terminate TLS tie their HostSNI names the same way (without the entry point's http.tls).
+  for (const [name, router] of Object.entries(tcpRouters)) {
+    if (router.entryPoints?.length && !router.entryPoints.includes(entryPointName)) continue;
+    if (router.tls === undefined || router.tls.passthrough === true || typeof router.rule !== 'string')
+      continue;
+    claim(`tcp:${name}`, { options: router.tls.options ?? 'default' }, hostSniNames(router.rule));
   }
   const byHost = new Map<string, string>();
   for (const [host, byOptions] of claims) {
@@ -114,4 +126,25 @@ export function optionsInEffect(
     byHost.set(host, 'default');
   }
   return { options: new OptionsInEffect(byHost), problems };
+}
+
+/**
+ * The names of a rule made only of `HostSNI(...)` calls joined by `||`; null for anything else
+ * (`HostSNI(\`*\`)`, regexps, other matchers), which binds no name.
+ */
+export function hostSniNames(rule: string): string[] | null {
+  const call = /^\s*HostSNI\(([^()]*)\)\s*(?:\|\|\s*|$)/;
+  const names: string[] = [];
+  let rest = rule;
+  while (rest.trim() !== '') {
+    const m = call.exec(rest);
+    if (m === null) return null;
+    for (const arg of m[1]!.split(',')) {
+      const name = arg.trim().replace(/^[`"']|[`"']$/g, '');
+      if (name === '' || name === '*') return null;
+      names.push(name);
+    }
+    rest = rest.slice(m[0].length);
+  }
+  return names.length === 0 ? null : names;
 }

@@ -2,7 +2,14 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
 import { createSecureContext, Server } from 'node:tls';
-import type { EntryPoint, HttpRouter, ResolvedCertificate, ResolvedTls, TlsOptions } from '@berth/config';
+import type {
+  EntryPoint,
+  HttpRouter,
+  ResolvedCertificate,
+  ResolvedTls,
+  TcpRouter,
+  TlsOptions,
+} from '@berth/config';
 import type { Logger } from 'pino';
 import { CertificateIndex } from './certificate-index.js';
 import type { TlsProblem } from './options-in-effect.js';
@@ -17,6 +24,7 @@ export interface TlsStateInput {
   tls?: ResolvedTls | undefined;
   entryPoints: Readonly<Record<string, EntryPoint>>;
   http: { routers: Readonly<Record<string, HttpRouter>> };
+  tcp?: { routers?: Readonly<Record<string, TcpRouter>> | undefined } | undefined;
 }
 
 /** How to run one handshake: the context (certificate × options) and the socket's settings. */
@@ -48,24 +56,29 @@ export class TlsState {
   readonly #settings = new Map<string, ServerSettings>();
   readonly #byEntryPoint = new Map<string, OptionsInEffect>();
   readonly #contexts = new Map<string, SecureContext | null>();
+  /** Contexts by everything they are made of, so the next snapshot can take over unchanged ones. */
+  readonly #byContent = new Map<string, SecureContext>();
+  /** The replaced state's contexts (its map only, so states never chain up in memory). */
+  readonly #inherited: ReadonlyMap<string, SecureContext> | undefined;
   readonly #ticketKeys: Buffer | undefined;
   readonly #ocsp = new Map<string, Buffer>();
   readonly #logger: Logger | undefined;
 
-  constructor(
-    tls: ResolvedTls,
-    entryPoints: TlsStateInput['entryPoints'],
-    routers: TlsStateInput['http']['routers'],
-    logger?: Logger,
-  ) {
+  /**
+   * `previous`: the state this one replaces; contexts whose certificate, key, settings and
+   * ticket key are unchanged are taken over instead of parsing the key again.
+   */
+  constructor(input: TlsStateInput & { tls: ResolvedTls }, logger?: Logger, previous?: TlsState) {
+    const tls = input.tls;
     this.#logger = logger;
+    this.#inherited = previous === undefined ? undefined : previous.#byContent;
     this.#certs = new CertificateIndex(tls.certificates ?? [], tls.defaultCertificate);
     this.#options = tls.options ?? {};
     const known = new Set(Object.keys(this.#options));
     known.add('default');
     const problems: TlsProblem[] = [];
-    for (const [name, ep] of Object.entries(entryPoints)) {
-      const result = optionsInEffect(name, ep, routers, known);
+    for (const [name, ep] of Object.entries(input.entryPoints)) {
+      const result = optionsInEffect(name, ep, input.http.routers, known, input.tcp?.routers);
       this.#byEntryPoint.set(name, result.options);
       problems.push(...result.problems);
     }
@@ -82,9 +95,10 @@ export class TlsState {
   }
 
   /** From a snapshot body; undefined when it carries no `tls` section (nothing can terminate). */
-  static fromBody(body: TlsStateInput, logger?: Logger): TlsState | undefined {
-    if (body.tls === undefined) return undefined;
-    return new TlsState(body.tls, body.entryPoints, body.http.routers, logger);
+  static fromBody(body: TlsStateInput, logger?: Logger, previous?: TlsState): TlsState | undefined {
+    const tls = body.tls;
+    if (tls === undefined) return undefined;
+    return new TlsState({ ...body, tls }, logger, previous);
   }
 
   /** The options name in effect for a server name on an entry point. */
@@ -124,6 +138,17 @@ export class TlsState {
     if (cached !== undefined) return cached;
     const cert = this.#certs.certificates[certIndex]!;
     const s = settings.context;
+    const content = createHash('sha256')
+      .update(
+        JSON.stringify([cert.certPem, cert.keyPem, s, optionsName, this.#ticketKeys?.toString('base64')]),
+      )
+      .digest('base64');
+    const inherited = this.#inherited?.get(content);
+    if (inherited !== undefined) {
+      this.#contexts.set(key, inherited);
+      this.#byContent.set(content, inherited);
+      return inherited;
+    }
     let context: SecureContext | null;
     try {
       context = createSecureContext({
@@ -154,6 +179,7 @@ export class TlsState {
       context = null;
     }
     this.#contexts.set(key, context);
+    if (context !== null) this.#byContent.set(content, context);
     return context;
   }
 }
