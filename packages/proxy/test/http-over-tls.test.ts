@@ -35,12 +35,16 @@ after(() => cleanups.run());
 
 /** The backend answers with what it saw, as JSON. */
 function echo(req: IncomingMessage, res: ServerResponse): void {
-  req.resume();
+  let received = 0;
+  req.on('data', (c: Buffer) => {
+    received += c.length;
+  });
   req.on('end', () => {
     const text = JSON.stringify({
       url: req.url,
       headers: req.headers,
       rawNames: req.rawHeaders.filter((_, i) => i % 2 === 0),
+      received,
     });
     res.writeHead(200, {
       'content-type': 'application/json',
@@ -285,8 +289,12 @@ describe('HTTP over TLS', () => {
     const missing = await h2get(e.tlsPort, '/', { authority: 'nobody.test' });
     assert.equal(missing.status, 404);
     assert.equal(missing.headers.connection, undefined);
-    const posted = await h2get(e.tlsPort, '/upload', { method: 'POST', body: 'x'.repeat(1000) });
+    // No content-length, as HTTP/2 allows: the body still goes upstream (chunked).
+    const posted = await h2get(e.tlsPort, '/upload', { method: 'POST', body: 'x'.repeat(100_000) });
     assert.equal(posted.status, 200);
+    const seen = JSON.parse(posted.text) as { received: number; headers: Record<string, string> };
+    assert.equal(seen.received, 100_000);
+    assert.equal(seen.headers['content-length'], undefined);
   });
 
   it('resets the HTTP/2 stream when the upstream cuts a response short', async () => {

@@ -1,5 +1,6 @@
 // Streams one request to an upstream server through the shared pools, and the response back: the Forward contract.
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -294,7 +295,9 @@ function requestHeaders(ctx: RequestContext, target: ForwardTarget, upgrade?: st
 function hasBody(req: IncomingMessage): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = req.headers['content-length'];
-  return length !== undefined && length !== '0';
+  if (length !== undefined) return length !== '0';
+  // HTTP/2 needs no content-length: a body follows unless the HEADERS frame ended the stream.
+  return req.httpVersionMajor === 2 && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
 }
 
 /** Bytes of request body buffered between client and server: a socket read's worth, so a fast upload is not throttled. */
