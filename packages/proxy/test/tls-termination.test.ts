@@ -186,6 +186,69 @@ describe('TLS termination with openssl s_client', () => {
     assert.doesNotMatch(wrong.output, /^ok$/m);
   });
 
+  it('offers the ALPN protocols of the options in effect, and honours curves and disabled tickets', async () => {
+    const routers = {
+      h1: { rule: 'Host(`rsa.test`)', service: 's', tls: { options: 'h1only' } },
+      p384: { rule: 'Host(`compat.test`)', service: 's', tls: { options: 'p384' } },
+    };
+    const extra: Record<string, TlsOptions> = {
+      h1only: { ...CIPHER_PROFILES.strict, alpnProtocols: ['http/1.1'] },
+      p384: { ...CIPHER_PROFILES.compatible, curvePreferences: ['CurveP384'] },
+    };
+    const port = await front(body(resolved([ecApp, rsaApp], fallback, extra), routers));
+    assert.equal((await sClient(port, ['-servername', 'app.test', '-alpn', 'h2,http/1.1'])).alpn, 'h2');
+    assert.equal((await sClient(port, ['-servername', 'rsa.test', '-alpn', 'h2,http/1.1'])).alpn, 'http/1.1');
+    assert.equal((await sClient(port, ['-servername', 'compat.test', '-groups', 'P-256'])).ok, false);
+    assert.equal((await sClient(port, ['-servername', 'compat.test', '-groups', 'P-384'])).ok, true);
+
+    const noTickets = body(
+      resolved([ecApp], fallback, { default: { ...CIPHER_PROFILES.strict, disableSessionTickets: true } }),
+    );
+    const a = await front(noTickets);
+    const b = await front(noTickets);
+    const file = `${ca.dir}/no-ticket.pem`;
+    await sClient(a, ['-servername', 'app.test', '-tls1_2', '-sess_out', file]);
+    assert.equal((await sClient(b, ['-servername', 'app.test', '-tls1_2', '-sess_in', file])).reused, false);
+  });
+
+  it('applies the other client authentication modes', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const client = ca.client('bob');
+    writeFileSync(`${ca.dir}/bob.pem`, client.certPem);
+    writeFileSync(`${ca.dir}/bob.key`, client.keyPem);
+    const stranger = makeTestCa();
+    const other = stranger.client('eve');
+    writeFileSync(`${ca.dir}/eve.pem`, other.certPem);
+    writeFileSync(`${ca.dir}/eve.key`, other.keyPem);
+    stranger.close();
+    const mode = (clientAuthType: 'RequireAnyClientCert' | 'VerifyClientCertIfGiven'): TlsOptions => ({
+      ...CIPHER_PROFILES.strict,
+      clientAuth: { clientAuthType, caFiles: [ca.caPem] },
+    });
+    const routers = {
+      any: { rule: 'Host(`rsa.test`)', service: 's', tls: { options: 'any' } },
+      given: { rule: 'Host(`app.test`)', service: 's', tls: { options: 'given' } },
+    };
+    const port = await front(
+      body(
+        resolved([ecApp, rsaApp], fallback, {
+          any: mode('RequireAnyClientCert'),
+          given: mode('VerifyClientCertIfGiven'),
+        }),
+        routers,
+      ),
+    );
+    const served = async (name: string, who?: string) => {
+      const auth = who === undefined ? [] : ['-cert', `${ca.dir}/${who}.pem`, '-key', `${ca.dir}/${who}.key`];
+      return /^ok$/m.test((await sClient(port, ['-servername', name, ...auth])).output);
+    };
+    assert.equal(await served('rsa.test'), false);
+    assert.equal(await served('rsa.test', 'eve'), true, 'any certificate will do');
+    assert.equal(await served('app.test'), true, 'no certificate is fine');
+    assert.equal(await served('app.test', 'bob'), true);
+    assert.equal(await served('app.test', 'eve'), false, 'a given certificate must verify');
+  });
+
   it('takes over the secure contexts of unchanged certificates from the state it replaces', () => {
     const first = TlsState.fromBody(body(resolved([ecApp, rsaApp], fallback)), logger);
     const a = first?.plan('websecure', 'app.test')?.context;
