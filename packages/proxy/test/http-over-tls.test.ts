@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import type { EntryPoint, HttpRouter, ResolvedCertificate } from '@berth/config';
 import { CIPHER_PROFILES } from '@berth/config';
 import type { SnapshotBody } from '@berth/protocol';
+import { type ClientOptions, WebSocket, WebSocketServer } from 'ws';
 import { ALWAYS_AVAILABLE } from '../src/health/server-health.js';
 import { entryPointSettings } from '../src/http/entry-point-settings.js';
 import { createForwarder } from '../src/http/forwarder.js';
@@ -221,7 +222,20 @@ describe('HTTP over TLS', () => {
       res.write('first');
       res.on('close', () => slowClosed.push(req.url ?? ''));
     });
+    const chat = await backendFor(cleanups, 'chat');
+    const wss = new WebSocketServer({ server: chat.server });
+    wss.on('connection', (ws, req) =>
+      ws.on('message', (data) => ws.send(`${req.headers['x-forwarded-proto']}:${String(data)}`)),
+    );
+    cleanups.add(
+      () =>
+        new Promise((resolve) => {
+          for (const client of wss.clients) client.terminate();
+          wss.close(() => resolve());
+        }),
+    );
     const routers: Record<string, HttpRouter> = {
+      chat: { rule: 'Host(`app.test`) && Path(`/chat`)', service: 'chat', tls: {} },
       trailing: { rule: 'Host(`app.test`) && Path(`/trailers`)', service: 'trailing', tls: {} },
       slow: { rule: 'Host(`app.test`) && Path(`/slow`)', service: 'slow', tls: {} },
       dead: { rule: 'Host(`app.test`) && Path(`/dead`)', service: 'dead', tls: {} },
@@ -236,6 +250,7 @@ describe('HTTP over TLS', () => {
         plain: service(plain.url),
         cut: service(cut.url),
         trailing: service(trailing.url),
+        chat: service(chat.url),
         slow: service(slow.url),
         dead: service(`http://127.0.0.1:${await closedPort()}`),
       },
@@ -404,6 +419,21 @@ describe('HTTP over TLS', () => {
     e.entry.closeHttp2();
     await goaway;
     await new Promise((resolve) => session.once('close', resolve));
+  });
+
+  it('tunnels a WebSocket over TLS (HTTP/1.1 upgrade)', async () => {
+    // ws hands its options on to tls.connect, servername included.
+    const options = { headers: { host: 'app.test' }, servername: 'app.test', rejectUnauthorized: false };
+    const ws = new WebSocket(`wss://127.0.0.1:${e.tlsPort}/chat`, options as ClientOptions);
+    cleanups.add(async () => ws.terminate());
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const answer = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+    ws.send('hello');
+    assert.equal(await answer, 'https:hello');
+    ws.close();
   });
 
   it('serves curl --http2 with the same answer as HTTP/1.1', async () => {
