@@ -62,6 +62,7 @@ export {
 } from './tls/options-in-effect.js';
 export { serverSettings } from './tls/server-options.js';
 export { TLS_CERTIFICATE_UNUSABLE, TlsState, type TlsStateInput } from './tls/tls-state.js';
+export { TlsTermination, type TlsTerminationOptions } from './tls/tls-termination.js';
 export { EdgeTlsTerminator, type EdgeTlsTerminatorOptions } from './tls/tls-terminator.js';
 export {
   WORKERS_START_FAILED,

@@ -5,7 +5,9 @@ import type { ResolvedCertificate, ResolvedTls, TlsOptions } from '@berth/config
 import { CIPHER_PROFILES } from '@berth/config';
 import { pino } from 'pino';
 import { TlsState, type TlsStateInput } from '../src/tls/tls-state.js';
+import { TlsTermination } from '../src/tls/tls-termination.js';
 import { EdgeTlsTerminator } from '../src/tls/tls-terminator.js';
+import { captureLog } from './support/log-capture.js';
 import { sClient } from './support/s-client.js';
 import { startTestFront, type TestFront } from './support/tls-front.js';
 import { makeTestCa, type TestCa } from './support/tls-pki.js';
@@ -247,6 +249,26 @@ describe('TLS termination with openssl s_client', () => {
     assert.equal(await served('app.test'), true, 'no certificate is fine');
     assert.equal(await served('app.test', 'bob'), true);
     assert.equal(await served('app.test', 'eve'), false, 'a given certificate must verify');
+  });
+
+  it('swaps a new snapshot into the running terminators, and logs option conflicts', async () => {
+    const log = captureLog('warn');
+    const termination = new TlsTermination({ logger: log.logger, handshakeTimeoutMs: 2000 });
+    const f = await startTestFront({ terminator: termination.terminator('websecure') });
+    fronts.push(f);
+    // No snapshot yet: refused.
+    assert.equal((await sClient(f.port, ['-servername', 'app.test'])).ok, false);
+    termination.apply(body(resolved([ecApp], fallback)));
+    assert.equal((await sClient(f.port, ['-servername', 'app.test'])).subjectCn, 'app.test');
+    const conflicting = {
+      a: { rule: 'Host(`rsa.test`)', service: 's', tls: { options: 'strict' } },
+      b: { rule: 'Host(`rsa.test`) && Path(`/b`)', service: 's', tls: { options: 'compatible' } },
+    };
+    const problems = termination.apply(body(resolved([rsaApp], fallback), conflicting));
+    assert.equal(problems.length, 1);
+    assert.equal(log.lines[0]?.['code'], 'BERTH_PROXY_TLS_OPTIONS_CONFLICT');
+    assert.equal((await sClient(f.port, ['-servername', 'app.test'])).subjectCn, 'berth-default');
+    assert.equal((await sClient(f.port, ['-servername', 'rsa.test'])).subjectCn, 'rsa.test');
   });
 
   it('takes over the secure contexts of unchanged certificates from the state it replaces', () => {
