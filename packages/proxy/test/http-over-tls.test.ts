@@ -22,7 +22,7 @@ import { TransportTable } from '../src/http/servers-transport.js';
 import { buildRuntime } from '../src/runtime/build-runtime.js';
 import { TlsState } from '../src/tls/tls-state.js';
 import { EdgeTlsTerminator } from '../src/tls/tls-terminator.js';
-import { closedPort } from './support/backend.js';
+import { type Backend, closedPort } from './support/backend.js';
 import { call } from './support/client.js';
 import { waitFor } from './support/log-capture.js';
 import { backendFor, Cleanups, silent } from './support/plane.js';
@@ -197,6 +197,7 @@ describe('HTTP over TLS', () => {
   let fallback: ResolvedCertificate;
   let e: Edge;
   const slowClosed: string[] = [];
+  let shadow: Backend;
 
   before(async () => {
     ca = makeTestCa();
@@ -234,7 +235,9 @@ describe('HTTP over TLS', () => {
           wss.close(() => resolve());
         }),
     );
+    shadow = await backendFor(cleanups, 'shadow', echo);
     const routers: Record<string, HttpRouter> = {
+      mirror: { rule: 'Host(`app.test`) && Path(`/mirror`)', service: 'mirrored', tls: {} },
       chat: { rule: 'Host(`app.test`) && Path(`/chat`)', service: 'chat', tls: {} },
       trailing: { rule: 'Host(`app.test`) && Path(`/trailers`)', service: 'trailing', tls: {} },
       slow: { rule: 'Host(`app.test`) && Path(`/slow`)', service: 'slow', tls: {} },
@@ -251,6 +254,8 @@ describe('HTTP over TLS', () => {
         cut: service(cut.url),
         trailing: service(trailing.url),
         chat: service(chat.url),
+        shadow: service(shadow.url),
+        mirrored: { mirroring: { service: 'app', mirrors: [{ name: 'shadow', percent: 100 }] } },
         slow: service(slow.url),
         dead: service(`http://127.0.0.1:${await closedPort()}`),
       },
@@ -419,6 +424,15 @@ describe('HTTP over TLS', () => {
     e.entry.closeHttp2();
     await goaway;
     await new Promise((resolve) => session.once('close', resolve));
+  });
+
+  it('mirrors an HTTP/2 request, body without content-length included', async () => {
+    const res = await h2get(e.tlsPort, '/mirror', { method: 'POST', body: 'y'.repeat(5000) });
+    assert.equal(res.status, 200);
+    assert.equal((JSON.parse(res.text) as { received: number }).received, 5000);
+    await waitFor(() => shadow.seen.some((r) => r.url === '/mirror'), 'the mirror to get the request');
+    const copy = shadow.seen.find((r) => r.url === '/mirror');
+    assert.ok(!copy?.rawHeaders.some((n, i) => i % 2 === 0 && n.startsWith(':')));
   });
 
   it('tunnels a WebSocket over TLS (HTTP/1.1 upgrade)', async () => {

@@ -296,8 +296,11 @@ function hasBody(req: IncomingMessage): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = req.headers['content-length'];
   if (length !== undefined) return length !== '0';
-  // HTTP/2 needs no content-length: a body follows unless the HEADERS frame ended the stream.
-  return req.httpVersionMajor === 2 && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
+  // HTTP/2 needs no content-length: a body follows unless the HEADERS frame ended the stream
+  // (a mirrored copy has no stream: it has a body unless it is already complete).
+  if (req.httpVersionMajor !== 2) return false;
+  const stream = (req as unknown as Partial<Http2ServerRequest>).stream;
+  return stream === undefined ? !req.complete : !stream.endAfterHeaders;
 }
 
 /** Bytes of request body buffered between client and server: a socket read's worth, so a fast upload is not throttled. */
