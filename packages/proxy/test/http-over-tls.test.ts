@@ -201,7 +201,7 @@ describe('HTTP over TLS', () => {
 
   before(async () => {
     ca = makeTestCa();
-    cert = ca.leaf(['app.test', 'cut.test']);
+    cert = ca.leaf(['app.test', 'cut.test', 'compat.test']);
     fallback = ca.leaf(['berth-default']);
     const app = await backendFor(cleanups, 'app', echo);
     const plain = await backendFor(cleanups, 'plain', echo);
@@ -237,6 +237,7 @@ describe('HTTP over TLS', () => {
     );
     shadow = await backendFor(cleanups, 'shadow', echo);
     const routers: Record<string, HttpRouter> = {
+      compat: { rule: 'Host(`compat.test`)', service: 'app', tls: { options: 'compatible' } },
       mirror: { rule: 'Host(`app.test`) && Path(`/mirror`)', service: 'mirrored', tls: {} },
       chat: { rule: 'Host(`app.test`) && Path(`/chat`)', service: 'chat', tls: {} },
       trailing: { rule: 'Host(`app.test`) && Path(`/trailers`)', service: 'trailing', tls: {} },
@@ -433,6 +434,42 @@ describe('HTTP over TLS', () => {
     await waitFor(() => shadow.seen.some((r) => r.url === '/mirror'), 'the mirror to get the request');
     const copy = shadow.seen.find((r) => r.url === '/mirror');
     assert.ok(!copy?.rawHeaders.some((n, i) => i % 2 === 0 && n.startsWith(':')));
+  });
+
+  it('answers 421 when the Host has other TLS options than the SNI the connection was opened for', async () => {
+    assert.equal((await h1s(e.tlsPort, '/', 'compat.test')).status, 200);
+    const fronted = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port: e.tlsPort,
+          servername: 'app.test',
+          headers: { host: 'compat.test' },
+          rejectUnauthorized: false,
+          agent: false,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(fronted, 421);
+    // Over HTTP/2 alike (:authority against the SNI).
+    const session = h2connect(`https://127.0.0.1:${e.tlsPort}`, {
+      servername: 'app.test',
+      rejectUnauthorized: false,
+    });
+    cleanups.add(async () => session.close());
+    const stream = session.request({ ':path': '/', ':authority': 'compat.test' });
+    const status = await new Promise<number>((resolve) =>
+      stream.on('response', (h) => resolve(Number(h[':status']))),
+    );
+    stream.resume();
+    assert.equal(status, 421);
+    session.close();
   });
 
   it('tunnels a WebSocket over TLS (HTTP/1.1 upgrade)', async () => {

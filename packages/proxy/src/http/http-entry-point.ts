@@ -12,6 +12,7 @@ import { setConnectionFacts } from '../edge/contract.js';
 import { routeRequest } from '../runtime/route-request.js';
 import type { RuntimeSource } from '../runtime/runtime-switch.js';
 import type { RouterEntry, Runtime } from '../runtime/types.js';
+import { misdirected } from '../tls/tls-terminator.js';
 import type { RequestContext } from './context.js';
 import type { EntryPointSettings } from './entry-point-settings.js';
 import { entryPointSettings } from './entry-point-settings.js';
@@ -237,6 +238,11 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
     const writeTimeout = ctx.upgrade === undefined ? this.#settings.writeTimeoutMs : 0;
     const timer = writeTimeout > 0 ? setTimeout(cutSlowWriter, writeTimeout, ctx.res) : undefined;
     try {
+      if (ctx.tls && misdirected(ctx.req.socket, ctx.view.host)) {
+        ctx.log.error = 'misdirected';
+        await ctx.respond(421, TEXT_HEADERS, 'Misdirected Request\n');
+        return;
+      }
       const router = runtime && routeRequest(runtime, this.name, ctx.view, ctx.tls);
       if (!runtime || !router) {
         ctx.log.error = 'no_route';

@@ -21,6 +21,30 @@ const UNRECOGNIZED_NAME = Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x70]
 
 type HandleWithVerify = { _handle?: { verifyError?: () => Error | null } | null };
 
+/** What a handshaken socket remembers of its handshake; a symbol, so HTTP/2's socket proxy reads it too. */
+const kHandshake = Symbol('berth.tls.handshake');
+
+interface HandshakeRecord {
+  state: TlsState;
+  entryPoint: string;
+  serverName: string;
+  optionsName: string;
+}
+
+type TaggedTlsSocket = { [kHandshake]?: HandshakeRecord };
+
+/**
+ * True when a request on this TLS connection names a host whose TLS options differ from those
+ * the handshake used (its SNI's): Traefik answers 421 Misdirected Request, so a host requiring a
+ * client certificate (or a stricter profile) cannot be reached through a connection opened for
+ * another name. A socket this module did not terminate is never misdirected.
+ */
+export function misdirected(socket: object, host: string): boolean {
+  const record = (socket as TaggedTlsSocket)[kHandshake];
+  if (record === undefined || host === record.serverName) return false;
+  return record.state.optionsNameFor(record.entryPoint, host) !== record.optionsName;
+}
+
 /**
  * One per entry point. `update` swaps the snapshot's TLS state in one assignment: handshakes
  * already running finish with the state they started with.
@@ -110,6 +134,12 @@ export class EdgeTlsTerminator implements TlsTerminator {
         // The listeners stay: after `done` they do nothing, and an error the consumer has not
         // subscribed to yet must not crash the process.
         setConnectionFacts(tlsSocket, facts);
+        (tlsSocket as TaggedTlsSocket)[kHandshake] = {
+          state,
+          entryPoint,
+          serverName,
+          optionsName: plan.optionsName,
+        };
         resolve(tlsSocket);
       });
     });
