@@ -3,7 +3,6 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { parseAddress } from '@berth/config';
 import type { ListenerInfo, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
-import type { ConnectionFacts, HttpHandoff, TlsTerminator } from './edge/contract.js';
 import { entryPointNeedsFrontDoor, frontDoorSettings } from './edge/entry-point-edge.js';
 import { FrontDoor } from './edge/front-door.js';
 import { HealthRegistry } from './health/health-registry.js';
@@ -22,6 +21,7 @@ import { NodeMetrics, recordRequest } from './observability/node-metrics.js';
 import { buildRuntime } from './runtime/build-runtime.js';
 import { RuntimeSwitch, StagedRuntime } from './runtime/runtime-switch.js';
 import { TcpDataPlane } from './tcp/tcp-data-plane.js';
+import { TlsTermination } from './tls/tls-termination.js';
 
 export const LISTEN_FAILED = 'BERTH_PROXY_LISTEN';
 export const DATA_PLANE_CLOSED = 'BERTH_PROXY_CLOSED';
@@ -93,8 +93,8 @@ export class DataPlane {
   readonly metrics = new NodeMetrics();
   /** TCP routers, services and their connections; outlives snapshots. */
   readonly tcp: TcpDataPlane;
-  /** TLS termination for the live snapshot's certificates and options. */
-  #tls: TlsTerminator = NO_TLS;
+  /** TLS termination for the live snapshot's certificates and options, one terminator per entry point. */
+  readonly #tls: TlsTermination;
   readonly accessLog: AccessLog;
   readonly #listeners = new Map<string, Listener>();
   /** Servers of removed entry points still finishing their requests. */
@@ -120,6 +120,7 @@ export class DataPlane {
       userHook?.(ctx);
     };
     this.tcp = new TcpDataPlane({ logger: opts.logger.child({ component: 'tcp' }) });
+    this.#tls = new TlsTermination({ logger: opts.logger.child({ component: 'tls' }) });
     this.#pools = new PoolCache(opts.poolGraceMs === undefined ? {} : { graceMs: opts.poolGraceMs });
     this.forward = createForwarder({
       pools: this.#pools,
@@ -224,6 +225,7 @@ export class DataPlane {
       if (!wanted.has(name)) {
         retired.push(listener);
         this.#listeners.delete(name);
+        this.#tls.forget(name);
       }
     }
     const removalGrace = durationMs(body.routeRemovalGrace, DEFAULT_ROUTE_REMOVAL_GRACE_MS);
@@ -233,6 +235,7 @@ export class DataPlane {
       routeRemovalGraceMs: removalGrace,
     });
     for (const problem of tcp.problems) this.#logger.warn({ code: 'BERTH_PROXY_TCP_CONFIG' }, problem);
+    this.#tls.apply(body);
     for (const listener of this.#listeners.values()) {
       const next = settings.get(listener.entryPoint);
       if (next) listener.http.configure(next);
@@ -261,14 +264,12 @@ export class DataPlane {
       listener.door.update(settings);
       return listener.door;
     }
-    const http = listener.http;
-    const handoff: HttpHandoff = {
-      serve: (socket) => http.server.emit('connection', socket),
-    };
-    const tls: TlsTerminator = {
-      terminate: (socket, facts, purpose) => this.#tls.terminate(socket, facts, purpose),
-    };
-    return new FrontDoor(settings, { logger: this.#logger, tls, http: handoff, tcp: this.tcp });
+    return new FrontDoor(settings, {
+      logger: this.#logger,
+      tls: this.#tls.terminator(name),
+      http: listener.http,
+      tcp: this.tcp,
+    });
   }
 
   async #open(
@@ -331,6 +332,8 @@ function drain(listener: Listener, graceMs: number): Promise<void> {
   const { server, http } = listener;
   return new Promise((resolve) => {
     const sweep = setInterval(() => http.server.closeIdleConnections(), SWEEP_MS);
+    // HTTP/2 sessions get a GOAWAY: streams in flight finish, no new ones start.
+    http.closeHttp2();
     const deadline = setTimeout(() => cutAll(listener), graceMs);
     // Resolves once every connection the listening socket accepted has closed.
     server.close(() => {
@@ -345,17 +348,10 @@ function drain(listener: Listener, graceMs: number): Promise<void> {
 }
 
 function cutAll(listener: Listener): void {
+  listener.http.closeHttp2(true);
   listener.http.server.closeAllConnections();
   listener.http.connections.closeAll();
   for (const socket of listener.sockets) socket.destroy();
 }
 
 function noop(): void {}
-
-/** Until a snapshot brings certificates, a TLS connection cannot be terminated: it is closed. */
-const NO_TLS: TlsTerminator = {
-  terminate(socket: Socket, _facts: ConnectionFacts): Promise<null> {
-    socket.destroy();
-    return Promise.resolve(null);
-  },
-};

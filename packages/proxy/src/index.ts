@@ -16,10 +16,19 @@ export {
   type DataPlaneOptions,
   LISTEN_FAILED,
 } from './data-plane.js';
+export {
+  type ClientHelloFacts,
+  type ConnectionFacts,
+  connectionFacts,
+  type HttpHandoff,
+  setConnectionFacts,
+  type TlsTerminator,
+} from './edge/contract.js';
 export { HEALTHCHECK_CONFIG, HealthRegistry, type HealthRegistryOptions } from './health/health-registry.js';
 export { PASSIVE_DEFAULTS, type PassiveSettings } from './health/passive-health.js';
 export { ALWAYS_AVAILABLE, type ServerHealth } from './health/server-health.js';
 export { parseStatusSpec, type StatusMatcher } from './health/status-spec.js';
+export { HttpEntryPoint } from './http/http-entry-point.js';
 export { PoolCache } from './http/pool-cache.js';
 export { AccessLog, type AccessLogOptions, logAccess, shouldLog } from './observability/access-log.js';
 export { MetricsRegistry } from './observability/metrics.js';
@@ -43,6 +52,18 @@ export { routeRequest } from './runtime/route-request.js';
 export { RouterTable } from './runtime/router-table.js';
 export { type RuntimeSource, RuntimeSwitch } from './runtime/runtime-switch.js';
 export type { RouterEntry, Runtime, ServerTarget, ServiceRuntime } from './runtime/types.js';
+export { CertificateIndex } from './tls/certificate-index.js';
+export {
+  OptionsInEffect,
+  optionsInEffect,
+  TLS_OPTIONS_CONFLICT,
+  TLS_OPTIONS_UNKNOWN,
+  type TlsProblem,
+} from './tls/options-in-effect.js';
+export { serverSettings } from './tls/server-options.js';
+export { TLS_CERTIFICATE_UNUSABLE, TlsState, type TlsStateInput } from './tls/tls-state.js';
+export { TlsTermination, type TlsTerminationOptions } from './tls/tls-termination.js';
+export { EdgeTlsTerminator, type EdgeTlsTerminatorOptions } from './tls/tls-terminator.js';
 export {
   WORKERS_START_FAILED,
   WorkerPool,

@@ -1,5 +1,6 @@
 // Streams one request to an upstream server through the shared pools, and the response back: the Forward contract.
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -165,8 +166,10 @@ function dispatchDirect(
         ctx.log.bytesOut = (ctx.log.bytesOut ?? 0) + chunk.length;
         if (!res.write(chunk)) c.pause();
       },
-      onResponseEnd() {
+      onResponseEnd(_c, trailers) {
         if (gone) return;
+        // HTTP/2 carries trailers natively (gRPC status); HTTP/1.1 clients get none, as before.
+        if (req.httpVersionMajor === 2 && trailers !== undefined) addTrailers(res, trailers);
         res.end();
         settle({ kind: 'response', status });
       },
@@ -187,6 +190,31 @@ function dispatchDirect(
     });
   });
 }
+
+/** The upstream's trailers, minus fields HTTP/2 forbids; Node sends them after the last DATA frame. */
+function addTrailers(
+  res: HttpRequestContext['res'],
+  trailers: Record<string, string | string[] | undefined>,
+): void {
+  let out: Record<string, string | string[]> | undefined;
+  for (const name in trailers) {
+    const value = trailers[name];
+    if (value === undefined || HOP_BY_HOP_TRAILERS.has(name.toLowerCase())) continue;
+    out ??= {};
+    out[name] = value;
+  }
+  if (out !== undefined) res.addTrailers(out);
+}
+
+const HOP_BY_HOP_TRAILERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+]);
 
 /** An Upgrade request: the same routing, middlewares and balancing, then a raw tunnel instead of undici. */
 async function forwardUpgrade(
@@ -267,7 +295,12 @@ function requestHeaders(ctx: RequestContext, target: ForwardTarget, upgrade?: st
 function hasBody(req: IncomingMessage): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = req.headers['content-length'];
-  return length !== undefined && length !== '0';
+  if (length !== undefined) return length !== '0';
+  // HTTP/2 needs no content-length: a body follows unless the HEADERS frame ended the stream
+  // (a mirrored copy has no stream: it has a body unless it is already complete).
+  if (req.httpVersionMajor !== 2) return false;
+  const stream = (req as unknown as Partial<Http2ServerRequest>).stream;
+  return stream === undefined ? !req.complete : !stream.endAfterHeaders;
 }
 
 /** Bytes of request body buffered between client and server: a socket read's worth, so a fast upload is not throttled. */

@@ -1,18 +1,25 @@
 // The HTTP server of one entry point: builds each request's context, routes it on the runtime live at its start, runs the router's handler.
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer, ServerResponse } from 'node:http';
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
+import { createServer as createHttp2Server } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import type { ConnectionFacts, HttpHandoff } from '../edge/contract.js';
+import { setConnectionFacts } from '../edge/contract.js';
 import { routeRequest } from '../runtime/route-request.js';
 import type { RuntimeSource } from '../runtime/runtime-switch.js';
 import type { RouterEntry, Runtime } from '../runtime/types.js';
+import { misdirected } from '../tls/tls-terminator.js';
 import type { RequestContext } from './context.js';
 import type { EntryPointRedirect, EntryPointSettings } from './entry-point-settings.js';
 import { entryPointSettings } from './entry-point-settings.js';
 import type { Forward } from './forward-types.js';
 import { forwardedClientIp, isTrusted } from './forwarded-headers.js';
 import type { TransportSource } from './forwarder.js';
+import { H2Request, H2Response } from './h2-compat.js';
 import { answerRedirect } from './middlewares/answer-a.js';
 import { requestAuthority, schemeLocation } from './middlewares/redirect-scheme.js';
 import type { EntryPointScope } from './request-context.js';
@@ -53,7 +60,7 @@ type ServerWithLimits = Server & { maxHeaderSize?: number };
  * Node reads the timeouts and the header limit from the server object per connection or per
  * request, and the rest is read from `settings` per request.
  */
-export class HttpEntryPoint implements EntryPointScope {
+export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
   readonly name: string;
   readonly nodeName: string;
   readonly server: Server;
@@ -65,6 +72,9 @@ export class HttpEntryPoint implements EntryPointScope {
   readonly #logger: Logger;
   readonly #onRequestEnd: ((ctx: RequestContext) => void) | undefined;
   #routerNames: { runtime: Runtime; names: Set<string> } | undefined;
+  /** HTTP/2 over TLS (ALPN `h2`); made on the first such connection. */
+  #h2: Http2Server | undefined;
+  readonly #h2Sessions = new Set<ServerHttp2Session>();
 
   constructor(opts: EntryPointOptions) {
     this.name = opts.name;
@@ -105,6 +115,66 @@ export class HttpEntryPoint implements EntryPointScope {
     server.requestTimeout = settings.readTimeoutMs;
     server.headersTimeout = settings.readTimeoutMs;
     server.keepAliveTimeout = settings.idleTimeoutMs;
+    this.#h2?.setTimeout(settings.idleTimeoutMs);
+  }
+
+  /**
+   * The front door's hand-off: a plain socket, or a handshaken TLS socket (ALPN `h2`: HTTP/2,
+   * otherwise HTTP/1.1). Either way the same routing, middlewares and forwarder serve it; only
+   * TLS routers answer TLS requests, and only plain routers plain ones.
+   */
+  serve(socket: Socket | TLSSocket, facts: ConnectionFacts): void {
+    setConnectionFacts(socket, facts);
+    // The client's address as the front door learnt it (PROXY protocol), read once per connection.
+    (socket as TaggedSocket)[kPeer] = clientAddress(facts.clientIp);
+    if ((socket as TLSSocket).alpnProtocol === 'h2') {
+      this.#http2().emit('connection', socket);
+      return;
+    }
+    this.server.emit('connection', socket);
+    // The front door paused the socket to peek and put the bytes back: flowing again, they
+    // reach the parser through its data listener on the next tick, before any I/O callback
+    // could hand the parser newer bytes read from the handle.
+    if (socket.isPaused()) socket.resume();
+  }
+
+  #http2(): Http2Server {
+    if (this.#h2 === undefined) {
+      const h2 = createHttp2Server({
+        maxSendHeaderBlockLength: 64 * 1024,
+        settings: { maxHeaderListSize: this.#settings.maxHeaderBytes },
+        // Node's types know these options but not their subclass constructors' signatures.
+        Http2ServerRequest: H2Request as unknown as typeof Http2ServerRequest,
+        Http2ServerResponse: H2Response as unknown as typeof Http2ServerResponse,
+      });
+      h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.#onH2Request(req, res));
+      h2.on('session', (session: ServerHttp2Session) => {
+        this.#h2Sessions.add(session);
+        session.once('close', () => this.#h2Sessions.delete(session));
+      });
+      h2.on('sessionError', (err: Error) =>
+        this.#logger.debug({ err, entryPoint: this.name }, 'HTTP/2 session error'),
+      );
+      h2.setTimeout(this.#settings.idleTimeoutMs);
+      this.#h2 = h2;
+    }
+    return this.#h2;
+  }
+
+  /** Open HTTP/2 sessions (each a TLS connection); `server` tracks the HTTP/1.1 ones. */
+  get http2Sessions(): number {
+    return this.#h2Sessions.size;
+  }
+
+  /**
+   * Draining: every HTTP/2 session gets a GOAWAY and closes once its open streams are done
+   * (`now`: closes them at once, streams and all).
+   */
+  closeHttp2(now = false): void {
+    for (const session of this.#h2Sessions) {
+      if (now) session.destroy();
+      else session.close();
+    }
   }
 
   /**
@@ -136,6 +206,15 @@ export class HttpEntryPoint implements EntryPointScope {
     void this.#run(this.#context(req, res), runtime);
   }
 
+  /** The HTTP/2 request and response stand in for HTTP/1.1 ones (see h2-compat.ts). */
+  #onH2Request(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    const runtime = this.#runtimes.current;
+    void this.#run(
+      this.#context(req as unknown as IncomingMessage, res as unknown as ServerResponse),
+      runtime,
+    );
+  }
+
   #context(req: IncomingMessage, res: ServerResponse): HttpRequestContext {
     const { view, target } = parseRequest(req);
     const peer = peerOf(req.socket);
@@ -143,6 +222,11 @@ export class HttpEntryPoint implements EntryPointScope {
     const trusted = (trust.insecure || trust.trustedIPs !== null) && isTrusted(peer, trust);
     view.clientIp = trusted ? forwardedClientIp(peer, req.headers['x-forwarded-for'], trust) : peer;
     const ctx = new HttpRequestContext(this, req, res, view, target, peer, trusted);
+    // Through an HTTP/2 stream, `req.socket` forwards to the TLS socket too.
+    if ((req.socket as Partial<TLSSocket>).encrypted === true) {
+      ctx.tls = true;
+      ctx.scheme = 'https';
+    }
     // Behind a trusted TLS-terminating proxy the client spoke https: redirectScheme and HSTS must know.
     if (trusted) {
       const proto = req.headers['x-forwarded-proto'];
@@ -156,7 +240,12 @@ export class HttpEntryPoint implements EntryPointScope {
     const writeTimeout = ctx.upgrade === undefined ? this.#settings.writeTimeoutMs : 0;
     const timer = writeTimeout > 0 ? setTimeout(cutSlowWriter, writeTimeout, ctx.res) : undefined;
     try {
-      const router = runtime && routeRequest(runtime, this.name, ctx.view);
+      if (ctx.tls && misdirected(ctx.req.socket, ctx.view.host)) {
+        ctx.log.error = 'misdirected';
+        await ctx.respond(421, TEXT_HEADERS, 'Misdirected Request\n');
+        return;
+      }
+      const router = runtime && routeRequest(runtime, this.name, ctx.view, ctx.tls);
       const redirect = this.#settings.redirect;
       if (redirect !== null && redirects(redirect, ctx, router)) {
         ctx.log.router = `${this.name}-to-${redirect.scheme}@internal`;

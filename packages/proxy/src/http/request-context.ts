@@ -36,6 +36,8 @@ export class HttpRequestContext implements RequestContext {
   target: string;
   clientIp: string;
   scheme: 'http' | 'https' = 'http';
+  /** The request came over TLS (whatever X-Forwarded-Proto says): only TLS routers may answer it. */
+  tls = false;
   readonly startedAt: bigint;
   readonly log: RequestLog;
   respond: Respond;

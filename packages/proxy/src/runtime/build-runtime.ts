@@ -81,12 +81,14 @@ function build(body: SnapshotBody, deps: Required<RuntimeDeps>): Runtime {
 
   const entryPoints = new Map<string, string>();
   const epMiddlewares = new Map<string, readonly string[]>();
+  const epTls = new Set<string>();
   for (const [name, ep] of Object.entries(body.entryPoints) as [string, EntryPoint][]) {
     if (!isRecord(ep) || typeof ep.address !== 'string' || parseAddress(ep.address) === null) {
       throw new SnapshotInvalid(`entry point "${name}": invalid address ${JSON.stringify(ep?.address)}`);
     }
     entryPoints.set(name, ep.address);
     epMiddlewares.set(name, Array.isArray(ep.http?.middlewares) ? ep.http.middlewares : []);
+    if (isRecord(ep.http?.tls)) epTls.add(name);
   }
 
   const services = buildServices(body.http.services, deps);
@@ -114,7 +116,8 @@ function build(body: SnapshotBody, deps: Required<RuntimeDeps>): Runtime {
       const outer = chain(name, epMiddlewares.get(ep) ?? [], registry, problems);
       if (outer === undefined) continue;
       const handler = wrap([...outer, ...own], service.handler);
-      list.push({ ...hosted, entry: { ...hosted.entry, handler } });
+      const tls = isRecord(router.tls) || epTls.has(ep);
+      list.push({ ...hosted, entry: { ...hosted.entry, handler, ...(tls ? { tls } : {}) } });
     }
   }
 

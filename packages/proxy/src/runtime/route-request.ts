@@ -2,11 +2,13 @@
 import type { RequestView } from '@berth/config';
 import type { RouterEntry, Runtime } from './types.js';
 
-/** The highest-priority matching router of `entryPoint`, or `undefined` (a 404). */
+/** The highest-priority matching router of `entryPoint` for a plain or TLS request, or `undefined` (a 404). */
 export function routeRequest(
   runtime: Runtime,
   entryPoint: string,
   req: RequestView,
+  tls = false,
 ): RouterEntry | undefined {
-  return runtime.routers.get(entryPoint)?.find(req);
+  const table = runtime.routers.get(entryPoint);
+  return tls ? table?.findTls(req) : table?.find(req);
 }

@@ -1,4 +1,4 @@
-// One entry point's routers in priority order, indexed by host so a lookup skips unrelated routers.
+// One entry point's routers in priority order, indexed by host (TLS and plain apart) so a lookup skips unrelated routers.
 import type { RequestView } from '@berth/config';
 import type { RouterEntry } from './types.js';
 
@@ -19,15 +19,41 @@ interface Ranked {
 const EMPTY: readonly Ranked[] = [];
 
 /**
+ * An entry point's routers, in two indexes: routers with `tls` answer only requests that came
+ * over TLS, the others only plain ones (as Traefik). A plain request never looks at a TLS router.
+ */
+export class RouterTable {
+  /** Highest priority first, TLS and plain routers together. */
+  readonly entries: readonly RouterEntry[];
+  readonly #plain: HostIndex;
+  readonly #tls: HostIndex;
+
+  /** `sorted` must already be in priority order. */
+  constructor(sorted: readonly HostedEntry[]) {
+    this.entries = sorted.map((h) => h.entry);
+    this.#plain = new HostIndex(sorted.filter((h) => h.entry.tls !== true));
+    this.#tls = new HostIndex(sorted.filter((h) => h.entry.tls === true));
+  }
+
+  /** The highest-priority plain router whose rule matches, or `undefined`. */
+  find(req: RequestView): RouterEntry | undefined {
+    return this.#plain.find(req);
+  }
+
+  /** The same among the routers that serve TLS. */
+  findTls(req: RequestView): RouterEntry | undefined {
+    return this.#tls.find(req);
+  }
+}
+
+/**
  * Three tiers: exact host (a Map), domain suffix (a Map walked over the request host's
  * dot-suffixes; `*.example.com` files under `.example.com` too) and host-less. Each tier keeps
  * its routers by rank (position in priority order) and a lookup merges the candidates by rank,
- * so the first match is exactly the one a linear scan of `entries` would find, while routers
+ * so the first match is exactly the one a linear scan of the routers would find, while routers
  * bound to other hosts are never looked at.
  */
-export class RouterTable {
-  /** Highest priority first. */
-  readonly entries: readonly RouterEntry[];
+class HostIndex {
   readonly #exact = new Map<string, Ranked[]>();
   /** Keyed by suffix with its leading dot. */
   readonly #suffix = new Map<string, Ranked[]>();
@@ -40,7 +66,6 @@ export class RouterTable {
 
   /** `sorted` must already be in priority order. */
   constructor(sorted: readonly HostedEntry[]) {
-    this.entries = sorted.map((h) => h.entry);
     sorted.forEach(({ entry, hosts, hostSuffixes }, rank) => {
       const ranked = { rank, entry };
       if (hosts !== null) {

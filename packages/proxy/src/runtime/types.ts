@@ -35,6 +35,11 @@ export interface RouterEntry {
   match: RuleMatcher;
   /** The router's middlewares and service composed; absent: the entry point balances and forwards itself. */
   handler?: Handler;
+  /**
+   * The router serves HTTPS (its own `tls`, or its entry point's `http.tls`): it matches only
+   * requests that came over TLS, and a router without it only plain ones.
+   */
+  tls?: boolean;
 }
 
 /** A router left out of the tables because a middleware it uses cannot be built. */
