@@ -97,6 +97,8 @@ export class DataPlane {
   readonly #tls: TlsTermination;
   readonly accessLog: AccessLog;
   readonly #listeners = new Map<string, Listener>();
+  /** Transports already warned about for insecureSkipVerify (once per name per process). */
+  readonly #warnedInsecure = new Set<string>();
   /** Servers of removed entry points still finishing their requests. */
   readonly #draining = new Map<Listener, Promise<void>>();
   /** Applies run one at a time, in call order. */
@@ -193,6 +195,15 @@ export class DataPlane {
     for (const name of runtime.entryPoints.keys())
       settings.set(name, entryPointSettings(body.entryPoints[name], body.entryPoints));
     const transports = new TransportTable(body.http.serversTransports, body.http.services);
+    for (const [name, t] of Object.entries(body.http.serversTransports ?? {})) {
+      if (t.insecureSkipVerify && !this.#warnedInsecure.has(name)) {
+        this.#warnedInsecure.add(name);
+        this.#logger.warn(
+          { code: 'BERTH_PROXY_INSECURE_SKIP_VERIFY', serversTransport: name },
+          `servers transport "${name}" does not verify its servers' certificates (insecureSkipVerify): anyone on the path can impersonate them`,
+        );
+      }
+    }
 
     // Bind first: until every new socket is listening nothing observable has changed.
     const staged = new StagedRuntime(runtime, this.#runtimes);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { TLSSocket } from 'node:tls';
 import type { EntryPoint, ServersTransport } from '@berth/config';
 import type { SnapshotBody } from '@berth/protocol';
 import { entryPointSettings } from '../src/http/entry-point-settings.js';
@@ -18,6 +19,7 @@ import { call } from './support/client.js';
 import { applied, backendFor, Cleanups, planeFor, until } from './support/plane.js';
 import { sendRaw, statusOf } from './support/raw.js';
 import { body, service } from './support/snapshot.js';
+import { makeTestCa } from './support/tls-pki.js';
 
 const cleanups = new Cleanups();
 after(() => cleanups.run());
@@ -321,6 +323,54 @@ describe('servers transports against real sockets', () => {
     assert.equal(ok.body, 'tls trusted.test');
     assert.equal((await call(port, { host: 'plain.test' })).status, 502, 'an unknown CA was accepted');
     assert.equal((await call(port, { host: 'skip.test' })).status, 200);
+  });
+});
+
+describe('mTLS to servers', () => {
+  it("presents the transport's client certificate to an https server that requires one", async () => {
+    const ca = makeTestCa();
+    cleanups.add(async () => ca.close());
+    const leaf = ca.leaf(['backend.internal']);
+    const client = ca.client('berth-node');
+    const server = createHttpsServer(
+      { key: leaf.keyPem, cert: leaf.certPem, ca: [ca.caPem], requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        req.resume();
+        res.end(`client ${peer.subject?.CN}`);
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.add(
+      () =>
+        new Promise((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const b = body(
+      {
+        mtls: { rule: 'Host(`mtls.test`)', service: 'mtls' },
+        anon: { rule: 'Host(`anon.test`)', service: 'anon' },
+      },
+      {
+        mtls: { loadBalancer: { servers: [{ url }], serversTransport: 'mtls' } },
+        anon: { loadBalancer: { servers: [{ url }], serversTransport: 'anon' } },
+      },
+    );
+    const tls = { serverName: 'backend.internal', rootCAs: [ca.caPem] };
+    const port = await applied(
+      planeFor(cleanups),
+      withTransports(b, {
+        mtls: { ...tls, certificates: [{ certFile: client.certPem, keyFile: client.keyPem }] },
+        anon: tls,
+      }),
+    );
+    const ok = await call(port, { host: 'mtls.test' });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body, 'client berth-node');
+    assert.equal((await call(port, { host: 'anon.test' })).status, 502, 'no client certificate, no entry');
   });
 });
 

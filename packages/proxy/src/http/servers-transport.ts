@@ -1,4 +1,5 @@
 // `http.serversTransports` turned into undici pool options, one entry per name, built once per snapshot. Pure.
+import { createHash } from 'node:crypto';
 import type { HttpService, ServersTransport } from '@berth/config';
 import type { Pool } from 'undici';
 import { durationMs } from './entry-point-settings.js';
@@ -20,6 +21,9 @@ export interface TlsSettings {
   servername?: string;
   ca?: string[];
   rejectUnauthorized?: boolean;
+  /** Client certificate and key (PEM) for servers that require mTLS. */
+  cert?: string;
+  key?: string;
 }
 
 /** The transport used when a service names none (Traefik's `default`). */
@@ -42,7 +46,17 @@ export function transportSettings(transport: ServersTransport | undefined): Tran
   if (t.serverName) tls.servername = t.serverName;
   if (t.rootCAs?.length) tls.ca = t.rootCAs;
   if (t.insecureSkipVerify) tls.rejectUnauthorized = false;
+  // The controller replaced the files by their PEM text; Traefik presents the first pair too.
+  const client = t.certificates?.[0];
+  if (client?.certFile.includes('-----BEGIN') && client.keyFile.includes('-----BEGIN')) {
+    tls.cert = client.certFile;
+    tls.key = client.keyFile;
+  }
   const connect = { timeout: dialTimeoutMs, ...tls };
+  // The pool key must tell client identities apart without carrying the private key around.
+  const identity =
+    tls.cert === undefined ? '' : createHash('sha256').update(`${tls.cert}\0${tls.key}`).digest('hex');
+  const keyed = { ...connect, cert: identity, key: undefined };
   const pool: Pool.Options = {
     headersTimeout: responseHeaderTimeoutMs,
     bodyTimeout: 0,
@@ -56,7 +70,7 @@ export function transportSettings(transport: ServersTransport | undefined): Tran
   // undici cannot bound idle connections apart from all connections: maxIdleConnsPerHost is not applied.
   const proxyProtocol = t.proxyProtocol ? (t.proxyProtocol.version ?? 2) : undefined;
   return {
-    key: JSON.stringify([responseHeaderTimeoutMs, idle, connect, pool.connections ?? 0, proxyProtocol ?? 0]),
+    key: JSON.stringify([responseHeaderTimeoutMs, idle, keyed, pool.connections ?? 0, proxyProtocol ?? 0]),
     pool,
     dialTimeoutMs,
     responseHeaderTimeoutMs,
