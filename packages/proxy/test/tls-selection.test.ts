@@ -120,7 +120,7 @@ describe('TLS options in effect', () => {
 describe('TLS options of TCP routers', () => {
   const known = new Set(['default', 'strict', 'compatible']);
 
-  it('reads the names of HostSNI-only rules', () => {
+  it('reads the server names a TCP rule is bound to', () => {
     assert.deepEqual(hostSniNames('HostSNI(`a.test`)'), ['a.test']);
     assert.deepEqual(hostSniNames('HostSNI(`a.test`, `b.test`) || HostSNI(`c.test`)'), [
       'a.test',
@@ -128,7 +128,9 @@ describe('TLS options of TCP routers', () => {
       'c.test',
     ]);
     assert.equal(hostSniNames('HostSNI(`*`)'), null);
-    assert.equal(hostSniNames('HostSNI(`a.test`) && ClientIP(`10.0.0.0/8`)'), null);
+    assert.deepEqual(hostSniNames('HostSNI(`a.test`) && ClientIP(`10.0.0.0/8`)'), ['a.test']);
+    assert.equal(hostSniNames('HostSNI(`a.test`) || ClientIP(`10.0.0.0/8`)'), null);
+    assert.equal(hostSniNames('!HostSNI(`a.test`)'), null);
     assert.equal(hostSniNames('HostSNIRegexp(`^a`)'), null);
   });
 

@@ -1,6 +1,6 @@
 // Which `tls.options` entry applies to a server name on an entry point, as Traefik decides it. Pure.
 import type { EntryPoint, HttpRouter, TcpRouter } from '@berth/config';
-import { compileRule, parseRule } from '@berth/config';
+import { compileRule, compileTcpRule, parseRule, parseTcpRule } from '@berth/config';
 import { normaliseName } from './certificate-index.js';
 
 export const TLS_OPTIONS_CONFLICT = 'BERTH_PROXY_TLS_OPTIONS_CONFLICT';
@@ -128,23 +128,8 @@ export function optionsInEffect(
   return { options: new OptionsInEffect(byHost), problems };
 }
 
-/**
- * The names of a rule made only of `HostSNI(...)` calls joined by `||`; null for anything else
- * (`HostSNI(\`*\`)`, regexps, other matchers), which binds no name.
- */
+/** The server names a TCP rule binds (its `HostSNI` names), or null when it binds none. */
 export function hostSniNames(rule: string): string[] | null {
-  const call = /^\s*HostSNI\(([^()]*)\)\s*(?:\|\|\s*|$)/;
-  const names: string[] = [];
-  let rest = rule;
-  while (rest.trim() !== '') {
-    const m = call.exec(rest);
-    if (m === null) return null;
-    for (const arg of m[1]!.split(',')) {
-      const name = arg.trim().replace(/^[`"']|[`"']$/g, '');
-      if (name === '' || name === '*') return null;
-      names.push(name);
-    }
-    rest = rest.slice(m[0].length);
-  }
-  return names.length === 0 ? null : names;
+  const parsed = parseTcpRule(rule);
+  return parsed.ok ? compileTcpRule(parsed.ast).hosts : null;
 }
