@@ -62,9 +62,11 @@ interface Listener {
   sockets: Set<Socket>;
   /**
    * PROXY protocol, TLS/plain detection, SNI routing; null while the entry point serves plain HTTP
-   * only, whose connections then go straight to `http`. Swapped with each snapshot.
+   * only, whose connections then go straight to `http`. Swapped with each snapshot. `pending`
+   * between binding and the swap of the snapshot that bound it: connections wait in `early`.
    */
-  door: FrontDoor | null;
+  door: FrontDoor | null | 'pending';
+  early: Socket[];
 }
 
 /** Traefik's default for how long a removed route's WebSockets and streams may go on. */
@@ -252,6 +254,7 @@ export class DataPlane {
       if (next) listener.http.configure(next);
       listener.http.routesChanged(removalGrace);
       listener.door = this.#frontDoor(listener, body);
+      for (const socket of listener.early.splice(0)) dispatch(listener, socket);
     }
     for (const listener of retired) {
       this.#draining.set(
@@ -271,7 +274,7 @@ export class DataPlane {
     const table = this.tcp.table(name);
     if (entryPoint === undefined || !entryPointNeedsFrontDoor(name, entryPoint, body, table)) return null;
     const settings = frontDoorSettings(name, entryPoint, body, table);
-    if (listener.door !== null) {
+    if (listener.door instanceof FrontDoor) {
       listener.door.update(settings);
       return listener.door;
     }
@@ -310,14 +313,14 @@ export class DataPlane {
       server: null as never,
       http,
       sockets,
-      door: null,
+      door: 'pending',
+      early: [],
     };
     // Half-open connections are TCP's business (a client's FIN must reach the server); node:http copes.
     const server = createNetServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
-      if (listener.door === null) http.server.emit('connection', socket);
-      else listener.door.handle(socket);
+      dispatch(listener, socket);
     });
     listener.server = server;
     try {
@@ -356,6 +359,14 @@ function drain(listener: Listener, graceMs: number): Promise<void> {
     http.server.closeIdleConnections();
     if (graceMs <= 0) cutAll(listener);
   });
+}
+
+/** Hands a new connection to the listener's front door, its HTTP server, or the wait list. */
+function dispatch(listener: Listener, socket: Socket): void {
+  const door = listener.door;
+  if (door === 'pending') listener.early.push(socket);
+  else if (door === null) listener.http.server.emit('connection', socket);
+  else door.handle(socket);
 }
 
 function cutAll(listener: Listener): void {
