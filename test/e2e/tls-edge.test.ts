@@ -27,12 +27,16 @@ interface SClient {
 }
 
 /** `openssl s_client` against 127.0.0.1:port; never waits for stdin. */
-async function sClient(port: number, args: string[]): Promise<SClient> {
+async function sClient(port: number, args: string[], brief = true): Promise<SClient> {
   try {
-    const running = exec('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-brief', ...args], {
-      timeout: 10_000,
-      encoding: 'utf8',
-    });
+    const running = exec(
+      'openssl',
+      ['s_client', '-connect', `127.0.0.1:${port}`, ...(brief ? ['-brief'] : []), ...args],
+      {
+        timeout: 10_000,
+        encoding: 'utf8',
+      },
+    );
     running.child.stdin?.end();
     const { stdout, stderr } = await running;
     return { code: 0, out: `${stdout}${stderr}` };
@@ -311,6 +315,28 @@ providers:
     await cluster.writeDynamic('strict.yml', 'tls:\n  options:\n    default:\n      sniStrict: true\n');
     await eventually(async () => (await sClient(p, ['-servername', 'unknown.test'])).code !== 0, 15_000);
     assert.equal(await peerCn(p, 'a.test'), 'a.test', 'known names still served');
+  });
+
+  it('2b. resumes on a second node a TLS session a client opened on the first (ticket keys shared through the snapshot)', async () => {
+    await cluster.startNode('node-2');
+    const other = await cluster.nodeStatus('node-2', (s) => s.listeners.length >= 6);
+    const port2 = Number(
+      other.listeners
+        .find((l) => l.entryPoint === 'websecure')!
+        .address.split(':')
+        .at(-1),
+    );
+    const session = join(dir, 'session.pem');
+    const first = await sClient(
+      ports['websecure']!,
+      ['-servername', 'a.test', '-tls1_2', '-sess_out', session],
+      false,
+    );
+    assert.equal(first.code, 0, first.out);
+    assert.match(first.out, /^New, /m);
+    const second = await sClient(port2, ['-servername', 'a.test', '-tls1_2', '-sess_in', session], false);
+    assert.equal(second.code, 0, second.out);
+    assert.match(second.out, /^Reused, /m, 'node-2 decrypted the ticket node-1 issued');
   });
 
   it('3. answers :80 with a permanent redirect to https, keeping path and query', async () => {
