@@ -124,6 +124,7 @@ export class DataPlane {
       userHook?.(ctx);
     };
     this.tcp = new TcpDataPlane({ logger: opts.logger.child({ component: 'tcp' }) });
+    this.metrics.watchTcp(this.tcp);
     this.#tls = new TlsTermination({ logger: opts.logger.child({ component: 'tls' }) });
     this.#pools = new PoolCache(opts.poolGraceMs === undefined ? {} : { graceMs: opts.poolGraceMs });
     this.forward = createForwarder({

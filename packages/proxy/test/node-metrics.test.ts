@@ -245,3 +245,19 @@ describe('node metrics', () => {
     );
   });
 });
+
+describe('TCP connections in the node metrics', () => {
+  it('shows the open connections of each TCP router at scrape time', () => {
+    const m = new NodeMetrics();
+    let open = 2;
+    m.watchTcp({ openConnections: () => [{ entryPoint: 'ssh', router: 'git', open }] });
+    const value = () =>
+      sample(m.expose(), 'berth_tcp_connections_open', 'berth_tcp_connections_open', {
+        entrypoint: 'ssh',
+        router: 'git',
+      })?.value;
+    assert.equal(value(), 2);
+    open = 0;
+    assert.equal(value(), 0);
+  });
+});

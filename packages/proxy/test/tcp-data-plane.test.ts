@@ -75,6 +75,7 @@ describe('TCP data plane: updates', () => {
       await new Promise((r) => setTimeout(r, 250));
       await echoes(long, 'two');
       assert.equal(edge.plane.connectionCount('ep', 'keep'), 1);
+      assert.deepEqual(edge.plane.openConnections(), [{ entryPoint: 'ep', router: 'keep', open: 1 }]);
 
       // The router is renamed (removed): its connection is cut after the 100 ms grace.
       edge.update(routed('renamed', echo.port), false, 100);

@@ -58,6 +58,7 @@ export class NodeMetrics {
   readonly #duration: Histogram;
   readonly #open: Gauge;
   readonly #serverUp: Gauge;
+  readonly #tcpOpen: Gauge;
   readonly #version: GaugeChild;
   readonly #applies: Counter;
   /** entry point → router → service → series; nested maps so a lookup builds no key string. */
@@ -82,6 +83,11 @@ export class NodeMetrics {
       'berth_server_up',
       'Whether an upstream server takes requests (1) or is down or ejected (0).',
       ['service', 'url'],
+    );
+    this.#tcpOpen = r.gauge(
+      'berth_tcp_connections_open',
+      'TCP connections open now (passthrough, terminated or plain), by TCP router.',
+      ['entrypoint', 'router'],
     );
     this.#version = r.gauge('berth_snapshot_version', 'Version of the snapshot this node serves.').labels();
     this.#applies = r.counter('berth_snapshot_applies_total', 'Snapshot applies, by result.', ['result']);
@@ -171,6 +177,14 @@ export class NodeMetrics {
   snapshotApplied(result: 'ok' | 'error', version?: number): void {
     this.#applies.labels(result).inc();
     if (result === 'ok' && version !== undefined) this.#version.set(version);
+  }
+
+  /** `berth_tcp_connections_open` is read from the TCP data plane at each scrape. */
+  watchTcp(tcp: { openConnections(): { entryPoint: string; router: string; open: number }[] }): void {
+    this.registry.onCollect(() => {
+      this.#tcpOpen.reset();
+      for (const c of tcp.openConnections()) this.#tcpOpen.labels(c.entryPoint, c.router).set(c.open);
+    });
   }
 
   /** `berth_server_up` is read from the health reporter at each scrape. */

@@ -73,6 +73,16 @@ export class TcpDataPlane implements TcpConnectionHandler {
     return table && (table.tlsRoutes.length > 0 || table.plainRoutes.length > 0) ? table : undefined;
   }
 
+  /** Every (entry point, router) of the live snapshot with its open connections, for metrics. */
+  openConnections(): { entryPoint: string; router: string; open: number }[] {
+    const out: { entryPoint: string; router: string; open: number }[] = [];
+    for (const [entryPoint, routers] of this.#runtime.routers) {
+      for (const router of routers)
+        out.push({ entryPoint, router, open: this.connectionCount(entryPoint, router) });
+    }
+    return out;
+  }
+
   /** Open connections of a router on an entry point. */
   connectionCount(entryPoint: string, router: string): number {
     return this.#connections.get(entryPoint)?.count(router) ?? 0;
