@@ -416,6 +416,11 @@ export interface EntryPoint {
     trustedIPs?: string[];
     insecure?: boolean;
   };
+  /** HTTP/2 on TLS connections of this entry point. */
+  http2?: {
+    /** Streams a client may have open at once on one connection (default 250, as Traefik). */
+    maxConcurrentStreams?: number;
+  };
   /** Accept PROXY protocol v1/v2 headers, only from these sources; a header from elsewhere is refused. */
   proxyProtocol?: { trustedIPs?: string[]; insecure?: boolean };
   http?: {

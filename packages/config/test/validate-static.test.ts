@@ -191,6 +191,18 @@ describe('validateStatic TLS and TCP entry point settings', () => {
     assert.deepEqual(config.entryPoints['b']?.http, { tls: {} });
   });
 
+  it('keeps http2.maxConcurrentStreams and refuses a value below 1', () => {
+    const good = validateStatic({
+      entryPoints: { s: { address: ':443', http2: { maxConcurrentStreams: 64 } } },
+    });
+    assert.deepEqual(good.errors, []);
+    assert.deepEqual(good.config.entryPoints['s']?.http2, { maxConcurrentStreams: 64 });
+    const bad = validateStatic({
+      entryPoints: { s: { address: ':443', http2: { maxConcurrentStreams: 0 } } },
+    });
+    assert.equal(bad.errors[0]?.path, 'entryPoints.s.http2.maxConcurrentStreams');
+  });
+
   it('refuses a redirection to an entry point that does not exist, listing the ones that do', () => {
     const { config, errors } = validateStatic({
       entryPoints: {

@@ -62,5 +62,10 @@ describe('entry point redirection', () => {
     );
     assert.deepEqual(settings.redirect, { scheme: 'https', port: '443', permanent: true, priority: 10 });
     assert.equal(entryPointSettings({ address: ':80' }).redirect, null);
+    assert.equal(entryPointSettings({ address: ':443' }).h2MaxConcurrentStreams, 250);
+    assert.equal(
+      entryPointSettings({ address: ':443', http2: { maxConcurrentStreams: 32 } }).h2MaxConcurrentStreams,
+      32,
+    );
   });
 });

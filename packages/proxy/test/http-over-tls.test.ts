@@ -427,6 +427,16 @@ describe('HTTP over TLS', () => {
     await new Promise((resolve) => session.once('close', resolve));
   });
 
+  it('limits the streams of one HTTP/2 connection (250 by default, as Traefik)', async () => {
+    const session = h2connect(`https://127.0.0.1:${e.tlsPort}`, {
+      servername: 'app.test',
+      rejectUnauthorized: false,
+    });
+    await new Promise((resolve) => session.once('remoteSettings', resolve));
+    assert.equal(session.remoteSettings.maxConcurrentStreams, 250);
+    session.close();
+  });
+
   it('mirrors an HTTP/2 request, body without content-length included', async () => {
     const res = await h2get(e.tlsPort, '/mirror', { method: 'POST', body: 'y'.repeat(5000) });
     assert.equal(res.status, 200);

@@ -67,6 +67,7 @@ const duration: Kind = { kind: 'duration' };
 
 const entryPointShape: Shape = {
   fields: {
+    http2: { kind: 'object', shape: { fields: { maxConcurrentStreams: { kind: 'integer', min: 1 } } } },
     address: { kind: 'string' },
     transport: {
       kind: 'object',
@@ -136,7 +137,7 @@ const entryPointShape: Shape = {
     },
   },
   required: ['address'],
-  unsupported: ['asDefault', 'http2', 'http3', 'observability', 'reusePort', 'udp'],
+  unsupported: ['asDefault', 'http3', 'observability', 'reusePort', 'udp'],
 };
 
 const staticTlsShape: Shape = {

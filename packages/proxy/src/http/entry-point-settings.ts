@@ -22,6 +22,8 @@ export interface EntryPointSettings {
   /** How long requests in flight may finish when the entry point closes. */
   graceTimeoutMs: number;
   forwarded: ForwardedTrust;
+  /** Streams one HTTP/2 connection may have open at once. */
+  h2MaxConcurrentStreams: number;
   /** `http.redirections.entryPoint`: every request goes elsewhere (ACME HTTP-01 paths excepted). */
   redirect: EntryPointRedirect | null;
 }
@@ -41,6 +43,8 @@ export const REDIRECT_DEFAULT_PRIORITY = Number.MAX_SAFE_INTEGER - 1;
 export const DEFAULT_READ_TIMEOUT_MS = 60_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 180_000;
 export const DEFAULT_GRACE_TIMEOUT_MS = 10_000;
+/** Traefik's default; Node's own (unlimited) lets one client open streams without bound. */
+export const DEFAULT_H2_MAX_CONCURRENT_STREAMS = 250;
 /**
  * 64 KiB: Node's 16 KiB refuses the large cookies real sites send, and Traefik's 1 MiB lets one
  * client pin a megabyte per connection; HAProxy's default buffer (16 KiB) and nginx's large
@@ -74,8 +78,14 @@ export function entryPointSettings(
         : DEFAULT_MAX_HEADER_BYTES,
     graceTimeoutMs: durationMs(ep?.transport?.lifeCycle?.graceTimeOut, DEFAULT_GRACE_TIMEOUT_MS),
     forwarded: trust,
+    h2MaxConcurrentStreams:
+      positiveInteger(ep?.http2?.maxConcurrentStreams) ?? DEFAULT_H2_MAX_CONCURRENT_STREAMS,
     redirect: redirection(ep, all),
   };
+}
+
+function positiveInteger(value: number | undefined): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 /** The port of `:443`, `0.0.0.0:443` or `[::]:443`; undefined when there is none. */

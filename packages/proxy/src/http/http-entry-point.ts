@@ -109,7 +109,14 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
 
   /** Applies new options; open connections stay, and each option applies from its next use. */
   configure(settings: EntryPointSettings): void {
+    const before = this.#settings;
     this.#settings = settings;
+    // HTTP/2 settings are sent when a session starts: new ones take a new (never listening) server.
+    if (
+      before.h2MaxConcurrentStreams !== settings.h2MaxConcurrentStreams ||
+      before.maxHeaderBytes !== settings.maxHeaderBytes
+    )
+      this.#h2 = undefined;
     const server = this.server as ServerWithLimits;
     server.maxHeaderSize = settings.maxHeaderBytes;
     server.requestTimeout = settings.readTimeoutMs;
@@ -142,7 +149,10 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
     if (this.#h2 === undefined) {
       const h2 = createHttp2Server({
         maxSendHeaderBlockLength: 64 * 1024,
-        settings: { maxHeaderListSize: this.#settings.maxHeaderBytes },
+        settings: {
+          maxHeaderListSize: this.#settings.maxHeaderBytes,
+          maxConcurrentStreams: this.#settings.h2MaxConcurrentStreams,
+        },
         // Node's types know these options but not their subclass constructors' signatures.
         Http2ServerRequest: H2Request as unknown as typeof Http2ServerRequest,
         Http2ServerResponse: H2Response as unknown as typeof Http2ServerResponse,
