@@ -24,6 +24,10 @@ describe('the berth command', () => {
     backend = await startBackend('a');
     cluster = await Cluster.create();
     await cluster.writeDynamic('routes.yml', singleRouteYaml([backend.url]));
+    await cluster.writeDynamic(
+      'tcp.yml',
+      'tcp:\n  routers:\n    vault:\n      rule: HostSNI(`vault.test`)\n      service: vault\n      tls: { passthrough: true }\n  services:\n    vault:\n      loadBalancer: { servers: [{ address: "127.0.0.1:9" }] }\n',
+    );
     await cluster.startController();
     await cluster.startNode('node-1');
   });
@@ -64,16 +68,26 @@ describe('the berth command', () => {
     assert.equal(list.find((r) => r.name === 'app')?.rule, 'Host(`app.test`)');
     const table = await run(group, ['routes', '--api', api]);
     assert.match(table.out, /app\s+enabled\s+web/);
+    const tcp = await run(group, ['routes', '--api', api, '--tcp']);
+    assert.equal(tcp.code, 0, tcp.out);
+    assert.match(tcp.out, /^ROUTER\s+STATUS.*\bTLS\s+ERRORS/m);
+    assert.match(tcp.out, /vault\s+enabled\s+\S+\s+\d+\s+vault\s+HostSNI\(`vault\.test`\)\s+passthrough\s+-/);
   });
 
-  it('lists certificates as a table and as JSON (none while nothing uses TLS)', async () => {
+  it('lists certificates as a table and as JSON (the generated default one, as a TLS router exists)', async () => {
     const api = cluster.controller!.api;
     const json = await run(group, ['certs', '--api', api, '--json']);
     assert.equal(json.code, 0, json.out);
-    assert.deepEqual(JSON.parse(json.out), []);
+    const certs = JSON.parse(json.out) as { origin: string; isDefault: boolean; names: string[] }[];
+    assert.deepEqual(
+      certs.map((c) => [c.origin, c.isDefault, c.names]),
+      [['default', true, ['berth default cert']]],
+    );
+    assert.doesNotMatch(json.out, /PRIVATE KEY/);
     const table = await run(group, ['certs', '--api', api]);
     assert.equal(table.code, 0, table.out);
     assert.match(table.out, /^NAMES\s+STATUS\s+NOT AFTER\s+ORIGIN/m);
+    assert.match(table.out, /berth default cert\s+enabled/);
   });
 
   it('says clearly when the API is unreachable', async () => {
