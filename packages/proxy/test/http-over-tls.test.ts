@@ -427,6 +427,34 @@ describe('HTTP over TLS', () => {
     await new Promise((resolve) => session.once('close', resolve));
   });
 
+  it('resets an HTTP/2 stream whose request is not complete within readTimeout, and keeps the session', async () => {
+    const before = e.entry.settings;
+    e.entry.configure({ ...before, readTimeoutMs: 300 });
+    try {
+      const session = h2connect(`https://127.0.0.1:${e.tlsPort}`, {
+        servername: 'app.test',
+        rejectUnauthorized: false,
+      });
+      const slow = session.request({ ':path': '/slow', ':method': 'POST', ':authority': 'app.test' });
+      slow.write('a bit of the body, and then nothing');
+      slow.on('response', () => {});
+      slow.resume();
+      const code = await new Promise<number>((resolve) =>
+        slow.on('close', () => resolve(slow.rstCode ?? -1)),
+      );
+      assert.ok(code !== 0, `the stream was reset (code ${code})`);
+      const next = session.request({ ':path': '/after', ':authority': 'app.test' });
+      const status = await new Promise<number>((resolve) =>
+        next.on('response', (h) => resolve(Number(h[':status']))),
+      );
+      next.resume();
+      assert.equal(status, 200, 'the session still serves');
+      session.close();
+    } finally {
+      e.entry.configure(before);
+    }
+  });
+
   it('limits the streams of one HTTP/2 connection (250 by default, as Traefik)', async () => {
     const session = h2connect(`https://127.0.0.1:${e.tlsPort}`, {
       servername: 'app.test',

@@ -2,7 +2,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer, ServerResponse } from 'node:http';
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
-import { createServer as createHttp2Server } from 'node:http2';
+import { createServer as createHttp2Server, constants as h2constants } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -219,6 +219,17 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
   /** The HTTP/2 request and response stand in for HTTP/1.1 ones (see h2-compat.ts). */
   #onH2Request(req: Http2ServerRequest, res: Http2ServerResponse): void {
     const runtime = this.#runtimes.current;
+    // readTimeout, as node:http applies it to HTTP/1.1: the whole request, body included, in time.
+    const readTimeout = this.#settings.readTimeoutMs;
+    if (readTimeout > 0 && !req.complete) {
+      const stream = req.stream;
+      const timer = setTimeout(() => {
+        if (!req.complete && !stream.destroyed) stream.close(h2constants.NGHTTP2_CANCEL);
+      }, readTimeout);
+      const clear = (): void => clearTimeout(timer);
+      req.once('end', clear);
+      stream.once('close', clear);
+    }
     void this.#run(
       this.#context(req as unknown as IncomingMessage, res as unknown as ServerResponse),
       runtime,
