@@ -5,6 +5,7 @@ import { CidrSet } from '@berth/config';
 import type { ForwardedTrust } from '../src/http/entry-point-settings.js';
 import type { ForwardContext } from '../src/http/forwarded-headers.js';
 import {
+  downstreamRawHeaders,
   downstreamResponseHeaders,
   forwardedClientIp,
   isTrusted,
@@ -200,6 +201,38 @@ describe('downstream response headers', () => {
       'content-type': 'text/plain',
     });
     assert.deepEqual(out, { 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain' });
+  });
+
+  it('from raw buffers: lower-case names, repeats as arrays, Connection-named headers dropped', () => {
+    const raw = [
+      'Connection',
+      'Keep-Alive, X-Hop',
+      'X-Hop',
+      '1',
+      'Keep-Alive',
+      'timeout=5',
+      'Transfer-Encoding',
+      'chunked',
+      'Set-Cookie',
+      'a=1',
+      'set-cookie',
+      'b=2',
+      'Set-Cookie',
+      'c=3',
+      'Content-Type',
+      'text/plain',
+      '__proto__',
+      'x',
+    ].map((s) => Buffer.from(s, 'latin1'));
+    const out = downstreamRawHeaders(raw);
+    assert.deepEqual(Object.entries(out), [
+      ['set-cookie', ['a=1', 'b=2', 'c=3']],
+      ['content-type', 'text/plain'],
+      ['__proto__', 'x'],
+    ]);
+    assert.equal(Object.getPrototypeOf(out), null);
+    // The usual `Connection: keep-alive` names nothing.
+    assert.deepEqual({ ...downstreamRawHeaders([Buffer.from('connection'), Buffer.from('keep-alive')]) }, {});
   });
 });
 

@@ -152,6 +152,33 @@ export function downstreamResponseHeaders(headers: IncomingHttpHeaders): Outgoin
   return out;
 }
 
+/**
+ * `downstreamResponseHeaders` from undici's raw `[name, value, ...]` buffers in one pass: lower-case
+ * names, a repeated header as an array (Set-Cookie), hop-by-hop headers and those the Connection
+ * header names left out. A null-prototype object, so a `__proto__` header is just a header.
+ */
+export function downstreamRawHeaders(raw: readonly (Buffer | string)[]): OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = Object.create(null);
+  let connection: string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection' && !isPlain(value)) {
+        connection ??= [];
+        connection.push(value);
+      }
+      continue;
+    }
+    const prior = out[name];
+    if (prior === undefined) out[name] = value;
+    else if (typeof prior === 'string') out[name] = [prior, value];
+    else prior.push(value);
+  }
+  if (connection !== undefined) for (const token of connectionTokens(connection)) delete out[token];
+  return out;
+}
+
 /** True when the peer's forwarded headers are to be believed. */
 export function isTrusted(peerIp: string, trust: ForwardedTrust): boolean {
   return trust.insecure || trust.trustedIPs?.contains(peerIp) === true;

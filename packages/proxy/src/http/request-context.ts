@@ -53,6 +53,11 @@ export class HttpRequestContext implements RequestContext {
   router: string | undefined;
   /** Set for an Upgrade request: `res` then writes on the raw socket, for answers other than a tunnel. */
   upgrade: UpgradeSocket | undefined;
+  /**
+   * Called once if the client goes before the response is complete: the forwarder's hook, so a
+   * request costs one `close` listener on `res`, not two.
+   */
+  onClientGone: (() => void) | undefined;
   #abort: AbortController | undefined;
   #gone = false;
 
@@ -77,6 +82,7 @@ export class HttpRequestContext implements RequestContext {
     this.log = { entryPoint: scope.name };
     this.router = undefined;
     this.upgrade = undefined;
+    this.onClientGone = undefined;
     // Bound once: middlewares call a saved `respond` without a receiver.
     this.defaultRespond = (status, headers, body) => writeResponse(this, status, headers, body);
     this.respond = this.defaultRespond;
@@ -98,6 +104,12 @@ export class HttpRequestContext implements RequestContext {
     if (this.#gone) return;
     this.#gone = true;
     this.#abort?.abort();
+    this.onClientGone?.();
+  }
+
+  /** The client went away before the response was complete. */
+  get gone(): boolean {
+    return this.#gone;
   }
 }
 

@@ -1,0 +1,194 @@
+// CPU per keep-alive request of a Berth data plane in a child process, against an nginx backend, with wrk.
+// Usage: node test/bench/micro/proxy-cpu.mjs [--rounds 3] [--duration 5] [--connections 50] [--prof DIR]
+//   [--dist packages/proxy/dist --dist packages/proxy/dist/base ...]: A/B builds of @berth/proxy,
+//   measured in turn within each round (a copy of an older dist inside packages/proxy/dist resolves
+//   its dependencies like the real one).
+// Needs a build (npx tsc -b), nginx and wrk. The proxy child is pinned to CPU 0, nginx and wrk to CPU 1.
+// The figure is the proxy process's own process.cpuUsage() delta divided by the requests it served,
+// which is far less sensitive to other load on the machine than req/s. BERTH_FAST_PATH passes through.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '50' },
+    prof: { type: 'string' },
+    child: { type: 'boolean', default: false },
+    backend: { type: 'string' },
+    dist: { type: 'string', multiple: true },
+  },
+});
+
+if (opts.child) await child(opts.backend, opts.dist?.[0] ?? 'packages/proxy/dist');
+else await parent();
+
+/** The proxy: a DataPlane with one host route to the backend; answers `cpu` messages with usage and count. */
+async function child(backend, dist) {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const { DataPlane } = await import(join(root, dist, 'src/data-plane.js'));
+  const { SNAPSHOT_SCHEMA } = await import(join(root, 'packages/protocol/dist/src/index.js'));
+  const { pino } = await import(join(root, 'packages/proxy/node_modules/pino/pino.js')).catch(
+    () => import('pino'),
+  );
+  let served = 0;
+  const plane = new DataPlane({
+    logger: pino({ level: 'silent' }),
+    entryPointOverrides: { web: '127.0.0.1:0' },
+    closeDrainMs: 100,
+    onRequestEnd: () => {
+      served++;
+    },
+  });
+  const routers = {};
+  const services = {};
+  for (let i = 0; i < 10; i++) {
+    routers[`r${i}`] = { rule: `Host(\`r${i}.bench.test\`)`, service: `s${i}` };
+    services[`s${i}`] = { loadBalancer: { servers: [{ url: backend }] } };
+  }
+  const result = await plane.apply({
+    schema: SNAPSHOT_SCHEMA,
+    entryPoints: { web: { address: ':80' } },
+    http: { routers, services },
+  });
+  if (!result.ok) throw new Error(result.error);
+  process.on('message', async (m) => {
+    if (m === 'cpu') {
+      const u = process.cpuUsage();
+      process.send({ cpu: u.user + u.system, user: u.user, served });
+    } else if (m === 'stop') {
+      await plane.close();
+      process.exit(0);
+    }
+  });
+  process.send({ address: result.listeners[0].address });
+}
+
+/** A proxy child on CPU 0 with a queue of its IPC replies. */
+function startProxy(nodeArgs, backendPort, dist) {
+  const proc = spawn(
+    'taskset',
+    [
+      '-c',
+      '0',
+      process.execPath,
+      ...nodeArgs,
+      fileURLToPath(import.meta.url),
+      '--child',
+      '--backend',
+      `http://127.0.0.1:${backendPort}`,
+      '--dist',
+      dist,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  const replies = [];
+  let wake;
+  proc.on('message', (m) => {
+    replies.push(m);
+    wake?.();
+  });
+  const next = async () => {
+    while (replies.length === 0) await new Promise((r) => (wake = r));
+    return replies.shift();
+  };
+  return { proc, next, dist, results: [], user: [], address: '' };
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.stderr.on('data', (d) => {
+      out += d;
+    });
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${code}: ${out}`))));
+  });
+}
+
+async function parent() {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-proxy-cpu-'));
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;\ndaemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  client_body_temp_path ${dir}/cb;\n  proxy_temp_path ${dir}/pt;\n  fastcgi_temp_path ${dir}/ft;\n  uwsgi_temp_path ${dir}/ut;\n  scgi_temp_path ${dir}/st;\n  keepalive_requests 100000000;\n  keepalive_timeout 300s;\n  server {\n    listen 127.0.0.1:${port};\n    default_type text/plain;\n    location / { return 200 "ok"; }\n  }\n}\n`,
+  );
+  const nginx = spawn('taskset', ['-c', '1', 'nginx', '-p', dir, '-c', conf, '-e', `${dir}/error.log`], {
+    stdio: 'ignore',
+  });
+  const nodeArgs = opts.prof ? ['--cpu-prof', '--cpu-prof-dir', opts.prof] : [];
+  const dists = opts.dist ?? ['packages/proxy/dist'];
+  const proxies = dists.map((dist) => startProxy(nodeArgs, port, dist));
+  try {
+    for (const p of proxies) p.address = (await p.next()).address;
+    await new Promise((r) => setTimeout(r, 300));
+    const wrk = (url, seconds) =>
+      run('taskset', [
+        '-c',
+        '1',
+        'wrk',
+        '-t1',
+        `-c${opts.connections}`,
+        `-d${seconds}s`,
+        '-H',
+        'Host: r3.bench.test',
+        url,
+      ]);
+    // Warm-up: JIT and pools.
+    for (const p of proxies) await wrk(`http://${p.address}/`, 2);
+    for (let i = 0; i < Number(opts.rounds); i++) {
+      for (const p of proxies) {
+        p.proc.send('cpu');
+        const a = await p.next();
+        const out = await wrk(`http://${p.address}/`, opts.duration);
+        p.proc.send('cpu');
+        const b = await p.next();
+        const n = b.served - a.served;
+        const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+        const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+        const us = (b.cpu - a.cpu) / n;
+        const user = (b.user - a.user) / n;
+        p.results.push(us);
+        p.user.push(user);
+        console.log(
+          `round ${i + 1} ${p.dist}: ${us.toFixed(2)} µs CPU/request (user ${user.toFixed(2)}), ${n} requests, ${rps} req/s${non2xx ? `, NON-2xx ${non2xx}` : ''}`,
+        );
+      }
+    }
+    for (const p of proxies) {
+      const r = [...p.results].sort((x, y) => x - y);
+      const u = [...p.user].sort((x, y) => x - y);
+      console.log(
+        `${p.dist}: median ${r[Math.floor(r.length / 2)].toFixed(2)} µs, min ${r[0].toFixed(2)} µs; user median ${u[Math.floor(u.length / 2)].toFixed(2)} µs, min ${u[0].toFixed(2)} µs`,
+      );
+    }
+  } finally {
+    for (const p of proxies) {
+      p.proc.send('stop');
+      await new Promise((r) => p.proc.once('exit', r));
+    }
+    nginx.kill('SIGQUIT');
+    await new Promise((r) => nginx.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
