@@ -9,6 +9,7 @@ import {
   downstreamResponseHeaders,
   forwardedClientIp,
   isTrusted,
+  knownHeaderName,
   upstreamRequestHeaders,
 } from '../src/http/forwarded-headers.js';
 import { clientAddress, hostOf } from '../src/http/request-view.js';
@@ -230,9 +231,25 @@ describe('downstream response headers', () => {
       ['content-type', 'text/plain'],
       ['__proto__', 'x'],
     ]);
-    assert.equal(Object.getPrototypeOf(out), null);
+    assert.equal(Object.getPrototypeOf(out), Object.prototype);
+    // A name that only an object's prototype has is a header like any other.
+    assert.deepEqual(Object.entries(downstreamRawHeaders([Buffer.from('Constructor'), Buffer.from('1')])), [
+      ['constructor', '1'],
+    ]);
     // The usual `Connection: keep-alive` names nothing.
     assert.deepEqual({ ...downstreamRawHeaders([Buffer.from('connection'), Buffer.from('keep-alive')]) }, {});
+  });
+});
+
+describe('known header names', () => {
+  it('are found in any case, and nothing else is', () => {
+    assert.equal(knownHeaderName(Buffer.from('Content-Length')), 'content-length');
+    assert.equal(knownHeaderName(Buffer.from('SET-COOKIE')), 'set-cookie');
+    assert.equal(knownHeaderName(Buffer.from('date')), 'date');
+    assert.equal(knownHeaderName(Buffer.from('Content-Lengtx')), undefined);
+    assert.equal(knownHeaderName(Buffer.from('Content_Length')), undefined);
+    assert.equal(knownHeaderName(Buffer.from('x-custom')), undefined);
+    assert.equal(knownHeaderName(Buffer.from('d')), undefined);
   });
 });
 

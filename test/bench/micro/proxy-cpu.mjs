@@ -182,6 +182,14 @@ async function parent() {
         `${p.dist}: median ${r[Math.floor(r.length / 2)].toFixed(2)} µs, min ${r[0].toFixed(2)} µs; user median ${u[Math.floor(u.length / 2)].toFixed(2)} µs, min ${u[0].toFixed(2)} µs`,
       );
     }
+    if (proxies.length === 2) {
+      // Paired rounds cancel the slow swings of other load on the machine.
+      const [a, b] = proxies;
+      const ratios = a.results.map((x, i) => b.results[i] / x).sort((x, y) => x - y);
+      console.log(
+        `${b.dist} / ${a.dist}, per round: median ${ratios[Math.floor(ratios.length / 2)].toFixed(3)}`,
+      );
+    }
   } finally {
     for (const p of proxies) {
       p.proc.send('stop');

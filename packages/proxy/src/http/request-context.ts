@@ -54,10 +54,10 @@ export class HttpRequestContext implements RequestContext {
   /** Set for an Upgrade request: `res` then writes on the raw socket, for answers other than a tunnel. */
   upgrade: UpgradeSocket | undefined;
   /**
-   * Called once if the client goes before the response is complete: the forwarder's hook, so a
+   * Told once if the client goes before the response is complete: the forwarder's exchange, so a
    * request costs one `close` listener on `res`, not two.
    */
-  onClientGone: (() => void) | undefined;
+  goneListener: { clientGone(): void } | undefined;
   #abort: AbortController | undefined;
   #gone = false;
 
@@ -82,12 +82,13 @@ export class HttpRequestContext implements RequestContext {
     this.log = { entryPoint: scope.name };
     this.router = undefined;
     this.upgrade = undefined;
-    this.onClientGone = undefined;
+    this.goneListener = undefined;
     // Bound once: middlewares call a saved `respond` without a receiver.
     this.defaultRespond = (status, headers, body) => writeResponse(this, status, headers, body);
     this.respond = this.defaultRespond;
     (res as TaggedResponse)[kContext] = this;
-    res.once('close', onResponseClose);
+    // `on`, not `once`: a response closes once, and `once` wraps every listener in a new closure.
+    res.on('close', onResponseClose);
   }
 
   /** Created on first use: most requests never need one before the forwarder asks. */
@@ -104,7 +105,7 @@ export class HttpRequestContext implements RequestContext {
     if (this.#gone) return;
     this.#gone = true;
     this.#abort?.abort();
-    this.onClientGone?.();
+    this.goneListener?.clientGone();
   }
 
   /** The client went away before the response was complete. */
