@@ -3,12 +3,14 @@
 //   [--dist packages/proxy/dist --dist packages/proxy/dist/base ...]: A/B builds of @berth/proxy,
 //   measured in turn within each round (a copy of an older dist inside packages/proxy/dist resolves
 //   its dependencies like the real one).
+//   [--baseline test/bench/targets/baselines/node-undici-dispatch.mjs ...]: reference points measured
+//   the same way (CPU from /proc/<pid>/stat, requests from wrk).
 // Needs a build (npx tsc -b), nginx and wrk. The proxy child is pinned to CPU 0, nginx and wrk to CPU 1.
 // The figure is the proxy process's own process.cpuUsage() delta divided by the requests it served,
 // which is far less sensitive to other load on the machine than req/s. BERTH_FAST_PATH passes through.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as connectTcp, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +25,7 @@ const { values: opts } = parseArgs({
     child: { type: 'boolean', default: false },
     backend: { type: 'string' },
     dist: { type: 'string', multiple: true },
+    baseline: { type: 'string', multiple: true },
   },
 });
 
@@ -68,6 +71,44 @@ async function child(backend, dist) {
     }
   });
   process.send({ address: result.listeners[0].address });
+}
+
+/** µs of CPU of a process (all threads) from /proc/<pid>/stat; user alone too. */
+function procCpu(pid) {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const tick = 1e6 / 100;
+  return { cpu: (Number(f[11]) + Number(f[12])) * tick, user: Number(f[11]) * tick };
+}
+
+/** A reference-point script on CPU 0: `node <script> <port> <backend origin>`. */
+function startBaseline(script, backendPort) {
+  const ready = freePort().then(async (port) => {
+    proc.spawnArgs = port;
+    return `127.0.0.1:${port}`;
+  });
+  const proc = { pid: 0 };
+  const entry = { proc, dist: script, results: [], user: [], address: '', baseline: true };
+  entry.ready = ready.then(async (address) => {
+    const port = address.split(':')[1];
+    const child = spawn('taskset', ['-c', '0', process.execPath, script, port, `http://127.0.0.1:${backendPort}`], {
+      stdio: 'inherit',
+    });
+    entry.proc = child;
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const ok = await new Promise((r) => {
+        const s = connectTcp(Number(port), '127.0.0.1', () => {
+          s.destroy();
+          r(true);
+        });
+        s.on('error', () => r(false));
+      });
+      if (ok) return address;
+    }
+    throw new Error(`${script} did not listen`);
+  });
+  return entry;
 }
 
 /** A proxy child on CPU 0 with a queue of its IPC replies. */
@@ -138,9 +179,12 @@ async function parent() {
   });
   const nodeArgs = opts.prof ? ['--cpu-prof', '--cpu-prof-dir', opts.prof] : [];
   const dists = opts.dist ?? ['packages/proxy/dist'];
-  const proxies = dists.map((dist) => startProxy(nodeArgs, port, dist));
+  const proxies = [
+    ...(opts.dist || !opts.baseline ? dists : []).map((dist) => startProxy(nodeArgs, port, dist)),
+    ...(opts.baseline ?? []).map((script) => startBaseline(script, port)),
+  ];
   try {
-    for (const p of proxies) p.address = (await p.next()).address;
+    for (const p of proxies) p.address = p.baseline ? await p.ready : (await p.next()).address;
     await new Promise((r) => setTimeout(r, 300));
     const wrk = (url, seconds) =>
       run('taskset', [
@@ -158,12 +202,10 @@ async function parent() {
     for (const p of proxies) await wrk(`http://${p.address}/`, 2);
     for (let i = 0; i < Number(opts.rounds); i++) {
       for (const p of proxies) {
-        p.proc.send('cpu');
-        const a = await p.next();
+        const a = p.baseline ? procCpu(p.proc.pid) : (p.proc.send('cpu'), await p.next());
         const out = await wrk(`http://${p.address}/`, opts.duration);
-        p.proc.send('cpu');
-        const b = await p.next();
-        const n = b.served - a.served;
+        const b = p.baseline ? procCpu(p.proc.pid) : (p.proc.send('cpu'), await p.next());
+        const n = p.baseline ? Number(/(\d+) requests in/.exec(out)?.[1]) : b.served - a.served;
         const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
         const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
         const us = (b.cpu - a.cpu) / n;
@@ -192,7 +234,8 @@ async function parent() {
     }
   } finally {
     for (const p of proxies) {
-      p.proc.send('stop');
+      if (p.baseline) p.proc.kill('SIGTERM');
+      else p.proc.send('stop');
       await new Promise((r) => p.proc.once('exit', r));
     }
     nginx.kill('SIGQUIT');

@@ -39,7 +39,27 @@ const ABORTED: ForwardOutcome = Object.freeze({ kind: 'error', reason: 'aborted'
  */
 export function createForwarder(opts: ForwarderOptions): Forward {
   const { pools, transports, logger } = opts;
-  return async function forward(ctx: RequestContext, target: ForwardTarget): Promise<ForwardOutcome> {
+  /**
+   * The usual request (no body, no middleware on the response) returns the dispatch's own
+   * promise: an async function resolving with another promise costs two more microtask turns.
+   */
+  return function forward(ctx: RequestContext, target: ForwardTarget): Promise<ForwardOutcome> {
+    if (
+      ctx instanceof HttpRequestContext &&
+      ctx.upgrade === undefined &&
+      ctx.requestBody === undefined &&
+      ctx.respond === ctx.defaultRespond &&
+      !hasBody(ctx.req)
+    ) {
+      const transport = transports.transports.get(target.serversTransport);
+      const origin = target.server.origin;
+      ctx.log.server = origin;
+      return dispatchDirect(ctx, target, transport, false, pools.get(origin, transport), logger);
+    }
+    return forwardAny(ctx, target);
+  };
+
+  async function forwardAny(ctx: RequestContext, target: ForwardTarget): Promise<ForwardOutcome> {
     const req = ctx.req;
     const transport = transports.transports.get(target.serversTransport);
     const origin = target.server.origin;
@@ -85,7 +105,7 @@ export function createForwarder(opts: ForwarderOptions): Forward {
       return { kind: 'error', reason: 'reset', responseStarted: true };
     }
     return { kind: 'response', status };
-  };
+  }
 }
 
 /**
@@ -133,7 +153,7 @@ class DirectExchange implements Dispatcher.DispatchHandler {
   readonly #resolve: (outcome: ForwardOutcome) => void;
   #abort: ((err?: Error) => void) | undefined = undefined;
   #resume: (() => void) | undefined = undefined;
-  #drainListening = false;
+  #onDrain: (() => void) | undefined = undefined;
   #gone = false;
   #headSent = false;
   /** `res.end` was called with the body's last bytes. */
@@ -210,16 +230,13 @@ class DirectExchange implements Dispatcher.DispatchHandler {
     }
     if (ctx.res.write(chunk)) return true;
     // The client's socket is full: undici stops reading the server until `drain`.
-    if (!this.#drainListening) {
-      this.#drainListening = true;
+    if (this.#onDrain === undefined) {
+      // Made on first need: most responses never fill the client's socket.
+      this.#onDrain = () => this.#resume?.();
       ctx.res.on('drain', this.#onDrain);
     }
     return false;
   }
-
-  readonly #onDrain = (): void => {
-    this.#resume?.();
-  };
 
   onComplete(): void {
     if (this.#gone) return;
@@ -253,7 +270,7 @@ class DirectExchange implements Dispatcher.DispatchHandler {
     this.#settled = true;
     const ctx = this.#ctx;
     ctx.goneListener = undefined;
-    if (this.#drainListening) ctx.res.off('drain', this.#onDrain);
+    if (this.#onDrain !== undefined) ctx.res.off('drain', this.#onDrain);
     if (this.#headSent && ctx.router !== undefined) ctx.scope.connections.delete(ctx.router, ctx.res);
     this.#resolve(outcome);
   }
