@@ -91,9 +91,13 @@ function startBaseline(script, backendPort) {
   const entry = { proc, dist: script, results: [], user: [], address: '', baseline: true };
   entry.ready = ready.then(async (address) => {
     const port = address.split(':')[1];
-    const child = spawn('taskset', ['-c', '0', process.execPath, script, port, `http://127.0.0.1:${backendPort}`], {
-      stdio: 'inherit',
-    });
+    const child = spawn(
+      'taskset',
+      ['-c', '0', process.execPath, script, port, `http://127.0.0.1:${backendPort}`],
+      {
+        stdio: 'inherit',
+      },
+    );
     entry.proc = child;
     for (let i = 0; i < 100; i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -228,8 +232,10 @@ async function parent() {
       // Paired rounds cancel the slow swings of other load on the machine.
       const [a, b] = proxies;
       const ratios = a.results.map((x, i) => b.results[i] / x).sort((x, y) => x - y);
+      const users = a.user.map((x, i) => b.user[i] / x).sort((x, y) => x - y);
+      const mid = Math.floor(ratios.length / 2);
       console.log(
-        `${b.dist} / ${a.dist}, per round: median ${ratios[Math.floor(ratios.length / 2)].toFixed(3)}`,
+        `${b.dist} / ${a.dist}, per round: median ${ratios[mid].toFixed(3)} (user CPU alone ${users[mid].toFixed(3)})`,
       );
     }
   } finally {
