@@ -89,6 +89,7 @@ function startBaseline(script, backendPort) {
   });
   const proc = { pid: 0 };
   const entry = { proc, dist: script, results: [], user: [], address: '', baseline: true };
+  entry.usage = async () => procCpu(entry.proc.pid);
   entry.ready = ready.then(async (address) => {
     const port = address.split(':')[1];
     const child = spawn(
@@ -143,7 +144,11 @@ function startProxy(nodeArgs, backendPort, dist) {
     while (replies.length === 0) await new Promise((r) => (wake = r));
     return replies.shift();
   };
-  return { proc, next, dist, results: [], user: [], address: '' };
+  const usage = () => {
+    proc.send('cpu');
+    return next();
+  };
+  return { proc, next, usage, dist, results: [], user: [], address: '' };
 }
 
 function freePort() {
@@ -206,9 +211,9 @@ async function parent() {
     for (const p of proxies) await wrk(`http://${p.address}/`, 2);
     for (let i = 0; i < Number(opts.rounds); i++) {
       for (const p of proxies) {
-        const a = p.baseline ? procCpu(p.proc.pid) : (p.proc.send('cpu'), await p.next());
+        const a = await p.usage();
         const out = await wrk(`http://${p.address}/`, opts.duration);
-        const b = p.baseline ? procCpu(p.proc.pid) : (p.proc.send('cpu'), await p.next());
+        const b = await p.usage();
         const n = p.baseline ? Number(/(\d+) requests in/.exec(out)?.[1]) : b.served - a.served;
         const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
         const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
