@@ -117,7 +117,9 @@ function startBaseline(script, backendPort) {
 }
 
 /** A proxy child on CPU 0 with a queue of its IPC replies. */
-function startProxy(nodeArgs, backendPort, dist) {
+function startProxy(nodeArgs, backendPort, spec) {
+  // `dist` or `dist@--a-node-flag`: the same build under different V8 flags.
+  const [dist, ...flags] = spec.split('@');
   const proc = spawn(
     'taskset',
     [
@@ -125,6 +127,7 @@ function startProxy(nodeArgs, backendPort, dist) {
       '0',
       process.execPath,
       ...nodeArgs,
+      ...flags,
       fileURLToPath(import.meta.url),
       '--child',
       '--backend',
@@ -148,7 +151,7 @@ function startProxy(nodeArgs, backendPort, dist) {
     proc.send('cpu');
     return next();
   };
-  return { proc, next, usage, dist, results: [], user: [], address: '' };
+  return { proc, next, usage, dist: spec, results: [], user: [], address: '' };
 }
 
 function freePort() {
