@@ -203,6 +203,7 @@ async function parent() {
         '-c',
         '1',
         'wrk',
+        '--latency',
         '-t1',
         `-c${opts.connections}`,
         `-d${seconds}s`,
@@ -219,13 +220,14 @@ async function parent() {
         const b = await p.usage();
         const n = p.baseline ? Number(/(\d+) requests in/.exec(out)?.[1]) : b.served - a.served;
         const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+        const p99 = /\s99%\s+(\S+)/.exec(out)?.[1];
         const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
         const us = (b.cpu - a.cpu) / n;
         const user = (b.user - a.user) / n;
         p.results.push(us);
         p.user.push(user);
         console.log(
-          `round ${i + 1} ${p.dist}: ${us.toFixed(2)} µs CPU/request (user ${user.toFixed(2)}), ${n} requests, ${rps} req/s${non2xx ? `, NON-2xx ${non2xx}` : ''}`,
+          `round ${i + 1} ${p.dist}: ${us.toFixed(2)} µs CPU/request (user ${user.toFixed(2)}), ${n} requests, ${rps} req/s, p99 ${p99}${non2xx ? `, NON-2xx ${non2xx}` : ''}`,
         );
       }
     }
