@@ -25,6 +25,7 @@ const { values: opts } = parseArgs({
     child: { type: 'boolean', default: false },
     backend: { type: 'string' },
     dist: { type: 'string', multiple: true },
+    middleware: { type: 'string' },
     baseline: { type: 'string', multiple: true },
   },
 });
@@ -51,14 +52,24 @@ async function child(backend, dist) {
   });
   const routers = {};
   const services = {};
+  const middlewares = {};
+  // `--middleware headers`: every router adds a response header, so responses take the middleware path.
+  if (opts.middleware === 'headers')
+    middlewares.h = { headers: { customResponseHeaders: { 'x-bench': '1' } } };
+  if (opts.middleware === 'request-headers')
+    middlewares.h = { headers: { customRequestHeaders: { 'x-bench': '1' } } };
   for (let i = 0; i < 10; i++) {
-    routers[`r${i}`] = { rule: `Host(\`r${i}.bench.test\`)`, service: `s${i}` };
+    routers[`r${i}`] = {
+      rule: `Host(\`r${i}.bench.test\`)`,
+      service: `s${i}`,
+      ...(opts.middleware ? { middlewares: ['h'] } : {}),
+    };
     services[`s${i}`] = { loadBalancer: { servers: [{ url: backend }] } };
   }
   const result = await plane.apply({
     schema: SNAPSHOT_SCHEMA,
     entryPoints: { web: { address: ':80' } },
-    http: { routers, services },
+    http: { routers, services, middlewares },
   });
   if (!result.ok) throw new Error(result.error);
   process.on('message', async (m) => {
@@ -134,6 +145,7 @@ function startProxy(nodeArgs, backendPort, spec) {
       `http://127.0.0.1:${backendPort}`,
       '--dist',
       dist,
+      ...(opts.middleware ? ['--middleware', opts.middleware] : []),
     ],
     { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   );

@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { RequestContext } from './context.js';
+import { endSoon, type Finishable } from './end-batch.js';
 import type { Forward, ForwardOutcome, ForwardTarget } from './forward-types.js';
 import {
   downstreamRawHeaders,
@@ -146,7 +147,7 @@ function dispatchDirect(
  * headers into an object and allocates a controller, a few percent of a request's CPU.
  * One object per request instead of a closure per callback.
  */
-class DirectExchange implements Dispatcher.DispatchHandler {
+class DirectExchange implements Dispatcher.DispatchHandler, Finishable {
   readonly #ctx: HttpRequestContext;
   readonly #origin: string;
   readonly #logger: Logger;
@@ -292,30 +293,6 @@ class DirectExchange implements Dispatcher.DispatchHandler {
     if (this.#headSent && ctx.router !== undefined) ctx.scope.connections.delete(ctx.router, ctx.res);
     this.#resolve(outcome);
   }
-}
-
-/**
- * Responses whose body is complete, ended together once the event loop has handled every socket
- * that was ready (`setImmediate` runs after the poll phase). On loopback a send also pays the
- * receiver's wake-up when it sleeps; back-to-back sends pay it about once per batch instead of
- * once per response: 10–20% of a keep-alive request's CPU in the micro bench
- * (test/bench/micro/proxy-cpu.mjs). undici already batches request heads the same way. The
- * delay is the rest of the current loop turn, never a timer.
- */
-const endBatch: DirectExchange[] = [];
-let endScheduled = false;
-
-function endSoon(exchange: DirectExchange): void {
-  endBatch.push(exchange);
-  if (endScheduled) return;
-  endScheduled = true;
-  setImmediate(flushEnds);
-}
-
-function flushEnds(): void {
-  endScheduled = false;
-  const batch = endBatch.splice(0);
-  for (const exchange of batch) exchange.finish();
 }
 
 /** An Upgrade request: the same routing, middlewares and balancing, then a raw tunnel instead of undici. */

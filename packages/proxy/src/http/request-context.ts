@@ -3,6 +3,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Duplex, Readable } from 'node:stream';
 import type { RequestView } from '@berth/config';
 import type { RequestContext, RequestLog, Respond, ResponseBody } from './context.js';
+import { endSoon } from './end-batch.js';
 import type { RouteConnections } from './route-connections.js';
 
 /** What the entry point shares with every request it serves. */
@@ -206,7 +207,8 @@ function pump(ctx: HttpRequestContext, body: Readable): Promise<void> {
     };
     body.on('data', onData);
     res.on('drain', onDrain);
-    body.once('end', () => res.end());
+    // Ended with the loop turn's other complete responses (end-batch.ts).
+    body.once('end', () => endSoon({ finish: () => (res.destroyed ? undefined : res.end()) }));
     body.on('error', noop);
     body.once('close', () => {
       // A truncated body must not look complete: cut the connection.
