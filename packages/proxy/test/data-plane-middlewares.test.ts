@@ -1,11 +1,12 @@
 // The real middleware registry inside a DataPlane: what a snapshot's middlewares do to real requests and backends.
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { HttpMiddleware } from '@berth/config';
 import { call } from './support/client.js';
-import { applied, backendFor, Cleanups, planeFor } from './support/plane.js';
+import { applied, backendFor, Cleanups, planeFor, until } from './support/plane.js';
 import { body, service } from './support/snapshot.js';
 
 const cleanups = new Cleanups();
@@ -112,6 +113,97 @@ describe('middlewares in the data plane', () => {
     const plain = await call(port, { host: 'plain.test', headers: { 'accept-encoding': 'gzip' } });
     assert.equal(plain.headers['content-encoding'], undefined);
     assert.equal(plain.body, text);
+  });
+
+  it('streams a large body byte-exact through a response middleware, with backpressure from a slow client', async () => {
+    const payload = randomBytes(8 * 1024 * 1024);
+    const big = await backendFor(cleanups, 'big', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': payload.length });
+      res.end(payload);
+    });
+    const plane = planeFor(cleanups);
+    const port = await applied(
+      plane,
+      withMiddlewares(big.url, { h: { headers: { customResponseHeaders: { 'x-mw': 'yes' } } } }, ['h']),
+    );
+    const { digest, length, header } = await new Promise<{ digest: string; length: number; header: unknown }>(
+      (resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port, path: '/', headers: { host: 'app.test' }, agent: false },
+          (res) => {
+            const hash = createHash('sha256');
+            let length = 0;
+            res.on('data', (chunk: Buffer) => {
+              hash.update(chunk);
+              length += chunk.length;
+              // A slow reader: the proxy must pause the server rather than buffer 8 MiB.
+              res.pause();
+              setTimeout(() => res.resume(), 1);
+            });
+            res.on('end', () => resolve({ digest: hash.digest('hex'), length, header: res.headers['x-mw'] }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      },
+    );
+    assert.equal(header, 'yes');
+    assert.equal(length, payload.length);
+    assert.equal(digest, createHash('sha256').update(payload).digest('hex'));
+  });
+
+  it('on a response middleware route, a client leaving mid-body cancels the upstream response, and a server reset cuts the client', async () => {
+    let upstreamClosedEarly = false;
+    const slow = await backendFor(cleanups, 'slow', (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000000' });
+      res.write('x'.repeat(1000));
+      res.on('close', () => {
+        if (!res.writableFinished) upstreamClosedEarly = true;
+      });
+      if (req.url === '/reset') setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const plane = planeFor(cleanups);
+    const port = await applied(
+      plane,
+      withMiddlewares(slow.url, { h: { headers: { customResponseHeaders: { 'x-mw': 'yes' } } } }, ['h']),
+    );
+    // The client reads the first bytes, then goes away.
+    await new Promise<void>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port, path: '/', headers: { host: 'app.test' }, agent: false },
+        (res) => {
+          assert.equal(res.headers['x-mw'], 'yes');
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
+      req.on('close', () => resolve());
+      req.on('error', reject);
+      req.end();
+    });
+    await until(() => upstreamClosedEarly, 'the upstream response to be cancelled');
+
+    // The server dies after the head: the client must not see a complete response.
+    const outcome = await new Promise<string>((resolve) => {
+      const req = request(
+        { host: '127.0.0.1', port, path: '/reset', headers: { host: 'app.test' }, agent: false },
+        (res) => {
+          let length = 0;
+          res.on('data', (chunk: Buffer) => {
+            length += chunk.length;
+          });
+          res.on('end', () => resolve(`complete ${length}`));
+          res.on('aborted', () => resolve('aborted'));
+          res.on('error', () => resolve('aborted'));
+        },
+      );
+      req.on('error', () => resolve('aborted'));
+      req.end();
+    });
+    assert.equal(outcome, 'aborted');
   });
 
   it('answers 502 on the direct path when the server refuses, and retries through the stream path', async () => {

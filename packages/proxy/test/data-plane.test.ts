@@ -141,6 +141,36 @@ test('502 when the server resets the connection before answering', async () => {
   assert.equal((await call(port)).status, 502);
 });
 
+test('a 103 Early Hints answer is not taken for the response; the final one follows whole', async () => {
+  const hints = await backend('hints', (_req, res) => {
+    res.writeEarlyHints({ link: '</a.css>; rel=preload' }, () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5' });
+      res.end('hello');
+    });
+  });
+  const port = await applied(
+    plane(),
+    body({ r: { rule: 'PathPrefix(`/`)', service: 's' } }, { s: service(hints.url) }),
+  );
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const reply = await call(port, { agent });
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body, 'hello');
+      assert.equal(reply.headers['content-length'], '5');
+    }
+    // HEAD: the server's Content-Length comes back, with no body, and the connection stays usable.
+    const head = await call(port, { agent, method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], '5');
+    assert.equal(head.body, '');
+    assert.equal((await call(port, { agent })).body, 'hello');
+  } finally {
+    agent.destroy();
+  }
+});
+
 test('X-Forwarded-* reach the server; Host is kept unless passHostHeader is false', async () => {
   const a = await backend('A');
   const b = await backend('B');

@@ -5,9 +5,11 @@ import { CidrSet } from '@berth/config';
 import type { ForwardedTrust } from '../src/http/entry-point-settings.js';
 import type { ForwardContext } from '../src/http/forwarded-headers.js';
 import {
+  downstreamRawHeaders,
   downstreamResponseHeaders,
   forwardedClientIp,
   isTrusted,
+  knownHeaderName,
   upstreamRequestHeaders,
 } from '../src/http/forwarded-headers.js';
 import { clientAddress, hostOf } from '../src/http/request-view.js';
@@ -200,6 +202,54 @@ describe('downstream response headers', () => {
       'content-type': 'text/plain',
     });
     assert.deepEqual(out, { 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain' });
+  });
+
+  it('from raw buffers: lower-case names, repeats as arrays, Connection-named headers dropped', () => {
+    const raw = [
+      'Connection',
+      'Keep-Alive, X-Hop',
+      'X-Hop',
+      '1',
+      'Keep-Alive',
+      'timeout=5',
+      'Transfer-Encoding',
+      'chunked',
+      'Set-Cookie',
+      'a=1',
+      'set-cookie',
+      'b=2',
+      'Set-Cookie',
+      'c=3',
+      'Content-Type',
+      'text/plain',
+      '__proto__',
+      'x',
+    ].map((s) => Buffer.from(s, 'latin1'));
+    const out = downstreamRawHeaders(raw);
+    assert.deepEqual(Object.entries(out), [
+      ['set-cookie', ['a=1', 'b=2', 'c=3']],
+      ['content-type', 'text/plain'],
+      ['__proto__', 'x'],
+    ]);
+    assert.equal(Object.getPrototypeOf(out), Object.prototype);
+    // A name that only an object's prototype has is a header like any other.
+    assert.deepEqual(Object.entries(downstreamRawHeaders([Buffer.from('Constructor'), Buffer.from('1')])), [
+      ['constructor', '1'],
+    ]);
+    // The usual `Connection: keep-alive` names nothing.
+    assert.deepEqual({ ...downstreamRawHeaders([Buffer.from('connection'), Buffer.from('keep-alive')]) }, {});
+  });
+});
+
+describe('known header names', () => {
+  it('are found in any case, and nothing else is', () => {
+    assert.equal(knownHeaderName(Buffer.from('Content-Length')), 'content-length');
+    assert.equal(knownHeaderName(Buffer.from('SET-COOKIE')), 'set-cookie');
+    assert.equal(knownHeaderName(Buffer.from('date')), 'date');
+    assert.equal(knownHeaderName(Buffer.from('Content-Lengtx')), undefined);
+    assert.equal(knownHeaderName(Buffer.from('Content_Length')), undefined);
+    assert.equal(knownHeaderName(Buffer.from('x-custom')), undefined);
+    assert.equal(knownHeaderName(Buffer.from('d')), undefined);
   });
 });
 

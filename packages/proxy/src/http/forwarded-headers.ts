@@ -152,6 +152,103 @@ export function downstreamResponseHeaders(headers: IncomingHttpHeaders): Outgoin
   return out;
 }
 
+/**
+ * `downstreamResponseHeaders` from undici's raw `[name, value, ...]` buffers in one pass: lower-case
+ * names, a repeated header as an array (Set-Cookie), hop-by-hop headers and those the Connection
+ * header names left out. Common names are found without allocating (`knownHeaderName`).
+ */
+export function downstreamRawHeaders(raw: readonly Buffer[]): OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  let connection: string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const nameBytes = raw[i]!;
+    const name = knownHeaderName(nameBytes) ?? nameBytes.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection' && !isPlain(value)) {
+        connection ??= [];
+        connection.push(value);
+      }
+      continue;
+    }
+    if (!Object.hasOwn(out, name)) {
+      // A plain assignment to `__proto__` would set the prototype instead.
+      if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true });
+      else out[name] = value;
+    } else {
+      const prior = out[name]!;
+      if (typeof prior === 'string') out[name] = [prior, value];
+      else prior.push(value);
+    }
+  }
+  if (connection !== undefined) for (const token of connectionTokens(connection)) delete out[token];
+  return out;
+}
+
+/** Response header names servers send on most answers, lower-case. */
+const COMMON_RESPONSE_HEADERS = [
+  'accept-ranges',
+  'access-control-allow-origin',
+  'age',
+  'alt-svc',
+  'cache-control',
+  'connection',
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'content-length',
+  'content-security-policy',
+  'content-type',
+  'date',
+  'etag',
+  'expires',
+  'keep-alive',
+  'last-modified',
+  'link',
+  'location',
+  'pragma',
+  'server',
+  'set-cookie',
+  'strict-transport-security',
+  'transfer-encoding',
+  'vary',
+  'via',
+  'www-authenticate',
+  'x-content-type-options',
+  'x-frame-options',
+  'x-powered-by',
+];
+
+/** Candidates by length, first and last byte (ASCII-lower-cased): usually one. */
+const COMMON_BY_KEY = new Map<number, string[]>();
+for (const name of COMMON_RESPONSE_HEADERS) {
+  const key = name.length * 65536 + name.charCodeAt(0) * 256 + name.charCodeAt(name.length - 1);
+  const list = COMMON_BY_KEY.get(key);
+  if (list === undefined) COMMON_BY_KEY.set(key, [name]);
+  else list.push(name);
+}
+
+/**
+ * The lower-case string of a common header name, compared byte by byte whatever its case, or
+ * `undefined`. Header names are tokens (the parser checked), so `| 0x20` lower-cases letters and
+ * leaves `-` and digits alone; the result is only ever one of the list's own strings.
+ */
+export function knownHeaderName(bytes: Uint8Array): string | undefined {
+  const length = bytes.length;
+  if (length < 2) return undefined;
+  const candidates = COMMON_BY_KEY.get(
+    length * 65536 + (bytes[0]! | 0x20) * 256 + (bytes[length - 1]! | 0x20),
+  );
+  if (candidates === undefined) return undefined;
+  next: for (const candidate of candidates) {
+    for (let j = 1; j < length - 1; j++) {
+      if ((bytes[j]! | 0x20) !== candidate.charCodeAt(j)) continue next;
+    }
+    return candidate;
+  }
+  return undefined;
+}
+
 /** True when the peer's forwarded headers are to be believed. */
 export function isTrusted(peerIp: string, trust: ForwardedTrust): boolean {
   return trust.insecure || trust.trustedIPs?.contains(peerIp) === true;

@@ -3,6 +3,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Duplex, Readable } from 'node:stream';
 import type { RequestView } from '@berth/config';
 import type { RequestContext, RequestLog, Respond, ResponseBody } from './context.js';
+import { endSoon } from './end-batch.js';
 import type { RouteConnections } from './route-connections.js';
 
 /** What the entry point shares with every request it serves. */
@@ -55,6 +56,11 @@ export class HttpRequestContext implements RequestContext {
   router: string | undefined;
   /** Set for an Upgrade request: `res` then writes on the raw socket, for answers other than a tunnel. */
   upgrade: UpgradeSocket | undefined;
+  /**
+   * Told once if the client goes before the response is complete: the forwarder's exchange, so a
+   * request costs one `close` listener on `res`, not two.
+   */
+  goneListener: { clientGone(): void } | undefined;
   #abort: AbortController | undefined;
   #gone = false;
 
@@ -79,11 +85,13 @@ export class HttpRequestContext implements RequestContext {
     this.log = { entryPoint: scope.name };
     this.router = undefined;
     this.upgrade = undefined;
+    this.goneListener = undefined;
     // Bound once: middlewares call a saved `respond` without a receiver.
     this.defaultRespond = (status, headers, body) => writeResponse(this, status, headers, body);
     this.respond = this.defaultRespond;
     (res as TaggedResponse)[kContext] = this;
-    res.once('close', onResponseClose);
+    // `on`, not `once`: a response closes once, and `once` wraps every listener in a new closure.
+    res.on('close', onResponseClose);
   }
 
   /** Created on first use: most requests never need one before the forwarder asks. */
@@ -100,6 +108,12 @@ export class HttpRequestContext implements RequestContext {
     if (this.#gone) return;
     this.#gone = true;
     this.#abort?.abort();
+    this.goneListener?.clientGone();
+  }
+
+  /** The client went away before the response was complete. */
+  get gone(): boolean {
+    return this.#gone;
   }
 }
 
@@ -195,7 +209,8 @@ function pump(ctx: HttpRequestContext, body: Readable): Promise<void> {
     };
     body.on('data', onData);
     res.on('drain', onDrain);
-    body.once('end', () => res.end());
+    // Ended with the loop turn's other complete responses (end-batch.ts).
+    body.once('end', () => endSoon({ finish: () => (res.destroyed ? undefined : res.end()) }));
     body.on('error', noop);
     body.once('close', () => {
       // A truncated body must not look complete: cut the connection.
