@@ -1,6 +1,7 @@
 // The berth command: help on every command, tables and JSON from the API, and `berth up` end to end.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,30 @@ import { after, before, describe, it } from 'node:test';
 import { ChildGroup } from '@berth/cli';
 import { Cluster, eventually, singleRouteYaml } from '../helpers/cluster.js';
 import { type Backend, freePort, freePortRun, get, startBackend } from '../helpers/http.js';
+
+/** GET https://<host>:<port>/ on loopback, SNI `host`, any certificate. */
+function httpsGet(port: number, host: string): Promise<{ status: number; backend: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: host,
+        headers: { host },
+        rejectUnauthorized: false,
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, backend: String(res.headers['x-backend']) }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 async function run(group: ChildGroup, args: string[]): Promise<{ code: number | string; out: string }> {
   const child = group.berth(`berth ${args[0] ?? ''}`, args);
@@ -123,7 +148,18 @@ describe('the berth command', () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-up-'));
     try {
       const base = await freePortRun(2);
-      const up = group.berth('up', ['up', '--dir', dir, '--port', String(base), '--api', '127.0.0.1:0']);
+      const tls = await freePortRun(2);
+      const up = group.berth('up', [
+        'up',
+        '--dir',
+        dir,
+        '--port',
+        String(base),
+        '--tls-port',
+        String(tls),
+        '--api',
+        '127.0.0.1:0',
+      ]);
       await eventually(
         () => up.output().includes('Press Ctrl-C'),
         30_000,
@@ -138,6 +174,12 @@ describe('the berth command', () => {
         }
         assert.deepEqual([...seen].sort(), ['demo-a', 'demo-b']);
       }
+      for (const port of [tls, tls + 1]) {
+        const res = await httpsGet(port, 'demo.localhost');
+        assert.equal(res.status, 200, 'HTTPS with the default certificate');
+        assert.match(res.backend, /^demo-[ab]$/);
+      }
+      assert.match(up.output(), /HTTPS: +curl -k --resolve demo\.localhost:\d+:127\.0\.0\.1 https:/);
       up.proc.kill('SIGINT');
       assert.equal(await up.exited, 0);
       await assert.rejects(get(base, 'demo.localhost', '/', 1000), 'nodes are gone');

@@ -12,6 +12,10 @@ http:
     demo:
       rule: Host(\`demo.localhost\`)
       service: demo
+    demo-tls:
+      rule: Host(\`demo.localhost\`)
+      service: demo
+      tls: {} # HTTPS (HTTP/2 too) with the controller's default certificate until you add yours
     catch-all:
       rule: PathPrefix(\`/\`)
       priority: 1
@@ -56,10 +60,16 @@ export const upCommand: Command = {
       help: 'first node listens here, the next on port+1...',
       default: '8080',
     },
+    'tls-port': {
+      type: 'string',
+      arg: 'port',
+      help: 'first node serves HTTPS here, the next on tls-port+1...',
+      default: '8443',
+    },
     api: { type: 'string', arg: 'host:port', help: 'controller API address', default: '127.0.0.1:7380' },
     dir: { type: 'string', arg: 'dir', help: 'where configuration, data and logs go', default: '.berth' },
   },
-  examples: ['berth up', 'berth up --nodes 3 --port 9080'],
+  examples: ['berth up', 'berth up --nodes 3 --port 9080 --tls-port 9443'],
   async run(v) {
     const count = Number(str(v, 'nodes') ?? 2);
     const basePort = Number(str(v, 'port') ?? 8080);
@@ -67,6 +77,10 @@ export const upCommand: Command = {
       throw new CliError('BERTH_CLI_BAD_FLAG', '--nodes must be 1..16');
     if (!Number.isInteger(basePort) || basePort < 1 || basePort + count > 65535) {
       throw new CliError('BERTH_CLI_BAD_FLAG', '--port must be a port number');
+    }
+    const tlsPort = Number(str(v, 'tls-port') ?? 8443);
+    if (!Number.isInteger(tlsPort) || tlsPort < 1 || tlsPort + count > 65535) {
+      throw new CliError('BERTH_CLI_BAD_FLAG', '--tls-port must be a port number');
     }
     const api = str(v, 'api') ?? '127.0.0.1:7380';
     const dir = resolve(str(v, 'dir') ?? '.berth');
@@ -90,7 +104,7 @@ export const upCommand: Command = {
       const configFile = join(dir, 'up', 'berth.yaml');
       await writeFile(
         configFile,
-        `# Static configuration of the demo controller (berth up).\nentryPoints:\n  web:\n    address: ":${basePort}"\nproviders:\n  file:\n    directory: ./dynamic\n`,
+        `# Static configuration of the demo controller (berth up).\nentryPoints:\n  web:\n    address: ":${basePort}"\n  websecure:\n    address: ":${tlsPort}"\nproviders:\n  file:\n    directory: ./dynamic\n`,
       );
       const routesFile = join(dynamicDir, 'demo.yml');
       await writeFile(routesFile, demoDynamicConfig(backends));
@@ -141,6 +155,8 @@ export const upCommand: Command = {
             join(dir, name),
             '--entrypoint',
             `web=127.0.0.1:${basePort + i - 1}`,
+            '--entrypoint',
+            `websecure=127.0.0.1:${tlsPort + i - 1}`,
             '--status-file',
             statusFile,
             // Several nodes share this host: one worker each exercises the multi-process path without
@@ -170,6 +186,7 @@ export const upCommand: Command = {
           ...urls.map((u, i) => `    node-${i + 1}  ${u}`),
           '',
           `  Try:        curl -H 'Host: demo.localhost' ${urls[0]}`,
+          `  HTTPS:      curl -k --resolve demo.localhost:${tlsPort}:127.0.0.1 https://demo.localhost:${tlsPort}/`,
           `  API:        ${ready.api}/api/v1/nodes   (also: /routers /services /snapshot /errors)`,
           `  CLI:        node ${relative(process.cwd(), berthBin)} nodes   (or routes; \`berth ...\` when installed)`,
           `  Add a route: edit ${routesFile}`,
