@@ -114,6 +114,25 @@ export function createForwarder(opts: ForwarderOptions): Forward {
   }
 }
 
+/** What undici is asked to send: the request line, rewritten headers, the body stream if any. */
+function dispatchOptions(
+  ctx: HttpRequestContext,
+  target: ForwardTarget,
+  transport: TransportSettings,
+  hasRequestBody: boolean,
+): RequestOptions {
+  const { req } = ctx;
+  const options: RequestOptions = {
+    path: ctx.target,
+    method: req.method ?? 'GET',
+    headers: requestHeaders(ctx, target),
+    body: ctx.requestBody ?? (hasRequestBody ? requestBody(req) : null),
+  };
+  // undici would take the TLS server name from the Host header; Traefik uses the server's own.
+  if (target.server.url.protocol === 'https:') options.servername = serverNameOf(target, transport.tls);
+  return options;
+}
+
 /**
  * The fast path when no middleware rewrites the response: undici's dispatch API straight into
  * `res`, without a response stream, pipeline or AbortController per request (they were half the
@@ -128,14 +147,7 @@ function dispatchDirect(
   pool: Dispatcher,
   logger: Logger,
 ): Promise<ForwardOutcome> {
-  const { req } = ctx;
-  const options: RequestOptions = {
-    path: ctx.target,
-    method: req.method ?? 'GET',
-    headers: requestHeaders(ctx, target),
-    body: ctx.requestBody ?? (hasRequestBody ? requestBody(req) : null),
-  };
-  if (target.server.url.protocol === 'https:') options.servername = serverNameOf(target, transport.tls);
+  const options = dispatchOptions(ctx, target, transport, hasRequestBody);
   return new Promise<ForwardOutcome>((resolve) => {
     const exchange = new DirectExchange(ctx, target.server.origin, logger, resolve);
     // The context's own `close` listener calls this: no second listener per request.
@@ -322,14 +334,7 @@ function dispatchStream(
   pool: Dispatcher,
   logger: Logger,
 ): Promise<ForwardOutcome> {
-  const { req } = ctx;
-  const options: RequestOptions = {
-    path: ctx.target,
-    method: req.method ?? 'GET',
-    headers: requestHeaders(ctx, target),
-    body: ctx.requestBody ?? (hasRequestBody ? requestBody(req) : null),
-  };
-  if (target.server.url.protocol === 'https:') options.servername = serverNameOf(target, transport.tls);
+  const options = dispatchOptions(ctx, target, transport, hasRequestBody);
   return new Promise<ForwardOutcome>((resolve) => {
     const exchange = new StreamExchange(ctx, target.server.origin, logger, resolve);
     ctx.goneListener = exchange;
