@@ -12,6 +12,7 @@ import {
   type ProxyParse,
   parseProxyHeader,
 } from '../src/tcp/proxy-protocol.js';
+import { prng } from './support/prng.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -202,5 +203,27 @@ describe('PROXY protocol parser', () => {
     assert.equal(looksLikeProxyHeader(Buffer.from('PROXY ')), true);
     assert.equal(looksLikeProxyHeader(PROXY_V2_SIGNATURE.subarray(0, 3)), true);
     assert.equal(looksLikeProxyHeader(Buffer.from('SSH-2.0')), false);
+  });
+});
+
+describe('PROXY protocol parser on hostile input', () => {
+  it('never throws on mutated v1 and v2 headers, and never claims more bytes than it was given', () => {
+    const random = prng(20261125);
+    const byte = () => Math.floor(random() * 256);
+    const samples = [
+      encodeProxyV1({ ip: '203.0.113.7', port: 5555 }, { ip: '10.0.0.1', port: 443 }),
+      encodeProxyV2({ ip: '203.0.113.7', port: 5555 }, { ip: '10.0.0.1', port: 443 }),
+      encodeProxyV2({ ip: '2001:db8::1', port: 1 }, { ip: '2001:db8::2', port: 2 }),
+    ];
+    for (let i = 0; i < 5000; i++) {
+      const base = samples[i % samples.length]!;
+      const mutated = Buffer.concat([base, Buffer.from('GET / HTTP/1.1\r\n')]);
+      const edits = 1 + Math.floor(random() * 4);
+      for (let k = 0; k < edits; k++) mutated[Math.floor(random() * mutated.length)] = byte();
+      const cut = mutated.subarray(0, Math.floor(random() * (mutated.length + 1)));
+      const answer = parseProxyHeader(cut);
+      assert.ok(['none', 'more', 'header', 'error'].includes(answer.kind), answer.kind);
+      if (answer.kind === 'header') assert.ok(answer.header.length <= cut.length);
+    }
   });
 });
