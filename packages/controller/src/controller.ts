@@ -77,6 +77,9 @@ function ticketRotationMs(statics: StaticConfig | null): number {
   return ms !== null && ms > 0 ? ms : DEFAULT_TICKET_ROTATION_MS;
 }
 
+/** How often the generated default certificate's expiry is checked (it is renewed 30 days ahead). */
+const DEFAULT_CERT_CHECK_MS = 24 * 3600 * 1000;
+
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 const hostForUrl = (host: string) => (isIP(host) === 6 ? `[${host}]` : host);
 
@@ -133,7 +136,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const secret = await loadOrCreateSecret(join(dataDir, 'join-secret'));
 
   // TLS material only the controller has: the generated default certificate and the shared ticket keys.
-  const defaultCert = await ensureDefaultCertificate(dataDir);
+  let defaultCert = await ensureDefaultCertificate(dataDir);
   if (defaultCert.created) log.info('generated the default TLS certificate');
   let onTicketRotate: () => void = () => {};
   const ticketKeys = new TicketKeyRing({
@@ -173,6 +176,21 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let pipeline: Promise<void> = Promise.resolve();
     let reportedErrors = new Set<string>();
     const extraProviders = opts.providers ?? [];
+    // A controller that runs for months renews its generated default certificate before it expires.
+    const renewal = setInterval(() => {
+      void ensureDefaultCertificate(dataDir).then(
+        (next) => {
+          if (!next.created) return;
+          defaultCert = next;
+          log.info('renewed the generated default TLS certificate');
+          void recompile('default certificate renewed');
+        },
+        (err: unknown) =>
+          log.error({ err: (err as Error).message }, 'cannot renew the default TLS certificate'),
+      );
+    }, DEFAULT_CERT_CHECK_MS);
+    renewal.unref();
+    opened.push(() => clearInterval(renewal));
     const ocsp = new OcspStapler({
       logger: log,
       onUpdate: () => void recompile('OCSP response updated'),
@@ -318,6 +336,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         if (staticTimer) clearTimeout(staticTimer);
         await provider?.close();
         ticketKeys.close();
+        clearInterval(renewal);
         ocsp.close();
         await pipeline;
         await api.close();

@@ -43,6 +43,17 @@ describe('default certificate', () => {
     assert.equal(again.created, true);
     assert.equal(checkCertificate(again.certPem, again.keyPem, new Date()).ok, true);
   });
+
+  it('is renewed 30 days before it expires, and kept until then', async () => {
+    const day = 24 * 3600 * 1000;
+    const current = await ensureDefaultCertificate(dir);
+    const notAfter = new Date(new X509Certificate(current.certPem).validTo).getTime();
+    const early = await ensureDefaultCertificate(dir, new Date(notAfter - 31 * day));
+    assert.equal(early.created, false);
+    const late = await ensureDefaultCertificate(dir, new Date(notAfter - 29 * day));
+    assert.equal(late.created, true);
+    assert.notEqual(late.certPem, current.certPem);
+  });
 });
 
 describe('session ticket keys', () => {
