@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import {
   decodeFrame,
   encodeMessage,
@@ -96,6 +98,31 @@ describe('the distributor', () => {
   it('refuses a wrong secret with 401 before any message', async () => {
     await assert.rejects(FakeNode.connect(t, 'intruder', 'W'.repeat(43)), /status 401/);
     assert.ok(!dist.list().some((n) => n.name === 'intruder'));
+  });
+
+  it('survives clients that reset the connection right after sending a refused or half upgrade', async () => {
+    const port = Number(new URL(t.url).port);
+    for (const secret of ['W'.repeat(43), t.secret]) {
+      for (let i = 0; i < 20; i++) {
+        await new Promise<void>((resolve) => {
+          // TLS over a plain socket we keep, so the connection can be reset (RST) under the TLS layer.
+          const raw = netConnect(port, '127.0.0.1');
+          raw.on('error', () => {});
+          raw.on('close', () => resolve());
+          const socket = tlsConnect({ socket: raw, ca: t.ca, servername: 'localhost' }, () => {
+            socket.write(
+              `GET /v1/connect HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${'A'.repeat(22)}==\r\nAuthorization: Bearer ${secret}\r\n\r\n`,
+            );
+            // Reset instead of closing, before or after the answer arrives.
+            setTimeout(() => raw.resetAndDestroy(), i % 3);
+          });
+          socket.on('error', () => {});
+        });
+      }
+    }
+    const ws = await joinAs(t, 'after-resets');
+    await until(() => dist.list().some((n) => n.name === 'after-resets'), 'the node after the resets');
+    ws.close();
   });
 
   it('disconnects a node that stops answering heartbeats', async () => {

@@ -136,6 +136,9 @@ export class Distributor implements NodeRegistry {
 
   #onUpgrade(wss: WebSocketServer, req: IncomingMessage, socket: Socket, head: Buffer): void {
     const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    // node:http hands an upgrade's socket over without an error listener (Node 24 and later): a
+    // client resetting the connection must not take the controller down.
+    socket.on('error', (err) => this.#log.debug({ remote, err: err.message }, 'node channel socket error'));
     const claimedName = String(req.headers['x-berth-node-name'] ?? '').slice(0, 128);
     const refuse = (status: number, code: string, message: string) => {
       socket.end(
