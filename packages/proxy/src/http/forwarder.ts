@@ -157,32 +157,17 @@ function dispatchDirect(
   });
 }
 
-/**
- * One exchange of the fast path, as an undici handler. It uses undici's raw-header handler
- * methods (`onConnect`/`onHeaders`/`onData`/`onComplete`/`onError`), which undici calls
- * natively: the `onResponse*` methods go through an adapter that parses every response's
- * headers into an object and allocates a controller, a few percent of a request's CPU.
- * One object per request instead of a closure per callback.
- */
-class DirectExchange implements Dispatcher.DispatchHandler, Finishable {
-  readonly #ctx: HttpRequestContext;
-  readonly #origin: string;
-  readonly #logger: Logger;
-  readonly #resolve: (outcome: ForwardOutcome) => void;
-  #abort: ((err?: Error) => void) | undefined = undefined;
-  #resume: (() => void) | undefined = undefined;
-  #onDrain: (() => void) | undefined = undefined;
-  #gone = false;
-  #headSent = false;
-  /** The body is complete; `finish` ends the response. */
-  #ended = false;
-  #last: Buffer | undefined = undefined;
-  /** The body's Content-Length, or -1. */
-  #length = -1;
-  #settled = false;
-  #status = 0;
-  /** The upstream's trailers (raw), relayed to HTTP/2 clients when the response ends. */
-  #trailers: readonly (Buffer | string)[] | null = null;
+/** What both exchanges share: the request they serve, undici's abort and resume, and how they end. */
+abstract class UpstreamExchange implements Dispatcher.DispatchHandler {
+  protected readonly ctx: HttpRequestContext;
+  protected readonly origin: string;
+  protected readonly logger: Logger;
+  protected readonly resolve: (outcome: ForwardOutcome) => void;
+  protected abort: ((err?: Error) => void) | undefined = undefined;
+  /** undici's resume, after a handler returned false (backpressure). */
+  protected resumeUpstream: (() => void) | undefined = undefined;
+  protected gone = false;
+  protected settled = false;
 
   constructor(
     ctx: HttpRequestContext,
@@ -190,30 +175,52 @@ class DirectExchange implements Dispatcher.DispatchHandler, Finishable {
     logger: Logger,
     resolve: (outcome: ForwardOutcome) => void,
   ) {
-    this.#ctx = ctx;
-    this.#origin = origin;
-    this.#logger = logger;
-    this.#resolve = resolve;
-  }
-
-  clientGone(): void {
-    if (this.#gone || this.#settled) return;
-    this.#gone = true;
-    this.#abort?.(new Error('client went away'));
-    if (this.#headSent) this.#settle(aborted(this.#ctx));
+    this.ctx = ctx;
+    this.origin = origin;
+    this.logger = logger;
+    this.resolve = resolve;
   }
 
   onConnect(abort: (err?: Error) => void): void {
-    this.#abort = abort;
-    if (this.#gone) abort(new Error('client went away'));
+    this.abort = abort;
+    if (this.gone) abort(new Error('client went away'));
+  }
+
+  abstract clientGone(): void;
+}
+
+/**
+ * One exchange of the fast path, as an undici handler. It uses undici's raw-header handler
+ * methods (`onConnect`/`onHeaders`/`onData`/`onComplete`/`onError`), which undici calls
+ * natively: the `onResponse*` methods go through an adapter that parses every response's
+ * headers into an object and allocates a controller, a few percent of a request's CPU.
+ * One object per request instead of a closure per callback.
+ */
+class DirectExchange extends UpstreamExchange implements Finishable {
+  #onDrain: (() => void) | undefined = undefined;
+  #headSent = false;
+  /** The body is complete; `finish` ends the response. */
+  #ended = false;
+  #last: Buffer | undefined = undefined;
+  /** The body's Content-Length, or -1. */
+  #length = -1;
+  #status = 0;
+  /** The upstream's trailers (raw), relayed to HTTP/2 clients when the response ends. */
+  #trailers: readonly (Buffer | string)[] | null = null;
+
+  clientGone(): void {
+    if (this.gone || this.settled) return;
+    this.gone = true;
+    this.abort?.(new Error('client went away'));
+    if (this.#headSent) this.#settle(aborted(this.ctx));
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     // 1xx informational answers (103 Early Hints) are not relayed: the final answer follows.
-    if (this.#gone || statusCode < 200) return true;
-    const ctx = this.#ctx;
+    if (this.gone || statusCode < 200) return true;
+    const ctx = this.ctx;
     const res = ctx.res;
-    this.#resume = resume;
+    this.resumeUpstream = resume;
     ctx.log.upstreamHeadersAt = process.hrtime.bigint();
     this.#status = statusCode;
     const headers = downstreamRawHeaders(rawHeaders);
@@ -223,8 +230,8 @@ class DirectExchange implements Dispatcher.DispatchHandler, Finishable {
     try {
       res.writeHead(statusCode, headers);
     } catch {
-      this.#gone = true;
-      this.#abort?.(new Error('invalid response head'));
+      this.gone = true;
+      this.abort?.(new Error('invalid response head'));
       invalidResponse(ctx);
       this.#settle({ kind: 'error', reason: 'protocol', responseStarted: false });
       return true;
@@ -238,8 +245,8 @@ class DirectExchange implements Dispatcher.DispatchHandler, Finishable {
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.#gone || this.#ended) return true;
-    const ctx = this.#ctx;
+    if (this.gone || this.#ended) return true;
+    const ctx = this.ctx;
     const bytesOut = (ctx.log.bytesOut ?? 0) + chunk.length;
     ctx.log.bytesOut = bytesOut;
     if (bytesOut === this.#length) {
@@ -254,7 +261,7 @@ class DirectExchange implements Dispatcher.DispatchHandler, Finishable {
     // The client's socket is full: undici stops reading the server until `drain`.
     if (this.#onDrain === undefined) {
       // Made on first need: most responses never fill the client's socket.
-      this.#onDrain = () => this.#resume?.();
+      this.#onDrain = () => this.resumeUpstream?.();
       ctx.res.on('drain', this.#onDrain);
     }
     return false;
@@ -262,33 +269,33 @@ class DirectExchange implements Dispatcher.DispatchHandler, Finishable {
 
   onComplete(trailers: readonly (Buffer | string)[] | null): void {
     // HTTP/2 carries trailers natively (gRPC status); HTTP/1.1 clients get none.
-    if (trailers !== null && trailers.length > 0 && this.#ctx.req.httpVersionMajor === 2)
+    if (trailers !== null && trailers.length > 0 && this.ctx.req.httpVersionMajor === 2)
       this.#trailers = trailers;
-    if (this.#gone || this.#ended) return;
+    if (this.gone || this.#ended) return;
     this.#ended = true;
     endSoon(this);
   }
 
   /** Called by the end batch: sends the body's last bytes, if held, and ends the response. */
   finish(): void {
-    if (this.#gone) return;
+    if (this.gone) return;
     const last = this.#last;
     this.#last = undefined;
-    if (this.#trailers !== null) addTrailers(this.#ctx.res, this.#trailers);
+    if (this.#trailers !== null) addTrailers(this.ctx.res, this.#trailers);
     try {
-      if (last === undefined) this.#ctx.res.end();
-      else this.#ctx.res.end(last);
+      if (last === undefined) this.ctx.res.end();
+      else this.ctx.res.end(last);
     } catch (err) {
       // Never seen; one response failing must not strand the rest of its batch.
-      this.#logger.debug({ err, origin: this.#origin }, 'response end failed');
-      this.#ctx.res.destroy();
+      this.logger.debug({ err, origin: this.origin }, 'response end failed');
+      this.ctx.res.destroy();
     }
     this.#settle({ kind: 'response', status: this.#status });
   }
 
   onError(err: Error): void {
-    const ctx = this.#ctx;
-    if (this.#gone || this.#settled) {
+    const ctx = this.ctx;
+    if (this.gone || this.settled) {
       this.#settle(aborted(ctx));
       return;
     }
@@ -299,22 +306,22 @@ class DirectExchange implements Dispatcher.DispatchHandler, Finishable {
     }
     if (this.#headSent) {
       ctx.log.error = 'upstream_reset';
-      this.#logger.debug({ err, origin: this.#origin }, 'response stream failed');
+      this.logger.debug({ err, origin: this.origin }, 'response stream failed');
       ctx.res.destroy();
       this.#settle({ kind: 'error', reason: 'reset', responseStarted: true });
       return;
     }
-    void answerFailure(ctx, err, this.#logger, this.#origin).then((outcome) => this.#settle(outcome));
+    void answerFailure(ctx, err, this.logger, this.origin).then((outcome) => this.#settle(outcome));
   }
 
   #settle(outcome: ForwardOutcome): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    const ctx = this.#ctx;
+    if (this.settled) return;
+    this.settled = true;
+    const ctx = this.ctx;
     if (ctx.goneListener === this) ctx.goneListener = undefined;
     if (this.#onDrain !== undefined) ctx.res.off('drain', this.#onDrain);
     if (this.#headSent && ctx.router !== undefined) ctx.scope.connections.delete(ctx.router, ctx.res);
-    this.#resolve(outcome);
+    this.resolve(outcome);
   }
 }
 
@@ -362,53 +369,28 @@ class UpstreamBody extends Readable {
   }
 }
 
-class StreamExchange implements Dispatcher.DispatchHandler {
-  readonly #ctx: HttpRequestContext;
-  readonly #origin: string;
-  readonly #logger: Logger;
-  readonly #resolve: (outcome: ForwardOutcome) => void;
-  #abort: ((err?: Error) => void) | undefined = undefined;
-  #resume: (() => void) | undefined = undefined;
+class StreamExchange extends UpstreamExchange {
   #body: UpstreamBody | undefined = undefined;
-  #gone = false;
-  #settled = false;
-
-  constructor(
-    ctx: HttpRequestContext,
-    origin: string,
-    logger: Logger,
-    resolve: (outcome: ForwardOutcome) => void,
-  ) {
-    this.#ctx = ctx;
-    this.#origin = origin;
-    this.#logger = logger;
-    this.#resolve = resolve;
-  }
 
   clientGone(): void {
-    if (this.#gone || this.#settled) return;
-    this.#gone = true;
-    this.#abort?.(new Error('client went away'));
+    if (this.gone || this.settled) return;
+    this.gone = true;
+    this.abort?.(new Error('client went away'));
   }
 
   resume(): void {
-    this.#resume?.();
+    this.resumeUpstream?.();
   }
 
   bodyDestroyed(err: Error | null): void {
     // Whoever reads the body gave up on it (or it failed): the server's answer is no longer wanted.
-    this.#abort?.(err ?? new Error('response body destroyed'));
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.#abort = abort;
-    if (this.#gone) abort(new Error('client went away'));
+    this.abort?.(err ?? new Error('response body destroyed'));
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (this.#gone || statusCode < 200) return true;
-    const ctx = this.#ctx;
-    this.#resume = resume;
+    if (this.gone || statusCode < 200) return true;
+    const ctx = this.ctx;
+    this.resumeUpstream = resume;
     ctx.log.upstreamHeadersAt = process.hrtime.bigint();
     const headers = downstreamRawHeaders(rawHeaders);
     // An upload still running when the answer starts (an early 413, say) leaves unread bytes on the socket.
@@ -437,17 +419,17 @@ class StreamExchange implements Dispatcher.DispatchHandler {
       if (!body.destroyed) body.destroy(err);
       return;
     }
-    if (this.#gone) {
-      this.#settle(aborted(this.#ctx));
+    if (this.gone) {
+      this.#settle(aborted(this.ctx));
       return;
     }
-    void answerFailure(this.#ctx, err, this.#logger, this.#origin).then((outcome) => this.#settle(outcome));
+    void answerFailure(this.ctx, err, this.logger, this.origin).then((outcome) => this.#settle(outcome));
   }
 
   #responded(status: number, body: UpstreamBody): void {
-    if (body.errored && !this.#gone) {
-      this.#ctx.log.error = 'upstream_reset';
-      this.#logger.debug({ err: body.errored, origin: this.#origin }, 'response stream failed');
+    if (body.errored && !this.gone) {
+      this.ctx.log.error = 'upstream_reset';
+      this.logger.debug({ err: body.errored, origin: this.origin }, 'response stream failed');
       this.#settle({ kind: 'error', reason: 'reset', responseStarted: true });
       return;
     }
@@ -455,10 +437,10 @@ class StreamExchange implements Dispatcher.DispatchHandler {
   }
 
   #settle(outcome: ForwardOutcome): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    if (this.#ctx.goneListener === this) this.#ctx.goneListener = undefined;
-    this.#resolve(outcome);
+    if (this.settled) return;
+    this.settled = true;
+    if (this.ctx.goneListener === this) this.ctx.goneListener = undefined;
+    this.resolve(outcome);
   }
 }
 
