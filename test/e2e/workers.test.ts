@@ -178,10 +178,18 @@ describe('a node with --workers 2', () => {
     assert.equal(new Set(loops.map((l) => l.owner)).size, 2, 'connections on both workers');
 
     let running = true;
+    let recoverUntil = Number.POSITIVE_INFINITY;
+    // The victim's loop goes on (bounded) until it is served again after its failure.
+    const keepGoing = (loop: (typeof loops)[number]): boolean =>
+      running ||
+      (loop.owner === victim.pid &&
+        loop.failed.length > 0 &&
+        loop.okAfterFail === 0 &&
+        Date.now() < recoverUntil);
     const driven = loops.map(async (loop) => {
-      for (let n = 0; running && n < 100_000; n++) {
+      for (let n = 0; keepGoing(loop) && n < 100_000; n++) {
         try {
-          const r = await loop.conn.get('/', 10_000);
+          const r = await loop.conn.get('/', 3_000);
           if (r.status !== 200) throw new Error(`status ${r.status}`);
           loop.ok++;
           if (loop.failed.length > 0) loop.okAfterFail++;
@@ -193,14 +201,21 @@ describe('a node with --workers 2', () => {
     await sleep(300);
     process.kill(victim.pid, 'SIGKILL');
     await sleep(1500);
+    recoverUntil = Date.now() + 15_000;
     running = false;
     await Promise.all(driven);
 
     for (const loop of loops) {
       if (loop.owner === victim.pid) {
-        // Only the request on the killed worker's connection at that moment may fail; then the
-        // client reconnects to a live worker.
-        assert.ok(loop.failed.length <= 1, `victim loop failures: ${loop.failed.join(', ')}`);
+        // The request on the killed worker's connection at that moment fails; then the client
+        // reconnects to a live worker. Known limitation (Node's cluster round robin, see
+        // docs/health-and-observability.md): a connection the primary was handing to the worker
+        // as it died is never answered, so one request may also time out.
+        const [first, ...rest] = loop.failed;
+        assert.ok(
+          loop.failed.length <= 2 && rest.every((m) => m === 'timed out'),
+          `victim loop failures: ${first ?? ''} ${rest.join(', ')}`,
+        );
         assert.ok(loop.okAfterFail > 0 || loop.failed.length === 0, 'served again after the kill');
       } else {
         assert.deepEqual(loop.failed, [], 'requests on the surviving worker never fail');
