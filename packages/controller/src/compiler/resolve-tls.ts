@@ -4,10 +4,11 @@ import {
   type ConfigError,
   type ResolvedCertificate,
   type ResolvedTls,
+  type Source,
   type StaticConfig,
   type TlsOptions,
 } from '@berth/config';
-import { checkCertificate } from '../tls/certificate-check.js';
+import { type CheckedCertificate, checkCertificate } from '../tls/certificate-check.js';
 import type { CertificateStatus, OcspState } from './compile-result.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type MergeResult } from './merge.js';
@@ -61,17 +62,7 @@ export function resolveTls(
   // certificate report shows every certificate the configuration names.
   const statuses: CertificateStatus[] = partErrors
     .filter((e) => e.code === ErrorCodes.TLS_CERT_READ && e.path.startsWith('tls.certificates.'))
-    .map((e) => ({
-      names: [],
-      notAfter: '',
-      fingerprint: '',
-      origin: 'file',
-      stores: [],
-      isDefault: false,
-      status: 'disabled',
-      errors: [e],
-      ...(e.source === undefined ? {} : { source: e.source }),
-    }));
+    .map((e) => disabledStatus(e, [], false, e.source));
   const certificates: ResolvedCertificate[] = [];
   const withOcsp = (fingerprint: string) => material?.ocsp?.(fingerprint);
 
@@ -87,43 +78,12 @@ export function resolveTls(
         source,
       };
       errors.push(error);
-      statuses.push({
-        names: [],
-        notAfter: '',
-        fingerprint: '',
-        origin: 'file',
-        stores,
-        isDefault: false,
-        status: 'disabled',
-        errors: [error],
-        source,
-      });
+      statuses.push(disabledStatus(error, stores, false, source));
       continue;
     }
-    const ocsp = withOcsp(checked.fingerprint);
-    certificates.push({
-      certPem: checked.certPem,
-      keyPem: checked.keyPem,
-      names: checked.names,
-      notAfter: checked.notAfter,
-      stores,
-      origin: 'file',
-      source,
-      ...(ocsp?.response === undefined ? {} : { ocspResponse: ocsp.response }),
-    });
-    statuses.push({
-      names: checked.names,
-      notAfter: checked.notAfter,
-      fingerprint: checked.fingerprint,
-      origin: 'file',
-      stores,
-      isDefault: false,
-      status: 'enabled',
-      errors: [],
-      source,
-      ...(checked.ocspUrl === undefined ? {} : { ocspUrl: checked.ocspUrl }),
-      ...(ocsp === undefined ? {} : { ocsp: ocsp.state }),
-    });
+    const usable = fromFile(checked, stores, false, source, withOcsp(checked.fingerprint));
+    certificates.push(usable.certificate);
+    statuses.push(usable.status);
   }
 
   // The `default` store's default certificate: the configured one when usable, else the generated one.
@@ -135,30 +95,9 @@ export function resolveTls(
     const source = store.source ?? { provider: 'file', origin: store.sourceKey };
     const checked = checkCertificate(configured.certFile, configured.keyFile, now);
     if (checked.ok) {
-      const ocsp = withOcsp(checked.fingerprint);
-      defaultCertificate = {
-        certPem: checked.certPem,
-        keyPem: checked.keyPem,
-        names: checked.names,
-        notAfter: checked.notAfter,
-        stores: ['default'],
-        origin: 'file',
-        source,
-        ...(ocsp?.response === undefined ? {} : { ocspResponse: ocsp.response }),
-      };
-      statuses.push({
-        names: checked.names,
-        notAfter: checked.notAfter,
-        fingerprint: checked.fingerprint,
-        origin: 'file',
-        stores: ['default'],
-        isDefault: true,
-        status: 'enabled',
-        errors: [],
-        source,
-        ...(checked.ocspUrl === undefined ? {} : { ocspUrl: checked.ocspUrl }),
-        ...(ocsp === undefined ? {} : { ocsp: ocsp.state }),
-      });
+      const usable = fromFile(checked, ['default'], true, source, withOcsp(checked.fingerprint));
+      defaultCertificate = usable.certificate;
+      statuses.push(usable.status);
     } else {
       const error: ConfigError = {
         code: checked.code,
@@ -167,17 +106,7 @@ export function resolveTls(
         source,
       };
       errors.push(error);
-      statuses.push({
-        names: [],
-        notAfter: '',
-        fingerprint: '',
-        origin: 'file',
-        stores: ['default'],
-        isDefault: true,
-        status: 'disabled',
-        errors: [error],
-        source,
-      });
+      statuses.push(disabledStatus(error, ['default'], true, source));
     }
   }
   if (defaultCertificate === undefined && material !== undefined) {
@@ -246,6 +175,62 @@ function cloneOptions(options: Readonly<TlsOptions>): TlsOptions {
   return options.cipherSuites === undefined
     ? { ...options }
     : { ...options, cipherSuites: [...options.cipherSuites] };
+}
+
+/** A checked certificate from a file, as the snapshot carries it and as the report shows it. */
+function fromFile(
+  checked: CheckedCertificate,
+  stores: string[],
+  isDefault: boolean,
+  source: Source,
+  ocsp: { response?: string; state: OcspState } | undefined,
+): { certificate: ResolvedCertificate; status: CertificateStatus } {
+  const { certPem, keyPem, names, notAfter, fingerprint, ocspUrl } = checked;
+  return {
+    certificate: {
+      certPem,
+      keyPem,
+      names,
+      notAfter,
+      stores,
+      origin: 'file',
+      source,
+      ...(ocsp?.response === undefined ? {} : { ocspResponse: ocsp.response }),
+    },
+    status: {
+      names,
+      notAfter,
+      fingerprint,
+      origin: 'file',
+      stores,
+      isDefault,
+      status: 'enabled',
+      errors: [],
+      source,
+      ...(ocspUrl === undefined ? {} : { ocspUrl }),
+      ...(ocsp === undefined ? {} : { ocsp: ocsp.state }),
+    },
+  };
+}
+
+/** The report's line for a file certificate that could not be used. */
+function disabledStatus(
+  error: ConfigError,
+  stores: string[],
+  isDefault: boolean,
+  source: Source | undefined,
+): CertificateStatus {
+  return {
+    names: [],
+    notAfter: '',
+    fingerprint: '',
+    origin: 'file',
+    stores,
+    isDefault,
+    status: 'disabled',
+    errors: [error],
+    ...(source === undefined ? {} : { source }),
+  };
 }
 
 function describeOrigin(source: { origin: string; line?: number } | undefined, fallback: string): string {
