@@ -136,35 +136,50 @@ export function readService(
   subject: string,
   el: Element,
 ): HttpService | undefined {
-  const names = Object.keys(SERVICE_KINDS) as Array<keyof HttpService>;
-  const fields = readFields(value, at, { subject, supported: names, unsupported: ['failover'] }, el);
+  // A failover service alone is reported as unsupported.
+  return readOneKind<HttpService>(value, at, subject, el, SERVICE_KINDS, ['failover']);
+}
+
+/**
+ * An HTTP or TCP service: exactly one of `kinds` is set, and read with its shape. `loadBalancer:`
+ * with nothing under it is a service with no servers yet: valid, it answers 503 (or closes).
+ */
+export function readOneKind<T extends object>(
+  value: Record<string, unknown>,
+  at: Trail,
+  subject: string,
+  el: Element,
+  kinds: Readonly<Record<keyof T & string, Shape>>,
+  unsupported: string[] = [],
+): T | undefined {
+  const names = Object.keys(kinds) as (keyof T & string)[];
+  const fields = readFields(value, at, { subject, supported: names, unsupported }, el);
   const present = names.filter((name) => fields[name] !== undefined && fields[name].value !== undefined);
   if (present.length !== 1) {
-    // A failover service alone was reported as unsupported already.
+    // An unsupported kind alone was reported as such already.
     if (present.length === 0 && !el.ok) return undefined;
+    const choices = `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
     el.report(
       ConfigErrorCodes.SERVICE_KIND,
       at,
       present.length === 0
-        ? `${subject} must set exactly one of loadBalancer, weighted or mirroring`
+        ? `${subject} must set exactly one of ${choices}`
         : `${subject} sets several kinds (${present.join(', ')}); a service has exactly one`,
     );
     return undefined;
   }
   const kind = present[0]!;
   const field = fields[kind]!;
-  // `loadBalancer:` with nothing under it is a service with no servers yet: valid, it answers 503.
-  const raw = field.value ?? {};
   const options = readKind(
-    { value: raw, at: field.at },
+    { value: field.value ?? {}, at: field.at },
     `${subject} ${kind}`,
-    { kind: 'object', shape: SERVICE_KINDS[kind] },
+    { kind: 'object', shape: kinds[kind] },
     el,
   );
   if (options === undefined || !el.ok) return undefined;
   const record = options as Record<string, unknown>;
   if (kind === 'loadBalancer' && record['servers'] === undefined) record['servers'] = [];
-  return { [kind]: record } as HttpService;
+  return { [kind]: record } as T;
 }
 
 /** The PROXY protocol header sent to servers: version 1 (text) or 2 (binary). */

@@ -16,7 +16,7 @@ import { type Field, readFields } from './fields.js';
 import { readNamed } from './named.js';
 import type { Element, Reporter, Trail } from './report.js';
 import { tcpRouterTlsShape, tlsKind } from './router-tls.js';
-import { proxyProtocolShape } from './services.js';
+import { proxyProtocolShape, readOneKind } from './services.js';
 import { type Kind, readKind, readShape, type Shape, type ValueProblem } from './shape.js';
 import {
   describeValue,
@@ -204,33 +204,7 @@ function readTcpService(
   subject: string,
   el: Element,
 ): TcpService | undefined {
-  const names = Object.keys(TCP_SERVICE_KINDS) as Array<keyof TcpService>;
-  const fields = readFields(value, at, { subject, supported: names }, el);
-  const present = names.filter((name) => fields[name] !== undefined && fields[name].value !== undefined);
-  if (present.length !== 1) {
-    if (present.length === 0 && !el.ok) return undefined;
-    el.report(
-      ConfigErrorCodes.SERVICE_KIND,
-      at,
-      present.length === 0
-        ? `${subject} must set exactly one of loadBalancer or weighted`
-        : `${subject} sets several kinds (${present.join(', ')}); a service has exactly one`,
-    );
-    return undefined;
-  }
-  const kind = present[0]!;
-  const field = fields[kind]!;
-  // `loadBalancer:` with nothing under it is a service with no servers yet, as for HTTP.
-  const options = readKind(
-    { value: field.value ?? {}, at: field.at },
-    `${subject} ${kind}`,
-    { kind: 'object', shape: TCP_SERVICE_KINDS[kind] },
-    el,
-  );
-  if (options === undefined || !el.ok) return undefined;
-  const record = options as Record<string, unknown>;
-  if (kind === 'loadBalancer' && record['servers'] === undefined) record['servers'] = [];
-  return { [kind]: record } as TcpService;
+  return readOneKind<TcpService>(value, at, subject, el, TCP_SERVICE_KINDS);
 }
 
 const ipAllowListShape: Shape = {
