@@ -1,7 +1,6 @@
 // Compiles the merged `tcp.*` section: cross-references checked, broken elements dropped with located errors.
 import type {
   ConfigError,
-  Source,
   StaticConfig,
   TcpConfig,
   TcpMiddleware,
@@ -13,11 +12,16 @@ import { rulePriority } from '@berth/config';
 import type { TcpRouterStatus, TcpServiceStatus } from './compile-result.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type MergeResult } from './merge.js';
-import { type Problem, resolveGraph } from './reference-graph.js';
-import { isBuiltinTransport, stripProvider } from './references.js';
+import { resolveGraph } from './reference-graph.js';
+import {
+  CONFLICT,
+  errorAt,
+  isBuiltinTransport,
+  referenceProblem,
+  stripProvider,
+  transportProblem,
+} from './references.js';
 import type { TlsOptionsCheck } from './resolve-tls.js';
-
-const CONFLICT: Problem = { code: ErrorCodes.CONFIG_CONFLICT, message: 'its definitions conflict' };
 
 export interface TcpCompilation {
   /** Undefined when nothing TCP is usable, so bodies without TCP hash as before. */
@@ -42,16 +46,7 @@ export function compileTcp(
     own: (name) => {
       if (ms.conflicts.has(name)) return CONFLICT;
       const transport = ms.merged.get(name)?.value.loadBalancer?.serversTransport;
-      if (transport === undefined || isBuiltinTransport(transport)) return null;
-      const target = stripProvider(transport);
-      if (mt.merged.has(target)) return null;
-      const why = mt.conflicts.has(target)
-        ? 'was dropped because its definitions conflict'
-        : 'is not defined';
-      return {
-        code: ErrorCodes.CONFIG_TRANSPORT_MISSING,
-        message: `TCP service "${name}": servers transport "${transport}" ${why}`,
-      };
+      return transportProblem(`TCP service "${name}"`, transport, mt.merged, mt.conflicts);
     },
     missing: (name, ref, why) => ({
       code: ErrorCodes.CONFIG_SERVICE_MISSING,
@@ -192,19 +187,6 @@ export function compileTcp(
   if (Object.keys(middlewares).length > 0) tcp.middlewares = middlewares;
   if (Object.keys(transports).length > 0) tcp.serversTransports = transports;
   return { tcp, errors, routers: routerStatuses, services: serviceStatuses };
-}
-
-function errorAt(source: Source | undefined, path: string, code: string, message: string): ConfigError {
-  return { code, path, message, ...(source === undefined ? {} : { source }) };
-}
-
-function referenceProblem(target: string, verdicts: Map<string, Problem | null>): string | null {
-  if (!verdicts.has(target)) return 'is not defined';
-  const problem = verdicts.get(target) ?? null;
-  if (problem === null) return null;
-  return problem === CONFLICT
-    ? 'was dropped because its definitions conflict'
-    : `was dropped (${problem.code})`;
 }
 
 function normaliseRouter(router: TcpRouter, entryPoints: string[]): TcpRouter {

@@ -25,10 +25,15 @@ import { compileTcp } from './compile-tcp.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type Definition, type MergeResult, mergeParts, sortParts } from './merge.js';
 import { type Problem, resolveGraph } from './reference-graph.js';
-import { isBuiltinTransport, stripProvider } from './references.js';
+import {
+  CONFLICT,
+  errorAt,
+  isBuiltinTransport,
+  referenceProblem,
+  stripProvider,
+  transportProblem,
+} from './references.js';
 import { resolveTls, type TlsMaterial, type TlsOptionsCheck, tlsOptionsCheck } from './resolve-tls.js';
-
-const CONFLICT: Problem = { code: ErrorCodes.CONFIG_CONFLICT, message: 'its definitions conflict' };
 
 export interface CompileOptions {
   /** The clock certificates are checked against (default: now). */
@@ -244,16 +249,7 @@ function resolveServices(merged: MergeResult): Map<string, Problem | null> {
     own: (name) => {
       if (merged.serviceConflicts.has(name)) return CONFLICT;
       const transport = merged.services.get(name)?.value.loadBalancer?.serversTransport;
-      if (transport === undefined || isBuiltinTransport(transport)) return null;
-      const target = stripProvider(transport);
-      if (merged.transports.has(target)) return null;
-      const why = merged.transportConflicts.has(target)
-        ? 'was dropped because its definitions conflict'
-        : 'is not defined';
-      return {
-        code: ErrorCodes.CONFIG_TRANSPORT_MISSING,
-        message: `service "${name}": servers transport "${transport}" ${why}`,
-      };
+      return transportProblem(`service "${name}"`, transport, merged.transports, merged.transportConflicts);
     },
     missing: (name, ref, why) => ({
       code: ErrorCodes.CONFIG_SERVICE_MISSING,
@@ -278,16 +274,6 @@ function elementErrors<T>(
     out.set(name, errorAt(defs.get(name)?.source, `http.${kind}.${name}`, problem.code, problem.message));
   }
   return out;
-}
-
-/** Why a reference cannot be followed, as the end of a sentence; null when it can. */
-function referenceProblem(target: string, verdicts: Map<string, Problem | null>): string | null {
-  if (!verdicts.has(target)) return 'is not defined';
-  const problem = verdicts.get(target) ?? null;
-  if (problem === null) return null;
-  return problem === CONFLICT
-    ? 'was dropped because its definitions conflict'
-    : `was dropped (${problem.code})`;
 }
 
 function childServices(service: HttpService, strip: boolean): string[] {
@@ -452,10 +438,6 @@ function entryPointsOf(router: HttpRouter, all: string[]): string[] {
   const listed = router.entryPoints;
   if (listed === undefined || listed.length === 0) return all;
   return [...new Set(listed)].sort(compareStrings);
-}
-
-function errorAt(source: Source | undefined, path: string, code: string, message: string): ConfigError {
-  return { code, path, message, ...(source === undefined ? {} : { source }) };
 }
 
 function checkRouter(
