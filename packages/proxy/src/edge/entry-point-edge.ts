@@ -11,11 +11,13 @@ import { DEFAULT_CLIENT_HELLO_TIMEOUT_MS, type FrontDoorSettings } from './front
  */
 export function entryPointHasHttp(body: Pick<SnapshotBody, 'http' | 'entryPoints'>, name: string): boolean {
   if (body.entryPoints[name]?.http?.redirections?.entryPoint !== undefined) return true;
-  for (const router of Object.values(body.http?.routers ?? {})) {
-    const eps = router.entryPoints;
-    if (eps === undefined || eps.length === 0 || eps.includes(name)) return true;
-  }
-  return false;
+  return Object.values(body.http?.routers ?? {}).some((router) => boundTo(router, name));
+}
+
+/** A router without entryPoints is bound to all of them, as Traefik. */
+function boundTo(router: { entryPoints?: string[] }, name: string): boolean {
+  const eps = router.entryPoints;
+  return eps === undefined || eps.length === 0 || eps.includes(name);
 }
 
 /**
@@ -51,10 +53,7 @@ export function entryPointNeedsFrontDoor(
   if (entryPoint.proxyProtocol !== undefined) return true;
   if (tcp !== undefined && (tcp.tlsRoutes.length > 0 || tcp.plainRoutes.length > 0)) return true;
   if (entryPoint.http?.tls !== undefined) return true;
-  for (const router of Object.values(body.http?.routers ?? {})) {
-    if (router.tls === undefined) continue;
-    const eps = router.entryPoints;
-    if (eps === undefined || eps.length === 0 || eps.includes(name)) return true;
-  }
-  return false;
+  return Object.values(body.http?.routers ?? {}).some(
+    (router) => router.tls !== undefined && boundTo(router, name),
+  );
 }
