@@ -6,9 +6,10 @@ import type { Logger } from 'pino';
 import { entryPointNeedsFrontDoor, frontDoorSettings } from './edge/entry-point-edge.js';
 import { FrontDoor } from './edge/front-door.js';
 import { HealthRegistry } from './health/health-registry.js';
-import type { RequestContext } from './http/context.js';
+import type { RequestRecord } from './http/context.js';
 import type { EntryPointSettings } from './http/entry-point-settings.js';
 import { durationMs, entryPointSettings } from './http/entry-point-settings.js';
+import { UpstreamPools } from './http/fast/upstream.js';
 import type { Forward } from './http/forward-types.js';
 import { createForwarder } from './http/forwarder.js';
 import { HttpEntryPoint } from './http/http-entry-point.js';
@@ -37,7 +38,7 @@ export interface DataPlaneOptions {
   /** This node's name, sent as X-Forwarded-Server. */
   nodeName?: string;
   /** Called once per request when its handling is over (access log, metrics). */
-  onRequestEnd?: (ctx: RequestContext) => void;
+  onRequestEnd?: (ctx: RequestRecord) => void;
   /** How long a pool for an origin no longer referenced stays open. Default 30 s. */
   poolGraceMs?: number;
 }
@@ -81,9 +82,11 @@ export class DataPlane {
   readonly #closeDrainMs: number | undefined;
   readonly #retireDrainMs: number | undefined;
   readonly #nodeName: string;
-  readonly #onRequestEnd: ((ctx: RequestContext) => void) | undefined;
+  readonly #onRequestEnd: ((ctx: RequestRecord) => void) | undefined;
   readonly #runtimes = new RuntimeSwitch();
   readonly #pools: PoolCache;
+  /** Server connections of the raw HTTP/1.1 fast path (http/fast/). */
+  readonly #fastPools = new UpstreamPools();
   /** The live snapshot's servers transports; swapped together with the runtime. */
   readonly #transportSource: { transports: TransportTable } = {
     transports: new TransportTable(undefined, undefined),
@@ -155,6 +158,13 @@ export class DataPlane {
       .sort((a, b) => (a.entryPoint < b.entryPoint ? -1 : a.entryPoint > b.entryPoint ? 1 : 0));
   }
 
+  /** Requests the raw HTTP/1.1 fast path has served on the live entry points (diagnostics and tests). */
+  fastPathRequests(): number {
+    let n = 0;
+    for (const listener of this.#listeners.values()) n += listener.http.fastRequests;
+    return n;
+  }
+
   /** Stops accepting, lets requests in flight finish for a short drain, then cuts what is left. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -173,6 +183,7 @@ export class DataPlane {
     this.tcp.close();
     await this.health.close();
     await this.#pools.destroy();
+    this.#fastPools.closeAll();
   }
 
   async #apply(body: SnapshotBody): Promise<ApplyResult> {
@@ -228,6 +239,7 @@ export class DataPlane {
     this.accessLog.update(body.accessLog);
     staged.commit();
     this.#pools.retain(runtime.origins, transports.keys());
+    this.#fastPools.retain(runtime.origins, transports.keys());
 
     const retired: Listener[] = [];
     for (const listener of opened) {
@@ -305,6 +317,7 @@ export class DataPlane {
       nodeName: this.#nodeName,
       ...(settings ? { settings } : {}),
       ...(this.#onRequestEnd ? { onRequestEnd: this.#onRequestEnd } : {}),
+      fastPools: this.#fastPools,
     });
     const sockets = new Set<Socket>();
     const listener: Listener = {
@@ -346,7 +359,11 @@ export class DataPlane {
 function drain(listener: Listener, graceMs: number): Promise<void> {
   const { server, http } = listener;
   return new Promise((resolve) => {
-    const sweep = setInterval(() => http.server.closeIdleConnections(), SWEEP_MS);
+    http.drainFast();
+    const sweep = setInterval(() => {
+      http.server.closeIdleConnections();
+      http.drainFast();
+    }, SWEEP_MS);
     // HTTP/2 sessions get a GOAWAY: streams in flight finish, no new ones start.
     http.closeHttp2();
     const deadline = setTimeout(() => cutAll(listener), graceMs);
@@ -366,7 +383,7 @@ function drain(listener: Listener, graceMs: number): Promise<void> {
 function dispatch(listener: Listener, socket: Socket): void {
   const door = listener.door;
   if (door === 'pending') listener.early.push(socket);
-  else if (door === null) listener.http.server.emit('connection', socket);
+  else if (door === null) listener.http.accept(socket);
   else door.handle(socket);
 }
 

@@ -53,7 +53,7 @@ async function serve(
     logger: silent,
     nodeName: 'edge-1',
     settings: entryPointSettings({ address: ':0', ...ep }),
-    onRequestEnd: (ctx) => ended.push(ctx),
+    onRequestEnd: (ctx) => ended.push(ctx as RequestContext),
   });
   await new Promise<void>((resolve) => entry.server.listen(0, '127.0.0.1', resolve));
   cleanups.add(

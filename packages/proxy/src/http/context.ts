@@ -33,6 +33,15 @@ export interface RequestLog {
   error?: string;
 }
 
+/** What the request-end hook (access log, metrics) reads about a finished request. */
+export interface RequestRecord {
+  readonly log: RequestLog;
+  readonly startedAt: bigint;
+  readonly view: RequestView;
+  readonly clientIp: string;
+  readonly req: { readonly method?: string | undefined; readonly url?: string | undefined };
+}
+
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;

@@ -13,9 +13,11 @@ import { routeRequest } from '../runtime/route-request.js';
 import type { RuntimeSource } from '../runtime/runtime-switch.js';
 import type { RouterEntry, Runtime } from '../runtime/types.js';
 import { misdirected } from '../tls/tls-terminator.js';
-import type { RequestContext } from './context.js';
+import type { RequestRecord } from './context.js';
 import type { EntryPointRedirect, EntryPointSettings } from './entry-point-settings.js';
 import { entryPointSettings } from './entry-point-settings.js';
+import { FAST_PATH_AVAILABLE, FastConnection, type FastScope } from './fast/fast-connection.js';
+import type { UpstreamPools } from './fast/upstream.js';
 import type { Forward } from './forward-types.js';
 import { forwardedClientIp, isTrusted } from './forwarded-headers.js';
 import type { TransportSource } from './forwarder.js';
@@ -24,8 +26,9 @@ import { answerRedirect } from './middlewares/answer-a.js';
 import { requestAuthority, schemeLocation } from './middlewares/redirect-scheme.js';
 import type { EntryPointScope } from './request-context.js';
 import { HttpRequestContext, TEXT_HEADERS, TEXT_HEADERS_CLOSE } from './request-context.js';
-import { clientAddress, parseRequest } from './request-view.js';
+import { clientAddress, parseRequest, peerOf, setPeer } from './request-view.js';
 import { RouteConnections } from './route-connections.js';
+import type { TransportSettings } from './servers-transport.js';
 import { framingError } from './strict-request.js';
 import { writeBadRequest } from './upgrade.js';
 
@@ -41,7 +44,9 @@ export interface EntryPointOptions {
   nodeName?: string;
   settings?: EntryPointSettings;
   /** Called once per request when its handling is over (access log, metrics). */
-  onRequestEnd?: (ctx: RequestContext) => void;
+  onRequestEnd?: (ctx: RequestRecord) => void;
+  /** Server connections of the raw HTTP/1.1 fast path; without them every request goes through node:http. */
+  fastPools?: UpstreamPools;
 }
 
 /**
@@ -50,9 +55,6 @@ export interface EntryPointOptions {
  */
 const DEADLINE_CHECK_MS = 500;
 
-const kPeer = Symbol('berth.peer');
-type TaggedSocket = Socket & { [kPeer]?: string };
-
 type ServerWithLimits = Server & { maxHeaderSize?: number };
 
 /**
@@ -60,7 +62,7 @@ type ServerWithLimits = Server & { maxHeaderSize?: number };
  * Node reads the timeouts and the header limit from the server object per connection or per
  * request, and the rest is read from `settings` per request.
  */
-export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
+export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
   readonly name: string;
   readonly nodeName: string;
   readonly server: Server;
@@ -70,11 +72,15 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
   readonly #forward: Forward;
   readonly #transports: TransportSource;
   readonly #logger: Logger;
-  readonly #onRequestEnd: ((ctx: RequestContext) => void) | undefined;
+  readonly #onRequestEnd: ((ctx: RequestRecord) => void) | undefined;
   #routerNames: { runtime: Runtime; names: Set<string> } | undefined;
   /** HTTP/2 over TLS (ALPN `h2`); made on the first such connection. */
   #h2: Http2Server | undefined;
   readonly #h2Sessions = new Set<ServerHttp2Session>();
+  readonly #fastPools: UpstreamPools | undefined;
+  readonly fastConnections = new Set<FastConnection>();
+  fastRequests = 0;
+  #draining = false;
 
   constructor(opts: EntryPointOptions) {
     this.name = opts.name;
@@ -84,6 +90,7 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
     this.#transports = opts.transports;
     this.#logger = opts.logger;
     this.#onRequestEnd = opts.onRequestEnd;
+    this.#fastPools = FAST_PATH_AVAILABLE ? opts.fastPools : undefined;
     this.#settings = opts.settings ?? entryPointSettings(undefined);
     this.server = createServer(
       {
@@ -125,6 +132,57 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
     this.#h2?.setTimeout(settings.idleTimeoutMs);
   }
 
+  /** A new plain connection: the fast path when it can serve (fast/fast-connection.ts), else node:http. */
+  accept(socket: Socket): void {
+    if (this.#fastPools !== undefined && !this.#draining) {
+      new FastConnection(this, socket);
+      // The front door may have paused the socket to peek: flowing again, the bytes it put back come first.
+      if (socket.isPaused()) socket.resume();
+      return;
+    }
+    this.server.emit('connection', socket);
+    if (socket.isPaused()) socket.resume();
+  }
+
+  // FastScope: what the fast path reads from its entry point.
+  get runtime(): Runtime | undefined {
+    return this.#runtimes.current;
+  }
+
+  get pools(): UpstreamPools {
+    return this.#fastPools!;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  transport(name: string | undefined): TransportSettings {
+    return this.#transports.transports.get(name);
+  }
+
+  handoff(socket: Socket, unread: Buffer): void {
+    socket.pause();
+    if (unread.length > 0) socket.unshift(unread);
+    this.server.emit('connection', socket);
+    socket.resume();
+  }
+
+  requestEnded(record: RequestRecord): void {
+    if (this.#onRequestEnd === undefined) return;
+    try {
+      this.#onRequestEnd(record);
+    } catch (err) {
+      this.#logger.error({ err, entryPoint: this.name }, 'onRequestEnd failed');
+    }
+  }
+
+  /** Draining: fast connections close once idle, and new ones go to node:http (which drains its own). */
+  drainFast(): void {
+    this.#draining = true;
+    for (const conn of this.fastConnections) conn.closeIfIdle();
+  }
+
   /**
    * The front door's hand-off: a plain socket, or a handshaken TLS socket (ALPN `h2`: HTTP/2,
    * otherwise HTTP/1.1). Either way the same routing, middlewares and forwarder serve it; only
@@ -133,16 +191,20 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff {
   serve(socket: Socket | TLSSocket, facts: ConnectionFacts): void {
     setConnectionFacts(socket, facts);
     // The client's address as the front door learnt it (PROXY protocol), read once per connection.
-    (socket as TaggedSocket)[kPeer] = clientAddress(facts.clientIp);
+    setPeer(socket, clientAddress(facts.clientIp));
     if ((socket as TLSSocket).alpnProtocol === 'h2') {
       this.#http2().emit('connection', socket);
       return;
     }
-    this.server.emit('connection', socket);
-    // The front door paused the socket to peek and put the bytes back: flowing again, they
-    // reach the parser through its data listener on the next tick, before any I/O callback
-    // could hand the parser newer bytes read from the handle.
-    if (socket.isPaused()) socket.resume();
+    if ((socket as Partial<TLSSocket>).encrypted === true) {
+      this.server.emit('connection', socket);
+      // The front door paused the socket to peek and put the bytes back: flowing again, they
+      // reach the parser through its data listener on the next tick, before any I/O callback
+      // could hand the parser newer bytes read from the handle.
+      if (socket.isPaused()) socket.resume();
+      return;
+    }
+    this.accept(socket);
   }
 
   #http2(): Http2Server {
@@ -361,16 +423,6 @@ function redirects(
   if (ctx.scheme === redirect.scheme) return false;
   if (ctx.view.path.startsWith(ACME_CHALLENGE_PREFIX)) return false;
   return router === undefined || router.priority <= redirect.priority;
-}
-
-function peerOf(socket: Socket): string {
-  const tagged = socket as TaggedSocket;
-  let peer = tagged[kPeer];
-  if (peer === undefined) {
-    peer = clientAddress(socket.remoteAddress);
-    tagged[kPeer] = peer;
-  }
-  return peer;
 }
 
 /** The request cannot be framed unambiguously: answer 400 and drop the connection, unread bytes and all. */

@@ -1,5 +1,6 @@
 // Turns an incoming request line and headers into the RequestView rules match against.
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { RequestView } from '@berth/config';
 
 export interface ParsedRequest {
@@ -59,4 +60,23 @@ export function parseRequest(req: IncomingMessage): ParsedRequest {
     },
     target,
   };
+}
+
+const kPeer = Symbol('berth.peer');
+type TaggedSocket = Socket & { [kPeer]?: string };
+
+/** The client's address for `socket`, as the front door learnt it (PROXY protocol) or its peer's. */
+export function setPeer(socket: Socket, address: string): void {
+  (socket as TaggedSocket)[kPeer] = address;
+}
+
+/** The connection's client address, read once per connection. */
+export function peerOf(socket: Socket): string {
+  const tagged = socket as TaggedSocket;
+  let peer = tagged[kPeer];
+  if (peer === undefined) {
+    peer = clientAddress(socket.remoteAddress);
+    tagged[kPeer] = peer;
+  }
+  return peer;
 }

@@ -1,7 +1,7 @@
 // The access log: one pino JSON line per request, sampled, never with headers or the query string.
 import type { AccessLogSettings } from '@berth/config';
 import type { Logger } from 'pino';
-import type { RequestContext } from '../http/context.js';
+import type { RequestRecord } from '../http/context.js';
 
 /** Paths longer than this are cut, so one request cannot write an unbounded log line. */
 const MAX_PATH = 2048;
@@ -19,7 +19,7 @@ const ms = (ns: bigint): number => Math.round(Number(ns) / 1000) / 1000;
  */
 export function logAccess(
   logger: Logger,
-  ctx: RequestContext,
+  ctx: RequestRecord,
   endedAt: bigint,
   options: AccessLogLineOptions = {},
 ): void {
@@ -89,7 +89,7 @@ export class AccessLog {
   }
 
   /** Call once per request when it ends. */
-  write(ctx: RequestContext, endedAt: bigint): void {
+  write(ctx: RequestRecord, endedAt: bigint): void {
     if (!shouldLog(this.#settings, ctx.log.status, this.#random)) return;
     logAccess(this.#logger, ctx, endedAt, this.#line);
   }

@@ -1,7 +1,7 @@
 // The metrics a proxy node exposes, with per-request recording that costs a few map lookups and no strings.
 import type { Server } from 'node:net';
 import type { RequestCount, ServerStatusReport, SnapshotBody, StatusClass } from '@berth/protocol';
-import type { RequestContext } from '../http/context.js';
+import type { RequestRecord } from '../http/context.js';
 import {
   type Counter,
   type CounterChild,
@@ -237,7 +237,7 @@ export class NodeMetrics {
  * Records one finished request: the entry point calls this from its request-end hook. A request
  * that ended before any status was chosen (the client left) is counted under code `0`.
  */
-export function recordRequest(metrics: NodeMetrics, ctx: RequestContext, endedAt: bigint): void {
+export function recordRequest(metrics: NodeMetrics, ctx: RequestRecord, endedAt: bigint): void {
   const log = ctx.log;
   const series = metrics.series(log.entryPoint, log.router ?? '', log.service ?? '');
   series.record(log.status ?? 0, Number(endedAt - ctx.startedAt) / 1e9);

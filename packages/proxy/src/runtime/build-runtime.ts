@@ -117,7 +117,11 @@ function build(body: SnapshotBody, deps: Required<RuntimeDeps>): Runtime {
       if (outer === undefined) continue;
       const handler = wrap([...outer, ...own], service.handler);
       const tls = isRecord(router.tls) || epTls.has(ep);
-      list.push({ ...hosted, entry: { ...hosted.entry, handler, ...(tls ? { tls } : {}) } });
+      const direct = outer.length + own.length === 0 ? service.direct : undefined;
+      list.push({
+        ...hosted,
+        entry: { ...hosted.entry, handler, ...(tls ? { tls } : {}), ...(direct ? { direct } : {}) },
+      });
     }
   }
 

@@ -12,6 +12,20 @@ export interface ServerTarget {
   weight: number;
 }
 
+/**
+ * A loadBalancer service as the raw HTTP/1.1 fast path serves it: plain-http servers, no sticky
+ * sessions. The same balancer and health as its handler, without a request context.
+ */
+export interface DirectService {
+  readonly name: string;
+  readonly passHostHeader: boolean;
+  readonly serversTransport: string | undefined;
+  /** Picks an available server, counted in flight until `done`; `undefined` when none may take requests. */
+  pick(): ServerTarget | undefined;
+  /** The exchange with `server` is over: `ok` feeds passive health; `undefined` (the client left) says nothing. */
+  done(server: ServerTarget, ok: boolean | undefined): void;
+}
+
 export interface ServiceRuntime {
   name: string;
   kind: 'loadBalancer' | 'weighted' | 'mirroring';
@@ -25,6 +39,8 @@ export interface ServiceRuntime {
   handler: Handler;
   /** True when at least one server behind this service may take requests now. */
   available(): boolean;
+  /** Set when the fast path can serve this service (see DirectService). */
+  direct?: DirectService;
 }
 
 /** A router as an entry point's table holds it. */
@@ -35,6 +51,8 @@ export interface RouterEntry {
   match: RuleMatcher;
   /** The router's middlewares and service composed; absent: the entry point balances and forwards itself. */
   handler?: Handler;
+  /** No middleware and a direct service: the fast path may serve the router's plain HTTP/1.1 requests. */
+  direct?: DirectService;
   /**
    * The router serves HTTPS (its own `tls`, or its entry point's `http.tls`): it matches only
    * requests that came over TLS, and a router without it only plain ones.

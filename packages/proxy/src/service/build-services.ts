@@ -8,7 +8,7 @@ import { StickySessions } from '../balancer/sticky-cookie.js';
 import type { ServerHealth } from '../health/server-health.js';
 import type { Forward } from '../http/forward-types.js';
 import { SnapshotInvalid } from '../runtime/snapshot-invalid.js';
-import type { ServerTarget, ServiceRuntime } from '../runtime/types.js';
+import type { DirectService, ServerTarget, ServiceRuntime } from '../runtime/types.js';
 import { loadBalancerHandler } from './load-balancer-handler.js';
 import { mirroringHandler } from './mirroring-handler.js';
 import type { WeightedChild } from './weighted-handler.js';
@@ -117,9 +117,24 @@ function buildLoadBalancer(name: string, lb: HttpLoadBalancer, deps: ServiceDeps
     cookie === undefined ? undefined : new StickySessions(name, cookie, servers, (server) => server.url.href);
   const passHostHeader = lb.passHostHeader ?? true;
   const { health } = deps;
+  const available = (server: ServerTarget): boolean => health.isAvailable(name, server);
+  const direct: DirectService | undefined =
+    sticky === undefined && servers.every((s) => s.url.protocol === 'http:')
+      ? {
+          name,
+          passHostHeader,
+          serversTransport: lb.serversTransport,
+          pick: () => balancer.next(available),
+          done: (server, ok) => {
+            balancer.release?.(server);
+            if (ok !== undefined) health.record(name, server, ok);
+          },
+        }
+      : undefined;
   return {
     name,
     kind: 'loadBalancer',
+    ...(direct === undefined ? {} : { direct }),
     servers,
     balancer,
     passHostHeader,

@@ -1,0 +1,741 @@
+// The raw-socket HTTP/1.1 fast path: keep-alive GET and HEAD requests to routers without middlewares, parsed by llhttp and relayed over pooled server connections, without node:http or undici. Everything else is handed to node:http.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { RequestView } from '@berth/config';
+import { routeRequest } from '../../runtime/route-request.js';
+import type { DirectService, Runtime, ServerTarget } from '../../runtime/types.js';
+import type { RequestLog, RequestRecord } from '../context.js';
+import { endSoon, type Finishable } from '../end-batch.js';
+import type { EntryPointSettings } from '../entry-point-settings.js';
+import { forwardedClientIp, isTrusted, upstreamRequestHeaders } from '../forwarded-headers.js';
+import { hostOf, peerOf } from '../request-view.js';
+import type { RouteConnections } from '../route-connections.js';
+import type { TransportSettings } from '../servers-transport.js';
+import { llhttp, type NativeParser, releaseParser, requestParser } from './llhttp.js';
+import type { UpstreamConnection, UpstreamExchange, UpstreamPools } from './upstream.js';
+
+/** `BERTH_FAST_PATH=0` serves every request through node:http and undici. */
+export const FAST_PATH_AVAILABLE = llhttp !== undefined && process.env['BERTH_FAST_PATH'] !== '0';
+
+/** What the entry point gives its fast connections. */
+export interface FastScope {
+  readonly name: string;
+  readonly nodeName: string;
+  readonly connections: RouteConnections;
+  readonly settings: EntryPointSettings;
+  /** The live runtime, read once per request. */
+  readonly runtime: Runtime | undefined;
+  transport(name: string | undefined): TransportSettings;
+  readonly pools: UpstreamPools;
+  /** Gives the connection to node:http, `unread` bytes first. */
+  handoff(socket: Socket, unread: Buffer): void;
+  requestEnded(record: RequestRecord): void;
+  /** Draining: connections close after their current exchange. */
+  readonly draining: boolean;
+  readonly fastConnections: Set<FastConnection>;
+  /** Requests the fast path has served (diagnostics and tests). */
+  fastRequests: number;
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+const CR = 13;
+const LF = 10;
+const SLASH = 47;
+
+const kFast = Symbol('berth.fast');
+type TaggedSocket = Socket & { [kFast]?: FastConnection };
+
+/**
+ * One client connection on the fast path. A request qualifies when its whole head is in hand
+ * (one read, as clients send heads), it is HTTP/1.1 keep-alive GET or HEAD without a body,
+ * Expect or Upgrade, has one Host, and routes to a router with no middleware whose service
+ * is `direct`. Anything else, including every parse error, goes to node:http with the bytes
+ * exactly as received (`handoff`), so node:http's answers (400, 431, 404, 503, upgrades) and
+ * timeouts stay the ones tested; the connection then stays there.
+ */
+export class FastConnection implements Finishable {
+  readonly socket: Socket;
+  readonly scope: FastScope;
+  exchange: FastExchange | undefined = undefined;
+  /** The head the parser last completed (set from its callback). */
+  headParsed = false;
+  major = 0;
+  minor = 0;
+  headers: string[] = [];
+  method = -1;
+  url = '';
+  upgrade = false;
+  keepAlive = false;
+  partialHeaders: string[] | undefined = undefined;
+  partialUrl = '';
+  #parser: NativeParser | undefined = undefined;
+  /** Bytes that came after a head while its exchange runs (pipelining). */
+  #pending: Buffer | undefined = undefined;
+  #corked = false;
+  /** The client half-closed. */
+  #ended = false;
+  #detached = false;
+  #drainListening = false;
+
+  constructor(scope: FastScope, socket: Socket) {
+    this.scope = scope;
+    this.socket = socket;
+    (socket as TaggedSocket)[kFast] = this;
+    socket.on('data', onClientData);
+    socket.on('end', onClientEnd);
+    socket.on('close', onClientClose);
+    socket.on('error', noop);
+    socket.on('timeout', onClientTimeout);
+    const idle = scope.settings.idleTimeoutMs;
+    if (idle > 0) socket.setTimeout(idle);
+    scope.fastConnections.add(this);
+  }
+
+  data(chunk: Buffer): void {
+    if (this.exchange !== undefined || this.#pending !== undefined) {
+      this.#pending = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+      this.socket.pause();
+      return;
+    }
+    this.#consume(chunk);
+  }
+
+  #consume(data: Buffer): void {
+    const first = data[0];
+    // Empty lines before a request are legal and rare: node:http deals with them.
+    if (first === CR || first === LF) {
+      this.#handoff(data);
+      return;
+    }
+    const end = data.indexOf(HEAD_END);
+    if (end < 0) {
+      this.#handoff(data);
+      return;
+    }
+    const headLength = end + 4;
+    const exchange = this.#request(headLength === data.length ? data : data.subarray(0, headLength));
+    if (exchange === undefined) {
+      this.#handoff(data);
+      return;
+    }
+    if (headLength < data.length) {
+      this.#pending = data.subarray(headLength);
+      this.socket.pause();
+    }
+    this.exchange = exchange;
+    exchange.start();
+  }
+
+  /** Parses one complete head; the exchange that serves it, or `undefined` for node:http. */
+  #request(head: Buffer): FastExchange | undefined {
+    let parser = this.#parser;
+    if (parser === undefined) {
+      parser = requestParser(this.scope.settings.maxHeaderBytes);
+      const P = llhttp!.Parser;
+      parser[P.kOnHeaders] = requestHeaders;
+      parser[P.kOnHeadersComplete] = requestHeadersComplete;
+      parser[P.kOnMessageBegin] = undefined;
+      parser[P.kOnBody] = undefined;
+      parser[P.kOnMessageComplete] = undefined;
+      parser.owner = this;
+      this.#parser = parser;
+    }
+    this.headParsed = false;
+    this.partialHeaders = undefined;
+    this.partialUrl = '';
+    const parsed = parser.execute(head);
+    if (parsed !== head.length || !this.headParsed) return undefined;
+    if (this.major !== 1 || this.minor !== 1 || this.upgrade || !this.keepAlive) return undefined;
+    const method = llhttp!.methods[this.method];
+    if (method !== 'GET' && method !== 'HEAD') return undefined;
+    const url = this.url;
+    if (url.charCodeAt(0) !== SLASH) return undefined;
+    const headers = this.headers;
+    let host: string | undefined;
+    let xff: string[] | undefined;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      switch (name.length) {
+        case 4:
+          if (name.toLowerCase() === 'host') {
+            // Two Host headers: node:http's path refuses the request (strict-request.ts).
+            if (host !== undefined) return undefined;
+            host = headers[i + 1]!;
+          }
+          break;
+        case 6:
+          if (name.toLowerCase() === 'expect') return undefined;
+          break;
+        case 7:
+          if (name.toLowerCase() === 'upgrade') return undefined;
+          break;
+        case 14:
+          if (name.toLowerCase() === 'content-length') return undefined;
+          break;
+        case 15:
+          if (name.toLowerCase() === 'x-forwarded-for') {
+            xff ??= [];
+            xff.push(headers[i + 1]!);
+          }
+          break;
+        case 17:
+          if (name.toLowerCase() === 'transfer-encoding') return undefined;
+          break;
+      }
+    }
+    if (host === undefined) return undefined;
+    const scope = this.scope;
+    const settings = scope.settings;
+    if (settings.redirect !== null) return undefined;
+    const runtime = scope.runtime;
+    if (runtime === undefined) return undefined;
+    const peer = peerOf(this.socket);
+    const trust = settings.forwarded;
+    const trusted = (trust.insecure || trust.trustedIPs !== null) && isTrusted(peer, trust);
+    const clientIp = trusted ? forwardedClientIp(peer, xff, trust) : peer;
+    const view = new FastView(hostOf(host), url, method, clientIp, headers);
+    const router = routeRequest(runtime, scope.name, view, false);
+    const direct = router?.direct;
+    if (router === undefined || direct === undefined) return undefined;
+    const transport = scope.transport(direct.serversTransport);
+    if (transport.proxyProtocol !== undefined || transport.pool.connections !== undefined) return undefined;
+    const server = direct.pick();
+    if (server === undefined) return undefined;
+    return new FastExchange(this, router.name, direct, server, transport, view, url, peer, trusted, host);
+  }
+
+  /** Queues bytes for the client; they leave with the loop turn's other responses (end-batch.ts). */
+  write(data: string | Buffer): boolean {
+    const socket = this.socket;
+    if (socket.destroyed) return true;
+    if (!this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      endSoon(this);
+    }
+    return typeof data === 'string' ? socket.write(data, 'latin1') : socket.write(data);
+  }
+
+  finish(): void {
+    this.#corked = false;
+    this.socket.uncork();
+  }
+
+  /** The client's socket is full: the exchange resumes its server on `drain`. */
+  waitDrain(): void {
+    if (this.#drainListening) return;
+    this.#drainListening = true;
+    this.socket.on('drain', onClientDrain);
+  }
+
+  /** An exchange is over: the next pipelined request, a pending close, or more reading. */
+  exchangeDone(exchange: FastExchange): void {
+    if (this.exchange !== exchange) return;
+    this.exchange = undefined;
+    const socket = this.socket;
+    if (this.#detached || socket.destroyed) return;
+    if (this.scope.draining) {
+      socket.end();
+      return;
+    }
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      this.#consume(pending);
+      if (this.#detached) return;
+    }
+    if (this.#pending === undefined && socket.isPaused()) socket.resume();
+  }
+
+  /** Draining: an idle connection closes now, a busy one after its exchange. */
+  closeIfIdle(): void {
+    if (this.exchange === undefined && this.#pending === undefined) this.socket.end();
+  }
+
+  /**
+   * The client half-closed. As node:http (without httpAllowHalfOpen): requests in flight are
+   * abandoned and the connection closes.
+   */
+  ended(): void {
+    this.#ended = true;
+    if (this.exchange === undefined && this.#pending === undefined) this.socket.end();
+    else this.socket.destroy();
+  }
+
+  closed(): void {
+    this.#detach();
+    this.exchange?.clientGone();
+  }
+
+  timeout(): void {
+    // idleTimeout: only a connection waiting for its next request is idle.
+    if (this.exchange === undefined && this.#pending === undefined) this.socket.destroy();
+  }
+
+  #handoff(unread: Buffer): void {
+    this.#detach();
+    this.scope.handoff(this.socket, unread);
+  }
+
+  #detach(): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    const socket = this.socket;
+    socket.off('data', onClientData);
+    socket.off('end', onClientEnd);
+    socket.off('close', onClientClose);
+    socket.off('error', noop);
+    socket.off('timeout', onClientTimeout);
+    if (this.#drainListening) socket.off('drain', onClientDrain);
+    socket.setTimeout(0);
+    this.scope.fastConnections.delete(this);
+    if (this.#parser !== undefined) releaseParser(this.#parser, true);
+    this.#parser = undefined;
+  }
+}
+
+/** What rules match on; the header object is built only if a rule asks for it (Header, HeaderRegexp). */
+class FastView implements RequestView {
+  host: string;
+  path: string;
+  method: string;
+  query: string;
+  clientIp: string;
+  readonly #raw: readonly string[];
+  #headers: Record<string, string | string[]> | undefined = undefined;
+
+  constructor(host: string, url: string, method: string, clientIp: string, raw: readonly string[]) {
+    const q = url.indexOf('?');
+    this.host = host;
+    this.path = q < 0 ? url : url.slice(0, q);
+    this.query = q < 0 ? '' : url.slice(q + 1);
+    this.method = method;
+    this.clientIp = clientIp;
+    this.#raw = raw;
+  }
+
+  get headers(): Readonly<Record<string, string | string[] | undefined>> {
+    this.#headers ??= headerObject(this.#raw);
+    return this.#headers;
+  }
+}
+
+/** Headers node:http keeps the first of when repeated; the others are joined (Cookie with `; `). */
+const SINGLE_VALUED = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);
+
+/** `req.headers` as node:http builds it from raw headers. */
+export function headerObject(raw: readonly string[]): Record<string, string | string[]> {
+  const out = Object.create(null) as Record<string, string | string[]>;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    const prior = out[name];
+    if (prior === undefined) out[name] = name === 'set-cookie' ? [value] : value;
+    else if (typeof prior !== 'string') prior.push(value);
+    else if (!SINGLE_VALUED.has(name)) out[name] = `${prior}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  return out;
+}
+
+/** One request on the fast path, from the routed head to the end of the response. */
+class FastExchange implements UpstreamExchange, RequestRecord {
+  readonly conn: FastConnection;
+  readonly router: string;
+  readonly direct: DirectService;
+  readonly server: ServerTarget;
+  readonly transport: TransportSettings;
+  readonly view: FastView;
+  readonly method: string;
+  readonly url: string;
+  readonly clientIp: string;
+  readonly startedAt: bigint;
+  readonly log: RequestLog;
+  readonly #head: string;
+  #upstream: UpstreamConnection | undefined = undefined;
+  #attempts = 1;
+  #headSent = false;
+  #chunked = false;
+  #status = 0;
+  #bytes = 0;
+  #settled = false;
+  #headerTimer: NodeJS.Timeout | undefined = undefined;
+  #writeTimer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(
+    conn: FastConnection,
+    router: string,
+    direct: DirectService,
+    server: ServerTarget,
+    transport: TransportSettings,
+    view: FastView,
+    url: string,
+    peer: string,
+    trusted: boolean,
+    host: string,
+  ) {
+    this.startedAt = process.hrtime.bigint();
+    this.conn = conn;
+    this.router = router;
+    this.direct = direct;
+    this.server = server;
+    this.transport = transport;
+    this.view = view;
+    this.method = view.method;
+    this.url = url;
+    this.clientIp = view.clientIp;
+    this.log = { entryPoint: conn.scope.name, router, service: direct.name, server: server.origin };
+    const headers = upstreamRequestHeaders(conn.headers, {
+      peerIp: peer,
+      proto: 'http',
+      host,
+      upstreamHost: direct.passHostHeader ? host : server.url.host,
+      trusted,
+      serverName: conn.scope.nodeName,
+    });
+    let head = `${view.method} ${url} HTTP/1.1\r\n`;
+    for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    this.#head = `${head}\r\n`;
+  }
+
+  /** The access log reads `req.method` and `req.url`. */
+  get req(): this {
+    return this;
+  }
+
+  start(): void {
+    const writeTimeout = this.conn.scope.settings.writeTimeoutMs;
+    if (writeTimeout > 0) this.#writeTimer = setTimeout(cutSlowClient, writeTimeout, this);
+    this.#send(false);
+  }
+
+  #send(fresh: boolean): void {
+    const pool = this.conn.scope.pools.get(this.server, this.transport);
+    const upstream = fresh ? pool.dial() : pool.acquire();
+    this.#upstream = upstream;
+    upstream.send(this, this.#head, this.method === 'HEAD');
+    const headerTimeout = this.transport.responseHeaderTimeoutMs;
+    if (headerTimeout > 0) {
+      clearTimeout(this.#headerTimer);
+      this.#headerTimer = setTimeout(responseHeaderTimeout, headerTimeout, this);
+    }
+  }
+
+  onResponseHead(status: number, headers: readonly string[], _keepAlive: boolean): boolean {
+    if (this.#settled) return true;
+    if (this.#headerTimer !== undefined) {
+      clearTimeout(this.#headerTimer);
+      this.#headerTimer = undefined;
+    }
+    const bodyless = this.method === 'HEAD' || status === 204 || status === 304;
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
+    let length = false;
+    let date = false;
+    let named: string[] | undefined;
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      const name = headers[i]!;
+      const value = headers[i + 1]!;
+      switch (name.length) {
+        case 2:
+        case 4:
+        case 7:
+        case 10:
+        case 14:
+        case 16:
+        case 17:
+        case 18:
+        case 19: {
+          const lower = name.toLowerCase();
+          if (lower === 'content-length') length = true;
+          else if (lower === 'date') date = true;
+          else if (HOP_BY_HOP.has(lower)) {
+            if (lower === 'connection' && !isPlainConnection(value)) {
+              named ??= [];
+              named.push(value);
+            }
+            continue;
+          }
+        }
+      }
+      head += `${name}: ${value}\r\n`;
+    }
+    if (named !== undefined) head = withoutNamed(head, named);
+    if (!bodyless && !length) {
+      // Close-delimited or chunked upstream: chunked to the client, so the connection stays open.
+      head += 'transfer-encoding: chunked\r\n';
+      this.#chunked = true;
+    }
+    if (!date) head += `date: ${utcDate()}\r\n`;
+    this.conn.write(`${head}\r\n`);
+    this.#headSent = true;
+    this.#status = status;
+    const log = this.log;
+    log.status = status;
+    log.upstreamHeadersAt = process.hrtime.bigint();
+    this.conn.scope.connections.add(this.router, this);
+    return bodyless;
+  }
+
+  onResponseBody(chunk: Buffer): void {
+    if (this.#settled || !this.#headSent) return;
+    this.#bytes += chunk.length;
+    const conn = this.conn;
+    let more: boolean;
+    if (this.#chunked) {
+      conn.write(`${chunk.length.toString(16)}\r\n`);
+      conn.write(chunk);
+      more = conn.write('\r\n');
+    } else {
+      more = conn.write(chunk);
+    }
+    if (!more) {
+      // The client reads slower than the server sends: stop reading the server until `drain`.
+      this.#upstream?.socket.pause();
+      conn.waitDrain();
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.#settled) return;
+    this.#upstream = undefined;
+    if (this.#chunked) this.conn.write('0\r\n\r\n');
+    this.#settle(this.#status < 500);
+  }
+
+  onUpstreamFailure(upstream: UpstreamConnection, reason: 'timeout' | 'invalid' | 'reset'): void {
+    if (this.#settled || upstream !== this.#upstream) return;
+    this.#upstream = undefined;
+    // A kept-alive connection the server closed just as the request went out: nothing was
+    // processed, and GET and HEAD may be sent again, once, on a new connection (as Go's and
+    // so Traefik's transport does).
+    if (
+      !this.#headSent &&
+      reason === 'reset' &&
+      upstream.reused &&
+      !upstream.received &&
+      this.#attempts === 1
+    ) {
+      this.#attempts = 2;
+      this.#send(true);
+      return;
+    }
+    this.#fail(reason);
+  }
+
+  resumeUpstream(): void {
+    this.#upstream?.socket.resume();
+  }
+
+  headerTimeout(): void {
+    this.#headerTimer = undefined;
+    const upstream = this.#upstream;
+    if (upstream === undefined || this.#headSent || this.#settled) return;
+    this.#upstream = undefined;
+    upstream.close();
+    this.#fail('timeout');
+  }
+
+  /** The client's connection closed before the response was complete. */
+  clientGone(): void {
+    if (this.#settled) return;
+    const upstream = this.#upstream;
+    this.#upstream = undefined;
+    // Mid-response, the server connection cannot carry another request.
+    upstream?.close();
+    this.log.error ??= 'client_aborted';
+    this.#settle(undefined);
+  }
+
+  /** Route removal (RouteConnections): the response in flight is cut. */
+  destroy(): void {
+    this.conn.socket.destroy();
+  }
+
+  #fail(reason: 'timeout' | 'invalid' | 'reset'): void {
+    const log = this.log;
+    if (this.#headSent) {
+      // The response is cut short: the client must not take it for complete.
+      log.error = 'upstream_reset';
+      this.conn.socket.destroy();
+      this.#settle(false);
+      return;
+    }
+    const timeout = reason === 'timeout';
+    log.error = timeout ? 'upstream_timeout' : reason === 'invalid' ? 'invalid_response' : 'upstream_error';
+    log.status = timeout ? 504 : 502;
+    this.conn.write(textAnswer(timeout ? 504 : 502, this.method === 'HEAD'));
+    this.#settle(false);
+  }
+
+  #settle(ok: boolean | undefined): void {
+    this.#settled = true;
+    if (this.#headerTimer !== undefined) clearTimeout(this.#headerTimer);
+    if (this.#writeTimer !== undefined) clearTimeout(this.#writeTimer);
+    const scope = this.conn.scope;
+    if (this.#headSent) {
+      scope.connections.delete(this.router, this);
+      this.log.bytesOut = this.#bytes;
+    }
+    this.direct.done(this.server, ok);
+    scope.fastRequests++;
+    scope.requestEnded(this);
+    this.conn.exchangeDone(this);
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+}
+
+function cutSlowClient(exchange: FastExchange): void {
+  // writeTimeout: the response was not completely written in time.
+  if (!exchange.settled) exchange.conn.socket.destroy();
+}
+
+function responseHeaderTimeout(exchange: FastExchange): void {
+  exchange.headerTimeout();
+}
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+function isPlainConnection(value: string): boolean {
+  const lower = value.length === 10 || value.length === 5 ? value.toLowerCase() : '';
+  return lower === 'keep-alive' || lower === 'close';
+}
+
+/** Drops the header lines a Connection header names (rare: the usual values name none). */
+function withoutNamed(head: string, named: readonly string[]): string {
+  const tokens = new Set<string>();
+  for (const value of named)
+    for (const token of value.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '') tokens.add(name);
+    }
+  const lines = head.split('\r\n');
+  const kept = [lines[0]!];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '') continue;
+    const colon = line.indexOf(':');
+    if (!tokens.has(line.slice(0, colon).toLowerCase())) kept.push(line);
+  }
+  return `${kept.join('\r\n')}\r\n`;
+}
+
+function textAnswer(status: 502 | 504, headOnly: boolean): string {
+  const body = status === 504 ? 'Gateway Timeout\n' : 'Bad Gateway\n';
+  const head =
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+    `x-content-type-options: nosniff\r\ncontent-length: ${body.length}\r\ndate: ${utcDate()}\r\n\r\n`;
+  return headOnly ? head : head + body;
+}
+
+let dateCache = '';
+
+/** The Date header value, computed at most once a second (as node:http does). */
+function utcDate(): string {
+  if (dateCache === '') {
+    const now = new Date();
+    dateCache = now.toUTCString();
+    setTimeout(resetDate, 1000 - now.getMilliseconds()).unref();
+  }
+  return dateCache;
+}
+
+function resetDate(): void {
+  dateCache = '';
+}
+
+function noop(): void {}
+
+function connOf(socket: Socket): FastConnection {
+  return (socket as TaggedSocket)[kFast]!;
+}
+
+function onClientData(this: Socket, chunk: Buffer): void {
+  connOf(this).data(chunk);
+}
+function onClientEnd(this: Socket): void {
+  connOf(this).ended();
+}
+function onClientClose(this: Socket): void {
+  connOf(this).closed();
+}
+function onClientTimeout(this: Socket): void {
+  connOf(this).timeout();
+}
+function onClientDrain(this: Socket): void {
+  connOf(this).exchange?.resumeUpstream();
+}
+
+type ParserThis = NativeParser & { owner: FastConnection };
+
+/** More than 32 header lines arrive in pieces before `kOnHeadersComplete` (as node:http collects them). */
+function requestHeaders(this: ParserThis, headers: string[], url: string): void {
+  const conn = this.owner;
+  if (conn.partialHeaders === undefined) conn.partialHeaders = headers.slice();
+  else conn.partialHeaders.push(...headers);
+  conn.partialUrl += url;
+}
+
+function requestHeadersComplete(
+  this: ParserThis,
+  major: number,
+  minor: number,
+  headers: string[] | undefined,
+  method: number,
+  url: string | undefined,
+  _status: unknown,
+  _message: unknown,
+  upgrade: boolean,
+  keepAlive: boolean,
+): number {
+  const conn = this.owner;
+  conn.headParsed = true;
+  conn.major = major;
+  conn.minor = minor;
+  conn.method = method;
+  conn.upgrade = upgrade;
+  conn.keepAlive = keepAlive;
+  if (headers === undefined) {
+    conn.headers = conn.partialHeaders ?? [];
+    conn.partialHeaders = undefined;
+  } else {
+    conn.headers = headers;
+  }
+  if (url === undefined || url === '') {
+    conn.url = conn.partialUrl;
+    conn.partialUrl = '';
+  } else {
+    conn.url = url;
+  }
+  return 0;
+}

@@ -1,0 +1,396 @@
+// Keep-alive HTTP/1.1 connections to servers for the fast path: one pool per transport and origin, llhttp for responses.
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ServerTarget } from '../../runtime/types.js';
+import { endSoon, type Finishable } from '../end-batch.js';
+import type { TransportSettings } from '../servers-transport.js';
+import { llhttp, type NativeParser, releaseParser, responseParser } from './llhttp.js';
+
+/** What a connection tells the exchange it carries. Calls come from socket events, never re-entrantly. */
+export interface UpstreamExchange {
+  /** The final response's head (1xx answers are skipped); returns true when no body follows (HEAD). */
+  onResponseHead(status: number, headers: readonly string[], keepAlive: boolean): boolean;
+  onResponseBody(chunk: Buffer): void;
+  /** The response is complete; the connection is already back in its pool or closed. */
+  onResponseEnd(): void;
+  /** The connection failed before the response was complete. */
+  onUpstreamFailure(conn: UpstreamConnection, reason: 'timeout' | 'invalid' | 'reset'): void;
+}
+
+/** Response heads are bounded like undici's default. */
+const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
+
+const kUpstream = Symbol('berth.upstream');
+type TaggedSocket = Socket & { [kUpstream]?: UpstreamConnection };
+
+/** Seconds a server's `Keep-Alive: timeout=N` grants, less this margin, before an idle connection is dropped. */
+const KEEP_ALIVE_HINT_MARGIN_MS = 1000;
+
+export class UpstreamConnection implements Finishable {
+  readonly socket: Socket;
+  readonly pool: UpstreamPool;
+  exchange: UpstreamExchange | undefined = undefined;
+  /** Has served a response before: a failure before any byte may be the server closing an idle connection. */
+  reused = false;
+  /** Bytes arrived for the current exchange. */
+  received = false;
+  connecting = true;
+  timedOut = false;
+  /** performance.now() after which the server said it closes idle connections; 0: no hint. */
+  expiresAt = 0;
+  #parser: NativeParser | undefined;
+  #done = false;
+  /** A message began after the response was complete: the server speaks out of turn. */
+  #extra = false;
+  #informational = false;
+  #keepAlive = false;
+  #skipBody = false;
+  #corked = false;
+  #closed = false;
+
+  constructor(pool: UpstreamPool) {
+    this.pool = pool;
+    const socket = connect({ host: pool.host, port: pool.port, noDelay: true });
+    (socket as TaggedSocket)[kUpstream] = this;
+    this.socket = socket;
+    socket.on('connect', onConnect);
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('close', onClose);
+    socket.on('error', noop);
+    socket.on('timeout', onTimeout);
+    if (pool.dialMs > 0) socket.setTimeout(pool.dialMs);
+    const parser = responseParser(MAX_RESPONSE_HEADER_BYTES);
+    parser.owner = this;
+    const P = llhttp!.Parser;
+    parser[P.kOnMessageBegin] = parserMessageBegin;
+    parser[P.kOnHeaders] = parserHeaders;
+    parser[P.kOnHeadersComplete] = parserHeadersComplete;
+    parser[P.kOnBody] = parserBody;
+    parser[P.kOnMessageComplete] = parserMessageComplete;
+    this.#parser = parser;
+  }
+
+  /** Sends a request head for `exchange`; the write leaves with the loop turn's others. */
+  send(exchange: UpstreamExchange, head: string, skipBody: boolean): void {
+    this.exchange = exchange;
+    this.received = false;
+    this.#skipBody = skipBody;
+    this.#done = false;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      endSoon(this);
+    }
+    this.socket.write(head, 'latin1');
+  }
+
+  finish(): void {
+    this.#corked = false;
+    this.socket.uncork();
+  }
+
+  /** Closes the connection; an exchange still on it is not told (the caller has dealt with it). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.exchange = undefined;
+    this.socket.destroy();
+    if (this.#parser !== undefined) releaseParser(this.#parser, false);
+    this.#parser = undefined;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  connected(): void {
+    this.connecting = false;
+    this.socket.setTimeout(this.pool.idleMs);
+  }
+
+  timeout(): void {
+    if (this.connecting) {
+      this.timedOut = true;
+      this.#fail('timeout');
+    } else if (this.exchange === undefined) {
+      // Idle for idleConnTimeout.
+      this.close();
+    }
+  }
+
+  data(chunk: Buffer): void {
+    const exchange = this.exchange;
+    const parser = this.#parser;
+    if (exchange === undefined || parser === undefined) {
+      // Nothing was asked: a server talking out of turn cannot be trusted with the next request.
+      this.close();
+      return;
+    }
+    this.received = true;
+    const parsed = parser.execute(chunk);
+    if (typeof parsed !== 'number') {
+      this.#fail('invalid');
+      return;
+    }
+    if (this.#done) this.#complete(exchange);
+  }
+
+  end(): void {
+    const exchange = this.exchange;
+    const parser = this.#parser;
+    // A close-delimited body ends here.
+    if (exchange !== undefined && parser !== undefined && this.received) {
+      const result = parser.finish();
+      if (this.#done) {
+        this.#complete(exchange);
+        return;
+      }
+      if (result instanceof Error) {
+        this.#fail('reset');
+        return;
+      }
+    }
+    this.#fail('reset');
+  }
+
+  closedBySocket(): void {
+    this.#fail('reset');
+  }
+
+  headersComplete(status: number, headers: readonly string[], keepAlive: boolean): number {
+    if (this.#done) {
+      this.#extra = true;
+      return 0;
+    }
+    const exchange = this.exchange;
+    if (exchange === undefined) return 0;
+    if (status < 200) {
+      // 1xx answers (103 Early Hints, a stray 100) are not relayed; the final answer follows.
+      this.#informational = true;
+      return 0;
+    }
+    this.#keepAlive = keepAlive;
+    if (keepAlive) this.#keepAliveHint(headers);
+    const skip = exchange.onResponseHead(status, headers, keepAlive) || this.#skipBody;
+    return skip ? 1 : 0;
+  }
+
+  body(chunk: Buffer): void {
+    if (this.#done) return;
+    this.exchange?.onResponseBody(chunk);
+  }
+
+  messageBegin(): void {
+    if (this.#done) this.#extra = true;
+  }
+
+  messageComplete(): void {
+    if (this.#informational) {
+      this.#informational = false;
+      return;
+    }
+    if (this.exchange !== undefined) this.#done = true;
+  }
+
+  /** After the parser returned: a complete response frees the connection before the exchange goes on. */
+  #complete(exchange: UpstreamExchange): void {
+    this.#done = false;
+    this.exchange = undefined;
+    if (this.#keepAlive && !this.#extra && !this.#closed) this.pool.release(this);
+    else this.close();
+    exchange.onResponseEnd();
+  }
+
+  #fail(reason: 'timeout' | 'invalid' | 'reset'): void {
+    const exchange = this.exchange;
+    this.pool.forget(this);
+    this.close();
+    exchange?.onUpstreamFailure(this, reason);
+  }
+
+  /** `Keep-Alive: timeout=5` (Node servers send it): drop the idle connection a second before the server does. */
+  #keepAliveHint(headers: readonly string[]): void {
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      if (name.length !== 10 || name.toLowerCase() !== 'keep-alive') continue;
+      const match = /timeout\s*=\s*(\d+)/i.exec(headers[i + 1]!);
+      if (match !== null) {
+        this.expiresAt = performance.now() + Number(match[1]) * 1000 - KEEP_ALIVE_HINT_MARGIN_MS;
+      }
+    }
+  }
+}
+
+/** Idle keep-alive connections to one server over one transport, most recent first. */
+export class UpstreamPool {
+  readonly host: string;
+  readonly port: number;
+  readonly dialMs: number;
+  readonly idleMs: number;
+  readonly #idle: UpstreamConnection[] = [];
+  #closed = false;
+
+  constructor(server: ServerTarget, transport: TransportSettings) {
+    const hostname = server.url.hostname;
+    this.host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+    this.port = server.url.port === '' ? 80 : Number(server.url.port);
+    this.dialMs = transport.dialTimeoutMs;
+    const idle = transport.pool.keepAliveTimeout;
+    this.idleMs = typeof idle === 'number' && idle > 1 ? idle : 0;
+  }
+
+  /** An idle connection still worth using, else a new one. */
+  acquire(): UpstreamConnection {
+    const idle = this.#idle;
+    while (idle.length > 0) {
+      const conn = idle.pop()!;
+      if (conn.closed) continue;
+      if (conn.expiresAt !== 0 && performance.now() >= conn.expiresAt) {
+        conn.close();
+        continue;
+      }
+      conn.reused = true;
+      return conn;
+    }
+    return new UpstreamConnection(this);
+  }
+
+  /** A fresh connection, for the retry after a reused one failed. */
+  dial(): UpstreamConnection {
+    return new UpstreamConnection(this);
+  }
+
+  release(conn: UpstreamConnection): void {
+    if (this.#closed || this.idleMs === 0) {
+      conn.close();
+      return;
+    }
+    this.#idle.push(conn);
+  }
+
+  forget(conn: UpstreamConnection): void {
+    const at = this.#idle.indexOf(conn);
+    if (at >= 0) this.#idle.splice(at, 1);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const conn of this.#idle.splice(0)) conn.close();
+  }
+
+  get idleCount(): number {
+    return this.#idle.length;
+  }
+}
+
+/**
+ * Pools by transport key, then origin (as PoolCache for undici): a transport's settings changing
+ * makes new pools, and pools no snapshot references close their idle connections.
+ */
+export class UpstreamPools {
+  readonly #byKey = new Map<string, Map<string, UpstreamPool>>();
+
+  get(server: ServerTarget, transport: TransportSettings): UpstreamPool {
+    let byOrigin = this.#byKey.get(transport.key);
+    if (byOrigin === undefined) {
+      byOrigin = new Map();
+      this.#byKey.set(transport.key, byOrigin);
+    }
+    let pool = byOrigin.get(server.origin);
+    if (pool === undefined) {
+      pool = new UpstreamPool(server, transport);
+      byOrigin.set(server.origin, pool);
+    }
+    return pool;
+  }
+
+  /** Closes the pools of origins or transports the live snapshot no longer uses; exchanges in flight finish. */
+  retain(origins: ReadonlySet<string>, keys: ReadonlySet<string>): void {
+    for (const [key, byOrigin] of this.#byKey) {
+      for (const [origin, pool] of byOrigin) {
+        if (keys.has(key) && origins.has(origin)) continue;
+        pool.close();
+        byOrigin.delete(origin);
+      }
+      if (byOrigin.size === 0) this.#byKey.delete(key);
+    }
+  }
+
+  closeAll(): void {
+    for (const byOrigin of this.#byKey.values()) for (const pool of byOrigin.values()) pool.close();
+    this.#byKey.clear();
+  }
+
+  /** Idle connections across pools (tests). */
+  idleCount(): number {
+    let n = 0;
+    for (const byOrigin of this.#byKey.values()) for (const pool of byOrigin.values()) n += pool.idleCount;
+    return n;
+  }
+}
+
+function noop(): void {}
+
+function ownerOf(socket: Socket): UpstreamConnection {
+  return (socket as TaggedSocket)[kUpstream]!;
+}
+
+function onConnect(this: Socket): void {
+  ownerOf(this).connected();
+}
+function onData(this: Socket, chunk: Buffer): void {
+  ownerOf(this).data(chunk);
+}
+function onEnd(this: Socket): void {
+  ownerOf(this).end();
+}
+function onClose(this: Socket): void {
+  ownerOf(this).closedBySocket();
+}
+function onTimeout(this: Socket): void {
+  ownerOf(this).timeout();
+}
+
+type ParserThis = NativeParser & { owner: UpstreamConnection };
+
+/** More than 32 header lines arrive in pieces before `kOnHeadersComplete`. */
+const partialHeaders = new WeakMap<NativeParser, string[]>();
+
+function parserMessageBegin(this: ParserThis): void {
+  partialHeaders.delete(this);
+  this.owner.messageBegin();
+}
+function parserHeaders(this: ParserThis, headers: string[]): void {
+  const prior = partialHeaders.get(this);
+  if (prior === undefined) partialHeaders.set(this, headers.slice());
+  else prior.push(...headers);
+}
+function parserHeadersComplete(
+  this: ParserThis,
+  _major: number,
+  _minor: number,
+  headers: string[] | undefined,
+  _method: unknown,
+  _url: unknown,
+  status: number,
+  _message: unknown,
+  _upgrade: boolean,
+  keepAlive: boolean,
+): number {
+  let all = headers;
+  if (all === undefined) {
+    all = partialHeaders.get(this) ?? [];
+    partialHeaders.delete(this);
+  }
+  return this.owner.headersComplete(status, all, keepAlive);
+}
+function parserBody(this: ParserThis, chunk: Buffer): void {
+  this.owner.body(chunk);
+}
+function parserMessageComplete(this: ParserThis): void {
+  // Lines collected since the head are trailers: HTTP/1.1 clients get none, and they must not
+  // become the next response's first headers.
+  partialHeaders.delete(this);
+  this.owner.messageComplete();
+}
