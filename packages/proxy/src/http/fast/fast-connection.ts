@@ -38,6 +38,10 @@ export interface FastScope {
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** Bytes queued for a client before its server is paused. */
+const OUT_HIGH_WATER = 64 * 1024;
+/** Queued pieces up to this size are copied into one buffer: one plain write instead of a writev. */
+const COALESCE_MAX = 16 * 1024;
 const CR = 13;
 const LF = 10;
 const SLASH = 47;
@@ -71,17 +75,21 @@ export class FastConnection implements Finishable {
   #parser: NativeParser | undefined = undefined;
   /** Bytes that came after a head while its exchange runs (pipelining). */
   #pending: Buffer | undefined = undefined;
-  #corked = false;
-  /** The client half-closed. */
-  #ended = false;
+  /** Bytes for the client, written at the end of the loop turn. */
+  #out: (string | Buffer)[] = [];
+  #outBytes = 0;
+  #endAfterFlush = false;
   #detached = false;
   #drainListening = false;
+  readonly #onData: (chunk: Buffer) => void;
 
   constructor(scope: FastScope, socket: Socket) {
     this.scope = scope;
     this.socket = socket;
     (socket as TaggedSocket)[kFast] = this;
-    socket.on('data', onClientData);
+    // A closure per connection: a symbol lookup on sockets of many shapes costs more per read.
+    this.#onData = (chunk: Buffer) => this.data(chunk);
+    socket.on('data', this.#onData);
     socket.on('end', onClientEnd);
     socket.on('close', onClientClose);
     socket.on('error', noop);
@@ -204,28 +212,69 @@ export class FastConnection implements Finishable {
     return new FastExchange(this, router.name, direct, server, transport, view, url, peer, trusted, host);
   }
 
-  /** Queues bytes for the client; they leave with the loop turn's other responses (end-batch.ts). */
+  /**
+   * Queues bytes for the client; they leave with the loop turn's other responses (end-batch.ts),
+   * in one write. False when the queue and the socket's buffer are full: the caller stops
+   * reading its server until `flushed` or `drain` resumes it.
+   */
   write(data: string | Buffer): boolean {
     const socket = this.socket;
     if (socket.destroyed) return true;
-    if (!this.#corked) {
-      this.#corked = true;
-      socket.cork();
-      endSoon(this);
-    }
-    return typeof data === 'string' ? socket.write(data, 'latin1') : socket.write(data);
+    if (this.#out.length === 0) endSoon(this);
+    this.#out.push(data);
+    this.#outBytes += data.length;
+    return this.#outBytes + socket.writableLength < OUT_HIGH_WATER;
   }
 
+  /** The end batch: everything queued this turn, as one buffer when small. */
   finish(): void {
-    this.#corked = false;
-    this.socket.uncork();
+    const out = this.#out;
+    if (out.length === 0) return;
+    const bytes = this.#outBytes;
+    this.#out = [];
+    this.#outBytes = 0;
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    let more: boolean;
+    if (out.length === 1) {
+      const only = out[0]!;
+      more = typeof only === 'string' ? socket.write(only, 'latin1') : socket.write(only);
+    } else if (bytes <= COALESCE_MAX) {
+      const buffer = Buffer.allocUnsafe(bytes);
+      let at = 0;
+      for (const piece of out) {
+        if (typeof piece === 'string') at += buffer.write(piece, at, 'latin1');
+        else at += piece.copy(buffer, at);
+      }
+      more = socket.write(buffer);
+    } else {
+      socket.cork();
+      for (const piece of out) {
+        if (typeof piece === 'string') socket.write(piece, 'latin1');
+        else socket.write(piece);
+      }
+      socket.uncork();
+      more = !socket.writableNeedDrain;
+    }
+    if (this.#endAfterFlush) {
+      socket.end();
+      return;
+    }
+    if (more) this.exchange?.resumeUpstream();
+    else this.#waitDrain();
   }
 
   /** The client's socket is full: the exchange resumes its server on `drain`. */
-  waitDrain(): void {
+  #waitDrain(): void {
     if (this.#drainListening) return;
     this.#drainListening = true;
     this.socket.on('drain', onClientDrain);
+  }
+
+  /** Ends the connection once what is queued is written. */
+  #end(): void {
+    if (this.#out.length > 0) this.#endAfterFlush = true;
+    else this.socket.end();
   }
 
   /** An exchange is over: the next pipelined request, a pending close, or more reading. */
@@ -235,7 +284,7 @@ export class FastConnection implements Finishable {
     const socket = this.socket;
     if (this.#detached || socket.destroyed) return;
     if (this.scope.draining) {
-      socket.end();
+      this.#end();
       return;
     }
     const pending = this.#pending;
@@ -249,7 +298,7 @@ export class FastConnection implements Finishable {
 
   /** Draining: an idle connection closes now, a busy one after its exchange. */
   closeIfIdle(): void {
-    if (this.exchange === undefined && this.#pending === undefined) this.socket.end();
+    if (this.exchange === undefined && this.#pending === undefined) this.#end();
   }
 
   /**
@@ -257,8 +306,7 @@ export class FastConnection implements Finishable {
    * abandoned and the connection closes.
    */
   ended(): void {
-    this.#ended = true;
-    if (this.exchange === undefined && this.#pending === undefined) this.socket.end();
+    if (this.exchange === undefined && this.#pending === undefined) this.#end();
     else this.socket.destroy();
   }
 
@@ -273,6 +321,8 @@ export class FastConnection implements Finishable {
   }
 
   #handoff(unread: Buffer): void {
+    // What the fast path answered goes first.
+    this.finish();
     this.#detach();
     this.scope.handoff(this.socket, unread);
   }
@@ -281,7 +331,7 @@ export class FastConnection implements Finishable {
     if (this.#detached) return;
     this.#detached = true;
     const socket = this.socket;
-    socket.off('data', onClientData);
+    socket.off('data', this.#onData);
     socket.off('end', onClientEnd);
     socket.off('close', onClientClose);
     socket.off('error', noop);
@@ -373,6 +423,8 @@ class FastExchange implements UpstreamExchange, RequestRecord {
   #upstream: UpstreamConnection | undefined = undefined;
   #attempts = 1;
   #headSent = false;
+  /** In the entry point's RouteConnections (a response spanning reads). */
+  #tracked = false;
   #chunked = false;
   #status = 0;
   #bytes = 0;
@@ -490,7 +542,6 @@ class FastExchange implements UpstreamExchange, RequestRecord {
     const log = this.log;
     log.status = status;
     log.upstreamHeadersAt = process.hrtime.bigint();
-    this.conn.scope.connections.add(this.router, this);
     return bodyless;
   }
 
@@ -506,11 +557,16 @@ class FastExchange implements UpstreamExchange, RequestRecord {
     } else {
       more = conn.write(chunk);
     }
-    if (!more) {
-      // The client reads slower than the server sends: stop reading the server until `drain`.
-      this.#upstream?.socket.pause();
-      conn.waitDrain();
-    }
+    // The client reads slower than the server sends: stop reading the server until the queue drains.
+    if (!more) this.#upstream?.socket.pause();
+  }
+
+  onResponsePending(): void {
+    // A response still streaming is what a removed route's grace period applies to; one that
+    // completes within the read that brought its head never needs tracking.
+    if (!this.#headSent || this.#tracked || this.#settled) return;
+    this.#tracked = true;
+    this.conn.scope.connections.add(this.router, this);
   }
 
   onResponseEnd(): void {
@@ -590,10 +646,8 @@ class FastExchange implements UpstreamExchange, RequestRecord {
     if (this.#headerTimer !== undefined) clearTimeout(this.#headerTimer);
     if (this.#writeTimer !== undefined) clearTimeout(this.#writeTimer);
     const scope = this.conn.scope;
-    if (this.#headSent) {
-      scope.connections.delete(this.router, this);
-      this.log.bytesOut = this.#bytes;
-    }
+    if (this.#tracked) scope.connections.delete(this.router, this);
+    if (this.#headSent) this.log.bytesOut = this.#bytes;
     this.direct.done(this.server, ok);
     scope.fastRequests++;
     scope.requestEnded(this);
@@ -680,9 +734,6 @@ function connOf(socket: Socket): FastConnection {
   return (socket as TaggedSocket)[kFast]!;
 }
 
-function onClientData(this: Socket, chunk: Buffer): void {
-  connOf(this).data(chunk);
-}
 function onClientEnd(this: Socket): void {
   connOf(this).ended();
 }

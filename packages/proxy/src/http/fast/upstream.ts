@@ -10,7 +10,10 @@ import { llhttp, type NativeParser, releaseParser, responseParser } from './llht
 export interface UpstreamExchange {
   /** The final response's head (1xx answers are skipped); returns true when no body follows (HEAD). */
   onResponseHead(status: number, headers: readonly string[], keepAlive: boolean): boolean;
+  /** A piece of the body; the parser made it a copy, so it may outlive the shared read buffer. */
   onResponseBody(chunk: Buffer): void;
+  /** A read left the response incomplete: it will span turns of the event loop. */
+  onResponsePending(): void;
   /** The response is complete; the connection is already back in its pool or closed. */
   onResponseEnd(): void;
   /** The connection failed before the response was complete. */
@@ -21,6 +24,9 @@ export interface UpstreamExchange {
 const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
 
 const kUpstream = Symbol('berth.upstream');
+
+/** Every server connection reads into this buffer; its bytes are parsed before the next read. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 type TaggedSocket = Socket & { [kUpstream]?: UpstreamConnection };
 
 /** Seconds a server's `Keep-Alive: timeout=N` grants, less this margin, before an idle connection is dropped. */
@@ -45,16 +51,23 @@ export class UpstreamConnection implements Finishable {
   #informational = false;
   #keepAlive = false;
   #skipBody = false;
-  #corked = false;
+  /** The request head waiting for the end of the loop turn. */
+  #out: string | undefined = undefined;
   #closed = false;
 
   constructor(pool: UpstreamPool) {
     this.pool = pool;
-    const socket = connect({ host: pool.host, port: pool.port, noDelay: true });
+    // Reads land in one shared buffer, parsed at once: no buffer allocated per read, no stream
+    // machinery ('data' events). llhttp hands the body over as copies.
+    const socket = connect({
+      host: pool.host,
+      port: pool.port,
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: (n: number, buffer: Uint8Array) => this.data(n, buffer) },
+    });
     (socket as TaggedSocket)[kUpstream] = this;
     this.socket = socket;
     socket.on('connect', onConnect);
-    socket.on('data', onData);
     socket.on('end', onEnd);
     socket.on('close', onClose);
     socket.on('error', noop);
@@ -77,17 +90,15 @@ export class UpstreamConnection implements Finishable {
     this.received = false;
     this.#skipBody = skipBody;
     this.#done = false;
-    if (!this.#corked) {
-      this.#corked = true;
-      this.socket.cork();
-      endSoon(this);
-    }
-    this.socket.write(head, 'latin1');
+    if (this.#out === undefined) endSoon(this);
+    this.#out = head;
   }
 
+  /** The end batch: the request head leaves in one write. */
   finish(): void {
-    this.#corked = false;
-    this.socket.uncork();
+    const out = this.#out;
+    this.#out = undefined;
+    if (out !== undefined && !this.#closed) this.socket.write(out, 'latin1');
   }
 
   /** Closes the connection; an exchange still on it is not told (the caller has dealt with it). */
@@ -119,21 +130,23 @@ export class UpstreamConnection implements Finishable {
     }
   }
 
-  data(chunk: Buffer): void {
+  data(length: number, buffer: Uint8Array): boolean {
     const exchange = this.exchange;
     const parser = this.#parser;
     if (exchange === undefined || parser === undefined) {
       // Nothing was asked: a server talking out of turn cannot be trusted with the next request.
       this.close();
-      return;
+      return false;
     }
     this.received = true;
-    const parsed = parser.execute(chunk);
+    const parsed = parser.execute(Buffer.from(buffer.buffer, buffer.byteOffset, length));
     if (typeof parsed !== 'number') {
       this.#fail('invalid');
-      return;
+      return false;
     }
     if (this.#done) this.#complete(exchange);
+    else exchange.onResponsePending();
+    return true;
   }
 
   end(): void {
@@ -338,9 +351,6 @@ function ownerOf(socket: Socket): UpstreamConnection {
 
 function onConnect(this: Socket): void {
   ownerOf(this).connected();
-}
-function onData(this: Socket, chunk: Buffer): void {
-  ownerOf(this).data(chunk);
 }
 function onEnd(this: Socket): void {
   ownerOf(this).end();
