@@ -202,6 +202,53 @@ describe('fast path', () => {
     assert.equal(p.fastPathRequests(), 5);
   });
 
+  test('a head with nothing to rewrite goes upstream as received, forwarded headers appended; others are rewritten', async () => {
+    const server = await rawServer(() => ok('x'));
+    const snapshot = body(
+      {
+        r: { rule: 'Host(`a.test`) || Host(`b.test`)', service: 's' },
+        own: { rule: 'Host(`own.test`)', service: 'own' },
+      },
+      {
+        s: service(server.url),
+        own: { loadBalancer: { servers: [{ url: server.url }], passHostHeader: false } },
+      },
+    );
+    const { p, port } = await plane(snapshot);
+    const client = new RawClient(port);
+    const heads = [
+      'GET /p?q=1 HTTP/1.1\r\nHost: a.test:8080\r\nAccept: */*\r\nX-Custom:  v \r\n\r\n',
+      'GET /p HTTP/1.1\r\nhost: b.test\r\n\r\n',
+      'GET /own HTTP/1.1\r\nHost: own.test\r\nX-Forwarded-Proto: https\r\n\r\n',
+    ];
+    for (const [i, head] of heads.entries()) {
+      client.send(head);
+      await client.waitFor((r) => responses(r).length === i + 1, `response ${i + 1}`);
+    }
+    assert.equal(
+      server.heads[0],
+      'GET /p?q=1 HTTP/1.1\r\nHost: a.test:8080\r\nAccept: */*\r\nX-Custom:  v \r\n' +
+        'x-forwarded-for: 127.0.0.1\r\nx-forwarded-proto: http\r\nx-forwarded-host: a.test:8080\r\n' +
+        'x-forwarded-port: 8080\r\nx-real-ip: 127.0.0.1\r\n\r\n',
+    );
+    assert.equal(
+      server.heads[1],
+      'GET /p HTTP/1.1\r\nhost: b.test\r\nx-forwarded-for: 127.0.0.1\r\nx-forwarded-proto: http\r\n' +
+        'x-forwarded-host: b.test\r\nx-forwarded-port: 80\r\nx-real-ip: 127.0.0.1\r\n\r\n',
+      'a new Host on the same connection gets its own forwarded headers',
+    );
+    const own = server.heads[2]!;
+    assert.match(
+      own,
+      new RegExp(`\r\nhost: ${server.url.slice(7).replace('.', '\\.')}\r\n`),
+      'passHostHeader: false',
+    );
+    assert.doesNotMatch(own, /Host: own\.test/);
+    assert.match(own, /\r\nx-forwarded-proto: http\r\n/, 'an untrusted X-Forwarded-Proto is replaced');
+    assert.doesNotMatch(own, /https/);
+    assert.equal(p.fastPathRequests(), 3);
+  });
+
   test('pipelined requests in one write are answered in order', async () => {
     const server = await rawServer((head) => ok(head.split(' ')[1]!));
     const { p, port } = await plane(oneRoute(server.url));

@@ -80,6 +80,7 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
   readonly #fastPools: UpstreamPools | undefined;
   readonly fastConnections = new Set<FastConnection>();
   fastRequests = 0;
+  #idleSweep: NodeJS.Timeout | undefined = undefined;
   #draining = false;
 
   constructor(opts: EntryPointOptions) {
@@ -129,6 +130,11 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
     server.requestTimeout = settings.readTimeoutMs;
     server.headersTimeout = settings.readTimeoutMs;
     server.keepAliveTimeout = settings.idleTimeoutMs;
+    if (before.idleTimeoutMs !== settings.idleTimeoutMs && this.#idleSweep !== undefined) {
+      clearInterval(this.#idleSweep);
+      this.#idleSweep = undefined;
+      if (this.fastConnections.size > 0) this.#watchIdle();
+    }
     this.#h2?.setTimeout(settings.idleTimeoutMs);
   }
 
@@ -136,6 +142,7 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
   accept(socket: Socket): void {
     if (this.#fastPools !== undefined && !this.#draining) {
       new FastConnection(this, socket);
+      this.#watchIdle();
       // The front door may have paused the socket to peek: flowing again, the bytes it put back come first.
       if (socket.isPaused()) socket.resume();
       return;
@@ -175,6 +182,28 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
     } catch (err) {
       this.#logger.error({ err, entryPoint: this.name }, 'onRequestEnd failed');
     }
+  }
+
+  /** idleTimeout for fast connections: one sweep per entry point while it has any, at a quarter of the timeout (≤ 1 s). */
+  #watchIdle(): void {
+    const idle = this.#settings.idleTimeoutMs;
+    if (this.#idleSweep !== undefined || idle <= 0) return;
+    this.#idleSweep = setInterval(
+      () => this.#sweepIdle(),
+      Math.min(1000, Math.max(10, Math.floor(idle / 4))),
+    );
+    this.#idleSweep.unref();
+  }
+
+  #sweepIdle(): void {
+    const idle = this.#settings.idleTimeoutMs;
+    if (this.fastConnections.size === 0 || idle <= 0) {
+      clearInterval(this.#idleSweep);
+      this.#idleSweep = undefined;
+      return;
+    }
+    const deadline = Date.now() - idle;
+    for (const conn of this.fastConnections) conn.closeIfIdleSince(deadline);
   }
 
   /** Draining: fast connections close once idle, and new ones go to node:http (which drains its own). */

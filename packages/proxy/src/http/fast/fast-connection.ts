@@ -72,6 +72,13 @@ export class FastConnection implements Finishable {
   keepAlive = false;
   partialHeaders: string[] | undefined = undefined;
   partialUrl = '';
+  /** Date.now() when the connection last had nothing to do. */
+  idleSince = 0;
+  /** The request head needs no header removed or replaced: it is sent upstream as received, plus X-Forwarded-*. */
+  plainHead = false;
+  /** X-Forwarded-* and X-Real-Ip for `suffixHost`, as bytes: the same for every request of the connection. */
+  suffix: Buffer | undefined = undefined;
+  suffixHost: string | undefined = undefined;
   #parser: NativeParser | undefined = undefined;
   /** Bytes that came after a head while its exchange runs (pipelining). */
   #pending: Buffer | undefined = undefined;
@@ -93,9 +100,7 @@ export class FastConnection implements Finishable {
     socket.on('end', onClientEnd);
     socket.on('close', onClientClose);
     socket.on('error', noop);
-    socket.on('timeout', onClientTimeout);
-    const idle = scope.settings.idleTimeoutMs;
-    if (idle > 0) socket.setTimeout(idle);
+    this.idleSince = Date.now();
     scope.fastConnections.add(this);
   }
 
@@ -161,37 +166,27 @@ export class FastConnection implements Finishable {
     const headers = this.headers;
     let host: string | undefined;
     let xff: string[] | undefined;
+    let plain = true;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i]!;
-      switch (name.length) {
-        case 4:
-          if (name.toLowerCase() === 'host') {
-            // Two Host headers: node:http's path refuses the request (strict-request.ts).
-            if (host !== undefined) return undefined;
-            host = headers[i + 1]!;
-          }
-          break;
-        case 6:
-          if (name.toLowerCase() === 'expect') return undefined;
-          break;
-        case 7:
-          if (name.toLowerCase() === 'upgrade') return undefined;
-          break;
-        case 14:
-          if (name.toLowerCase() === 'content-length') return undefined;
-          break;
-        case 15:
-          if (name.toLowerCase() === 'x-forwarded-for') {
-            xff ??= [];
-            xff.push(headers[i + 1]!);
-          }
-          break;
-        case 17:
-          if (name.toLowerCase() === 'transfer-encoding') return undefined;
-          break;
+      if (!NOTABLE_LENGTHS[name.length]) continue;
+      const lower = name.toLowerCase();
+      if (lower === 'host') {
+        // Two Host headers: node:http's path refuses the request (strict-request.ts).
+        if (host !== undefined) return undefined;
+        host = headers[i + 1]!;
+      } else if (HANDED_OFF.has(lower)) {
+        return undefined;
+      } else if (REWRITTEN.has(lower)) {
+        plain = false;
+        if (lower === 'x-forwarded-for') {
+          xff ??= [];
+          xff.push(headers[i + 1]!);
+        }
       }
     }
     if (host === undefined) return undefined;
+    this.plainHead = plain;
     const scope = this.scope;
     const settings = scope.settings;
     if (settings.redirect !== null) return undefined;
@@ -209,7 +204,19 @@ export class FastConnection implements Finishable {
     if (transport.proxyProtocol !== undefined || transport.pool.connections !== undefined) return undefined;
     const server = direct.pick();
     if (server === undefined) return undefined;
-    return new FastExchange(this, router.name, direct, server, transport, view, url, peer, trusted, host);
+    return new FastExchange(
+      this,
+      router.name,
+      direct,
+      server,
+      transport,
+      view,
+      url,
+      peer,
+      trusted,
+      host,
+      head,
+    );
   }
 
   /**
@@ -281,6 +288,7 @@ export class FastConnection implements Finishable {
   exchangeDone(exchange: FastExchange): void {
     if (this.exchange !== exchange) return;
     this.exchange = undefined;
+    this.idleSince = Date.now();
     const socket = this.socket;
     if (this.#detached || socket.destroyed) return;
     if (this.scope.draining) {
@@ -315,9 +323,13 @@ export class FastConnection implements Finishable {
     this.exchange?.clientGone();
   }
 
-  timeout(): void {
-    // idleTimeout: only a connection waiting for its next request is idle.
-    if (this.exchange === undefined && this.#pending === undefined) this.socket.destroy();
+  /**
+   * idleTimeout, from the entry point's sweep (no socket timer: refreshing one on every read and
+   * write costs more). Only a connection waiting for its next request is idle.
+   */
+  closeIfIdleSince(deadline: number): void {
+    if (this.exchange === undefined && this.#pending === undefined && this.idleSince <= deadline)
+      this.socket.destroy();
   }
 
   #handoff(unread: Buffer): void {
@@ -335,9 +347,7 @@ export class FastConnection implements Finishable {
     socket.off('end', onClientEnd);
     socket.off('close', onClientClose);
     socket.off('error', noop);
-    socket.off('timeout', onClientTimeout);
     if (this.#drainListening) socket.off('drain', onClientDrain);
-    socket.setTimeout(0);
     this.scope.fastConnections.delete(this);
     if (this.#parser !== undefined) releaseParser(this.#parser, true);
     this.#parser = undefined;
@@ -419,7 +429,7 @@ class FastExchange implements UpstreamExchange, RequestRecord {
   readonly clientIp: string;
   readonly startedAt: bigint;
   readonly log: RequestLog;
-  readonly #head: string;
+  readonly #head: string | Buffer;
   #upstream: UpstreamConnection | undefined = undefined;
   #attempts = 1;
   #headSent = false;
@@ -443,6 +453,7 @@ class FastExchange implements UpstreamExchange, RequestRecord {
     peer: string,
     trusted: boolean,
     host: string,
+    rawHead: Buffer,
   ) {
     this.startedAt = process.hrtime.bigint();
     this.conn = conn;
@@ -455,6 +466,21 @@ class FastExchange implements UpstreamExchange, RequestRecord {
     this.url = url;
     this.clientIp = view.clientIp;
     this.log = { entryPoint: conn.scope.name, router, service: direct.name, server: server.origin };
+    if (conn.plainHead && direct.passHostHeader) {
+      // The usual request: its own bytes, with the forwarded headers appended.
+      let suffix = conn.suffix;
+      if (suffix === undefined || conn.suffixHost !== host) {
+        suffix = forwardedSuffix(peer, host, trusted, conn.scope.nodeName);
+        conn.suffix = suffix;
+        conn.suffixHost = host;
+      }
+      const keep = rawHead.length - 2;
+      const out = Buffer.allocUnsafe(keep + suffix.length);
+      rawHead.copy(out, 0, 0, keep);
+      suffix.copy(out, keep);
+      this.#head = out;
+      return;
+    }
     const headers = upstreamRequestHeaders(conn.headers, {
       peerIp: peer,
       proto: 'http',
@@ -659,6 +685,50 @@ class FastExchange implements UpstreamExchange, RequestRecord {
   }
 }
 
+/** X-Forwarded-* and X-Real-Ip as the generic rewrite appends them to a head that has none, and the final CRLF. */
+function forwardedSuffix(peer: string, host: string, trusted: boolean, nodeName: string): Buffer {
+  const headers = upstreamRequestHeaders([], {
+    peerIp: peer,
+    proto: 'http',
+    host,
+    upstreamHost: undefined,
+    trusted,
+    serverName: nodeName,
+  });
+  let text = '';
+  for (let i = 0; i + 1 < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return Buffer.from(`${text}\r\n`, 'latin1');
+}
+
+/** Request headers that send the request to node:http. */
+const HANDED_OFF = new Set(['expect', 'upgrade', 'content-length', 'transfer-encoding']);
+
+/** Request headers the rewrite removes or replaces: hop-by-hop ones and the forwarded ones. */
+const REWRITTEN = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-server',
+  'x-forwarded-uri',
+  'x-forwarded-method',
+  'x-forwarded-prefix',
+  'x-forwarded-tls-client-cert',
+  'x-forwarded-tls-client-cert-info',
+  'x-real-ip',
+]);
+
+/** Name lengths worth lower-casing: those of Host and of the two sets above. */
+const NOTABLE_LENGTHS: boolean[] = [];
+for (const name of ['host', ...HANDED_OFF, ...REWRITTEN]) NOTABLE_LENGTHS[name.length] = true;
+
 function cutSlowClient(exchange: FastExchange): void {
   // writeTimeout: the response was not completely written in time.
   if (!exchange.settled) exchange.conn.socket.destroy();
@@ -739,9 +809,6 @@ function onClientEnd(this: Socket): void {
 }
 function onClientClose(this: Socket): void {
   connOf(this).closed();
-}
-function onClientTimeout(this: Socket): void {
-  connOf(this).timeout();
 }
 function onClientDrain(this: Socket): void {
   connOf(this).exchange?.resumeUpstream();

@@ -1,6 +1,5 @@
 // Keep-alive HTTP/1.1 connections to servers for the fast path: one pool per transport and origin, llhttp for responses.
 import { connect, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { ServerTarget } from '../../runtime/types.js';
 import { endSoon, type Finishable } from '../end-batch.js';
 import type { TransportSettings } from '../servers-transport.js';
@@ -42,8 +41,10 @@ export class UpstreamConnection implements Finishable {
   received = false;
   connecting = true;
   timedOut = false;
-  /** performance.now() after which the server said it closes idle connections; 0: no hint. */
+  /** Date.now() after which the server said it closes idle connections (Keep-Alive hint); 0: no hint. */
   expiresAt = 0;
+  /** Date.now() until which an idle connection may be reused (idleConnTimeout, and the hint). */
+  idleUntil = 0;
   #parser: NativeParser | undefined;
   #done = false;
   /** A message began after the response was complete: the server speaks out of turn. */
@@ -52,7 +53,7 @@ export class UpstreamConnection implements Finishable {
   #keepAlive = false;
   #skipBody = false;
   /** The request head waiting for the end of the loop turn. */
-  #out: string | undefined = undefined;
+  #out: string | Buffer | undefined = undefined;
   #closed = false;
 
   constructor(pool: UpstreamPool) {
@@ -85,7 +86,7 @@ export class UpstreamConnection implements Finishable {
   }
 
   /** Sends a request head for `exchange`; the write leaves with the loop turn's others. */
-  send(exchange: UpstreamExchange, head: string, skipBody: boolean): void {
+  send(exchange: UpstreamExchange, head: string | Buffer, skipBody: boolean): void {
     this.exchange = exchange;
     this.received = false;
     this.#skipBody = skipBody;
@@ -98,7 +99,9 @@ export class UpstreamConnection implements Finishable {
   finish(): void {
     const out = this.#out;
     this.#out = undefined;
-    if (out !== undefined && !this.#closed) this.socket.write(out, 'latin1');
+    if (out === undefined || this.#closed) return;
+    if (typeof out === 'string') this.socket.write(out, 'latin1');
+    else this.socket.write(out);
   }
 
   /** Closes the connection; an exchange still on it is not told (the caller has dealt with it). */
@@ -117,17 +120,15 @@ export class UpstreamConnection implements Finishable {
 
   connected(): void {
     this.connecting = false;
-    this.socket.setTimeout(this.pool.idleMs);
+    // No socket timer once connected: its refresh on every read and write costs more than the
+    // pool's idle deadline (`idleUntil`), checked on reuse and swept.
+    if (this.pool.dialMs > 0) this.socket.setTimeout(0);
   }
 
   timeout(): void {
-    if (this.connecting) {
-      this.timedOut = true;
-      this.#fail('timeout');
-    } else if (this.exchange === undefined) {
-      // Idle for idleConnTimeout.
-      this.close();
-    }
+    if (!this.connecting) return;
+    this.timedOut = true;
+    this.#fail('timeout');
   }
 
   data(length: number, buffer: Uint8Array): boolean {
@@ -229,11 +230,18 @@ export class UpstreamConnection implements Finishable {
       if (name.length !== 10 || name.toLowerCase() !== 'keep-alive') continue;
       const match = /timeout\s*=\s*(\d+)/i.exec(headers[i + 1]!);
       if (match !== null) {
-        this.expiresAt = performance.now() + Number(match[1]) * 1000 - KEEP_ALIVE_HINT_MARGIN_MS;
+        this.expiresAt = Date.now() + Number(match[1]) * 1000 - KEEP_ALIVE_HINT_MARGIN_MS;
       }
     }
   }
 }
+
+interface IdleSweeper {
+  watch(): void;
+}
+
+/** How often idle server connections past their deadline are closed (reuse checks the deadline itself). */
+const IDLE_SWEEP_MS = 1000;
 
 /** Idle keep-alive connections to one server over one transport, most recent first. */
 export class UpstreamPool {
@@ -244,7 +252,10 @@ export class UpstreamPool {
   readonly #idle: UpstreamConnection[] = [];
   #closed = false;
 
-  constructor(server: ServerTarget, transport: TransportSettings) {
+  readonly #sweeper: IdleSweeper;
+
+  constructor(server: ServerTarget, transport: TransportSettings, sweeper: IdleSweeper) {
+    this.#sweeper = sweeper;
     const hostname = server.url.hostname;
     this.host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
     this.port = server.url.port === '' ? 80 : Number(server.url.port);
@@ -259,7 +270,7 @@ export class UpstreamPool {
     while (idle.length > 0) {
       const conn = idle.pop()!;
       if (conn.closed) continue;
-      if (conn.expiresAt !== 0 && performance.now() >= conn.expiresAt) {
+      if (Date.now() >= conn.idleUntil) {
         conn.close();
         continue;
       }
@@ -279,7 +290,22 @@ export class UpstreamPool {
       conn.close();
       return;
     }
+    const until = Date.now() + this.idleMs;
+    conn.idleUntil = conn.expiresAt !== 0 && conn.expiresAt < until ? conn.expiresAt : until;
     this.#idle.push(conn);
+    this.#sweeper.watch();
+  }
+
+  /** Closes idle connections past their deadline. */
+  sweep(now: number): void {
+    const idle = this.#idle;
+    let kept = 0;
+    for (const conn of idle) {
+      if (conn.closed) continue;
+      if (now >= conn.idleUntil) conn.close();
+      else idle[kept++] = conn;
+    }
+    idle.length = kept;
   }
 
   forget(conn: UpstreamConnection): void {
@@ -301,8 +327,19 @@ export class UpstreamPool {
  * Pools by transport key, then origin (as PoolCache for undici): a transport's settings changing
  * makes new pools, and pools no snapshot references close their idle connections.
  */
-export class UpstreamPools {
+export class UpstreamPools implements IdleSweeper {
   readonly #byKey = new Map<string, Map<string, UpstreamPool>>();
+  #timer: NodeJS.Timeout | undefined = undefined;
+
+  /** Starts the idle sweep (unref'd, once a second) when a connection first goes idle. */
+  watch(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => {
+      const now = Date.now();
+      for (const byOrigin of this.#byKey.values()) for (const pool of byOrigin.values()) pool.sweep(now);
+    }, IDLE_SWEEP_MS);
+    this.#timer.unref();
+  }
 
   get(server: ServerTarget, transport: TransportSettings): UpstreamPool {
     let byOrigin = this.#byKey.get(transport.key);
@@ -312,7 +349,7 @@ export class UpstreamPools {
     }
     let pool = byOrigin.get(server.origin);
     if (pool === undefined) {
-      pool = new UpstreamPool(server, transport);
+      pool = new UpstreamPool(server, transport, this);
       byOrigin.set(server.origin, pool);
     }
     return pool;
@@ -331,6 +368,8 @@ export class UpstreamPools {
   }
 
   closeAll(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
     for (const byOrigin of this.#byKey.values()) for (const pool of byOrigin.values()) pool.close();
     this.#byKey.clear();
   }
