@@ -288,6 +288,19 @@ describe('fast path', () => {
       ['GET /first ', 'POST /post hello', 'GET /after '],
     );
     assert.equal(p.fastPathRequests(), 1, 'only the first request took the fast path');
+    // Pipelined behind a fast request: the POST waits for the GET's answer, then goes to node:http.
+    const piped = new RawClient(port);
+    piped.send(
+      `${get('/one')}POST /two HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc${get('/three').slice(0, 9)}`,
+    );
+    await sleep(50);
+    piped.send(get('/three').slice(9));
+    await piped.waitFor((r) => responses(r).length === 3, 'three pipelined responses');
+    assert.deepEqual(
+      responses(piped.received).map((r) => r.body),
+      ['GET /one ', 'POST /two abc', 'GET /three '],
+    );
+    assert.equal(p.fastPathRequests(), 2);
   });
 
   test('chunked and close-delimited server bodies reach the client chunked; HEAD, 204 and 304 have none', async () => {

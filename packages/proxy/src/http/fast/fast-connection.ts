@@ -13,6 +13,7 @@ import type { RouteConnections } from '../route-connections.js';
 import type { TransportSettings } from '../servers-transport.js';
 import { llhttp, type NativeParser, releaseParser, requestParser } from './llhttp.js';
 import type { UpstreamConnection, UpstreamExchange, UpstreamPools } from './upstream.js';
+import { NO_BODY, PARSER_FRAMED } from './upstream.js';
 
 /** `BERTH_FAST_PATH=0` serves every request through node:http and undici. */
 export const FAST_PATH_AVAILABLE = llhttp !== undefined && process.env['BERTH_FAST_PATH'] !== '0';
@@ -517,15 +518,15 @@ class FastExchange implements UpstreamExchange, RequestRecord {
     }
   }
 
-  onResponseHead(status: number, headers: readonly string[], _keepAlive: boolean): boolean {
-    if (this.#settled) return true;
+  onResponseHead(status: number, headers: readonly string[], _keepAlive: boolean): number {
+    if (this.#settled) return NO_BODY;
     if (this.#headerTimer !== undefined) {
       clearTimeout(this.#headerTimer);
       this.#headerTimer = undefined;
     }
     const bodyless = this.method === 'HEAD' || status === 204 || status === 304;
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
-    let length = false;
+    let length = -1;
     let date = false;
     let named: string[] | undefined;
     for (let i = 0; i + 1 < headers.length; i += 2) {
@@ -542,7 +543,8 @@ class FastExchange implements UpstreamExchange, RequestRecord {
         case 18:
         case 19: {
           const lower = name.toLowerCase();
-          if (lower === 'content-length') length = true;
+          // llhttp accepted it: digits only, and one value.
+          if (lower === 'content-length') length = Number(value);
           else if (lower === 'date') date = true;
           else if (HOP_BY_HOP.has(lower)) {
             if (lower === 'connection' && !isPlainConnection(value)) {
@@ -556,7 +558,7 @@ class FastExchange implements UpstreamExchange, RequestRecord {
       head += `${name}: ${value}\r\n`;
     }
     if (named !== undefined) head = withoutNamed(head, named);
-    if (!bodyless && !length) {
+    if (!bodyless && length < 0) {
       // Close-delimited or chunked upstream: chunked to the client, so the connection stays open.
       head += 'transfer-encoding: chunked\r\n';
       this.#chunked = true;
@@ -568,7 +570,7 @@ class FastExchange implements UpstreamExchange, RequestRecord {
     const log = this.log;
     log.status = status;
     log.upstreamHeadersAt = process.hrtime.bigint();
-    return bodyless;
+    return bodyless ? NO_BODY : length >= 0 ? length : PARSER_FRAMED;
   }
 
   onResponseBody(chunk: Buffer): void {

@@ -7,8 +7,11 @@ import { llhttp, type NativeParser, releaseParser, responseParser } from './llht
 
 /** What a connection tells the exchange it carries. Calls come from socket events, never re-entrantly. */
 export interface UpstreamExchange {
-  /** The final response's head (1xx answers are skipped); returns true when no body follows (HEAD). */
-  onResponseHead(status: number, headers: readonly string[], keepAlive: boolean): boolean;
+  /**
+   * The final response's head (1xx answers are skipped). Returns how its body is framed:
+   * `NO_BODY` (HEAD, 204, 304), `PARSER_FRAMED` (chunked or close-delimited), or its Content-Length.
+   */
+  onResponseHead(status: number, headers: readonly string[], keepAlive: boolean): number;
   /** A piece of the body; the parser made it a copy, so it may outlive the shared read buffer. */
   onResponseBody(chunk: Buffer): void;
   /** A read left the response incomplete: it will span turns of the event loop. */
@@ -18,6 +21,9 @@ export interface UpstreamExchange {
   /** The connection failed before the response was complete. */
   onUpstreamFailure(conn: UpstreamConnection, reason: 'timeout' | 'invalid' | 'reset'): void;
 }
+
+export const NO_BODY = -2;
+export const PARSER_FRAMED = -1;
 
 /** Response heads are bounded like undici's default. */
 const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
@@ -51,6 +57,12 @@ export class UpstreamConnection implements Finishable {
   #extra = false;
   #informational = false;
   #keepAlive = false;
+  /** Bytes of a Content-Length body still to come; -1 when llhttp frames the body. */
+  #bodyLeft = -1;
+  /** The parser stopped after a Content-Length head during the current `execute`. */
+  #stopped = false;
+  /** The parser has seen nothing since its reset. */
+  #fresh = true;
   #skipBody = false;
   /** The request head waiting for the end of the loop turn. */
   #out: string | Buffer | undefined = undefined;
@@ -77,12 +89,24 @@ export class UpstreamConnection implements Finishable {
     const parser = responseParser(MAX_RESPONSE_HEADER_BYTES);
     parser.owner = this;
     const P = llhttp!.Parser;
-    parser[P.kOnMessageBegin] = parserMessageBegin;
     parser[P.kOnHeaders] = parserHeaders;
     parser[P.kOnHeadersComplete] = parserHeadersComplete;
     parser[P.kOnBody] = parserBody;
-    parser[P.kOnMessageComplete] = parserMessageComplete;
     this.#parser = parser;
+    this.#reset(parser);
+  }
+
+  /**
+   * Ready for a new response. A Content-Length body is counted here rather than by llhttp (no
+   * callback and no copy per read), which leaves the parser stopped after the head: it starts
+   * afresh for the next response. Message callbacks are on only where they are needed.
+   */
+  #reset(parser: NativeParser): void {
+    const P = llhttp!.Parser;
+    parser.initialize(P.RESPONSE, {}, MAX_RESPONSE_HEADER_BYTES, 0);
+    parser[P.kOnMessageBegin] = undefined;
+    parser[P.kOnMessageComplete] = parserMessageComplete;
+    this.#fresh = true;
   }
 
   /** Sends a request head for `exchange`; the write leaves with the loop turn's others. */
@@ -91,6 +115,7 @@ export class UpstreamConnection implements Finishable {
     this.received = false;
     this.#skipBody = skipBody;
     this.#done = false;
+    if (!this.#fresh && this.#parser !== undefined) this.#reset(this.#parser);
     if (this.#out === undefined) endSoon(this);
     this.#out = head;
   }
@@ -140,21 +165,52 @@ export class UpstreamConnection implements Finishable {
       return false;
     }
     this.received = true;
+    if (this.#bodyLeft >= 0) {
+      this.#lengthBody(exchange, buffer as Buffer, 0, length);
+      return true;
+    }
+    this.#fresh = false;
     const parsed = parser.execute(Buffer.from(buffer.buffer, buffer.byteOffset, length));
     if (typeof parsed !== 'number') {
       this.#fail('invalid');
       return false;
+    }
+    if (this.#stopped) {
+      // Stopped right after a Content-Length head: the body starts at `parsed`.
+      this.#stopped = false;
+      this.#lengthBody(exchange, buffer as Buffer, parsed, length);
+      return true;
     }
     if (this.#done) this.#complete(exchange);
     else exchange.onResponsePending();
     return true;
   }
 
+  /** Bytes `from`–`to` of the read buffer, of a body with `#bodyLeft` bytes to go. */
+  #lengthBody(exchange: UpstreamExchange, buffer: Buffer, from: number, to: number): void {
+    const left = this.#bodyLeft;
+    const take = Math.min(to - from, left);
+    if (take > 0) {
+      const chunk = Buffer.allocUnsafe(take);
+      buffer.copy(chunk, 0, from, from + take);
+      exchange.onResponseBody(chunk);
+    }
+    this.#bodyLeft = left - take;
+    if (this.#bodyLeft > 0) {
+      exchange.onResponsePending();
+      return;
+    }
+    this.#bodyLeft = -1;
+    // Bytes after the body: the server answers what was not asked.
+    if (to - from > take) this.#extra = true;
+    this.#complete(exchange);
+  }
+
   end(): void {
     const exchange = this.exchange;
     const parser = this.#parser;
-    // A close-delimited body ends here.
-    if (exchange !== undefined && parser !== undefined && this.received) {
+    // A close-delimited body ends here (a Content-Length one cut short does not).
+    if (exchange !== undefined && parser !== undefined && this.received && this.#bodyLeft < 0) {
       const result = parser.finish();
       if (this.#done) {
         this.#complete(exchange);
@@ -186,8 +242,20 @@ export class UpstreamConnection implements Finishable {
     }
     this.#keepAlive = keepAlive;
     if (keepAlive) this.#keepAliveHint(headers);
-    const skip = exchange.onResponseHead(status, headers, keepAlive) || this.#skipBody;
-    return skip ? 1 : 0;
+    const framing = exchange.onResponseHead(status, headers, keepAlive);
+    if (framing === NO_BODY || this.#skipBody) return 1;
+    const parser = this.#parser!;
+    const P = llhttp!.Parser;
+    if (framing > 0) {
+      // Stop after the head (llhttp's "no body, upgrade" answer); `data` counts the body.
+      this.#bodyLeft = framing;
+      this.#stopped = true;
+      parser[P.kOnMessageComplete] = undefined;
+      return 2;
+    }
+    // llhttp frames the body: a message starting after it in the same read must be seen.
+    parser[P.kOnMessageBegin] = parserMessageBegin;
+    return 0;
   }
 
   body(chunk: Buffer): void {
