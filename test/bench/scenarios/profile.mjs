@@ -36,6 +36,12 @@ export async function run(ctx) {
     });
     window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
     ctx.log(`profiled load: ${fmtInt(load.reqPerSec)} req/s`);
+  } catch (err) {
+    // What the node said is the first thing to read when the load cannot reach it.
+    const exit = t.node.exitCode === null ? 'still running' : `exited with ${t.node.exitCode}`;
+    throw new Error(
+      `${err instanceof Error ? err.message : err}\nnode ${exit}; its last output:\n${t.node.output().slice(-3000)}`,
+    );
   } finally {
     // The profile is written when the node exits normally, which SIGTERM lets it do.
     await t.stop();

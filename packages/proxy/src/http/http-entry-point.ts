@@ -156,6 +156,10 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
     return this.#runtimes.current;
   }
 
+  get logger(): Logger {
+    return this.#logger;
+  }
+
   get pools(): UpstreamPools {
     return this.#fastPools!;
   }
@@ -188,22 +192,20 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
   #watchIdle(): void {
     const idle = this.#settings.idleTimeoutMs;
     if (this.#idleSweep !== undefined || idle <= 0) return;
-    this.#idleSweep = setInterval(
-      () => this.#sweepIdle(),
-      Math.min(1000, Math.max(10, Math.floor(idle / 4))),
-    );
+    const every = Math.min(1000, Math.max(10, Math.floor(idle / 4)));
+    // A connection closes after this many ticks without a request: between idle and idle + one tick.
+    const ticks = Math.ceil(idle / every);
+    this.#idleSweep = setInterval(() => this.#sweepIdle(ticks), every);
     this.#idleSweep.unref();
   }
 
-  #sweepIdle(): void {
-    const idle = this.#settings.idleTimeoutMs;
-    if (this.fastConnections.size === 0 || idle <= 0) {
+  #sweepIdle(ticks: number): void {
+    if (this.fastConnections.size === 0) {
       clearInterval(this.#idleSweep);
       this.#idleSweep = undefined;
       return;
     }
-    const deadline = Date.now() - idle;
-    for (const conn of this.fastConnections) conn.closeIfIdleSince(deadline);
+    for (const conn of this.fastConnections) conn.idleTick(ticks);
   }
 
   /** Draining: fast connections close once idle, and new ones go to node:http (which drains its own). */

@@ -2,6 +2,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestView } from '@berth/config';
+import type { Logger } from 'pino';
 import { routeRequest } from '../../runtime/route-request.js';
 import type { DirectService, Runtime, ServerTarget } from '../../runtime/types.js';
 import type { RequestLog, RequestRecord } from '../context.js';
@@ -18,8 +19,11 @@ import { NO_BODY, PARSER_FRAMED } from './upstream.js';
 /** `BERTH_FAST_PATH=0` serves every request through node:http and undici. */
 export const FAST_PATH_AVAILABLE = llhttp !== undefined && process.env['BERTH_FAST_PATH'] !== '0';
 
+export const FAST_PATH_FAILED = 'BERTH_PROXY_FAST_PATH';
+
 /** What the entry point gives its fast connections. */
 export interface FastScope {
+  readonly logger: Logger;
   readonly name: string;
   readonly nodeName: string;
   readonly connections: RouteConnections;
@@ -73,8 +77,10 @@ export class FastConnection implements Finishable {
   keepAlive = false;
   partialHeaders: string[] | undefined = undefined;
   partialUrl = '';
-  /** Date.now() when the connection last had nothing to do. */
-  idleSince = 0;
+  /** Requests started; the idle sweep compares it between ticks. */
+  requests = 0;
+  #sweepSeen = -1;
+  #idleTicks = 0;
   /** The request head needs no header removed or replaced: it is sent upstream as received, plus X-Forwarded-*. */
   plainHead = false;
   /** X-Forwarded-* and X-Real-Ip for `suffixHost`, as bytes: the same for every request of the connection. */
@@ -96,12 +102,17 @@ export class FastConnection implements Finishable {
     this.socket = socket;
     (socket as TaggedSocket)[kFast] = this;
     // A closure per connection: a symbol lookup on sockets of many shapes costs more per read.
-    this.#onData = (chunk: Buffer) => this.data(chunk);
+    this.#onData = (chunk: Buffer) => {
+      try {
+        this.data(chunk);
+      } catch (err) {
+        this.internalError(err);
+      }
+    };
     socket.on('data', this.#onData);
     socket.on('end', onClientEnd);
     socket.on('close', onClientClose);
     socket.on('error', noop);
-    this.idleSince = Date.now();
     scope.fastConnections.add(this);
   }
 
@@ -137,6 +148,7 @@ export class FastConnection implements Finishable {
       this.socket.pause();
     }
     this.exchange = exchange;
+    this.requests++;
     exchange.start();
   }
 
@@ -220,6 +232,12 @@ export class FastConnection implements Finishable {
     );
   }
 
+  /** A bug, not bad input: logged, and only this connection pays for it. */
+  internalError(err: unknown): void {
+    this.scope.logger.error({ err, entryPoint: this.scope.name, code: FAST_PATH_FAILED }, 'fast path failed');
+    this.socket.destroy();
+  }
+
   /**
    * Queues bytes for the client; they leave with the loop turn's other responses (end-batch.ts),
    * in one write. False when the queue and the socket's buffer are full: the caller stops
@@ -239,10 +257,12 @@ export class FastConnection implements Finishable {
     const out = this.#out;
     if (out.length === 0) return;
     const bytes = this.#outBytes;
-    this.#out = [];
     this.#outBytes = 0;
     const socket = this.socket;
-    if (socket.destroyed) return;
+    if (socket.destroyed) {
+      out.length = 0;
+      return;
+    }
     let more: boolean;
     if (out.length === 1) {
       const only = out[0]!;
@@ -264,6 +284,7 @@ export class FastConnection implements Finishable {
       socket.uncork();
       more = !socket.writableNeedDrain;
     }
+    out.length = 0;
     if (this.#endAfterFlush) {
       socket.end();
       return;
@@ -289,7 +310,6 @@ export class FastConnection implements Finishable {
   exchangeDone(exchange: FastExchange): void {
     if (this.exchange !== exchange) return;
     this.exchange = undefined;
-    this.idleSince = Date.now();
     const socket = this.socket;
     if (this.#detached || socket.destroyed) return;
     if (this.scope.draining) {
@@ -328,9 +348,13 @@ export class FastConnection implements Finishable {
    * idleTimeout, from the entry point's sweep (no socket timer: refreshing one on every read and
    * write costs more). Only a connection waiting for its next request is idle.
    */
-  closeIfIdleSince(deadline: number): void {
-    if (this.exchange === undefined && this.#pending === undefined && this.idleSince <= deadline)
-      this.socket.destroy();
+  idleTick(ticksToClose: number): void {
+    if (this.exchange !== undefined || this.#pending !== undefined || this.requests !== this.#sweepSeen) {
+      this.#sweepSeen = this.requests;
+      this.#idleTicks = 0;
+      return;
+    }
+    if (++this.#idleTicks >= ticksToClose) this.socket.destroy();
   }
 
   #handoff(unread: Buffer): void {
@@ -434,6 +458,8 @@ class FastExchange implements UpstreamExchange, RequestRecord {
   #upstream: UpstreamConnection | undefined = undefined;
   #attempts = 1;
   #headSent = false;
+  /** The head of a Content-Length response, written with the body's first bytes. */
+  #pendingHead: string | undefined = undefined;
   /** In the entry point's RouteConnections (a response spanning reads). */
   #tracked = false;
   #chunked = false;
@@ -525,7 +551,7 @@ class FastExchange implements UpstreamExchange, RequestRecord {
       this.#headerTimer = undefined;
     }
     const bodyless = this.method === 'HEAD' || status === 204 || status === 304;
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
+    let head = statusLine(status);
     let length = -1;
     let date = false;
     let named: string[] | undefined;
@@ -564,13 +590,34 @@ class FastExchange implements UpstreamExchange, RequestRecord {
       this.#chunked = true;
     }
     if (!date) head += `date: ${utcDate()}\r\n`;
-    this.conn.write(`${head}\r\n`);
+    const framing = bodyless ? NO_BODY : length >= 0 ? length : PARSER_FRAMED;
+    // A Content-Length body's first bytes will join the head in one buffer (onLengthBody).
+    if (framing > 0) this.#pendingHead = `${head}\r\n`;
+    else this.conn.write(`${head}\r\n`);
     this.#headSent = true;
     this.#status = status;
     const log = this.log;
     log.status = status;
     log.upstreamHeadersAt = process.hrtime.bigint();
-    return bodyless ? NO_BODY : length >= 0 ? length : PARSER_FRAMED;
+    return framing;
+  }
+
+  onLengthBody(buffer: Buffer, from: number, to: number): void {
+    if (this.#settled) return;
+    const take = to - from;
+    this.#bytes += take;
+    const head = this.#pendingHead;
+    let piece: Buffer;
+    if (head === undefined) {
+      piece = Buffer.allocUnsafe(take);
+      buffer.copy(piece, 0, from, to);
+    } else {
+      this.#pendingHead = undefined;
+      piece = Buffer.allocUnsafe(head.length + take);
+      piece.write(head, 0, 'latin1');
+      buffer.copy(piece, head.length, from, to);
+    }
+    if (!this.conn.write(piece)) this.#upstream?.socket.pause();
   }
 
   onResponseBody(chunk: Buffer): void {
@@ -646,6 +693,12 @@ class FastExchange implements UpstreamExchange, RequestRecord {
     upstream?.close();
     this.log.error ??= 'client_aborted';
     this.#settle(undefined);
+  }
+
+  onInternalError(err: unknown): void {
+    this.#upstream?.close();
+    this.#upstream = undefined;
+    this.conn.internalError(err);
   }
 
   /** Route removal (RouteConnections): the response in flight is cut. */
@@ -774,6 +827,17 @@ function withoutNamed(head: string, named: readonly string[]): string {
     if (!tokens.has(line.slice(0, colon).toLowerCase())) kept.push(line);
   }
   return `${kept.join('\r\n')}\r\n`;
+}
+
+const STATUS_LINES: string[] = [];
+
+function statusLine(status: number): string {
+  let line = STATUS_LINES[status];
+  if (line === undefined) {
+    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
+    if (status >= 100 && status < 1000) STATUS_LINES[status] = line;
+  }
+  return line;
 }
 
 function textAnswer(status: 502 | 504, headOnly: boolean): string {

@@ -12,12 +12,16 @@ export interface UpstreamExchange {
    * `NO_BODY` (HEAD, 204, 304), `PARSER_FRAMED` (chunked or close-delimited), or its Content-Length.
    */
   onResponseHead(status: number, headers: readonly string[], keepAlive: boolean): number;
-  /** A piece of the body; the parser made it a copy, so it may outlive the shared read buffer. */
+  /** A piece of a chunked or close-delimited body; the parser made it a copy. */
   onResponseBody(chunk: Buffer): void;
+  /** Bytes `from`–`to` of a Content-Length body, in the shared read buffer: copied before returning. */
+  onLengthBody(buffer: Buffer, from: number, to: number): void;
   /** A read left the response incomplete: it will span turns of the event loop. */
   onResponsePending(): void;
   /** The response is complete; the connection is already back in its pool or closed. */
   onResponseEnd(): void;
+  /** A bug in handling this exchange (never bad input): it is cut, and logged. */
+  onInternalError(err: unknown): void;
   /** The connection failed before the response was complete. */
   onUpstreamFailure(conn: UpstreamConnection, reason: 'timeout' | 'invalid' | 'reset'): void;
 }
@@ -76,7 +80,7 @@ export class UpstreamConnection implements Finishable {
       host: pool.host,
       port: pool.port,
       noDelay: true,
-      onread: { buffer: READ_BUFFER, callback: (n: number, buffer: Uint8Array) => this.data(n, buffer) },
+      onread: { buffer: READ_BUFFER, callback: (n: number, buffer: Uint8Array) => this.#read(n, buffer) },
     });
     (socket as TaggedSocket)[kUpstream] = this;
     this.socket = socket;
@@ -156,6 +160,18 @@ export class UpstreamConnection implements Finishable {
     this.#fail('timeout');
   }
 
+  /** A throw here would reach the socket's read callback and end the process: contain it. */
+  #read(length: number, buffer: Uint8Array): boolean {
+    try {
+      return this.data(length, buffer);
+    } catch (err) {
+      const exchange = this.exchange;
+      this.close();
+      exchange?.onInternalError(err);
+      return false;
+    }
+  }
+
   data(length: number, buffer: Uint8Array): boolean {
     const exchange = this.exchange;
     const parser = this.#parser;
@@ -190,11 +206,7 @@ export class UpstreamConnection implements Finishable {
   #lengthBody(exchange: UpstreamExchange, buffer: Buffer, from: number, to: number): void {
     const left = this.#bodyLeft;
     const take = Math.min(to - from, left);
-    if (take > 0) {
-      const chunk = Buffer.allocUnsafe(take);
-      buffer.copy(chunk, 0, from, from + take);
-      exchange.onResponseBody(chunk);
-    }
+    if (take > 0) exchange.onLengthBody(buffer, from, from + take);
     this.#bodyLeft = left - take;
     if (this.#bodyLeft > 0) {
       exchange.onResponsePending();
