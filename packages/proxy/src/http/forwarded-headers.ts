@@ -7,7 +7,7 @@ import type { ForwardedTrust } from './entry-point-settings.js';
  * RFC 9110 §7.6.1 connection-specific headers, plus Proxy-Connection, and the Proxy-Authorization
  * / Proxy-Authenticate pair Go's reverse proxy (and so Traefik) also drops, since they are for this hop.
  */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -20,7 +20,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Forwarded headers a client may only set through a trusted proxy (Traefik's list, plus X-Forwarded-Prefix). */
-const FORWARDED = new Set([
+export const FORWARDED: ReadonlySet<string> = new Set([
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
@@ -278,7 +278,7 @@ export function forwardedClientIp(
 }
 
 /** `keep-alive` or `close` alone, by far the usual values, name no other header. */
-function isPlain(connection: string | readonly string[]): boolean {
+export function isPlain(connection: string | readonly string[]): boolean {
   if (typeof connection !== 'string') return false;
   const lower = connection.length === 10 || connection.length === 5 ? connection.toLowerCase() : '';
   return lower === 'keep-alive' || lower === 'close';

@@ -8,7 +8,15 @@ import type { DirectService, Runtime, ServerTarget } from '../../runtime/types.j
 import type { RequestLog, RequestRecord } from '../context.js';
 import { endSoon, type Finishable } from '../end-batch.js';
 import type { EntryPointSettings } from '../entry-point-settings.js';
-import { forwardedClientIp, isTrusted, upstreamRequestHeaders } from '../forwarded-headers.js';
+import {
+  connectionTokens,
+  FORWARDED,
+  forwardedClientIp,
+  HOP_BY_HOP,
+  isPlain,
+  isTrusted,
+  upstreamRequestHeaders,
+} from '../forwarded-headers.js';
 import { hostOf, peerOf } from '../request-view.js';
 import type { RouteConnections } from '../route-connections.js';
 import type { TransportSettings } from '../servers-transport.js';
@@ -573,7 +581,7 @@ class FastExchange implements UpstreamExchange, RequestRecord {
           if (lower === 'content-length') length = Number(value);
           else if (lower === 'date') date = true;
           else if (HOP_BY_HOP.has(lower)) {
-            if (lower === 'connection' && !isPlainConnection(value)) {
+            if (lower === 'connection' && !isPlain(value)) {
               named ??= [];
               named.push(value);
             }
@@ -759,26 +767,7 @@ function forwardedSuffix(peer: string, host: string, trusted: boolean, nodeName:
 const HANDED_OFF = new Set(['expect', 'upgrade', 'content-length', 'transfer-encoding']);
 
 /** Request headers the rewrite removes or replaces: hop-by-hop ones and the forwarded ones. */
-const REWRITTEN = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'x-forwarded-server',
-  'x-forwarded-uri',
-  'x-forwarded-method',
-  'x-forwarded-prefix',
-  'x-forwarded-tls-client-cert',
-  'x-forwarded-tls-client-cert-info',
-  'x-real-ip',
-]);
+const REWRITTEN: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...FORWARDED]);
 
 /** Name lengths worth lower-casing: those of Host and of the two sets above. */
 const NOTABLE_LENGTHS: boolean[] = [];
@@ -793,31 +782,9 @@ function responseHeaderTimeout(exchange: FastExchange): void {
   exchange.headerTimeout();
 }
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-function isPlainConnection(value: string): boolean {
-  const lower = value.length === 10 || value.length === 5 ? value.toLowerCase() : '';
-  return lower === 'keep-alive' || lower === 'close';
-}
-
 /** Drops the header lines a Connection header names (rare: the usual values name none). */
 function withoutNamed(head: string, named: readonly string[]): string {
-  const tokens = new Set<string>();
-  for (const value of named)
-    for (const token of value.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name !== '') tokens.add(name);
-    }
+  const tokens = connectionTokens(named);
   const lines = head.split('\r\n');
   const kept = [lines[0]!];
   for (let i = 1; i < lines.length; i++) {
