@@ -147,6 +147,15 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
       if (socket.isPaused()) socket.resume();
       return;
     }
+    this.#toNodeHttp(socket);
+  }
+
+  /**
+   * node:http takes the connection. Whoever had it (the front door peeking, the fast path)
+   * paused it and put its unread bytes back: flowing again, they reach the parser through its
+   * data listener on the next tick, before any I/O callback could hand it newer bytes.
+   */
+  #toNodeHttp(socket: Socket): void {
     this.server.emit('connection', socket);
     if (socket.isPaused()) socket.resume();
   }
@@ -175,8 +184,7 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
   handoff(socket: Socket, unread: Buffer): void {
     socket.pause();
     if (unread.length > 0) socket.unshift(unread);
-    this.server.emit('connection', socket);
-    socket.resume();
+    this.#toNodeHttp(socket);
   }
 
   requestEnded(record: RequestRecord): void {
@@ -227,15 +235,8 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
       this.#http2().emit('connection', socket);
       return;
     }
-    if ((socket as Partial<TLSSocket>).encrypted === true) {
-      this.server.emit('connection', socket);
-      // The front door paused the socket to peek and put the bytes back: flowing again, they
-      // reach the parser through its data listener on the next tick, before any I/O callback
-      // could hand the parser newer bytes read from the handle.
-      if (socket.isPaused()) socket.resume();
-      return;
-    }
-    this.accept(socket);
+    if ((socket as Partial<TLSSocket>).encrypted === true) this.#toNodeHttp(socket);
+    else this.accept(socket);
   }
 
   #http2(): Http2Server {

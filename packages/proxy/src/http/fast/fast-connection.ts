@@ -17,6 +17,7 @@ import {
   isTrusted,
   upstreamRequestHeaders,
 } from '../forwarded-headers.js';
+import { TEXT_HEADERS } from '../request-context.js';
 import { hostOf, peerOf } from '../request-view.js';
 import type { RouteConnections } from '../route-connections.js';
 import type { TransportSettings } from '../servers-transport.js';
@@ -524,9 +525,7 @@ class FastExchange implements UpstreamExchange, RequestRecord {
       trusted,
       serverName: conn.scope.nodeName,
     });
-    let head = `${view.method} ${url} HTTP/1.1\r\n`;
-    for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    this.#head = `${head}\r\n`;
+    this.#head = `${view.method} ${url} HTTP/1.1\r\n${headerLines(headers)}\r\n`;
   }
 
   /** The access log reads `req.method` and `req.url`. */
@@ -552,7 +551,7 @@ class FastExchange implements UpstreamExchange, RequestRecord {
     }
   }
 
-  onResponseHead(status: number, headers: readonly string[], _keepAlive: boolean): number {
+  onResponseHead(status: number, headers: readonly string[]): number {
     if (this.#settled) return NO_BODY;
     if (this.#headerTimer !== undefined) {
       clearTimeout(this.#headerTimer);
@@ -758,9 +757,14 @@ function forwardedSuffix(peer: string, host: string, trusted: boolean, nodeName:
     trusted,
     serverName: nodeName,
   });
+  return Buffer.from(`${headerLines(headers)}\r\n`, 'latin1');
+}
+
+/** `name: value` lines of a flat `[name, value, ...]` list. */
+function headerLines(headers: readonly string[]): string {
   let text = '';
   for (let i = 0; i + 1 < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  return Buffer.from(`${text}\r\n`, 'latin1');
+  return text;
 }
 
 /** Request headers that send the request to node:http. */
@@ -807,11 +811,17 @@ function statusLine(status: number): string {
   return line;
 }
 
+/** The headers of the proxy's own plain-text answers (request-context.ts), as lines. */
+const TEXT_HEADER_LINES = headerLines(
+  Object.entries(TEXT_HEADERS).flatMap(([name, value]) => [name, String(value)]),
+);
+
+/** 502 or 504 written by the fast path, with node:http's path's headers. */
 function textAnswer(status: 502 | 504, headOnly: boolean): string {
   const body = status === 504 ? 'Gateway Timeout\n' : 'Bad Gateway\n';
   const head =
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
-    `x-content-type-options: nosniff\r\ncontent-length: ${body.length}\r\ndate: ${utcDate()}\r\n\r\n`;
+    `${statusLine(status)}${TEXT_HEADER_LINES}content-length: ${body.length}\r\n` +
+    `date: ${utcDate()}\r\n\r\n`;
   return headOnly ? head : head + body;
 }
 

@@ -11,7 +11,7 @@ export interface UpstreamExchange {
    * The final response's head (1xx answers are skipped). Returns how its body is framed:
    * `NO_BODY` (HEAD, 204, 304), `PARSER_FRAMED` (chunked or close-delimited), or its Content-Length.
    */
-  onResponseHead(status: number, headers: readonly string[], keepAlive: boolean): number;
+  onResponseHead(status: number, headers: readonly string[]): number;
   /** A piece of a chunked or close-delimited body; the parser made it a copy. */
   onResponseBody(chunk: Buffer): void;
   /** Bytes `from`–`to` of a Content-Length body, in the shared read buffer: copied before returning. */
@@ -50,12 +50,13 @@ export class UpstreamConnection implements Finishable {
   /** Bytes arrived for the current exchange. */
   received = false;
   connecting = true;
-  timedOut = false;
   /** Date.now() after which the server said it closes idle connections (Keep-Alive hint); 0: no hint. */
   expiresAt = 0;
   /** Date.now() until which an idle connection may be reused (idleConnTimeout, and the hint). */
   idleUntil = 0;
   #parser: NativeParser | undefined;
+  /** Header lines llhttp hands over before the head completes (more than 32 of them). */
+  partialHeaders: string[] | undefined = undefined;
   #done = false;
   /** A message began after the response was complete: the server speaks out of turn. */
   #extra = false;
@@ -110,6 +111,7 @@ export class UpstreamConnection implements Finishable {
     parser.initialize(P.RESPONSE, {}, MAX_RESPONSE_HEADER_BYTES, 0);
     parser[P.kOnMessageBegin] = undefined;
     parser[P.kOnMessageComplete] = parserMessageComplete;
+    this.partialHeaders = undefined;
     this.#fresh = true;
   }
 
@@ -155,9 +157,7 @@ export class UpstreamConnection implements Finishable {
   }
 
   timeout(): void {
-    if (!this.connecting) return;
-    this.timedOut = true;
-    this.#fail('timeout');
+    if (this.connecting) this.#fail('timeout');
   }
 
   /** A throw here would reach the socket's read callback and end the process: contain it. */
@@ -223,13 +223,9 @@ export class UpstreamConnection implements Finishable {
     const parser = this.#parser;
     // A close-delimited body ends here (a Content-Length one cut short does not).
     if (exchange !== undefined && parser !== undefined && this.received && this.#bodyLeft < 0) {
-      const result = parser.finish();
+      parser.finish();
       if (this.#done) {
         this.#complete(exchange);
-        return;
-      }
-      if (result instanceof Error) {
-        this.#fail('reset');
         return;
       }
     }
@@ -254,7 +250,7 @@ export class UpstreamConnection implements Finishable {
     }
     this.#keepAlive = keepAlive;
     if (keepAlive) this.#keepAliveHint(headers);
-    const framing = exchange.onResponseHead(status, headers, keepAlive);
+    const framing = exchange.onResponseHead(status, headers);
     if (framing === NO_BODY || this.#skipBody) return 1;
     const parser = this.#parser!;
     const P = llhttp!.Parser;
@@ -276,10 +272,14 @@ export class UpstreamConnection implements Finishable {
   }
 
   messageBegin(): void {
+    this.partialHeaders = undefined;
     if (this.#done) this.#extra = true;
   }
 
   messageComplete(): void {
+    // Lines collected since the head are trailers: HTTP/1.1 clients get none, and they must not
+    // become the next response's first headers.
+    this.partialHeaders = undefined;
     if (this.#informational) {
       this.#informational = false;
       return;
@@ -397,10 +397,6 @@ export class UpstreamPool {
     this.#closed = true;
     for (const conn of this.#idle.splice(0)) conn.close();
   }
-
-  get idleCount(): number {
-    return this.#idle.length;
-  }
 }
 
 /**
@@ -453,13 +449,6 @@ export class UpstreamPools implements IdleSweeper {
     for (const byOrigin of this.#byKey.values()) for (const pool of byOrigin.values()) pool.close();
     this.#byKey.clear();
   }
-
-  /** Idle connections across pools (tests). */
-  idleCount(): number {
-    let n = 0;
-    for (const byOrigin of this.#byKey.values()) for (const pool of byOrigin.values()) n += pool.idleCount;
-    return n;
-  }
 }
 
 function noop(): void {}
@@ -483,17 +472,14 @@ function onTimeout(this: Socket): void {
 
 type ParserThis = NativeParser & { owner: UpstreamConnection };
 
-/** More than 32 header lines arrive in pieces before `kOnHeadersComplete`. */
-const partialHeaders = new WeakMap<NativeParser, string[]>();
-
 function parserMessageBegin(this: ParserThis): void {
-  partialHeaders.delete(this);
   this.owner.messageBegin();
 }
+/** More than 32 header lines arrive in pieces before `kOnHeadersComplete`. */
 function parserHeaders(this: ParserThis, headers: string[]): void {
-  const prior = partialHeaders.get(this);
-  if (prior === undefined) partialHeaders.set(this, headers.slice());
-  else prior.push(...headers);
+  const conn = this.owner;
+  if (conn.partialHeaders === undefined) conn.partialHeaders = headers.slice();
+  else conn.partialHeaders.push(...headers);
 }
 function parserHeadersComplete(
   this: ParserThis,
@@ -509,8 +495,8 @@ function parserHeadersComplete(
 ): number {
   let all = headers;
   if (all === undefined) {
-    all = partialHeaders.get(this) ?? [];
-    partialHeaders.delete(this);
+    all = this.owner.partialHeaders ?? [];
+    this.owner.partialHeaders = undefined;
   }
   return this.owner.headersComplete(status, all, keepAlive);
 }
@@ -518,8 +504,5 @@ function parserBody(this: ParserThis, chunk: Buffer): void {
   this.owner.body(chunk);
 }
 function parserMessageComplete(this: ParserThis): void {
-  // Lines collected since the head are trailers: HTTP/1.1 clients get none, and they must not
-  // become the next response's first headers.
-  partialHeaders.delete(this);
   this.owner.messageComplete();
 }
