@@ -305,6 +305,8 @@ export class UpstreamConnection implements Finishable {
 
   /** `Keep-Alive: timeout=5` (Node servers send it): drop the idle connection a second before the server does. */
   #keepAliveHint(headers: readonly string[]): void {
+    // Each answer's own hint (or none) counts, not one an earlier answer gave.
+    this.expiresAt = 0;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i]!;
       if (name.length !== 10 || name.toLowerCase() !== 'keep-alive') continue;
