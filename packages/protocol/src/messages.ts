@@ -7,6 +7,14 @@ export const PROTOCOL_VERSION = 1;
 export interface ListenerInfo {
   entryPoint: string;
   address: string;
+  /**
+   * `bound` (the default when absent): the node serves this entry point. `retrying`: the address
+   * could not be bound (e.g. EADDRINUSE); the node keeps every other entry point serving and
+   * retries this one with backoff.
+   */
+  state?: 'bound' | 'retrying';
+  /** Why the last bind failed, when `state` is `retrying`: a stable code and a message. */
+  error?: { code: string; message: string };
 }
 
 /** node → controller, first message after the WebSocket opens. */
