@@ -88,6 +88,10 @@ describe('the berth command', () => {
     assert.equal(nodes.code, 0, nodes.out);
     assert.match(nodes.out, /^NAME\s+ID\s+STATE/m);
     assert.match(nodes.out, /node-1\s+\S+\s+connected/);
+    // `--api` takes host:port too, as `berth controller --api` does.
+    const byHostPort = await run(group, ['nodes', '--api', new URL(api).host]);
+    assert.equal(byHostPort.code, 0, byHostPort.out);
+    assert.match(byHostPort.out, /node-1\s+\S+\s+connected/);
     const routes = await run(group, ['routes', '--api', api, '--json']);
     const list = JSON.parse(routes.out) as { name: string; rule: string }[];
     assert.equal(list.find((r) => r.name === 'app')?.rule, 'Host(`app.test`)');

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseApiAddress } from '../src/api-client.js';
 import { CERT_HEADERS, certRows } from '../src/commands/certs.js';
-import { parseEntryPointFlags } from '../src/commands/controller.js';
+import { parseEntryPointFlags } from '../src/commands/entry-point-flags.js';
 import { ago, CliError, table } from '../src/output.js';
 
 describe('CLI helpers', () => {
@@ -36,6 +37,34 @@ describe('CLI helpers', () => {
       (e: unknown) => e instanceof CliError && e.code === 'BERTH_CLI_BAD_FLAG',
     );
     assert.throws(() => parseEntryPointFlags(['web']), CliError);
+  });
+});
+
+describe('the --api flag', () => {
+  it('takes host:port and a URL alike, on the controller and on the client commands', () => {
+    for (const text of ['127.0.0.1:7390', 'http://127.0.0.1:7390', 'http://127.0.0.1:7390/']) {
+      assert.deepEqual(parseApiAddress(text), { url: 'http://127.0.0.1:7390', hostPort: '127.0.0.1:7390' });
+    }
+    assert.deepEqual(parseApiAddress(':7390'), { url: 'http://127.0.0.1:7390', hostPort: ':7390' });
+    assert.deepEqual(parseApiAddress('[::1]:7390'), { url: 'http://[::1]:7390', hostPort: '[::1]:7390' });
+    assert.deepEqual(parseApiAddress('lb1.internal:7390'), {
+      url: 'http://lb1.internal:7390',
+      hostPort: 'lb1.internal:7390',
+    });
+    assert.deepEqual(parseApiAddress('https://berth.example/admin/'), {
+      url: 'https://berth.example/admin',
+      hostPort: 'berth.example:443',
+    });
+  });
+
+  it('refuses anything else with BERTH_CLI_BAD_FLAG', () => {
+    for (const bad of ['127.0.0.1', 'localhost:99999', 'ftp://127.0.0.1:21', 'http://', 'a b:1']) {
+      assert.throws(
+        () => parseApiAddress(bad),
+        (e: unknown) => e instanceof CliError && e.code === 'BERTH_CLI_BAD_FLAG',
+        bad,
+      );
+    }
   });
 });
 

@@ -51,7 +51,7 @@ async function firstJsonLine(
 
 export const upCommand: Command = {
   name: 'up',
-  summary: 'start a controller, proxy nodes and a demo backend on this host',
+  summary: 'start a controller, proxy nodes and two demo backends on this host',
   options: {
     nodes: { type: 'string', arg: 'n', help: 'number of proxy nodes', default: '2' },
     port: {
