@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { parseApiAddress } from '../src/api-client.js';
 import { CERT_HEADERS, certRows } from '../src/commands/certs.js';
 import { parseEntryPointFlags } from '../src/commands/entry-point-flags.js';
+import { errorLines, ROUTE_HEADERS, routeRows } from '../src/commands/routes.js';
 import { ago, CliError, table } from '../src/output.js';
 
 describe('CLI helpers', () => {
@@ -65,6 +66,52 @@ describe('the --api flag', () => {
         bad,
       );
     }
+  });
+});
+
+describe('berth routes', () => {
+  it('shows each entry point with how the router answers there, and routers dropped for an error', () => {
+    const error = {
+      code: 'BERTH_CONFIG_RULE_SYNTAX',
+      path: 'http.routers.typo.rule',
+      message: "router 'typo': rule: expected ')'",
+      source: { provider: 'file', origin: '/etc/berth/a.yml', line: 7 },
+    };
+    const routers = [
+      {
+        name: 'site',
+        rule: 'Host(`a.test`)',
+        service: 'app',
+        entryPoints: ['web', 'websecure'],
+        tlsEntryPoints: ['websecure'],
+        middlewares: [],
+        priority: 14,
+        status: 'enabled' as const,
+        errors: [],
+      },
+      {
+        name: 'typo',
+        rule: '',
+        service: '',
+        entryPoints: [],
+        tlsEntryPoints: [],
+        middlewares: [],
+        priority: 0,
+        status: 'error' as const,
+        errors: [error],
+      },
+    ];
+    assert.equal(
+      table(ROUTE_HEADERS, routeRows(routers)),
+      [
+        'ROUTER  STATUS   ENTRYPOINTS                    PRIORITY  SERVICE  RULE            ERRORS',
+        'site    enabled  web (http), websecure (https)  14        app      Host(`a.test`)  -',
+        'typo    error    -                              -         -        -               BERTH_CONFIG_RULE_SYNTAX',
+      ].join('\n'),
+    );
+    assert.deepEqual(errorLines(routers), [
+      "  typo: BERTH_CONFIG_RULE_SYNTAX: router 'typo': rule: expected ')' (/etc/berth/a.yml:7)",
+    ]);
   });
 });
 
