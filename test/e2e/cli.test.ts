@@ -53,6 +53,11 @@ describe('the berth command', () => {
       'tcp.yml',
       'tcp:\n  routers:\n    vault:\n      rule: HostSNI(`vault.test`)\n      service: vault\n      tls: { passthrough: true }\n  services:\n    vault:\n      loadBalancer: { servers: [{ address: "127.0.0.1:9" }] }\n',
     );
+    // A router whose rule does not parse: the provider drops it, `berth routes` must still show it.
+    await cluster.writeDynamic(
+      'broken.yml',
+      'http:\n  routers:\n    broken:\n      rule: Host(`broken.test`\n      service: app\n',
+    );
     await cluster.startController();
     await cluster.startNode('node-1');
   });
@@ -103,7 +108,16 @@ describe('the berth command', () => {
     const list = JSON.parse(routes.out) as { name: string; rule: string }[];
     assert.equal(list.find((r) => r.name === 'app')?.rule, 'Host(`app.test`)');
     const table = await run(group, ['routes', '--api', api]);
-    assert.match(table.out, /app\s+enabled\s+web/);
+    assert.match(table.out, /app\s+enabled\s+web \(http\)/);
+    // Every router the sources define, the one a provider dropped too, with its error in full.
+    assert.match(table.out, /^broken\s+error\s+-\s+-\s+-\s+-\s+BERTH_CONFIG_RULE_SYNTAX$/m);
+    assert.match(table.out, /^Errors:\n {2}broken: BERTH_CONFIG_RULE_SYNTAX: .*broken\.yml:\d+\)$/m);
+    const broken = list.find((r) => r.name === 'broken') as unknown as {
+      status: string;
+      errors: { path: string }[];
+    };
+    assert.equal(broken.status, 'error');
+    assert.equal(broken.errors[0]?.path, 'http.routers.broken.rule');
     const tcp = await run(group, ['routes', '--api', api, '--tcp']);
     assert.equal(tcp.code, 0, tcp.out);
     assert.match(tcp.out, /^ROUTER\s+STATUS.*\bTLS\s+ERRORS/m);
@@ -200,6 +214,14 @@ describe('the berth command', () => {
         assert.match(res.backend, /^demo-[ab]$/);
       }
       assert.match(up.output(), /HTTPS: +curl -k --resolve demo\.localhost:\d+:127\.0\.0\.1 https:/);
+      const api = /API: +(http:\/\/[\d.:]+)\/api/.exec(up.output())?.[1] ?? '';
+      const routes = await run(group, ['routes', '--api', api]);
+      assert.match(routes.out, /^demo\s+enabled\s+web \(http\)\s/m, routes.out);
+      assert.match(routes.out, /^demo-tls\s+enabled\s+websecure \(https\)\s/m, routes.out);
+      assert.match(routes.out, /^catch-all\s+enabled\s+web \(http\)\s/m, routes.out);
+      // As the table says: the plain catch-all answers on web, not to HTTPS on websecure.
+      assert.equal((await get(base, 'other.localhost')).status, 200);
+      assert.equal((await httpsGet(tls, 'other.localhost')).status, 404);
 
       // A node dies hard: the others keep serving, `berth up` starts it again and says so.
       const killed = await nodePid(dir, 'node-2');
@@ -277,7 +299,7 @@ describe('the berth command', () => {
         '--port',
         String(port),
         '--tls-port',
-        String(await freePort()),
+        String(await freePortRun(1)),
         '--api',
         '127.0.0.1:0',
       ]);

@@ -1,5 +1,5 @@
 // `berth up`: a controller, N proxy nodes (restarted when they die) and two demo backends on loopback.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parseApiAddress } from '../api-client.js';
 import { CliError } from '../output.js';
@@ -30,6 +30,9 @@ http:
       priority: 1
       service: demo
 `;
+
+/** The first line of the demo.yml older versions of berth up wrote (and rewrote) with the service in it. */
+const OLD_DEMO_HEADER = '# Dynamic configuration, watched: edit and save, every node picks it up.';
 
 /** The demo backends' service, rewritten at every start: the backends get new ports each time. */
 function demoBackendsConfig(backends: number[]): string {
@@ -149,8 +152,14 @@ export const upCommand: Command = {
       );
       const routesFile = join(dynamicDir, 'demo.yml');
       await writeFile(join(dynamicDir, 'demo-backends.yml'), demoBackendsConfig(backends));
-      if (!(await writeIfMissing(routesFile, DEMO_ROUTES)))
+      if (!(await writeIfMissing(routesFile, DEMO_ROUTES))) {
         say(`keeping your ${relative(process.cwd(), routesFile)} (written only when missing)`);
+        // Before demo-backends.yml, berth up wrote the service (with that start's ports) into demo.yml.
+        if ((await readFile(routesFile, 'utf8')).startsWith(OLD_DEMO_HEADER))
+          say(
+            'that file comes from an older berth up and defines the service `demo` itself, with old ports: delete it (or its `services:` section) to get the demo working',
+          );
+      }
 
       const readyFile = join(dir, 'controller', 'ready.json');
       await mkdir(join(dir, 'controller'), { recursive: true });
@@ -237,6 +246,8 @@ export const upCommand: Command = {
         );
       }
 
+      // Listening before the banner: whoever reads it may press Ctrl-C (or send SIGINT) at once.
+      const signalled = untilSignal();
       const urls = nodes.map((_, i) => `http://127.0.0.1:${basePort + i}/`);
       process.stdout.write(
         [
@@ -260,7 +271,7 @@ export const upCommand: Command = {
       );
       // The controller and the demo backends are not restarted: one of them ending stops the demo.
       const ended = await Promise.race([
-        untilSignal().then(() => null),
+        signalled.then(() => null),
         ...[controller, ...backendChildren].map((c) => c.exited.then(() => c)),
       ]);
       if (ended) say(`${ended.name} exited unexpectedly; stopping (see ${logs}/${ended.name}.log)`);
