@@ -1,26 +1,8 @@
-// Command table and help: each subcommand lives in commands/<name>.ts and exports one `Command`.
+// Dispatch and help: each subcommand lives in commands/<name>.ts, loaded only when it runs.
 import { parseArgs } from 'node:util';
-import { certsCommand } from './commands/certs.js';
+import { COMMANDS } from './command-table.js';
 import type { Command } from './commands/command.js';
-import { controllerCommand } from './commands/controller.js';
-import { demoBackendCommand } from './commands/demo-backend.js';
-import { nodesCommand } from './commands/nodes.js';
-import { proxyCommand } from './commands/proxy.js';
-import { routesCommand } from './commands/routes.js';
-import { tokenCommand } from './commands/token.js';
-import { upCommand } from './commands/up.js';
 import { CliError } from './output.js';
-
-const COMMANDS: Command[] = [
-  upCommand,
-  controllerCommand,
-  proxyCommand,
-  tokenCommand,
-  nodesCommand,
-  routesCommand,
-  certsCommand,
-  demoBackendCommand,
-];
 
 function usage(): string {
   const visible = COMMANDS.filter((c) => !c.hidden);
@@ -62,11 +44,12 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write('berth 0.1.0\n');
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`berth: unknown command '${name}'\n\n${usage()}\n`);
     return 2;
   }
+  const cmd = await entry.load();
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
   };

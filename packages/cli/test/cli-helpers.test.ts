@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseApiAddress } from '../src/api-client.js';
 import { CERT_HEADERS, certRows } from '../src/commands/certs.js';
-import { parseEntryPointFlags } from '../src/commands/controller.js';
+import { parseEntryPointFlags } from '../src/commands/entry-point-flags.js';
+import { errorLines, ROUTE_HEADERS, routeRows } from '../src/commands/routes.js';
 import { ago, CliError, table } from '../src/output.js';
 
 describe('CLI helpers', () => {
@@ -36,6 +38,80 @@ describe('CLI helpers', () => {
       (e: unknown) => e instanceof CliError && e.code === 'BERTH_CLI_BAD_FLAG',
     );
     assert.throws(() => parseEntryPointFlags(['web']), CliError);
+  });
+});
+
+describe('the --api flag', () => {
+  it('takes host:port and a URL alike, on the controller and on the client commands', () => {
+    for (const text of ['127.0.0.1:7390', 'http://127.0.0.1:7390', 'http://127.0.0.1:7390/']) {
+      assert.deepEqual(parseApiAddress(text), { url: 'http://127.0.0.1:7390', hostPort: '127.0.0.1:7390' });
+    }
+    assert.deepEqual(parseApiAddress(':7390'), { url: 'http://127.0.0.1:7390', hostPort: ':7390' });
+    assert.deepEqual(parseApiAddress('[::1]:7390'), { url: 'http://[::1]:7390', hostPort: '[::1]:7390' });
+    assert.deepEqual(parseApiAddress('lb1.internal:7390'), {
+      url: 'http://lb1.internal:7390',
+      hostPort: 'lb1.internal:7390',
+    });
+    assert.deepEqual(parseApiAddress('https://berth.example/admin/'), {
+      url: 'https://berth.example/admin',
+      hostPort: 'berth.example:443',
+    });
+  });
+
+  it('refuses anything else with BERTH_CLI_BAD_FLAG', () => {
+    for (const bad of ['127.0.0.1', 'localhost:99999', 'ftp://127.0.0.1:21', 'http://', 'a b:1']) {
+      assert.throws(
+        () => parseApiAddress(bad),
+        (e: unknown) => e instanceof CliError && e.code === 'BERTH_CLI_BAD_FLAG',
+        bad,
+      );
+    }
+  });
+});
+
+describe('berth routes', () => {
+  it('shows each entry point with how the router answers there, and routers dropped for an error', () => {
+    const error = {
+      code: 'BERTH_CONFIG_RULE_SYNTAX',
+      path: 'http.routers.typo.rule',
+      message: "router 'typo': rule: expected ')'",
+      source: { provider: 'file', origin: '/etc/berth/a.yml', line: 7 },
+    };
+    const routers = [
+      {
+        name: 'site',
+        rule: 'Host(`a.test`)',
+        service: 'app',
+        entryPoints: ['web', 'websecure'],
+        tlsEntryPoints: ['websecure'],
+        middlewares: [],
+        priority: 14,
+        status: 'enabled' as const,
+        errors: [],
+      },
+      {
+        name: 'typo',
+        rule: '',
+        service: '',
+        entryPoints: [],
+        tlsEntryPoints: [],
+        middlewares: [],
+        priority: 0,
+        status: 'error' as const,
+        errors: [error],
+      },
+    ];
+    assert.equal(
+      table(ROUTE_HEADERS, routeRows(routers)),
+      [
+        'ROUTER  STATUS   ENTRYPOINTS                    PRIORITY  SERVICE  RULE            ERRORS',
+        'site    enabled  web (http), websecure (https)  14        app      Host(`a.test`)  -',
+        'typo    error    -                              -         -        -               BERTH_CONFIG_RULE_SYNTAX',
+      ].join('\n'),
+    );
+    assert.deepEqual(errorLines(routers), [
+      "  typo: BERTH_CONFIG_RULE_SYNTAX: router 'typo': rule: expected ')' (/etc/berth/a.yml:7)",
+    ]);
   });
 });
 

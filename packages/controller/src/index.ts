@@ -6,6 +6,7 @@ export type {
   NodeSummary,
   ServerHealthView,
 } from './api/node-stats.js';
+export type { ErroredRouter, RouterListItem, TcpRouterListItem } from './api/routers-view.js';
 export { type CompileOptions, compile } from './compiler/compile.js';
 export type {
   CertificateStatus,

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { StaticConfig } from '@berth/config';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../src/api/api-server.js';
+import { routerNameOf } from '../src/api/routers-view.js';
 import { compile } from '../src/compiler/compile.js';
 import type { CompileResult } from '../src/compiler/compile-result.js';
 import { ErrorCodes } from '../src/compiler/error-codes.js';
@@ -187,6 +188,60 @@ describe('API', () => {
     const broken = res.json().find((r: { name: string }) => r.name === 'broken');
     assert.equal(broken.status, 'disabled');
     assert.equal(broken.errors[0].source.line, 6);
+  });
+
+  it('lists a router a provider dropped (its rule does not parse) with status error and its errors', async () => {
+    const ruleError = {
+      code: 'BERTH_CONFIG_RULE_SYNTAX',
+      path: 'http.routers.typo.rule',
+      message: "router 'typo': rule \"Host(`a`\": expected ')'",
+      source: { provider: 'file', origin: '/etc/berth/b.yml', line: 4 },
+    };
+    const tcpError = { code: 'BERTH_CONFIG_RULE_SYNTAX', path: 'tcp.routers.db.rule', message: 'bad' };
+    const withDropped = compile(
+      [
+        {
+          sourceKey: '/etc/berth/b.yml',
+          config: {
+            http: {
+              routers: { zz: { rule: 'Host(`zz.test`)', service: 'svc' } },
+              services: { svc: { loadBalancer: { servers: [{ url: 'http://10.0.0.1:80' }] } } },
+            },
+          },
+          errors: [ruleError, tcpError],
+          sources: { routers: {}, services: {} },
+        },
+      ],
+      statics,
+    );
+    const api = buildApi({
+      store,
+      nodes: { list: () => [] },
+      state: () => ({ compile: withDropped, startedAt: '2024-01-01T00:00:00.000Z', epoch: store.epoch }),
+    });
+    const routers = (await api.inject({ method: 'GET', url: '/api/v1/routers' })).json();
+    assert.deepEqual(
+      routers.map((r: { name: string; status: string }) => [r.name, r.status]),
+      [
+        ['typo', 'error'],
+        ['zz', 'enabled'],
+      ],
+    );
+    assert.deepEqual(routers[0].errors, [ruleError]);
+    assert.deepEqual(routers[0].source, ruleError.source);
+    const tcp = (await api.inject({ method: 'GET', url: '/api/v1/tcp/routers' })).json();
+    assert.deepEqual(
+      tcp.map((r: { name: string; status: string }) => [r.name, r.status]),
+      [['db', 'error']],
+    );
+  });
+
+  it('names a router by an error path, whatever the case of the schema keys', () => {
+    assert.equal(routerNameOf('http.routers.web.rule', 'http.routers.'), 'web');
+    assert.equal(routerNameOf('HTTP.Routers.Web.tls.options', 'http.routers.'), 'Web');
+    assert.equal(routerNameOf('http.routers.web[0]', 'http.routers.'), 'web');
+    assert.equal(routerNameOf('http.routers', 'http.routers.'), null);
+    assert.equal(routerNameOf('http.services.web.rule', 'http.routers.'), null);
   });
 
   it('lists services', async () => {

@@ -23,6 +23,32 @@ function part(
 }
 
 describe('compile', () => {
+  it('reports where each router answers only over TLS, as the nodes route', () => {
+    const tlsStatics: StaticConfig = {
+      entryPoints: { web: { address: ':80' }, secure: { address: ':443', http: { tls: {} } } },
+    };
+    const result = compile(
+      [
+        part(
+          '/a.yml',
+          {
+            plain: { rule: 'Host(`a.test`)', service: 'api' },
+            own: { rule: 'Host(`b.test`)', service: 'api', tls: {} },
+          },
+          { api: svc('http://10.0.0.1:8080') },
+        ),
+      ],
+      tlsStatics,
+    );
+    const of = (name: string) => result.routers.find((r) => r.name === name);
+    // No tls of its own: plain HTTP on `web`, TLS only on `secure` (the entry point's http.tls).
+    assert.deepEqual(of('plain')?.entryPoints, ['secure', 'web']);
+    assert.deepEqual(of('plain')?.tlsEntryPoints, ['secure']);
+    assert.deepEqual(of('own')?.tlsEntryPoints, ['secure', 'web']);
+    const bare = compile([part('/b.yml', { r: { rule: 'Host(`c.test`)', service: 'api' } })], statics);
+    assert.deepEqual(bare.routers[0]?.tlsEntryPoints, []);
+  });
+
   it('merges routers and services from several parts into one body', () => {
     const a = part('/a.yml', { api: { rule: 'Host(`api.test`)', service: 'api', entryPoints: ['web'] } });
     const b = part('/b.yml', {}, { api: svc('http://10.0.0.1:8080') });

@@ -4,7 +4,12 @@ import type { OptionSpec } from './command.js';
 import { str } from './command.js';
 
 export const apiOptions: Record<string, OptionSpec> = {
-  api: { type: 'string', arg: 'url', help: 'controller API (or BERTH_API)', default: DEFAULT_API },
+  api: {
+    type: 'string',
+    arg: 'host:port|url',
+    help: 'controller API, e.g. 127.0.0.1:7380 or http://127.0.0.1:7380 (or BERTH_API)',
+    default: DEFAULT_API,
+  },
   'api-token': { type: 'string', arg: 'token', help: 'API bearer token (or BERTH_API_TOKEN)' },
   json: { type: 'boolean', help: 'print JSON for scripts' },
 };

@@ -1,20 +1,9 @@
 // `berth controller`: the only process with the Docker socket; serves the node channel and the internal API.
-
-import { startController } from '@berth/controller';
 import { writeFileAtomic } from '@berth/protocol';
+import { parseApiAddress } from '../api-client.js';
 import { createLogger } from '../logger.js';
-import { CliError } from '../output.js';
 import { type Command, str, strs, untilSignal } from './command.js';
-
-export function parseEntryPointFlags(flags: string[]): Record<string, { address: string }> {
-  const out: Record<string, { address: string }> = {};
-  for (const f of flags) {
-    const eq = f.indexOf('=');
-    if (eq <= 0) throw new CliError('BERTH_CLI_BAD_FLAG', `--entrypoint expects name=address, got '${f}'`);
-    out[f.slice(0, eq)] = { address: f.slice(eq + 1) };
-  }
-  return out;
-}
+import { parseEntryPointFlags } from './entry-point-flags.js';
 
 export const controllerCommand: Command = {
   name: 'controller',
@@ -49,7 +38,12 @@ export const controllerCommand: Command = {
       arg: 'host:port',
       help: 'address nodes dial, put in join tokens (default: --listen)',
     },
-    api: { type: 'string', arg: 'host:port', help: 'internal API address', default: '127.0.0.1:7380' },
+    api: {
+      type: 'string',
+      arg: 'host:port|url',
+      help: 'internal API address, host:port or http://host:port',
+      default: '127.0.0.1:7380',
+    },
     'api-token': {
       type: 'string',
       arg: 'token',
@@ -68,6 +62,8 @@ export const controllerCommand: Command = {
     'berth controller --file ./dynamic --entrypoint web=:80 --listen 0.0.0.0:7443 --advertise lb1.internal:7443',
   ],
   async run(v) {
+    // Loaded here, not at the top: `berth controller --help` needs none of fastify or the PKI.
+    const { startController } = await import('@berth/controller');
     const logger = createLogger('controller', str(v, 'log-level') ?? 'info');
     const apiToken = str(v, 'api-token') ?? process.env['BERTH_API_TOKEN'];
     const configFile = str(v, 'config');
@@ -76,7 +72,7 @@ export const controllerCommand: Command = {
     const controller = await startController({
       dataDir: str(v, 'data-dir') ?? '.berth/controller',
       listen: str(v, 'listen') ?? '127.0.0.1:7443',
-      api: str(v, 'api') ?? '127.0.0.1:7380',
+      api: parseApiAddress(str(v, 'api') ?? '127.0.0.1:7380').hostPort,
       entryPoints: parseEntryPointFlags(strs(v, 'entrypoint')),
       heartbeatMs: Number(str(v, 'heartbeat-ms') ?? 5000),
       logger,

@@ -5,7 +5,7 @@ import { type ProxyNode, startProxyNode } from '@berth/proxy';
 import { createLogger } from '../logger.js';
 import { CliError } from '../output.js';
 import { type Command, str, strs, untilSignal } from './command.js';
-import { parseEntryPointFlags } from './controller.js';
+import { parseEntryPointFlags } from './entry-point-flags.js';
 
 export const proxyCommand: Command = {
   name: 'proxy',

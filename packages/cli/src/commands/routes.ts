@@ -1,9 +1,73 @@
-// `berth routes`: every router, enabled or not, with its rule, service and errors; `--tcp` for TCP routers.
-import type { RouterStatus, TcpRouterStatus } from '@berth/controller';
+// `berth routes`: every router the sources define (enabled, disabled, or dropped for an error) with its rule, service and errors; `--tcp` for TCP routers.
+import type { RouterListItem, TcpRouterListItem } from '@berth/controller';
 import { apiGet } from '../api-client.js';
 import { table } from '../output.js';
 import { apiOptions, targetFrom } from './api-options.js';
 import { bool, type Command } from './command.js';
+
+/**
+ * Where an HTTP router answers, as the nodes route: on each entry point, plain HTTP or only TLS
+ * (its own `tls` or the entry point's `http.tls`). One port takes both, so `web (http)` on an
+ * entry point meant for HTTPS is true: a plain request there reaches the router, an HTTPS one does not.
+ */
+export function entryPointsCell(r: RouterListItem): string {
+  if (r.entryPoints.length === 0) return '-';
+  const tls = new Set(r.tlsEntryPoints ?? []);
+  return r.entryPoints.map((ep) => `${ep} (${tls.has(ep) ? 'https' : 'http'})`).join(', ');
+}
+
+export const ROUTE_HEADERS = ['ROUTER', 'STATUS', 'ENTRYPOINTS', 'PRIORITY', 'SERVICE', 'RULE', 'ERRORS'];
+
+/** Table rows, one per HTTP router; pure so it is tested without a controller. */
+export function routeRows(routers: readonly RouterListItem[]): string[][] {
+  return routers.map((r) => [
+    r.name,
+    r.status,
+    entryPointsCell(r),
+    r.status === 'error' ? '-' : String(r.priority),
+    r.service || '-',
+    r.rule || '-',
+    r.errors.map((e) => e.code).join(',') || '-',
+  ]);
+}
+
+export const TCP_ROUTE_HEADERS = [
+  'ROUTER',
+  'STATUS',
+  'ENTRYPOINTS',
+  'PRIORITY',
+  'SERVICE',
+  'RULE',
+  'TLS',
+  'ERRORS',
+];
+
+export function tcpRouteRows(routers: readonly TcpRouterListItem[]): string[][] {
+  return routers.map((r) => [
+    r.name,
+    r.status,
+    r.entryPoints.join(',') || '-',
+    r.status === 'error' ? '-' : String(r.priority),
+    r.service || '-',
+    r.rule || '-',
+    r.status === 'error' ? '-' : r.tls,
+    r.errors.map((e) => e.code).join(',') || '-',
+  ]);
+}
+
+/** Below the table: each error in full, with where it is, so a router that does not work says why. */
+export function errorLines(routers: readonly (RouterListItem | TcpRouterListItem)[]): string[] {
+  const lines: string[] = [];
+  for (const r of routers) {
+    for (const e of r.errors) {
+      const at = e.source
+        ? ` (${e.source.origin}${e.source.line === undefined ? '' : `:${e.source.line}`})`
+        : '';
+      lines.push(`  ${r.name}: ${e.code}: ${e.message}${at}`);
+    }
+  }
+  return lines;
+}
 
 export const routesCommand: Command = {
   name: 'routes',
@@ -17,24 +81,17 @@ export const routesCommand: Command = {
     const target = targetFrom(v);
     const tcp = bool(v, 'tcp');
     const routers = tcp
-      ? await apiGet<TcpRouterStatus[]>(target, '/api/v1/tcp/routers')
-      : await apiGet<RouterStatus[]>(target, '/api/v1/routers');
+      ? await apiGet<TcpRouterListItem[]>(target, '/api/v1/tcp/routers')
+      : await apiGet<RouterListItem[]>(target, '/api/v1/routers');
     if (bool(v, 'json')) {
       process.stdout.write(`${JSON.stringify(routers, null, 2)}\n`);
       return 0;
     }
-    const head = ['ROUTER', 'STATUS', 'ENTRYPOINTS', 'PRIORITY', 'SERVICE', 'RULE'];
-    const rows = routers.map((r) => [
-      r.name,
-      r.status,
-      r.entryPoints.join(','),
-      String(r.priority),
-      r.service,
-      r.rule,
-      ...('tls' in r && typeof r.tls === 'string' ? [r.tls] : []),
-      r.errors.map((e) => e.code).join(',') || '-',
-    ]);
-    process.stdout.write(`${table([...head, ...(tcp ? ['TLS'] : []), 'ERRORS'], rows)}\n`);
+    const out = tcp
+      ? table(TCP_ROUTE_HEADERS, tcpRouteRows(routers as TcpRouterListItem[]))
+      : table(ROUTE_HEADERS, routeRows(routers as RouterListItem[]));
+    const errors = errorLines(routers);
+    process.stdout.write(`${out}\n${errors.length > 0 ? `\nErrors:\n${errors.join('\n')}\n` : ''}`);
     return 0;
   },
 };

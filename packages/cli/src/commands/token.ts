@@ -1,8 +1,8 @@
 // `berth token`: prints the join token nodes need, read from the controller's data dir.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CliError } from '../output.js';
-import { type Command, str } from './command.js';
+import { bool, type Command, str } from './command.js';
 
 export const tokenCommand: Command = {
   name: 'token',
@@ -14,8 +14,9 @@ export const tokenCommand: Command = {
       help: "the controller's data dir",
       default: '.berth/controller',
     },
+    json: { type: 'boolean', help: 'print {"token", "file"} as JSON for scripts' },
   },
-  examples: ['berth proxy --join "$(berth token)"'],
+  examples: ['berth proxy --join "$(berth token)"', 'berth token --json'],
   async run(v) {
     const dir = str(v, 'data-dir') ?? '.berth/controller';
     let token: string;
@@ -26,6 +27,10 @@ export const tokenCommand: Command = {
         'BERTH_CLI_NO_TOKEN',
         `no join token in ${dir}: start the controller first, or pass its --data-dir`,
       );
+    }
+    if (bool(v, 'json')) {
+      process.stdout.write(`${JSON.stringify({ token, file: resolve(dir, 'join-token') }, null, 2)}\n`);
+      return 0;
     }
     process.stdout.write(`${token}\n`);
     return 0;

@@ -8,6 +8,7 @@ import { bearerChecker } from './bearer-auth.js';
 import { healthByService, listItem, statsReply } from './node-stats.js';
 import { converged, nodeInSync } from './node-sync.js';
 import { redactSnapshot } from './redact.js';
+import { routersView, tcpRoutersView } from './routers-view.js';
 import {
   certsSchema,
   errorReplySchema,
@@ -156,11 +157,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     },
   );
 
-  app.get(
-    '/api/v1/routers',
-    { schema: { response: { 200: routersSchema, ...errorReplies } } },
-    async () => deps.state().compile?.routers ?? [],
-  );
+  app.get('/api/v1/routers', { schema: { response: { 200: routersSchema, ...errorReplies } } }, async () => {
+    const compile = deps.state().compile;
+    return compile === null ? [] : routersView(compile.routers, compile.errors);
+  });
 
   app.get(
     '/api/v1/services',
@@ -181,7 +181,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.get(
     '/api/v1/tcp/routers',
     { schema: { response: { 200: tcpRoutersSchema, ...errorReplies } } },
-    async () => deps.state().compile?.tcpRouters ?? [],
+    async () => {
+      const compile = deps.state().compile;
+      return compile === null ? [] : tcpRoutersView(compile.tcpRouters, compile.errors);
+    },
   );
 
   app.get(

@@ -230,15 +230,17 @@ export const routersSchema = {
   type: 'array',
   items: {
     type: 'object',
-    required: ['name', 'rule', 'service', 'entryPoints', 'priority', 'status', 'errors'],
+    required: ['name', 'rule', 'service', 'entryPoints', 'tlsEntryPoints', 'priority', 'status', 'errors'],
     properties: {
       name: str,
       rule: str,
       service: str,
       entryPoints: strList,
+      tlsEntryPoints: strList,
       middlewares: strList,
       priority: { type: 'number' },
-      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      // `error`: a provider dropped it (its rule does not parse...); only its name and errors are known.
+      status: { type: 'string', enum: ['enabled', 'disabled', 'error'] },
       errors: errorList,
       source: sourceSchema,
     },
@@ -297,7 +299,7 @@ export const tcpRoutersSchema = {
       priority: { type: 'number' },
       tls: { type: 'string', enum: ['passthrough', 'terminate', 'none'] },
       tlsOptions: str,
-      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      status: { type: 'string', enum: ['enabled', 'disabled', 'error'] },
       errors: errorList,
       source: sourceSchema,
     },

@@ -10,6 +10,11 @@ export interface RouterStatus {
   service: string;
   /** The entry points the router listens on, explicit even when the configuration omitted them. */
   entryPoints: string[];
+  /**
+   * Those of `entryPoints` where it answers only over TLS (its own `tls`, or the entry point's
+   * `http.tls`); on the others it answers only plain HTTP (an entry point takes both on one port).
+   */
+  tlsEntryPoints: string[];
   /** The router's own middlewares, as configured (entry point middlewares are not repeated here). */
   middlewares: string[];
   /** Effective priority: the configured one, else the rule's default. */

@@ -84,7 +84,7 @@ export function compile(
     const conflict = merged.routerConflicts.get(name);
     if (conflict !== undefined) {
       routerStatuses.push(
-        routerStatus(name, conflict.first, entryPointsOf(conflict.first.value, allEntryPoints), [
+        routerStatus(name, conflict.first, entryPointsOf(conflict.first.value, allEntryPoints), statics, [
           conflict.error,
         ]),
       );
@@ -117,7 +117,7 @@ export function compile(
       );
     }
     routerErrors.push(...errors);
-    routerStatuses.push(routerStatus(name, def, eps, errors));
+    routerStatuses.push(routerStatus(name, def, eps, statics, errors));
     if (errors.length === 0) routers[name] = normaliseRouter(def.value, eps);
   }
 
@@ -513,6 +513,7 @@ function routerStatus(
   name: string,
   def: Definition<HttpRouter>,
   entryPoints: string[],
+  statics: StaticConfig,
   errors: ConfigError[],
 ): RouterStatus {
   const router = def.value;
@@ -522,6 +523,10 @@ function routerStatus(
     rule: router.rule,
     service: router.service,
     entryPoints,
+    // As the nodes route: a router with `tls`, or on an entry point with `http.tls`, answers only over TLS there.
+    tlsEntryPoints: entryPoints.filter(
+      (ep) => router.tls !== undefined || statics.entryPoints[ep]?.http?.tls !== undefined,
+    ),
     middlewares: router.middlewares ?? [],
     priority: effectivePriority(router),
     status: errors.length === 0 ? 'enabled' : 'disabled',

@@ -1,0 +1,55 @@
+// Every subcommand's name and summary, and how to load it: `berth --help` lists them without
+// loading any command, and a command's modules (the controller's fastify, the proxy's data plane)
+// load only when that command runs.
+import type { Command } from './commands/command.js';
+
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  hidden?: boolean;
+  load(): Promise<Command>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'up',
+    summary: 'start a controller, proxy nodes and two demo backends on this host',
+    load: async () => (await import('./commands/up.js')).upCommand,
+  },
+  {
+    name: 'controller',
+    summary: 'run the controller: providers, compiler, snapshot store, node channel, API',
+    load: async () => (await import('./commands/controller.js')).controllerCommand,
+  },
+  {
+    name: 'proxy',
+    summary: 'run a proxy node that joins a controller',
+    load: async () => (await import('./commands/proxy.js')).proxyCommand,
+  },
+  {
+    name: 'token',
+    summary: "print the join token for proxy nodes (from the controller's data dir)",
+    load: async () => (await import('./commands/token.js')).tokenCommand,
+  },
+  {
+    name: 'nodes',
+    summary: 'list proxy nodes with their applied snapshot version',
+    load: async () => (await import('./commands/nodes.js')).nodesCommand,
+  },
+  {
+    name: 'routes',
+    summary: 'list HTTP routers (or TCP routers with --tcp) with their rule, service and status',
+    load: async () => (await import('./commands/routes.js')).routesCommand,
+  },
+  {
+    name: 'certs',
+    summary: 'list TLS certificates with their names, expiry, origin and OCSP status',
+    load: async () => (await import('./commands/certs.js')).certsCommand,
+  },
+  {
+    name: 'demo-backend',
+    summary: 'run a sample backend that echoes the request (used by `berth up`)',
+    hidden: true,
+    load: async () => (await import('./commands/demo-backend.js')).demoBackendCommand,
+  },
+];

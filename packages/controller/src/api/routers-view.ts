@@ -1,0 +1,90 @@
+// The API's router lists: the compiled routers plus those a provider dropped (a rule that does not parse...), shown by their errors.
+import type { ConfigError } from '@berth/config';
+import type { RouterStatus, TcpRouterStatus } from '../compiler/compile-result.js';
+
+/** A router the sources define but validation dropped: only its name and errors are known. */
+export interface ErroredRouter {
+  name: string;
+  status: 'error';
+  errors: ConfigError[];
+}
+
+export type RouterListItem = RouterStatus | (Omit<RouterStatus, 'status'> & ErroredRouter);
+export type TcpRouterListItem = TcpRouterStatus | (Omit<TcpRouterStatus, 'status'> & ErroredRouter);
+
+/**
+ * The router name an error's path names (`http.routers.NAME.rule` → `NAME`), or null. Providers
+ * may spell schema keys as written (`HTTP.Routers.`); names keep their case.
+ */
+export function routerNameOf(path: string, prefix: 'http.routers.' | 'tcp.routers.'): string | null {
+  if (path.slice(0, prefix.length).toLowerCase() !== prefix) return null;
+  const rest = path.slice(prefix.length);
+  const end = rest.search(/[.[]/);
+  const name = end < 0 ? rest : rest.slice(0, end);
+  return name === '' ? null : name;
+}
+
+/** Names with errors but no status entry, in name order, each with its errors. */
+function dropped(
+  known: ReadonlySet<string>,
+  errors: readonly ConfigError[],
+  prefix: 'http.routers.' | 'tcp.routers.',
+): Map<string, ConfigError[]> {
+  const out = new Map<string, ConfigError[]>();
+  for (const e of errors) {
+    const name = routerNameOf(e.path, prefix);
+    if (name === null || known.has(name)) continue;
+    const list = out.get(name) ?? [];
+    list.push(e);
+    out.set(name, list);
+  }
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+export function routersView(
+  routers: readonly RouterStatus[],
+  errors: readonly ConfigError[],
+): RouterListItem[] {
+  const extra = dropped(new Set(routers.map((r) => r.name)), errors, 'http.routers.');
+  if (extra.size === 0) return [...routers];
+  const errored = [...extra].map(
+    ([name, errs]): RouterListItem => ({
+      name,
+      rule: '',
+      service: '',
+      entryPoints: [],
+      tlsEntryPoints: [],
+      middlewares: [],
+      priority: 0,
+      status: 'error',
+      errors: errs,
+      ...(errs[0]?.source === undefined ? {} : { source: errs[0].source }),
+    }),
+  );
+  return [...routers, ...errored].sort(byName);
+}
+
+export function tcpRoutersView(
+  routers: readonly TcpRouterStatus[],
+  errors: readonly ConfigError[],
+): TcpRouterListItem[] {
+  const extra = dropped(new Set(routers.map((r) => r.name)), errors, 'tcp.routers.');
+  if (extra.size === 0) return [...routers];
+  const errored = [...extra].map(
+    ([name, errs]): TcpRouterListItem => ({
+      name,
+      rule: '',
+      service: '',
+      entryPoints: [],
+      middlewares: [],
+      priority: 0,
+      tls: 'none',
+      status: 'error',
+      errors: errs,
+      ...(errs[0]?.source === undefined ? {} : { source: errs[0].source }),
+    }),
+  );
+  return [...routers, ...errored].sort(byName);
+}
