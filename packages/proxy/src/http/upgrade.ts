@@ -175,10 +175,19 @@ function headerObject(flat: readonly string[]): Record<string, string | string[]
 
 /** Refuses a request on a raw socket, before any response object exists for it. */
 export function writeBadRequest(socket: Duplex): void {
+  writeRefusal(socket, 400, 'Bad Request');
+}
+
+/** The same for a request with more header lines than the entry point allows. */
+export function writeHeadersTooLarge(socket: Duplex): void {
+  writeRefusal(socket, 431, 'Request Header Fields Too Large');
+}
+
+function writeRefusal(socket: Duplex, status: number, reason: string): void {
   if (socket.destroyed) return;
-  const text = 'Bad Request\n';
+  const text = `${reason}\n`;
   socket.end(
-    'HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n' +
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
       `content-length: ${text.length}\r\nconnection: close\r\n\r\n${text}`,
   );
 }
