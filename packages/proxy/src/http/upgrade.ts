@@ -5,6 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServerTarget } from '../runtime/types.js';
+import { serverNameFor, serverNameOptions } from '../tls/server-name.js';
 import { downstreamResponseHeaders } from './forwarded-headers.js';
 import { proxiedSocket, socketEnds } from './proxy-protocol-connect.js';
 import type { TransportSettings } from './servers-transport.js';
@@ -50,7 +51,10 @@ export function relayUpgrade(relay: UpgradeRelay): Promise<UpgradeResult> {
       path: relay.target,
       headers,
       setHost: headers['host'] === undefined,
-      ...(https ? transport.tls : {}),
+      // The name undici's connections use, not node:https's pick from the Host header; never an IP as SNI.
+      ...(https
+        ? { ...transport.tls, ...serverNameOptions(serverNameFor(server.url, transport.tls.servername)) }
+        : {}),
       // serversTransport.proxyProtocol: this tunnel's connection opens with the client's PROXY header
       // (node:http calls createConnection only when no agent is given, `agent: false` included).
       ...(transport.proxyProtocol !== undefined && socket instanceof Socket
