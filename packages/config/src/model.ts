@@ -439,8 +439,10 @@ export interface EntryPoint {
     };
     /** Every HTTP router on this entry point serves TLS, with these settings unless the router has its own. */
     tls?: RouterTls;
-    /** Largest request head (request line plus headers), bytes (default 1 MiB as Traefik... Node: 16 KiB). */
+    /** Largest request head (request line plus headers), bytes (default 64 KiB); a bigger one gets 431. */
     maxHeaderBytes?: number;
+    /** Most header lines a request may carry (default 100); one with more gets 431 and is not forwarded. */
+    maxHeaderCount?: number;
     /** Middlewares applied to every router on this entry point, before the router's own. */
     middlewares?: string[];
   };

@@ -202,7 +202,7 @@ describe('fast path', () => {
     assert.equal(p.fastPathRequests(), 5);
   });
 
-  test('a head with nothing to rewrite goes upstream as received, forwarded headers appended; others are rewritten', async () => {
+  test('a head with nothing to rewrite goes upstream as received, forwarded headers after Host; others are rewritten', async () => {
     const server = await rawServer(() => ok('x'));
     const snapshot = body(
       {
@@ -220,6 +220,7 @@ describe('fast path', () => {
       'GET /p?q=1 HTTP/1.1\r\nHost: a.test:8080\r\nAccept: */*\r\nX-Custom:  v \r\n\r\n',
       'GET /p HTTP/1.1\r\nhost: b.test\r\n\r\n',
       'GET /own HTTP/1.1\r\nHost: own.test\r\nX-Forwarded-Proto: https\r\n\r\n',
+      'GET /late HTTP/1.1\r\nAccept: */*\r\nX-Custom: v\r\nHOST: a.test\r\nX-Last: 1\r\n\r\n',
     ];
     for (const [i, head] of heads.entries()) {
       client.send(head);
@@ -227,9 +228,9 @@ describe('fast path', () => {
     }
     assert.equal(
       server.heads[0],
-      'GET /p?q=1 HTTP/1.1\r\nHost: a.test:8080\r\nAccept: */*\r\nX-Custom:  v \r\n' +
+      'GET /p?q=1 HTTP/1.1\r\nHost: a.test:8080\r\n' +
         'x-forwarded-for: 127.0.0.1\r\nx-forwarded-proto: http\r\nx-forwarded-host: a.test:8080\r\n' +
-        'x-forwarded-port: 8080\r\nx-real-ip: 127.0.0.1\r\n\r\n',
+        'x-forwarded-port: 8080\r\nx-real-ip: 127.0.0.1\r\nAccept: */*\r\nX-Custom:  v \r\n\r\n',
     );
     assert.equal(
       server.heads[1],
@@ -240,13 +241,38 @@ describe('fast path', () => {
     const own = server.heads[2]!;
     assert.match(
       own,
-      new RegExp(`\r\nhost: ${server.url.slice(7).replace('.', '\\.')}\r\n`),
-      'passHostHeader: false',
+      new RegExp(
+        `^GET /own HTTP/1.1\r\nhost: ${server.url.slice(7).replace('.', '\\.')}\r\nx-forwarded-for: `,
+      ),
+      'passHostHeader: false; Host, then the forwarded headers',
     );
     assert.doesNotMatch(own, /Host: own\.test/);
     assert.match(own, /\r\nx-forwarded-proto: http\r\n/, 'an untrusted X-Forwarded-Proto is replaced');
     assert.doesNotMatch(own, /https/);
-    assert.equal(p.fastPathRequests(), 3);
+    assert.equal(
+      server.heads[3],
+      'GET /late HTTP/1.1\r\nHOST: a.test\r\nx-forwarded-for: 127.0.0.1\r\nx-forwarded-proto: http\r\n' +
+        'x-forwarded-host: a.test\r\nx-forwarded-port: 80\r\nx-real-ip: 127.0.0.1\r\n' +
+        'Accept: */*\r\nX-Custom: v\r\nX-Last: 1\r\n\r\n',
+      'a Host sent late moves up to the request line',
+    );
+    assert.equal(p.fastPathRequests(), 4);
+  });
+
+  test('a stripped X-Forwarded-For leaves Host first, then the forwarded headers, then the client’s', async () => {
+    const server = await rawServer(() => ok('x'));
+    const { p, port } = await plane(oneRoute(server.url));
+    const client = new RawClient(port);
+    client.send(
+      'GET /s HTTP/1.1\r\nX-Forwarded-For: 6.6.6.6\r\nAccept: */*\r\nHost: a.test\r\nX-Real-Ip: 6.6.6.6\r\nX-A: 1\r\n\r\n',
+    );
+    await client.waitFor((r) => responses(r).length === 1, 'response');
+    assert.equal(
+      server.heads[0],
+      'GET /s HTTP/1.1\r\nhost: a.test\r\nx-forwarded-for: 127.0.0.1\r\nx-forwarded-proto: http\r\n' +
+        'x-forwarded-host: a.test\r\nx-forwarded-port: 80\r\nx-real-ip: 127.0.0.1\r\nAccept: */*\r\nX-A: 1\r\n\r\n',
+    );
+    assert.equal(p.fastPathRequests(), 1);
   });
 
   test('pipelined requests in one write are answered in order', async () => {

@@ -158,7 +158,7 @@ function h1s(
 function h2get(
   port: number,
   path: string,
-  opts: { method?: string; body?: string; authority?: string } = {},
+  opts: { method?: string; body?: string; authority?: string; headers?: Record<string, string> } = {},
 ): Promise<Answer & { rstCode?: number }> {
   return new Promise((resolve, reject) => {
     const authority = opts.authority ?? 'app.test';
@@ -171,6 +171,7 @@ function h2get(
       ':path': path,
       ':method': opts.method ?? 'GET',
       ':authority': `${authority}:${port}`,
+      ...opts.headers,
     });
     let status = 0;
     let headers: Record<string, string | string[] | undefined> = {};
@@ -553,5 +554,71 @@ describe('an entry point with http.tls', () => {
     assert.equal((await h1s(edgeTls.tlsPort, '/')).status, 200);
     assert.equal((await h2get(edgeTls.tlsPort, '/')).status, 200);
     assert.equal((await call(edgeTls.plainPort, { host: 'app.test' })).status, 404);
+  });
+});
+
+describe('HTTP/2 header count', () => {
+  /** `count` header fields besides the pseudo-headers (`:authority` counts as Host). */
+  function fields(count: number): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (let i = 0; i < count - 1; i++) out[`h${i}`] = 'x';
+    return out;
+  }
+
+  it('answers 431 on the stream for more than http.maxHeaderCount fields, and forwards none of them', async () => {
+    const ca = makeTestCa();
+    cleanups.add(async () => ca.close());
+    let seen = 0;
+    const app = await backendFor(cleanups, 'app', (req, res) => {
+      seen++;
+      echo(req, res);
+    });
+    const b = snapshotBody(
+      { any: { rule: 'Host(`app.test`)', service: 'app', tls: {} } },
+      { app: service(app.url) },
+      {
+        websecure: ':443',
+      },
+    );
+    const edgeTls = await edge(b, ca.leaf(['app.test']), ca.leaf(['berth-default']));
+    const flood = await h2get(edgeTls.tlsPort, '/', { headers: fields(1_000) });
+    assert.equal(flood.rstCode, undefined, 'an answer, not ENHANCE_YOUR_CALM');
+    assert.equal(flood.status, 431);
+    assert.equal(flood.text, 'Request Header Fields Too Large\n');
+    assert.equal((await h2get(edgeTls.tlsPort, '/', { headers: fields(101) })).status, 431);
+    assert.equal(seen, 0);
+    const ok = await h2get(edgeTls.tlsPort, '/', {
+      headers: { ...fields(99), 'x-forwarded-for': '6.6.6.6' },
+    });
+    assert.equal(ok.status, 200);
+    const upstream = JSON.parse(ok.text) as { headers: Record<string, string>; rawNames: string[] };
+    assert.equal(upstream.headers['x-forwarded-for'], '127.0.0.1');
+    // HTTP/2 to HTTP/1.1: Host, then the forwarded headers (undici adds its `connection`), then the client's.
+    assert.deepEqual(upstream.rawNames.filter((n) => n !== 'connection').slice(0, 7), [
+      'host',
+      'x-forwarded-for',
+      'x-forwarded-proto',
+      'x-forwarded-host',
+      'x-forwarded-port',
+      'x-forwarded-server',
+      'x-real-ip',
+    ]);
+  });
+
+  it('honours a configured limit', async () => {
+    const ca = makeTestCa();
+    cleanups.add(async () => ca.close());
+    const app = await backendFor(cleanups, 'app', echo);
+    const b = snapshotBody(
+      { any: { rule: 'Host(`app.test`)', service: 'app', tls: {} } },
+      { app: service(app.url) },
+      {
+        websecure: ':443',
+      },
+    );
+    (b.entryPoints['websecure'] as EntryPoint).http = { maxHeaderCount: 300 };
+    const edgeTls = await edge(b, ca.leaf(['app.test']), ca.leaf(['berth-default']));
+    assert.equal((await h2get(edgeTls.tlsPort, '/', { headers: fields(300) })).status, 200);
+    assert.equal((await h2get(edgeTls.tlsPort, '/', { headers: fields(301) })).status, 431);
   });
 });

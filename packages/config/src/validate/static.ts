@@ -130,6 +130,7 @@ const entryPointShape: Shape = {
           },
           tls: tlsKind(routerTlsShape),
           maxHeaderBytes: { kind: 'integer', min: 1 },
+          maxHeaderCount: { kind: 'integer', min: 1, max: 65_535 },
           middlewares: { kind: 'stringList' },
         },
         unsupported: ['encodeQuerySemicolons', 'sanitizePath'],

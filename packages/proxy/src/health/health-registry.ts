@@ -4,6 +4,7 @@ import type { ServerStatusReport, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher, interceptors } from 'undici';
 import type { ServerTarget } from '../runtime/types.js';
+import { serverConnector } from '../tls/server-name.js';
 import { ActiveChecker } from './active-checker.js';
 import { type ActiveSettings, type ProbeTls, resolveActive } from './active-settings.js';
 import { type PassiveSettings, PassiveState, resolvePassive } from './passive-health.js';
@@ -196,11 +197,12 @@ export class HealthRegistry implements ServerHealth {
       const agent = new Agent({
         connections: this.#connections,
         keepAliveTimeout: 4_000,
-        connect: {
+        // Never an IP as SNI (tls/server-name.ts).
+        connect: serverConnector({
           rejectUnauthorized: tls.rejectUnauthorized,
           ...(tls.ca ? { ca: tls.ca } : {}),
           ...(tls.servername ? { servername: tls.servername } : {}),
-        },
+        }),
       });
       this.#agents.push(agent);
       dispatcher = followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: 5 })) : agent;

@@ -19,6 +19,8 @@ export interface EntryPointSettings {
   idleTimeoutMs: number;
   /** Largest request head; a bigger one gets 431. */
   maxHeaderBytes: number;
+  /** Most header lines in a request head (HTTP/1.1 and HTTP/2); more gets 431. */
+  maxHeaderCount: number;
   /** How long requests in flight may finish when the entry point closes. */
   graceTimeoutMs: number;
   forwarded: ForwardedTrust;
@@ -51,6 +53,12 @@ export const DEFAULT_H2_MAX_CONCURRENT_STREAMS = 250;
  * buffers (4 × 8 KiB) sit below this, so anything they accept passes here too.
  */
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
+/**
+ * HAProxy's limit (101 with the request line). Bytes alone do not bound it: 1,000 tiny headers
+ * fit in 9 KB, and a backend that keeps only the first N headers (node:http, Express: 1,000)
+ * would then never see the X-Forwarded-For and X-Real-Ip a proxy adds.
+ */
+export const DEFAULT_MAX_HEADER_COUNT = 100;
 
 const NO_TRUST: ForwardedTrust = { insecure: false, trustedIPs: null };
 
@@ -76,6 +84,7 @@ export function entryPointSettings(
       typeof maxHeader === 'number' && Number.isInteger(maxHeader) && maxHeader > 0
         ? maxHeader
         : DEFAULT_MAX_HEADER_BYTES,
+    maxHeaderCount: positiveInteger(ep?.http?.maxHeaderCount) ?? DEFAULT_MAX_HEADER_COUNT,
     graceTimeoutMs: durationMs(ep?.transport?.lifeCycle?.graceTimeOut, DEFAULT_GRACE_TIMEOUT_MS),
     forwarded: trust,
     h2MaxConcurrentStreams:

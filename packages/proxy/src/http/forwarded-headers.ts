@@ -62,17 +62,22 @@ export interface ForwardContext {
   serverName: string;
   /** For an Upgrade request: the protocol to ask the server for (Connection and Upgrade are kept). */
   upgrade?: string;
-  /** Headers to set last, replacing any of the same name; `undefined` removes one. Lower-case names. */
+  /**
+   * Headers to set, each in place of the first of the same name (new ones last); `undefined`
+   * removes one. Lower-case names.
+   */
   overrides?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
  * Builds the upstream request headers as a flat `[name, value, ...]` list from Node's
- * `rawHeaders`, which keeps duplicates and the client's spelling.
+ * `rawHeaders`, which keeps duplicates and the client's spelling. Host comes first, then the
+ * forwarded headers, then the client's: a server that keeps only its first N headers
+ * (node:http, Express: 1,000) still sees who the client is and where it asked to go.
  */
 export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: ForwardContext): string[] {
   const named = connectionValues(rawHeaders);
-  const out: string[] = [];
+  const client: string[] = [];
   let priorFor: string | undefined;
   let proto: string | undefined;
   let host: string | undefined;
@@ -89,13 +94,13 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: Forwa
       else if (lower === 'x-forwarded-host') host ??= value;
       else if (lower === 'x-forwarded-port') port ??= value;
       else if (lower === 'x-real-ip') realIp ??= value;
-      else out.push(name, value);
+      else client.push(name, value);
       continue;
     }
     if (HOP_BY_HOP.has(lower) || lower === 'host' || lower === 'expect' || named.has(lower)) continue;
-    out.push(name, value);
+    client.push(name, value);
   }
-  if (ctx.upgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', ctx.upgrade);
+  const out: string[] = [];
   if (ctx.upstreamHost !== undefined) out.push('host', ctx.upstreamHost);
   out.push('x-forwarded-for', priorFor === undefined ? ctx.peerIp : `${priorFor}, ${ctx.peerIp}`);
   const forwardedProto = proto ?? ctx.proto;
@@ -105,23 +110,35 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: Forwa
   out.push('x-forwarded-port', port ?? portOf(ctx.host, forwardedProto));
   if (ctx.serverName !== '') out.push('x-forwarded-server', ctx.serverName);
   out.push('x-real-ip', realIp ?? ctx.peerIp);
+  if (ctx.upgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', ctx.upgrade);
+  for (let i = 0; i < client.length; i++) out.push(client[i]!);
   return ctx.overrides === undefined ? out : override(out, ctx.overrides);
 }
 
 function override(headers: string[], overrides: Readonly<Record<string, string | undefined>>): string[] {
-  let names: Set<string> | undefined;
+  let names: Map<string, string> | undefined;
   for (const name in overrides) {
-    names ??= new Set();
-    names.add(name.toLowerCase());
+    names ??= new Map();
+    names.set(name.toLowerCase(), name);
   }
   if (names === undefined) return headers;
   const out: string[] = [];
+  const done = new Set<string>();
   for (let i = 0; i + 1 < headers.length; i += 2) {
-    if (!names.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
-  }
-  for (const name in overrides) {
+    const lower = headers[i]!.toLowerCase();
+    const name = names.get(lower);
+    if (name === undefined) {
+      out.push(headers[i]!, headers[i + 1]!);
+      continue;
+    }
+    if (done.has(lower)) continue;
+    done.add(lower);
     const value = overrides[name];
     if (value !== undefined) out.push(name, value);
+  }
+  for (const [lower, name] of names) {
+    const value = overrides[name];
+    if (!done.has(lower) && value !== undefined) out.push(name, value);
   }
   return out;
 }

@@ -4,6 +4,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import { PassThrough, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
+import { serverNameFor } from '../tls/server-name.js';
 import type { RequestContext } from './context.js';
 import { endSoon, type Finishable } from './end-batch.js';
 import type { Forward, ForwardOutcome, ForwardTarget } from './forward-types.js';
@@ -517,12 +518,12 @@ async function forwardUpgrade(
   return { kind: 'error', reason: result.reason, responseStarted: false };
 }
 
+/**
+ * An IP too: anything falsy would make undici fall back to the client's Host header. The pools'
+ * connector (tls/server-name.ts) sends no IP as SNI and checks the certificate against it.
+ */
 function serverNameOf(target: ForwardTarget, tls: TlsSettings): string {
-  if (tls.servername !== undefined) return tls.servername;
-  // For an IP the certificate is checked against the IP (Node warns once that SNI cannot carry
-  // one); anything falsy would make undici fall back to the client's Host header.
-  const host = target.server.url.hostname;
-  return host.startsWith('[') ? host.slice(1, -1) : host;
+  return serverNameFor(target.server.url, tls.servername);
 }
 
 function aborted(ctx: RequestContext): ForwardOutcome {

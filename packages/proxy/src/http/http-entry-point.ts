@@ -29,8 +29,8 @@ import { HttpRequestContext, TEXT_HEADERS, TEXT_HEADERS_CLOSE } from './request-
 import { clientAddress, parseRequest, peerOf, setPeer } from './request-view.js';
 import { RouteConnections } from './route-connections.js';
 import type { TransportSettings } from './servers-transport.js';
-import { framingError } from './strict-request.js';
-import { writeBadRequest } from './upgrade.js';
+import { framingError, headerCount } from './strict-request.js';
+import { writeBadRequest, writeHeadersTooLarge } from './upgrade.js';
 
 export interface EntryPointOptions {
   name: string;
@@ -56,6 +56,25 @@ export interface EntryPointOptions {
 const DEADLINE_CHECK_MS = 500;
 
 type ServerWithLimits = Server & { maxHeaderSize?: number };
+
+/**
+ * node:http keeps at most `maxHeadersCount` headers and drops the rest silently (rawHeaders too,
+ * in batches of 32): one more than the limit lets the count see an overlong head whole enough to
+ * refuse it, and keeps every header of one within the limit.
+ */
+function nodeMaxHeadersCount(maxHeaderCount: number): number {
+  return maxHeaderCount + 1;
+}
+
+/**
+ * nghttp2 refuses a header block of more entries than `maxHeaderListPairs` with a stream reset
+ * (ENHANCE_YOUR_CALM). Above the count limit and above anything `maxHeaderListSize` lets
+ * through (each field costs its length plus 32 bytes), every request with too many headers
+ * reaches the stream handler and gets the same 431 as on HTTP/1.1; the pseudo-headers count too.
+ */
+function h2MaxHeaderListPairs(settings: EntryPointSettings): number {
+  return Math.max(settings.maxHeaderCount, Math.ceil(settings.maxHeaderBytes / 32)) + 8;
+}
 
 /**
  * The listener's options can change with every snapshot without touching open connections:
@@ -122,11 +141,13 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
     // HTTP/2 settings are sent when a session starts: new ones take a new (never listening) server.
     if (
       before.h2MaxConcurrentStreams !== settings.h2MaxConcurrentStreams ||
-      before.maxHeaderBytes !== settings.maxHeaderBytes
+      before.maxHeaderBytes !== settings.maxHeaderBytes ||
+      before.maxHeaderCount !== settings.maxHeaderCount
     )
       this.#h2 = undefined;
     const server = this.server as ServerWithLimits;
     server.maxHeaderSize = settings.maxHeaderBytes;
+    server.maxHeadersCount = nodeMaxHeadersCount(settings.maxHeaderCount);
     server.requestTimeout = settings.readTimeoutMs;
     server.headersTimeout = settings.readTimeoutMs;
     server.keepAliveTimeout = settings.idleTimeoutMs;
@@ -243,6 +264,7 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
     if (this.#h2 === undefined) {
       const h2 = createHttp2Server({
         maxSendHeaderBlockLength: 64 * 1024,
+        maxHeaderListPairs: h2MaxHeaderListPairs(this.#settings),
         settings: {
           maxHeaderListSize: this.#settings.maxHeaderBytes,
           maxConcurrentStreams: this.#settings.h2MaxConcurrentStreams,
@@ -303,6 +325,10 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     // Read once: a swap during this request must not change where it goes.
     const runtime = this.#runtimes.current;
+    if (headerCount(req.rawHeaders, false) > this.#settings.maxHeaderCount) {
+      reject431(res);
+      return;
+    }
     if (framingError(req) !== null) {
       reject400(res);
       return;
@@ -312,6 +338,12 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
 
   /** The HTTP/2 request and response stand in for HTTP/1.1 ones (see h2-compat.ts). */
   #onH2Request(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    if (headerCount(req.rawHeaders, true) > this.#settings.maxHeaderCount) {
+      const text = 'Request Header Fields Too Large\n';
+      res.writeHead(431, { ...TEXT_HEADERS, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
     const runtime = this.#runtimes.current;
     // readTimeout, as node:http applies it to HTTP/1.1: the whole request, body included, in time.
     const readTimeout = this.#settings.readTimeoutMs;
@@ -421,6 +453,10 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
    */
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', noop);
+    if (headerCount(req.rawHeaders, false) > this.#settings.maxHeaderCount) {
+      writeHeadersTooLarge(socket);
+      return;
+    }
     if (framingError(req) !== null) {
       writeBadRequest(socket);
       return;
@@ -461,6 +497,17 @@ function redirects(
 function reject400(res: ServerResponse): void {
   const text = 'Bad Request\n';
   res.writeHead(400, { ...TEXT_HEADERS_CLOSE, 'content-length': Buffer.byteLength(text) });
+  const socket = res.socket;
+  res.end(text, () => socket?.destroy());
+}
+
+/**
+ * More header lines than `http.maxHeaderCount`: 431, as for too many bytes, and the connection
+ * closes (a body may follow that nobody reads).
+ */
+function reject431(res: ServerResponse): void {
+  const text = 'Request Header Fields Too Large\n';
+  res.writeHead(431, { ...TEXT_HEADERS_CLOSE, 'content-length': Buffer.byteLength(text) });
   const socket = res.socket;
   res.end(text, () => socket?.destroy());
 }

@@ -2,6 +2,7 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { Pool } from 'undici';
+import { serverConnector } from '../tls/server-name.js';
 import { clientEnds, proxiedConnector } from './proxy-protocol-connect.js';
 import type { TransportSettings } from './servers-transport.js';
 import { DEFAULT_TRANSPORT } from './servers-transport.js';
@@ -115,8 +116,14 @@ export class PoolCache {
 
   #open(origin: string, transport: TransportSettings): Pool {
     const options = this.#override ? { ...transport.pool, ...this.#override } : transport.pool;
+    const connect = options.connect;
     const entry: Entry = {
-      pool: new Pool(origin, options),
+      pool: new Pool(
+        origin,
+        connect === undefined || typeof connect === 'function'
+          ? options
+          : { ...options, connect: serverConnector(connect) },
+      ),
       origin,
       transport: transport.key,
       retireTimer: undefined,

@@ -5,6 +5,7 @@ import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { buildConnector } from 'undici';
 import { connectionFacts } from '../edge/contract.js';
 import { encodeProxyHeader, type ProxyAddress, unmapIPv4 } from '../tcp/proxy-protocol.js';
+import { serverNameOptions } from '../tls/server-name.js';
 import type { TlsSettings } from './servers-transport.js';
 
 export interface ProxiedEnds {
@@ -52,7 +53,7 @@ export function proxiedSocket(options: {
   const servername = options.servername ?? options.tls.servername;
   return tlsConnect({
     socket: raw,
-    ...(servername !== undefined ? { servername } : {}),
+    ...(servername !== undefined ? serverNameOptions(servername) : {}),
     ...(options.tls.ca ? { ca: options.tls.ca } : {}),
     ...(options.tls.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
     ALPNProtocols: ['http/1.1'],

@@ -1,4 +1,4 @@
-// Request framing checks Node's strict parser leaves to the application, so no ambiguous request reaches a server. Pure.
+// Request checks Node's strict parser leaves to the application (framing, header count), so no ambiguous or overlong request reaches a server. Pure.
 
 /** What the checks read from an IncomingMessage. */
 export interface FramedRequest {
@@ -29,4 +29,24 @@ export function framingError(req: FramedRequest): string | null {
     if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return 'more than one host header';
   }
   return null;
+}
+
+/**
+ * Header lines of a request, for `http.maxHeaderCount`. HTTP/2 clients may split Cookie into
+ * one field per crumb (RFC 9113 §8.2.3) for compression: they count as the one line HTTP/1.1
+ * would send.
+ */
+export function headerCount(raw: readonly string[], http2: boolean): number {
+  if (!http2) return raw.length >>> 1;
+  let count = 0;
+  let cookie = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 6 && name.toLowerCase() === 'cookie') {
+      if (cookie) continue;
+      cookie = true;
+    }
+    count++;
+  }
+  return count;
 }

@@ -5,6 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServerTarget } from '../runtime/types.js';
+import { serverNameFor, serverNameOptions } from '../tls/server-name.js';
 import { downstreamResponseHeaders } from './forwarded-headers.js';
 import { proxiedSocket, socketEnds } from './proxy-protocol-connect.js';
 import type { TransportSettings } from './servers-transport.js';
@@ -50,7 +51,10 @@ export function relayUpgrade(relay: UpgradeRelay): Promise<UpgradeResult> {
       path: relay.target,
       headers,
       setHost: headers['host'] === undefined,
-      ...(https ? transport.tls : {}),
+      // The name undici's connections use, not node:https's pick from the Host header; never an IP as SNI.
+      ...(https
+        ? { ...transport.tls, ...serverNameOptions(serverNameFor(server.url, transport.tls.servername)) }
+        : {}),
       // serversTransport.proxyProtocol: this tunnel's connection opens with the client's PROXY header
       // (node:http calls createConnection only when no agent is given, `agent: false` included).
       ...(transport.proxyProtocol !== undefined && socket instanceof Socket
@@ -175,10 +179,19 @@ function headerObject(flat: readonly string[]): Record<string, string | string[]
 
 /** Refuses a request on a raw socket, before any response object exists for it. */
 export function writeBadRequest(socket: Duplex): void {
+  writeRefusal(socket, 400, 'Bad Request');
+}
+
+/** The same for a request with more header lines than the entry point allows. */
+export function writeHeadersTooLarge(socket: Duplex): void {
+  writeRefusal(socket, 431, 'Request Header Fields Too Large');
+}
+
+function writeRefusal(socket: Duplex, status: number, reason: string): void {
   if (socket.destroyed) return;
-  const text = 'Bad Request\n';
+  const text = `${reason}\n`;
   socket.end(
-    'HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n' +
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
       `content-length: ${text.length}\r\nconnection: close\r\n\r\n${text}`,
   );
 }

@@ -1,9 +1,10 @@
 // TCP forwarding: dial a server (timeout, PROXY header, optional TLS), then splice both ways with backpressure and half-close.
-import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ConnectionFacts } from '../edge/contract.js';
+import { serverNameOptions } from '../tls/server-name.js';
 import { encodeProxyHeader } from './proxy-protocol.js';
 import type { TcpTarget } from './tcp-services.js';
 
@@ -70,16 +71,14 @@ export function dialTarget(
           'tcp serversTransport has insecureSkipVerify: server certificates are NOT verified',
         );
       }
-      const serverName = tls.serverName ?? (isIP(target.host) === 0 ? target.host : undefined);
       const cert = tls.certificates?.[0];
       const secure = tlsConnect({
         socket: raw,
-        ...(serverName !== undefined ? { servername: serverName } : {}),
+        // SNI for a name; for an IP (given, or the target's) none, and the certificate must name it.
+        ...serverNameOptions(tls.serverName ?? target.host),
         ...(tls.rootCAs?.length ? { ca: tls.rootCAs } : {}),
         ...(cert ? { cert: cert.certFile, key: cert.keyFile } : {}),
         rejectUnauthorized: tls.insecureSkipVerify !== true,
-        // Node checks the name against `servername` only; an IP target without serverName checks the IP.
-        ...(serverName === undefined ? { checkServerIdentity: ipIdentity(target.host) } : {}),
       });
       current = secure;
       secure.once('error', (err) => fail(`TLS: ${err.message}`));
@@ -93,15 +92,6 @@ export function dialTarget(
       });
     });
   });
-}
-
-function ipIdentity(host: string) {
-  return (_name: string, cert: import('node:tls').PeerCertificate): Error | undefined => {
-    const sans = (cert.subjectaltname ?? '').split(',').map((s) => s.trim());
-    const normal = host.replace(/^\[|\]$/g, '').toLowerCase();
-    if (sans.some((s) => s.toLowerCase() === `ip address:${normal}`)) return undefined;
-    return new Error(`certificate is not valid for ${host}`);
-  };
 }
 
 export interface SpliceOptions {

@@ -1,6 +1,7 @@
 // Certificates for TLS termination tests, made with the openssl CLI: a CA, RSA and ECDSA leaves for given names, OCSP responses.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedCertificate } from '@berth/config';
@@ -8,7 +9,7 @@ import type { ResolvedCertificate } from '@berth/config';
 export interface TestCa {
   dir: string;
   caPem: string;
-  /** A leaf signed by the CA; `kind` picks the key. */
+  /** A leaf signed by the CA for DNS names and IP addresses; `kind` picks the key. */
   leaf(names: string[], kind?: 'ec' | 'rsa'): ResolvedCertificate;
   /** A client certificate signed by the CA (PEM cert and key). */
   client(cn: string): { certPem: string; keyPem: string };
@@ -46,7 +47,12 @@ export function makeTestCa(): TestCa {
     caPem: read('ca.pem'),
     leaf(names, kind = 'ec') {
       const base = `leaf${++serial}`;
-      sign(base, kind, names[0]!, `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`);
+      sign(
+        base,
+        kind,
+        names[0]!,
+        `subjectAltName=${names.map((n) => `${isIP(n) ? 'IP' : 'DNS'}:${n}`).join(',')}\n`,
+      );
       return {
         certPem: read(`${base}.pem`),
         keyPem: read(`${base}.key`),

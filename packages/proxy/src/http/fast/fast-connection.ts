@@ -90,9 +90,9 @@ export class FastConnection implements Finishable {
   requests = 0;
   #sweepSeen = -1;
   #idleTicks = 0;
-  /** The request head needs no header removed or replaced: it is sent upstream as received, plus X-Forwarded-*. */
+  /** The request head needs no header removed or replaced: it is sent upstream as received, plus X-Forwarded-* after Host. */
   plainHead = false;
-  /** X-Forwarded-* and X-Real-Ip for `suffixHost`, as bytes: the same for every request of the connection. */
+  /** X-Forwarded-* and X-Real-Ip lines for `suffixHost`, as bytes: the same for every request of the connection. */
   suffix: Buffer | undefined = undefined;
   suffixHost: string | undefined = undefined;
   #parser: NativeParser | undefined = undefined;
@@ -180,6 +180,8 @@ export class FastConnection implements Finishable {
     this.partialUrl = '';
     const parsed = parser.execute(head);
     if (parsed !== head.length || !this.headParsed) return undefined;
+    // Too many header lines: node:http answers 431 (http-entry-point.ts), as for too many bytes.
+    if (this.headers.length > 2 * this.scope.settings.maxHeaderCount) return undefined;
     if (this.major !== 1 || this.minor !== 1 || this.upgrade || !this.keepAlive) return undefined;
     const method = llhttp!.methods[this.method];
     if (method !== 'GET' && method !== 'HEAD') return undefined;
@@ -503,18 +505,14 @@ class FastExchange implements UpstreamExchange, RequestRecord {
     this.clientIp = view.clientIp;
     this.log = { entryPoint: conn.scope.name, router, service: direct.name, server: server.origin };
     if (conn.plainHead && direct.passHostHeader) {
-      // The usual request: its own bytes, with the forwarded headers appended.
+      // The usual request: its own bytes, with the forwarded headers after Host.
       let suffix = conn.suffix;
       if (suffix === undefined || conn.suffixHost !== host) {
-        suffix = forwardedSuffix(peer, host, trusted, conn.scope.nodeName);
+        suffix = forwardedLines(peer, host, trusted, conn.scope.nodeName);
         conn.suffix = suffix;
         conn.suffixHost = host;
       }
-      const keep = rawHead.length - 2;
-      const out = Buffer.allocUnsafe(keep + suffix.length);
-      rawHead.copy(out, 0, 0, keep);
-      suffix.copy(out, keep);
-      this.#head = out;
+      this.#head = withForwarded(rawHead, suffix);
       return;
     }
     const headers = upstreamRequestHeaders(conn.headers, {
@@ -747,8 +745,8 @@ class FastExchange implements UpstreamExchange, RequestRecord {
   }
 }
 
-/** X-Forwarded-* and X-Real-Ip as the generic rewrite appends them to a head that has none, and the final CRLF. */
-function forwardedSuffix(peer: string, host: string, trusted: boolean, nodeName: string): Buffer {
+/** X-Forwarded-* and X-Real-Ip lines as the generic rewrite writes them after Host. */
+function forwardedLines(peer: string, host: string, trusted: boolean, nodeName: string): Buffer {
   const headers = upstreamRequestHeaders([], {
     peerIp: peer,
     proto: 'http',
@@ -757,7 +755,43 @@ function forwardedSuffix(peer: string, host: string, trusted: boolean, nodeName:
     trusted,
     serverName: nodeName,
   });
-  return Buffer.from(`${headerLines(headers)}\r\n`, 'latin1');
+  return Buffer.from(headerLines(headers), 'latin1');
+}
+
+/**
+ * The head as received with `forwarded` right after its Host line, and the Host line right
+ * after the request line: a server that reads only its first N headers still gets both. Clients
+ * send Host first, so this is usually two copies, as many as appending.
+ */
+function withForwarded(raw: Buffer, forwarded: Buffer): Buffer {
+  const lineEnd = raw.indexOf(LF) + 1;
+  // The parser accepted the head and found one Host header: one line starts with `host:`.
+  let hostStart = lineEnd;
+  let hostEnd = raw.indexOf(LF, hostStart) + 1;
+  while (!isHostLine(raw, hostStart)) {
+    if (hostEnd === 0 || hostEnd >= raw.length - 2)
+      throw new Error('fast path: no Host line in a routed head');
+    hostStart = hostEnd;
+    hostEnd = raw.indexOf(LF, hostStart) + 1;
+  }
+  const out = Buffer.allocUnsafe(raw.length + forwarded.length);
+  let at = raw.copy(out, 0, 0, lineEnd);
+  at += raw.copy(out, at, hostStart, hostEnd);
+  at += forwarded.copy(out, at);
+  at += raw.copy(out, at, lineEnd, hostStart);
+  raw.copy(out, at, hostEnd);
+  return out;
+}
+
+/** `host:` in any case at `at` (a header name has no space before its colon). */
+function isHostLine(raw: Buffer, at: number): boolean {
+  return (
+    raw[at + 4] === 58 &&
+    (raw[at]! | 0x20) === 104 &&
+    (raw[at + 1]! | 0x20) === 111 &&
+    (raw[at + 2]! | 0x20) === 115 &&
+    (raw[at + 3]! | 0x20) === 116
+  );
 }
 
 /** `name: value` lines of a flat `[name, value, ...]` list. */
