@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect as h2connect } from 'node:http2';
+import { connect as netConnect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { ResolvedCertificate } from '@berth/config';
@@ -50,11 +51,11 @@ function tlsBody(url: string, cert: ResolvedCertificate, graceTimeOut: string): 
   return b;
 }
 
-/** Opens an HTTP/2 connection, starts the event stream, waits for its first event; returns the TLS socket. */
-async function openStream(port: number): Promise<TLSSocket> {
+/** Opens an HTTP/2 connection, starts the event stream, waits for its first event; returns the TLS socket and the TCP one under it. */
+async function openStream(port: number): Promise<{ socket: TLSSocket; tcp: Socket }> {
+  const tcp = netConnect(port, '127.0.0.1');
   const socket = tlsConnect({
-    host: '127.0.0.1',
-    port,
+    socket: tcp,
     servername: 'app.test',
     ALPNProtocols: ['h2'],
     rejectUnauthorized: false,
@@ -72,7 +73,7 @@ async function openStream(port: number): Promise<TLSSocket> {
     stream.once('data', () => resolve());
     stream.once('close', () => reject(new Error('stream closed before its first event')));
   });
-  return socket;
+  return { socket, tcp };
 }
 
 describe('an HTTP/2 client that vanishes', () => {
@@ -96,23 +97,31 @@ describe('an HTTP/2 client that vanishes', () => {
 
   it('aborts its streams and their upstream requests at once', async () => {
     const { port, state } = await plane('10s');
-    const socket = await openStream(port);
+    const { socket } = await openStream(port);
     assert.equal(state.open, 1);
     socket.destroy();
+    await waitFor(() => state.closed === 1, 'the upstream request to close', 5_000);
+  });
+
+  it('does the same when the connection is reset rather than closed', async () => {
+    const { port, state } = await plane('10s');
+    const { tcp } = await openStream(port);
+    // A TLS socket cannot send a reset; the TCP socket under it can.
+    tcp.resetAndDestroy();
     await waitFor(() => state.closed === 1, 'the upstream request to close', 5_000);
   });
 
   it('leaves berth_open_connections where it was after 200 such drops', async () => {
     const { p, port, state } = await plane('10s');
     const before = p.metrics.openConnections();
-    for (let i = 0; i < 200; i++) (await openStream(port)).destroy();
+    for (let i = 0; i < 200; i++) (await openStream(port)).socket.destroy();
     await waitFor(() => state.closed === 200, 'every upstream request to close', 10_000);
     await waitFor(() => p.metrics.openConnections() === before, 'the gauge to return to its value', 5_000);
   });
 
   it('does not hold up close() for the grace time', async () => {
     const { p, port, state } = await plane('60s');
-    for (let i = 0; i < 5; i++) (await openStream(port)).destroy();
+    for (let i = 0; i < 5; i++) (await openStream(port)).socket.destroy();
     await waitFor(() => state.closed === 5, 'every upstream request to close', 5_000);
     const closed = p.close().then(() => 'closed' as const);
     const bound = new Promise<'late'>((resolve) => setTimeout(resolve, 20_000, 'late').unref());
