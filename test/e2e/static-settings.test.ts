@@ -198,6 +198,28 @@ tls:
     }
   });
 
+  it('accessLog: written by worker processes too, the same strict JSON', async () => {
+    await cluster.startNode('node-w', { workers: 1 });
+    const port = await cluster.webPort('node-w');
+    for (let i = 0; i < 5; i++) assert.equal((await get(port, 'down.test', `/worker/${i}`)).status, 502);
+    const node = cluster.nodes.get('node-w')!;
+    const lines = () =>
+      node.child
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{') && l.includes('"path":"/worker/'));
+    await eventually(
+      () => lines().length === 5,
+      10_000,
+      () => node.child.output(),
+    );
+    for (const line of lines()) {
+      assert.deepEqual(duplicateKeys(line), [], line);
+      assert.equal(typeof (JSON.parse(line) as { worker?: number }).worker, 'number', line);
+    }
+    await cluster.stopNode('node-w');
+  });
+
   it('forwardedHeaders.trustedIPs: keeps X-Forwarded-For from a trusted peer only', async () => {
     const spoofed = { 'x-forwarded-for': '203.0.113.7' };
     assert.equal(await getWith(ports['web']!, 'app.test', spoofed), 200);
