@@ -1,5 +1,5 @@
 // Every static setting the README shows, end to end: written in berth.yaml, carried by the snapshot, in effect on a real node.
-// Covered elsewhere: entry point addresses and providers.file (every e2e test), http.redirections (tls-edge.test.ts).
+// Covered elsewhere: entry point addresses and providers.file (every e2e test), redirections to a `:port` (tls-edge.test.ts).
 import assert from 'node:assert/strict';
 import { mkdir, rm } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
@@ -25,6 +25,9 @@ const STATIC = `entryPoints:
     http: { maxHeaderBytes: 4096 }
   websecure:
     address: "127.0.0.1:0"
+  redir:
+    address: "127.0.0.1:0"
+    http: { redirections: { entryPoint: { to: websecure } } }
 accessLog: { sampling: 0.1 } # 5xx are always logged
 routeRemovalGrace: 2s
 tls: { defaultProfile: compatible }
@@ -156,7 +159,7 @@ tls:
     );
     await cluster.startController({ staticYaml: STATIC });
     await cluster.startNode('node-1');
-    const status = await cluster.nodeStatus('node-1', (s) => s.listeners.length === 3);
+    const status = await cluster.nodeStatus('node-1', (s) => s.listeners.length === 4);
     ports = Object.fromEntries(
       status.listeners.map((l) => [l.entryPoint, Number(l.address.slice(l.address.lastIndexOf(':') + 1))]),
     );
@@ -260,6 +263,12 @@ tls:
   it('http.maxHeaderBytes: a larger request head is answered 431', async () => {
     assert.equal(await getWith(ports['other']!, 'app.test', { 'x-big': 'a'.repeat(8000) }), 431);
     assert.equal(await getWith(ports['web']!, 'app.test', { 'x-big': 'a'.repeat(8000) }), 200);
+  });
+
+  it('http.redirections: to an entry point by name, its port (none for :0) in the location', async () => {
+    const res = await get(ports['redir']!, 'app.test', '/x?y=1');
+    assert.equal(res.status, 301);
+    assert.equal(res.headers.location, 'https://app.test/x?y=1');
   });
 
   it('tls.defaultProfile: compatible lets a client with only a CBC suite in', async () => {
