@@ -288,6 +288,17 @@ tls:
     assert.equal(cipher, 'ECDHE-RSA-AES128-SHA');
   });
 
+  it('every line the controller and nodes wrote is JSON with each key once', () => {
+    const bad: string[] = [];
+    for (const child of cluster.group.children) {
+      for (const line of child.output().split('\n')) {
+        if (line.trim() === '') continue;
+        if (duplicateKeys(line).length > 0) bad.push(`${child.name}: ${line}`);
+      }
+    }
+    assert.deepEqual(bad, []);
+  });
+
   it('routeRemovalGrace: a removed route’s WebSocket stays open for the grace, then closes', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${ports['web']!}/chat`, { headers: { host: 'ws.test' } });
     await new Promise<void>((resolve, reject) => {
