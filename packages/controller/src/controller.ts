@@ -116,9 +116,10 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       providerFile ??= loaded.providerFile;
     }
     const entryPoints = { ...fromFile.entryPoints, ...(opts.entryPoints ?? {}) };
+    // Every section of the file goes on (accessLog, routeRemovalGrace, tls...): only entry points take flags.
     return {
+      ...fromFile,
       entryPoints: Object.keys(entryPoints).length > 0 ? entryPoints : FALLBACK_ENTRYPOINTS,
-      ...(fromFile.tls === undefined ? {} : { tls: fromFile.tls }),
     };
   };
   let statics = await readStatics();

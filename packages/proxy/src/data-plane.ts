@@ -119,7 +119,8 @@ export class DataPlane {
     const userHook = opts.onRequestEnd;
     this.health = new HealthRegistry({ logger: opts.logger });
     this.metrics.watchHealth(this.health);
-    this.accessLog = new AccessLog(opts.logger.child({ component: 'access' }));
+    // AccessLog binds its own `component`; binding it here too wrote the key twice in every line.
+    this.accessLog = new AccessLog(opts.logger);
     this.#onRequestEnd = (ctx) => {
       const endedAt = process.hrtime.bigint();
       recordRequest(this.metrics, ctx, endedAt);

@@ -1,9 +1,23 @@
 // Tests for the access log: one JSON line per request, sampling, and nothing secret in it.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { Agent, createServer, type IncomingMessage } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import type { DataPlane } from '../src/data-plane.js';
+import { FAST_PATH_AVAILABLE } from '../src/http/fast/fast-connection.js';
 import { AccessLog, logAccess, shouldLog } from '../src/observability/access-log.js';
-import { captureLog } from './support/log-capture.js';
+import { closedPort } from './support/backend.js';
+import { call } from './support/client.js';
+import { duplicateKeys } from './support/json-keys.js';
+import { captureLog, waitFor } from './support/log-capture.js';
+import { applied, backendFor, Cleanups, planeFor } from './support/plane.js';
 import { stubContext } from './support/request-context.js';
+import { body, service } from './support/snapshot.js';
+
+const cleanups = new Cleanups();
+after(() => cleanups.run());
 
 const started = 5_000_000_000n;
 
@@ -140,5 +154,110 @@ describe('access log sampling', () => {
     log.update(undefined);
     log.write(stubContext({ log: { status: 200 } }), 2n);
     assert.equal(lines.length, 1);
+  });
+});
+
+/** A data plane whose log lines are kept as written, raw text and parsed. */
+function loggedPlane(): { plane: DataPlane; raw: string[]; access: () => Record<string, unknown>[] } {
+  const raw: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void raw.push(line) });
+  const plane = planeFor(cleanups, { logger });
+  return {
+    plane,
+    raw,
+    access: () =>
+      raw.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'access'),
+  };
+}
+
+/** Answers an `Upgrade: echo` with 101, echoes what it gets and adds `extra` bytes of its own. */
+async function echoUpgradeServer(extra: number): Promise<string> {
+  const server = createServer((_req, res) => res.end('no upgrade'));
+  server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n');
+    socket.write(Buffer.alloc(extra, 0x62));
+    socket.on('data', (chunk: Buffer) => socket.write(chunk));
+    socket.on('end', () => socket.end());
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.add(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('the data plane’s access log', () => {
+  it('writes every line with each key once (component too), on the fast path, node:http and errors', async () => {
+    const backend = await backendFor(cleanups, 'app');
+    const dead = await closedPort();
+    const { plane, raw, access } = loggedPlane();
+    const b = body(
+      {
+        app: { rule: 'Host(`app.test`)', service: 'app' },
+        dead: { rule: 'Host(`dead.test`)', service: 'dead' },
+      },
+      { app: service(backend.url), dead: service(`http://127.0.0.1:${dead}`) },
+    );
+    const port = await applied(plane, { ...b, accessLog: {} });
+    const agent = new Agent({ keepAlive: true });
+    cleanups.add(async () => agent.destroy());
+    assert.equal((await call(port, { host: 'app.test', agent })).status, 200);
+    assert.equal((await call(port, { host: 'app.test', method: 'POST', body: 'x' })).status, 200);
+    assert.equal((await call(port, { host: 'dead.test' })).status, 502);
+    assert.equal((await call(port, { host: 'none.test' })).status, 404);
+    await waitFor(() => access().length === 4, 'four access lines');
+    if (FAST_PATH_AVAILABLE) assert.ok(plane.fastPathRequests() >= 1, 'one request took the fast path');
+    const lines = raw.filter((l) => (JSON.parse(l) as { msg?: string }).msg === 'access');
+    for (const line of lines) {
+      assert.deepEqual(duplicateKeys(line), [], line);
+      assert.equal(line.match(/"component":/g)?.length, 1, line);
+    }
+    assert.deepEqual(
+      access().map((l) => [l['component'], l['status']]),
+      [
+        ['access', 200],
+        ['access', 200],
+        ['access', 502],
+        ['access', 404],
+      ],
+    );
+  });
+
+  it('writes an upgraded connection’s line when it closes, with its duration and bytes both ways', async () => {
+    const url = await echoUpgradeServer(500);
+    const { plane, access } = loggedPlane();
+    const b = body({ tunnel: { rule: 'Host(`tunnel.test`)', service: 'echo' } }, { echo: service(url) });
+    const port = await applied(plane, { ...b, accessLog: {} });
+
+    const socket = connect(port, '127.0.0.1');
+    let received = 0;
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      if (!head.includes('\r\n\r\n')) {
+        head += chunk.toString('latin1');
+        const end = head.indexOf('\r\n\r\n');
+        if (end >= 0) received += Buffer.byteLength(head.slice(end + 4), 'latin1');
+      } else received += chunk.length;
+    });
+    socket.write('GET /pipe HTTP/1.1\r\nhost: tunnel.test\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n');
+    await waitFor(() => received === 500, 'the 101 and the server’s first bytes');
+    assert.match(head, /^HTTP\/1\.1 101/);
+    socket.write(Buffer.alloc(1000, 0x61));
+    await waitFor(() => received === 1500, 'the echo');
+    await sleep(300);
+    assert.equal(access().length, 0, 'no line while the tunnel is open');
+    socket.end();
+    await waitFor(() => access().length === 1, 'the line of the closed tunnel');
+    const line = access()[0]!;
+    assert.equal(line['status'], 101);
+    assert.equal(line['router'], 'tunnel');
+    assert.equal(line['bytesIn'], 1000);
+    assert.equal(line['bytesOut'], 1500);
+    assert.ok(Number(line['durationMs']) >= 300, `the tunnel's life, got ${String(line['durationMs'])}`);
   });
 });

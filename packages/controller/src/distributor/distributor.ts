@@ -225,7 +225,7 @@ export class Distributor implements NodeRegistry {
         node.view.connected = false;
         node.view.connectedSince = null;
         node.view.pendingVersion = null;
-        this.#log.info({ nodeId: node.view.id, name: node.view.name, remote }, 'node disconnected');
+        this.#log.info({ nodeId: node.view.id, node: node.view.name, remote }, 'node disconnected');
         this.#changed();
       }
     });
@@ -281,7 +281,7 @@ export class Distributor implements NodeRegistry {
       listeners: msg.listeners,
     });
     this.#log.info(
-      { nodeId: msg.nodeId, name: msg.name, remote, appliedVersion: msg.appliedVersion },
+      { nodeId: msg.nodeId, node: msg.name, remote, appliedVersion: msg.appliedVersion },
       'node joined',
     );
     this.#maybePush(node);
@@ -300,7 +300,7 @@ export class Distributor implements NodeRegistry {
       lastAck: { version, at },
       listeners,
     });
-    this.#log.info({ nodeId: node.view.id, name: node.view.name, version }, 'node applied snapshot');
+    this.#log.info({ nodeId: node.view.id, node: node.view.name, version }, 'node applied snapshot');
     this.#maybePush(node);
     this.#changed();
   }
@@ -311,7 +311,7 @@ export class Distributor implements NodeRegistry {
     node.view.pendingVersion = null;
     node.view.lastNack = { version, at: new Date().toISOString(), code, error };
     this.#log.warn(
-      { nodeId: node.view.id, name: node.view.name, version, code, err: error },
+      { nodeId: node.view.id, node: node.view.name, version, code, err: error },
       'node refused snapshot',
     );
     this.#maybePush(node);
@@ -352,7 +352,7 @@ export class Distributor implements NodeRegistry {
       if (!ws) continue;
       if (!node.alive) {
         this.#log.warn(
-          { nodeId: node.view.id, name: node.view.name },
+          { nodeId: node.view.id, node: node.view.name },
           'node missed heartbeats; disconnecting',
         );
         ws.terminate();

@@ -31,6 +31,18 @@ export interface RequestLog {
   attempts?: number;
   /** A short reason when Berth itself answered (no_route, no_server, upstream_error, timeout, ...). */
   error?: string;
+  /** An upgraded connection (WebSocket...): the request ends at the 101, the tunnel lives on. */
+  tunnel?: TunnelLog;
+}
+
+/** What the access log records of a tunnel, written when it closes. */
+export interface TunnelLog {
+  /** Bytes from the client to the server after the heads; final once `closed` has resolved. */
+  bytesIn: number;
+  /** Bytes from the server to the client after the heads. */
+  bytesOut: number;
+  /** Resolves with the hrtime of the close. */
+  closed: Promise<bigint>;
 }
 
 /** What the request-end hook (access log, metrics) reads about a finished request. */

@@ -482,6 +482,7 @@ async function forwardUpgrade(
   const { req, res } = ctx;
   const router = ctx.router;
   let tunnel: { destroy(): void } | undefined;
+  let tunnelClosed: ((at: bigint) => void) | undefined;
   const headers = requestHeaders(ctx, target, req.headers.upgrade ?? 'websocket');
   const result = await relayUpgrade({
     socket: upgrade.socket,
@@ -498,9 +499,22 @@ async function forwardUpgrade(
     onOpen: (t) => {
       tunnel = t;
       if (router !== undefined) ctx.scope.connections.add(router, t);
+      // The access log writes the line when the tunnel closes, with its life's duration and bytes.
+      const log = {
+        bytesIn: 0,
+        bytesOut: 0,
+        closed: new Promise<bigint>((resolve) => (tunnelClosed = resolve)),
+      };
+      ctx.log.tunnel = log;
     },
-    onClose: () => {
+    onClose: (bytes) => {
       if (router !== undefined && tunnel !== undefined) ctx.scope.connections.delete(router, tunnel);
+      const log = ctx.log.tunnel;
+      if (log !== undefined) {
+        log.bytesIn = bytes.fromClient;
+        log.bytesOut = bytes.toClient;
+      }
+      tunnelClosed?.(process.hrtime.bigint());
     },
   });
   if (result.kind === 'upgraded') {

@@ -253,6 +253,10 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
     // The client's address as the front door learnt it (PROXY protocol), read once per connection.
     setPeer(socket, clientAddress(facts.clientIp));
     if ((socket as TLSSocket).alpnProtocol === 'h2') {
+      // HTTP/2 knows no half-closed connection, and the listener allows one (for TCP routes): a
+      // client's FIN means it is gone (process killed, socket closed with streams open), so its
+      // streams, their upstream requests and the connection end now, not when the backends end.
+      socket.once('end', () => socket.destroy());
       this.#http2().emit('connection', socket);
       return;
     }

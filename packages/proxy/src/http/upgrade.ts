@@ -24,9 +24,15 @@ export interface UpgradeRelay {
   headers: string[];
   /** Called just before the first raw byte goes to the client, so the caller lets go of the socket. */
   onAnswer(): void;
-  /** Called once the tunnel is open, with a way to cut it; and when it closes. */
+  /** Called once the tunnel is open, with a way to cut it; and when it closes, with the bytes it carried. */
   onOpen(tunnel: { destroy(): void }): void;
-  onClose(): void;
+  onClose(bytes: TunnelBytes): void;
+}
+
+/** Bytes a tunnel carried each way after the heads (the client's and the server's early bytes included). */
+export interface TunnelBytes {
+  fromClient: number;
+  toClient: number;
 }
 
 export type UpgradeResult =
@@ -115,9 +121,16 @@ export function relayUpgrade(relay: UpgradeRelay): Promise<UpgradeResult> {
           upSocket.destroy();
         },
       };
+      const bytes: TunnelBytes = { fromClient: relay.head.length, toClient: upHead.length };
+      socket.on('data', (chunk: Buffer) => {
+        bytes.fromClient += chunk.length;
+      });
+      upSocket.on('data', (chunk: Buffer) => {
+        bytes.toClient += chunk.length;
+      });
       socket.once('close', () => upSocket.destroy());
       upSocket.once('close', () => socket.destroy());
-      socket.once('close', relay.onClose);
+      socket.once('close', () => relay.onClose(bytes));
       relay.onOpen(tunnel);
       settle({ kind: 'upgraded' });
       socket.pipe(upSocket);

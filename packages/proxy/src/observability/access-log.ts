@@ -24,6 +24,8 @@ export function logAccess(
   options: AccessLogLineOptions = {},
 ): void {
   const log = ctx.log;
+  // A tunnel's line is written when it closes (see AccessLog.write): its whole life, both ways.
+  const tunnel = log.tunnel;
   const url = ctx.req.url ?? '/';
   let path = options.includeQuery ? url : (url.split('?', 1)[0] ?? '/');
   if (path.length > MAX_PATH) path = `${path.slice(0, MAX_PATH)}…`;
@@ -36,7 +38,8 @@ export function logAccess(
       status: log.status,
       durationMs: ms(endedAt - ctx.startedAt),
       upstreamMs: log.upstreamHeadersAt === undefined ? undefined : ms(log.upstreamHeadersAt - ctx.startedAt),
-      bytesOut: log.bytesOut ?? 0,
+      bytesOut: tunnel === undefined ? (log.bytesOut ?? 0) : tunnel.bytesOut,
+      bytesIn: tunnel?.bytesIn,
       method: ctx.req.method,
       host: ctx.view.host,
       path,
@@ -88,9 +91,14 @@ export class AccessLog {
     this.#settings = settings;
   }
 
-  /** Call once per request when it ends. */
+  /**
+   * Call once per request when it ends. An upgraded request (101) ends there but its tunnel
+   * lives on: its line waits for the tunnel to close, so it says how long and how much.
+   */
   write(ctx: RequestRecord, endedAt: bigint): void {
     if (!shouldLog(this.#settings, ctx.log.status, this.#random)) return;
-    logAccess(this.#logger, ctx, endedAt, this.#line);
+    const tunnel = ctx.log.tunnel;
+    if (tunnel === undefined) logAccess(this.#logger, ctx, endedAt, this.#line);
+    else void tunnel.closed.then((closedAt) => logAccess(this.#logger, ctx, closedAt, this.#line));
   }
 }
