@@ -1,10 +1,11 @@
 // One undici Pool per server origin and transport, shared across runtimes so a config change keeps warm connections.
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { clientEnds, proxiedConnector } from './proxy-protocol-connect.js';
 import type { TransportSettings } from './servers-transport.js';
 import { DEFAULT_TRANSPORT } from './servers-transport.js';
+import { undici } from './undici-loader.js';
 
 export interface PoolCacheOptions {
   /** How long a pool no runtime references stays open for requests still using an old runtime. */
@@ -107,7 +108,7 @@ export class PoolCache {
       transport.tls,
       transport.dialTimeoutMs,
     );
-    const pool = new Pool(origin, { ...transport.pool, ...this.#override, connect });
+    const pool = new (undici().Pool)(origin, { ...transport.pool, ...this.#override, connect });
     pools.set(key, pool);
     if (this.#closed || req.socket.destroyed) pool.close().catch(() => {});
     return pool;
@@ -116,7 +117,7 @@ export class PoolCache {
   #open(origin: string, transport: TransportSettings): Pool {
     const options = this.#override ? { ...transport.pool, ...this.#override } : transport.pool;
     const entry: Entry = {
-      pool: new Pool(origin, options),
+      pool: new (undici().Pool)(origin, options),
       origin,
       transport: transport.key,
       retireTimer: undefined,
