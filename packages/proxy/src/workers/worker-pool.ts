@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { ListenerInfo, NodeStats, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { AppliedVersion, ApplyResult, SnapshotApplier } from '../agent/agent.js';
-import { DATA_PLANE_CLOSED } from '../data-plane.js';
+import { DATA_PLANE_CLOSED } from '../errors.js';
 import { combineOutcomes, listenersKey, NO_WORKERS, type WorkerOutcome } from './combine-outcomes.js';
 import { isFromWorker, type ToWorker, WORKER_INIT_ENV, type WorkerInit } from './messages.js';
 import {
@@ -46,6 +46,8 @@ export interface WorkerPoolOptions {
   exec?: string;
   /** Called whenever a worker starts, exits, or changes the version it serves. */
   onChange?: () => void;
+  /** Called when `listeners()` changes between applies: a worker bound an entry point it was retrying. */
+  onListenersChange?: () => void;
 }
 
 export type WorkerState = 'starting' | 'ready' | 'serving';
@@ -112,9 +114,12 @@ function configureCluster(exec: string): void {
 
 export class WorkerPool implements SnapshotApplier {
   readonly #o: Required<
-    Omit<WorkerPoolOptions, 'onChange' | 'entryPointOverrides' | 'closeDrainMs' | 'nodeName'>
+    Omit<
+      WorkerPoolOptions,
+      'onChange' | 'onListenersChange' | 'entryPointOverrides' | 'closeDrainMs' | 'nodeName'
+    >
   > &
-    Pick<WorkerPoolOptions, 'onChange' | 'closeDrainMs' | 'nodeName'> & {
+    Pick<WorkerPoolOptions, 'onChange' | 'onListenersChange' | 'closeDrainMs' | 'nodeName'> & {
       entryPointOverrides: Record<string, string>;
     };
   readonly #log: Logger;
@@ -437,6 +442,10 @@ export class WorkerPool implements SnapshotApplier {
       if (!isFromWorker(msg)) return;
       h.lastHeard = Date.now();
       if (msg.type === 'berth:pong') return;
+      if (msg.type === 'berth:listeners') {
+        if (h.state === 'serving') this.#listenersBound(msg.listeners);
+        return;
+      }
       if (msg.type === 'berth:metrics' || msg.type === 'berth:stats') {
         this.#answers.get(msg.seq)?.(msg.type === 'berth:metrics' ? msg.text : msg.stats);
         return;
@@ -470,6 +479,25 @@ export class WorkerPool implements SnapshotApplier {
       slot.timer = setTimeout(() => this.#spawn(slot), delayMs);
       this.#o.onChange?.();
     });
+  }
+
+  /**
+   * A worker bound an entry point the node reported `retrying`. Workers share each listening
+   * socket through this process, so one worker bound means the entry point serves.
+   */
+  #listenersBound(reported: ListenerInfo[]): void {
+    let changed = false;
+    const next = this.#listeners.map((l) => {
+      if (l.state !== 'retrying') return l;
+      const now = reported.find((r) => r.entryPoint === l.entryPoint && r.state !== 'retrying');
+      if (now === undefined) return l;
+      changed = true;
+      return now;
+    });
+    if (!changed) return;
+    this.#listeners = next;
+    this.#log.info({ listeners: next }, 'a retried entry point listens');
+    this.#o.onListenersChange?.();
   }
 
   #checkLiveness(): void {
