@@ -154,11 +154,18 @@ export class WorkerPool implements SnapshotApplier {
       this.#slots.push({ slot: i, history: { quickExits: 0 }, restarts: 0, handle: null, timer: null });
   }
 
-  /** Forks every worker and waits until each answers (none listens before its first apply). */
+  /**
+   * Forks every worker and waits until each answers (none listens before its first apply). The
+   * first worker boots alone: on a busy machine it gets a core to itself and serves (the cached
+   * snapshot, say) sooner; the others fork as soon as it answers, or exits.
+   */
   async start(): Promise<void> {
-    for (const slot of this.#slots) this.#spawn(slot);
+    const [first, ...others] = this.#slots;
+    if (first) this.#spawn(first);
     this.#heartbeat = setInterval(() => this.#checkLiveness(), this.#o.heartbeatMs);
     this.#heartbeat.unref();
+    await this.#until(() => first?.handle?.state !== 'starting', this.#o.startTimeoutMs);
+    for (const slot of others) if (slot.handle === null && slot.timer === null) this.#spawn(slot);
     const all = await this.#until(
       () => this.#slots.every((s) => s.handle && s.handle.state !== 'starting'),
       this.#o.startTimeoutMs,
