@@ -319,6 +319,8 @@ export class WorkerPool implements SnapshotApplier {
         );
     }
     this.#serving(h, current.version);
+    // It may have bound an entry point the others are still retrying.
+    this.#listenersBound(result.listeners);
     this.#log.info(
       { slot: h.slot.slot, workerPid: h.pid, version: current.version?.version },
       'replacement worker serving',
