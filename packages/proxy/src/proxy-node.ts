@@ -144,11 +144,18 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
     const source = pool
       ? { expose: async () => mergeExpositions(await (pool as WorkerPool).metricsTexts()) }
       : (dataPlane as DataPlane).metrics;
-    metrics = await startMetricsServer({
-      address: opts.metricsAddress,
-      metrics: source,
-      logger: opts.logger,
-    });
+    try {
+      metrics = await startMetricsServer({
+        address: opts.metricsAddress,
+        metrics: source,
+        logger: opts.logger,
+      });
+    } catch (err) {
+      // A bad --metrics address: nothing may stay running behind the error.
+      await started.stop();
+      await (pool?.close() ?? dataPlane?.close());
+      throw err;
+    }
   }
   return {
     nodeId,
