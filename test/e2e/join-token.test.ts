@@ -4,7 +4,7 @@ import { access } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { formatToken, newSecret, parseToken } from '@berth/protocol';
 import { Cluster, eventually, singleRouteYaml } from '../helpers/cluster.js';
-import { type Backend, startBackend } from '../helpers/http.js';
+import { type Backend, startBackend, whoAnswers } from '../helpers/http.js';
 
 describe('joining with a token', () => {
   let cluster: Cluster;
@@ -39,15 +39,47 @@ describe('joining with a token', () => {
     assert.match(entry.remote, /^127\.0\.0\.1:\d+$/);
     assert.equal(entry.reason, 'wrong secret');
     assert.ok(!line.includes(bad.split('.')[3]!), 'the secret it sent is never logged');
-    await eventually(
-      () => intruder.child.output().includes('BERTH_TOKEN_REJECTED'),
-      10_000,
-      () => cluster.logs(),
-    );
+    // Nothing cached and nothing to wait for: the node says why and exits non-zero.
+    assert.equal(await intruder.child.exited, 1);
+    const output = intruder.child.output();
+    const refusal = output
+      .split('\n')
+      .find((l) => l.startsWith('{') && l.includes('BERTH_PROXY_TOKEN_REFUSED'));
+    assert.ok(refusal, output);
+    const logged = JSON.parse(refusal) as { level: number; controller: string; msg: string };
+    assert.equal(logged.level, 50, 'logged at error level');
+    assert.equal(logged.controller, good.url);
+    assert.match(logged.msg, /refused this node's join token/);
+    assert.ok(logged.msg.includes(good.url), 'the message names the controller');
+    assert.match(output, /berth proxy: .*refused this node's join token.* \[BERTH_PROXY_TOKEN_REFUSED\]/);
+    assert.ok(!output.includes('controller unreachable'));
     const nodes = await cluster.api<{ name: string }[]>('/api/v1/nodes');
     assert.ok(!nodes.some((n) => n.name === 'intruder'));
     await assert.rejects(access(intruder.statusFile), 'the refused node applied nothing');
-    assert.ok(!intruder.child.output().includes('applied snapshot'));
+    assert.ok(!output.includes('applied snapshot'));
+  });
+
+  it('keeps serving its cached snapshot and retrying when its token is refused later', async () => {
+    await cluster.startNode('rotated');
+    await cluster.stopNode('rotated');
+    const good = parseToken(cluster.controller!.token);
+    const bad = formatToken({ ...good, secret: newSecret() });
+    const node = await cluster.startNode('rotated', { token: bad });
+    const status = await cluster.nodeStatus('rotated', (s) => s.appliedVersion > 0);
+    assert.equal(status.fromCache, true);
+    const refusals = () =>
+      node.child
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('BERTH_PROXY_TOKEN_REFUSED') && l.includes('"level":50'));
+    await eventually(
+      () => refusals().length >= 2,
+      15_000,
+      () => cluster.logs(),
+    );
+    assert.ok(refusals()[0]!.includes(good.url), 'names the controller');
+    assert.equal(await whoAnswers(await cluster.webPort('rotated'), 'app.test'), 'a');
+    assert.equal(await Promise.race([node.child.exited, 'running']), 'running');
   });
 
   it('refuses a controller whose certificate is not issued by the pinned CA', async () => {

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { Agent, createServer as createHttpServer, type Server as HttpServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, eventually, type NodeStatus, type WorkerStatus } from '../helpers/cluster.js';
@@ -92,7 +91,6 @@ function allServing(status: NodeStatus, count: number): boolean {
 describe('a node with --workers 2', () => {
   let cluster: Cluster;
   let backend: Awaited<ReturnType<typeof startBackend>>;
-  let squatter: Server;
   const connections: Connection[] = [];
 
   const connect = (port: number): Connection => {
@@ -110,8 +108,6 @@ describe('a node with --workers 2', () => {
 
   before(async () => {
     backend = await startBackend();
-    squatter = createServer();
-    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
     cluster = await Cluster.create();
     await cluster.writeDynamic('routes.yml', routes(backend.url));
     await cluster.startController();
@@ -122,7 +118,6 @@ describe('a node with --workers 2', () => {
     for (const c of connections) c.close();
     await cluster?.close();
     await backend?.close();
-    squatter?.close();
   });
 
   it('runs two worker processes that each serve the applied version on one shared port', async () => {
@@ -294,9 +289,9 @@ describe('a node with --workers 2', () => {
 
   it('NACKs a snapshot its workers cannot apply, and every worker keeps the previous version', async () => {
     const previous = await cluster.nodeStatus('node-1', (s) => allServing(s, 2));
-    const taken = (squatter.address() as AddressInfo).port;
+    // A host name that never resolves: unlike a port in use (retried), no retry can bind it.
     await cluster.writeStatic(
-      `entryPoints:\n  web:\n    address: "127.0.0.1:0"\n  admin:\n    address: "127.0.0.1:${taken}"\nproviders:\n  file:\n    directory: ./dynamic\n`,
+      `entryPoints:\n  web:\n    address: "127.0.0.1:0"\n  admin:\n    address: "no-such-host.invalid:8080"\nproviders:\n  file:\n    directory: ./dynamic\n`,
     );
     const node = await eventually(
       async () => {

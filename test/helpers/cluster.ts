@@ -19,7 +19,12 @@ export interface NodeStatus {
   appliedVersion: number;
   appliedEpoch: string;
   fromCache: boolean;
-  listeners: { entryPoint: string; address: string }[];
+  listeners: {
+    entryPoint: string;
+    address: string;
+    state?: 'bound' | 'retrying';
+    error?: { code: string; message: string };
+  }[];
   /** Present when the node runs worker processes (`workers` > 0). */
   workers?: WorkerStatus[];
 }

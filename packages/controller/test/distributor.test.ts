@@ -58,6 +58,31 @@ describe('the distributor', () => {
 
   after(() => t.close());
 
+  it('shows the listeners a node reports between snapshots: retrying, then bound', async () => {
+    const node = await FakeNode.connect(t, 'rebinding');
+    const retrying = {
+      entryPoint: 'admin',
+      address: '127.0.0.1:8081',
+      state: 'retrying' as const,
+      error: { code: 'BERTH_PROXY_LISTEN', message: 'address already in use (EADDRINUSE)' },
+    };
+    const s = snap(1);
+    dist.publish(s);
+    await until(() => node.versions().includes(1));
+    node.ws.send(
+      encodeMessage({ type: 'ack', epoch: s.epoch, version: s.version, hash: s.hash, listeners: [retrying] }),
+    );
+    const view = () => dist.list().find((n) => n.name === 'rebinding');
+    await until(() => view()?.listeners[0]?.state === 'retrying');
+    assert.deepEqual(view()?.listeners, [retrying]);
+    const bound = { entryPoint: 'admin', address: '127.0.0.1:8081', state: 'bound' as const };
+    node.ws.send(encodeMessage({ type: 'listeners', listeners: [bound] }));
+    await until(() => view()?.listeners[0]?.state === 'bound');
+    assert.deepEqual(view()?.listeners, [bound]);
+    assert.equal(view()?.appliedVersion, 1);
+    node.ws.close();
+  });
+
   it('gives a slow node only the newest snapshot, never a queue of stale ones', async () => {
     const node = await FakeNode.connect(t, 'slow');
     dist.publish(snap(1));

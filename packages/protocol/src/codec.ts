@@ -24,8 +24,18 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
+const LISTENER_STATES = new Set(['bound', 'retrying']);
 const isListeners = (v: unknown): boolean =>
-  Array.isArray(v) && v.every((l) => isObject(l) && isStr(l['entryPoint']) && isStr(l['address']));
+  Array.isArray(v) &&
+  v.every(
+    (l) =>
+      isObject(l) &&
+      isStr(l['entryPoint']) &&
+      isStr(l['address']) &&
+      (l['state'] === undefined || LISTENER_STATES.has(l['state'] as string)) &&
+      (l['error'] === undefined ||
+        (isObject(l['error']) && isStr(l['error']['code']) && isStr(l['error']['message']))),
+  );
 
 const SERVER_STATUSES = new Set(['up', 'down', 'ejected']);
 const STATUS_CLASSES = new Set(['1xx', '2xx', '3xx', '4xx', '5xx']);
@@ -83,6 +93,8 @@ function checkShape(v: unknown): v is Message {
       return isStr(v['epoch']) && isInt(v['version']) && isStr(v['code']) && isStr(v['error']);
     case 'heartbeat':
       return isInt(v['seq']) && isInt(v['at']);
+    case 'listeners':
+      return isListeners(v['listeners']);
     case 'stats':
       return (
         isInt(v['at']) &&

@@ -97,6 +97,21 @@ export interface StatsMessage extends NodeStats {
   type: 'stats';
 }
 
-export type NodeMessage = HelloMessage | AckMessage | NackMessage | HeartbeatMessage | StatsMessage;
+/**
+ * node → controller: the node's listeners changed between snapshots (an entry point whose bind
+ * was being retried now listens). Hello and ack carry them otherwise.
+ */
+export interface ListenersMessage {
+  type: 'listeners';
+  listeners: ListenerInfo[];
+}
+
+export type NodeMessage =
+  | HelloMessage
+  | AckMessage
+  | NackMessage
+  | HeartbeatMessage
+  | StatsMessage
+  | ListenersMessage;
 export type ControllerMessage = SnapshotMessage | HeartbeatMessage;
 export type Message = NodeMessage | ControllerMessage;

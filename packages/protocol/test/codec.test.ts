@@ -32,6 +32,18 @@ describe('the frame codec', () => {
       },
       { type: 'nack', epoch: 'e', version: 4, code: 'BERTH_PROXY_LISTEN', error: 'busy' },
       { type: 'heartbeat', seq: 1, at: 2 },
+      {
+        type: 'listeners',
+        listeners: [
+          { entryPoint: 'web', address: '127.0.0.1:80', state: 'bound' },
+          {
+            entryPoint: 'admin',
+            address: '127.0.0.1:81',
+            state: 'retrying',
+            error: { code: 'BERTH_PROXY_LISTEN', message: 'address already in use (EADDRINUSE)' },
+          },
+        ],
+      },
     ];
     for (const m of msgs) {
       const d = decodeFrame(encodeMessage(m), false);
@@ -56,6 +68,8 @@ describe('the frame codec', () => {
       ['{"type":"ack"}', false],
       ['{"type":"nope"}', false],
       ['{"type":"hello","protocol":-1}', false],
+      ['{"type":"listeners","listeners":[{"entryPoint":"web","address":"a","state":"maybe"}]}', false],
+      ['{"type":"listeners","listeners":[{"entryPoint":"web","address":"a","error":"busy"}]}', false],
       [Buffer.from([1, 2, 3]), true],
       [Buffer.alloc(0), true],
     ];

@@ -5,6 +5,7 @@ import type { ListenerInfo, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
 import { entryPointNeedsFrontDoor, frontDoorSettings } from './edge/entry-point-edge.js';
 import { FrontDoor } from './edge/front-door.js';
+import { DATA_PLANE_CLOSED, LISTEN_FAILED } from './errors.js';
 import { HealthRegistry } from './health/health-registry.js';
 import type { RequestRecord } from './http/context.js';
 import type { EntryPointSettings } from './http/entry-point-settings.js';
@@ -24,8 +25,7 @@ import { RuntimeSwitch, StagedRuntime } from './runtime/runtime-switch.js';
 import { TcpDataPlane } from './tcp/tcp-data-plane.js';
 import { TlsTermination } from './tls/tls-termination.js';
 
-export const LISTEN_FAILED = 'BERTH_PROXY_LISTEN';
-export const DATA_PLANE_CLOSED = 'BERTH_PROXY_CLOSED';
+export { DATA_PLANE_CLOSED, LISTEN_FAILED };
 
 export interface DataPlaneOptions {
   logger: Logger;
@@ -41,6 +41,13 @@ export interface DataPlaneOptions {
   onRequestEnd?: (ctx: RequestRecord) => void;
   /** How long a pool for an origin no longer referenced stays open. Default 30 s. */
   poolGraceMs?: number;
+  /**
+   * Called when `listeners()` changes outside an apply: an entry point whose address was in use
+   * binds on a retry.
+   */
+  onListenersChange?: () => void;
+  /** Backoff of those retries: the first delay, doubling up to the second. Default 100 ms, 5 s. */
+  bindRetryMs?: { initial: number; max: number };
 }
 
 export type ApplyResult =
@@ -68,7 +75,20 @@ interface Listener {
    */
   door: FrontDoor | null | 'pending';
   early: Socket[];
+  /**
+   * `retrying`: the address was in use (or not yet on this host) when the snapshot was applied;
+   * every other entry point serves, and this one binds again with backoff until it listens.
+   */
+  state: 'bound' | 'retrying';
+  /** Why the last bind failed, while retrying. */
+  error: { code: string; message: string } | undefined;
+  retry: { attempt: number; timer: NodeJS.Timeout | null };
+  /** Set once the listener is drained: a retry in flight must not leave a socket listening. */
+  retired: boolean;
 }
+
+/** Bind errors that go away by themselves (a port released by a dying process, an address being added). */
+const RETRYABLE_BIND_ERRORS = new Set(['EADDRINUSE', 'EADDRNOTAVAIL']);
 
 /** Traefik's default for how long a removed route's WebSockets and streams may go on. */
 const DEFAULT_ROUTE_REMOVAL_GRACE_MS = 30_000;
@@ -109,8 +129,12 @@ export class DataPlane {
   /** Applies run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  readonly #onListenersChange: (() => void) | undefined;
+  readonly #bindRetryMs: { initial: number; max: number };
 
   constructor(opts: DataPlaneOptions) {
+    this.#onListenersChange = opts.onListenersChange;
+    this.#bindRetryMs = opts.bindRetryMs ?? { initial: 100, max: 5_000 };
     this.#logger = opts.logger;
     this.#overrides = opts.entryPointOverrides ?? {};
     this.#closeDrainMs = opts.closeDrainMs;
@@ -140,7 +164,9 @@ export class DataPlane {
 
   /**
    * All or nothing: either the new routes serve on every entry point of `body`, or the node
-   * keeps serving exactly what it served before and the result says why.
+   * keeps serving exactly what it served before and the result says why. One exception: an
+   * address in use (EADDRINUSE, e.g. still held by a dying process) does not refuse the snapshot;
+   * that entry point is reported `retrying` and binds with backoff while the others serve.
    */
   apply(body: SnapshotBody, version?: { version: number }): Promise<ApplyResult> {
     const run = this.#queue.then(async () => {
@@ -152,10 +178,20 @@ export class DataPlane {
     return run;
   }
 
-  /** Addresses actually bound, by entry point name. */
+  /** Addresses actually bound, by entry point name; the address asked for while a bind is retried. */
   listeners(): ListenerInfo[] {
     return [...this.#listeners.values()]
-      .map((l) => ({ entryPoint: l.entryPoint, address: l.bound }))
+      .map(
+        (l): ListenerInfo =>
+          l.state === 'bound'
+            ? { entryPoint: l.entryPoint, address: l.bound, state: 'bound' }
+            : {
+                entryPoint: l.entryPoint,
+                address: l.requested,
+                state: 'retrying',
+                ...(l.error ? { error: l.error } : {}),
+              },
+      )
       .sort((a, b) => (a.entryPoint < b.entryPoint ? -1 : a.entryPoint > b.entryPoint ? 1 : 0));
   }
 
@@ -220,15 +256,15 @@ export class DataPlane {
       }
     }
 
-    // Bind first: until every new socket is listening nothing observable has changed.
+    // Bind first: until every new socket is listening (or retrying) nothing observable has changed.
     const staged = new StagedRuntime(runtime, this.#runtimes);
     const opened: Listener[] = [];
     for (const [name, address] of wanted) {
       if (this.#listeners.get(name)?.requested === address) continue;
       const result = await this.#open(name, address, staged, settings.get(name));
-      if ('error' in result) {
+      if ('failed' in result) {
         await Promise.all(opened.map((l) => drain(l, 0)));
-        return { ok: false, code: LISTEN_FAILED, error: result.error };
+        return { ok: false, code: LISTEN_FAILED, error: result.failed };
       }
       opened.push(result);
     }
@@ -270,6 +306,9 @@ export class DataPlane {
       listener.door = this.#frontDoor(listener, body);
       for (const socket of listener.early.splice(0)) dispatch(listener, socket);
     }
+    for (const listener of opened) {
+      if (listener.state === 'retrying') this.#retryLater(listener);
+    }
     for (const listener of retired) {
       this.#draining.set(
         listener,
@@ -305,10 +344,10 @@ export class DataPlane {
     requested: string,
     runtimes: StagedRuntime,
     settings: EntryPointSettings | undefined,
-  ): Promise<Listener | { error: string }> {
+  ): Promise<Listener | { failed: string }> {
     const where = `entry point "${entryPoint}": cannot listen on ${requested}`;
     const address = parseAddress(requested);
-    if (address === null) return { error: `${where}: invalid address` };
+    if (address === null) return { failed: `${where}: invalid address` };
     const http = new HttpEntryPoint({
       name: entryPoint,
       runtimes,
@@ -330,6 +369,10 @@ export class DataPlane {
       sockets,
       door: 'pending',
       early: [],
+      state: 'bound',
+      error: undefined,
+      retry: { attempt: 0, timer: null },
+      retired: false,
     };
     // Half-open connections are TCP's business (a client's FIN must reach the server); node:http copes.
     const server = createNetServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
@@ -341,14 +384,73 @@ export class DataPlane {
     try {
       await listen(server, address);
     } catch (err) {
-      return { error: `${where}: ${describeListenError(err)}` };
+      const message = `${where}: ${describeListenError(err)}`;
+      if (!RETRYABLE_BIND_ERRORS.has(errorCode(err))) return { failed: message };
+      listener.state = 'retrying';
+      listener.error = { code: LISTEN_FAILED, message };
+      return listener;
     }
+    this.#listening(listener);
+    return listener;
+  }
+
+  #listening(listener: Listener): void {
+    const { server, http, entryPoint } = listener;
     // node:http tracks connections (idle sweeps, request deadlines) from its 'listening' event.
     http.server.emit('listening');
     server.on('error', (err) => this.#logger.error({ err, entryPoint }, 'listener error'));
     this.metrics.trackConnections(server, entryPoint);
     listener.bound = boundAddress(server);
-    return listener;
+    listener.state = 'bound';
+    listener.error = undefined;
+  }
+
+  /** Schedules the next bind of a listener whose address was in use: 100 ms, doubling to 5 s, until it listens or is retired. */
+  #retryLater(listener: Listener): void {
+    const { retry } = listener;
+    if (retry.attempt === 0)
+      this.#logger.warn(
+        { code: LISTEN_FAILED, entryPoint: listener.entryPoint, address: listener.requested },
+        `${listener.error?.message ?? 'cannot listen'}; serving the other entry points and retrying`,
+      );
+    const delay = Math.min(
+      this.#bindRetryMs.max,
+      this.#bindRetryMs.initial * 2 ** Math.min(retry.attempt, 20),
+    );
+    retry.attempt++;
+    retry.timer = setTimeout(() => {
+      retry.timer = null;
+      // In line with applies, so a snapshot never sees a listener change under it.
+      const run = this.#queue.then(() => this.#rebind(listener));
+      this.#queue = run.catch(() => {});
+    }, delay);
+    retry.timer.unref();
+  }
+
+  async #rebind(listener: Listener): Promise<void> {
+    if (listener.retired || this.#closed || this.#listeners.get(listener.entryPoint) !== listener) return;
+    const address = parseAddress(listener.requested);
+    if (address === null) return;
+    try {
+      await listen(listener.server, address);
+    } catch (err) {
+      listener.error = {
+        code: LISTEN_FAILED,
+        message: `entry point "${listener.entryPoint}": cannot listen on ${listener.requested}: ${describeListenError(err)}`,
+      };
+      this.#retryLater(listener);
+      return;
+    }
+    this.#listening(listener);
+    this.#logger.info(
+      {
+        entryPoint: listener.entryPoint,
+        address: listener.bound,
+        attempts: listener.retry.attempt + 1,
+      },
+      'entry point listening after retrying its bind',
+    );
+    this.#onListenersChange?.();
   }
 }
 
@@ -359,6 +461,9 @@ export class DataPlane {
  */
 function drain(listener: Listener, graceMs: number): Promise<void> {
   const { server, http } = listener;
+  listener.retired = true;
+  if (listener.retry.timer) clearTimeout(listener.retry.timer);
+  listener.retry.timer = null;
   return new Promise((resolve) => {
     http.drainFast();
     const sweep = setInterval(() => {
@@ -396,3 +501,8 @@ function cutAll(listener: Listener): void {
 }
 
 function noop(): void {}
+
+function errorCode(err: unknown): string {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+  return typeof code === 'string' ? code : '';
+}

@@ -1,6 +1,7 @@
 export {
   Agent,
   type AgentOptions,
+  type AgentRefusal,
   type AppliedStatus,
   type AppliedVersion,
   type ApplyResult,
@@ -24,6 +25,7 @@ export {
   setConnectionFacts,
   type TlsTerminator,
 } from './edge/contract.js';
+export { TOKEN_REFUSED } from './errors.js';
 export { HEALTHCHECK_CONFIG, HealthRegistry, type HealthRegistryOptions } from './health/health-registry.js';
 export { PASSIVE_DEFAULTS, type PassiveSettings } from './health/passive-health.js';
 export { ALWAYS_AVAILABLE, type ServerHealth } from './health/server-health.js';

@@ -1,15 +1,23 @@
 // A whole proxy node: the data plane (in process, or one per worker process) plus the agent that feeds it snapshots.
+//
+// Start-up order is what makes a restarted node answer from its cache quickly: workers fork
+// first and boot while this process reads the node id and the cache; the agent applies the
+// cache as soon as one worker answers, and only then loads the WebSocket client and dials the
+// controller. The primary of a worker pool never loads the data plane (nor undici).
 import { mkdir } from 'node:fs/promises';
 import type { JoinToken } from '@berth/protocol';
 import type { Logger } from 'pino';
-import { Agent, type AppliedStatus, type SnapshotApplier } from './agent/agent.js';
+import {
+  Agent,
+  type AgentOptions,
+  type AgentRefusal,
+  type AppliedStatus,
+  type SnapshotApplier,
+} from './agent/agent.js';
 import { loadNodeId } from './agent/node-identity.js';
-import { DataPlane } from './data-plane.js';
-import { mergeExpositions } from './observability/merge-expositions.js';
-import { mergeNodeStats } from './observability/merge-node-stats.js';
-import { type MetricsServer, startMetricsServer } from './observability/metrics-server.js';
-import { nodeStats } from './observability/node-stats.js';
-import { WorkerPool, type WorkerStatus } from './workers/worker-pool.js';
+import type { DataPlane } from './data-plane.js';
+import type { MetricsServer } from './observability/metrics-server.js';
+import type { WorkerPool, WorkerStatus } from './workers/worker-pool.js';
 
 export interface ProxyNodeOptions {
   token: JoinToken;
@@ -27,7 +35,10 @@ export interface ProxyNodeOptions {
    * scrape gathers each worker's metrics, labelled `worker`.
    */
   metricsAddress?: string;
-  /** Called after every apply, and when a worker is replaced or catches up (with workers). */
+  /**
+   * Called after every apply, when a worker is replaced or catches up (with workers), and when an
+   * entry point that was retrying its bind starts listening.
+   */
   onApplied?: (status: NodeStatus) => void;
 }
 
@@ -44,76 +55,143 @@ export interface ProxyNode {
   applier: SnapshotApplier;
   /** Worker processes and what each serves; empty when serving in process. */
   workers(): WorkerStatus[];
+  /**
+   * Settles when the node cannot go on: the controller refused its join token and it has no
+   * cached snapshot to serve. Never settles otherwise. The caller closes the node and exits.
+   */
+  failed: Promise<AgentRefusal>;
   close(): Promise<void>;
 }
 
 export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode> {
-  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const nodeId = await loadNodeId(opts.dataDir);
   const overrides = opts.entryPointOverrides ? { entryPointOverrides: opts.entryPointOverrides } : {};
   let last: AppliedStatus | null = null;
   const report = (): void => {
     if (!last || !opts.onApplied) return;
-    opts.onApplied(pool ? { ...last, listeners: pool.listeners(), workers: pool.workers() } : last);
+    const listeners = applier.listeners();
+    opts.onApplied(pool ? { ...last, listeners, workers: pool.workers() } : { ...last, listeners });
+  };
+  const listenersChanged = (): void => {
+    report();
+    agent?.listenersChanged();
   };
   const workers = opts.workers ?? 0;
-  const pool =
-    workers > 0
-      ? new WorkerPool({ workers, logger: opts.logger, nodeName: opts.name, ...overrides, onChange: report })
-      : null;
-  const dataPlane = pool ? null : new DataPlane({ logger: opts.logger, nodeName: opts.name, ...overrides });
+  let pool: WorkerPool | null = null;
+  let dataPlane: DataPlane | null = null;
+  let poolStarted: Promise<void> | null = null;
+  if (workers > 0) {
+    const { WorkerPool } = await import('./workers/worker-pool.js');
+    pool = new WorkerPool({
+      workers,
+      logger: opts.logger,
+      nodeName: opts.name,
+      ...overrides,
+      onChange: report,
+      onListenersChange: listenersChanged,
+    });
+    // Forks now; the cache is applied as soon as the first worker answers, not after all of them.
+    poolStarted = pool.start();
+    poolStarted.catch(() => {});
+  } else {
+    const { DataPlane } = await import('./data-plane.js');
+    dataPlane = new DataPlane({
+      logger: opts.logger,
+      nodeName: opts.name,
+      ...overrides,
+      onListenersChange: listenersChanged,
+    });
+  }
   const applier: SnapshotApplier = pool ?? (dataPlane as DataPlane);
-  if (pool) {
+  let agent: Agent | null = null;
+  let refused: (refusal: AgentRefusal) => void = () => {};
+  const failed = new Promise<AgentRefusal>((resolve) => {
+    refused = resolve;
+  });
+  let nodeId = '';
+  try {
+    await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+    nodeId = await loadNodeId(opts.dataDir);
+    agent = new Agent({
+      token: opts.token,
+      nodeId,
+      name: opts.name,
+      dataDir: opts.dataDir,
+      applier,
+      logger: opts.logger,
+      ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
+      ...(opts.reconnectMaxMs ? { reconnectMaxMs: opts.reconnectMaxMs } : {}),
+      statsProvider: statsProvider(pool, dataPlane),
+      onApplied: (status) => {
+        last = status;
+        report();
+      },
+      onRefused: (refusal) => refused(refusal),
+    });
+    opts.logger.info({ nodeId, controller: new URL(opts.token.url).host, workers }, 'proxy node starting');
+    await Promise.all([agent.start(), poolStarted]);
+  } catch (err) {
+    await agent?.stop();
+    await (pool?.close() ?? dataPlane?.close());
+    throw err;
+  }
+  const started = agent;
+  let metrics: MetricsServer | null = null;
+  if (opts.metricsAddress) {
+    const [{ startMetricsServer }, { mergeExpositions }] = await Promise.all([
+      import('./observability/metrics-server.js'),
+      import('./observability/merge-expositions.js'),
+    ]);
+    const source = pool
+      ? { expose: async () => mergeExpositions(await (pool as WorkerPool).metricsTexts()) }
+      : (dataPlane as DataPlane).metrics;
     try {
-      await pool.start();
+      metrics = await startMetricsServer({
+        address: opts.metricsAddress,
+        metrics: source,
+        logger: opts.logger,
+      });
     } catch (err) {
-      await pool.close();
+      // A bad --metrics address: nothing may stay running behind the error.
+      await started.stop();
+      await (pool?.close() ?? dataPlane?.close());
       throw err;
     }
   }
-  const agent = new Agent({
-    token: opts.token,
-    nodeId,
-    name: opts.name,
-    dataDir: opts.dataDir,
-    applier,
-    logger: opts.logger,
-    ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
-    ...(opts.reconnectMaxMs ? { reconnectMaxMs: opts.reconnectMaxMs } : {}),
-    statsProvider: pool
-      ? async () => mergeNodeStats(await pool.workerStats())
-      : () => nodeStats((dataPlane as DataPlane).metrics, (dataPlane as DataPlane).health),
-    onApplied: (status) => {
-      last = status;
-      report();
-    },
-  });
-  opts.logger.info({ nodeId, controller: new URL(opts.token.url).host, workers }, 'proxy node starting');
-  await agent.start();
-  let metrics: MetricsServer | null = null;
-  if (opts.metricsAddress) {
-    const source = pool
-      ? { expose: async () => mergeExpositions(await pool.metricsTexts()) }
-      : (dataPlane as DataPlane).metrics;
-    metrics = await startMetricsServer({
-      address: opts.metricsAddress,
-      metrics: source,
-      logger: opts.logger,
-    });
-  }
   return {
     nodeId,
-    agent,
+    agent: started,
     dataPlane,
     applier,
     workers: () => pool?.workers() ?? [],
+    failed,
     async close() {
       // The pool first: workers that got the same signal (a process group, a cgroup) must not be
       // replaced while the agent is still stopping.
       const workersClosed = pool?.close();
       await metrics?.close();
-      await agent.stop();
+      await started.stop();
       await (workersClosed ?? dataPlane?.close());
     },
+  };
+}
+
+/** What the agent reports to the controller: merged over the workers, or the in-process data plane's. */
+function statsProvider(
+  pool: WorkerPool | null,
+  dataPlane: DataPlane | null,
+): NonNullable<AgentOptions['statsProvider']> {
+  if (pool) {
+    return async () => {
+      const [{ mergeNodeStats }, stats] = await Promise.all([
+        import('./observability/merge-node-stats.js'),
+        pool.workerStats(),
+      ]);
+      return mergeNodeStats(stats);
+    };
+  }
+  const plane = dataPlane as DataPlane;
+  return async () => {
+    const { nodeStats } = await import('./observability/node-stats.js');
+    return nodeStats(plane.metrics, plane.health);
   };
 }

@@ -471,12 +471,7 @@ test('a new body swaps routes; a request in flight finishes on the table it star
   assert.equal(reply.body, 'old');
 });
 
-test('a bind failure returns BERTH_PROXY_LISTEN and leaves the previous routes serving', async () => {
-  const squatter = createNetServer();
-  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise((resolve) => squatter.close(() => resolve())));
-  const taken = (squatter.address() as AddressInfo).port;
-
+test('a bind that cannot succeed returns BERTH_PROXY_LISTEN and leaves the previous routes serving', async () => {
   const a = await backend('A');
   const b = await backend('B');
   const p = plane();
@@ -491,17 +486,103 @@ test('a bind failure returns BERTH_PROXY_LISTEN and leaves the previous routes s
       { r: { rule: 'PathPrefix(`/`)', service: 's' } },
       { s: service(b.url) },
       // `api` binds fine and must be closed again when `admin` fails.
-      { web: ':80', api: '127.0.0.1:0', admin: `127.0.0.1:${taken}` },
+      { web: ':80', api: '127.0.0.1:0', admin: 'no-such-host.invalid:8080' },
     ),
   );
-  assert.deepEqual(result, {
-    ok: false,
-    code: LISTEN_FAILED,
-    error: `entry point "admin": cannot listen on 127.0.0.1:${taken}: address already in use (EADDRINUSE)`,
-  });
+  assert.equal(result.ok, false);
+  assert.equal(!result.ok && result.code, LISTEN_FAILED);
+  assert.match(
+    !result.ok ? result.error : '',
+    /^entry point "admin": cannot listen on no-such-host\.invalid:8080: /,
+  );
   assert.deepEqual(p.listeners(), before);
   assert.equal((await call(port)).body, 'A');
   assert.equal(b.seen.length, 0);
+});
+
+test('an address in use does not refuse the snapshot: the other entry points serve and it binds once released', async () => {
+  const squatter = createNetServer();
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+  let squatterOpen = true;
+  cleanups.push(async () => {
+    if (squatterOpen) await new Promise<void>((resolve) => squatter.close(() => resolve()));
+  });
+  const taken = (squatter.address() as AddressInfo).port;
+  const a = await backend('A');
+  const changes: ReturnType<DataPlane['listeners']>[] = [];
+  const p = new DataPlane({
+    logger,
+    entryPointOverrides: { web: '127.0.0.1:0' },
+    closeDrainMs: 100,
+    bindRetryMs: { initial: 20, max: 100 },
+    onListenersChange: () => changes.push(p.listeners()),
+  });
+  cleanups.push(() => p.close());
+
+  const result = await p.apply(
+    body(
+      { r: { rule: 'PathPrefix(`/`)', service: 's' } },
+      { s: service(a.url) },
+      { web: ':80', admin: `127.0.0.1:${taken}` },
+    ),
+  );
+  if (!result.ok) assert.fail(result.error);
+  const admin = result.listeners.find((l) => l.entryPoint === 'admin');
+  assert.deepEqual(admin, {
+    entryPoint: 'admin',
+    address: `127.0.0.1:${taken}`,
+    state: 'retrying',
+    error: {
+      code: LISTEN_FAILED,
+      message: `entry point "admin": cannot listen on 127.0.0.1:${taken}: address already in use (EADDRINUSE)`,
+    },
+  });
+  assert.equal(result.listeners.find((l) => l.entryPoint === 'web')?.state, 'bound');
+  assert.equal((await call(portOf(p))).body, 'A', 'the entry point that bound serves');
+  // Several retries while the port stays taken: still retrying, nothing reported yet.
+  await sleep(150);
+  assert.equal(p.listeners().find((l) => l.entryPoint === 'admin')?.state, 'retrying');
+  assert.equal(changes.length, 0);
+
+  await new Promise<void>((resolve) => squatter.close(() => resolve()));
+  squatterOpen = false;
+  await until(() => changes.length > 0, 'the retried bind');
+  assert.deepEqual(
+    changes[0]!.find((l) => l.entryPoint === 'admin'),
+    { entryPoint: 'admin', address: `127.0.0.1:${taken}`, state: 'bound' },
+  );
+  assert.equal((await call(taken)).body, 'A', 'the retried entry point serves the snapshot');
+});
+
+test('a retrying entry point removed by the next snapshot stops retrying and never binds', async () => {
+  const squatter = createNetServer();
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+  const taken = (squatter.address() as AddressInfo).port;
+  const a = await backend('A');
+  let changes = 0;
+  const p = new DataPlane({
+    logger,
+    entryPointOverrides: { web: '127.0.0.1:0' },
+    closeDrainMs: 100,
+    bindRetryMs: { initial: 20, max: 20 },
+    onListenersChange: () => changes++,
+  });
+  cleanups.push(() => p.close());
+  const routes = { r: { rule: 'PathPrefix(`/`)', service: 's' } };
+  const first = await p.apply(
+    body(routes, { s: service(a.url) }, { web: ':80', admin: `127.0.0.1:${taken}` }),
+  );
+  assert.ok(first.ok);
+  const second = await p.apply(body(routes, { s: service(a.url) }, { web: ':80' }));
+  if (!second.ok) assert.fail(second.error);
+  assert.deepEqual(
+    second.listeners.map((l) => l.entryPoint),
+    ['web'],
+  );
+  await new Promise<void>((resolve) => squatter.close(() => resolve()));
+  await sleep(100);
+  assert.equal(changes, 0);
+  await assert.rejects(call(taken), /ECONNREFUSED/);
 });
 
 test('a keep-alive connection survives an apply that keeps its entry point', async () => {

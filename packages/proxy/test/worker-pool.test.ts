@@ -1,6 +1,7 @@
 // The worker pool with real processes: all workers apply or none serves the snapshot, crashes are replaced.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
@@ -268,23 +269,42 @@ describe('a worker pool of real data planes', () => {
     }
   });
 
-  it('refuses an entry point on a port in use with BERTH_PROXY_LISTEN and keeps the previous version', async () => {
+  it('serves the other entry points while one waits for a port in use, and reports it listening once released', async () => {
     const backend = await startBackend('a');
+    const squatter = createNetServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    let squatterOpen = true;
+    const taken = (squatter.address() as AddressInfo).port;
     try {
-      const pool = await startPool({ entryPointOverrides: { web: '127.0.0.1:0' }, closeDrainMs: 100 });
+      let changes = 0;
+      const pool = await startPool({
+        entryPointOverrides: { web: '127.0.0.1:0' },
+        closeDrainMs: 100,
+        onListenersChange: () => changes++,
+      });
       const routes = { app: { rule: 'Host(`app.test`)', service: 'app' } };
-      const first = await pool.apply(body(routes, { app: service(backend.url) }), v(1));
-      if (!first.ok) assert.fail(first.error);
-      const taken = first.listeners[0]!.address;
-      const second = await pool.apply(
-        body(routes, { app: service(backend.url) }, { web: ':80', admin: taken }),
-        v(2),
+      const result = await pool.apply(
+        body(routes, { app: service(backend.url) }, { web: ':80', admin: `127.0.0.1:${taken}` }),
+        v(1),
       );
-      assert.equal(second.ok, false);
-      assert.equal(!second.ok && second.code, LISTEN_FAILED);
+      if (!result.ok) assert.fail(result.error);
       assert.deepEqual(versions(pool.workers()), [1, 1]);
-      assert.deepEqual(pool.listeners(), first.listeners);
+      const admin = () => pool.listeners().find((l) => l.entryPoint === 'admin');
+      assert.equal(admin()?.state, 'retrying');
+      assert.equal(admin()?.error?.code, LISTEN_FAILED);
+      const web = pool.listeners().find((l) => l.entryPoint === 'web')!;
+      assert.equal(web.state, 'bound');
+      const port = (address: string) => Number(address.slice(address.lastIndexOf(':') + 1));
+      assert.equal((await call(port(web.address), { host: 'app.test' })).status, 200);
+
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+      squatterOpen = false;
+      await until('the retried bind', () => admin()?.state === 'bound');
+      assert.ok(changes > 0, 'the pool said its listeners changed');
+      assert.deepEqual(admin(), { entryPoint: 'admin', address: `127.0.0.1:${taken}`, state: 'bound' });
+      assert.equal((await call(taken, { host: 'app.test' })).status, 200);
     } finally {
+      if (squatterOpen) squatter.close();
       await backend.close();
     }
   });

@@ -1,7 +1,8 @@
 // `berth proxy`: a stateless node; joins a controller with a token and moves traffic.
 import { availableParallelism, hostname } from 'node:os';
 import { ProtocolError, parseToken, writeFileAtomic } from '@berth/protocol';
-import { type ProxyNode, startProxyNode } from '@berth/proxy';
+// The node's own entry, not the package index: a proxy start loads only what a node runs.
+import { type ProxyNode, startProxyNode } from '@berth/proxy/node';
 import { createLogger } from '../logger.js';
 import { CliError } from '../output.js';
 import { type Command, str, strs, untilSignal } from './command.js';
@@ -112,9 +113,11 @@ export const proxyCommand: Command = {
         throw new CliError(code, (err as Error).message);
       throw err;
     }
-    const sig = await untilSignal();
-    logger.info({ signal: sig }, 'stopping');
+    const stop = await Promise.race([untilSignal(), node.failed]);
+    if (typeof stop === 'string') logger.info({ signal: stop }, 'stopping');
     await node.close();
+    // The controller refused the join token and there is no cached snapshot to serve.
+    if (typeof stop !== 'string') throw new CliError(stop.code, stop.message);
     return 0;
   },
 };

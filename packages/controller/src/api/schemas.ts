@@ -53,7 +53,17 @@ export const statusSchema = {
 const listenerSchema = {
   type: 'object',
   required: ['entryPoint', 'address'],
-  properties: { entryPoint: str, address: str },
+  properties: {
+    entryPoint: str,
+    address: str,
+    /** `retrying`: the node could not bind the address (port in use) and keeps trying. */
+    state: { type: 'string', enum: ['bound', 'retrying'] },
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: str, message: str },
+    },
+  },
 } as const;
 
 export const nodeViewSchema = {

@@ -208,6 +208,15 @@ export class Distributor implements NodeRegistry {
         case 'stats':
           this.#onStats(node, msg);
           break;
+        case 'listeners':
+          // An entry point the node was retrying to bind now listens (or the other way round).
+          node.view.listeners = msg.listeners;
+          this.#log.info(
+            { nodeId: node.view.id, name: node.view.name, listeners: msg.listeners },
+            'node listeners changed',
+          );
+          this.#changed();
+          break;
       }
     });
     ws.on('pong', () => {

@@ -14,7 +14,8 @@ import {
   verifySnapshot,
 } from '@berth/protocol';
 import type { Logger } from 'pino';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { TOKEN_REFUSED } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import { pinnedCa } from './ca-discovery.js';
 import { loadCachedSnapshot, saveCachedSnapshot } from './snapshot-cache.js';
@@ -53,6 +54,18 @@ export interface AgentOptions {
   statsProvider?: () => NodeStats | Promise<NodeStats>;
   /** How often `statsProvider` is sent (default 5s); the first report follows the hello. */
   statsIntervalMs?: number;
+  /**
+   * The controller refused the join token while the node had no snapshot to serve: nothing will
+   * change until someone fixes the token, so the node should stop. With a snapshot the agent
+   * keeps serving it and retries instead.
+   */
+  onRefused?: (refusal: AgentRefusal) => void;
+}
+
+/** Why the agent gave up on the controller. */
+export interface AgentRefusal {
+  code: string;
+  message: string;
 }
 
 export interface AppliedStatus {
@@ -80,6 +93,8 @@ export class Agent {
   #statsTimer: NodeJS.Timeout | null = null;
   #lastHeard = 0;
   #ca: string | null = null;
+  /** ws, loaded once the cached snapshot is served: the first answers do not wait for it. */
+  #WebSocket: typeof WebSocket | null = null;
   /** Applies run one at a time, in arrival order. */
   #queue: Promise<void> = Promise.resolve();
   #newest: Snapshot | null = null;
@@ -133,6 +148,16 @@ export class Agent {
     await this.#queue;
   }
 
+  /**
+   * The applier's listeners changed outside an apply (an entry point whose bind was retried now
+   * listens): the controller hears it at once, or with the next hello.
+   */
+  listenersChanged(): void {
+    const ws = this.#ws;
+    if (ws === null || ws.readyState !== ws.OPEN || this.#state !== 'connected') return;
+    ws.send(encodeMessage({ type: 'listeners', listeners: this.#o.applier.listeners() }));
+  }
+
   #notify(snapshot: Snapshot, fromCache: boolean, listeners: ListenerInfo[]): void {
     this.#o.onApplied?.({
       nodeId: this.#o.nodeId,
@@ -145,17 +170,32 @@ export class Agent {
     });
   }
 
-  #scheduleReconnect(reason: string): void {
+  #scheduleReconnect(reason: string, tokenRefused = false): void {
     if (this.#state === 'stopped') return;
+    const controller = this.#o.token.url;
+    if (tokenRefused && this.#applied === null) {
+      const message = `the controller at ${controller} refused this node's join token (401) and there is no cached snapshot to serve; check \`berth token\` on that controller`;
+      this.#log.error({ code: TOKEN_REFUSED, controller }, message);
+      this.#state = 'stopped';
+      this.#o.onRefused?.({ code: TOKEN_REFUSED, message });
+      return;
+    }
     const delay = backoffDelay(this.#attempt++, {
       initialMs: this.#o.reconnectInitialMs,
       maxMs: this.#o.reconnectMaxMs,
     });
     this.#state = 'waiting';
-    this.#log.info(
-      { reason, retryInMs: delay, attempt: this.#attempt },
-      'controller unreachable; serving last snapshot',
-    );
+    if (tokenRefused) {
+      this.#log.error(
+        { code: TOKEN_REFUSED, controller, retryInMs: delay, attempt: this.#attempt },
+        `the controller at ${controller} refused this node's join token (401); serving the last snapshot and retrying; check \`berth token\` on that controller`,
+      );
+    } else {
+      this.#log.info(
+        { reason, retryInMs: delay, attempt: this.#attempt },
+        'controller unreachable; serving last snapshot',
+      );
+    }
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
@@ -165,6 +205,7 @@ export class Agent {
     const url = new URL(this.#o.token.url);
     void (async () => {
       try {
+        this.#WebSocket ??= (await import('ws')).default;
         this.#ca ??= await pinnedCa(this.#o.dataDir, url, this.#o.token.caFingerprint);
       } catch (err) {
         const code = err instanceof ProtocolError ? err.code : 'BERTH_AGENT_CONNECT';
@@ -174,13 +215,13 @@ export class Agent {
         return;
       }
       if (this.#state === 'stopped') return;
-      this.#open(url, this.#ca);
+      this.#open(url, this.#ca, this.#WebSocket);
     })();
   }
 
-  #open(url: URL, ca: string): void {
+  #open(url: URL, ca: string, WebSocketClass: typeof WebSocket): void {
     const endpoint = new URL('/v1/connect', url);
-    const ws = new WebSocket(endpoint, {
+    const ws = new WebSocketClass(endpoint, {
       ca,
       headers: {
         authorization: `Bearer ${this.#o.token.secret}`,
@@ -193,16 +234,12 @@ export class Agent {
     });
     this.#ws = ws;
     let refused = false;
+    let tokenRefused = false;
     ws.on('unexpected-response', (_req, res) => {
       refused = true;
-      if (res.statusCode === 401) {
-        this.#log.error(
-          { code: ProtocolErrorCodes.TokenRejected },
-          'the controller rejected this join token; check `berth token` on the controller',
-        );
-      } else {
-        this.#log.error({ status: res.statusCode }, 'the controller refused the connection');
-      }
+      // A 401 is logged (with what happens next) when the reconnect is scheduled.
+      if (res.statusCode === 401) tokenRefused = true;
+      else this.#log.error({ status: res.statusCode }, 'the controller refused the connection');
       res.resume();
       ws.terminate();
     });
@@ -247,7 +284,7 @@ export class Agent {
       if (this.#ws === ws) this.#ws = null;
       if (this.#watchdog) clearInterval(this.#watchdog);
       this.#stopStats();
-      this.#scheduleReconnect(refused ? 'refused' : 'connection closed');
+      this.#scheduleReconnect(refused ? 'refused' : 'connection closed', tokenRefused);
     });
   }
 
@@ -267,13 +304,13 @@ export class Agent {
     this.#stopStats();
     if (provider === undefined) return;
     const send = () => {
-      if (ws.readyState !== WebSocket.OPEN) return;
+      if (ws.readyState !== ws.OPEN) return;
       // Workers answer over IPC, so gathering may take a moment; the link may be gone by then.
       Promise.resolve()
         .then(provider)
         .then(
           (stats: NodeStats) => {
-            if (ws.readyState === WebSocket.OPEN) ws.send(encodeMessage({ type: 'stats', ...stats }));
+            if (ws.readyState === ws.OPEN) ws.send(encodeMessage({ type: 'stats', ...stats }));
           },
           (err: unknown) =>
             this.#log.warn({ err: (err as Error).message }, 'cannot gather stats for the controller'),
@@ -300,7 +337,7 @@ export class Agent {
 
   async #handle(ws: WebSocket, snapshot: Snapshot): Promise<void> {
     const send = (msg: Parameters<typeof encodeMessage>[0]) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(encodeMessage(msg));
+      if (ws.readyState === ws.OPEN) ws.send(encodeMessage(msg));
     };
     const nack = (code: string, error: string) => {
       this.#log.warn(

@@ -2,7 +2,8 @@
 import type { HttpLoadBalancer, ServersTransport } from '@berth/config';
 import type { ServerStatusReport, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
-import { Agent, type Dispatcher, interceptors } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import { undici } from '../http/undici-loader.js';
 import type { ServerTarget } from '../runtime/types.js';
 import { serverConnector } from '../tls/server-name.js';
 import { ActiveChecker } from './active-checker.js';
@@ -194,6 +195,7 @@ export class HealthRegistry implements ServerHealth {
     const key = JSON.stringify([followRedirects, tls]);
     let dispatcher = this.#dispatchers.get(key);
     if (dispatcher === undefined) {
+      const { Agent, interceptors } = undici();
       const agent = new Agent({
         connections: this.#connections,
         keepAliveTimeout: 4_000,

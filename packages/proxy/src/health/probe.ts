@@ -1,5 +1,6 @@
 // One health probe over undici: an HTTP request with a deadline whose status decides healthy or not.
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from '../http/undici-loader.js';
 import type { ActiveSettings } from './active-settings.js';
 
 export interface ProbeResult {
@@ -17,7 +18,7 @@ export async function probe(
   const deadline = AbortSignal.timeout(settings.timeoutMs);
   const signal = AbortSignal.any([deadline, stop]);
   try {
-    const res = await request(settings.url, {
+    const res = await undici().request(settings.url, {
       dispatcher,
       method: settings.method as Dispatcher.HttpMethod,
       headers: settings.headers,

@@ -1,11 +1,12 @@
 // One undici Pool per server origin and transport, shared across runtimes so a config change keeps warm connections.
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { serverConnector } from '../tls/server-name.js';
 import { clientEnds, proxiedConnector } from './proxy-protocol-connect.js';
 import type { TransportSettings } from './servers-transport.js';
 import { DEFAULT_TRANSPORT } from './servers-transport.js';
+import { undici } from './undici-loader.js';
 
 export interface PoolCacheOptions {
   /** How long a pool no runtime references stays open for requests still using an old runtime. */
@@ -108,7 +109,7 @@ export class PoolCache {
       transport.tls,
       transport.dialTimeoutMs,
     );
-    const pool = new Pool(origin, { ...transport.pool, ...this.#override, connect });
+    const pool = new (undici().Pool)(origin, { ...transport.pool, ...this.#override, connect });
     pools.set(key, pool);
     if (this.#closed || req.socket.destroyed) pool.close().catch(() => {});
     return pool;
@@ -118,7 +119,7 @@ export class PoolCache {
     const options = this.#override ? { ...transport.pool, ...this.#override } : transport.pool;
     const connect = options.connect;
     const entry: Entry = {
-      pool: new Pool(
+      pool: new (undici().Pool)(
         origin,
         connect === undefined || typeof connect === 'function'
           ? options

@@ -1,7 +1,8 @@
 // The name Berth gives a server it opens TLS to: SNI for a DNS name, never an IP literal (RFC 6066 §3), and the certificate checked against either.
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { buildConnector } from 'undici';
+import type { buildConnector } from 'undici';
+import { undici } from '../http/undici-loader.js';
 
 /** `tls.connect` options naming the server. */
 export interface ServerNameOptions {
@@ -34,7 +35,7 @@ export function serverNameOptions(name: string): ServerNameOptions {
  */
 export function serverConnector(options: buildConnector.BuildOptions): buildConnector.connector {
   const servername = (options as { servername?: unknown }).servername;
-  const connector = buildConnector(
+  const connector = undici().buildConnector(
     typeof servername === 'string' && servername !== ''
       ? { ...options, ...serverNameOptions(servername) }
       : options,

@@ -1,5 +1,5 @@
 // The IPC vocabulary between the node's primary process and its workers, with guards for what arrives.
-import type { NodeStats, SnapshotBody } from '@berth/protocol';
+import type { ListenerInfo, NodeStats, SnapshotBody } from '@berth/protocol';
 import type { ApplyResult } from '../agent/agent.js';
 
 /** What a worker needs before it can serve; passed in its environment so it exists from the first line. */
@@ -29,7 +29,9 @@ export type FromWorker =
   | { type: 'berth:pong' }
   | { type: 'berth:applied'; seq: number; result: ApplyResult }
   | { type: 'berth:metrics'; seq: number; text: string }
-  | { type: 'berth:stats'; seq: number; stats: NodeStats };
+  | { type: 'berth:stats'; seq: number; stats: NodeStats }
+  /** An entry point whose bind was retried now listens (between applies). */
+  | { type: 'berth:listeners'; listeners: ListenerInfo[] };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
@@ -47,6 +49,7 @@ export function isFromWorker(v: unknown): v is FromWorker {
   if (v['type'] === 'berth:ready' || v['type'] === 'berth:pong') return true;
   if (v['type'] === 'berth:metrics') return typeof v['seq'] === 'number' && typeof v['text'] === 'string';
   if (v['type'] === 'berth:stats') return typeof v['seq'] === 'number' && isRecord(v['stats']);
+  if (v['type'] === 'berth:listeners') return Array.isArray(v['listeners']);
   return v['type'] === 'berth:applied' && typeof v['seq'] === 'number' && isRecord(v['result']);
 }
 

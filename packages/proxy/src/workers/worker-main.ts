@@ -19,6 +19,7 @@ const plane = new DataPlane({
   entryPointOverrides: init.entryPointOverrides,
   ...(init.closeDrainMs === undefined ? {} : { closeDrainMs: init.closeDrainMs }),
   ...(init.nodeName === undefined ? {} : { nodeName: init.nodeName }),
+  onListenersChange: () => send({ type: 'berth:listeners', listeners: plane.listeners() }),
 });
 
 function send(msg: FromWorker): void {

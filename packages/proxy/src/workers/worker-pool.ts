@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { ListenerInfo, NodeStats, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { AppliedVersion, ApplyResult, SnapshotApplier } from '../agent/agent.js';
-import { DATA_PLANE_CLOSED } from '../data-plane.js';
+import { DATA_PLANE_CLOSED } from '../errors.js';
 import { combineOutcomes, listenersKey, NO_WORKERS, type WorkerOutcome } from './combine-outcomes.js';
 import { isFromWorker, type ToWorker, WORKER_INIT_ENV, type WorkerInit } from './messages.js';
 import {
@@ -46,6 +46,8 @@ export interface WorkerPoolOptions {
   exec?: string;
   /** Called whenever a worker starts, exits, or changes the version it serves. */
   onChange?: () => void;
+  /** Called when `listeners()` changes between applies: a worker bound an entry point it was retrying. */
+  onListenersChange?: () => void;
 }
 
 export type WorkerState = 'starting' | 'ready' | 'serving';
@@ -112,9 +114,12 @@ function configureCluster(exec: string): void {
 
 export class WorkerPool implements SnapshotApplier {
   readonly #o: Required<
-    Omit<WorkerPoolOptions, 'onChange' | 'entryPointOverrides' | 'closeDrainMs' | 'nodeName'>
+    Omit<
+      WorkerPoolOptions,
+      'onChange' | 'onListenersChange' | 'entryPointOverrides' | 'closeDrainMs' | 'nodeName'
+    >
   > &
-    Pick<WorkerPoolOptions, 'onChange' | 'closeDrainMs' | 'nodeName'> & {
+    Pick<WorkerPoolOptions, 'onChange' | 'onListenersChange' | 'closeDrainMs' | 'nodeName'> & {
       entryPointOverrides: Record<string, string>;
     };
   readonly #log: Logger;
@@ -149,11 +154,18 @@ export class WorkerPool implements SnapshotApplier {
       this.#slots.push({ slot: i, history: { quickExits: 0 }, restarts: 0, handle: null, timer: null });
   }
 
-  /** Forks every worker and waits until each answers (none listens before its first apply). */
+  /**
+   * Forks every worker and waits until each answers (none listens before its first apply). The
+   * first worker boots alone: on a busy machine it gets a core to itself and serves (the cached
+   * snapshot, say) sooner; the others fork as soon as it answers, or exits.
+   */
   async start(): Promise<void> {
-    for (const slot of this.#slots) this.#spawn(slot);
+    const [first, ...others] = this.#slots;
+    if (first) this.#spawn(first);
     this.#heartbeat = setInterval(() => this.#checkLiveness(), this.#o.heartbeatMs);
     this.#heartbeat.unref();
+    await this.#until(() => first?.handle?.state !== 'starting', this.#o.startTimeoutMs);
+    for (const slot of others) if (slot.handle === null && slot.timer === null) this.#spawn(slot);
     const all = await this.#until(
       () => this.#slots.every((s) => s.handle && s.handle.state !== 'starting'),
       this.#o.startTimeoutMs,
@@ -307,6 +319,8 @@ export class WorkerPool implements SnapshotApplier {
         );
     }
     this.#serving(h, current.version);
+    // It may have bound an entry point the others are still retrying.
+    this.#listenersBound(result.listeners);
     this.#log.info(
       { slot: h.slot.slot, workerPid: h.pid, version: current.version?.version },
       'replacement worker serving',
@@ -437,6 +451,10 @@ export class WorkerPool implements SnapshotApplier {
       if (!isFromWorker(msg)) return;
       h.lastHeard = Date.now();
       if (msg.type === 'berth:pong') return;
+      if (msg.type === 'berth:listeners') {
+        if (h.state === 'serving') this.#listenersBound(msg.listeners);
+        return;
+      }
       if (msg.type === 'berth:metrics' || msg.type === 'berth:stats') {
         this.#answers.get(msg.seq)?.(msg.type === 'berth:metrics' ? msg.text : msg.stats);
         return;
@@ -470,6 +488,25 @@ export class WorkerPool implements SnapshotApplier {
       slot.timer = setTimeout(() => this.#spawn(slot), delayMs);
       this.#o.onChange?.();
     });
+  }
+
+  /**
+   * A worker bound an entry point the node reported `retrying`. Workers share each listening
+   * socket through this process, so one worker bound means the entry point serves.
+   */
+  #listenersBound(reported: ListenerInfo[]): void {
+    let changed = false;
+    const next = this.#listeners.map((l) => {
+      if (l.state !== 'retrying') return l;
+      const now = reported.find((r) => r.entryPoint === l.entryPoint && r.state !== 'retrying');
+      if (now === undefined) return l;
+      changed = true;
+      return now;
+    });
+    if (!changed) return;
+    this.#listeners = next;
+    this.#log.info({ listeners: next }, 'a retried entry point listens');
+    this.#o.onListenersChange?.();
   }
 
   #checkLiveness(): void {

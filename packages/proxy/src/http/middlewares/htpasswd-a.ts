@@ -1,6 +1,5 @@
 // htpasswd entries for basicAuth: parsing, and password checks for bcrypt, apr1/MD5-crypt and {SHA}.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 
 export type HashKind = 'bcrypt' | 'md5crypt' | 'sha1';
 
@@ -87,6 +86,8 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(da, db) && a.length === b.length;
 }
 
+let bcrypt: typeof import('bcryptjs').default | undefined;
+
 /** Whether `password` matches the entry's hash. bcrypt runs off the event loop's critical path in chunks. */
 export async function checkPassword(entry: HtpasswdEntry, password: Buffer): Promise<boolean> {
   switch (entry.kind) {
@@ -94,6 +95,8 @@ export async function checkPassword(entry: HtpasswdEntry, password: Buffer): Pro
       // bcrypt reads only 72 bytes; Go's bcrypt refuses longer passwords rather than ignore their tail.
       if (password.length > 72) return false;
       // bcryptjs knows $2a$, $2b$ and $2y$; $2x$ is the same computation for 7-bit passwords, as Go's goauth treats it.
+      // Loaded on the first bcrypt check: a node that never meets one never pays for it at start.
+      bcrypt ??= (await import('bcryptjs')).default;
       return bcrypt.compare(password.toString('utf8'), entry.hash.replace(/^\$2x\$/, '$2a$'));
     case 'md5crypt': {
       const m = MD5CRYPT.exec(entry.hash);

@@ -1,0 +1,8 @@
+// Error codes the data plane answers with, in a module of their own so the node's primary can name them without loading the data plane.
+
+/** An entry point's address cannot be bound (a bad address, or a port in use: then retried). */
+export const LISTEN_FAILED = 'BERTH_PROXY_LISTEN';
+/** The data plane (or the node) is stopping and applies nothing more. */
+export const DATA_PLANE_CLOSED = 'BERTH_PROXY_CLOSED';
+/** The controller answered 401 to the join token's secret. */
+export const TOKEN_REFUSED = 'BERTH_PROXY_TOKEN_REFUSED';
