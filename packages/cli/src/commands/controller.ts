@@ -1,5 +1,5 @@
 // `berth controller`: the only process with the Docker socket; serves the node channel and the internal API.
-import { writeFileAtomic } from '@berth/protocol';
+import { logProcessWarnings, writeFileAtomic } from '@berth/protocol';
 import { parseApiAddress } from '../api-client.js';
 import { createLogger } from '../logger.js';
 import { type Command, str, strs, untilSignal } from './command.js';
@@ -65,6 +65,7 @@ export const controllerCommand: Command = {
     // Loaded here, not at the top: `berth controller --help` needs none of fastify or the PKI.
     const { startController } = await import('@berth/controller');
     const logger = createLogger('controller', str(v, 'log-level') ?? 'info');
+    logProcessWarnings(logger);
     const apiToken = str(v, 'api-token') ?? process.env['BERTH_API_TOKEN'];
     const configFile = str(v, 'config');
     const providerFile = str(v, 'file');

@@ -1,6 +1,6 @@
 // `berth proxy`: a stateless node; joins a controller with a token and moves traffic.
 import { availableParallelism, hostname } from 'node:os';
-import { ProtocolError, parseToken, writeFileAtomic } from '@berth/protocol';
+import { logProcessWarnings, ProtocolError, parseToken, writeFileAtomic } from '@berth/protocol';
 // The node's own entry, not the package index: a proxy start loads only what a node runs.
 import { type ProxyNode, startProxyNode } from '@berth/proxy/node';
 import { createLogger } from '../logger.js';
@@ -77,6 +77,7 @@ export const proxyCommand: Command = {
     const name = str(v, 'name') ?? hostname();
     const workers = parseWorkers(str(v, 'workers'));
     const logger = createLogger('proxy', str(v, 'log-level') ?? 'info').child({ node: name });
+    logProcessWarnings(logger);
     const statusFile = str(v, 'status-file');
     let statusWrites: Promise<void> = Promise.resolve();
     let node: ProxyNode;

@@ -1,5 +1,6 @@
 // Entry point of one worker process: its own data plane, driven by the primary over IPC.
 
+import { logProcessWarnings } from '@berth/protocol';
 import { pino } from 'pino';
 import { DataPlane } from '../data-plane.js';
 import { nodeStats } from '../observability/node-stats.js';
@@ -14,6 +15,7 @@ if (!init || typeof process.send !== 'function') {
 const logger = pino({ level: init.logLevel, base: { pid: process.pid, ...init.bindings } }).child({
   worker: init.slot,
 });
+logProcessWarnings(logger);
 const plane = new DataPlane({
   logger,
   entryPointOverrides: init.entryPointOverrides,
