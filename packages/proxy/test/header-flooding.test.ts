@@ -7,7 +7,6 @@ import type { EntryPoint } from '@berth/config';
 import type { SnapshotBody } from '@berth/protocol';
 import { DEFAULT_MAX_HEADER_COUNT, entryPointSettings } from '../src/http/entry-point-settings.js';
 import { headerCount } from '../src/http/strict-request.js';
-import type { Backend } from './support/backend.js';
 import { applied, backendFor, Cleanups, planeFor } from './support/plane.js';
 import { statusOf } from './support/raw.js';
 import { body, service } from './support/snapshot.js';
@@ -191,17 +190,22 @@ describe('http.maxHeaderCount', () => {
 });
 
 describe('what a server behind Berth sees', () => {
-  /** A node:http server that keeps only its first 10 headers, as any server has some such cap. */
-  async function cappedBackend(): Promise<Backend> {
-    const backend = await backendFor(cleanups, 'capped');
-    backend.server.maxHeadersCount = 10;
-    return backend;
+  /**
+   * What a server that keeps only its first 10 headers sees (as any server has some such cap). Not
+   * node:http's `maxHeadersCount`: Node 20 drops the headers past it, Node 22 and later answer 431.
+   */
+  function firstTen(rawHeaders: string[]): Record<string, string> {
+    const kept: Record<string, string> = {};
+    for (let i = 0; i < Math.min(rawHeaders.length, 20); i += 2) {
+      const name = rawHeaders[i]!.toLowerCase();
+      kept[name] ??= rawHeaders[i + 1]!;
+    }
+    return kept;
   }
 
   it('always has the client address in X-Forwarded-For and X-Real-Ip, whatever the client sends', async () => {
-    const capped = await cappedBackend();
-    const plain = await backendFor(cleanups, 'plain');
-    for (const backend of [capped, plain]) {
+    const backend = await backendFor(cleanups, 'plain');
+    for (const capped of [false, true]) {
       const p = planeFor(cleanups);
       const port = await applied(p, snapshot(backend.url));
       const spoof = ['X-Forwarded-For: 6.6.6.6', 'X-Real-Ip: 6.6.6.6'];
@@ -216,14 +220,11 @@ describe('what a server behind Berth sees', () => {
       for (const attempt of attempts) {
         const res = await exchange(port, attempt);
         assert.equal(res.status, 200, res.text);
-        const seen = backend.seen.at(-1)!;
-        assert.equal(
-          seen.headers['x-forwarded-for'],
-          '127.0.0.1',
-          `${backend.name}: ${attempt.slice(0, 60)}`,
-        );
-        assert.equal(seen.headers['x-real-ip'], '127.0.0.1');
-        assert.equal(seen.headers.host, 'a.test');
+        const request = backend.seen.at(-1)!;
+        const seen = capped ? firstTen(request.rawHeaders) : request.headers;
+        assert.equal(seen['x-forwarded-for'], '127.0.0.1', `capped ${capped}: ${attempt.slice(0, 60)}`);
+        assert.equal(seen['x-real-ip'], '127.0.0.1');
+        assert.equal(seen['host'], 'a.test');
       }
       assert.ok(p.fastPathRequests() >= 2, 'the fast path served some of them');
     }
