@@ -215,6 +215,8 @@ describe('the berth command', () => {
       }
       assert.match(up.output(), /HTTPS: +curl -k --resolve demo\.localhost:\d+:127\.0\.0\.1 https:/);
       const api = /API: +(http:\/\/[\d.:]+)\/api/.exec(up.output())?.[1] ?? '';
+      // The CLI line is one to copy: the `berth` bin, with --api only when it is not the default.
+      assert.ok(up.output().includes(`CLI:        npx berth nodes --api ${api} `), up.output());
       const routes = await run(group, ['routes', '--api', api]);
       assert.match(routes.out, /^demo\s+enabled\s+web \(http\)\s/m, routes.out);
       assert.match(routes.out, /^demo-tls\s+enabled\s+websecure \(https\)\s/m, routes.out);

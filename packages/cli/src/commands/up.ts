@@ -1,9 +1,9 @@
 // `berth up`: a controller, N proxy nodes (restarted when they die) and two demo backends on loopback.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { parseApiAddress } from '../api-client.js';
+import { DEFAULT_API, parseApiAddress } from '../api-client.js';
 import { CliError } from '../output.js';
-import { berthBin, type Child, ChildGroup, waitForJsonFile } from '../process/child-group.js';
+import { type Child, ChildGroup, waitForJsonFile } from '../process/child-group.js';
 import { waitForNodeReady } from '../process/node-readiness.js';
 import { Supervisor } from '../process/supervisor.js';
 import { type Command, str, untilSignal } from './command.js';
@@ -248,6 +248,7 @@ export const upCommand: Command = {
 
       // Listening before the banner: whoever reads it may press Ctrl-C (or send SIGINT) at once.
       const signalled = untilSignal();
+      const apiFlag = ready.api === DEFAULT_API ? '' : ` --api ${ready.api}`;
       const urls = nodes.map((_, i) => `http://127.0.0.1:${basePort + i}/`);
       process.stdout.write(
         [
@@ -260,7 +261,7 @@ export const upCommand: Command = {
           `  Try:        curl -H 'Host: demo.localhost' ${urls[0]}`,
           `  HTTPS:      curl -k --resolve demo.localhost:${tlsPort}:127.0.0.1 https://demo.localhost:${tlsPort}/`,
           `  API:        ${ready.api}/api/v1/nodes   (also: /routers /services /snapshot /errors)`,
-          `  CLI:        node ${relative(process.cwd(), berthBin)} nodes --api ${ready.api}   (or routes; \`berth ...\` when installed)`,
+          `  CLI:        npx berth nodes${apiFlag}   (or routes, certs; \`berth ...\` once on your PATH)`,
           `  Add a route: edit ${routesFile}`,
           '              and save; every node applies it within a second.',
           `  Logs:       ${logs}/`,
