@@ -420,6 +420,13 @@ export interface EntryPoint {
   http2?: {
     /** Streams a client may have open at once on one connection (default 250, as Traefik). */
     maxConcurrentStreams?: number;
+    /**
+     * Liveness of connections with open streams (as Go's ReadIdleTimeout/PingTimeout and Envoy's
+     * connection_keepalive): after `interval` (default 30s; 0: off) without a byte from the client a
+     * PING is sent, and the connection, its streams and their upstream requests are closed when no
+     * answer comes within `timeout` (default 15s). Connections without streams are never pinged.
+     */
+    keepAlive?: { interval?: Duration; timeout?: Duration };
   };
   /** Accept PROXY protocol v1/v2 headers, only from these sources; a header from elsewhere is refused. */
   proxyProtocol?: { trustedIPs?: string[]; insecure?: boolean };

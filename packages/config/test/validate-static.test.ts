@@ -207,6 +207,40 @@ describe('validateStatic TLS and TCP entry point settings', () => {
     assert.equal(bad.errors[0]?.path, 'entryPoints.s.http2.maxConcurrentStreams');
   });
 
+  it('keeps http2.keepAlive durations, normalised, and lets interval be 0 (off)', () => {
+    const { config, errors } = validateStatic({
+      entryPoints: {
+        s: { address: ':443', http2: { keepAlive: { interval: 20, timeout: '5s' } } },
+        off: { address: ':8443', http2: { keepAlive: { interval: '0s' } } },
+      },
+    });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config.entryPoints['s']?.http2, { keepAlive: { interval: '20s', timeout: '5s' } });
+    assert.deepEqual(config.entryPoints['off']?.http2, { keepAlive: { interval: '0s' } });
+  });
+
+  it('refuses an http2.keepAlive that is not a duration, a timeout of 0 and an unknown field', () => {
+    const { config, errors } = validateStatic({
+      entryPoints: {
+        a: { address: ':443', http2: { keepAlive: { interval: 'often' } } },
+        b: { address: ':444', http2: { keepAlive: { interval: '30s', timeout: 0 } } },
+        c: { address: ':445', http2: { keepAlive: { intervall: '30s' } } },
+        d: { address: ':446', http2: { keepAlive: '30s' } },
+      },
+    });
+    assert.deepEqual(Object.keys(config.entryPoints), []);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.path]),
+      [
+        ['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.a.http2.keepAlive.interval'],
+        ['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.b.http2.keepAlive.timeout'],
+        ['BERTH_CONFIG_UNKNOWN_FIELD', 'entryPoints.c.http2.keepAlive.intervall'],
+        ['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.d.http2.keepAlive'],
+      ],
+    );
+    assert.match(errors[1]!.message, /timeout must be longer than 0; to turn PINGs off, set interval to 0$/);
+  });
+
   it('refuses a redirection to an entry point that does not exist, listing the ones that do', () => {
     const { config, errors } = validateStatic({
       entryPoints: {

@@ -12,6 +12,7 @@ const STATIC = `entryPoints:
     address: ":80"
     transport: { respondingTimeouts: { readTimeout: 30s, idleTimeout: 180s } }
     forwardedHeaders: { trustedIPs: ["10.0.0.0/8"] }
+    http2: { keepAlive: { interval: 20s, timeout: 5s } }
 accessLog: { sampling: 0.1 }
 routeRemovalGrace: 30s
 tls: { defaultProfile: compatible }
@@ -51,6 +52,7 @@ describe('the controller’s static settings', () => {
       address: ':80',
       transport: { respondingTimeouts: { readTimeout: '30s', idleTimeout: '180s' } },
       forwardedHeaders: { trustedIPs: ['10.0.0.0/8'] },
+      http2: { keepAlive: { interval: '20s', timeout: '5s' } },
     });
   });
 

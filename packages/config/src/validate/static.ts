@@ -2,6 +2,7 @@
 import { parseAddress } from '../address.js';
 import { ConfigErrorCodes } from '../errors.js';
 import type { AccessLogSettings, EntryPoint, StaticConfig, StaticTlsSettings } from '../model.js';
+import { parseDuration } from '../values/duration.js';
 import { cidrCheck, portCheck } from './checks.js';
 import { readFields } from './fields.js';
 import { readNamed } from './named.js';
@@ -67,7 +68,15 @@ const duration: Kind = { kind: 'duration' };
 
 const entryPointShape: Shape = {
   fields: {
-    http2: { kind: 'object', shape: { fields: { maxConcurrentStreams: { kind: 'integer', min: 1 } } } },
+    http2: {
+      kind: 'object',
+      shape: {
+        fields: {
+          maxConcurrentStreams: { kind: 'integer', min: 1 },
+          keepAlive: { kind: 'object', shape: { fields: { interval: duration, timeout: duration } } },
+        },
+      },
+    },
     address: { kind: 'string' },
     transport: {
       kind: 'object',
@@ -174,6 +183,14 @@ function readEntryPoint(
   const entryPoint = read as unknown as EntryPoint;
   const to = entryPoint.http?.redirections?.entryPoint?.to;
   if (to !== undefined) checkRedirectTarget(to, at, subject, el, entryPointNames);
+  const pingTimeout = entryPoint.http2?.keepAlive?.timeout;
+  if (pingTimeout !== undefined && parseDuration(pingTimeout) === 0) {
+    el.report(
+      ConfigErrorCodes.INVALID_TYPE,
+      at.child('http2').child('keepAlive').child('timeout'),
+      `${subject}: http2.keepAlive.timeout must be longer than 0; to turn PINGs off, set interval to 0`,
+    );
+  }
   return el.ok ? entryPoint : undefined;
 }
 

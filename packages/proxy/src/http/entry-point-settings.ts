@@ -26,8 +26,17 @@ export interface EntryPointSettings {
   forwarded: ForwardedTrust;
   /** Streams one HTTP/2 connection may have open at once. */
   h2MaxConcurrentStreams: number;
+  /** HTTP/2 liveness of connections with open streams (see h2-liveness.ts). */
+  h2KeepAlive: H2KeepAlive;
   /** `http.redirections.entryPoint`: every request goes elsewhere (ACME HTTP-01 paths excepted). */
   redirect: EntryPointRedirect | null;
+}
+
+export interface H2KeepAlive {
+  /** Silence from the client, with streams open, before a PING; 0: never PING. */
+  intervalMs: number;
+  /** How long the PING's answer may take before the connection is closed. */
+  timeoutMs: number;
 }
 
 export interface EntryPointRedirect {
@@ -47,6 +56,15 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 180_000;
 export const DEFAULT_GRACE_TIMEOUT_MS = 10_000;
 /** Traefik's default; Node's own (unlimited) lets one client open streams without bound. */
 export const DEFAULT_H2_MAX_CONCURRENT_STREAMS = 250;
+/**
+ * Envoy and Go leave HTTP/2 PINGs off unless asked; off, a vanished client's streams and their
+ * upstream requests stay open for as long as the backend writes (an SSE stream: forever, since
+ * every write succeeds into the kernel's buffer until TCP gives up, ~15 min). 30 s of silence,
+ * then 15 s for the answer (Go's PingTimeout default) finds one within 45–75 s, for one 17-byte
+ * frame each way per quiet interval.
+ */
+export const DEFAULT_H2_KEEP_ALIVE_INTERVAL_MS = 30_000;
+export const DEFAULT_H2_KEEP_ALIVE_TIMEOUT_MS = 15_000;
 /**
  * 64 KiB: Node's 16 KiB refuses the large cookies real sites send, and Traefik's 1 MiB lets one
  * client pin a megabyte per connection; HAProxy's default buffer (16 KiB) and nginx's large
@@ -89,7 +107,16 @@ export function entryPointSettings(
     forwarded: trust,
     h2MaxConcurrentStreams:
       positiveInteger(ep?.http2?.maxConcurrentStreams) ?? DEFAULT_H2_MAX_CONCURRENT_STREAMS,
+    h2KeepAlive: keepAlive(ep?.http2?.keepAlive),
     redirect: redirection(ep, all),
+  };
+}
+
+function keepAlive(ka: { interval?: string; timeout?: string } | undefined): H2KeepAlive {
+  const timeoutMs = durationMs(ka?.timeout, DEFAULT_H2_KEEP_ALIVE_TIMEOUT_MS);
+  return {
+    intervalMs: durationMs(ka?.interval, DEFAULT_H2_KEEP_ALIVE_INTERVAL_MS),
+    timeoutMs: timeoutMs > 0 ? timeoutMs : DEFAULT_H2_KEEP_ALIVE_TIMEOUT_MS,
   };
 }
 

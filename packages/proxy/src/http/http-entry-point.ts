@@ -22,6 +22,7 @@ import type { Forward } from './forward-types.js';
 import { forwardedClientIp, isTrusted } from './forwarded-headers.js';
 import type { TransportSource } from './forwarder.js';
 import { H2Request, H2Response } from './h2-compat.js';
+import { H2Liveness } from './h2-liveness.js';
 import { answerRedirect } from './middlewares/answer-a.js';
 import { requestAuthority, schemeLocation } from './middlewares/redirect-scheme.js';
 import type { EntryPointScope } from './request-context.js';
@@ -281,6 +282,18 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
       h2.on('session', (session: ServerHttp2Session) => {
         this.#h2Sessions.add(session);
         session.once('close', () => this.#h2Sessions.delete(session));
+        new H2Liveness(
+          session,
+          session.socket,
+          () => this.#settings.h2KeepAlive,
+          () => {
+            this.#logger.debug(
+              { entryPoint: this.name, client: peerOf(session.socket) },
+              'HTTP/2 client did not answer a PING: connection closed with its streams',
+            );
+            session.destroy();
+          },
+        );
       });
       h2.on('sessionError', (err: Error) =>
         this.#logger.debug({ err, entryPoint: this.name }, 'HTTP/2 session error'),
