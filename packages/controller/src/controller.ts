@@ -134,6 +134,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     (listen.host && listen.host !== '0.0.0.0' && listen.host !== '::' ? listen.host : hostname());
   const pki = await ensureControllerPki(dataDir, [advertiseHost]);
   if (pki.createdCa) log.info({ caFingerprint: pki.caFingerprint }, 'created the controller CA');
+  if (pki.createdSigningKey) log.info('created the snapshot signing key');
   const secret = await loadOrCreateSecret(join(dataDir, 'join-secret'));
 
   // TLS material only the controller has: the generated default certificate and the shared ticket keys.
@@ -169,7 +170,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const nodesUrl = `wss://${hostForUrl(advertiseHost)}:${advertise?.port || bound.port}`;
     const joinToken = formatToken({ url: nodesUrl, caFingerprint: pki.caFingerprint, secret });
     await writeFileAtomic(join(dataDir, 'join-token'), `${joinToken}\n`, 0o600);
-    if (store.current) distributor.publish(store.current);
+    if (store.current) distributor.publish(pki.snapshotSigner.sign(store.current));
 
     // Compile and publish, one at a time, always from the latest inputs.
     let lastCompile: CompileResult | null = null;
@@ -232,7 +233,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
               'published snapshot',
             );
           }
-          distributor.publish(snapshot);
+          distributor.publish(pki.snapshotSigner.sign(snapshot));
         } catch (err) {
           log.error(
             { err: (err as Error).message },

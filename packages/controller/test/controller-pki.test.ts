@@ -4,6 +4,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { hashBody, type Snapshot, type SnapshotBody, verifySnapshotSignature } from '@berth/protocol';
 import { ensureControllerPki } from '../src/pki/controller-pki.js';
 
 describe('the controller PKI', () => {
@@ -48,5 +49,22 @@ describe('the controller PKI', () => {
     assert.equal(moved.caFingerprint, first.caFingerprint, 'tokens stay valid');
     assert.equal(moved.issuedServerCert, true);
     assert.match(new X509Certificate(moved.certPem).subjectAltName ?? '', /b\.internal/);
+  });
+
+  it('creates an Ed25519 snapshot signing key once (0600), certified by its CA, and reuses it', async () => {
+    const dir = await tmp();
+    const first = await ensureControllerPki(dir, ['a.internal']);
+    assert.equal(first.createdSigningKey, true);
+    assert.equal((await stat(join(dir, 'pki', 'snapshot-signing-key.pem'))).mode & 0o777, 0o600);
+    const again = await ensureControllerPki(dir, ['a.internal']);
+    assert.equal(again.createdSigningKey, false);
+    const body: SnapshotBody = { schema: 1, entryPoints: {}, http: { routers: {}, services: {} } };
+    const snapshot: Snapshot = { epoch: 'e', version: 1, hash: hashBody(body), createdAt: '', body };
+    const a = first.snapshotSigner.sign(snapshot);
+    const b = again.snapshotSigner.sign(snapshot);
+    assert.equal(a.signature?.publicKey, b.signature?.publicKey, 'same key after a restart');
+    assert.equal(a.signature?.value, b.signature?.value, 'Ed25519 is deterministic');
+    assert.deepEqual(verifySnapshotSignature(b, again.caCertPem), { ok: true });
+    assert.equal(snapshot.signature, undefined, 'the stored snapshot is not modified');
   });
 });

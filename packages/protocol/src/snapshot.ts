@@ -38,6 +38,22 @@ export interface Snapshot {
   /** ISO 8601. */
   createdAt: string;
   body: SnapshotBody;
+  /**
+   * Added by the controller when it sends the snapshot (see snapshot-signature.ts); the node
+   * refuses a snapshot without a valid one, from the wire and from its cache.
+   */
+  signature?: SnapshotSignature;
+}
+
+/** Proof that the controller issued a snapshot: an Ed25519 signature by a key its CA certified. */
+export interface SnapshotSignature {
+  alg: 'ed25519';
+  /** The controller's signing public key, SPKI DER, base64. */
+  publicKey: string;
+  /** The CA key's signature (ECDSA, SHA-256, DER, base64) over the signing key statement. */
+  keyCertificate: string;
+  /** Ed25519 signature (base64) over `snapshotSigningInput(epoch, version, hash)`. */
+  value: string;
 }
 
 /**

@@ -1,10 +1,23 @@
 // The controller's own CA and server certificate for the node channel: created on first start, reused after.
-import { createPrivateKey, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
+import {
+  createPrivateKey,
+  generateKeyPairSync,
+  X509Certificate as NodeX509,
+  randomBytes,
+  webcrypto,
+} from 'node:crypto';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 
 import 'reflect-metadata';
-import { certificateFingerprint, readTextIfExists, writeFileAtomic } from '@berth/protocol';
+import {
+  certificateFingerprint,
+  certifySigningKey,
+  createSnapshotSigner,
+  readTextIfExists,
+  type SnapshotSigner,
+  writeFileAtomic,
+} from '@berth/protocol';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -24,6 +37,10 @@ export interface ControllerPki {
   createdCa: boolean;
   /** True when this call issued a new server certificate. */
   issuedServerCert: boolean;
+  /** Signs every snapshot sent to nodes, with the Ed25519 key in `pki/snapshot-signing-key.pem`, certified by the CA. */
+  snapshotSigner: SnapshotSigner;
+  /** True when this call created the snapshot signing key. */
+  createdSigningKey: boolean;
 }
 
 async function exportKeyPem(key: webcrypto.CryptoKey): Promise<string> {
@@ -148,7 +165,22 @@ export async function ensureControllerPki(dataDir: string, names: string[]): Pro
     await writeFileAtomic(certPath, certPem, 0o644);
     issuedServerCert = true;
   }
+  const signingKeyPath = join(dir, 'snapshot-signing-key.pem');
+  let signingKeyPem = await readTextIfExists(signingKeyPath);
+  let createdSigningKey = false;
+  if (!signingKeyPem || createPrivateKey(signingKeyPem).asymmetricKeyType !== 'ed25519') {
+    signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string;
+    await writeFileAtomic(signingKeyPath, signingKeyPem, 0o600);
+    createdSigningKey = true;
+  }
+  // Certified again at every start: the statement is cheap and always matches the current CA.
+  const snapshotSigner = createSnapshotSigner(signingKeyPem, certifySigningKey(signingKeyPem, caKeyPem));
   return {
+    snapshotSigner,
+    createdSigningKey,
     caCertPem,
     certPem: certPem as string,
     keyPem: keyPem as string,
