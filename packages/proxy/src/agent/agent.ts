@@ -12,12 +12,13 @@ import {
   type Snapshot,
   type SnapshotBody,
   verifySnapshot,
+  verifySnapshotSignature,
 } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { TOKEN_REFUSED } from '../errors.js';
 import { backoffDelay } from './backoff.js';
-import { pinnedCa } from './ca-discovery.js';
+import { pinnedCa, pinnedCaOnDisk } from './ca-discovery.js';
 import { loadCachedSnapshot, saveCachedSnapshot } from './snapshot-cache.js';
 
 export type ApplyResult =
@@ -114,9 +115,13 @@ export class Agent {
 
   /** Serves the cached snapshot, if any, then connects (and keeps reconnecting) to the controller. */
   async start(): Promise<void> {
-    const cached = await loadCachedSnapshot(this.#o.dataDir);
+    const caOnDisk = await pinnedCaOnDisk(this.#o.dataDir, this.#o.token.caFingerprint);
+    const cached = await loadCachedSnapshot(this.#o.dataDir, caOnDisk);
     if (!cached.ok) {
-      this.#log.warn({ err: cached.error }, 'ignoring the snapshot cache');
+      this.#log.error(
+        { code: cached.code, err: cached.error, keptAs: cached.keptAs },
+        'refusing the snapshot cache; serving nothing until the controller answers',
+      );
     } else if (cached.snapshot) {
       const result = await this.#o.applier.apply(cached.snapshot.body, versionOf(cached.snapshot));
       if (result.ok) {
@@ -365,6 +370,15 @@ export class Agent {
     }
     if (!verifySnapshot(snapshot)) {
       nack(ProtocolErrorCodes.HashMismatch, 'snapshot body does not match its hash');
+      return;
+    }
+    // #ca is set before any connection opens: it is the CA the join token pins.
+    const signed =
+      this.#ca === null
+        ? { ok: false as const, error: 'no pinned CA' }
+        : verifySnapshotSignature(snapshot, this.#ca);
+    if (!signed.ok) {
+      nack(ProtocolErrorCodes.SnapshotSignature, `snapshot refused: ${signed.error}`);
       return;
     }
     if (snapshot.body.schema !== SNAPSHOT_SCHEMA) {

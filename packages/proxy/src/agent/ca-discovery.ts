@@ -63,6 +63,20 @@ async function fetchPinnedCa(url: URL, fingerprint: string, timeoutMs: number): 
   );
 }
 
+/**
+ * The CA stored in the data dir, only if it is the one the join token pins (the token comes from
+ * the command line or the environment, not the data dir), else null. What the cache is verified against.
+ */
+export async function pinnedCaOnDisk(dataDir: string, fingerprint: string): Promise<string | null> {
+  const cached = await readTextIfExists(join(dataDir, CA_FILE));
+  if (!cached) return null;
+  try {
+    return certificateFingerprint(cached) === fingerprint ? cached : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The pinned CA, from the node's data dir when it matches the token, else by discovery (then stored). */
 export async function pinnedCa(
   dataDir: string,
@@ -71,14 +85,8 @@ export async function pinnedCa(
   timeoutMs = 5000,
 ): Promise<string> {
   const path = join(dataDir, CA_FILE);
-  const cached = await readTextIfExists(path);
-  if (cached) {
-    try {
-      if (certificateFingerprint(cached) === fingerprint) return cached;
-    } catch {
-      // unreadable: discover again
-    }
-  }
+  const cached = await pinnedCaOnDisk(dataDir, fingerprint);
+  if (cached) return cached;
   const pem = await fetchPinnedCa(url, fingerprint, timeoutMs);
   await writeFileAtomic(path, pem, 0o644);
   return pem;

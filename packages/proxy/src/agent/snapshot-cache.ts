@@ -1,23 +1,59 @@
 // The last applied snapshot on disk, so a node restarted while the controller is away serves what it served.
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readTextIfExists, type Snapshot, verifySnapshot, writeFileAtomic } from '@berth/protocol';
+import {
+  ProtocolErrorCodes,
+  readTextIfExists,
+  type Snapshot,
+  verifySnapshot,
+  verifySnapshotSignature,
+  writeFileAtomic,
+} from '@berth/protocol';
 
 export const CACHE_FILE = 'snapshot.json';
+/** A cache that failed its checks is moved here, for whoever investigates, and never loaded again. */
+export const REJECTED_CACHE_FILE = 'snapshot.json.rejected';
 
-export type CacheLoad = { ok: true; snapshot: Snapshot | null } | { ok: false; error: string };
+export type CacheLoad =
+  | { ok: true; snapshot: Snapshot | null }
+  | { ok: false; code: string; error: string; keptAs: string | null };
 
-export async function loadCachedSnapshot(dataDir: string): Promise<CacheLoad> {
-  const text = await readTextIfExists(join(dataDir, CACHE_FILE));
+/**
+ * Loads the cache if its hash matches and the controller signed it with a key `caPem` certified.
+ * `caPem` is null when the data dir holds no CA matching the join token: nothing can be trusted then.
+ */
+export async function loadCachedSnapshot(dataDir: string, caPem: string | null): Promise<CacheLoad> {
+  const path = join(dataDir, CACHE_FILE);
+  const text = await readTextIfExists(path);
   if (text === null) return { ok: true, snapshot: null };
-  try {
-    const snapshot = JSON.parse(text) as Snapshot;
-    if (typeof snapshot !== 'object' || snapshot === null || !snapshot.body || !verifySnapshot(snapshot)) {
-      return { ok: false, error: 'cached snapshot does not match its hash' };
+  const refuse = async (code: string, error: string): Promise<CacheLoad> => {
+    const keptAs = join(dataDir, REJECTED_CACHE_FILE);
+    try {
+      await rename(path, keptAs);
+      return { ok: false, code, error, keptAs };
+    } catch {
+      return { ok: false, code, error, keptAs: null };
     }
-    return { ok: true, snapshot };
+  };
+  let snapshot: Snapshot;
+  try {
+    snapshot = JSON.parse(text) as Snapshot;
   } catch (err) {
-    return { ok: false, error: `cached snapshot is unreadable: ${(err as Error).message}` };
+    return refuse('BERTH_PROXY_CACHE_UNREADABLE', `cached snapshot is unreadable: ${(err as Error).message}`);
   }
+  if (typeof snapshot !== 'object' || snapshot === null || !snapshot.body || !verifySnapshot(snapshot)) {
+    return refuse(ProtocolErrorCodes.HashMismatch, 'cached snapshot does not match its hash');
+  }
+  if (caPem === null) {
+    return refuse(
+      ProtocolErrorCodes.SnapshotSignature,
+      "cached snapshot cannot be verified: the data dir holds no controller CA matching the join token's pin",
+    );
+  }
+  const signed = verifySnapshotSignature(snapshot, caPem);
+  if (!signed.ok)
+    return refuse(ProtocolErrorCodes.SnapshotSignature, `cached snapshot refused: ${signed.error}`);
+  return { ok: true, snapshot };
 }
 
 export async function saveCachedSnapshot(dataDir: string, snapshot: Snapshot): Promise<void> {
