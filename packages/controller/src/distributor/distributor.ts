@@ -346,7 +346,7 @@ export class Distributor implements NodeRegistry {
     if (!latest || !frame || !ws || node.inflight) return;
     const v = node.view;
     if (v.appliedEpoch === latest.epoch && v.appliedHash === latest.hash) return;
-    if (v.appliedEpoch === latest.epoch && v.appliedVersion > latest.version) return;
+    // A node claiming a higher version in this epoch is not skipped: the controller's word wins.
     if (node.nacked.has(versionKey(latest.epoch, latest.version))) return;
     node.inflight = { epoch: latest.epoch, version: latest.version };
     node.view.pendingVersion = latest.version;

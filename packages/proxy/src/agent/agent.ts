@@ -364,8 +364,19 @@ export class Agent {
         return;
       }
       if (snapshot.version < current.version) {
-        this.#log.info({ version: snapshot.version, applied: current.version }, 'ignoring an older snapshot');
-        return;
+        if (ws !== this.#ws) {
+          this.#log.info(
+            { version: snapshot.version, applied: current.version },
+            'ignoring an older snapshot',
+          );
+          return;
+        }
+        // The controller sends only its current snapshot on a live link: its word wins over what
+        // this node serves (which it may never have issued, e.g. a cache from another controller store).
+        this.#log.warn(
+          { version: snapshot.version, applied: current.version },
+          "the controller's snapshot is older than the one served; applying the controller's",
+        );
       }
     }
     if (!verifySnapshot(snapshot)) {
