@@ -6,3 +6,5 @@ export const LISTEN_FAILED = 'BERTH_PROXY_LISTEN';
 export const DATA_PLANE_CLOSED = 'BERTH_PROXY_CLOSED';
 /** The controller answered 401 to the join token's secret. */
 export const TOKEN_REFUSED = 'BERTH_PROXY_TOKEN_REFUSED';
+/** The node's data dir is writable by other users and not the node's own to fix. */
+export const DATA_DIR_UNSAFE = 'BERTH_PROXY_DATA_DIR_UNSAFE';

@@ -4,7 +4,6 @@
 // first and boot while this process reads the node id and the cache; the agent applies the
 // cache as soon as one worker answers, and only then loads the WebSocket client and dials the
 // controller. The primary of a worker pool never loads the data plane (nor undici).
-import { mkdir } from 'node:fs/promises';
 import type { JoinToken } from '@berth/protocol';
 import type { Logger } from 'pino';
 import {
@@ -14,6 +13,7 @@ import {
   type AppliedStatus,
   type SnapshotApplier,
 } from './agent/agent.js';
+import { secureDataDir } from './agent/data-dir.js';
 import { loadNodeId } from './agent/node-identity.js';
 import type { DataPlane } from './data-plane.js';
 import type { MetricsServer } from './observability/metrics-server.js';
@@ -109,7 +109,7 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
   });
   let nodeId = '';
   try {
-    await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+    await secureDataDir(opts.dataDir, opts.logger);
     nodeId = await loadNodeId(opts.dataDir);
     agent = new Agent({
       token: opts.token,
