@@ -8,3 +8,5 @@ export const DATA_PLANE_CLOSED = 'BERTH_PROXY_CLOSED';
 export const TOKEN_REFUSED = 'BERTH_PROXY_TOKEN_REFUSED';
 /** The node's data dir is writable by other users and not the node's own to fix. */
 export const DATA_DIR_UNSAFE = 'BERTH_PROXY_DATA_DIR_UNSAFE';
+/** The snapshot cache is not JSON (refused and kept aside, like one that fails its checks). */
+export const CACHE_UNREADABLE = 'BERTH_PROXY_CACHE_UNREADABLE';

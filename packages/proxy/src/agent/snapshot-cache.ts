@@ -9,6 +9,7 @@ import {
   verifySnapshotSignature,
   writeFileAtomic,
 } from '@berth/protocol';
+import { CACHE_UNREADABLE } from '../errors.js';
 
 export const CACHE_FILE = 'snapshot.json';
 /** A cache that failed its checks is moved here, for whoever investigates, and never loaded again. */
@@ -39,7 +40,7 @@ export async function loadCachedSnapshot(dataDir: string, caPem: string | null):
   try {
     snapshot = JSON.parse(text) as Snapshot;
   } catch (err) {
-    return refuse('BERTH_PROXY_CACHE_UNREADABLE', `cached snapshot is unreadable: ${(err as Error).message}`);
+    return refuse(CACHE_UNREADABLE, `cached snapshot is unreadable: ${(err as Error).message}`);
   }
   if (typeof snapshot !== 'object' || snapshot === null || !snapshot.body || !verifySnapshot(snapshot)) {
     return refuse(ProtocolErrorCodes.HashMismatch, 'cached snapshot does not match its hash');
