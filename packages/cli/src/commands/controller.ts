@@ -44,6 +44,12 @@ export const controllerCommand: Command = {
       help: 'internal API address, host:port or http://host:port',
       default: '127.0.0.1:7380',
     },
+    'api-host': {
+      type: 'string',
+      multiple: true,
+      arg: 'name',
+      help: 'a name the API answers to besides localhost and IP addresses, e.g. lb1.internal (repeatable; * = any)',
+    },
     'api-token': {
       type: 'string',
       arg: 'token',
@@ -70,6 +76,7 @@ export const controllerCommand: Command = {
     const configFile = str(v, 'config');
     const providerFile = str(v, 'file');
     const advertise = str(v, 'advertise');
+    const apiHosts = strs(v, 'api-host');
     const controller = await startController({
       dataDir: str(v, 'data-dir') ?? '.berth/controller',
       listen: str(v, 'listen') ?? '127.0.0.1:7443',
@@ -81,6 +88,7 @@ export const controllerCommand: Command = {
       ...(providerFile ? { providerFile } : {}),
       ...(advertise ? { advertise } : {}),
       ...(apiToken ? { apiToken } : {}),
+      ...(apiHosts.length > 0 ? { apiHosts } : {}),
     });
     const readyFile = str(v, 'ready-file');
     if (readyFile) {
