@@ -177,6 +177,10 @@ describe('the controller API and secrets on the command line', () => {
     assert.equal(entry.level, 40, 'a warning');
     assert.match(entry.msg, /--join shows the secret to every local user.*--join-file/);
     assert.ok(!line.includes(parseToken(joinToken).secret), 'the warning does not repeat the secret');
+    // Once started, the node has overwritten its arguments: `ps` no longer shows the secret.
+    const args = await cmdline(node.child.pid);
+    assert.match(args, /proxy .*--join \*\*\*/);
+    assert.ok(!args.includes(parseToken(joinToken).secret), args);
   });
 
   it('warns about a short API token given on the command line', async () => {

@@ -38,10 +38,26 @@ export function readSecret(values: Record<string, unknown>, f: SecretFlags, warn
       SecretCodes.IN_ARGS,
       `--${f.flag} shows the secret to every local user (ps, /proc/PID/cmdline): use --${f.fileFlag} PATH or ${f.env}`,
     );
+    hideFromProcessList(inline);
     return inline;
   }
   const fromEnv = process.env[f.env];
   return fromEnv ? fromEnv : undefined;
+}
+
+/**
+ * Rewrites this process's arguments as `ps` shows them, the secret replaced by `***`. On Linux,
+ * setting the title overwrites the argv memory /proc/PID/cmdline reads; it only shortens the
+ * exposure (the secret was readable from exec until now, and stays in shell history), so the
+ * warning stands.
+ */
+function hideFromProcessList(secret: string): void {
+  if (secret === '') return;
+  try {
+    process.title = process.argv.map((a) => a.split(secret).join('***')).join(' ');
+  } catch {
+    // Some platforms cannot set a title: the warning already said what to do.
+  }
 }
 
 function readSecretFile(path: string, f: SecretFlags, warn: Warn): string {
