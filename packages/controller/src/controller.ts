@@ -44,6 +44,11 @@ export interface ControllerOptions {
   /** Internal API bind address. */
   api: string;
   apiToken?: string;
+  /**
+   * Names the API answers to besides `localhost` and IP addresses (`--api-host`), `*` for any;
+   * the bind address is added when it is a name. Other Hosts get 421 (DNS rebinding guard).
+   */
+  apiHosts?: string[];
   heartbeatMs?: number;
   logger: Logger;
   /**
@@ -309,6 +314,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       nodes: distributor,
       state: () => ({ compile: lastCompile, startedAt, epoch: store.epoch }),
       ...(apiToken ? { authToken: apiToken } : {}),
+      allowedHosts: [...(opts.apiHosts ?? []), ...(apiAddr.host ? [apiAddr.host] : [])],
+      log,
     });
     opened.push(() => api.close());
     await api.listen({ host: apiAddr.host || '0.0.0.0', port: apiAddr.port }).catch((err: unknown) => {

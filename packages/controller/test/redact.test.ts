@@ -55,4 +55,51 @@ describe('redactSnapshot', () => {
     // The original, which nodes get, is untouched.
     assert.equal(snapshot.body.tls?.certificates[0]?.keyPem, KEY);
   });
+
+  it('keeps basicAuth user names, drops their hashes, and drops credential header values', () => {
+    const snapshot: Snapshot = {
+      epoch: 'e',
+      version: 1,
+      hash: 'h',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      body: {
+        schema: SNAPSHOT_SCHEMA,
+        entryPoints: {},
+        http: {
+          routers: {},
+          services: {},
+          middlewares: {
+            auth: {
+              basicAuth: { users: ['alice:$apr1$salt$HASHA', 'bob:{SHA}HASHB=', 'nocolon'], realm: 'r' },
+            },
+            basicAuth: { basicAuth: { users: ['carol:$2y$05$HASHC'] } },
+            hdr: {
+              headers: {
+                customRequestHeaders: {
+                  Authorization: 'Bearer SECRETD',
+                  'X-Api-Key': 'SECRETE',
+                  'X-Env': 'prod',
+                },
+                customResponseHeaders: { 'X-Frame-Options': 'DENY' },
+              },
+            },
+          },
+        },
+      },
+    };
+    const out = redactSnapshot(snapshot);
+    assert.doesNotMatch(JSON.stringify(out), /HASH|SECRET/);
+    const mws = out.body.http.middlewares ?? {};
+    assert.deepEqual(mws['auth'], {
+      basicAuth: { users: [`alice:${REDACTED}`, `bob:${REDACTED}`, REDACTED], realm: 'r' },
+    });
+    assert.deepEqual(mws['basicAuth'], { basicAuth: { users: [`carol:${REDACTED}`] } });
+    assert.deepEqual(mws['hdr'], {
+      headers: {
+        customRequestHeaders: { Authorization: REDACTED, 'X-Api-Key': REDACTED, 'X-Env': 'prod' },
+        customResponseHeaders: { 'X-Frame-Options': 'DENY' },
+      },
+    });
+    assert.match(JSON.stringify(snapshot), /HASHA/, 'what nodes get is untouched');
+  });
 });

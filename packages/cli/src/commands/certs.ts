@@ -28,7 +28,7 @@ export const certsCommand: Command = {
   summary: 'list TLS certificates with their names, expiry, origin and OCSP status',
   options: apiOptions,
   async run(v) {
-    const target = targetFrom(v);
+    const target = targetFrom(v, 'certs');
     const certs = await apiGet<CertificateStatus[]>(target, '/api/v1/certs');
     if (bool(v, 'json')) {
       process.stdout.write(`${JSON.stringify(certs, null, 2)}\n`);

@@ -2,8 +2,13 @@
 import { logProcessWarnings, writeFileAtomic } from '@berth/protocol';
 import { parseApiAddress } from '../api-client.js';
 import { createLogger } from '../logger.js';
+import { readSecret } from '../secrets.js';
+import { API_TOKEN } from './api-options.js';
 import { type Command, str, strs, untilSignal } from './command.js';
 import { parseEntryPointFlags } from './entry-point-flags.js';
+
+/** Shorter API tokens are warned about: 32 characters of base64 carry 192 bits. */
+const MIN_API_TOKEN_LENGTH = 32;
 
 export const controllerCommand: Command = {
   name: 'controller',
@@ -44,10 +49,21 @@ export const controllerCommand: Command = {
       help: 'internal API address, host:port or http://host:port',
       default: '127.0.0.1:7380',
     },
+    'api-host': {
+      type: 'string',
+      multiple: true,
+      arg: 'name',
+      help: 'a name the API answers to besides localhost and IP addresses, e.g. lb1.internal (repeatable; * = any)',
+    },
+    'api-token-file': {
+      type: 'string',
+      arg: 'path',
+      help: 'file holding the API bearer token (or BERTH_API_TOKEN; required off loopback, else generated)',
+    },
     'api-token': {
       type: 'string',
       arg: 'token',
-      help: 'bearer token for the API (required off loopback; else generated)',
+      help: 'API bearer token; visible to every local user in ps: prefer --api-token-file',
     },
     'ready-file': {
       type: 'string',
@@ -66,10 +82,17 @@ export const controllerCommand: Command = {
     const { startController } = await import('@berth/controller');
     const logger = createLogger('controller', str(v, 'log-level') ?? 'info');
     logProcessWarnings(logger);
-    const apiToken = str(v, 'api-token') ?? process.env['BERTH_API_TOKEN'];
+    const apiToken = readSecret(v, API_TOKEN, (code, message) => logger.warn({ code }, message));
+    if (apiToken !== undefined && apiToken.length < MIN_API_TOKEN_LENGTH) {
+      logger.warn(
+        { code: 'BERTH_CLI_API_TOKEN_SHORT', length: apiToken.length },
+        `the API token has ${apiToken.length} characters: use at least ${MIN_API_TOKEN_LENGTH} random ones (openssl rand -base64 32)`,
+      );
+    }
     const configFile = str(v, 'config');
     const providerFile = str(v, 'file');
     const advertise = str(v, 'advertise');
+    const apiHosts = strs(v, 'api-host');
     const controller = await startController({
       dataDir: str(v, 'data-dir') ?? '.berth/controller',
       listen: str(v, 'listen') ?? '127.0.0.1:7443',
@@ -81,6 +104,7 @@ export const controllerCommand: Command = {
       ...(providerFile ? { providerFile } : {}),
       ...(advertise ? { advertise } : {}),
       ...(apiToken ? { apiToken } : {}),
+      ...(apiHosts.length > 0 ? { apiHosts } : {}),
     });
     const readyFile = str(v, 'ready-file');
     if (readyFile) {

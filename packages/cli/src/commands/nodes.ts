@@ -10,7 +10,7 @@ export const nodesCommand: Command = {
   summary: 'list proxy nodes with their applied snapshot version',
   options: apiOptions,
   async run(v) {
-    const target = targetFrom(v);
+    const target = targetFrom(v, 'nodes');
     const [nodes, snap] = await Promise.all([
       apiGet<NodeView[]>(target, '/api/v1/nodes'),
       apiGet<{ version: number }>(target, '/api/v1/snapshot').catch(() => ({ version: 0 })),

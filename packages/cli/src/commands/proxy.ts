@@ -5,14 +5,26 @@ import { logProcessWarnings, ProtocolError, parseToken, writeFileAtomic } from '
 import { type ProxyNode, startProxyNode } from '@berth/proxy/node';
 import { createLogger } from '../logger.js';
 import { CliError } from '../output.js';
+import { readSecret, type SecretFlags } from '../secrets.js';
 import { type Command, str, strs, untilSignal } from './command.js';
 import { parseEntryPointFlags } from './entry-point-flags.js';
+
+const JOIN_TOKEN: SecretFlags = { flag: 'join', fileFlag: 'join-file', env: 'BERTH_JOIN_TOKEN' };
 
 export const proxyCommand: Command = {
   name: 'proxy',
   summary: 'run a proxy node that joins a controller',
   options: {
-    join: { type: 'string', arg: 'token', help: 'join token from `berth token` (or BERTH_JOIN_TOKEN)' },
+    'join-file': {
+      type: 'string',
+      arg: 'path',
+      help: "file holding the join token, e.g. the controller's <data-dir>/join-token (or BERTH_JOIN_TOKEN)",
+    },
+    join: {
+      type: 'string',
+      arg: 'token',
+      help: 'join token from `berth token`; visible to every local user in ps: prefer --join-file',
+    },
     name: { type: 'string', arg: 'name', help: 'node name shown by `berth nodes` (default: host name)' },
     'data-dir': {
       type: 'string',
@@ -56,16 +68,18 @@ export const proxyCommand: Command = {
     'log-level': { type: 'string', arg: 'level', help: 'pino log level', default: 'info' },
   },
   examples: [
-    'berth proxy --join "$(berth token)"',
-    'BERTH_JOIN_TOKEN=... berth proxy --entrypoint web=127.0.0.1:8081',
-    'berth proxy --join "$(berth token)" --workers 4',
+    'berth proxy --join-file .berth/controller/join-token',
+    'BERTH_JOIN_TOKEN="$(berth token)" berth proxy --entrypoint web=127.0.0.1:8081',
+    'berth proxy --join-file /etc/berth/join-token --workers 4',
   ],
   async run(v) {
-    const tokenText = str(v, 'join') ?? process.env['BERTH_JOIN_TOKEN'];
+    const name = str(v, 'name') ?? hostname();
+    const logger = createLogger('proxy', str(v, 'log-level') ?? 'info').child({ node: name });
+    const tokenText = readSecret(v, JOIN_TOKEN, (code, message) => logger.warn({ code }, message));
     if (!tokenText)
       throw new CliError(
         'BERTH_CLI_NO_TOKEN',
-        'a join token is required: --join <token> or BERTH_JOIN_TOKEN',
+        'a join token is required: --join-file <path> or BERTH_JOIN_TOKEN (or --join <token>)',
       );
     let token: ReturnType<typeof parseToken>;
     try {
@@ -74,9 +88,7 @@ export const proxyCommand: Command = {
       if (err instanceof ProtocolError) throw new CliError(err.code, err.message);
       throw err;
     }
-    const name = str(v, 'name') ?? hostname();
     const workers = parseWorkers(str(v, 'workers'));
-    const logger = createLogger('proxy', str(v, 'log-level') ?? 'info').child({ node: name });
     logProcessWarnings(logger);
     const statusFile = str(v, 'status-file');
     let statusWrites: Promise<void> = Promise.resolve();

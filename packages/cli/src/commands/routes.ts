@@ -78,7 +78,7 @@ export const routesCommand: Command = {
   },
   examples: ['berth routes', 'berth routes --tcp --json'],
   async run(v) {
-    const target = targetFrom(v);
+    const target = targetFrom(v, 'routes');
     const tcp = bool(v, 'tcp');
     const routers = tcp
       ? await apiGet<TcpRouterListItem[]>(target, '/api/v1/tcp/routers')

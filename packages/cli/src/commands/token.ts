@@ -16,7 +16,7 @@ export const tokenCommand: Command = {
     },
     json: { type: 'boolean', help: 'print {"token", "file"} as JSON for scripts' },
   },
-  examples: ['berth proxy --join "$(berth token)"', 'berth token --json'],
+  examples: ['BERTH_JOIN_TOKEN="$(berth token)" berth proxy', 'berth token --json'],
   async run(v) {
     const dir = str(v, 'data-dir') ?? '.berth/controller';
     let token: string;

@@ -5,6 +5,7 @@ import { ErrorCodes } from '../compiler/error-codes.js';
 import type { NodeRegistry } from '../distributor/node-view.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import { bearerChecker } from './bearer-auth.js';
+import { hostChecker } from './host-check.js';
 import { healthByService, listItem, statsReply } from './node-stats.js';
 import { converged, nodeInSync } from './node-sync.js';
 import { redactSnapshot } from './redact.js';
@@ -40,13 +41,52 @@ export interface ApiDeps {
   /** When set, every route but `/healthz` needs `Authorization: Bearer <token>`. */
   authToken?: string;
   logger?: FastifyBaseLogger;
+  /**
+   * Names the API answers besides `localhost` and IP literals (`--api-host`); `*` answers any.
+   * Anything else gets 421 `BERTH_API_HOST_REFUSED`: the DNS-rebinding guard.
+   */
+  allowedHosts?: readonly string[];
+  /** Where refused Hosts are reported, one line a minute at most. */
+  log?: { info(obj: object, msg: string): void };
 }
+
+/** At most one log line per this period for refused Hosts, with the count of the others. */
+const REFUSED_LOG_PERIOD_MS = 60_000;
 
 const PUBLIC_ROUTES = new Set(['/healthz']);
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app: FastifyInstance =
     deps.logger === undefined ? Fastify({ logger: false }) : Fastify({ loggerInstance: deps.logger });
+
+  const hostAllowed = hostChecker(deps.allowedHosts);
+  let refusedSinceLog = 0;
+  let lastRefusedLog = Number.NEGATIVE_INFINITY;
+  // Before authentication: a rebinding page has no token, and the refusal must not depend on the route.
+  app.addHook('onRequest', async (request, reply) => {
+    const host = request.headers.host;
+    if (hostAllowed(host)) return;
+    refusedSinceLog++;
+    const now = Date.now();
+    if (now - lastRefusedLog >= REFUSED_LOG_PERIOD_MS) {
+      deps.log?.info(
+        {
+          code: ErrorCodes.API_HOST_REFUSED,
+          host: host?.slice(0, 256),
+          remote: request.ip,
+          refused: refusedSinceLog,
+        },
+        'API request refused: Host is not loopback or an --api-host name (DNS rebinding guard); further refusals are counted for a minute',
+      );
+      refusedSinceLog = 0;
+      lastRefusedLog = now;
+    }
+    return reply.code(421).send({
+      code: ErrorCodes.API_HOST_REFUSED,
+      message:
+        'this API answers only loopback, IP addresses and the names given with --api-host; add --api-host NAME to the controller to use this name',
+    });
+  });
 
   if (deps.authToken !== undefined) {
     const check = bearerChecker(deps.authToken);
@@ -77,7 +117,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     });
   });
 
-  const errorReplies = { 401: errorReplySchema, 404: errorReplySchema, 500: errorReplySchema };
+  const errorReplies = {
+    401: errorReplySchema,
+    421: errorReplySchema,
+    404: errorReplySchema,
+    500: errorReplySchema,
+  };
 
   app.get('/healthz', { schema: { response: { 200: healthSchema } } }, async () => ({ status: 'ok' }));
 

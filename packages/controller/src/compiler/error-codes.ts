@@ -48,6 +48,8 @@ export const ErrorCodes = {
   API_NODE_NOT_FOUND: 'BERTH_API_NODE_NOT_FOUND',
   /** The node has not sent any stats yet. */
   API_NO_STATS: 'BERTH_API_NO_STATS',
+  /** The request's Host is neither loopback, an IP address nor a name given with `--api-host` (DNS rebinding guard). */
+  API_HOST_REFUSED: 'BERTH_API_HOST_REFUSED',
   API_BAD_REQUEST: 'BERTH_API_BAD_REQUEST',
   API_INTERNAL: 'BERTH_API_INTERNAL',
 } as const;
