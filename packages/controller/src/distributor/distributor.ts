@@ -28,9 +28,28 @@ export interface DistributorOptions {
   logger: Logger;
   /** Interval of WebSocket pings; a node that has not answered one by the next is disconnected. */
   heartbeatMs?: number;
-  /** A node must say hello within this time after connecting. */
+  /** A node must say hello within this time after its TCP connection was accepted. */
   helloTimeoutMs?: number;
+  /**
+   * A connection must finish its TLS handshake and an authenticated WebSocket upgrade within this
+   * time after the TCP accept, or it is destroyed.
+   */
+  preAuthTimeoutMs?: number;
+  /** Connections not yet authenticated, in total; over it a new connection is closed at once. */
+  maxPreAuth?: number;
+  /** Connections not yet authenticated from one source address; over it a new one is closed at once. */
+  maxPreAuthPerSource?: number;
 }
+
+/** A TCP connection accepted on the node channel that has not completed an authenticated upgrade. */
+interface PendingConn {
+  source: string;
+  sockets: Socket[];
+  timer: NodeJS.Timeout;
+  acceptedAt: number;
+}
+
+const connKey = (s: Socket) => `${s.remoteAddress ?? '?'}|${s.remotePort ?? '?'}`;
 
 interface NodeState {
   view: NodeView;
@@ -45,7 +64,13 @@ interface NodeState {
 const versionKey = (epoch: string, version: number) => `${epoch}:${version}`;
 
 export class Distributor implements NodeRegistry {
-  readonly #opts: Required<Pick<DistributorOptions, 'heartbeatMs' | 'helloTimeoutMs'>> & DistributorOptions;
+  readonly #opts: Required<
+    Pick<
+      DistributorOptions,
+      'heartbeatMs' | 'helloTimeoutMs' | 'preAuthTimeoutMs' | 'maxPreAuth' | 'maxPreAuthPerSource'
+    >
+  > &
+    DistributorOptions;
   readonly #log: Logger;
   readonly #nodes = new Map<string, NodeState>();
   #server: HttpsServer | null = null;
@@ -55,9 +80,20 @@ export class Distributor implements NodeRegistry {
   #latestFrame: Buffer | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   #listeners = new Set<() => void>();
+  /** Accepted connections not yet authenticated, by `address|port`. */
+  readonly #pending = new Map<string, PendingConn>();
+  readonly #pendingBySource = new Map<string, number>();
+  #shedLogged = 0;
 
   constructor(opts: DistributorOptions) {
-    this.#opts = { heartbeatMs: 5000, helloTimeoutMs: 10_000, ...opts };
+    this.#opts = {
+      heartbeatMs: 5000,
+      helloTimeoutMs: 10_000,
+      preAuthTimeoutMs: 5000,
+      maxPreAuth: 256,
+      maxPreAuthPerSource: 16,
+      ...opts,
+    };
     this.#log = opts.logger.child({ component: 'distributor' });
   }
 
@@ -74,6 +110,12 @@ export class Distributor implements NodeRegistry {
       res.end(
         JSON.stringify({ code: 'BERTH_UPGRADE_REQUIRED', message: 'this port only serves the node channel' }),
       );
+    });
+    // Pre-authentication limits apply from the TCP accept, before any TLS work.
+    server.on('connection', (socket: Socket) => this.#onAccept(socket));
+    server.on('secureConnection', (socket: Socket) => {
+      const pending = this.#pending.get(connKey(socket));
+      if (pending) pending.sockets.push(socket);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
       this.#onUpgrade(wss, req, socket, head),
@@ -123,11 +165,67 @@ export class Distributor implements NodeRegistry {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     for (const node of this.#nodes.values()) node.ws?.terminate();
     this.#wss?.close();
+    for (const [key, pending] of this.#pending) {
+      for (const s of pending.sockets) s.destroy();
+      this.#release(key);
+    }
     const server = this.#server;
     if (server) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  }
+
+  /** Counts a new connection against the pre-auth caps and arms its deadline, or closes it at once. */
+  #onAccept(socket: Socket): void {
+    const source = socket.remoteAddress ?? '?';
+    const fromSource = this.#pendingBySource.get(source) ?? 0;
+    if (this.#pending.size >= this.#opts.maxPreAuth || fromSource >= this.#opts.maxPreAuthPerSource) {
+      socket.on('error', () => {});
+      socket.destroy();
+      // One line per second at most: a flood must not become a log flood.
+      const now = Date.now();
+      if (now - this.#shedLogged >= 1000) {
+        this.#shedLogged = now;
+        this.#log.warn(
+          {
+            code: 'BERTH_NODE_CHANNEL_BUSY',
+            remote: source,
+            pending: this.#pending.size,
+            pendingFromSource: fromSource,
+          },
+          'too many unauthenticated connections on the node channel; closing new ones at once',
+        );
+      }
+      return;
+    }
+    const key = connKey(socket);
+    const pending: PendingConn = {
+      source,
+      sockets: [socket],
+      acceptedAt: Date.now(),
+      timer: setTimeout(() => {
+        this.#log.debug({ remote: key }, 'node channel connection not authenticated in time; closing');
+        for (const s of pending.sockets) s.destroy();
+        this.#release(key);
+      }, this.#opts.preAuthTimeoutMs),
+    };
+    pending.timer.unref();
+    this.#pending.set(key, pending);
+    this.#pendingBySource.set(source, fromSource + 1);
+    socket.once('close', () => this.#release(key));
+  }
+
+  /** The connection closed or authenticated: it no longer counts against the pre-auth caps. */
+  #release(key: string): PendingConn | null {
+    const pending = this.#pending.get(key);
+    if (!pending) return null;
+    clearTimeout(pending.timer);
+    this.#pending.delete(key);
+    const left = (this.#pendingBySource.get(pending.source) ?? 1) - 1;
+    if (left > 0) this.#pendingBySource.set(pending.source, left);
+    else this.#pendingBySource.delete(pending.source);
+    return pending;
   }
 
   #changed(): void {
@@ -166,15 +264,22 @@ export class Distributor implements NodeRegistry {
       refuse(401, ProtocolErrorCodes.TokenRejected, 'join token rejected');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, remote));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const pending = this.#release(connKey(socket));
+      this.#onConnection(ws, remote, pending?.acceptedAt ?? Date.now());
+    });
   }
 
-  #onConnection(ws: WebSocket, remote: string): void {
+  #onConnection(ws: WebSocket, remote: string, acceptedAt: number): void {
     let node: NodeState | null = null;
-    const helloTimer = setTimeout(() => {
-      this.#log.warn({ remote }, 'node sent no hello in time; closing');
-      ws.terminate();
-    }, this.#opts.helloTimeoutMs);
+    // The hello deadline counts from the TCP accept, not from the upgrade.
+    const helloTimer = setTimeout(
+      () => {
+        this.#log.warn({ remote }, 'node sent no hello in time; closing');
+        ws.terminate();
+      },
+      Math.max(0, acceptedAt + this.#opts.helloTimeoutMs - Date.now()),
+    );
 
     ws.on('message', (data, isBinary) => {
       const decoded = decodeFrame(data as Buffer, isBinary);
