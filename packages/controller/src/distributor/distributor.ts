@@ -39,7 +39,32 @@ export interface DistributorOptions {
   maxPreAuth?: number;
   /** Connections not yet authenticated from one source address; over it a new one is closed at once. */
   maxPreAuthPerSource?: number;
+  /**
+   * Refused join attempts: the first from a source address is logged in full, the rest as at most
+   * one summary line per source per this interval, with their count.
+   */
+  rejectLogIntervalMs?: number;
+  /** A source refused this many times within `rejectLogIntervalMs` gets its next refusals late. */
+  rejectSlowAfter?: number;
+  /** How late: a refusal past `rejectSlowAfter` is answered after this delay (a right secret never waits). */
+  rejectDelayMs?: number;
 }
+
+/** Refused join attempts from one source address, for aggregated logging and slowing it down. */
+interface RejectTally {
+  /** Refusals in the current window (for the slow-down). */
+  failures: number;
+  windowStart: number;
+  /** Refusals not logged yet (for the next summary line). */
+  unlogged: number;
+  /** Of those, answered late. */
+  delayed: number;
+  lastNodeName: string | undefined;
+  lastActivity: number;
+}
+
+/** Sources tracked for refused joins; past it, further sources are tallied together. */
+const MAX_REJECT_SOURCES = 4096;
 
 /** A TCP connection accepted on the node channel that has not completed an authenticated upgrade. */
 interface PendingConn {
@@ -67,7 +92,14 @@ export class Distributor implements NodeRegistry {
   readonly #opts: Required<
     Pick<
       DistributorOptions,
-      'heartbeatMs' | 'helloTimeoutMs' | 'preAuthTimeoutMs' | 'maxPreAuth' | 'maxPreAuthPerSource'
+      | 'heartbeatMs'
+      | 'helloTimeoutMs'
+      | 'preAuthTimeoutMs'
+      | 'maxPreAuth'
+      | 'maxPreAuthPerSource'
+      | 'rejectLogIntervalMs'
+      | 'rejectSlowAfter'
+      | 'rejectDelayMs'
     >
   > &
     DistributorOptions;
@@ -84,6 +116,8 @@ export class Distributor implements NodeRegistry {
   readonly #pending = new Map<string, PendingConn>();
   readonly #pendingBySource = new Map<string, number>();
   #shedLogged = 0;
+  readonly #rejects = new Map<string, RejectTally>();
+  #rejectSweep: NodeJS.Timeout | null = null;
 
   constructor(opts: DistributorOptions) {
     this.#opts = {
@@ -92,6 +126,9 @@ export class Distributor implements NodeRegistry {
       preAuthTimeoutMs: 5000,
       maxPreAuth: 256,
       maxPreAuthPerSource: 16,
+      rejectLogIntervalMs: 60_000,
+      rejectSlowAfter: 10,
+      rejectDelayMs: 1000,
       ...opts,
     };
     this.#log = opts.logger.child({ component: 'distributor' });
@@ -137,6 +174,8 @@ export class Distributor implements NodeRegistry {
     });
     this.#heartbeat = setInterval(() => this.#beat(), this.#opts.heartbeatMs);
     this.#heartbeat.unref();
+    this.#rejectSweep = setInterval(() => this.#flushRejects(false), this.#opts.rejectLogIntervalMs);
+    this.#rejectSweep.unref();
     return server.address() as AddressInfo;
   }
 
@@ -163,6 +202,8 @@ export class Distributor implements NodeRegistry {
 
   async close(): Promise<void> {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    if (this.#rejectSweep) clearInterval(this.#rejectSweep);
+    this.#flushRejects(true);
     for (const node of this.#nodes.values()) node.ws?.terminate();
     this.#wss?.close();
     for (const [key, pending] of this.#pending) {
@@ -251,23 +292,82 @@ export class Distributor implements NodeRegistry {
     const auth = String(req.headers.authorization ?? '');
     const presented = auth.startsWith('Bearer ') ? auth.slice(7) : '';
     if (!presented || !secretsEqual(presented, this.#opts.secret)) {
-      // Who tried, never what they sent.
-      this.#log.warn(
-        {
-          code: ProtocolErrorCodes.TokenRejected,
-          remote,
-          nodeName: claimedName || undefined,
-          reason: presented ? 'wrong secret' : 'no secret',
-        },
-        'refused a node: join token secret does not match',
-      );
-      refuse(401, ProtocolErrorCodes.TokenRejected, 'join token rejected');
+      const delayMs = this.#tallyReject(socket.remoteAddress ?? '?', remote, claimedName, presented !== '');
+      const answer = () => refuse(401, ProtocolErrorCodes.TokenRejected, 'join token rejected');
+      // A source that keeps failing waits for its answer; the wait counts against its pre-auth caps.
+      if (delayMs > 0) setTimeout(answer, delayMs).unref();
+      else answer();
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const pending = this.#release(connKey(socket));
       this.#onConnection(ws, remote, pending?.acceptedAt ?? Date.now());
     });
+  }
+
+  /**
+   * Counts a refused join attempt: logs the first from a source in full (who, never what they
+   * sent), the rest in summary lines. Returns how long to hold the refusal back.
+   */
+  #tallyReject(source: string, remote: string, claimedName: string, hadSecret: boolean): number {
+    const now = Date.now();
+    const key = this.#rejects.has(source) || this.#rejects.size < MAX_REJECT_SOURCES ? source : 'other';
+    let tally = this.#rejects.get(key);
+    if (!tally) {
+      tally = {
+        failures: 0,
+        windowStart: now,
+        unlogged: 0,
+        delayed: 0,
+        lastNodeName: undefined,
+        lastActivity: now,
+      };
+      this.#rejects.set(key, tally);
+      this.#log.warn(
+        {
+          code: ProtocolErrorCodes.TokenRejected,
+          remote,
+          nodeName: claimedName || undefined,
+          reason: hadSecret ? 'wrong secret' : 'no secret',
+        },
+        'refused a node: join token secret does not match',
+      );
+    } else {
+      tally.unlogged++;
+    }
+    if (now - tally.windowStart > this.#opts.rejectLogIntervalMs) {
+      tally.windowStart = now;
+      tally.failures = 0;
+    }
+    tally.failures++;
+    tally.lastActivity = now;
+    tally.lastNodeName = claimedName || undefined;
+    if (tally.failures <= this.#opts.rejectSlowAfter) return 0;
+    if (tally.unlogged > 0) tally.delayed++;
+    return this.#opts.rejectDelayMs;
+  }
+
+  /** One summary line per source with refusals not logged yet; forgets sources gone quiet. */
+  #flushRejects(all: boolean): void {
+    const now = Date.now();
+    for (const [source, tally] of this.#rejects) {
+      if (tally.unlogged > 0) {
+        this.#log.warn(
+          {
+            code: ProtocolErrorCodes.TokenRejected,
+            remote: source,
+            count: tally.unlogged,
+            delayed: tally.delayed,
+            lastNodeName: tally.lastNodeName,
+          },
+          `refused ${tally.unlogged} more join attempts from ${source} since the last line (${tally.delayed} answered late)`,
+        );
+        tally.unlogged = 0;
+        tally.delayed = 0;
+      } else if (all || now - tally.lastActivity > 2 * this.#opts.rejectLogIntervalMs) {
+        this.#rejects.delete(source);
+      }
+    }
   }
 
   #onConnection(ws: WebSocket, remote: string, acceptedAt: number): void {
