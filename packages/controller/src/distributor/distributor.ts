@@ -3,11 +3,12 @@ import type { IncomingMessage } from 'node:http';
 import { createServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import {
-  decodeFrame,
+  decodeNodeFrame,
   encodeMessage,
   encodeSnapshot,
   type HelloMessage,
   type ListenerInfo,
+  MAX_NODE_MESSAGE_BYTES,
   type NodeMessage,
   PROTOCOL_VERSION,
   ProtocolErrorCodes,
@@ -141,7 +142,14 @@ export class Distributor implements NodeRegistry {
       key: this.#opts.tls.keyPem,
       minVersion: 'TLSv1.2',
     });
-    const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
+    // Node → controller messages are small JSON texts: bounded (ws checks the size before it
+    // buffers a frame), and never compressed (snapshots, controller → node, are gzip'd frames of
+    // their own, so permessage-deflate buys nothing and would let a node inflate a bomb).
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_NODE_MESSAGE_BYTES,
+      perMessageDeflate: false,
+    });
     server.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'application/json' });
       res.end(
@@ -382,7 +390,12 @@ export class Distributor implements NodeRegistry {
     );
 
     ws.on('message', (data, isBinary) => {
-      const decoded = decodeFrame(data as Buffer, isBinary);
+      if (isBinary) {
+        this.#log.warn({ remote, code: ProtocolErrorCodes.BadFrame }, 'binary frame from node; closing');
+        ws.close(1003, 'text frames only');
+        return;
+      }
+      const decoded = decodeNodeFrame(data as Buffer, false);
       if (!decoded.ok) {
         this.#log.warn({ remote, code: decoded.code, err: decoded.error }, 'bad frame from node; closing');
         ws.close(1008, decoded.code);
@@ -430,7 +443,13 @@ export class Distributor implements NodeRegistry {
         node.view.lastSeen = new Date().toISOString();
       }
     });
-    ws.on('error', (err) => this.#log.debug({ remote, err: err.message }, 'node connection error'));
+    ws.on('error', (err) => {
+      // Too large, compressed (RSV1) or otherwise invalid frames end here; ws closes the connection.
+      const code = (err as Error & { code?: string }).code;
+      if (code?.startsWith('WS_ERR_'))
+        this.#log.warn({ remote, err: err.message, wsCode: code }, 'invalid frame from node; closing');
+      else this.#log.debug({ remote, err: err.message }, 'node connection error');
+    });
     ws.on('close', () => {
       clearTimeout(helloTimer);
       if (node && node.ws === ws) {

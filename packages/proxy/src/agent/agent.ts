@@ -4,6 +4,7 @@ import {
   encodeMessage,
   type JoinToken,
   type ListenerInfo,
+  MAX_NODE_MESSAGE_BYTES,
   type NodeStats,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -303,6 +304,7 @@ export class Agent {
     const provider = this.#o.statsProvider;
     this.#stopStats();
     if (provider === undefined) return;
+    let tooBigLogged = false;
     const send = () => {
       if (ws.readyState !== ws.OPEN) return;
       // Workers answer over IPC, so gathering may take a moment; the link may be gone by then.
@@ -310,7 +312,19 @@ export class Agent {
         .then(provider)
         .then(
           (stats: NodeStats) => {
-            if (ws.readyState === ws.OPEN) ws.send(encodeMessage({ type: 'stats', ...stats }));
+            if (ws.readyState !== ws.OPEN) return;
+            const frame = encodeMessage({ type: 'stats', ...stats });
+            // The controller closes the connection on a larger message: skip this report instead.
+            if (Buffer.byteLength(frame) > MAX_NODE_MESSAGE_BYTES) {
+              if (!tooBigLogged)
+                this.#log.warn(
+                  { code: 'BERTH_PROXY_STATS_TOO_LARGE', bytes: Buffer.byteLength(frame) },
+                  `stats for the controller exceed ${MAX_NODE_MESSAGE_BYTES} bytes; not sent`,
+                );
+              tooBigLogged = true;
+              return;
+            }
+            ws.send(frame);
           },
           (err: unknown) =>
             this.#log.warn({ err: (err as Error).message }, 'cannot gather stats for the controller'),
