@@ -44,6 +44,8 @@ export interface ControllerOptions {
   /** Internal API bind address. */
   api: string;
   apiToken?: string;
+  /** A disconnected node stays listed in the API this long, then is forgotten (default 10 min). */
+  nodeExpiryMs?: number;
   heartbeatMs?: number;
   logger: Logger;
   /**
@@ -161,6 +163,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     secret,
     logger: log,
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
+    ...(opts.nodeExpiryMs ? { nodeExpiryMs: opts.nodeExpiryMs } : {}),
   });
   const bound = await distributor.listen(listen.host || '0.0.0.0', listen.port);
   // From here on something is open: a failure closes it all, so a controller that cannot start exits.

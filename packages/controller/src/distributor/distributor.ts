@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { createServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import {
+  CLOSE_PROTOCOL_VERSION,
   decodeNodeFrame,
   encodeMessage,
   encodeSnapshot,
@@ -29,6 +30,8 @@ export interface DistributorOptions {
   logger: Logger;
   /** Interval of WebSocket pings; a node that has not answered one by the next is disconnected. */
   heartbeatMs?: number;
+  /** A disconnected node stays listed (as disconnected) this long, then is forgotten. */
+  nodeExpiryMs?: number;
   /** A node must say hello within this time after its TCP connection was accepted. */
   helloTimeoutMs?: number;
   /**
@@ -85,6 +88,8 @@ interface NodeState {
   /** Versions this node refused; never resent to it. */
   nacked: Set<string>;
   alive: boolean;
+  /** Epoch ms of the disconnect, while disconnected: the entry expires `nodeExpiryMs` after it. */
+  disconnectedAt: number | null;
 }
 
 const versionKey = (epoch: string, version: number) => `${epoch}:${version}`;
@@ -94,6 +99,7 @@ export class Distributor implements NodeRegistry {
     Pick<
       DistributorOptions,
       | 'heartbeatMs'
+      | 'nodeExpiryMs'
       | 'helloTimeoutMs'
       | 'preAuthTimeoutMs'
       | 'maxPreAuth'
@@ -123,6 +129,7 @@ export class Distributor implements NodeRegistry {
   constructor(opts: DistributorOptions) {
     this.#opts = {
       heartbeatMs: 5000,
+      nodeExpiryMs: 10 * 60_000,
       helloTimeoutMs: 10_000,
       preAuthTimeoutMs: 5000,
       maxPreAuth: 256,
@@ -402,13 +409,40 @@ export class Distributor implements NodeRegistry {
         return;
       }
       const msg = decoded.message as NodeMessage;
+      const violation = (message: string) => {
+        this.#log.warn(
+          { remote, code: ProtocolErrorCodes.Violation, nodeId: node?.view.id, type: msg.type },
+          `${message}; closing`,
+        );
+        ws.close(1008, ProtocolErrorCodes.Violation);
+      };
       if (msg.type === 'hello') {
+        if (node) {
+          violation('node sent a second hello on one connection');
+          return;
+        }
         clearTimeout(helloTimer);
+        if (msg.protocol !== PROTOCOL_VERSION) {
+          this.#log.warn(
+            { remote, code: ProtocolErrorCodes.VersionMismatch, protocol: msg.protocol, nodeId: msg.nodeId },
+            `node speaks protocol version ${msg.protocol}, this controller ${PROTOCOL_VERSION}; closing`,
+          );
+          ws.close(
+            CLOSE_PROTOCOL_VERSION,
+            `${ProtocolErrorCodes.VersionMismatch}: controller speaks ${PROTOCOL_VERSION}`,
+          );
+          return;
+        }
         node = this.#onHello(ws, msg, remote);
         return;
       }
       if (!node) {
-        ws.close(1008, 'hello first');
+        violation(`node sent '${msg.type}' before hello`);
+        return;
+      }
+      // Another connection took this node id over: this one speaks for nobody any more.
+      if (node.ws !== ws) {
+        violation(`'${msg.type}' on a superseded connection`);
         return;
       }
       node.alive = true;
@@ -458,6 +492,7 @@ export class Distributor implements NodeRegistry {
         node.view.connected = false;
         node.view.connectedSince = null;
         node.view.pendingVersion = null;
+        node.disconnectedAt = Date.now();
         this.#log.info({ nodeId: node.view.id, node: node.view.name, remote }, 'node disconnected');
         this.#changed();
       }
@@ -465,9 +500,6 @@ export class Distributor implements NodeRegistry {
   }
 
   #onHello(ws: WebSocket, msg: HelloMessage, remote: string): NodeState {
-    if (msg.protocol !== PROTOCOL_VERSION) {
-      this.#log.warn({ remote, protocol: msg.protocol }, 'node speaks another protocol version');
-    }
     let node = this.#nodes.get(msg.nodeId);
     if (node?.ws && node.ws !== ws) {
       // The node reconnected before we noticed its old connection died.
@@ -495,12 +527,14 @@ export class Distributor implements NodeRegistry {
         inflight: null,
         nacked: new Set(),
         alive: true,
+        disconnectedAt: null,
       };
       this.#nodes.set(msg.nodeId, node);
     }
     node.ws = ws;
     node.alive = true;
     node.inflight = null;
+    node.disconnectedAt = null;
     Object.assign(node.view, {
       name: msg.name,
       address: remote,
@@ -580,9 +614,21 @@ export class Distributor implements NodeRegistry {
   }
 
   #beat(): void {
-    for (const node of this.#nodes.values()) {
+    const now = Date.now();
+    let forgot = false;
+    for (const [id, node] of this.#nodes) {
       const ws = node.ws;
-      if (!ws) continue;
+      if (!ws) {
+        if (node.disconnectedAt !== null && now - node.disconnectedAt >= this.#opts.nodeExpiryMs) {
+          this.#nodes.delete(id);
+          forgot = true;
+          this.#log.info(
+            { nodeId: id, node: node.view.name, disconnectedMs: now - node.disconnectedAt },
+            'forgot a node disconnected too long',
+          );
+        }
+        continue;
+      }
       if (!node.alive) {
         this.#log.warn(
           { nodeId: node.view.id, node: node.view.name },
@@ -594,5 +640,6 @@ export class Distributor implements NodeRegistry {
       node.alive = false;
       ws.ping();
     }
+    if (forgot) this.#changed();
   }
 }

@@ -1,5 +1,6 @@
 // The node's link to the controller: joins with the token, applies snapshots whole or not at all, acks or nacks, caches.
 import {
+  CLOSE_PROTOCOL_VERSION,
   decodeFrame,
   encodeMessage,
   type JoinToken,
@@ -281,7 +282,23 @@ export class Agent {
     ws.on('error', (err) => {
       if (!refused) this.#log.debug({ err: err.message }, 'controller connection error');
     });
-    ws.on('close', () => {
+    ws.on('close', (code, reason) => {
+      if (code === CLOSE_PROTOCOL_VERSION) {
+        this.#log.error(
+          {
+            code: ProtocolErrorCodes.VersionMismatch,
+            controller: url.host,
+            protocol: PROTOCOL_VERSION,
+            reason: reason.toString().slice(0, 200),
+          },
+          `the controller at ${url.host} speaks another protocol version than this node (${PROTOCOL_VERSION}); upgrade one of them. Serving the last snapshot and retrying`,
+        );
+      } else if (code === 1008 || code === 1003 || code === 1009) {
+        this.#log.warn(
+          { controller: url.host, closeCode: code, reason: reason.toString().slice(0, 200) },
+          'the controller closed the connection over a message from this node',
+        );
+      }
       if (this.#ws === ws) this.#ws = null;
       if (this.#watchdog) clearInterval(this.#watchdog);
       this.#stopStats();
