@@ -71,6 +71,9 @@ async function flood(
   };
 }
 
+const routes = (backendUrl: string, host: string) =>
+  `http:\n  routers:\n    app:\n      rule: Host(\`${host}\`)\n      service: app\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: ${backendUrl}\n`;
+
 describe('the node channel under a flood of idle connections', () => {
   let cluster: Cluster;
   let backend: Backend;
@@ -137,5 +140,53 @@ describe('the node channel under a flood of idle connections', () => {
       const now = await cluster.api<{ name: string; connected: boolean }[]>('/api/v1/nodes');
       return now.some((n) => n.name === 'node-1' && n.connected);
     });
+  });
+});
+
+describe('the node channel under a flood, with the controller at 256 open files', () => {
+  let cluster: Cluster;
+  let backend: Backend;
+  const floods: Flood[] = [];
+
+  before(async () => {
+    backend = await startBackend('a');
+    cluster = await Cluster.create();
+    await cluster.writeDynamic('routes.yml', routes(backend.url, 'app.test'));
+    await cluster.startController({ fdLimit: 256 });
+  });
+
+  after(async () => {
+    for (const f of floods) for (const s of f.sockets) s.destroy();
+    await cluster?.close();
+    await backend?.close();
+  });
+
+  it('keeps fds for the API, snapshot persistence and a joining node while 640 sources hold connections', async () => {
+    const port = cluster.controller!.nodesPort;
+    // 40 addresses × 16 each would be 640 fds, more than the process has: the total cap (a quarter
+    // of 256) holds at most 64 of them.
+    floods.push(await flood(port, 'tcp', 640, 100, 16));
+    const open = () => floods.reduce((n, f) => n + f.sockets.length - f.closed, 0);
+    // Those over the caps are closed as soon as the controller accepts them (well before the 5 s).
+    await eventually(
+      () => open() <= 64,
+      4000,
+      () => `${open()} flood sockets held`,
+    );
+    const held = open();
+    // The API answers, and a new configuration is compiled, persisted and served.
+    const before = await cluster.api<{ version: number }>('/api/v1/snapshot');
+    await cluster.writeDynamic('routes.yml', routes(backend.url, 'other.test'));
+    await eventually(
+      async () => (await cluster.api<{ version: number }>('/api/v1/snapshot')).version > before.version,
+      15_000,
+      () => cluster.logs(),
+    );
+    // A node joins (during the flood, or once its connections reach the deadline) and gets it.
+    await cluster.startNode('node-1');
+    assert.equal(await whoAnswers(await cluster.webPort('node-1'), 'other.test'), 'a');
+    await Promise.all(floods.map((f) => f.allClosed));
+    assert.doesNotMatch(cluster.controller!.child.output(), /EMFILE/);
+    console.log(`flood at 256 fds: ${held} of 640 held`);
   });
 });

@@ -1,4 +1,5 @@
 // The WSS endpoint nodes join: authenticates them, pushes the newest snapshot, tracks acks, nacks and liveness.
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -39,7 +40,10 @@ export interface DistributorOptions {
    * time after the TCP accept, or it is destroyed.
    */
   preAuthTimeoutMs?: number;
-  /** Connections not yet authenticated, in total; over it a new connection is closed at once. */
+  /**
+   * Connections not yet authenticated, in total; over it a new connection is closed at once.
+   * Default 256, or a quarter of the process's open-file limit when that is lower.
+   */
   maxPreAuth?: number;
   /** Connections not yet authenticated from one source address; over it a new one is closed at once. */
   maxPreAuthPerSource?: number;
@@ -76,6 +80,18 @@ interface PendingConn {
   sockets: Socket[];
   timer: NodeJS.Timeout;
   acceptedAt: number;
+}
+
+/** 256, or a quarter of the soft open-file limit (Linux) when lower, so a flood leaves fds for the rest. */
+function defaultMaxPreAuth(): number {
+  try {
+    const limits = readFileSync('/proc/self/limits', 'utf8');
+    const soft = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1]);
+    if (Number.isSafeInteger(soft) && soft > 0) return Math.max(16, Math.min(256, Math.floor(soft / 4)));
+  } catch {
+    // Not Linux: keep the default.
+  }
+  return 256;
 }
 
 const connKey = (s: Socket) => `${s.remoteAddress ?? '?'}|${s.remotePort ?? '?'}`;
@@ -132,7 +148,7 @@ export class Distributor implements NodeRegistry {
       nodeExpiryMs: 10 * 60_000,
       helloTimeoutMs: 10_000,
       preAuthTimeoutMs: 5000,
-      maxPreAuth: 256,
+      maxPreAuth: defaultMaxPreAuth(),
       maxPreAuthPerSource: 16,
       rejectLogIntervalMs: 60_000,
       rejectSlowAfter: 10,
