@@ -1,6 +1,7 @@
-// Issue 10: one hello per connection, messages only after it, version mismatch refused, departed nodes expire.
+// Issue 10: one hello per connection, messages only after it, version mismatch refused, departed nodes expire, hello deadline from accept.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import { CLOSE_PROTOCOL_VERSION, encodeMessage, type HelloMessage } from '@berth/protocol';
 import WebSocket from 'ws';
 import { startTestDistributor, type TestDistributor, until } from './support/distributor-harness.js';
@@ -117,5 +118,42 @@ describe('protocol discipline on the node channel', () => {
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal(t.dist.list().find((n) => n.id === 'returning')?.connected, true);
     again.close();
+  });
+});
+
+describe('the hello deadline', () => {
+  let t: TestDistributor;
+
+  before(async () => {
+    t = await startTestDistributor(100, { helloTimeoutMs: 1000, preAuthTimeoutMs: 5000 });
+  });
+
+  after(() => t.close());
+
+  it('counts from the TCP accept: a connection that took the whole time to upgrade gets no time for hello', async () => {
+    const port = Number(new URL(t.url).port);
+    // TLS now, the upgrade 1.2 s later (past the 1 s hello deadline, within the 5 s pre-auth one).
+    const socket = tlsConnect({ port, host: '127.0.0.1', ca: t.ca, servername: 'localhost' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', () => resolve());
+      socket.once('error', reject);
+    });
+    await new Promise((r) => setTimeout(r, 1200));
+    const ws = new WebSocket(`${t.url}/v1/connect`, {
+      headers: { authorization: `Bearer ${t.secret}` },
+      createConnection: () => socket,
+    });
+    ws.on('error', () => {});
+    const done = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    ws.once('open', () => {
+      // Well within a hello deadline that would count from the upgrade.
+      setTimeout(() => {
+        if (ws.readyState === ws.OPEN) ws.send(hello('late'));
+      }, 300);
+    });
+    // Closed at once with the fix; without it the node would be listed and the wait end at 3 s.
+    await Promise.race([done, new Promise((r) => setTimeout(r, 3000).unref())]);
+    ws.terminate();
+    assert.ok(!t.dist.list().some((n) => n.id === 'late'), 'the late hello was not accepted');
   });
 });
