@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Child, ChildGroup, waitForJsonFile } from '@berth/cli';
+import { berthBin, type Child, ChildGroup, waitForJsonFile } from '@berth/cli';
 
 export interface ControllerInfo {
   child: Child;
@@ -60,6 +60,8 @@ export interface StartControllerOptions {
   /** Reuse this node-channel port (a restart). */
   nodesPort?: number;
   extraArgs?: string[];
+  /** Open-file limit (soft and hard) of the controller process, set with prlimit(1). */
+  fdLimit?: number;
 }
 
 /** Milliseconds between controller heartbeats in tests, so dead links are found quickly. */
@@ -103,7 +105,7 @@ export class Cluster {
         'entryPoints:\n  web:\n    address: "127.0.0.1:0"\nproviders:\n  file:\n    directory: ./dynamic\n',
     );
     const readyFile = join(this.dir, `controller-ready-${Date.now()}.json`);
-    const child = this.group.berth('controller', [
+    const args = [
       'controller',
       '--config',
       this.staticFile,
@@ -118,7 +120,18 @@ export class Cluster {
       '--heartbeat-ms',
       String(TEST_HEARTBEAT_MS),
       ...(opts.extraArgs ?? []),
-    ]);
+    ];
+    // prlimit execs the command, so the pid stays the controller's.
+    const child =
+      opts.fdLimit === undefined
+        ? this.group.berth('controller', args)
+        : this.group.spawn('controller', 'prlimit', [
+            `--nofile=${opts.fdLimit}:${opts.fdLimit}`,
+            '--',
+            process.execPath,
+            berthBin,
+            ...args,
+          ]);
     const ready = await Promise.race([
       waitForJsonFile<{ pid: number; api: string; nodes: string; token: string }>(
         readyFile,

@@ -49,6 +49,8 @@ export interface ControllerOptions {
    * the bind address is added when it is a name. Other Hosts get 421 (DNS rebinding guard).
    */
   apiHosts?: string[];
+  /** A disconnected node stays listed in the API this long, then is forgotten (default 10 min). */
+  nodeExpiryMs?: number;
   heartbeatMs?: number;
   logger: Logger;
   /**
@@ -167,6 +169,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     secret,
     logger: log,
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
+    ...(opts.nodeExpiryMs ? { nodeExpiryMs: opts.nodeExpiryMs } : {}),
   });
   const bound = await distributor.listen(listen.host || '0.0.0.0', listen.port);
   // From here on something is open: a failure closes it all, so a controller that cannot start exits.

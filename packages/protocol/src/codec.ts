@@ -7,6 +7,24 @@ import type { Snapshot } from './snapshot.js';
 /** Snapshots larger than this (uncompressed) are refused, so a bad peer cannot exhaust memory. */
 export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 
+/**
+ * Largest node → controller message. The biggest legitimate one is `stats` (about 90 bytes per
+ * server and per router × service × status class): 1 MiB holds over 10,000 such rows.
+ */
+export const MAX_NODE_MESSAGE_BYTES = 1024 * 1024;
+
+/** Longest string of each kind a node may send; longer is a malformed frame. */
+export const NODE_FIELD_LIMITS = {
+  /** nodeId, name, epoch, hash, code, statusClass. */
+  id: 256,
+  /** entryPoint, address, router, service, url. */
+  name: 2048,
+  /** error messages (nack, listener errors). */
+  text: 8192,
+  /** entries of listeners. */
+  listeners: 1024,
+} as const;
+
 export type DecodeResult = { ok: true; message: Message } | { ok: false; code: string; error: string };
 
 export function encodeMessage(message: Exclude<Message, SnapshotMessage>): string {
@@ -107,6 +125,60 @@ function checkShape(v: unknown): v is Message {
     default:
       return false;
   }
+}
+
+const ID_FIELDS = new Set(['nodeId', 'name', 'epoch', 'hash', 'code', 'statusClass', 'status', 'type']);
+const TEXT_FIELDS = new Set(['error', 'message']);
+
+/**
+ * The first string field of a node message longer than its limit, or array over its limit, as a
+ * message; null when every field fits. Walks the (already shape-checked) value.
+ */
+function fieldTooLong(v: unknown, key = ''): string | null {
+  if (typeof v === 'string') {
+    const max = ID_FIELDS.has(key)
+      ? NODE_FIELD_LIMITS.id
+      : TEXT_FIELDS.has(key)
+        ? NODE_FIELD_LIMITS.text
+        : NODE_FIELD_LIMITS.name;
+    return v.length > max ? `field '${key}' is ${v.length} characters long (at most ${max})` : null;
+  }
+  if (Array.isArray(v)) {
+    if (key === 'listeners' && v.length > NODE_FIELD_LIMITS.listeners)
+      return `field 'listeners' has ${v.length} entries (at most ${NODE_FIELD_LIMITS.listeners})`;
+    for (const item of v) {
+      const err = fieldTooLong(item, key);
+      if (err) return err;
+    }
+    return null;
+  }
+  if (isObject(v)) {
+    for (const [k, item] of Object.entries(v)) {
+      const err = fieldTooLong(item, k);
+      if (err) return err;
+    }
+  }
+  return null;
+}
+
+/**
+ * Decodes one frame a node sent: text only (binary frames are the controller's), every string
+ * field within `NODE_FIELD_LIMITS`. Never throws.
+ */
+export function decodeNodeFrame(data: Buffer | string, isBinary: boolean): DecodeResult {
+  if (isBinary) return { ok: false, code: ProtocolErrorCodes.BadFrame, error: 'nodes send text frames only' };
+  const decoded = decodeFrame(data, false);
+  if (!decoded.ok) return decoded;
+  if (decoded.message.type === 'snapshot')
+    return { ok: false, code: ProtocolErrorCodes.BadFrame, error: "nodes do not send 'snapshot'" };
+  const tooLong = fieldTooLong(decoded.message);
+  if (tooLong)
+    return {
+      ok: false,
+      code: ProtocolErrorCodes.BadFrame,
+      error: `malformed '${decoded.message.type}' message: ${tooLong}`,
+    };
+  return decoded;
 }
 
 /** Decodes one WebSocket frame. Never throws: garbage gives `{ok:false}`. */

@@ -13,6 +13,10 @@ export const ProtocolErrorCodes = {
   TokenRejected: 'BERTH_TOKEN_REJECTED',
   /** The controller's certificate is not signed by the CA the token pins. */
   CaMismatch: 'BERTH_TOKEN_CA_MISMATCH',
+  /** The peer speaks another protocol version; the controller closes with `CLOSE_PROTOCOL_VERSION`. */
+  VersionMismatch: 'BERTH_PROTOCOL_VERSION',
+  /** A well-formed message out of order: a second hello, or anything before the hello. */
+  Violation: 'BERTH_PROTOCOL_VIOLATION',
 } as const;
 
 export type ProtocolErrorCode = (typeof ProtocolErrorCodes)[keyof typeof ProtocolErrorCodes];

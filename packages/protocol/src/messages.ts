@@ -3,6 +3,12 @@ import type { Snapshot } from './snapshot.js';
 
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * WebSocket close code the controller uses when a node's hello names another protocol version;
+ * the reason is `BERTH_PROTOCOL_VERSION: controller speaks <n>`.
+ */
+export const CLOSE_PROTOCOL_VERSION = 4002;
+
 /** What a node reports about one listener it opened for an entry point. */
 export interface ListenerInfo {
   entryPoint: string;

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import {
   decodeFrame,
+  decodeNodeFrame,
   encodeMessage,
   encodeSnapshot,
   hashBody,
+  NODE_FIELD_LIMITS,
   type NodeMessage,
   SNAPSHOT_SCHEMA,
   type Snapshot,
@@ -78,5 +81,71 @@ describe('the frame codec', () => {
       assert.equal(d.ok, false, String(data));
       if (!d.ok) assert.equal(d.code, 'BERTH_PROTOCOL_BAD_FRAME');
     }
+  });
+});
+
+describe('decodeNodeFrame', () => {
+  const hello = (name: string, listeners: unknown[] = []) =>
+    JSON.stringify({
+      type: 'hello',
+      protocol: 1,
+      nodeId: 'n1',
+      name,
+      appliedVersion: 0,
+      appliedEpoch: null,
+      appliedHash: null,
+      listeners,
+    });
+
+  it('accepts a well-formed text message', () => {
+    const d = decodeNodeFrame(hello('edge-1'), false);
+    assert.equal(d.ok, true);
+  });
+
+  it('refuses binary frames unopened, and snapshots from a node', () => {
+    const d = decodeNodeFrame(gzipSync(hello('edge-1')), true);
+    assert.deepEqual(d, {
+      ok: false,
+      code: 'BERTH_PROTOCOL_BAD_FRAME',
+      error: 'nodes send text frames only',
+    });
+    const s = decodeNodeFrame(
+      JSON.stringify({
+        type: 'snapshot',
+        snapshot: { epoch: 'e', version: 1, hash: 'h', createdAt: 'x', body: {} },
+      }),
+      false,
+    );
+    assert.equal(s.ok, false);
+  });
+
+  it('caps every string field and the listener count, naming the field', () => {
+    const long = decodeNodeFrame(hello('x'.repeat(NODE_FIELD_LIMITS.id + 1)), false);
+    assert.equal(long.ok, false);
+    assert.match(
+      (long as { error: string }).error,
+      /'hello' message: field 'name' is 257 characters long \(at most 256\)/,
+    );
+    const addr = decodeNodeFrame(hello('ok', [{ entryPoint: 'web', address: 'a'.repeat(5000) }]), false);
+    assert.match((addr as { error: string }).error, /field 'address'/);
+    const many = decodeNodeFrame(
+      hello(
+        'ok',
+        Array.from({ length: NODE_FIELD_LIMITS.listeners + 1 }, () => ({ entryPoint: 'w', address: ':1' })),
+      ),
+      false,
+    );
+    assert.match((many as { error: string }).error, /field 'listeners' has 1025 entries/);
+    const nack = decodeNodeFrame(
+      JSON.stringify({
+        type: 'nack',
+        epoch: 'e',
+        version: 1,
+        code: 'C',
+        error: 'e'.repeat(NODE_FIELD_LIMITS.text + 1),
+      }),
+      false,
+    );
+    assert.match((nack as { error: string }).error, /field 'error'/);
   });
 });

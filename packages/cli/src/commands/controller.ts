@@ -71,6 +71,12 @@ export const controllerCommand: Command = {
       help: 'write {api, nodes, token} as JSON (0600) once ready',
     },
     'heartbeat-ms': { type: 'string', arg: 'ms', help: 'node heartbeat interval', default: '5000' },
+    'node-expiry-ms': {
+      type: 'string',
+      arg: 'ms',
+      help: 'how long a disconnected node stays listed before it is forgotten',
+      default: '600000',
+    },
     'log-level': { type: 'string', arg: 'level', help: 'pino log level', default: 'info' },
   },
   examples: [
@@ -99,6 +105,7 @@ export const controllerCommand: Command = {
       api: parseApiAddress(str(v, 'api') ?? '127.0.0.1:7380').hostPort,
       entryPoints: parseEntryPointFlags(strs(v, 'entrypoint')),
       heartbeatMs: Number(str(v, 'heartbeat-ms') ?? 5000),
+      nodeExpiryMs: Number(str(v, 'node-expiry-ms') ?? 600_000),
       logger,
       ...(configFile ? { configFile } : {}),
       ...(providerFile ? { providerFile } : {}),

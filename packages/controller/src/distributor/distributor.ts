@@ -1,13 +1,16 @@
 // The WSS endpoint nodes join: authenticates them, pushes the newest snapshot, tracks acks, nacks and liveness.
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import {
-  decodeFrame,
+  CLOSE_PROTOCOL_VERSION,
+  decodeNodeFrame,
   encodeMessage,
   encodeSnapshot,
   type HelloMessage,
   type ListenerInfo,
+  MAX_NODE_MESSAGE_BYTES,
   type NodeMessage,
   PROTOCOL_VERSION,
   ProtocolErrorCodes,
@@ -28,9 +31,70 @@ export interface DistributorOptions {
   logger: Logger;
   /** Interval of WebSocket pings; a node that has not answered one by the next is disconnected. */
   heartbeatMs?: number;
-  /** A node must say hello within this time after connecting. */
+  /** A disconnected node stays listed (as disconnected) this long, then is forgotten. */
+  nodeExpiryMs?: number;
+  /** A node must say hello within this time after its TCP connection was accepted. */
   helloTimeoutMs?: number;
+  /**
+   * A connection must finish its TLS handshake and an authenticated WebSocket upgrade within this
+   * time after the TCP accept, or it is destroyed.
+   */
+  preAuthTimeoutMs?: number;
+  /**
+   * Connections not yet authenticated, in total; over it a new connection is closed at once.
+   * Default 256, or a quarter of the process's open-file limit when that is lower.
+   */
+  maxPreAuth?: number;
+  /** Connections not yet authenticated from one source address; over it a new one is closed at once. */
+  maxPreAuthPerSource?: number;
+  /**
+   * Refused join attempts: the first from a source address is logged in full, the rest as at most
+   * one summary line per source per this interval, with their count.
+   */
+  rejectLogIntervalMs?: number;
+  /** A source refused this many times within `rejectLogIntervalMs` gets its next refusals late. */
+  rejectSlowAfter?: number;
+  /** How late: a refusal past `rejectSlowAfter` is answered after this delay (a right secret never waits). */
+  rejectDelayMs?: number;
 }
+
+/** Refused join attempts from one source address, for aggregated logging and slowing it down. */
+interface RejectTally {
+  /** Refusals in the current window (for the slow-down). */
+  failures: number;
+  windowStart: number;
+  /** Refusals not logged yet (for the next summary line). */
+  unlogged: number;
+  /** Of those, answered late. */
+  delayed: number;
+  lastNodeName: string | undefined;
+  lastActivity: number;
+}
+
+/** Sources tracked for refused joins; past it, further sources are tallied together. */
+const MAX_REJECT_SOURCES = 4096;
+
+/** A TCP connection accepted on the node channel that has not completed an authenticated upgrade. */
+interface PendingConn {
+  source: string;
+  sockets: Socket[];
+  timer: NodeJS.Timeout;
+  acceptedAt: number;
+}
+
+/** 256, or a quarter of the soft open-file limit (Linux) when lower, so a flood leaves fds for the rest. */
+function defaultMaxPreAuth(): number {
+  try {
+    const limits = readFileSync('/proc/self/limits', 'utf8');
+    const soft = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1]);
+    if (Number.isSafeInteger(soft) && soft > 0) return Math.max(16, Math.min(256, Math.floor(soft / 4)));
+  } catch {
+    // Not Linux: keep the default.
+  }
+  return 256;
+}
+
+const connKey = (s: Socket) => `${s.remoteAddress ?? '?'}|${s.remotePort ?? '?'}`;
 
 interface NodeState {
   view: NodeView;
@@ -40,12 +104,28 @@ interface NodeState {
   /** Versions this node refused; never resent to it. */
   nacked: Set<string>;
   alive: boolean;
+  /** Epoch ms of the disconnect, while disconnected: the entry expires `nodeExpiryMs` after it. */
+  disconnectedAt: number | null;
 }
 
 const versionKey = (epoch: string, version: number) => `${epoch}:${version}`;
 
 export class Distributor implements NodeRegistry {
-  readonly #opts: Required<Pick<DistributorOptions, 'heartbeatMs' | 'helloTimeoutMs'>> & DistributorOptions;
+  readonly #opts: Required<
+    Pick<
+      DistributorOptions,
+      | 'heartbeatMs'
+      | 'nodeExpiryMs'
+      | 'helloTimeoutMs'
+      | 'preAuthTimeoutMs'
+      | 'maxPreAuth'
+      | 'maxPreAuthPerSource'
+      | 'rejectLogIntervalMs'
+      | 'rejectSlowAfter'
+      | 'rejectDelayMs'
+    >
+  > &
+    DistributorOptions;
   readonly #log: Logger;
   readonly #nodes = new Map<string, NodeState>();
   #server: HttpsServer | null = null;
@@ -55,9 +135,26 @@ export class Distributor implements NodeRegistry {
   #latestFrame: Buffer | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   #listeners = new Set<() => void>();
+  /** Accepted connections not yet authenticated, by `address|port`. */
+  readonly #pending = new Map<string, PendingConn>();
+  readonly #pendingBySource = new Map<string, number>();
+  #shedLogged = 0;
+  readonly #rejects = new Map<string, RejectTally>();
+  #rejectSweep: NodeJS.Timeout | null = null;
 
   constructor(opts: DistributorOptions) {
-    this.#opts = { heartbeatMs: 5000, helloTimeoutMs: 10_000, ...opts };
+    this.#opts = {
+      heartbeatMs: 5000,
+      nodeExpiryMs: 10 * 60_000,
+      helloTimeoutMs: 10_000,
+      preAuthTimeoutMs: 5000,
+      maxPreAuth: defaultMaxPreAuth(),
+      maxPreAuthPerSource: 16,
+      rejectLogIntervalMs: 60_000,
+      rejectSlowAfter: 10,
+      rejectDelayMs: 1000,
+      ...opts,
+    };
     this.#log = opts.logger.child({ component: 'distributor' });
   }
 
@@ -68,12 +165,25 @@ export class Distributor implements NodeRegistry {
       key: this.#opts.tls.keyPem,
       minVersion: 'TLSv1.2',
     });
-    const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
+    // Node → controller messages are small JSON texts: bounded (ws checks the size before it
+    // buffers a frame), and never compressed (snapshots, controller → node, are gzip'd frames of
+    // their own, so permessage-deflate buys nothing and would let a node inflate a bomb).
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_NODE_MESSAGE_BYTES,
+      perMessageDeflate: false,
+    });
     server.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({ code: 'BERTH_UPGRADE_REQUIRED', message: 'this port only serves the node channel' }),
       );
+    });
+    // Pre-authentication limits apply from the TCP accept, before any TLS work.
+    server.on('connection', (socket: Socket) => this.#onAccept(socket));
+    server.on('secureConnection', (socket: Socket) => {
+      const pending = this.#pending.get(connKey(socket));
+      if (pending) pending.sockets.push(socket);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
       this.#onUpgrade(wss, req, socket, head),
@@ -95,6 +205,8 @@ export class Distributor implements NodeRegistry {
     });
     this.#heartbeat = setInterval(() => this.#beat(), this.#opts.heartbeatMs);
     this.#heartbeat.unref();
+    this.#rejectSweep = setInterval(() => this.#flushRejects(false), this.#opts.rejectLogIntervalMs);
+    this.#rejectSweep.unref();
     return server.address() as AddressInfo;
   }
 
@@ -121,13 +233,71 @@ export class Distributor implements NodeRegistry {
 
   async close(): Promise<void> {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    if (this.#rejectSweep) clearInterval(this.#rejectSweep);
+    this.#flushRejects(true);
     for (const node of this.#nodes.values()) node.ws?.terminate();
     this.#wss?.close();
+    for (const [key, pending] of this.#pending) {
+      for (const s of pending.sockets) s.destroy();
+      this.#release(key);
+    }
     const server = this.#server;
     if (server) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  }
+
+  /** Counts a new connection against the pre-auth caps and arms its deadline, or closes it at once. */
+  #onAccept(socket: Socket): void {
+    const source = socket.remoteAddress ?? '?';
+    const fromSource = this.#pendingBySource.get(source) ?? 0;
+    if (this.#pending.size >= this.#opts.maxPreAuth || fromSource >= this.#opts.maxPreAuthPerSource) {
+      socket.on('error', () => {});
+      socket.destroy();
+      // One line per second at most: a flood must not become a log flood.
+      const now = Date.now();
+      if (now - this.#shedLogged >= 1000) {
+        this.#shedLogged = now;
+        this.#log.warn(
+          {
+            code: 'BERTH_NODE_CHANNEL_BUSY',
+            remote: source,
+            pending: this.#pending.size,
+            pendingFromSource: fromSource,
+          },
+          'too many unauthenticated connections on the node channel; closing new ones at once',
+        );
+      }
+      return;
+    }
+    const key = connKey(socket);
+    const pending: PendingConn = {
+      source,
+      sockets: [socket],
+      acceptedAt: Date.now(),
+      timer: setTimeout(() => {
+        this.#log.debug({ remote: key }, 'node channel connection not authenticated in time; closing');
+        for (const s of pending.sockets) s.destroy();
+        this.#release(key);
+      }, this.#opts.preAuthTimeoutMs),
+    };
+    pending.timer.unref();
+    this.#pending.set(key, pending);
+    this.#pendingBySource.set(source, fromSource + 1);
+    socket.once('close', () => this.#release(key));
+  }
+
+  /** The connection closed or authenticated: it no longer counts against the pre-auth caps. */
+  #release(key: string): PendingConn | null {
+    const pending = this.#pending.get(key);
+    if (!pending) return null;
+    clearTimeout(pending.timer);
+    this.#pending.delete(key);
+    const left = (this.#pendingBySource.get(pending.source) ?? 1) - 1;
+    if (left > 0) this.#pendingBySource.set(pending.source, left);
+    else this.#pendingBySource.delete(pending.source);
+    return pending;
   }
 
   #changed(): void {
@@ -153,44 +323,142 @@ export class Distributor implements NodeRegistry {
     const auth = String(req.headers.authorization ?? '');
     const presented = auth.startsWith('Bearer ') ? auth.slice(7) : '';
     if (!presented || !secretsEqual(presented, this.#opts.secret)) {
-      // Who tried, never what they sent.
+      const delayMs = this.#tallyReject(socket.remoteAddress ?? '?', remote, claimedName, presented !== '');
+      const answer = () => refuse(401, ProtocolErrorCodes.TokenRejected, 'join token rejected');
+      // A source that keeps failing waits for its answer; the wait counts against its pre-auth caps.
+      if (delayMs > 0) setTimeout(answer, delayMs).unref();
+      else answer();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const pending = this.#release(connKey(socket));
+      this.#onConnection(ws, remote, pending?.acceptedAt ?? Date.now());
+    });
+  }
+
+  /**
+   * Counts a refused join attempt: logs the first from a source in full (who, never what they
+   * sent), the rest in summary lines. Returns how long to hold the refusal back.
+   */
+  #tallyReject(source: string, remote: string, claimedName: string, hadSecret: boolean): number {
+    const now = Date.now();
+    const key = this.#rejects.has(source) || this.#rejects.size < MAX_REJECT_SOURCES ? source : 'other';
+    let tally = this.#rejects.get(key);
+    if (!tally) {
+      tally = {
+        failures: 0,
+        windowStart: now,
+        unlogged: 0,
+        delayed: 0,
+        lastNodeName: undefined,
+        lastActivity: now,
+      };
+      this.#rejects.set(key, tally);
       this.#log.warn(
         {
           code: ProtocolErrorCodes.TokenRejected,
           remote,
           nodeName: claimedName || undefined,
-          reason: presented ? 'wrong secret' : 'no secret',
+          reason: hadSecret ? 'wrong secret' : 'no secret',
         },
         'refused a node: join token secret does not match',
       );
-      refuse(401, ProtocolErrorCodes.TokenRejected, 'join token rejected');
-      return;
+    } else {
+      tally.unlogged++;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, remote));
+    if (now - tally.windowStart > this.#opts.rejectLogIntervalMs) {
+      tally.windowStart = now;
+      tally.failures = 0;
+    }
+    tally.failures++;
+    tally.lastActivity = now;
+    tally.lastNodeName = claimedName || undefined;
+    if (tally.failures <= this.#opts.rejectSlowAfter) return 0;
+    if (tally.unlogged > 0) tally.delayed++;
+    return this.#opts.rejectDelayMs;
   }
 
-  #onConnection(ws: WebSocket, remote: string): void {
+  /** One summary line per source with refusals not logged yet; forgets sources gone quiet. */
+  #flushRejects(all: boolean): void {
+    const now = Date.now();
+    for (const [source, tally] of this.#rejects) {
+      if (tally.unlogged > 0) {
+        this.#log.warn(
+          {
+            code: ProtocolErrorCodes.TokenRejected,
+            remote: source,
+            count: tally.unlogged,
+            delayed: tally.delayed,
+            lastNodeName: tally.lastNodeName,
+          },
+          `refused ${tally.unlogged} more join attempts from ${source} since the last line (${tally.delayed} answered late)`,
+        );
+        tally.unlogged = 0;
+        tally.delayed = 0;
+      } else if (all || now - tally.lastActivity > 2 * this.#opts.rejectLogIntervalMs) {
+        this.#rejects.delete(source);
+      }
+    }
+  }
+
+  #onConnection(ws: WebSocket, remote: string, acceptedAt: number): void {
     let node: NodeState | null = null;
-    const helloTimer = setTimeout(() => {
-      this.#log.warn({ remote }, 'node sent no hello in time; closing');
-      ws.terminate();
-    }, this.#opts.helloTimeoutMs);
+    // The hello deadline counts from the TCP accept, not from the upgrade.
+    const helloTimer = setTimeout(
+      () => {
+        this.#log.warn({ remote }, 'node sent no hello in time; closing');
+        ws.terminate();
+      },
+      Math.max(0, acceptedAt + this.#opts.helloTimeoutMs - Date.now()),
+    );
 
     ws.on('message', (data, isBinary) => {
-      const decoded = decodeFrame(data as Buffer, isBinary);
+      if (isBinary) {
+        this.#log.warn({ remote, code: ProtocolErrorCodes.BadFrame }, 'binary frame from node; closing');
+        ws.close(1003, 'text frames only');
+        return;
+      }
+      const decoded = decodeNodeFrame(data as Buffer, false);
       if (!decoded.ok) {
         this.#log.warn({ remote, code: decoded.code, err: decoded.error }, 'bad frame from node; closing');
         ws.close(1008, decoded.code);
         return;
       }
       const msg = decoded.message as NodeMessage;
+      const violation = (message: string) => {
+        this.#log.warn(
+          { remote, code: ProtocolErrorCodes.Violation, nodeId: node?.view.id, type: msg.type },
+          `${message}; closing`,
+        );
+        ws.close(1008, ProtocolErrorCodes.Violation);
+      };
       if (msg.type === 'hello') {
+        if (node) {
+          violation('node sent a second hello on one connection');
+          return;
+        }
         clearTimeout(helloTimer);
+        if (msg.protocol !== PROTOCOL_VERSION) {
+          this.#log.warn(
+            { remote, code: ProtocolErrorCodes.VersionMismatch, protocol: msg.protocol, nodeId: msg.nodeId },
+            `node speaks protocol version ${msg.protocol}, this controller ${PROTOCOL_VERSION}; closing`,
+          );
+          ws.close(
+            CLOSE_PROTOCOL_VERSION,
+            `${ProtocolErrorCodes.VersionMismatch}: controller speaks ${PROTOCOL_VERSION}`,
+          );
+          return;
+        }
         node = this.#onHello(ws, msg, remote);
         return;
       }
       if (!node) {
-        ws.close(1008, 'hello first');
+        violation(`node sent '${msg.type}' before hello`);
+        return;
+      }
+      // Another connection took this node id over: this one speaks for nobody any more.
+      if (node.ws !== ws) {
+        violation(`'${msg.type}' on a superseded connection`);
         return;
       }
       node.alive = true;
@@ -225,7 +493,13 @@ export class Distributor implements NodeRegistry {
         node.view.lastSeen = new Date().toISOString();
       }
     });
-    ws.on('error', (err) => this.#log.debug({ remote, err: err.message }, 'node connection error'));
+    ws.on('error', (err) => {
+      // Too large, compressed (RSV1) or otherwise invalid frames end here; ws closes the connection.
+      const code = (err as Error & { code?: string }).code;
+      if (code?.startsWith('WS_ERR_'))
+        this.#log.warn({ remote, err: err.message, wsCode: code }, 'invalid frame from node; closing');
+      else this.#log.debug({ remote, err: err.message }, 'node connection error');
+    });
     ws.on('close', () => {
       clearTimeout(helloTimer);
       if (node && node.ws === ws) {
@@ -234,6 +508,7 @@ export class Distributor implements NodeRegistry {
         node.view.connected = false;
         node.view.connectedSince = null;
         node.view.pendingVersion = null;
+        node.disconnectedAt = Date.now();
         this.#log.info({ nodeId: node.view.id, node: node.view.name, remote }, 'node disconnected');
         this.#changed();
       }
@@ -241,9 +516,6 @@ export class Distributor implements NodeRegistry {
   }
 
   #onHello(ws: WebSocket, msg: HelloMessage, remote: string): NodeState {
-    if (msg.protocol !== PROTOCOL_VERSION) {
-      this.#log.warn({ remote, protocol: msg.protocol }, 'node speaks another protocol version');
-    }
     let node = this.#nodes.get(msg.nodeId);
     if (node?.ws && node.ws !== ws) {
       // The node reconnected before we noticed its old connection died.
@@ -271,12 +543,14 @@ export class Distributor implements NodeRegistry {
         inflight: null,
         nacked: new Set(),
         alive: true,
+        disconnectedAt: null,
       };
       this.#nodes.set(msg.nodeId, node);
     }
     node.ws = ws;
     node.alive = true;
     node.inflight = null;
+    node.disconnectedAt = null;
     Object.assign(node.view, {
       name: msg.name,
       address: remote,
@@ -356,9 +630,21 @@ export class Distributor implements NodeRegistry {
   }
 
   #beat(): void {
-    for (const node of this.#nodes.values()) {
+    const now = Date.now();
+    let forgot = false;
+    for (const [id, node] of this.#nodes) {
       const ws = node.ws;
-      if (!ws) continue;
+      if (!ws) {
+        if (node.disconnectedAt !== null && now - node.disconnectedAt >= this.#opts.nodeExpiryMs) {
+          this.#nodes.delete(id);
+          forgot = true;
+          this.#log.info(
+            { nodeId: id, node: node.view.name, disconnectedMs: now - node.disconnectedAt },
+            'forgot a node disconnected too long',
+          );
+        }
+        continue;
+      }
       if (!node.alive) {
         this.#log.warn(
           { nodeId: node.view.id, node: node.view.name },
@@ -370,5 +656,6 @@ export class Distributor implements NodeRegistry {
       node.alive = false;
       ws.ping();
     }
+    if (forgot) this.#changed();
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { encodeMessage } from '@berth/protocol';
 import pino from 'pino';
 import WebSocket from 'ws';
-import { Distributor } from '../../src/distributor/distributor.js';
+import { Distributor, type DistributorOptions } from '../../src/distributor/distributor.js';
 import { ensureControllerPki } from '../../src/pki/controller-pki.js';
 
 export interface TestDistributor {
@@ -17,7 +17,10 @@ export interface TestDistributor {
   close(): Promise<void>;
 }
 
-export async function startTestDistributor(heartbeatMs: number): Promise<TestDistributor> {
+export async function startTestDistributor(
+  heartbeatMs: number,
+  more: Partial<DistributorOptions> = {},
+): Promise<TestDistributor> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-dist-'));
   const pki = await ensureControllerPki(dir, []);
   const secret = 'S'.repeat(43);
@@ -26,6 +29,7 @@ export async function startTestDistributor(heartbeatMs: number): Promise<TestDis
     secret,
     logger: pino({ level: 'silent' }),
     heartbeatMs,
+    ...more,
   });
   const { port } = await dist.listen('127.0.0.1', 0);
   return {

@@ -1,9 +1,11 @@
 // The node's link to the controller: joins with the token, applies snapshots whole or not at all, acks or nacks, caches.
 import {
+  CLOSE_PROTOCOL_VERSION,
   decodeFrame,
   encodeMessage,
   type JoinToken,
   type ListenerInfo,
+  MAX_NODE_MESSAGE_BYTES,
   type NodeStats,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -285,7 +287,23 @@ export class Agent {
     ws.on('error', (err) => {
       if (!refused) this.#log.debug({ err: err.message }, 'controller connection error');
     });
-    ws.on('close', () => {
+    ws.on('close', (code, reason) => {
+      if (code === CLOSE_PROTOCOL_VERSION) {
+        this.#log.error(
+          {
+            code: ProtocolErrorCodes.VersionMismatch,
+            controller: url.host,
+            protocol: PROTOCOL_VERSION,
+            reason: reason.toString().slice(0, 200),
+          },
+          `the controller at ${url.host} speaks another protocol version than this node (${PROTOCOL_VERSION}); upgrade one of them. Serving the last snapshot and retrying`,
+        );
+      } else if (code === 1008 || code === 1003 || code === 1009) {
+        this.#log.warn(
+          { controller: url.host, closeCode: code, reason: reason.toString().slice(0, 200) },
+          'the controller closed the connection over a message from this node',
+        );
+      }
       if (this.#ws === ws) this.#ws = null;
       if (this.#watchdog) clearInterval(this.#watchdog);
       this.#stopStats();
@@ -308,6 +326,7 @@ export class Agent {
     const provider = this.#o.statsProvider;
     this.#stopStats();
     if (provider === undefined) return;
+    let tooBigLogged = false;
     const send = () => {
       if (ws.readyState !== ws.OPEN) return;
       // Workers answer over IPC, so gathering may take a moment; the link may be gone by then.
@@ -315,7 +334,19 @@ export class Agent {
         .then(provider)
         .then(
           (stats: NodeStats) => {
-            if (ws.readyState === ws.OPEN) ws.send(encodeMessage({ type: 'stats', ...stats }));
+            if (ws.readyState !== ws.OPEN) return;
+            const frame = encodeMessage({ type: 'stats', ...stats });
+            // The controller closes the connection on a larger message: skip this report instead.
+            if (Buffer.byteLength(frame) > MAX_NODE_MESSAGE_BYTES) {
+              if (!tooBigLogged)
+                this.#log.warn(
+                  { code: 'BERTH_PROXY_STATS_TOO_LARGE', bytes: Buffer.byteLength(frame) },
+                  `stats for the controller exceed ${MAX_NODE_MESSAGE_BYTES} bytes; not sent`,
+                );
+              tooBigLogged = true;
+              return;
+            }
+            ws.send(frame);
           },
           (err: unknown) =>
             this.#log.warn({ err: (err as Error).message }, 'cannot gather stats for the controller'),

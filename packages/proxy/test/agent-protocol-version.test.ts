@@ -1,0 +1,79 @@
+// Issue 10: a node told by the controller that it speaks another protocol version logs it at error level.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CLOSE_PROTOCOL_VERSION, certificateFingerprint, decodeFrame } from '@berth/protocol';
+import { WebSocketServer } from 'ws';
+import { Agent } from '../src/agent/agent.js';
+import { captureLog, waitFor } from './support/log-capture.js';
+import { makePki } from './support/pki.js';
+
+const SECRET = 'V'.repeat(43);
+
+describe('the agent and a controller of another protocol version', () => {
+  let dir: string;
+  let server: Server;
+  let wss: WebSocketServer;
+  let caPem: string;
+  let port: number;
+  let hellos = 0;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-agent-version-'));
+    const pki = await makePki(dir);
+    caPem = pki.caPem;
+    server = createServer({ cert: pki.certPem + pki.caPem, key: pki.keyPem });
+    wss = new WebSocketServer({ server, path: '/v1/connect' });
+    // What the controller does (distributor.ts) with a hello of a version it does not speak.
+    wss.on('connection', (ws) => {
+      ws.on('message', (data, isBinary) => {
+        const d = decodeFrame(data as Buffer, isBinary);
+        if (d.ok && d.message.type === 'hello') {
+          hellos++;
+          ws.close(CLOSE_PROTOCOL_VERSION, 'BERTH_PROTOCOL_VERSION: controller speaks 2');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  after(async () => {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('logs BERTH_PROTOCOL_VERSION at error level with the controller reason, and retries', async () => {
+    const { logger, lines } = captureLog();
+    const agentDir = await mkdtemp(join(tmpdir(), 'berth-agent-node-'));
+    const agent = new Agent({
+      token: { url: `wss://127.0.0.1:${port}`, caFingerprint: certificateFingerprint(caPem), secret: SECRET },
+      nodeId: 'node-1',
+      name: 'edge-1',
+      dataDir: agentDir,
+      applier: { apply: async () => ({ ok: true, listeners: [] }), listeners: () => [] },
+      logger,
+      reconnectInitialMs: 50,
+      reconnectMaxMs: 100,
+    });
+    try {
+      await agent.start();
+      const refusals = () => lines.filter((l) => l['code'] === 'BERTH_PROTOCOL_VERSION');
+      await waitFor(() => refusals().length >= 2 && hellos >= 2, 'two refusals');
+      const line = refusals()[0]!;
+      assert.equal(line['level'], 50);
+      assert.equal(line['reason'], 'BERTH_PROTOCOL_VERSION: controller speaks 2');
+      assert.match(String(line['msg']), /speaks another protocol version than this node \(1\)/);
+    } finally {
+      await agent.stop();
+      await rm(agentDir, { recursive: true, force: true });
+    }
+  });
+});
