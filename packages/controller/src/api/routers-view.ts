@@ -43,48 +43,55 @@ function dropped(
 
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
+/**
+ * `routers` plus one `status: 'error'` entry (from `blank`) for each router under `prefix` that
+ * only the errors name, sorted by name.
+ */
+function withDropped<T extends { name: string }>(
+  routers: readonly T[],
+  errors: readonly ConfigError[],
+  prefix: 'http.routers.' | 'tcp.routers.',
+  blank: (name: string, errs: ConfigError[]) => T,
+): T[] {
+  const extra = dropped(new Set(routers.map((r) => r.name)), errors, prefix);
+  if (extra.size === 0) return [...routers];
+  return [...routers, ...[...extra].map(([name, errs]) => blank(name, errs))].sort(byName);
+}
+
+const errorFields = (errs: ConfigError[]) => ({
+  status: 'error' as const,
+  errors: errs,
+  ...(errs[0]?.source === undefined ? {} : { source: errs[0].source }),
+});
+
 export function routersView(
   routers: readonly RouterStatus[],
   errors: readonly ConfigError[],
 ): RouterListItem[] {
-  const extra = dropped(new Set(routers.map((r) => r.name)), errors, 'http.routers.');
-  if (extra.size === 0) return [...routers];
-  const errored = [...extra].map(
-    ([name, errs]): RouterListItem => ({
-      name,
-      rule: '',
-      service: '',
-      entryPoints: [],
-      tlsEntryPoints: [],
-      middlewares: [],
-      priority: 0,
-      status: 'error',
-      errors: errs,
-      ...(errs[0]?.source === undefined ? {} : { source: errs[0].source }),
-    }),
-  );
-  return [...routers, ...errored].sort(byName);
+  return withDropped<RouterListItem>(routers, errors, 'http.routers.', (name, errs) => ({
+    name,
+    rule: '',
+    service: '',
+    entryPoints: [],
+    tlsEntryPoints: [],
+    middlewares: [],
+    priority: 0,
+    ...errorFields(errs),
+  }));
 }
 
 export function tcpRoutersView(
   routers: readonly TcpRouterStatus[],
   errors: readonly ConfigError[],
 ): TcpRouterListItem[] {
-  const extra = dropped(new Set(routers.map((r) => r.name)), errors, 'tcp.routers.');
-  if (extra.size === 0) return [...routers];
-  const errored = [...extra].map(
-    ([name, errs]): TcpRouterListItem => ({
-      name,
-      rule: '',
-      service: '',
-      entryPoints: [],
-      middlewares: [],
-      priority: 0,
-      tls: 'none',
-      status: 'error',
-      errors: errs,
-      ...(errs[0]?.source === undefined ? {} : { source: errs[0].source }),
-    }),
-  );
-  return [...routers, ...errored].sort(byName);
+  return withDropped<TcpRouterListItem>(routers, errors, 'tcp.routers.', (name, errs) => ({
+    name,
+    rule: '',
+    service: '',
+    entryPoints: [],
+    middlewares: [],
+    priority: 0,
+    tls: 'none',
+    ...errorFields(errs),
+  }));
 }
