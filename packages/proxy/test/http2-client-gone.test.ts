@@ -1,55 +1,18 @@
 // An HTTP/2 client that vanishes (socket destroyed, streams never closed): its streams, their upstream requests and its connection end at once.
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { ResolvedCertificate } from '@berth/config';
-import { CIPHER_PROFILES } from '@berth/config';
-import type { SnapshotBody } from '@berth/protocol';
 import type { DataPlane } from '../src/data-plane.js';
 import { waitFor } from './support/log-capture.js';
 import { applied, backendFor, Cleanups, planeFor } from './support/plane.js';
-import { service, body as snapshotBody } from './support/snapshot.js';
+import { eventStream, sseTlsBody } from './support/sse-over-tls.js';
 import { makeTestCa, type TestCa } from './support/tls-pki.js';
 
 const cleanups = new Cleanups();
 after(() => cleanups.run());
-
-/** An event stream that never ends on its own; counts the requests it sees close. */
-function eventStream(state: { open: number; closed: number }) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    state.open++;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    res.write('data: hello\n\n');
-    const tick = setInterval(() => res.write(': keep-alive\n\n'), 1000);
-    res.once('close', () => {
-      clearInterval(tick);
-      state.closed++;
-    });
-    req.resume();
-  };
-}
-
-function tlsBody(url: string, cert: ResolvedCertificate, graceTimeOut: string): SnapshotBody {
-  const b = snapshotBody(
-    { events: { rule: 'Host(`app.test`)', service: 'sse', tls: {} } },
-    { sse: service(url) },
-  );
-  b.entryPoints['web'] = { address: ':443', transport: { lifeCycle: { graceTimeOut } } };
-  b.tls = {
-    certificates: [cert],
-    defaultCertificate: cert,
-    options: {
-      default: CIPHER_PROFILES.strict,
-      strict: CIPHER_PROFILES.strict,
-      compatible: CIPHER_PROFILES.compatible,
-    },
-    sessionTicketKeys: [Buffer.alloc(48, 7).toString('base64')],
-  };
-  return b;
-}
 
 /** Opens an HTTP/2 connection, starts the event stream, waits for its first event; returns the TLS socket and the TCP one under it. */
 async function openStream(port: number): Promise<{ socket: TLSSocket; tcp: Socket }> {
@@ -89,9 +52,12 @@ describe('an HTTP/2 client that vanishes', () => {
     graceTimeOut: string,
   ): Promise<{ p: DataPlane; port: number; state: { open: number; closed: number } }> {
     const state = { open: 0, closed: 0 };
-    const backend = await backendFor(cleanups, 'sse', eventStream(state));
+    const backend = await backendFor(cleanups, 'sse', eventStream(state, 1000));
     const p = planeFor(cleanups, { closeDrainMs: undefined });
-    const port = await applied(p, tlsBody(backend.url, cert, graceTimeOut));
+    const port = await applied(
+      p,
+      sseTlsBody(backend.url, cert, { transport: { lifeCycle: { graceTimeOut } } }),
+    );
     return { p, port, state };
   }
 

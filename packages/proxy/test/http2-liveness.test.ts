@@ -1,46 +1,19 @@
 // An HTTP/2 client whose network is lost (no FIN, no RST) is found by PING: its connection, streams and upstream requests close.
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ClientHttp2Session, type ClientHttp2Stream, connect as h2connect } from 'node:http2';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import type { EntryPoint, ResolvedCertificate } from '@berth/config';
-import { CIPHER_PROFILES } from '@berth/config';
-import type { SnapshotBody } from '@berth/protocol';
 import type { DataPlane } from '../src/data-plane.js';
 import { entryPointSettings } from '../src/http/entry-point-settings.js';
 import { waitFor } from './support/log-capture.js';
 import { applied, backendFor, Cleanups, planeFor } from './support/plane.js';
-import { service, body as snapshotBody } from './support/snapshot.js';
+import { eventStream, type StreamState, sseTlsBody } from './support/sse-over-tls.js';
 import { makeTestCa, type TestCa } from './support/tls-pki.js';
 
 const cleanups = new Cleanups();
 after(() => cleanups.run());
-
-interface StreamState {
-  open: number;
-  closed: number;
-}
-
-/** `/events` never ends on its own (an event every 100 ms); anything else is answered at once. */
-function eventStream(state: StreamState) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    req.resume();
-    if (req.url !== '/events') {
-      res.end('ok\n');
-      return;
-    }
-    state.open++;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    res.write('data: hello\n\n');
-    const tick = setInterval(() => res.write(': keep-alive\n\n'), 100);
-    res.once('close', () => {
-      clearInterval(tick);
-      state.closed++;
-    });
-  };
-}
 
 /**
  * A TCP relay between the client and the entry point, standing for the network: `cut()` loses it,
@@ -158,32 +131,13 @@ describe('HTTP/2 liveness by PING (entryPoints.*.http2.keepAlive)', () => {
   });
   after(() => ca.close());
 
-  function tlsBody(url: string, entryPoint: Omit<EntryPoint, 'address'>): SnapshotBody {
-    const b = snapshotBody(
-      { events: { rule: 'Host(`app.test`)', service: 'sse', tls: {} } },
-      { sse: service(url) },
-    );
-    b.entryPoints['web'] = { address: ':443', ...entryPoint };
-    b.tls = {
-      certificates: [cert],
-      defaultCertificate: cert,
-      options: {
-        default: CIPHER_PROFILES.strict,
-        strict: CIPHER_PROFILES.strict,
-        compatible: CIPHER_PROFILES.compatible,
-      },
-      sessionTicketKeys: [Buffer.alloc(48, 7).toString('base64')],
-    };
-    return b;
-  }
-
   async function plane(
     entryPoint: Omit<EntryPoint, 'address'>,
   ): Promise<{ p: DataPlane; relay: Relay; state: StreamState }> {
     const state = { open: 0, closed: 0 };
-    const backend = await backendFor(cleanups, 'sse', eventStream(state));
+    const backend = await backendFor(cleanups, 'sse', eventStream(state, 100));
     const p = planeFor(cleanups);
-    const port = await applied(p, tlsBody(backend.url, entryPoint));
+    const port = await applied(p, sseTlsBody(backend.url, cert, entryPoint));
     return { p, relay: await Relay.start(port), state };
   }
 
