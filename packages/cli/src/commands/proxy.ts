@@ -75,6 +75,7 @@ export const proxyCommand: Command = {
   async run(v) {
     const name = str(v, 'name') ?? hostname();
     const logger = createLogger('proxy', str(v, 'log-level') ?? 'info').child({ node: name });
+    logProcessWarnings(logger);
     const tokenText = readSecret(v, JOIN_TOKEN, (code, message) => logger.warn({ code }, message));
     if (!tokenText)
       throw new CliError(
@@ -89,7 +90,6 @@ export const proxyCommand: Command = {
       throw err;
     }
     const workers = parseWorkers(str(v, 'workers'));
-    logProcessWarnings(logger);
     const statusFile = str(v, 'status-file');
     let statusWrites: Promise<void> = Promise.resolve();
     let node: ProxyNode;
