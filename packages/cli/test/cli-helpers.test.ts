@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseApiAddress } from '../src/api-client.js';
 import { CERT_HEADERS, certRows } from '../src/commands/certs.js';
+import { millis } from '../src/commands/command.js';
 import { parseEntryPointFlags } from '../src/commands/entry-point-flags.js';
 import { errorLines, ROUTE_HEADERS, routeRows } from '../src/commands/routes.js';
 import { ago, CliError, table } from '../src/output.js';
@@ -38,6 +39,26 @@ describe('CLI helpers', () => {
       (e: unknown) => e instanceof CliError && e.code === 'BERTH_CLI_BAD_FLAG',
     );
     assert.throws(() => parseEntryPointFlags(['web']), CliError);
+  });
+});
+
+describe('the --*-ms flags', () => {
+  it('take whole milliseconds, the default when absent', () => {
+    assert.equal(millis({}, 'node-expiry-ms', 600_000), 600_000);
+    assert.equal(millis({ 'heartbeat-ms': '250' }, 'heartbeat-ms', 5000), 250);
+  });
+
+  it('refuse anything else with BERTH_CLI_BAD_FLAG, naming the flag', () => {
+    for (const bad of ['abc', '', '-5', '1.5', '0', ' 10', '1e3']) {
+      assert.throws(
+        () => millis({ 'node-expiry-ms': bad }, 'node-expiry-ms', 600_000),
+        (err: unknown) =>
+          err instanceof CliError &&
+          err.code === 'BERTH_CLI_BAD_FLAG' &&
+          err.message.includes('--node-expiry-ms'),
+        bad,
+      );
+    }
   });
 });
 

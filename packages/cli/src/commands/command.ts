@@ -1,4 +1,5 @@
 // The shape every subcommand module exports.
+import { CliError } from '../output.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -28,6 +29,22 @@ export function str(values: Record<string, unknown>, key: string): string | unde
 export function strs(values: Record<string, unknown>, key: string): string[] {
   const v = values[key];
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/**
+ * A `--*-ms` flag: a whole number of milliseconds, at least `min`; `fallback` when absent.
+ * Anything else is the user's mistake, named (NaN would otherwise reach a timer as 1 ms).
+ */
+export function millis(values: Record<string, unknown>, key: string, fallback: number, min = 1): number {
+  const text = str(values, key);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min)
+    throw new CliError(
+      'BERTH_CLI_BAD_FLAG',
+      `--${key} must be a whole number of milliseconds ≥ ${min}, got "${text}"`,
+    );
+  return n;
 }
 
 export function bool(values: Record<string, unknown>, key: string): boolean {

@@ -4,7 +4,7 @@ import { parseApiAddress } from '../api-client.js';
 import { createLogger } from '../logger.js';
 import { readSecret } from '../secrets.js';
 import { API_TOKEN } from './api-options.js';
-import { type Command, str, strs, untilSignal } from './command.js';
+import { type Command, millis, str, strs, untilSignal } from './command.js';
 import { parseEntryPointFlags } from './entry-point-flags.js';
 
 /** Shorter API tokens are warned about: 32 characters of base64 carry 192 bits. */
@@ -104,8 +104,8 @@ export const controllerCommand: Command = {
       listen: str(v, 'listen') ?? '127.0.0.1:7443',
       api: parseApiAddress(str(v, 'api') ?? '127.0.0.1:7380').hostPort,
       entryPoints: parseEntryPointFlags(strs(v, 'entrypoint')),
-      heartbeatMs: Number(str(v, 'heartbeat-ms') ?? 5000),
-      nodeExpiryMs: Number(str(v, 'node-expiry-ms') ?? 600_000),
+      heartbeatMs: millis(v, 'heartbeat-ms', 5000),
+      nodeExpiryMs: millis(v, 'node-expiry-ms', 600_000),
       logger,
       ...(configFile ? { configFile } : {}),
       ...(providerFile ? { providerFile } : {}),

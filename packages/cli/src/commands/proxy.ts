@@ -6,7 +6,7 @@ import { type ProxyNode, startProxyNode } from '@berth/proxy/node';
 import { createLogger } from '../logger.js';
 import { CliError } from '../output.js';
 import { readSecret, type SecretFlags } from '../secrets.js';
-import { type Command, str, strs, untilSignal } from './command.js';
+import { type Command, millis, str, strs, untilSignal } from './command.js';
 import { parseEntryPointFlags } from './entry-point-flags.js';
 
 const JOIN_TOKEN: SecretFlags = { flag: 'join', fileFlag: 'join-file', env: 'BERTH_JOIN_TOKEN' };
@@ -101,8 +101,8 @@ export const proxyCommand: Command = {
         entryPointOverrides: Object.fromEntries(
           Object.entries(parseEntryPointFlags(strs(v, 'entrypoint'))).map(([k, e]) => [k, e.address]),
         ),
-        heartbeatMs: Number(str(v, 'heartbeat-ms') ?? 5000),
-        reconnectMaxMs: Number(str(v, 'reconnect-max-ms') ?? 10_000),
+        heartbeatMs: millis(v, 'heartbeat-ms', 5000),
+        reconnectMaxMs: millis(v, 'reconnect-max-ms', 10_000),
         workers,
         logger,
         ...(str(v, 'metrics') ? { metricsAddress: str(v, 'metrics') as string } : {}),
