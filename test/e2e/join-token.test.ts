@@ -1,6 +1,7 @@
 // Done when 4: a node with a wrong join token is refused, serves nothing, and the controller logs who tried.
 import assert from 'node:assert/strict';
-import { access } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { formatToken, newSecret, parseToken } from '@berth/protocol';
 import { Cluster, eventually, singleRouteYaml } from '../helpers/cluster.js';
@@ -60,8 +61,10 @@ describe('joining with a token', () => {
   });
 
   it('keeps serving its cached snapshot and retrying when its token is refused later', async () => {
-    await cluster.startNode('rotated');
+    const first = await cluster.startNode('rotated');
     await cluster.stopNode('rotated');
+    // Without its own certificate the node must enroll again, and the token is the wrong one now.
+    await rm(join(first.dataDir, 'node-identity.json'));
     const good = parseToken(cluster.controller!.token);
     const bad = formatToken({ ...good, secret: newSecret() });
     const node = await cluster.startNode('rotated', { token: bad });

@@ -1,19 +1,47 @@
 // Issue 10: a holder of the join secret cannot make the controller buffer, inflate or log much.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { deflateRawSync, gzipSync } from 'node:zlib';
-import { encodeMessage, MAX_NODE_MESSAGE_BYTES, parseToken } from '@berth/protocol';
+import {
+  createNodeKeyAndCsr,
+  encodeMessage,
+  enrollNode,
+  MAX_NODE_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  parseToken,
+} from '@berth/protocol';
 import WebSocket from 'ws';
 import { Cluster, eventually } from '../helpers/cluster.js';
 import { type Backend, startBackend, whoAnswers } from '../helpers/http.js';
 
-const hello = (name: string) =>
+/** A node's credentials: what a holder of the join secret gets by enrolling. */
+interface Creds {
+  nodeId: string;
+  keyPem: string;
+  certPem: string;
+}
+
+async function enroll(port: number, secret: string, ca: string): Promise<Creds> {
+  const { keyPem, csrPem } = await createNodeKeyAndCsr('input-test');
+  const { nodeId, certificate } = await enrollNode({
+    url: `wss://127.0.0.1:${port}`,
+    ca,
+    secret,
+    name: 'input-test',
+    csrPem,
+  });
+  return { nodeId, keyPem, certPem: certificate };
+}
+
+const hello = (name: string, nodeId: string) =>
   encodeMessage({
     type: 'hello',
-    protocol: 1,
-    nodeId: `id-${name.slice(0, 20)}`,
+    protocol: PROTOCOL_VERSION,
+    nodeId,
     name,
     appliedVersion: 0,
     appliedEpoch: null,
@@ -21,11 +49,12 @@ const hello = (name: string) =>
     listeners: [],
   });
 
-/** Opens the node channel with the right secret (no CA check: the test knows whom it dials). */
-async function open(port: number, secret: string): Promise<WebSocket> {
+/** Opens the node channel with an enrolled node's certificate (no CA check: the test knows whom it dials). */
+async function open(port: number, creds: Creds): Promise<WebSocket> {
   const ws = new WebSocket(`wss://127.0.0.1:${port}/v1/connect`, {
     rejectUnauthorized: false,
-    headers: { authorization: `Bearer ${secret}` },
+    cert: creds.certPem,
+    key: creds.keyPem,
     perMessageDeflate: false,
   });
   await new Promise<void>((resolve, reject) => {
@@ -42,8 +71,14 @@ const closed = (ws: WebSocket) =>
   });
 
 /** A WebSocket upgrade by hand, offering permessage-deflate; resolves with the socket and response head. */
-async function rawUpgrade(port: number, secret: string): Promise<{ socket: TLSSocket; head: string }> {
-  const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false });
+async function rawUpgrade(port: number, creds: Creds): Promise<{ socket: TLSSocket; head: string }> {
+  const socket = tlsConnect({
+    port,
+    host: '127.0.0.1',
+    rejectUnauthorized: false,
+    cert: creds.certPem,
+    key: creds.keyPem,
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once('secureConnect', () => resolve());
     socket.once('error', reject);
@@ -51,7 +86,7 @@ async function rawUpgrade(port: number, secret: string): Promise<{ socket: TLSSo
   socket.write(
     'GET /v1/connect HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
       `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\n` +
-      `Sec-WebSocket-Extensions: permessage-deflate\r\nAuthorization: Bearer ${secret}\r\n\r\n`,
+      'Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n',
   );
   const head = await new Promise<string>((resolve) => {
     let got = '';
@@ -93,7 +128,7 @@ describe('bounded input from nodes', () => {
   let cluster: Cluster;
   let backend: Backend;
   let port: number;
-  let secret: string;
+  let creds: Creds;
 
   before(async () => {
     backend = await startBackend('a');
@@ -104,7 +139,12 @@ describe('bounded input from nodes', () => {
     );
     await cluster.startController();
     port = cluster.controller!.nodesPort;
-    secret = parseToken(cluster.controller!.token).secret;
+    const token = parseToken(cluster.controller!.token);
+    creds = await enroll(
+      port,
+      token.secret,
+      await readFile(join(cluster.dir, 'controller', 'pki', 'ca.pem'), 'utf8'),
+    );
   });
 
   after(async () => {
@@ -119,30 +159,30 @@ describe('bounded input from nodes', () => {
 
     // A hello past the message limit: closed by ws before it is buffered (1009).
     for (let i = 0; i < 4; i++) {
-      const ws = await open(port, secret);
+      const ws = await open(port, creds);
       const done = closed(ws);
-      ws.send(hello('x'.repeat(MAX_NODE_MESSAGE_BYTES + 1024)));
+      ws.send(hello('x'.repeat(MAX_NODE_MESSAGE_BYTES + 1024), creds.nodeId));
       assert.equal((await done).code, 1009);
     }
     // A hello within the message limit whose name is far too long: refused by the codec (1008).
     {
-      const ws = await open(port, secret);
+      const ws = await open(port, creds);
       const done = closed(ws);
-      ws.send(hello('n'.repeat(200_000)));
+      ws.send(hello('n'.repeat(200_000), creds.nodeId));
       const { code, reason } = await done;
       assert.equal(code, 1008);
       assert.equal(reason, 'BERTH_PROTOCOL_BAD_FRAME');
     }
     // A gzip'd binary frame that would inflate to 200 MiB: binary is refused unopened (1003).
     {
-      const ws = await open(port, secret);
+      const ws = await open(port, creds);
       const done = closed(ws);
       ws.send(gzipSync(Buffer.alloc(200 * 1024 * 1024, 0x20)), { binary: true });
       assert.equal((await done).code, 1003);
     }
     // A compressed (RSV1) frame of 10 MiB after offering permessage-deflate: not negotiated, refused.
     {
-      const { socket, head } = await rawUpgrade(port, secret);
+      const { socket, head } = await rawUpgrade(port, creds);
       assert.match(head, /^HTTP\/1\.1 101/);
       assert.doesNotMatch(head, /permessage-deflate/i, 'the controller does not negotiate compression');
       const gone = new Promise((r) => socket.once('close', r));

@@ -56,31 +56,45 @@ export function apiTarget(flags: { api?: string | undefined; 'api-token'?: strin
   return token ? { url, token } : { url };
 }
 
-function get(url: URL, token: string | undefined): Promise<{ status: number; text: string }> {
+function call(
+  method: string,
+  url: URL,
+  token: string | undefined,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(
-      url,
-      { headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 10_000 },
-      (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      },
-    );
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    const req = send(url, { method, headers, timeout: 10_000 }, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
+    });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
-    req.end();
+    req.end(payload);
   });
 }
 
-export async function apiGet<T>(target: ApiTarget, path: string): Promise<T> {
+export function apiGet<T>(target: ApiTarget, path: string): Promise<T> {
+  return apiCall<T>(target, 'GET', path);
+}
+
+/** A request to the API with a JSON body (or none); the reply's JSON, or a CliError naming the API's code. */
+export async function apiCall<T>(
+  target: ApiTarget,
+  method: string,
+  path: string,
+  requestBody?: unknown,
+): Promise<T> {
   let res: { status: number; text: string };
   try {
-    res = await get(new URL(`${target.url}${path}`), target.token);
+    res = await call(method, new URL(`${target.url}${path}`), target.token, requestBody);
   } catch (err) {
     const cause = (err as { code?: string }).code ?? (err as Error).message;
     throw new CliError(

@@ -19,6 +19,8 @@ import { compile } from './compiler/compile.js';
 import type { CompileResult } from './compiler/compile-result.js';
 import { ErrorCodes } from './compiler/error-codes.js';
 import { Distributor } from './distributor/distributor.js';
+import { JoinSecrets } from './distributor/join-secrets.js';
+import { NodeIdentities } from './distributor/node-identities.js';
 import { ensureControllerPki } from './pki/controller-pki.js';
 import { FileProvider } from './provider/file-provider.js';
 import { resolveFileReferences } from './provider/file-references.js';
@@ -51,6 +53,8 @@ export interface ControllerOptions {
   apiHosts?: string[];
   /** A disconnected node stays listed in the API this long, then is forgotten (default 10 min). */
   nodeExpiryMs?: number;
+  /** Validity of node certificates (default 30 days); nodes renew at half of it. */
+  nodeCertTtlMs?: number;
   heartbeatMs?: number;
   logger: Logger;
   /**
@@ -63,7 +67,8 @@ export interface ControllerOptions {
 export interface ControllerHandle {
   apiUrl: string;
   nodesUrl: string;
-  joinToken: string;
+  /** The current join token (it changes when rotated). */
+  readonly joinToken: string;
   store: SnapshotStore;
   distributor: Distributor;
   close(): Promise<void>;
@@ -86,6 +91,9 @@ function ticketRotationMs(statics: StaticConfig | null): number {
 
 /** How often the generated default certificate's expiry is checked (it is renewed 30 days ahead). */
 const DEFAULT_CERT_CHECK_MS = 24 * 3600 * 1000;
+
+/** Node certificates are valid this long by default, and renewed at half of it. */
+export const DEFAULT_NODE_CERT_TTL_MS = 30 * 24 * 3600 * 1000;
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 const hostForUrl = (host: string) => (isIP(host) === 6 ? `[${host}]` : host);
@@ -142,7 +150,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const pki = await ensureControllerPki(dataDir, [advertiseHost]);
   if (pki.createdCa) log.info({ caFingerprint: pki.caFingerprint }, 'created the controller CA');
   if (pki.createdSigningKey) log.info('created the snapshot signing key');
-  const secret = await loadOrCreateSecret(join(dataDir, 'join-secret'));
+  const secrets = await JoinSecrets.open(dataDir);
+  const identities = await NodeIdentities.open(
+    dataDir,
+    pki.issueNodeCertificate,
+    opts.nodeCertTtlMs ?? DEFAULT_NODE_CERT_TTL_MS,
+  );
+  // What the CLI presents for the API's write routes when no --api-token is set: only users who
+  // can read the controller's data dir can remove nodes or rotate the join token.
+  const adminToken = await loadOrCreateSecret(join(dataDir, 'admin-token'));
 
   // TLS material only the controller has: the generated default certificate and the shared ticket keys.
   let defaultCert = await ensureDefaultCertificate(dataDir);
@@ -166,7 +182,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const distributor = new Distributor({
     // The chain carries the CA so nodes can check it against the fingerprint in their token.
     tls: { certPem: pki.certPem + pki.caCertPem, keyPem: pki.keyPem },
-    secret,
+    caCertPem: pki.caCertPem,
+    secrets,
+    identities,
     logger: log,
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.nodeExpiryMs ? { nodeExpiryMs: opts.nodeExpiryMs } : {}),
@@ -176,8 +194,20 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const opened: (() => Promise<void> | void)[] = [() => ticketKeys.close(), () => distributor.close()];
   try {
     const nodesUrl = `wss://${hostForUrl(advertiseHost)}:${advertise?.port || bound.port}`;
-    const joinToken = formatToken({ url: nodesUrl, caFingerprint: pki.caFingerprint, secret });
+    let joinToken = formatToken({ url: nodesUrl, caFingerprint: pki.caFingerprint, secret: secrets.current });
     await writeFileAtomic(join(dataDir, 'join-token'), `${joinToken}\n`, 0o600);
+    const rotateJoinToken = async (graceMs: number) => {
+      const rotated = await secrets.rotate(graceMs);
+      joinToken = formatToken({ url: nodesUrl, caFingerprint: pki.caFingerprint, secret: rotated.secret });
+      await writeFileAtomic(join(dataDir, 'join-token'), `${joinToken}\n`, 0o600);
+      log.warn(
+        { previousExpiresAt: rotated.previousExpiresAt, graceMs },
+        rotated.previousExpiresAt
+          ? 'rotated the join token; the previous one enrolls nodes until previousExpiresAt'
+          : 'rotated the join token; the previous one is refused from now on',
+      );
+      return { token: joinToken, previousExpiresAt: rotated.previousExpiresAt };
+    };
     if (store.current) distributor.publish(pki.snapshotSigner.sign(store.current));
 
     // Compile and publish, one at a time, always from the latest inputs.
@@ -317,6 +347,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       nodes: distributor,
       state: () => ({ compile: lastCompile, startedAt, epoch: store.epoch }),
       ...(apiToken ? { authToken: apiToken } : {}),
+      admin: {
+        token: adminToken,
+        revokeNode: (id) => distributor.revoke(id),
+        rotateJoinToken,
+      },
       allowedHosts: [...(opts.apiHosts ?? []), ...(apiAddr.host ? [apiAddr.host] : [])],
       log,
     });
@@ -340,7 +375,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     return {
       apiUrl,
       nodesUrl,
-      joinToken,
+      get joinToken() {
+        return joinToken;
+      },
       store,
       distributor,
       async close() {

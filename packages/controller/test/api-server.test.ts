@@ -31,6 +31,7 @@ function node(overrides: Partial<NodeView>): NodeView {
     lastAck: null,
     lastNack: null,
     listeners: [],
+    certificate: null,
     ...overrides,
   };
 }

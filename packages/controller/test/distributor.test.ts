@@ -13,7 +13,13 @@ import {
 } from '@berth/protocol';
 import type WebSocket from 'ws';
 import type { Distributor } from '../src/distributor/distributor.js';
-import { joinAs, startTestDistributor, type TestDistributor, until } from './support/distributor-harness.js';
+import {
+  enrollAs,
+  joinAs,
+  startTestDistributor,
+  type TestDistributor,
+  until,
+} from './support/distributor-harness.js';
 
 const snap = (version: number): Snapshot => {
   const body: SnapshotBody = {
@@ -30,7 +36,7 @@ class FakeNode {
   ws!: WebSocket;
   static async connect(t: TestDistributor, name: string, secret?: string): Promise<FakeNode> {
     const n = new FakeNode();
-    n.ws = await joinAs(t, name, secret);
+    n.ws = await joinAs(t, name, secret === undefined ? undefined : await enrollAs(t, name, secret));
     n.ws.on('message', (data, isBinary) => {
       const d = decodeFrame(data as Buffer, isBinary);
       if (d.ok) n.received.push(d.message);
@@ -121,7 +127,10 @@ describe('the distributor', () => {
   });
 
   it('refuses a wrong secret with 401 before any message', async () => {
-    await assert.rejects(FakeNode.connect(t, 'intruder', 'W'.repeat(43)), /status 401/);
+    await assert.rejects(FakeNode.connect(t, 'intruder', 'W'.repeat(43)), {
+      status: 401,
+      code: 'BERTH_TOKEN_REJECTED',
+    });
     assert.ok(!dist.list().some((n) => n.name === 'intruder'));
   });
 

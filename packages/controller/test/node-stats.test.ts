@@ -99,6 +99,7 @@ describe('the API with node stats', () => {
     lastAck: null,
     lastNack: null,
     listeners: [],
+    certificate: null,
     ...extra,
   });
 

@@ -23,6 +23,8 @@ export const NODE_FIELD_LIMITS = {
   text: 8192,
   /** entries of listeners. */
   listeners: 1024,
+  /** a certificate request (PEM). */
+  pem: 8192,
 } as const;
 
 export type DecodeResult = { ok: true; message: Message } | { ok: false; code: string; error: string };
@@ -122,6 +124,10 @@ function checkShape(v: unknown): v is Message {
       );
     case 'snapshot':
       return isSnapshot(v['snapshot']);
+    case 'renew':
+      return isStr(v['csr']);
+    case 'certificate':
+      return isStr(v['certificate']);
     default:
       return false;
   }
@@ -129,6 +135,7 @@ function checkShape(v: unknown): v is Message {
 
 const ID_FIELDS = new Set(['nodeId', 'name', 'epoch', 'hash', 'code', 'statusClass', 'status', 'type']);
 const TEXT_FIELDS = new Set(['error', 'message']);
+const PEM_FIELDS = new Set(['csr']);
 
 /**
  * The first string field of a node message longer than its limit, or array over its limit, as a
@@ -140,7 +147,9 @@ function fieldTooLong(v: unknown, key = ''): string | null {
       ? NODE_FIELD_LIMITS.id
       : TEXT_FIELDS.has(key)
         ? NODE_FIELD_LIMITS.text
-        : NODE_FIELD_LIMITS.name;
+        : PEM_FIELDS.has(key)
+          ? NODE_FIELD_LIMITS.pem
+          : NODE_FIELD_LIMITS.name;
     return v.length > max ? `field '${key}' is ${v.length} characters long (at most ${max})` : null;
   }
   if (Array.isArray(v)) {
@@ -169,8 +178,12 @@ export function decodeNodeFrame(data: Buffer | string, isBinary: boolean): Decod
   if (isBinary) return { ok: false, code: ProtocolErrorCodes.BadFrame, error: 'nodes send text frames only' };
   const decoded = decodeFrame(data, false);
   if (!decoded.ok) return decoded;
-  if (decoded.message.type === 'snapshot')
-    return { ok: false, code: ProtocolErrorCodes.BadFrame, error: "nodes do not send 'snapshot'" };
+  if (decoded.message.type === 'snapshot' || decoded.message.type === 'certificate')
+    return {
+      ok: false,
+      code: ProtocolErrorCodes.BadFrame,
+      error: `nodes do not send '${decoded.message.type}'`,
+    };
   const tooLong = fieldTooLong(decoded.message);
   if (tooLong)
     return {

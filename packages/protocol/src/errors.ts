@@ -17,6 +17,16 @@ export const ProtocolErrorCodes = {
   VersionMismatch: 'BERTH_PROTOCOL_VERSION',
   /** A well-formed message out of order: a second hello, or anything before the hello. */
   Violation: 'BERTH_PROTOCOL_VIOLATION',
+  /** A connection to the node channel without a node certificate (nodes enroll first, with the join token). */
+  NodeCertRequired: 'BERTH_NODE_CERT_REQUIRED',
+  /** A node certificate the controller does not accept: not issued by its CA, not a node certificate. */
+  NodeCertRejected: 'BERTH_NODE_CERT_REJECTED',
+  /** A node certificate past its validity: the node enrolls again with its join token. */
+  NodeCertExpired: 'BERTH_NODE_CERT_EXPIRED',
+  /** The node was removed (`berth nodes rm`): its certificate is refused from then on. */
+  NodeRevoked: 'BERTH_NODE_REVOKED',
+  /** An enrollment or renewal request that cannot be honoured (bad CSR, bad name). */
+  EnrollInvalid: 'BERTH_NODE_ENROLL_INVALID',
 } as const;
 
 export type ProtocolErrorCode = (typeof ProtocolErrorCodes)[keyof typeof ProtocolErrorCodes];

@@ -2,6 +2,8 @@ export * from './atomic-file.js';
 export * from './codec.js';
 export * from './errors.js';
 export * from './messages.js';
+export * from './node-certificate.js';
+export * from './node-enroll.js';
 export * from './process-warnings.js';
 export * from './snapshot.js';
 export * from './snapshot-signature.js';

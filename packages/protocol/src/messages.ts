@@ -1,13 +1,17 @@
 // Wire messages between a proxy node and the controller.
 import type { Snapshot } from './snapshot.js';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: nodes connect with their own certificate (mutual TLS) after enrolling with the join token. */
+export const PROTOCOL_VERSION = 2;
 
 /**
  * WebSocket close code the controller uses when a node's hello names another protocol version;
  * the reason is `BERTH_PROTOCOL_VERSION: controller speaks <n>`.
  */
 export const CLOSE_PROTOCOL_VERSION = 4002;
+
+/** WebSocket close code when the node was removed (`berth nodes rm`); the reason is `BERTH_NODE_REVOKED`. */
+export const CLOSE_NODE_REVOKED = 4003;
 
 /** What a node reports about one listener it opened for an entry point. */
 export interface ListenerInfo {
@@ -112,12 +116,29 @@ export interface ListenersMessage {
   listeners: ListenerInfo[];
 }
 
+/**
+ * node → controller: a certificate request for a new key of this node, sent when half of the
+ * current certificate's validity has passed. The controller answers with `certificate`.
+ */
+export interface RenewMessage {
+  type: 'renew';
+  /** PKCS#10 request (PEM) for the node's new key. */
+  csr: string;
+}
+
+/** controller → node: the renewed node certificate (PEM), for the key of the last `renew`. */
+export interface CertificateMessage {
+  type: 'certificate';
+  certificate: string;
+}
+
 export type NodeMessage =
   | HelloMessage
   | AckMessage
   | NackMessage
   | HeartbeatMessage
   | StatsMessage
-  | ListenersMessage;
-export type ControllerMessage = SnapshotMessage | HeartbeatMessage;
+  | ListenersMessage
+  | RenewMessage;
+export type ControllerMessage = SnapshotMessage | HeartbeatMessage | CertificateMessage;
 export type Message = NodeMessage | ControllerMessage;

@@ -14,7 +14,7 @@ import {
   type SnapshotApplier,
 } from './agent/agent.js';
 import { secureDataDir } from './agent/data-dir.js';
-import { loadNodeId } from './agent/node-identity.js';
+import { peekNodeId } from './agent/node-credentials.js';
 import type { DataPlane } from './data-plane.js';
 import type { MetricsServer } from './observability/metrics-server.js';
 import type { WorkerPool, WorkerStatus } from './workers/worker-pool.js';
@@ -107,13 +107,10 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
   const failed = new Promise<AgentRefusal>((resolve) => {
     refused = resolve;
   });
-  let nodeId = '';
   try {
     await secureDataDir(opts.dataDir, opts.logger);
-    nodeId = await loadNodeId(opts.dataDir);
     agent = new Agent({
       token: opts.token,
-      nodeId,
       name: opts.name,
       dataDir: opts.dataDir,
       applier,
@@ -127,7 +124,11 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
       },
       onRefused: (refusal) => refused(refusal),
     });
-    opts.logger.info({ nodeId, controller: new URL(opts.token.url).host, workers }, 'proxy node starting');
+    const nodeId = await peekNodeId(opts.dataDir);
+    opts.logger.info(
+      { nodeId: nodeId || undefined, controller: new URL(opts.token.url).host, workers },
+      nodeId ? 'proxy node starting' : 'proxy node starting; it enrolls with the join token',
+    );
     await Promise.all([agent.start(), poolStarted]);
   } catch (err) {
     await agent?.stop();
@@ -158,7 +159,9 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
     }
   }
   return {
-    nodeId,
+    get nodeId() {
+      return started.nodeId;
+    },
     agent: started,
     dataPlane,
     applier,

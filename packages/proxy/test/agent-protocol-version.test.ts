@@ -10,9 +10,10 @@ import { CLOSE_PROTOCOL_VERSION, certificateFingerprint, decodeFrame } from '@be
 import { WebSocketServer } from 'ws';
 import { Agent } from '../src/agent/agent.js';
 import { captureLog, waitFor } from './support/log-capture.js';
-import { makePki } from './support/pki.js';
+import { makeNodeIdentity, makePki } from './support/pki.js';
 
 const SECRET = 'V'.repeat(43);
+const NODE_ID = '0b7c5d0e-8a7f-4c3e-9a55-3f1d2e4b6a70';
 
 describe('the agent and a controller of another protocol version', () => {
   let dir: string;
@@ -26,7 +27,14 @@ describe('the agent and a controller of another protocol version', () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-agent-version-'));
     const pki = await makePki(dir);
     caPem = pki.caPem;
-    server = createServer({ cert: pki.certPem + pki.caPem, key: pki.keyPem });
+    // As the controller: the node authenticates with its certificate.
+    server = createServer({
+      cert: pki.certPem + pki.caPem,
+      key: pki.keyPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      ca: pki.caPem,
+    });
     wss = new WebSocketServer({ server, path: '/v1/connect' });
     // What the controller does (distributor.ts) with a hello of a version it does not speak.
     wss.on('connection', (ws) => {
@@ -34,7 +42,7 @@ describe('the agent and a controller of another protocol version', () => {
         const d = decodeFrame(data as Buffer, isBinary);
         if (d.ok && d.message.type === 'hello') {
           hellos++;
-          ws.close(CLOSE_PROTOCOL_VERSION, 'BERTH_PROTOCOL_VERSION: controller speaks 2');
+          ws.close(CLOSE_PROTOCOL_VERSION, 'BERTH_PROTOCOL_VERSION: controller speaks 3');
         }
       });
     });
@@ -53,9 +61,9 @@ describe('the agent and a controller of another protocol version', () => {
   it('logs BERTH_PROTOCOL_VERSION at error level with the controller reason, and retries', async () => {
     const { logger, lines } = captureLog();
     const agentDir = await mkdtemp(join(tmpdir(), 'berth-agent-node-'));
+    await makeNodeIdentity(dir, agentDir, NODE_ID);
     const agent = new Agent({
       token: { url: `wss://127.0.0.1:${port}`, caFingerprint: certificateFingerprint(caPem), secret: SECRET },
-      nodeId: 'node-1',
       name: 'edge-1',
       dataDir: agentDir,
       applier: { apply: async () => ({ ok: true, listeners: [] }), listeners: () => [] },
@@ -69,8 +77,8 @@ describe('the agent and a controller of another protocol version', () => {
       await waitFor(() => refusals().length >= 2 && hellos >= 2, 'two refusals');
       const line = refusals()[0]!;
       assert.equal(line['level'], 50);
-      assert.equal(line['reason'], 'BERTH_PROTOCOL_VERSION: controller speaks 2');
-      assert.match(String(line['msg']), /speaks another protocol version than this node \(1\)/);
+      assert.equal(line['reason'], 'BERTH_PROTOCOL_VERSION: controller speaks 3');
+      assert.match(String(line['msg']), /speaks another protocol version than this node \(2\)/);
     } finally {
       await agent.stop();
       await rm(agentDir, { recursive: true, force: true });

@@ -6,13 +6,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import { certificateFingerprint, decodeFrame, type Message, type NodeStats } from '@berth/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Agent } from '../src/agent/agent.js';
 import { captureLog, waitFor } from './support/log-capture.js';
-import { makePki } from './support/pki.js';
+import { makeNodeIdentity, makePki } from './support/pki.js';
 
 const SECRET = 'T'.repeat(43);
+const NODE_ID = '0b7c5d0e-8a7f-4c3e-9a55-3f1d2e4b6a70';
 
 describe('the agent reporting stats', () => {
   let dir: string;
@@ -27,10 +29,17 @@ describe('the agent reporting stats', () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-agent-stats-'));
     const pki = await makePki(dir);
     caPem = pki.caPem;
-    server = createServer({ cert: pki.certPem + pki.caPem, key: pki.keyPem });
+    // As the controller: the node authenticates with its certificate.
+    server = createServer({
+      cert: pki.certPem + pki.caPem,
+      key: pki.keyPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+      ca: pki.caPem,
+    });
     wss = new WebSocketServer({ server, path: '/v1/connect' });
     wss.on('connection', (ws, req) => {
-      if (req.headers.authorization !== `Bearer ${SECRET}`) {
+      if (!(req.socket as TLSSocket).authorized) {
         ws.close(1008);
         return;
       }
@@ -68,9 +77,9 @@ describe('the agent reporting stats', () => {
       };
     };
     const agentDir = await mkdtemp(join(tmpdir(), 'berth-agent-node-'));
+    await makeNodeIdentity(dir, agentDir, NODE_ID);
     const agent = new Agent({
       token: { url: `wss://127.0.0.1:${port}`, caFingerprint: certificateFingerprint(caPem), secret: SECRET },
-      nodeId: 'node-1',
       name: 'edge-1',
       dataDir: agentDir,
       applier: { apply: async () => ({ ok: true, listeners: [] }), listeners: () => [] },

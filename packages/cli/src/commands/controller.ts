@@ -77,6 +77,12 @@ export const controllerCommand: Command = {
       help: 'how long a disconnected node stays listed before it is forgotten',
       default: '600000',
     },
+    'node-cert-ttl-ms': {
+      type: 'string',
+      arg: 'ms',
+      help: 'validity of the certificates nodes get at enrollment; they renew at half of it (default 30 days)',
+      default: '2592000000',
+    },
     'log-level': { type: 'string', arg: 'level', help: 'pino log level', default: 'info' },
   },
   examples: [
@@ -106,6 +112,7 @@ export const controllerCommand: Command = {
       entryPoints: parseEntryPointFlags(strs(v, 'entrypoint')),
       heartbeatMs: millis(v, 'heartbeat-ms', 5000),
       nodeExpiryMs: millis(v, 'node-expiry-ms', 600_000),
+      nodeCertTtlMs: millis(v, 'node-cert-ttl-ms', 30 * 24 * 3600 * 1000, 10_000),
       logger,
       ...(configFile ? { configFile } : {}),
       ...(providerFile ? { providerFile } : {}),

@@ -1,5 +1,5 @@
 // The controller's read-only HTTP API: what is configured, what was published, which nodes serve it.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { CompileResult } from '../compiler/compile-result.js';
 import { ErrorCodes } from '../compiler/error-codes.js';
 import type { NodeRegistry } from '../distributor/node-view.js';
@@ -16,6 +16,7 @@ import {
   errorsSchema,
   healthSchema,
   middlewaresSchema,
+  nodeRevokedSchema,
   nodeStatsSchema,
   nodesSchema,
   routersSchema,
@@ -25,6 +26,7 @@ import {
   statusSchema,
   tcpRoutersSchema,
   tcpServicesSchema,
+  tokenRotatedSchema,
 } from './schemas.js';
 
 export interface ApiState {
@@ -48,7 +50,24 @@ export interface ApiDeps {
   allowedHosts?: readonly string[];
   /** Where refused Hosts are reported, one line a minute at most. */
   log?: { info(obj: object, msg: string): void };
+  /** The write routes (remove a node, rotate the join token), and the extra token they accept. */
+  admin?: AdminDeps;
 }
+
+export interface AdminDeps {
+  /**
+   * `<data-dir>/admin-token`: accepted wherever the API token is, and required (it or the API
+   * token) by the write routes even when the API has no token.
+   */
+  token: string;
+  revokeNode(
+    id: string,
+  ): Promise<{ id: string; name: string; revokedAt: string; wasConnected: boolean } | null>;
+  rotateJoinToken(graceMs: number): Promise<{ token: string; previousExpiresAt: string | null }>;
+}
+
+/** Longest grace period of a rotated join token: 30 days. */
+const MAX_GRACE_MS = 30 * 24 * 3600 * 1000;
 
 /** At most one log line per this period for refused Hosts, with the count of the others. */
 const REFUSED_LOG_PERIOD_MS = 60_000;
@@ -88,8 +107,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     });
   });
 
-  if (deps.authToken !== undefined) {
-    const check = bearerChecker(deps.authToken);
+  const checkApi = deps.authToken === undefined ? null : bearerChecker(deps.authToken);
+  const checkAdmin = deps.admin === undefined ? null : bearerChecker(deps.admin.token);
+  const privileged = (header: string | undefined) =>
+    (checkApi?.(header) ?? false) || (checkAdmin?.(header) ?? false);
+  if (checkApi !== null) {
+    const check = privileged;
     // Runs for unknown routes too, so an unauthenticated caller cannot map which routes exist.
     app.addHook('onRequest', async (request, reply) => {
       const route = request.routeOptions.url;
@@ -118,11 +141,62 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   const errorReplies = {
+    400: errorReplySchema,
     401: errorReplySchema,
     421: errorReplySchema,
     404: errorReplySchema,
     500: errorReplySchema,
   };
+
+  /** Write routes: the API token or the admin token, whether or not the API requires a token to read. */
+  const requireAdmin = async (
+    request: { headers: { authorization?: string | undefined } },
+    reply: FastifyReply,
+  ) => {
+    if (privileged(request.headers.authorization)) return;
+    return reply.code(401).header('www-authenticate', 'Bearer realm="berth"').send({
+      code: ErrorCodes.API_UNAUTHORIZED,
+      message:
+        "this route changes the controller: present the API token or the admin token from the controller's data dir (admin-token)",
+    });
+  };
+
+  const admin = deps.admin;
+  if (admin !== undefined) {
+    app.delete<{ Params: { id: string } }>(
+      '/api/v1/nodes/:id',
+      {
+        onRequest: requireAdmin,
+        schema: { response: { 200: nodeRevokedSchema, ...errorReplies } },
+      },
+      async (request, reply) => {
+        const removed = await admin.revokeNode(request.params.id);
+        if (removed === null) {
+          return reply
+            .code(404)
+            .send({ code: ErrorCodes.API_NODE_NOT_FOUND, message: `no node with id ${request.params.id}` });
+        }
+        request.log.warn({ nodeId: removed.id, node: removed.name }, 'node removed through the API');
+        return removed;
+      },
+    );
+
+    app.post<{ Body: { graceMs?: number } | null }>(
+      '/api/v1/token/rotate',
+      {
+        onRequest: requireAdmin,
+        schema: {
+          body: {
+            type: ['object', 'null'],
+            properties: { graceMs: { type: 'integer', minimum: 0, maximum: MAX_GRACE_MS } },
+            additionalProperties: false,
+          },
+          response: { 200: tokenRotatedSchema, ...errorReplies },
+        },
+      },
+      async (request) => admin.rotateJoinToken(request.body?.graceMs ?? 0),
+    );
+  }
 
   app.get('/healthz', { schema: { response: { 200: healthSchema } } }, async () => ({ status: 'ok' }));
 

@@ -105,7 +105,24 @@ export const nodeViewSchema = {
       properties: { version: int, at: str, code: str, error: str },
     },
     listeners: { type: 'array', items: listenerSchema },
+    certificate: {
+      type: ['object', 'null'],
+      required: ['serial', 'expiresAt'],
+      properties: { serial: str, expiresAt: str },
+    },
   },
+} as const;
+
+export const nodeRevokedSchema = {
+  type: 'object',
+  required: ['id', 'name', 'revokedAt', 'wasConnected'],
+  properties: { id: str, name: str, revokedAt: str, wasConnected: bool },
+} as const;
+
+export const tokenRotatedSchema = {
+  type: 'object',
+  required: ['token', 'previousExpiresAt'],
+  properties: { token: str, previousExpiresAt: nullableStr },
 } as const;
 
 const serverHealthProperties = {

@@ -1,33 +1,47 @@
 // The WSS endpoint nodes join: authenticates them, pushes the newest snapshot, tracks acks, nacks and liveness.
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import {
+  CLOSE_NODE_REVOKED,
   CLOSE_PROTOCOL_VERSION,
   decodeNodeFrame,
+  type EnrollRequest,
+  type EnrollResponse,
   encodeMessage,
   encodeSnapshot,
   type HelloMessage,
   type ListenerInfo,
+  MAX_ENROLL_BYTES,
   MAX_NODE_MESSAGE_BYTES,
+  NODE_CHANNEL_PATH,
+  NODE_ENROLL_PATH,
   type NodeMessage,
+  nodeIdOfCertificate,
   PROTOCOL_VERSION,
   ProtocolErrorCodes,
   type Snapshot,
   type StatsMessage,
-  secretsEqual,
 } from '@berth/protocol';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { NodeCsrError } from '../pki/controller-pki.js';
+import type { SecretMatch } from './join-secrets.js';
+import { type NodeIdentities, normalSerial } from './node-identities.js';
 import type { NodeRegistry, NodeView } from './node-view.js';
 
-export const NODE_CHANNEL_PATH = '/v1/connect';
+export { NODE_CHANNEL_PATH };
 
 export interface DistributorOptions {
   tls: { certPem: string; keyPem: string };
-  /** The join secret nodes must present. */
-  secret: string;
+  /** The controller's CA: node certificates must be issued by it (mutual TLS). */
+  caCertPem: string;
+  /** The join secrets a node may enroll with (the current one, and the previous during its grace period). */
+  secrets: { match(presented: string): SecretMatch };
+  /** Issues, renews and revokes node certificates. */
+  identities: NodeIdentities;
   logger: Logger;
   /** Interval of WebSocket pings; a node that has not answered one by the next is disconnected. */
   heartbeatMs?: number;
@@ -100,13 +114,25 @@ interface NodeState {
   view: NodeView;
   ws: WebSocket | null;
   /** Version (in the current epoch) pushed and not yet answered. At most one per node. */
-  inflight: { epoch: string; version: number } | null;
+  inflight: { epoch: string; version: number; hash: string } | null;
   /** Versions this node refused; never resent to it. */
   nacked: Set<string>;
   alive: boolean;
   /** Epoch ms of the disconnect, while disconnected: the entry expires `nodeExpiryMs` after it. */
   disconnectedAt: number | null;
+  /** Epoch ms of the last certificate renewal on the current connection (one a minute at most). */
+  renewedAt: number;
 }
+
+/** Who a connection authenticated as: what its node certificate says. */
+interface PeerIdentity {
+  id: string;
+  serial: string;
+  notAfter: string;
+}
+
+/** A node may renew its certificate at most this often. */
+const RENEW_INTERVAL_MS = 60_000;
 
 const versionKey = (epoch: string, version: number) => `${epoch}:${version}`;
 
@@ -164,6 +190,11 @@ export class Distributor implements NodeRegistry {
       cert: this.#opts.tls.certPem,
       key: this.#opts.tls.keyPem,
       minVersion: 'TLSv1.2',
+      // Nodes present the certificate the CA issued them; enrollment comes without one. The
+      // upgrade decides (a missing or bad certificate is answered in HTTP, with a code).
+      requestCert: true,
+      rejectUnauthorized: false,
+      ca: this.#opts.caCertPem,
     });
     // Node → controller messages are small JSON texts: bounded (ws checks the size before it
     // buffers a frame), and never compressed (snapshots, controller → node, are gzip'd frames of
@@ -173,7 +204,14 @@ export class Distributor implements NodeRegistry {
       maxPayload: MAX_NODE_MESSAGE_BYTES,
       perMessageDeflate: false,
     });
-    server.on('request', (_req, res) => {
+    server.on('request', (req, res) => {
+      if (
+        req.method === 'POST' &&
+        new URL(req.url ?? '/', 'https://controller').pathname === NODE_ENROLL_PATH
+      ) {
+        this.#onEnroll(req, res);
+        return;
+      }
       res.writeHead(426, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({ code: 'BERTH_UPGRADE_REQUIRED', message: 'this port only serves the node channel' }),
@@ -320,11 +358,10 @@ export class Distributor implements NodeRegistry {
       refuse(404, 'BERTH_NOT_FOUND', `no node channel at ${url.pathname}`);
       return;
     }
-    const auth = String(req.headers.authorization ?? '');
-    const presented = auth.startsWith('Bearer ') ? auth.slice(7) : '';
-    if (!presented || !secretsEqual(presented, this.#opts.secret)) {
-      const delayMs = this.#tallyReject(socket.remoteAddress ?? '?', remote, claimedName, presented !== '');
-      const answer = () => refuse(401, ProtocolErrorCodes.TokenRejected, 'join token rejected');
+    const peer = this.#peerIdentity(socket as TLSSocket);
+    if (!peer.ok) {
+      const delayMs = this.#tallyReject(socket.remoteAddress ?? '?', remote, claimedName, peer.reason);
+      const answer = () => refuse(peer.status, peer.code, peer.message);
       // A source that keeps failing waits for its answer; the wait counts against its pre-auth caps.
       if (delayMs > 0) setTimeout(answer, delayMs).unref();
       else answer();
@@ -332,15 +369,183 @@ export class Distributor implements NodeRegistry {
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const pending = this.#release(connKey(socket));
-      this.#onConnection(ws, remote, pending?.acceptedAt ?? Date.now());
+      this.#onConnection(ws, remote, pending?.acceptedAt ?? Date.now(), peer.identity);
     });
+  }
+
+  /** The node a connection's client certificate names, or why it cannot be accepted. */
+  #peerIdentity(
+    socket: TLSSocket,
+  ):
+    | { ok: true; identity: PeerIdentity }
+    | { ok: false; status: number; code: string; message: string; reason: string } {
+    const cert = socket.getPeerX509Certificate?.();
+    if (!cert)
+      return {
+        ok: false,
+        status: 401,
+        code: ProtocolErrorCodes.NodeCertRequired,
+        message: `connect with the node certificate from enrollment (POST ${NODE_ENROLL_PATH} with the join token)`,
+        reason: 'no node certificate',
+      };
+    if (!socket.authorized) {
+      const expired = String(socket.authorizationError) === 'CERT_HAS_EXPIRED';
+      return {
+        ok: false,
+        status: 401,
+        code: expired ? ProtocolErrorCodes.NodeCertExpired : ProtocolErrorCodes.NodeCertRejected,
+        message: expired
+          ? 'the node certificate has expired; enroll again with the join token'
+          : 'the node certificate is not issued by this controller',
+        reason: `node certificate refused: ${String(socket.authorizationError)}`,
+      };
+    }
+    const id = nodeIdOfCertificate(cert);
+    if (id === null)
+      return {
+        ok: false,
+        status: 401,
+        code: ProtocolErrorCodes.NodeCertRejected,
+        message: 'the certificate is not a node certificate',
+        reason: 'not a node certificate',
+      };
+    if (this.#opts.identities.isRevoked(id))
+      return {
+        ok: false,
+        status: 403,
+        code: ProtocolErrorCodes.NodeRevoked,
+        message: `node ${id} was removed from this controller; enroll it again (new identity) to bring it back`,
+        reason: `removed node ${id}`,
+      };
+    return {
+      ok: true,
+      identity: {
+        id,
+        serial: normalSerial(cert.serialNumber),
+        notAfter: new Date(cert.validTo).toISOString(),
+      },
+    };
+  }
+
+  /**
+   * `POST /v1/enroll`: the join secret as bearer, `{name, csr}` as body. Answers the node's first
+   * certificate under a fresh node id. The connection stays under the pre-auth caps and deadline.
+   */
+  #onEnroll(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    const claimedName = String(req.headers['x-berth-node-name'] ?? '').slice(0, 128);
+    const reply = (status: number, body: object) => {
+      if (res.headersSent) return;
+      res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify(body));
+    };
+    const auth = String(req.headers.authorization ?? '');
+    const presented = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    const match = this.#opts.secrets.match(presented);
+    if (match === null) {
+      req.resume();
+      const delayMs = this.#tallyReject(
+        socket.remoteAddress ?? '?',
+        remote,
+        claimedName,
+        presented ? 'wrong secret' : 'no secret',
+      );
+      const answer = () =>
+        reply(401, { code: ProtocolErrorCodes.TokenRejected, message: 'join token rejected' });
+      if (delayMs > 0) setTimeout(answer, delayMs).unref();
+      else answer();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_ENROLL_BYTES) {
+        reply(413, {
+          code: ProtocolErrorCodes.EnrollInvalid,
+          message: `enrollment requests are at most ${MAX_ENROLL_BYTES} bytes`,
+        });
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (size > MAX_ENROLL_BYTES) return;
+      let body: Partial<EnrollRequest>;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<EnrollRequest>;
+      } catch {
+        body = {};
+      }
+      const name = typeof body.name === 'string' ? body.name : '';
+      if (!name || name.length > 128 || typeof body.csr !== 'string') {
+        reply(400, {
+          code: ProtocolErrorCodes.EnrollInvalid,
+          message: 'an enrollment is JSON {"name": "<1-128 characters>", "csr": "<PEM certificate request>"}',
+        });
+        return;
+      }
+      this.#opts.identities.enroll(name, body.csr, socket.remoteAddress ?? '?').then(
+        ({ identity, certPem }) => {
+          this.#log.info(
+            {
+              nodeId: identity.id,
+              node: name,
+              remote,
+              serial: identity.serial,
+              notAfter: identity.notAfter,
+              secret: match,
+            },
+            'node enrolled',
+          );
+          reply(201, { nodeId: identity.id, certificate: certPem } satisfies EnrollResponse);
+        },
+        (err: unknown) => {
+          const bad = err instanceof NodeCsrError;
+          this.#log.warn(
+            { code: ProtocolErrorCodes.EnrollInvalid, remote, node: name, err: (err as Error).message },
+            'enrollment refused',
+          );
+          reply(bad ? 400 : 500, {
+            code: ProtocolErrorCodes.EnrollInvalid,
+            message: bad ? (err as Error).message : 'cannot issue a node certificate',
+          });
+        },
+      );
+    });
+  }
+
+  /**
+   * Removes a node: its certificate is refused from now on, its live connection is closed (4003),
+   * its entry is dropped. Null when no node and no identity has this id.
+   */
+  async revoke(
+    id: string,
+  ): Promise<{ id: string; name: string; revokedAt: string; wasConnected: boolean } | null> {
+    const node = this.#nodes.get(id);
+    const known = this.#opts.identities.get(id);
+    if (!node && !known) return null;
+    const identity = await this.#opts.identities.revoke(id, node?.view.name ?? known?.name ?? '', null);
+    const wasConnected = node?.ws !== null && node?.ws !== undefined;
+    if (node) {
+      node.ws?.close(CLOSE_NODE_REVOKED, ProtocolErrorCodes.NodeRevoked);
+      this.#nodes.delete(id);
+    }
+    this.#log.warn(
+      { code: ProtocolErrorCodes.NodeRevoked, nodeId: id, node: identity.name, wasConnected },
+      'node removed: its certificate is refused from now on',
+    );
+    this.#changed();
+    return { id, name: identity.name, revokedAt: identity.revokedAt ?? '', wasConnected };
   }
 
   /**
    * Counts a refused join attempt: logs the first from a source in full (who, never what they
    * sent), the rest in summary lines. Returns how long to hold the refusal back.
    */
-  #tallyReject(source: string, remote: string, claimedName: string, hadSecret: boolean): number {
+  #tallyReject(source: string, remote: string, claimedName: string, reason: string): number {
     const now = Date.now();
     const key = this.#rejects.has(source) || this.#rejects.size < MAX_REJECT_SOURCES ? source : 'other';
     let tally = this.#rejects.get(key);
@@ -359,9 +564,9 @@ export class Distributor implements NodeRegistry {
           code: ProtocolErrorCodes.TokenRejected,
           remote,
           nodeName: claimedName || undefined,
-          reason: hadSecret ? 'wrong secret' : 'no secret',
+          reason,
         },
-        'refused a node: join token secret does not match',
+        `refused a node: ${reason}`,
       );
     } else {
       tally.unlogged++;
@@ -401,7 +606,7 @@ export class Distributor implements NodeRegistry {
     }
   }
 
-  #onConnection(ws: WebSocket, remote: string, acceptedAt: number): void {
+  #onConnection(ws: WebSocket, remote: string, acceptedAt: number, peer: PeerIdentity): void {
     let node: NodeState | null = null;
     // The hello deadline counts from the TCP accept, not from the upgrade.
     const helloTimer = setTimeout(
@@ -438,6 +643,10 @@ export class Distributor implements NodeRegistry {
           return;
         }
         clearTimeout(helloTimer);
+        if (msg.nodeId !== peer.id) {
+          violation(`hello names node ${msg.nodeId.slice(0, 64)}, the certificate node ${peer.id}`);
+          return;
+        }
         if (msg.protocol !== PROTOCOL_VERSION) {
           this.#log.warn(
             { remote, code: ProtocolErrorCodes.VersionMismatch, protocol: msg.protocol, nodeId: msg.nodeId },
@@ -449,7 +658,7 @@ export class Distributor implements NodeRegistry {
           );
           return;
         }
-        node = this.#onHello(ws, msg, remote);
+        node = this.#onHello(ws, msg, remote, peer);
         return;
       }
       if (!node) {
@@ -475,6 +684,9 @@ export class Distributor implements NodeRegistry {
           break;
         case 'stats':
           this.#onStats(node, msg);
+          break;
+        case 'renew':
+          this.#onRenew(node, ws, msg.csr);
           break;
         case 'listeners':
           // An entry point the node was retrying to bind now listens (or the other way round).
@@ -515,7 +727,7 @@ export class Distributor implements NodeRegistry {
     });
   }
 
-  #onHello(ws: WebSocket, msg: HelloMessage, remote: string): NodeState {
+  #onHello(ws: WebSocket, msg: HelloMessage, remote: string, peer: PeerIdentity): NodeState {
     let node = this.#nodes.get(msg.nodeId);
     if (node?.ws && node.ws !== ws) {
       // The node reconnected before we noticed its old connection died.
@@ -538,12 +750,14 @@ export class Distributor implements NodeRegistry {
           lastAck: null,
           lastNack: null,
           listeners: [],
+          certificate: null,
         },
         ws,
         inflight: null,
         nacked: new Set(),
         alive: true,
         disconnectedAt: null,
+        renewedAt: 0,
       };
       this.#nodes.set(msg.nodeId, node);
     }
@@ -562,7 +776,9 @@ export class Distributor implements NodeRegistry {
       appliedHash: msg.appliedHash,
       pendingVersion: null,
       listeners: msg.listeners,
+      certificate: { serial: peer.serial, expiresAt: peer.notAfter },
     });
+    node.renewedAt = 0;
     this.#log.info(
       { nodeId: msg.nodeId, node: msg.name, remote, appliedVersion: msg.appliedVersion },
       'node joined',
@@ -572,7 +788,31 @@ export class Distributor implements NodeRegistry {
     return node;
   }
 
+  /** A version the node answers must be the one pushed to it; anything else changes nothing. */
+  #answersInflight(node: NodeState, kind: string, epoch: string, version: number, hash?: string): boolean {
+    const pushed = node.inflight;
+    if (
+      pushed &&
+      pushed.epoch === epoch &&
+      pushed.version === version &&
+      (hash === undefined || pushed.hash === hash)
+    )
+      return true;
+    this.#log.warn(
+      {
+        code: ProtocolErrorCodes.Violation,
+        nodeId: node.view.id,
+        node: node.view.name,
+        version,
+        pushed: pushed?.version ?? null,
+      },
+      `node sent ${kind} for a snapshot that was not pushed to it; ignored`,
+    );
+    return false;
+  }
+
   #onAck(node: NodeState, epoch: string, version: number, hash: string, listeners: ListenerInfo[]): void {
+    if (!this.#answersInflight(node, 'an ack', epoch, version, hash)) return;
     const at = new Date().toISOString();
     node.inflight = null;
     Object.assign(node.view, {
@@ -589,6 +829,7 @@ export class Distributor implements NodeRegistry {
   }
 
   #onNack(node: NodeState, epoch: string, version: number, code: string, error: string): void {
+    if (!this.#answersInflight(node, 'a nack', epoch, version)) return;
     node.inflight = null;
     node.nacked.add(versionKey(epoch, version));
     node.view.pendingVersion = null;
@@ -599,6 +840,41 @@ export class Distributor implements NodeRegistry {
     );
     this.#maybePush(node);
     this.#changed();
+  }
+
+  /** A new certificate for the node's new key, on its own authenticated connection; one a minute at most. */
+  #onRenew(node: NodeState, ws: WebSocket, csr: string): void {
+    const now = Date.now();
+    if (now - node.renewedAt < RENEW_INTERVAL_MS) {
+      this.#log.warn(
+        { nodeId: node.view.id, node: node.view.name },
+        'node asked to renew again within a minute; ignored',
+      );
+      return;
+    }
+    node.renewedAt = now;
+    this.#opts.identities.renew(node.view.id, node.view.name, csr).then(
+      ({ identity, certPem }) => {
+        if (node.ws !== ws) return;
+        ws.send(encodeMessage({ type: 'certificate', certificate: certPem }));
+        node.view.certificate = { serial: identity.serial, expiresAt: identity.notAfter };
+        this.#changed();
+        this.#log.info(
+          {
+            nodeId: node.view.id,
+            node: node.view.name,
+            serial: identity.serial,
+            notAfter: identity.notAfter,
+          },
+          'renewed node certificate',
+        );
+      },
+      (err: unknown) =>
+        this.#log.warn(
+          { code: ProtocolErrorCodes.EnrollInvalid, nodeId: node.view.id, err: (err as Error).message },
+          'cannot renew node certificate',
+        ),
+    );
   }
 
   #onStats(node: NodeState, msg: StatsMessage): void {
@@ -622,7 +898,7 @@ export class Distributor implements NodeRegistry {
     if (v.appliedEpoch === latest.epoch && v.appliedHash === latest.hash) return;
     // A node claiming a higher version in this epoch is not skipped: the controller's word wins.
     if (node.nacked.has(versionKey(latest.epoch, latest.version))) return;
-    node.inflight = { epoch: latest.epoch, version: latest.version };
+    node.inflight = { epoch: latest.epoch, version: latest.version, hash: latest.hash };
     node.view.pendingVersion = latest.version;
     ws.send(frame, { binary: true }, (err) => {
       if (err) this.#log.debug({ nodeId: v.id, err: err.message }, 'snapshot send failed');

@@ -24,6 +24,8 @@ export interface NodeView {
   lastAck: { version: number; at: string } | null;
   lastNack: { version: number; at: string; code: string; error: string } | null;
   listeners: ListenerInfo[];
+  /** The node certificate of its current (or last) connection: serial (hex) and expiry (ISO 8601). */
+  certificate: { serial: string; expiresAt: string } | null;
   /** Absent until the node reports; kept (and shown as last known) after it disconnects. */
   stats?: NodeStatsView;
 }

@@ -14,6 +14,7 @@ import {
   certificateFingerprint,
   certifySigningKey,
   createSnapshotSigner,
+  NODE_ID_URI_PREFIX,
   readTextIfExists,
   type SnapshotSigner,
   writeFileAtomic,
@@ -41,6 +42,63 @@ export interface ControllerPki {
   snapshotSigner: SnapshotSigner;
   /** True when this call created the snapshot signing key. */
   createdSigningKey: boolean;
+  /** Certifies a node's own key (from its certificate request) for `nodeId`, valid `ttlMs`. */
+  issueNodeCertificate(request: NodeCertificateRequest): Promise<IssuedNodeCertificate>;
+}
+
+export interface NodeCertificateRequest {
+  /** PKCS#10 request (PEM) for the node's key: ECDSA P-256, self-signed. */
+  csrPem: string;
+  nodeId: string;
+  name: string;
+  ttlMs: number;
+}
+
+export interface IssuedNodeCertificate {
+  certPem: string;
+  serial: string;
+  notAfter: Date;
+}
+
+/** A certificate request the controller will not sign; the message says why. */
+export class NodeCsrError extends Error {}
+
+async function issueNodeCert(caCertPem: string, caKeyPem: string, req: NodeCertificateRequest) {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(req.csrPem);
+  } catch {
+    throw new NodeCsrError('the certificate request is not a PEM PKCS#10 request');
+  }
+  const alg = csr.publicKey.algorithm as { name?: string; namedCurve?: string };
+  if (alg.name !== 'ECDSA' || alg.namedCurve !== 'P-256')
+    throw new NodeCsrError('the certificate request must be for an ECDSA P-256 key');
+  if (!(await csr.verify().catch(() => false)))
+    throw new NodeCsrError('the certificate request is not signed by its own key');
+  const ca = new x509.X509Certificate(caCertPem);
+  const serialNumber = serial();
+  const notAfter = new Date(Date.now() + req.ttlMs);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber,
+    // The name is the node's to choose and only a label: printable ASCII, bounded.
+    subject: [{ CN: [`berth node ${req.name.replace(/[^\x20-\x7e]/g, '?').slice(0, 48)}`] }],
+    issuer: ca.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter,
+    signingAlgorithm: ALG,
+    publicKey: await csr.publicKey.export(ALG, ['verify']),
+    signingKey: await importKeyPem(caKeyPem),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'url', value: `${NODE_ID_URI_PREFIX}${req.nodeId}` },
+      ]),
+      await x509.AuthorityKeyIdentifierExtension.create(ca),
+    ],
+  });
+  return { certPem: `${cert.toString('pem').trimEnd()}\n`, serial: serialNumber, notAfter };
 }
 
 async function exportKeyPem(key: webcrypto.CryptoKey): Promise<string> {
@@ -178,7 +236,10 @@ export async function ensureControllerPki(dataDir: string, names: string[]): Pro
   }
   // Certified again at every start: the statement is cheap and always matches the current CA.
   const snapshotSigner = createSnapshotSigner(signingKeyPem, certifySigningKey(signingKeyPem, caKeyPem));
+  const caKey = caKeyPem;
+  const caCert = caCertPem;
   return {
+    issueNodeCertificate: (request) => issueNodeCert(caCert, caKey, request),
     snapshotSigner,
     createdSigningKey,
     caCertPem,

@@ -2,10 +2,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeMessage } from '@berth/protocol';
+import { createNodeKeyAndCsr, encodeMessage, enrollNode, PROTOCOL_VERSION } from '@berth/protocol';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { Distributor, type DistributorOptions } from '../../src/distributor/distributor.js';
+import { JoinSecrets } from '../../src/distributor/join-secrets.js';
+import { NodeIdentities } from '../../src/distributor/node-identities.js';
 import { ensureControllerPki } from '../../src/pki/controller-pki.js';
 
 export interface TestDistributor {
@@ -14,7 +16,16 @@ export interface TestDistributor {
   url: string;
   ca: string;
   secret: string;
+  secrets: JoinSecrets;
+  identities: NodeIdentities;
   close(): Promise<void>;
+}
+
+/** What a node holds after enrolling: its id, key and certificate. */
+export interface TestNodeCredentials {
+  nodeId: string;
+  keyPem: string;
+  certPem: string;
 }
 
 export async function startTestDistributor(
@@ -23,10 +34,14 @@ export async function startTestDistributor(
 ): Promise<TestDistributor> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-dist-'));
   const pki = await ensureControllerPki(dir, []);
-  const secret = 'S'.repeat(43);
+  const secrets = await JoinSecrets.open(dir);
+  const secret = secrets.current;
+  const identities = await NodeIdentities.open(dir, pki.issueNodeCertificate, 3600_000);
   const dist = new Distributor({
     tls: { certPem: pki.certPem + pki.caCertPem, keyPem: pki.keyPem },
-    secret,
+    caCertPem: pki.caCertPem,
+    secrets,
+    identities,
     logger: pino({ level: 'silent' }),
     heartbeatMs,
     ...more,
@@ -37,6 +52,8 @@ export async function startTestDistributor(
     url: `wss://127.0.0.1:${port}`,
     ca: pki.caCertPem,
     secret,
+    secrets,
+    identities,
     async close() {
       await dist.close();
       await rm(dir, { recursive: true, force: true });
@@ -44,12 +61,33 @@ export async function startTestDistributor(
   };
 }
 
-/** Connects as node `name` (id `id-<name>`) with `secret` and says hello; rejects with `status N` when refused. */
-export async function joinAs(t: TestDistributor, name: string, secret = t.secret): Promise<WebSocket> {
-  const ws = new WebSocket(`${t.url}/v1/connect`, {
-    ca: t.ca,
-    headers: { authorization: `Bearer ${secret}` },
-  });
+/** Enrolls as node `name` with `secret`: the node id and certificate the controller issues. */
+export async function enrollAs(
+  t: TestDistributor,
+  name: string,
+  secret = t.secret,
+): Promise<TestNodeCredentials> {
+  const { keyPem, csrPem } = await createNodeKeyAndCsr(name);
+  const { nodeId, certificate } = await enrollNode({ url: t.url, ca: t.ca, secret, name, csrPem });
+  return { nodeId, keyPem, certPem: certificate };
+}
+
+/** Opens the node channel with a node certificate (no hello yet). */
+export function connectAs(t: TestDistributor, creds: TestNodeCredentials): WebSocket {
+  return new WebSocket(`${t.url}/v1/connect`, { ca: t.ca, cert: creds.certPem, key: creds.keyPem });
+}
+
+/**
+ * Enrolls (or reuses `creds`), connects and says hello as node `name`; rejects with `status N`
+ * when refused. The socket carries the credentials as `ws.creds`.
+ */
+export async function joinAs(
+  t: TestDistributor,
+  name: string,
+  creds?: TestNodeCredentials,
+): Promise<WebSocket & { creds: TestNodeCredentials }> {
+  const c = creds ?? (await enrollAs(t, name));
+  const ws = Object.assign(connectAs(t, c), { creds: c });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -58,8 +96,8 @@ export async function joinAs(t: TestDistributor, name: string, secret = t.secret
   ws.send(
     encodeMessage({
       type: 'hello',
-      protocol: 1,
-      nodeId: `id-${name}`,
+      protocol: PROTOCOL_VERSION,
+      nodeId: c.nodeId,
       name,
       appliedVersion: 0,
       appliedEpoch: null,

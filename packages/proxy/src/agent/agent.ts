@@ -1,11 +1,16 @@
 // The node's link to the controller: joins with the token, applies snapshots whole or not at all, acks or nacks, caches.
 import {
+  CLOSE_NODE_REVOKED,
   CLOSE_PROTOCOL_VERSION,
+  createNodeKeyAndCsr,
   decodeFrame,
+  EnrollRefused,
   encodeMessage,
+  enrollNode,
   type JoinToken,
   type ListenerInfo,
   MAX_NODE_MESSAGE_BYTES,
+  NODE_CHANNEL_PATH,
   type NodeStats,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -21,6 +26,14 @@ import type WebSocket from 'ws';
 import { TOKEN_REFUSED } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import { pinnedCa, pinnedCaOnDisk } from './ca-discovery.js';
+import {
+  credentialsFrom,
+  discardCredentials,
+  loadCredentials,
+  type NodeCredentials,
+  peekNodeId,
+  saveCredentials,
+} from './node-credentials.js';
 import { loadCachedSnapshot, saveCachedSnapshot } from './snapshot-cache.js';
 
 export type ApplyResult =
@@ -41,8 +54,8 @@ export interface SnapshotApplier {
 }
 
 export interface AgentOptions {
+  /** Enrolls the node the first time (and after its certificate expired); not needed after. */
   token: JoinToken;
-  nodeId: string;
   name: string;
   dataDir: string;
   applier: SnapshotApplier;
@@ -60,9 +73,12 @@ export interface AgentOptions {
   /**
    * The controller refused the join token while the node had no snapshot to serve: nothing will
    * change until someone fixes the token, so the node should stop. With a snapshot the agent
-   * keeps serving it and retries instead.
+   * keeps serving it and retries instead. Also called when the node was removed
+   * (`BERTH_NODE_REVOKED`), snapshot or not: the agent stops.
    */
   onRefused?: (refusal: AgentRefusal) => void;
+  /** Renew the node certificate once this fraction of its validity has passed (default 0.5). */
+  renewAt?: number;
 }
 
 /** Why the agent gave up on the controller. */
@@ -101,6 +117,13 @@ export class Agent {
   /** Applies run one at a time, in arrival order. */
   #queue: Promise<void> = Promise.resolve();
   #newest: Snapshot | null = null;
+  /** The node's key and certificate; null until loaded or enrolled. */
+  #creds: NodeCredentials | null = null;
+  /** The id to report before the identity is loaded (from the file, unchecked), '' for a new node. */
+  #peekedId = '';
+  #renewTimer: NodeJS.Timeout | null = null;
+  /** The key of a renewal asked for and not answered yet. */
+  #renewKey: string | null = null;
 
   constructor(opts: AgentOptions) {
     this.#o = { heartbeatMs: 5000, reconnectInitialMs: 250, reconnectMaxMs: 10_000, ...opts };
@@ -115,8 +138,14 @@ export class Agent {
     return this.#applied;
   }
 
+  /** The id the controller issued this node; '' before its first enrollment. */
+  get nodeId(): string {
+    return this.#creds?.nodeId ?? this.#peekedId;
+  }
+
   /** Serves the cached snapshot, if any, then connects (and keeps reconnecting) to the controller. */
   async start(): Promise<void> {
+    this.#peekedId = await peekNodeId(this.#o.dataDir);
     const caOnDisk = await pinnedCaOnDisk(this.#o.dataDir, this.#o.token.caFingerprint);
     const cached = await loadCachedSnapshot(this.#o.dataDir, caOnDisk);
     if (!cached.ok) {
@@ -144,6 +173,7 @@ export class Agent {
     this.#state = 'stopped';
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     if (this.#watchdog) clearInterval(this.#watchdog);
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
     this.#stopStats();
     const ws = this.#ws;
     this.#ws = null;
@@ -167,7 +197,7 @@ export class Agent {
 
   #notify(snapshot: Snapshot, fromCache: boolean, listeners: ListenerInfo[]): void {
     this.#o.onApplied?.({
-      nodeId: this.#o.nodeId,
+      nodeId: this.nodeId,
       name: this.#o.name,
       appliedVersion: snapshot.version,
       appliedEpoch: snapshot.epoch,
@@ -175,6 +205,17 @@ export class Agent {
       fromCache,
       listeners,
     });
+  }
+
+  /** The controller removed this node: nothing to retry, the node stops. */
+  #revoked(): void {
+    if (this.#state === 'stopped') return;
+    const controller = this.#o.token.url;
+    const message = `the controller at ${controller} removed this node (berth nodes rm); its identity is refused. To bring it back, delete ${this.#o.dataDir}/node-identity.json and start it with a join token`;
+    this.#log.error({ code: ProtocolErrorCodes.NodeRevoked, controller, nodeId: this.nodeId }, message);
+    this.#state = 'stopped';
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
+    this.#o.onRefused?.({ code: ProtocolErrorCodes.NodeRevoked, message });
   }
 
   #scheduleReconnect(reason: string, tokenRefused = false): void {
@@ -214,39 +255,139 @@ export class Agent {
       try {
         this.#WebSocket ??= (await import('ws')).default;
         this.#ca ??= await pinnedCa(this.#o.dataDir, url, this.#o.token.caFingerprint);
+        if (this.#creds === null) {
+          const loaded = await loadCredentials(this.#o.dataDir, this.#ca);
+          if (loaded.problem)
+            this.#log.warn(
+              { code: 'BERTH_PROXY_IDENTITY_REJECTED', problem: loaded.problem },
+              `setting the node identity aside (${loaded.problem}); enrolling again with the join token`,
+            );
+          this.#creds = loaded.creds ?? (await this.#enroll(this.#ca));
+        }
       } catch (err) {
-        const code = err instanceof ProtocolError ? err.code : 'BERTH_AGENT_CONNECT';
+        if (err instanceof EnrollRefused && err.code === ProtocolErrorCodes.TokenRejected) {
+          this.#scheduleReconnect('join token refused', true);
+          return;
+        }
+        const code =
+          err instanceof ProtocolError || err instanceof EnrollRefused ? err.code : 'BERTH_AGENT_CONNECT';
         if (code === ProtocolErrorCodes.CaMismatch)
           this.#log.error({ code, err: (err as Error).message }, 'refusing the controller');
+        else if (err instanceof EnrollRefused)
+          this.#log.error(
+            { code, status: err.status, err: err.message },
+            'the controller refused the enrollment',
+          );
         this.#scheduleReconnect((err as Error).message);
         return;
       }
       if (this.#state === 'stopped') return;
-      this.#open(url, this.#ca, this.#WebSocket);
+      this.#open(url, this.#ca, this.#creds, this.#WebSocket);
     })();
   }
 
-  #open(url: URL, ca: string, WebSocketClass: typeof WebSocket): void {
-    const endpoint = new URL('/v1/connect', url);
+  /** Trades the join secret for this node's first certificate, for a key made here. */
+  async #enroll(ca: string): Promise<NodeCredentials> {
+    const { keyPem, csrPem } = await createNodeKeyAndCsr(this.#o.name);
+    const { nodeId, certificate } = await enrollNode({
+      url: this.#o.token.url,
+      ca,
+      secret: this.#o.token.secret,
+      name: this.#o.name,
+      csrPem,
+    });
+    const checked = credentialsFrom(nodeId, keyPem, certificate, ca);
+    if (!checked.ok)
+      throw new ProtocolError(
+        ProtocolErrorCodes.BadFrame,
+        `the enrollment answer is unusable: ${checked.problem}`,
+      );
+    await saveCredentials(this.#o.dataDir, checked.creds);
+    this.#log.info(
+      { nodeId, expiresAt: new Date(checked.creds.notAfter).toISOString() },
+      'enrolled with the controller: this node has its own certificate now',
+    );
+    return checked.creds;
+  }
+
+  /** Asks for a new certificate (for a new key) once `renewAt` of the current one's validity has passed. */
+  #scheduleRenewal(ws: WebSocket, creds: NodeCredentials): void {
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
+    const at = creds.notBefore + (creds.notAfter - creds.notBefore) * (this.#o.renewAt ?? 0.5);
+    // Timers hold at most ~24.8 days; a later renewal is looked at again then.
+    const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
+    this.#renewTimer = setTimeout(() => {
+      if (ws !== this.#ws || ws.readyState !== ws.OPEN) return;
+      if (Date.now() < at) {
+        this.#scheduleRenewal(ws, creds);
+        return;
+      }
+      void createNodeKeyAndCsr(this.#o.name).then(({ keyPem, csrPem }) => {
+        if (ws.readyState !== ws.OPEN) return;
+        this.#renewKey = keyPem;
+        ws.send(encodeMessage({ type: 'renew', csr: csrPem }));
+        // Unanswered (the controller was busy or refused): ask again in a while on this link.
+        this.#renewTimer = setTimeout(() => this.#scheduleRenewal(ws, creds), 5 * 60_000);
+        this.#renewTimer.unref();
+      });
+    }, delay);
+    this.#renewTimer.unref();
+  }
+
+  async #onCertificate(ws: WebSocket, certPem: string): Promise<void> {
+    const key = this.#renewKey;
+    const ca = this.#ca;
+    const current = this.#creds;
+    if (key === null || ca === null || current === null) return;
+    const checked = credentialsFrom(current.nodeId, key, certPem, ca);
+    if (!checked.ok) {
+      this.#log.warn({ problem: checked.problem }, 'ignoring a renewed certificate');
+      return;
+    }
+    this.#renewKey = null;
+    this.#creds = checked.creds;
+    try {
+      await saveCredentials(this.#o.dataDir, checked.creds);
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message }, 'cannot store the renewed node certificate');
+    }
+    this.#log.info(
+      { nodeId: current.nodeId, expiresAt: new Date(checked.creds.notAfter).toISOString() },
+      'renewed the node certificate',
+    );
+    this.#scheduleRenewal(ws, checked.creds);
+  }
+
+  #open(url: URL, ca: string, creds: NodeCredentials, WebSocketClass: typeof WebSocket): void {
+    const endpoint = new URL(NODE_CHANNEL_PATH, url);
     const ws = new WebSocketClass(endpoint, {
       ca,
-      headers: {
-        authorization: `Bearer ${this.#o.token.secret}`,
-        'x-berth-node-name': this.#o.name,
-        'x-berth-node-id': this.#o.nodeId,
-      },
+      cert: creds.certPem,
+      key: creds.keyPem,
+      headers: { 'x-berth-node-name': this.#o.name },
       handshakeTimeout: 10_000,
       maxPayload: 64 * 1024 * 1024,
       perMessageDeflate: false,
     });
     this.#ws = ws;
     let refused = false;
-    let tokenRefused = false;
+    let revoked = false;
     ws.on('unexpected-response', (_req, res) => {
       refused = true;
-      // A 401 is logged (with what happens next) when the reconnect is scheduled.
-      if (res.statusCode === 401) tokenRefused = true;
-      else this.#log.error({ status: res.statusCode }, 'the controller refused the connection');
+      if (res.statusCode === 403) {
+        revoked = true;
+      } else if (res.statusCode === 401) {
+        // The certificate is not accepted (expired, or from a controller that forgot it): the
+        // next attempt enrolls again with the join token.
+        this.#log.warn(
+          { status: 401, nodeId: creds.nodeId },
+          'the controller refused this node certificate; enrolling again with the join token',
+        );
+        if (this.#creds === creds) this.#creds = null;
+        void discardCredentials(this.#o.dataDir);
+      } else {
+        this.#log.error({ status: res.statusCode }, 'the controller refused the connection');
+      }
       res.resume();
       ws.terminate();
     });
@@ -260,7 +401,7 @@ export class Agent {
         encodeMessage({
           type: 'hello',
           protocol: PROTOCOL_VERSION,
-          nodeId: this.#o.nodeId,
+          nodeId: creds.nodeId,
           name: this.#o.name,
           appliedVersion: a?.version ?? 0,
           appliedEpoch: a?.epoch ?? null,
@@ -270,6 +411,7 @@ export class Agent {
       );
       this.#startWatchdog(ws);
       this.#startStats(ws);
+      this.#scheduleRenewal(ws, creds);
     });
     ws.on('ping', () => {
       this.#lastHeard = Date.now();
@@ -283,11 +425,13 @@ export class Agent {
       }
       const msg = decoded.message;
       if (msg.type === 'snapshot') this.#enqueue(ws, msg.snapshot);
+      else if (msg.type === 'certificate') void this.#onCertificate(ws, msg.certificate);
     });
     ws.on('error', (err) => {
       if (!refused) this.#log.debug({ err: err.message }, 'controller connection error');
     });
     ws.on('close', (code, reason) => {
+      if (code === CLOSE_NODE_REVOKED) revoked = true;
       if (code === CLOSE_PROTOCOL_VERSION) {
         this.#log.error(
           {
@@ -306,8 +450,10 @@ export class Agent {
       }
       if (this.#ws === ws) this.#ws = null;
       if (this.#watchdog) clearInterval(this.#watchdog);
+      if (this.#renewTimer) clearTimeout(this.#renewTimer);
       this.#stopStats();
-      this.#scheduleReconnect(refused ? 'refused' : 'connection closed', tokenRefused);
+      if (revoked) this.#revoked();
+      else this.#scheduleReconnect(refused ? 'refused' : 'connection closed');
     });
   }
 

@@ -52,3 +52,53 @@ export async function makePki(dir: string): Promise<TestPki> {
   const read = (name: string) => readFile(join(dir, name), 'utf8');
   return { caPem: await read('ca.pem'), certPem: await read('leaf.pem'), keyPem: await read('leaf.key') };
 }
+
+/**
+ * A node identity issued by the CA `makePki` wrote into `dir` (openssl, as the controller would:
+ * node URI, clientAuth), stored in `agentDir` as the agent keeps it: the agent connects without enrolling.
+ */
+export async function makeNodeIdentity(dir: string, agentDir: string, nodeId: string): Promise<void> {
+  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  run(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'node.key',
+    '-out',
+    'node.csr',
+    '-subj',
+    '/CN=berth node test',
+  );
+  await writeFile(
+    join(dir, 'node-ext.cnf'),
+    `subjectAltName=URI:urn:berth:node:${nodeId}\nextendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n`,
+  );
+  run(
+    'x509',
+    '-req',
+    '-in',
+    'node.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'node.pem',
+    '-days',
+    '1',
+    '-extfile',
+    'node-ext.cnf',
+  );
+  const [keyPem, certPem] = await Promise.all([
+    readFile(join(dir, 'node.key'), 'utf8'),
+    readFile(join(dir, 'node.pem'), 'utf8'),
+  ]);
+  await writeFile(join(agentDir, 'node-identity.json'), JSON.stringify({ nodeId, keyPem, certPem }), {
+    mode: 0o600,
+  });
+}
