@@ -1,5 +1,6 @@
 // A node applies only snapshots signed by a key its pinned CA certified, checked here against a stand-in controller.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -37,6 +38,21 @@ describe('a node receiving snapshots from its controller', () => {
     pki = await ensureControllerPki(join(cluster.dir, 'controller'), ['127.0.0.1']);
     stranger = await ensureControllerPki(join(cluster.dir, 'stranger'), ['127.0.0.1']);
     server = createServer({ cert: pki.certPem + pki.caCertPem, key: pki.keyPem });
+    // Enrollment as the controller does it: a certificate from the CA for the node's key.
+    server.on('request', (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', async () => {
+        const { name, csr } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          name: string;
+          csr: string;
+        };
+        const nodeId = randomUUID();
+        const issued = await pki.issueNodeCertificate({ csrPem: csr, nodeId, name, ttlMs: 3600_000 });
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ nodeId, certificate: issued.certPem }));
+      });
+    });
     wss = new WebSocketServer({ server });
     wss.on('connection', (ws) => {
       link = ws;

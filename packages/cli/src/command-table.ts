@@ -28,12 +28,13 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'token',
-    summary: "print the join token for proxy nodes (from the controller's data dir)",
+    summary:
+      "print the join token for proxy nodes (from the controller's data dir); `token rotate` replaces it",
     load: async () => (await import('./commands/token.js')).tokenCommand,
   },
   {
     name: 'nodes',
-    summary: 'list proxy nodes with their applied snapshot version',
+    summary: 'list proxy nodes with their applied snapshot version; `nodes rm NAME|ID` removes one',
     load: async () => (await import('./commands/nodes.js')).nodesCommand,
   },
   {
