@@ -167,7 +167,7 @@ export function readCase(dir: string, expected: ExpectedFile): CorpusCase {
     const networkName = (key: string): string => {
       const def = topNetworks[key];
       if (def !== null && def !== undefined && typeof def.name === 'string') return def.name;
-      if (def !== null && def !== undefined && def.external) return key;
+      if (def?.external) return key;
       return `corpus_${key}`;
     };
     const swarm = expected.kind === 'swarm-stack';
