@@ -242,12 +242,25 @@ describe('Docker labels: Traefik defaults', () => {
   it('names the default service after the container without Compose, and after the Swarm service', () => {
     const plain = container('my_box', {});
     delete (plain as { compose?: unknown }).compose;
-    const task = container('stack_web.1.abc', {});
+    const task = container(
+      'stack_web.1.abc',
+      { 'traefik.swarm.network': 'stack_back' },
+      {
+        networks: [
+          { name: 'stack_front', ipv4: '10.9.0.2', ipv6: '' },
+          { name: 'stack_back', ipv4: '10.9.1.2', ipv6: '' },
+        ],
+      },
+    );
     delete (task as { compose?: unknown }).compose;
     task.swarm = { serviceName: 'stack_web', stack: 'stack' };
     const parts = decodeContainers([plain, task], settings);
     assert.ok(partOf(parts, 'my_box').config.http.routers['my-box']);
-    assert.ok(partOf(parts, 'stack_web.1.abc').config.http.routers['stack-web']);
+    const swarmPart = partOf(parts, 'stack_web.1.abc');
+    assert.ok(swarmPart.config.http.routers['stack-web']);
+    assert.deepEqual(swarmPart.config.http.services['stack-web']?.loadBalancer?.servers, [
+      { url: 'http://10.9.1.2:80' },
+    ]);
   });
 
   it('links a router without service to the only service, and drops it when there are several', () => {
@@ -439,6 +452,7 @@ describe('Docker labels: which containers, which address', () => {
     const w = partOf(parts, 'wrong');
     assert.equal(w.errors[0]?.code, DockerErrorCodes.ADDRESS);
     assert.match(w.errors[0]?.message ?? '', /"nosuch".*not attached.*app_default/);
+    assert.equal(w.errors[0]?.source?.label, 'traefik.docker.network');
     assert.deepEqual(partOf(parts, 'host').config.http.services['host-app']?.loadBalancer?.servers, [
       { url: 'http://127.0.0.1:80' },
     ]);

@@ -90,7 +90,10 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
   if (!enable) return null;
   if (ctx.constraints === undefined || !matchConstraints(ctx.constraints, c.labels)) return null;
   const dockerNode = childNode(tree.root, 'docker');
-  const networkNode = childNode(dockerNode, 'network');
+  // Swarm tasks read `traefik.swarm.network` first; `traefik.docker.network` is its deprecated spelling there.
+  const swarmNetwork =
+    c.swarm === undefined ? undefined : childNode(childNode(tree.root, 'swarm'), 'network');
+  const networkNode = swarmNetwork ?? childNode(dockerNode, 'network');
   const network: NetworkChoice | undefined =
     networkNode?.value !== undefined && networkNode.value !== ''
       ? { name: networkNode.value, fromLabel: true }
@@ -119,6 +122,9 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
     if (!settings.allowEmptyServices && !healthy) return null;
   }
   const withServers = running && healthy;
+  /** The label an address or port problem is about: the network label when it named the network. */
+  const problemLabel = (code: string, fallback: string | undefined): string | undefined =>
+    code === DockerErrorCodes.ADDRESS && network?.fromLabel ? networkNode?.label : fallback;
 
   const labelSources: LabelSources = new Map();
   const section = (name: string): Record<string, unknown> => {
@@ -198,7 +204,7 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
         report(
           problem.code,
           `tcp.services.${name}`,
-          labelOf([...at, 'loadbalancer', 'server', 'port']) ?? labelOf(at),
+          problemLabel(problem.code, labelOf([...at, 'loadbalancer', 'server', 'port']) ?? labelOf(at)),
           `TCP service "${name}": ${problem.message}; the service is left out`,
         );
         delete services[name];
@@ -278,7 +284,7 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
         report(
           problem.code,
           `http.services.${name}`,
-          labelOf([...at, 'loadbalancer', 'server']) ?? labelOf(at),
+          problemLabel(problem.code, labelOf([...at, 'loadbalancer', 'server']) ?? labelOf(at)),
           `service "${name}": ${problem.message}; the service is left out`,
         );
         delete services[name];

@@ -44,7 +44,7 @@ export function containerIp(
       return {
         ok: false,
         code: DockerErrorCodes.ADDRESS,
-        message: `network "${network.name}" (traefik.docker.network) is not attached to the container (attached: ${attached})`,
+        message: `network "${network.name}" (named by a label) is not attached to the container (attached: ${attached})`,
       };
     }
   }
