@@ -69,7 +69,14 @@ export function mergeContainers(decoded: readonly DecodedContainer[]): void {
       if (distinct.size === 1) continue;
       const pooled = col.pool?.(defs);
       if (pooled !== undefined) {
-        for (const d of owners) (col.pick(d.config) as Record<string, unknown>)[name] = pooled;
+        // defineProperty: a name like `__proto__` stays a plain key.
+        for (const d of owners)
+          Object.defineProperty(col.pick(d.config), name, {
+            value: pooled,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
         continue;
       }
       const first = owners[0] as DecodedContainer;
