@@ -404,6 +404,27 @@ describe('Docker labels: which containers, which address', () => {
     ]);
   });
 
+  it("leaves out quietly the generated service no router uses when its port is ambiguous (Traefik's own container)", () => {
+    const proxy = container(
+      'traefik',
+      {
+        'traefik.http.routers.dashboard.rule': 'Host(`proxy.example.com`)',
+        'traefik.http.routers.dashboard.service': 'api@internal',
+      },
+      {
+        exposedPorts: [
+          { port: 80, protocol: 'tcp' },
+          { port: 443, protocol: 'tcp' },
+        ],
+      },
+    );
+    const [part] = decodeContainers([proxy], settings);
+    assert.ok(part);
+    assert.deepEqual(part.errors, []);
+    assert.deepEqual(part.config.http.services, {});
+    assert.equal(part.config.http.routers.dashboard?.service, 'api@internal');
+  });
+
   it('keeps a server url label as is, and refuses it together with a port', () => {
     const [ok] = decodeContainers(
       [

@@ -218,7 +218,8 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
     const httpName = 'http';
     const services = ensureObject(http, 'services');
     const servicesKey = 'services';
-    if (Object.keys(services).length === 0) {
+    const generatedService = Object.keys(services).length === 0;
+    if (generatedService) {
       setCI(services, serviceName, { loadBalancer: {} });
       labelSources.set(pathKey([httpName, servicesKey, serviceName]), GENERATED);
     }
@@ -281,13 +282,17 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
       const at = [httpName, servicesKey, name];
       const problem = fillHttpServers(svc, c, network, ctx, withServers);
       if (problem !== null) {
+        delete services[name];
+        // The service Traefik generates for every container (Traefik's own, typically) and no router
+        // of it uses: left out quietly, rather than an error about a port nobody asked for.
+        const used = Object.values(routers).some((r) => isObject(r) && getCI(r, 'service') === name);
+        if (generatedService && name === serviceName && !used) continue;
         report(
           problem.code,
           `http.services.${name}`,
           problemLabel(problem.code, labelOf([...at, 'loadbalancer', 'server']) ?? labelOf(at)),
           `service "${name}": ${problem.message}; the service is left out`,
         );
-        delete services[name];
       }
     }
   } else {
