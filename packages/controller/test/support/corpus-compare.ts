@@ -131,10 +131,11 @@ export function stubsFor(expected: ExpectedFile): ProviderPart {
     errors: [],
   };
   const bare = (ref: string) => ref.replace(/@(file|docker)$/i, '');
+  // Qualified with the other provider, or listed by EXPECTED.json as defined elsewhere.
+  const other = expected.kind === 'dynamic' ? /@docker$/i : /@file$/i;
   const outside = (ref: string, r: ExpectedRouter) =>
-    /@file$/i.test(ref) ||
-    (r.unresolvedReferences ?? []).includes(ref) ||
-    (r.unresolvedReferences ?? []).includes(`${ref}@docker`);
+    other.test(ref) ||
+    ['', '@docker', '@file'].some((q) => (r.unresolvedReferences ?? []).includes(`${ref}${q}`));
   for (const r of expected.http?.routers ?? []) {
     for (const m of r.middlewares ?? []) {
       if (!outside(m, r)) continue;
