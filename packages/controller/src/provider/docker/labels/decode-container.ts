@@ -285,7 +285,10 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
         delete services[name];
         // The service Traefik generates for every container (Traefik's own, typically) and no router
         // of it uses: left out quietly, rather than an error about a port nobody asked for.
-        const used = Object.values(routers).some((r) => isObject(r) && getCI(r, 'service') === name);
+        const used = Object.values(routers).some((r) => {
+          const target = isObject(r) ? getCI(r, 'service') : undefined;
+          return target === name || target === `${name}@docker`;
+        });
         if (generatedService && name === serviceName && !used) continue;
         report(
           problem.code,
