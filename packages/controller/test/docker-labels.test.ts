@@ -483,6 +483,43 @@ describe('Docker labels: which containers, which address', () => {
   });
 });
 
+describe('Docker labels: published ports and shared network namespaces', () => {
+  it('uses the published host IP and port with useBindPortIP, and the container address when bound to all interfaces', () => {
+    const bound = container(
+      'bound',
+      {},
+      {
+        publishedPorts: [{ containerPort: 80, hostIp: '192.168.1.5', hostPort: 8081, protocol: 'tcp' }],
+      },
+    );
+    const wildcard = container(
+      'wildcard',
+      {},
+      {
+        publishedPorts: [{ containerPort: 80, hostIp: '0.0.0.0', hostPort: 8082, protocol: 'tcp' }],
+      },
+    );
+    const parts = decodeContainers([bound, wildcard], { ...settings, useBindPortIP: true });
+    assert.deepEqual(partOf(parts, 'bound').config.http.services['bound-app']?.loadBalancer?.servers, [
+      { url: 'http://192.168.1.5:8081' },
+    ]);
+    assert.deepEqual(partOf(parts, 'wildcard').config.http.services['wildcard-app']?.loadBalancer?.servers, [
+      { url: `http://${wildcard.networks[0]?.ipv4}:80` },
+    ]);
+  });
+
+  it('reaches a container in network mode container:<id> at the address of that container', () => {
+    const vpn = container('vpn', { 'traefik.enable': 'false' });
+    const app = container('app', {}, { networkMode: `container:${vpn.id}`, networks: [] });
+    const ghost = container('ghost', {}, { networkMode: 'container:nosuch', networks: [] });
+    const parts = decodeContainers([vpn, app, ghost], settings);
+    assert.deepEqual(partOf(parts, 'app').config.http.services['app-app']?.loadBalancer?.servers, [
+      { url: `http://${vpn.networks[0]?.ipv4}:80` },
+    ]);
+    assert.equal(partOf(parts, 'ghost').errors[0]?.code, DockerErrorCodes.ADDRESS);
+  });
+});
+
 describe('Docker labels: across containers', () => {
   it('pools the servers of replicas of one compose service', () => {
     const replicas = [1, 2, 3].map((i) =>
