@@ -7,11 +7,15 @@ import { parse } from 'yaml';
 import type { ContainerFacts, DockerProviderSettings } from '../../src/provider/docker/container-facts.js';
 import { interpolate } from '../../src/provider/docker/labels/compose-interpolation.js';
 
-/** The corpus lives next to the repository (`../shared/corpus/traefik-labels`), or where BERTH_CORPUS_DIR says. */
+/**
+ * The corpus: where BERTH_CORPUS_DIR says, else the copy in `test/fixtures/traefik-labels` (kept
+ * verbatim from the shared corpus, so CI runs it), else next to the repository.
+ */
 export function corpusDir(): string | undefined {
   const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
   const candidates = [
     process.env.BERTH_CORPUS_DIR,
+    resolve(repoRoot, 'test/fixtures/traefik-labels'),
     resolve(repoRoot, '../shared/corpus/traefik-labels'),
     resolve(repoRoot, '../../shared/corpus/traefik-labels'),
   ];
