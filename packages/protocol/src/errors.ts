@@ -25,6 +25,8 @@ export const ProtocolErrorCodes = {
   NodeCertExpired: 'BERTH_NODE_CERT_EXPIRED',
   /** The node was removed (`berth nodes rm`): its certificate is refused from then on. */
   NodeRevoked: 'BERTH_NODE_REVOKED',
+  /** Too many enrollments from one address within a minute; the node retries later. */
+  EnrollRate: 'BERTH_NODE_ENROLL_RATE',
   /** An enrollment or renewal request that cannot be honoured (bad CSR, bad name). */
   EnrollInvalid: 'BERTH_NODE_ENROLL_INVALID',
 } as const;

@@ -70,6 +70,11 @@ export interface DistributorOptions {
   rejectSlowAfter?: number;
   /** How late: a refusal past `rejectSlowAfter` is answered after this delay (a right secret never waits). */
   rejectDelayMs?: number;
+  /**
+   * Enrollments accepted from one source address a minute (default 60): a holder of the join
+   * secret cannot mint identities and registry writes without bound. Over it: 429.
+   */
+  maxEnrollPerSourcePerMinute?: number;
 }
 
 /** Refused join attempts from one source address, for aggregated logging and slowing it down. */
@@ -149,6 +154,7 @@ export class Distributor implements NodeRegistry {
       | 'rejectLogIntervalMs'
       | 'rejectSlowAfter'
       | 'rejectDelayMs'
+      | 'maxEnrollPerSourcePerMinute'
     >
   > &
     DistributorOptions;
@@ -167,6 +173,8 @@ export class Distributor implements NodeRegistry {
   #shedLogged = 0;
   readonly #rejects = new Map<string, RejectTally>();
   #rejectSweep: NodeJS.Timeout | null = null;
+  /** Enrollments per source address in the current minute. */
+  readonly #enrollments = new Map<string, { count: number; windowStart: number }>();
 
   constructor(opts: DistributorOptions) {
     this.#opts = {
@@ -179,6 +187,7 @@ export class Distributor implements NodeRegistry {
       rejectLogIntervalMs: 60_000,
       rejectSlowAfter: 10,
       rejectDelayMs: 1000,
+      maxEnrollPerSourcePerMinute: 60,
       ...opts,
     };
     this.#log = opts.logger.child({ component: 'distributor' });
@@ -457,6 +466,19 @@ export class Distributor implements NodeRegistry {
       else answer();
       return;
     }
+    if (!this.#enrollAllowed(socket.remoteAddress ?? '?')) {
+      req.resume();
+      this.#log.warn(
+        { code: ProtocolErrorCodes.EnrollRate, remote, node: claimedName || undefined },
+        'enrollment refused: too many from this address in a minute',
+      );
+      res.setHeader('retry-after', '60');
+      reply(429, {
+        code: ProtocolErrorCodes.EnrollRate,
+        message: `at most ${this.#opts.maxEnrollPerSourcePerMinute} enrollments a minute from one address`,
+      });
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -515,6 +537,23 @@ export class Distributor implements NodeRegistry {
         },
       );
     });
+  }
+
+  /** Counts an enrollment from `source` against its per-minute allowance. */
+  #enrollAllowed(source: string): boolean {
+    const now = Date.now();
+    let w = this.#enrollments.get(source);
+    if (!w || now - w.windowStart >= 60_000) {
+      // Bounded: sources whose minute is over are forgotten before a new one is tracked.
+      if (!w && this.#enrollments.size >= MAX_REJECT_SOURCES)
+        for (const [k, v] of this.#enrollments)
+          if (now - v.windowStart >= 60_000) this.#enrollments.delete(k);
+      if (!w && this.#enrollments.size >= MAX_REJECT_SOURCES) return false;
+      w = { count: 0, windowStart: now };
+      this.#enrollments.set(source, w);
+    }
+    w.count++;
+    return w.count <= this.#opts.maxEnrollPerSourcePerMinute;
   }
 
   /**
