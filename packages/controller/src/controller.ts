@@ -347,6 +347,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         staticWatcher?.close();
         if (staticTimer) clearTimeout(staticTimer);
         await provider?.close();
+        for (const extra of extraProviders) await extra.close();
         ticketKeys.close();
         clearInterval(renewal);
         ocsp.close();

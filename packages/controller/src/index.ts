@@ -41,3 +41,23 @@ export {
   type SnapshotStoreOptions,
   type StoreWarning,
 } from './store/snapshot-store.js';
+export type {
+  ContainerDecoder,
+  ContainerFacts,
+  ContainerNetwork,
+  DockerProviderSettings,
+} from './provider/docker/container-facts.js';
+export {
+  type DockerClient,
+  type DockerConnection,
+  type DockerEvent,
+  dockerodeClient,
+  parseDockerEndpoint,
+} from './provider/docker/docker-client.js';
+export {
+  DOCKER_PROVIDER,
+  DockerProvider,
+  type DockerProviderOptions,
+  type DockerProviderStatus,
+} from './provider/docker/docker-provider.js';
+export { type ContainerInspect, factsFromInspect } from './provider/docker/inspect-facts.js';
