@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -87,9 +88,16 @@ describe('the Docker provider on a real dockerd', { skip }, () => {
     await engine.release();
   });
 
-  const logs = async () =>
-    `${cluster.logs()}\n----- controller\n${await readFile(logFile, 'utf8').catch(() => '')}\n` +
-    `----- provider ${JSON.stringify(provider.status())}`;
+  /** Everything the processes and the in-process controller said, for failure messages. */
+  const logs = () => {
+    let controllerLog = '';
+    try {
+      controllerLog = readFileSync(logFile, 'utf8');
+    } catch {
+      // no log yet
+    }
+    return `${cluster.logs()}\n----- controller\n${controllerLog}\n----- provider ${JSON.stringify(provider.status())}`;
+  };
 
   /** A busybox httpd answering its `who` as the body, labelled for the router `host`. */
   async function run(who: string, host: string, extraLabels: Record<string, string> = {}) {
@@ -118,19 +126,31 @@ describe('the Docker provider on a real dockerd', { skip }, () => {
 
   it('routes to a labelled container once it starts, and drops the route when it stops', async () => {
     const app = await run('solo', 'solo.test');
-    await eventually(async () => (await body('solo.test')) === 'solo', 10_000, () => '');
+    await eventually(
+      async () => (await body('solo.test')) === 'solo',
+      10_000,
+      () => '',
+    );
     await app.stop({ t: 1 });
-    await eventually(async () => (await body('solo.test')) === 'status 404', 10_000, () => '');
+    await eventually(
+      async () => (await body('solo.test')) === 'status 404',
+      10_000,
+      () => '',
+    );
   });
 
   it('spreads requests round robin over three replicas of one service', async () => {
     await Promise.all(['r1', 'r2', 'r3'].map((who) => run(who, 'replicas.test')));
     // Wait until all three serve, then count a fresh series.
-    await eventually(async () => {
-      const seen = new Set<string>();
-      for (let i = 0; i < 6; i++) seen.add(await body('replicas.test'));
-      return seen.size === 3 && ['r1', 'r2', 'r3'].every((w) => seen.has(w));
-    }, 15_000);
+    await eventually(
+      async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 6; i++) seen.add(await body('replicas.test'));
+        return seen.size === 3 && ['r1', 'r2', 'r3'].every((w) => seen.has(w));
+      },
+      15_000,
+      logs,
+    );
     const counts = new Map<string, number>();
     for (let i = 0; i < 30; i++) {
       const who = await body('replicas.test');
@@ -148,18 +168,21 @@ describe('the Docker provider on a real dockerd', { skip }, () => {
       HostConfig: { NetworkMode: network },
     });
     await plain.start();
-    await eventually(() => provider.status().counters.ignored > before.ignored, 10_000);
+    await eventually(() => provider.status().counters.ignored > before.ignored, 10_000, logs);
     await plain.remove({ force: true });
     // A rename changes the container's facts but not what the (test) decoder builds from them.
     const named = await run('renamed', 'renamed.test');
-    await eventually(async () => (await body('renamed.test')) === 'renamed', 10_000);
+    await eventually(async () => (await body('renamed.test')) === 'renamed', 10_000, logs);
     const mid = provider.status().counters;
     await named.rename({ name: `berth-test-${runId}-renamed-2` });
-    await eventually(() => provider.status().counters.decodes > mid.decodes, 10_000);
+    await eventually(() => provider.status().counters.decodes > mid.decodes, 10_000, logs);
     const end = provider.status().counters;
     assert.equal(end.publishes, mid.publishes, 'a rename the routes do not show publishes nothing');
-    assert.equal(end.inspects - before.inspects, (mid.inspects - before.inspects) + 1);
-    assert.ok(mid.inspects - before.inspects <= 2, `inspects for one labelled start: ${mid.inspects - before.inspects}`);
+    assert.equal(end.inspects - before.inspects, mid.inspects - before.inspects + 1);
+    assert.ok(
+      mid.inspects - before.inspects <= 2,
+      `inspects for one labelled start: ${mid.inspects - before.inspects}`,
+    );
   });
 
   it('keeps routing while dockerd restarts, then resyncs and follows events again', async (t) => {
@@ -168,18 +191,22 @@ describe('the Docker provider on a real dockerd', { skip }, () => {
       return;
     }
     await run('survivor', 'survivor.test');
-    await eventually(async () => (await body('survivor.test')) === 'survivor', 10_000);
+    await eventually(async () => (await body('survivor.test')) === 'survivor', 10_000, logs);
     const resyncs = provider.status().counters.resyncs;
     await engine.restart();
     await eventually(
       () => provider.status().state === 'connected' && provider.status().counters.resyncs > resyncs,
       30_000,
-      () => JSON.stringify(provider.status()),
+      logs,
     );
     assert.equal(await body('survivor.test'), 'survivor', 'the surviving container is still routed');
-    assert.match(await readFile(logFile, 'utf8'), /"code":"BERTH_DOCKER_EVENTS_LOST"/, 'the lost stream is logged');
+    assert.match(
+      await readFile(logFile, 'utf8'),
+      /"code":"BERTH_DOCKER_EVENTS_LOST"/,
+      'the lost stream is logged',
+    );
     await run('after-restart', 'after.test');
-    await eventually(async () => (await body('after.test')) === 'after-restart', 10_000);
+    await eventually(async () => (await body('after.test')) === 'after-restart', 10_000, logs);
   });
 
   it('never lets the proxy node connect to the Docker socket', async () => {
@@ -188,7 +215,11 @@ describe('the Docker provider on a real dockerd', { skip }, () => {
     const proxyPackage = JSON.parse(
       await readFile(new URL('../../../packages/proxy/package.json', import.meta.url), 'utf8'),
     ) as { dependencies?: Record<string, string> };
-    assert.equal(proxyPackage.dependencies?.['dockerode'], undefined, 'the proxy package does not depend on dockerode');
+    assert.equal(
+      proxyPackage.dependencies?.['dockerode'],
+      undefined,
+      'the proxy package does not depend on dockerode',
+    );
     // ss lists each unix connection with its peer: the daemon's accepted ends name the socket path.
     const { stdout } = await promisify(execFile)('ss', ['-xpn']);
     const rows = stdout.split('\n').map((line) => line.trim().split(/\s+/));

@@ -151,10 +151,15 @@ async function findOrStart(): Promise<EngineResult> {
     if (await answers(socketPath)) return { ok: true, engine: engine(socketPath, null) };
   }
   const binary = dockerdBinary();
-  if (binary === null) return { ok: false, reason: 'no Docker daemon answers and dockerd is not installed (apt-get install docker.io)' };
+  if (binary === null)
+    return {
+      ok: false,
+      reason: 'no Docker daemon answers and dockerd is not installed (apt-get install docker.io)',
+    };
   const own = new OwnDaemon(HARNESS_ROOT, binary);
   if (await answers(own.socketPath)) return { ok: true, engine: engine(own.socketPath, own) };
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'no Docker daemon answers, and starting dockerd needs root' };
+  if (process.getuid?.() !== 0)
+    return { ok: false, reason: 'no Docker daemon answers, and starting dockerd needs root' };
   try {
     await own.start();
   } catch (err) {
@@ -170,7 +175,8 @@ function engine(socketPath: string, own: OwnDaemon | null): DockerEngine {
     docker: new Docker({ socketPath }),
     ownDaemon: own !== null,
     async restart() {
-      if (own === null) throw new Error('not the harness daemon: a test never restarts a daemon it did not start');
+      if (own === null)
+        throw new Error('not the harness daemon: a test never restarts a daemon it did not start');
       await own.stop();
       await own.start();
     },
@@ -203,7 +209,8 @@ export async function ensureBusyboxImage(docker: Docker): Promise<string> {
   const busybox = '/bin/busybox';
   if (!existsSync(busybox)) throw new Error('/bin/busybox missing: apt-get install busybox-static');
   const binary = await readFile(busybox);
-  if (hasInterpreter(binary)) throw new Error('/bin/busybox is dynamically linked: apt-get install busybox-static');
+  if (hasInterpreter(binary))
+    throw new Error('/bin/busybox is dynamically linked: apt-get install busybox-static');
   const rootfs = await mkdtemp(join(tmpdir(), 'berth-rootfs-'));
   try {
     await mkdir(join(rootfs, 'bin'));
@@ -215,11 +222,14 @@ export async function ensureBusyboxImage(docker: Docker): Promise<string> {
     await chmod(join(rootfs, 'serve'), 0o755);
     const tar = spawn('tar', ['-C', rootfs, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const [repo, tag] = BUSYBOX_IMAGE.split(':') as [string, string];
-    const progress = await docker.importImage(tar.stdout as NodeJS.ReadableStream, {
-      repo,
-      tag,
-      changes: ['CMD ["/serve"]', 'EXPOSE 80'],
-    } as object);
+    const progress = await docker.importImage(
+      tar.stdout as NodeJS.ReadableStream,
+      {
+        repo,
+        tag,
+        changes: ['CMD ["/serve"]', 'EXPOSE 80'],
+      } as object,
+    );
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(progress, (err: Error | null) => (err ? reject(err) : resolve()));
     });
@@ -246,9 +256,23 @@ function hasInterpreter(elf: Buffer): boolean {
 export async function removeTestObjects(docker: Docker, runId: string): Promise<void> {
   const filters = { label: [`berth-test=${runId}`] };
   const containers = await docker.listContainers({ all: true, filters });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {}),
+    ),
+  );
   const networks = await docker.listNetworks({ filters });
-  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => {})));
+  await Promise.all(
+    networks.map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => {}),
+    ),
+  );
 }
 
 /**
@@ -256,6 +280,7 @@ export async function removeTestObjects(docker: Docker, runId: string): Promise<
  * every end-to-end test (BERTH_REQUIRE_E2E=1, as CI sets it).
  */
 export function engineUnavailable(reason: string): string {
-  if (process.env['BERTH_REQUIRE_E2E'] === '1') throw new Error(`Docker end-to-end tests required: ${reason}`);
+  if (process.env['BERTH_REQUIRE_E2E'] === '1')
+    throw new Error(`Docker end-to-end tests required: ${reason}`);
   return reason;
 }

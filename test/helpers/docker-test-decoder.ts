@@ -26,14 +26,16 @@ export const testDecoder: ContainerDecoder = (containers) => {
     service ??= c.name;
     const ip = address(c);
     if (ip === null) continue;
-    const lb = (config.http.services[service] ??= { loadBalancer: { servers: [] } }).loadBalancer;
-    lb?.servers.push({ url: `http://${ip}:${port}` });
+    const entry = config.http.services[service] ?? { loadBalancer: { servers: [] } };
+    config.http.services[service] = entry;
+    entry.loadBalancer?.servers.push({ url: `http://${ip}:${port}` });
     for (const [key, value] of Object.entries(labels)) {
       const m = /^traefik\.http\.routers\.([^.]+)\.rule$/i.exec(key);
       if (m?.[1]) config.http.routers[m[1]] ??= { rule: value, service };
     }
   }
-  for (const s of Object.values(config.http.services)) s.loadBalancer?.servers.sort((a, b) => (a.url < b.url ? -1 : 1));
+  for (const s of Object.values(config.http.services))
+    s.loadBalancer?.servers.sort((a, b) => (a.url < b.url ? -1 : 1));
   const part: ProviderPart = { sourceKey: 'docker', config, errors: [] };
   return [part];
 };

@@ -31,16 +31,6 @@ export {
 export { Distributor, type DistributorOptions, NODE_CHANNEL_PATH } from './distributor/distributor.js';
 export type { NodeRegistry, NodeStatsView, NodeView } from './distributor/node-view.js';
 export { type ControllerPki, ensureControllerPki } from './pki/controller-pki.js';
-export { FileProvider, type FileProviderOptions, type ProviderLogger } from './provider/file-provider.js';
-export type { PartSources, PartsListener, Provider, ProviderPart } from './provider/provider-part.js';
-export { loadControllerConfig, parseControllerConfig } from './settings/controller-config.js';
-export {
-  DEFAULT_HISTORY,
-  type HistoryEntry,
-  SnapshotStore,
-  type SnapshotStoreOptions,
-  type StoreWarning,
-} from './store/snapshot-store.js';
 export type {
   ContainerDecoder,
   ContainerFacts,
@@ -61,3 +51,13 @@ export {
   type DockerProviderStatus,
 } from './provider/docker/docker-provider.js';
 export { type ContainerInspect, factsFromInspect } from './provider/docker/inspect-facts.js';
+export { FileProvider, type FileProviderOptions, type ProviderLogger } from './provider/file-provider.js';
+export type { PartSources, PartsListener, Provider, ProviderPart } from './provider/provider-part.js';
+export { loadControllerConfig, parseControllerConfig } from './settings/controller-config.js';
+export {
+  DEFAULT_HISTORY,
+  type HistoryEntry,
+  SnapshotStore,
+  type SnapshotStoreOptions,
+  type StoreWarning,
+} from './store/snapshot-store.js';

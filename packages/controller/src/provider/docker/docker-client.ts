@@ -70,7 +70,8 @@ export function parseDockerEndpoint(
   const value = endpoint.trim();
   if (value.startsWith('unix://')) {
     const socketPath = value.slice('unix://'.length);
-    if (!socketPath.startsWith('/')) return { ok: false, message: `'${endpoint}': a unix socket needs an absolute path` };
+    if (!socketPath.startsWith('/'))
+      return { ok: false, message: `'${endpoint}': a unix socket needs an absolute path` };
     return { ok: true, connection: { kind: 'socket', socketPath } };
   }
   if (value.startsWith('/')) return { ok: true, connection: { kind: 'socket', socketPath: value } };
@@ -86,7 +87,11 @@ export function parseDockerEndpoint(
   let files: DockerTlsFiles | null = tls;
   const certPath = env['DOCKER_CERT_PATH'];
   if (files === null && certPath && env['DOCKER_TLS_VERIFY'] && env['DOCKER_TLS_VERIFY'] !== '0') {
-    files = { ca: join(certPath, 'ca.pem'), cert: join(certPath, 'cert.pem'), key: join(certPath, 'key.pem') };
+    files = {
+      ca: join(certPath, 'ca.pem'),
+      cert: join(certPath, 'cert.pem'),
+      key: join(certPath, 'key.pem'),
+    };
   }
   const protocol = scheme === 'https' || (scheme === 'tcp' && files !== null) ? 'https' : 'http';
   const port = match[3] ? Number(match[3]) : protocol === 'https' ? 2376 : 2375;

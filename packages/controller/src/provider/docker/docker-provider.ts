@@ -339,7 +339,11 @@ export class DockerProvider implements Provider {
   #publish(): void {
     const parts = [...this.#decoded];
     if (this.#outage !== null) {
-      parts.push({ sourceKey: `${DOCKER_PROVIDER}:status`, config: emptyDynamicConfig(), errors: [this.#outage] });
+      parts.push({
+        sourceKey: `${DOCKER_PROVIDER}:status`,
+        config: emptyDynamicConfig(),
+        errors: [this.#outage],
+      });
     }
     const serial = canonicalJson(parts);
     if (serial === this.#lastEmitted) return;
@@ -394,7 +398,10 @@ export class DockerProvider implements Provider {
     this.#pingTimer = setInterval(() => {
       this.#client.ping().catch((err: unknown) => {
         if (generation === this.#generation)
-          this.#fail(ErrorCodes.DOCKER_UNREACHABLE, `Docker at ${this.#client.endpoint} stopped answering: ${errorMessage(err)}`);
+          this.#fail(
+            ErrorCodes.DOCKER_UNREACHABLE,
+            `Docker at ${this.#client.endpoint} stopped answering: ${errorMessage(err)}`,
+          );
       });
     }, this.#pingMs);
     this.#pingTimer.unref();
@@ -441,7 +448,11 @@ export class DockerProvider implements Provider {
 }
 
 /** Runs `task` over `items` with at most `limit` in flight; the first failure rejects after the rest settle. */
-async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: unknown = null;
   const worker = async () => {

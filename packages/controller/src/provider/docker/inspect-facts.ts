@@ -30,7 +30,7 @@ export function factsFromInspect(info: ContainerInspect): ContainerFacts {
   const health = info.State?.Health?.Status;
   const networks: ContainerNetwork[] = Object.entries(info.NetworkSettings?.Networks ?? {})
     .map(([name, net]) => ({ name, ipv4: net?.IPAddress ?? '', ipv6: net?.GlobalIPv6Address ?? '' }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort((a, b) => byCodeUnit(a.name, b.name));
 
   const exposed = new Map<string, { port: number; protocol: 'tcp' | 'udp' }>();
   for (const key of Object.keys(info.Config?.ExposedPorts ?? {})) {
@@ -57,8 +57,8 @@ export function factsFromInspect(info: ContainerInspect): ContainerFacts {
   published.sort(
     (a, b) =>
       a.containerPort - b.containerPort ||
-      a.protocol.localeCompare(b.protocol) ||
-      a.hostIp.localeCompare(b.hostIp) ||
+      byCodeUnit(a.protocol, b.protocol) ||
+      byCodeUnit(a.hostIp, b.hostIp) ||
       a.hostPort - b.hostPort,
   );
 
@@ -70,9 +70,7 @@ export function factsFromInspect(info: ContainerInspect): ContainerFacts {
     health: health !== undefined && HEALTH.has(health) ? (health as ContainerFacts['health']) : null,
     networkMode: info.HostConfig?.NetworkMode ?? '',
     networks,
-    exposedPorts: [...exposed.values()].sort(
-      (a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol),
-    ),
+    exposedPorts: [...exposed.values()].sort((a, b) => a.port - b.port || byCodeUnit(a.protocol, b.protocol)),
     publishedPorts: published,
   };
   const project = labels['com.docker.compose.project'];
@@ -93,4 +91,9 @@ function parsePortKey(key: string): { port: number; protocol: 'tcp' | 'udp' } | 
   const port = Number(match[1]);
   if (port < 1 || port > 65535) return null;
   return { port, protocol: (match[2]?.toLowerCase() ?? 'tcp') as 'tcp' | 'udp' };
+}
+
+/** Locale-independent order: facts are compared as canonical JSON, so their order must not depend on ICU. */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
