@@ -20,6 +20,10 @@ import type { CompileResult } from './compiler/compile-result.js';
 import { ErrorCodes } from './compiler/error-codes.js';
 import { Distributor } from './distributor/distributor.js';
 import { ensureControllerPki } from './pki/controller-pki.js';
+import type { ContainerDecoder } from './provider/docker/container-facts.js';
+import { createDockerProvider } from './provider/docker/create-docker-provider.js';
+import type { DockerProvider } from './provider/docker/docker-provider.js';
+import type { DockerProviderConfig } from './provider/docker/docker-settings.js';
 import { FileProvider } from './provider/file-provider.js';
 import { resolveFileReferences } from './provider/file-references.js';
 import type { Provider, ProviderPart } from './provider/provider-part.js';
@@ -58,6 +62,10 @@ export interface ControllerOptions {
    * provider's seat, and how tests feed parts the file provider cannot express yet.
    */
   providers?: Provider[];
+  /** `providers.docker` from the command line (`--docker`); takes the place of the config file's. */
+  docker?: DockerProviderConfig;
+  /** Turns containers into configuration; without it, `providers.docker` is reported and not started. */
+  dockerDecoder?: ContainerDecoder;
 }
 
 export interface ControllerHandle {
@@ -112,6 +120,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   // Static settings: the file (if any), then flags on top.
   let staticErrors: ConfigError[] = [];
   let providerFile = opts.providerFile ? resolve(opts.providerFile) : null;
+  // Read once at start, like providers.file: a change in the file needs a restart.
+  let dockerConfig: DockerProviderConfig | null | undefined = opts.docker;
   const readStatics = async (): Promise<StaticConfig | null> => {
     let fromFile: StaticConfig = { entryPoints: {} };
     if (opts.configFile) {
@@ -121,6 +131,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         return null;
       fromFile = loaded.statics;
       providerFile ??= loaded.providerFile;
+      if (dockerConfig === undefined) dockerConfig = loaded.docker;
     }
     const entryPoints = { ...fromFile.entryPoints, ...(opts.entryPoints ?? {}) };
     // Every section of the file goes on (accessLog, routeRemovalGrace, tls...): only entry points take flags.
@@ -185,7 +196,30 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let provider: FileProvider | null = null;
     let pipeline: Promise<void> = Promise.resolve();
     let reportedErrors = new Set<string>();
-    const extraProviders = opts.providers ?? [];
+    const extraProviders = [...(opts.providers ?? [])];
+    // Problems of providers themselves (not of the file): they stay listed for the controller's life.
+    const providerErrors: ConfigError[] = [];
+    let docker: DockerProvider | null = null;
+    if (dockerConfig) {
+      const created = opts.dockerDecoder
+        ? createDockerProvider(dockerConfig, { decode: opts.dockerDecoder, logger: log })
+        : {
+            ok: false as const,
+            error: {
+              code: ErrorCodes.DOCKER_SETTING_UNSUPPORTED,
+              path: 'providers.docker',
+              message:
+                'providers.docker: this controller has no Docker label decoder yet; Docker is not watched',
+            },
+          };
+      if (created.ok) {
+        docker = created.provider;
+        extraProviders.push(docker);
+      } else {
+        providerErrors.push(created.error);
+        log.error({ code: created.error.code, path: created.error.path }, created.error.message);
+      }
+    }
     // A controller that runs for months renews its generated default certificate before it expires.
     const renewal = setInterval(() => {
       void ensureDefaultCertificate(dataDir).then(
@@ -219,7 +253,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         });
         const tls = result.body.tls;
         ocsp.track(tls === undefined ? [] : [...tls.certificates, tls.defaultCertificate]);
-        lastCompile = { ...result, errors: [...staticErrors, ...result.errors] };
+        lastCompile = { ...result, errors: [...staticErrors, ...providerErrors, ...result.errors] };
         const seen = new Set<string>();
         for (const e of lastCompile.errors) {
           const key = canonicalJson(e);
@@ -315,7 +349,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const api = buildApi({
       store,
       nodes: distributor,
-      state: () => ({ compile: lastCompile, startedAt, epoch: store.epoch }),
+      state: () => ({
+        compile: lastCompile,
+        startedAt,
+        epoch: store.epoch,
+        ...(docker === null ? {} : { docker: docker.status() }),
+      }),
       ...(apiToken ? { authToken: apiToken } : {}),
       allowedHosts: [...(opts.apiHosts ?? []), ...(apiAddr.host ? [apiAddr.host] : [])],
       log,
