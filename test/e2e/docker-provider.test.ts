@@ -126,17 +126,9 @@ describe('the Docker provider on a real dockerd', { skip }, () => {
 
   it('routes to a labelled container once it starts, and drops the route when it stops', async () => {
     const app = await run('solo', 'solo.test');
-    await eventually(
-      async () => (await body('solo.test')) === 'solo',
-      10_000,
-      () => '',
-    );
+    await eventually(async () => (await body('solo.test')) === 'solo', 10_000, logs);
     await app.stop({ t: 1 });
-    await eventually(
-      async () => (await body('solo.test')) === 'status 404',
-      10_000,
-      () => '',
-    );
+    await eventually(async () => (await body('solo.test')) === 'status 404', 10_000, logs);
   });
 
   it('spreads requests round robin over three replicas of one service', async () => {
@@ -185,6 +177,47 @@ describe('the Docker provider on a real dockerd', { skip }, () => {
     );
   });
 
+  it('follows Docker health: no traffic while starting or unhealthy, and no events from passing health checks', async () => {
+    // Same labels, plus a health check that passes once /www/ok exists, run every 200 ms.
+    const container = await engine.docker.createContainer({
+      Image: BUSYBOX_IMAGE,
+      name: `berth-test-${runId}-health`,
+      Env: ['WHO=health'],
+      Labels: {
+        'berth-test': runId,
+        'traefik.enable': 'true',
+        'traefik.http.routers.health.rule': 'Host(`health.test`)',
+        'traefik.http.services.health.loadbalancer.server.port': '80',
+      },
+      Healthcheck: {
+        Test: ['CMD', '/bin/busybox', 'test', '-f', '/www/ok'],
+        Interval: 200_000_000,
+        Timeout: 1_000_000_000,
+        Retries: 1,
+      },
+      HostConfig: { NetworkMode: network },
+    });
+    await container.start();
+    const exec = async (...cmd: string[]) => {
+      const e = await container.exec({ Cmd: ['/bin/busybox', ...cmd] });
+      await e.start({ Detach: true });
+    };
+    await eventually(
+      async () => (await container.inspect()).State.Health?.Status === 'unhealthy',
+      10_000,
+      logs,
+    );
+    assert.equal(await body('health.test'), 'status 404', 'no route to an unhealthy container');
+    await exec('touch', '/www/ok');
+    await eventually(async () => (await body('health.test')) === 'health', 10_000, logs);
+    // Steady passing checks: Docker runs an exec every 200 ms, and none of that reaches the provider.
+    const steady = provider.status().counters;
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(provider.status().counters.events, steady.events, 'passing health checks send no events');
+    await exec('rm', '/www/ok');
+    await eventually(async () => (await body('health.test')) === 'status 404', 10_000, logs);
+  });
+
   it('keeps routing while dockerd restarts, then resyncs and follows events again', async (t) => {
     if (!engine.ownDaemon) {
       t.skip('the Docker daemon in use was not started by this test');
@@ -200,6 +233,10 @@ describe('the Docker provider on a real dockerd', { skip }, () => {
       logs,
     );
     assert.equal(await body('survivor.test'), 'survivor', 'the surviving container is still routed');
+    const status = (await (await fetch(`${controller.apiUrl}/api/v1/status`)).json()) as {
+      docker?: { state: string };
+    };
+    assert.equal(status.docker?.state, 'connected');
     assert.match(
       await readFile(logFile, 'utf8'),
       /"code":"BERTH_DOCKER_EVENTS_LOST"/,

@@ -22,7 +22,7 @@ import { Distributor } from './distributor/distributor.js';
 import { ensureControllerPki } from './pki/controller-pki.js';
 import type { ContainerDecoder } from './provider/docker/container-facts.js';
 import { createDockerProvider } from './provider/docker/create-docker-provider.js';
-import type { DockerProvider } from './provider/docker/docker-provider.js';
+import { DockerProvider } from './provider/docker/docker-provider.js';
 import type { DockerProviderConfig } from './provider/docker/docker-settings.js';
 import { FileProvider } from './provider/file-provider.js';
 import { resolveFileReferences } from './provider/file-references.js';
@@ -199,7 +199,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const extraProviders = [...(opts.providers ?? [])];
     // Problems of providers themselves (not of the file): they stay listed for the controller's life.
     const providerErrors: ConfigError[] = [];
-    let docker: DockerProvider | null = null;
+    // The Docker provider whose connection /api/v1/status shows: from the settings, or one passed in.
+    let docker = extraProviders.find((p): p is DockerProvider => p instanceof DockerProvider) ?? null;
     if (dockerConfig) {
       const created = opts.dockerDecoder
         ? createDockerProvider(dockerConfig, { decode: opts.dockerDecoder, logger: log })
