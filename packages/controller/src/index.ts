@@ -38,6 +38,10 @@ export type {
   DockerProviderSettings,
 } from './provider/docker/container-facts.js';
 export {
+  type CreateDockerProviderDeps,
+  createDockerProvider,
+} from './provider/docker/create-docker-provider.js';
+export {
   type DockerClient,
   type DockerConnection,
   type DockerEvent,
@@ -47,9 +51,16 @@ export {
 export {
   DOCKER_PROVIDER,
   DockerProvider,
+  type DockerProviderLogger,
   type DockerProviderOptions,
   type DockerProviderStatus,
 } from './provider/docker/docker-provider.js';
+export {
+  DEFAULT_DOCKER_ENDPOINT,
+  DEFAULT_DOCKER_RULE,
+  type DockerProviderConfig,
+  parseDockerSettings,
+} from './provider/docker/docker-settings.js';
 export { type ContainerInspect, factsFromInspect } from './provider/docker/inspect-facts.js';
 export { FileProvider, type FileProviderOptions, type ProviderLogger } from './provider/file-provider.js';
 export type { PartSources, PartsListener, Provider, ProviderPart } from './provider/provider-part.js';

@@ -1,15 +1,14 @@
 // Builds the Docker provider from parsed settings: the one place the controller needs to know about.
 import { type ConfigError, configError } from '@berth/config';
 import { ErrorCodes } from '../../compiler/error-codes.js';
-import type { ProviderLogger } from '../file-provider.js';
 import type { ContainerDecoder } from './container-facts.js';
 import { type DockerClient, dockerodeClient } from './docker-client.js';
-import { DockerProvider, type DockerProviderOptions } from './docker-provider.js';
+import { DockerProvider, type DockerProviderLogger, type DockerProviderOptions } from './docker-provider.js';
 import type { DockerProviderConfig } from './docker-settings.js';
 
 export interface CreateDockerProviderDeps {
   decode: ContainerDecoder;
-  logger?: ProviderLogger;
+  logger?: DockerProviderLogger;
   /** Replaces dockerode (tests). */
   client?: DockerClient;
   /** Timing overrides (tests). */

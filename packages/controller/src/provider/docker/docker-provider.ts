@@ -29,7 +29,7 @@ export interface DockerProviderOptions {
   client: DockerClient;
   /** Follow the events stream (default true); false reads once, like Traefik's `watch: false`. */
   watch?: boolean;
-  logger?: ProviderLogger;
+  logger?: DockerProviderLogger;
   /** Quiet time gathering a burst of events into one inspect round and one decode (default 50 ms). */
   debounceMs?: number;
   /** First and longest wait between reconnect attempts (defaults 250 ms and 10 s), doubling in between. */
@@ -40,6 +40,14 @@ export interface DockerProviderOptions {
   /** Inspections in flight at once during a resync (default 8). */
   inspectConcurrency?: number;
 }
+
+/** The file provider's logger, plus `info` for the return of Docker after an outage. */
+export interface DockerProviderLogger extends ProviderLogger {
+  info(obj: object, msg: string): void;
+}
+
+/** close() waits this long at most for a request in flight: a hung daemon must not hold up shutdown. */
+const CLOSE_WAIT_MS = 2000;
 
 export type DockerConnectionState = 'connecting' | 'connected' | 'unreachable';
 
@@ -81,7 +89,7 @@ export class DockerProvider implements Provider {
   readonly #decode: ContainerDecoder;
   readonly #client: DockerClient;
   readonly #watch: boolean;
-  readonly #logger: ProviderLogger | undefined;
+  readonly #logger: DockerProviderLogger | undefined;
   readonly #debounceMs: number;
   readonly #reconnectMinMs: number;
   readonly #reconnectMaxMs: number;
@@ -151,7 +159,9 @@ export class DockerProvider implements Provider {
     this.#reconnectTimer = this.#debounceTimer = this.#pingTimer = null;
     this.#subscription?.close();
     this.#subscription = null;
-    await this.#work;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#work, new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   onChange(listener: PartsListener): () => void {
@@ -204,6 +214,12 @@ export class DockerProvider implements Provider {
         await this.#resync();
         if (generation !== this.#generation) return;
         this.#backoffMs = this.#reconnectMinMs;
+        if (this.#outage !== null) {
+          this.#logger?.info(
+            { endpoint: this.#client.endpoint, containers: this.#cache.size },
+            'Docker answers again; resynced',
+          );
+        }
         this.#setState('connected');
         this.#outage = null;
         this.#publish();
