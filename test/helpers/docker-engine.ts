@@ -1,7 +1,7 @@
 // A real Docker engine for end-to-end tests: uses one that answers, or starts its own dockerd, and builds a busybox image.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -34,11 +34,13 @@ export interface DockerEngine {
   endpoint: string;
   socketPath: string;
   docker: Docker;
-  /** True when this harness started (or adopted its own leftover) daemon; only then may a test restart it. */
+  /** True when the daemon is the harness's own (started here, or a leftover of an earlier run). */
   ownDaemon: boolean;
+  /** The harness's daemon, and no other live process uses it: only then may a test restart it. */
+  soleUser(): Promise<boolean>;
   /** Stops and starts the harness's daemon (containers survive: `--live-restore`). Own daemon only. */
   restart(): Promise<void>;
-  /** Stops the daemon if this harness started it; otherwise does nothing. */
+  /** Stops the harness's daemon when no other process uses it; never stops a daemon it did not start. */
   release(): Promise<void>;
 }
 
@@ -148,7 +150,7 @@ async function findOrStart(): Promise<EngineResult> {
   if (fromEnv?.startsWith('unix://')) candidates.push(fromEnv.slice('unix://'.length));
   candidates.push('/var/run/docker.sock');
   for (const socketPath of candidates) {
-    if (await answers(socketPath)) return { ok: true, engine: engine(socketPath, null) };
+    if (await answers(socketPath)) return { ok: true, engine: await engine(socketPath, null) };
   }
   const binary = dockerdBinary();
   if (binary === null)
@@ -157,7 +159,7 @@ async function findOrStart(): Promise<EngineResult> {
       reason: 'no Docker daemon answers and dockerd is not installed (apt-get install docker.io)',
     };
   const own = new OwnDaemon(HARNESS_ROOT, binary);
-  if (await answers(own.socketPath)) return { ok: true, engine: engine(own.socketPath, own) };
+  if (await answers(own.socketPath)) return { ok: true, engine: await engine(own.socketPath, own) };
   if (process.getuid?.() !== 0)
     return { ok: false, reason: 'no Docker daemon answers, and starting dockerd needs root' };
   try {
@@ -165,15 +167,45 @@ async function findOrStart(): Promise<EngineResult> {
   } catch (err) {
     return { ok: false, reason: `cannot start dockerd: ${(err as Error).message}` };
   }
-  return { ok: true, engine: engine(own.socketPath, own) };
+  return { ok: true, engine: await engine(own.socketPath, own) };
 }
 
-function engine(socketPath: string, own: OwnDaemon | null): DockerEngine {
-  const result: DockerEngine = {
+/**
+ * Processes using the harness's daemon register as `users/<pid>`, so that one test file (or a
+ * benchmark) finishing does not stop the daemon under another.
+ */
+async function register(root: string): Promise<void> {
+  await mkdir(join(root, 'users'), { recursive: true });
+  await writeFile(join(root, 'users', String(process.pid)), '');
+}
+
+async function otherUsers(root: string): Promise<number[]> {
+  let names: string[] = [];
+  try {
+    names = await readdir(join(root, 'users'));
+  } catch {
+    return [];
+  }
+  const others: number[] = [];
+  for (const name of names) {
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    if (Number.isInteger(pid) && pid > 0 && alive(pid)) others.push(pid);
+    else await rm(join(root, 'users', name), { force: true });
+  }
+  return others;
+}
+
+async function engine(socketPath: string, own: OwnDaemon | null): Promise<DockerEngine> {
+  if (own !== null) await register(own.root);
+  return {
     endpoint: `unix://${socketPath}`,
     socketPath,
     docker: new Docker({ socketPath }),
     ownDaemon: own !== null,
+    async soleUser() {
+      return own !== null && (await otherUsers(own.root)).length === 0;
+    },
     async restart() {
       if (own === null)
         throw new Error('not the harness daemon: a test never restarts a daemon it did not start');
@@ -182,11 +214,11 @@ function engine(socketPath: string, own: OwnDaemon | null): DockerEngine {
     },
     async release() {
       if (own === null) return;
-      await own.stop();
+      await rm(join(own.root, 'users', String(process.pid)), { force: true });
+      if ((await otherUsers(own.root)).length === 0) await own.stop();
       shared = null;
     },
   };
-  return result;
 }
 
 /** Image built from the host's busybox-static: `/serve` writes $WHO (or the hostname) to index.html and runs httpd on $PORT (80). */
