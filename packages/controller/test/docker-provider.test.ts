@@ -239,8 +239,10 @@ describe('DockerProvider', () => {
     assert.equal(p.status().lastError?.code, 'BERTH_DOCKER_UNREACHABLE');
     assert.deepEqual(names(p.current()), ['docker:status']);
     const since = p.status().since;
-    await until(() => docker.count('subscribe') >= 3, 'retries');
+    const publishes = p.status().counters.publishes;
+    await until(() => docker.count('subscribe') >= 4, 'retries');
     assert.equal(p.status().since, since, 'one outage, one start time, however many retries');
+    assert.equal(p.status().counters.publishes, publishes, 'retries publish nothing new');
     docker.down = null;
     await until(() => p.status().state === 'connected', 'connected');
     assert.deepEqual(names(p.current()), ['docker/a']);

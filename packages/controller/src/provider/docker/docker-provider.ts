@@ -379,7 +379,7 @@ export class DockerProvider implements Provider {
   #fail(code: string, message: string): void {
     if (this.#closed) return;
     const at = new Date().toISOString();
-    const first = this.#state !== 'unreachable';
+    const first = this.#outage === null;
     this.#lastError = { code, message, at };
     this.#generation++;
     this.#subscription?.close();
