@@ -228,6 +228,21 @@ describe('DockerProvider', () => {
     await until(() => names(p.current()).includes('docker/new'), 'events after the reconnect');
   });
 
+  it('resyncs in full now and then, catching what a silenced stream missed', async () => {
+    const docker = new FakeDocker();
+    const { decode } = countingDecoder();
+    provider = new DockerProvider({ settings, decode, client: docker, debounceMs: 10, resyncMs: 30 });
+    const p = provider;
+    await p.start();
+    let published = 0;
+    p.onChange(() => published++);
+    docker.add(container('quiet')); // started, but its event never arrives
+    await until(() => names(p.current()).join() === 'docker/quiet', 'the periodic resync');
+    const resyncs = p.status().counters.resyncs;
+    await until(() => p.status().counters.resyncs >= resyncs + 2, 'more resyncs');
+    assert.equal(published, 1, 'a resync that finds nothing new publishes nothing');
+  });
+
   it('starts even when Docker is unreachable, and connects when it appears', async () => {
     const docker = new FakeDocker();
     docker.down = new Error('connect ECONNREFUSED');

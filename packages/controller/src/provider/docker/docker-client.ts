@@ -151,6 +151,10 @@ export function dockerodeClient(connection: DockerConnection): DockerClient {
       const stream = (await events.getEvents({ filters })) as NodeJS.ReadableStream & {
         destroy?: () => void;
       };
+      // A peer that vanished without a FIN (a host gone, a NAT entry dropped) is found by TCP itself.
+      (
+        stream as { socket?: { setKeepAlive?: (on: boolean, delayMs: number) => void } }
+      ).socket?.setKeepAlive?.(true, 15_000);
       let ended = false;
       const end = (err: Error | null) => {
         if (ended) return;

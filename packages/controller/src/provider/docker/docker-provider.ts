@@ -37,6 +37,11 @@ export interface DockerProviderOptions {
   reconnectMaxMs?: number;
   /** Ping interval while connected: a stream that died without closing (a proxy, NAT) is found this way (default 10 s). */
   pingMs?: number;
+  /**
+   * A full resync this often while connected (default 5 min; 0: never): the safety net for an events
+   * stream that a proxy or NAT silenced without closing, which a ping over a new connection misses.
+   */
+  resyncMs?: number;
   /** Inspections in flight at once during a resync (default 8). */
   inspectConcurrency?: number;
 }
@@ -94,6 +99,7 @@ export class DockerProvider implements Provider {
   readonly #reconnectMinMs: number;
   readonly #reconnectMaxMs: number;
   readonly #pingMs: number;
+  readonly #resyncMs: number;
   readonly #concurrency: number;
 
   /** Facts of the containers the decoder sees, by id; replaced wholesale by a resync, patched by events. */
@@ -127,6 +133,7 @@ export class DockerProvider implements Provider {
   #backoffMs: number;
   #reconnectTimer: NodeJS.Timeout | null = null;
   #pingTimer: NodeJS.Timeout | null = null;
+  #resyncTimer: NodeJS.Timeout | null = null;
   #debounceTimer: NodeJS.Timeout | null = null;
   /** Resyncs and flushes run one at a time, in order. */
   #work: Promise<void> = Promise.resolve();
@@ -142,6 +149,7 @@ export class DockerProvider implements Provider {
     this.#reconnectMinMs = options.reconnectMinMs ?? 250;
     this.#reconnectMaxMs = Math.max(options.reconnectMaxMs ?? 10_000, this.#reconnectMinMs);
     this.#pingMs = options.pingMs ?? 10_000;
+    this.#resyncMs = options.resyncMs ?? 300_000;
     this.#concurrency = Math.max(1, options.inspectConcurrency ?? 8);
     this.#backoffMs = this.#reconnectMinMs;
   }
@@ -155,8 +163,8 @@ export class DockerProvider implements Provider {
     this.#closed = true;
     this.#generation++;
     for (const timer of [this.#reconnectTimer, this.#debounceTimer]) if (timer !== null) clearTimeout(timer);
-    if (this.#pingTimer !== null) clearInterval(this.#pingTimer);
-    this.#reconnectTimer = this.#debounceTimer = this.#pingTimer = null;
+    this.#stopTimers();
+    this.#reconnectTimer = this.#debounceTimer = null;
     this.#subscription?.close();
     this.#subscription = null;
     let timer: NodeJS.Timeout | undefined;
@@ -384,8 +392,7 @@ export class DockerProvider implements Provider {
     this.#generation++;
     this.#subscription?.close();
     this.#subscription = null;
-    if (this.#pingTimer !== null) clearInterval(this.#pingTimer);
-    this.#pingTimer = null;
+    this.#stopTimers();
     this.#setState('unreachable');
     if (first) {
       this.#logger?.error({ code, endpoint: this.#client.endpoint }, message);
@@ -410,7 +417,7 @@ export class DockerProvider implements Provider {
   }
 
   #startPing(generation: number): void {
-    if (this.#pingTimer !== null) clearInterval(this.#pingTimer);
+    this.#stopTimers();
     this.#pingTimer = setInterval(() => {
       this.#client.ping().catch((err: unknown) => {
         if (generation === this.#generation)
@@ -421,6 +428,27 @@ export class DockerProvider implements Provider {
       });
     }, this.#pingMs);
     this.#pingTimer.unref();
+    if (this.#resyncMs <= 0) return;
+    this.#resyncTimer = setInterval(() => {
+      void this.#enqueue(async () => {
+        if (this.#closed || generation !== this.#generation) return;
+        try {
+          await this.#resync();
+        } catch (err) {
+          if (generation === this.#generation)
+            this.#fail(ErrorCodes.DOCKER_INSPECT, `cannot list or inspect containers: ${errorMessage(err)}`);
+          return;
+        }
+        if (generation === this.#generation) this.#publish();
+      });
+    }, this.#resyncMs);
+    this.#resyncTimer.unref();
+  }
+
+  #stopTimers(): void {
+    if (this.#pingTimer !== null) clearInterval(this.#pingTimer);
+    if (this.#resyncTimer !== null) clearInterval(this.#resyncTimer);
+    this.#pingTimer = this.#resyncTimer = null;
   }
 
   #setState(state: DockerConnectionState): void {
