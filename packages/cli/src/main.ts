@@ -19,10 +19,25 @@ function usage(): string {
   ].join('\n');
 }
 
+/** `--docker` alone becomes `--docker=<bare value>`: parseArgs has no optional values. */
+function withBareValues(args: string[], cmd: Command): string[] {
+  const out: string[] = [];
+  for (const arg of args) {
+    if (arg === '--') return [...out, ...args.slice(out.length)];
+    const bare = arg.startsWith('--') ? cmd.options[arg.slice(2)]?.bare : undefined;
+    out.push(bare === undefined ? arg : `${arg}=${bare}`);
+  }
+  return out;
+}
+
 export function commandHelp(cmd: Command): string {
   const lines = [`Usage: berth ${cmd.name} ${cmd.usage ?? '[options]'}`, '', cmd.summary, '', 'Options:'];
   const opts = Object.entries(cmd.options);
-  const labels = opts.map(([name, o]) => `--${name}${o.type === 'string' ? ` <${o.arg ?? 'value'}>` : ''}`);
+  const labels = opts.map(([name, o]) =>
+    o.bare !== undefined
+      ? `--${name}[=<${o.arg ?? 'value'}>]`
+      : `--${name}${o.type === 'string' ? ` <${o.arg ?? 'value'}>` : ''}`,
+  );
   const width = Math.max(10, ...labels.map((l) => l.length));
   opts.forEach(([, o], i) => {
     lines.push(
@@ -62,7 +77,12 @@ export async function run(argv: string[]): Promise<number> {
   }
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: cmd.positionals ?? false });
+    parsed = parseArgs({
+      args: withBareValues(rest, cmd),
+      options,
+      strict: true,
+      allowPositionals: cmd.positionals ?? false,
+    });
   } catch (err) {
     process.stderr.write(`berth ${name}: ${(err as Error).message}\n\n${commandHelp(cmd)}\n`);
     return 2;

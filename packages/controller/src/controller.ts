@@ -22,6 +22,11 @@ import { Distributor } from './distributor/distributor.js';
 import { JoinSecrets } from './distributor/join-secrets.js';
 import { NodeIdentities } from './distributor/node-identities.js';
 import { ensureControllerPki } from './pki/controller-pki.js';
+import type { ContainerDecoder } from './provider/docker/container-facts.js';
+import { createDockerProvider } from './provider/docker/create-docker-provider.js';
+import { DockerProvider } from './provider/docker/docker-provider.js';
+import type { DockerProviderConfig } from './provider/docker/docker-settings.js';
+import { decodeContainers } from './provider/docker/labels/decode-containers.js';
 import { FileProvider } from './provider/file-provider.js';
 import { resolveFileReferences } from './provider/file-references.js';
 import type { Provider, ProviderPart } from './provider/provider-part.js';
@@ -62,6 +67,10 @@ export interface ControllerOptions {
    * provider's seat, and how tests feed parts the file provider cannot express yet.
    */
   providers?: Provider[];
+  /** `providers.docker` from the command line (`--docker`); takes the place of the config file's. */
+  docker?: DockerProviderConfig;
+  /** Turns containers into configuration: Traefik's label grammar (`decodeContainers`) unless a test swaps it. */
+  dockerDecoder?: ContainerDecoder;
 }
 
 export interface ControllerHandle {
@@ -120,6 +129,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   // Static settings: the file (if any), then flags on top.
   let staticErrors: ConfigError[] = [];
   let providerFile = opts.providerFile ? resolve(opts.providerFile) : null;
+  // Read once at start, like providers.file: a change in the file needs a restart.
+  let dockerConfig: DockerProviderConfig | null | undefined = opts.docker;
   const readStatics = async (): Promise<StaticConfig | null> => {
     let fromFile: StaticConfig = { entryPoints: {} };
     if (opts.configFile) {
@@ -129,6 +140,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         return null;
       fromFile = loaded.statics;
       providerFile ??= loaded.providerFile;
+      if (dockerConfig === undefined) dockerConfig = loaded.docker;
     }
     const entryPoints = { ...fromFile.entryPoints, ...(opts.entryPoints ?? {}) };
     // Every section of the file goes on (accessLog, routeRemovalGrace, tls...): only entry points take flags.
@@ -215,7 +227,24 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let provider: FileProvider | null = null;
     let pipeline: Promise<void> = Promise.resolve();
     let reportedErrors = new Set<string>();
-    const extraProviders = opts.providers ?? [];
+    const extraProviders = [...(opts.providers ?? [])];
+    // Problems of providers themselves (not of the file): they stay listed for the controller's life.
+    const providerErrors: ConfigError[] = [];
+    // The Docker provider whose connection /api/v1/status shows: from the settings, or one passed in.
+    let docker = extraProviders.find((p): p is DockerProvider => p instanceof DockerProvider) ?? null;
+    if (dockerConfig) {
+      const created = createDockerProvider(dockerConfig, {
+        decode: opts.dockerDecoder ?? decodeContainers,
+        logger: log,
+      });
+      if (created.ok) {
+        docker = created.provider;
+        extraProviders.push(docker);
+      } else {
+        providerErrors.push(created.error);
+        log.error({ code: created.error.code, path: created.error.path }, created.error.message);
+      }
+    }
     // A controller that runs for months renews its generated default certificate before it expires.
     const renewal = setInterval(() => {
       void ensureDefaultCertificate(dataDir).then(
@@ -249,7 +278,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         });
         const tls = result.body.tls;
         ocsp.track(tls === undefined ? [] : [...tls.certificates, tls.defaultCertificate]);
-        lastCompile = { ...result, errors: [...staticErrors, ...result.errors] };
+        lastCompile = { ...result, errors: [...staticErrors, ...providerErrors, ...result.errors] };
         const seen = new Set<string>();
         for (const e of lastCompile.errors) {
           const key = canonicalJson(e);
@@ -345,7 +374,12 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     const api = buildApi({
       store,
       nodes: distributor,
-      state: () => ({ compile: lastCompile, startedAt, epoch: store.epoch }),
+      state: () => ({
+        compile: lastCompile,
+        startedAt,
+        epoch: store.epoch,
+        ...(docker === null ? {} : { docker: docker.status() }),
+      }),
       ...(apiToken ? { authToken: apiToken } : {}),
       admin: {
         token: adminToken,
@@ -384,6 +418,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         staticWatcher?.close();
         if (staticTimer) clearTimeout(staticTimer);
         await provider?.close();
+        for (const extra of extraProviders) await extra.close();
         ticketKeys.close();
         clearInterval(renewal);
         ocsp.close();

@@ -31,6 +31,37 @@ export {
 export { Distributor, type DistributorOptions, NODE_CHANNEL_PATH } from './distributor/distributor.js';
 export type { NodeRegistry, NodeStatsView, NodeView } from './distributor/node-view.js';
 export { type ControllerPki, ensureControllerPki } from './pki/controller-pki.js';
+export type {
+  ContainerDecoder,
+  ContainerFacts,
+  ContainerNetwork,
+  DockerProviderSettings,
+} from './provider/docker/container-facts.js';
+export {
+  type CreateDockerProviderDeps,
+  createDockerProvider,
+} from './provider/docker/create-docker-provider.js';
+export {
+  type DockerClient,
+  type DockerConnection,
+  type DockerEvent,
+  dockerodeClient,
+  parseDockerEndpoint,
+} from './provider/docker/docker-client.js';
+export {
+  DOCKER_PROVIDER,
+  DockerProvider,
+  type DockerProviderLogger,
+  type DockerProviderOptions,
+  type DockerProviderStatus,
+} from './provider/docker/docker-provider.js';
+export {
+  DEFAULT_DOCKER_ENDPOINT,
+  DEFAULT_DOCKER_RULE,
+  type DockerProviderConfig,
+  parseDockerSettings,
+} from './provider/docker/docker-settings.js';
+export { type ContainerInspect, factsFromInspect } from './provider/docker/inspect-facts.js';
 export { FileProvider, type FileProviderOptions, type ProviderLogger } from './provider/file-provider.js';
 export type { PartSources, PartsListener, Provider, ProviderPart } from './provider/provider-part.js';
 export { loadControllerConfig, parseControllerConfig } from './settings/controller-config.js';

@@ -8,6 +8,8 @@ export interface OptionSpec {
   multiple?: boolean;
   short?: string;
   default?: string;
+  /** A string option that may also be given bare (`--docker`), meaning this value. */
+  bare?: string;
 }
 
 export interface Command {

@@ -1,11 +1,34 @@
 // `berth controller`: the only process with the Docker socket; serves the node channel and the internal API.
+
+import type { DockerProviderConfig } from '@berth/controller';
 import { logProcessWarnings, writeFileAtomic } from '@berth/protocol';
 import { parseApiAddress } from '../api-client.js';
 import { createLogger } from '../logger.js';
+import { CliError } from '../output.js';
 import { readSecret } from '../secrets.js';
 import { API_TOKEN } from './api-options.js';
 import { type Command, millis, str, strs, untilSignal } from './command.js';
 import { parseEntryPointFlags } from './entry-point-flags.js';
+
+/**
+ * `--docker[=endpoint]`: the Docker provider with Traefik's defaults (exposedByDefault false), the
+ * endpoint given or DOCKER_HOST or the local socket. A bad endpoint is a BERTH_CLI_BAD_FLAG.
+ */
+export async function parseDockerFlag(
+  value: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): Promise<DockerProviderConfig | undefined> {
+  if (value === undefined) return undefined;
+  const { parseDockerSettings } = await import('@berth/controller');
+  const parsed = parseDockerSettings(value === '' ? {} : { endpoint: value }, env);
+  if (parsed.docker === null) {
+    const reason = parsed.errors
+      .map((e) => e.message.replace(/^providers\.docker\.endpoint: /, ''))
+      .join('; ');
+    throw new CliError('BERTH_CLI_BAD_FLAG', `--docker: ${reason}`);
+  }
+  return parsed.docker;
+}
 
 /** Shorter API tokens are warned about: 32 characters of base64 carry 192 bits. */
 const MIN_API_TOKEN_LENGTH = 32;
@@ -83,6 +106,12 @@ export const controllerCommand: Command = {
       help: 'validity of the certificates nodes get at enrollment; they renew at half of it (default 30 days)',
       default: '2592000000',
     },
+    docker: {
+      type: 'string',
+      arg: 'endpoint',
+      bare: '',
+      help: 'watch Docker with the default settings (endpoint: DOCKER_HOST, else the local socket); replaces providers.docker of --config',
+    },
     'log-level': { type: 'string', arg: 'level', help: 'pino log level', default: 'info' },
   },
   examples: [
@@ -105,6 +134,7 @@ export const controllerCommand: Command = {
     const providerFile = str(v, 'file');
     const advertise = str(v, 'advertise');
     const apiHosts = strs(v, 'api-host');
+    const docker = await parseDockerFlag(str(v, 'docker'));
     const controller = await startController({
       dataDir: str(v, 'data-dir') ?? '.berth/controller',
       listen: str(v, 'listen') ?? '127.0.0.1:7443',
@@ -119,6 +149,7 @@ export const controllerCommand: Command = {
       ...(advertise ? { advertise } : {}),
       ...(apiToken ? { apiToken } : {}),
       ...(apiHosts.length > 0 ? { apiHosts } : {}),
+      ...(docker ? { docker } : {}),
     });
     const readyFile = str(v, 'ready-file');
     if (readyFile) {

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { CompileResult } from '../compiler/compile-result.js';
 import { ErrorCodes } from '../compiler/error-codes.js';
 import type { NodeRegistry } from '../distributor/node-view.js';
+import type { DockerProviderStatus } from '../provider/docker/docker-provider.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import { bearerChecker } from './bearer-auth.js';
 import { hostChecker } from './host-check.js';
@@ -34,6 +35,8 @@ export interface ApiState {
   compile: CompileResult | null;
   startedAt: string;
   epoch: string;
+  /** The Docker provider's connection, when it runs. */
+  docker?: DockerProviderStatus;
 }
 
 export interface ApiDeps {
@@ -212,6 +215,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       nodes: { connected: nodes.filter((n) => n.connected).length, total: nodes.length },
       converged: converged(nodes, current),
       errors: state.compile?.errors.length ?? 0,
+      ...(state.docker === undefined ? {} : { docker: state.docker }),
     };
   });
 

@@ -47,6 +47,22 @@ export const statusSchema = {
     },
     converged: bool,
     errors: int,
+    /** Present when the Docker provider runs: whether Docker answers, since when, and the last error. */
+    docker: {
+      type: 'object',
+      required: ['state', 'endpoint', 'since', 'lastError', 'containers'],
+      properties: {
+        state: { type: 'string', enum: ['connecting', 'connected', 'unreachable'] },
+        endpoint: str,
+        since: str,
+        lastError: {
+          type: ['object', 'null'],
+          required: ['code', 'message', 'at'],
+          properties: { code: str, message: str, at: str },
+        },
+        containers: int,
+      },
+    },
   },
 } as const;
 

@@ -52,6 +52,20 @@ export const ErrorCodes = {
   API_HOST_REFUSED: 'BERTH_API_HOST_REFUSED',
   API_BAD_REQUEST: 'BERTH_API_BAD_REQUEST',
   API_INTERNAL: 'BERTH_API_INTERNAL',
+  /** Docker cannot be reached (socket, TCP, TLS); the last known containers keep routing while it retries. */
+  DOCKER_UNREACHABLE: 'BERTH_DOCKER_UNREACHABLE',
+  /** The events stream ended or went silent; the provider reconnects and resyncs in full. */
+  DOCKER_EVENTS_LOST: 'BERTH_DOCKER_EVENTS_LOST',
+  /** Listing or inspecting containers failed; the provider reconnects and resyncs in full. */
+  DOCKER_INSPECT: 'BERTH_DOCKER_INSPECT',
+  /** The label decoder threw (a bug: it must report errors as data); the previous parts stay. */
+  DOCKER_DECODE: 'BERTH_DOCKER_DECODE',
+  /** `providers.docker` has a value of the wrong type or form; the Docker provider does not start. */
+  DOCKER_SETTING_INVALID: 'BERTH_DOCKER_SETTING_INVALID',
+  /** `providers.docker` has a key Berth does not know. */
+  DOCKER_SETTING_UNKNOWN: 'BERTH_DOCKER_SETTING_UNKNOWN',
+  /** `providers.docker` has a Traefik setting Berth does not implement yet; it has no effect. */
+  DOCKER_SETTING_UNSUPPORTED: 'BERTH_DOCKER_SETTING_UNSUPPORTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

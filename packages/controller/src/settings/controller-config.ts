@@ -3,18 +3,25 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type ConfigError, configError, type StaticConfig, validateStatic } from '@berth/config';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { type DockerProviderConfig, parseDockerSettings } from '../provider/docker/docker-settings.js';
 
 export interface ControllerFileSettings {
   statics: StaticConfig;
   /** Absolute path of the file provider's file or directory, if configured. */
   providerFile: string | null;
+  /** `providers.docker`, parsed; null when absent or invalid (its errors are in `errors`). */
+  docker: DockerProviderConfig | null;
   errors: ConfigError[];
 }
 
 /** The embedded default used by `berth up` and when no config file is given. */
 export const DEFAULT_ENTRYPOINTS: StaticConfig['entryPoints'] = { web: { address: ':8080' } };
 
-export function parseControllerConfig(text: string, path: string): ControllerFileSettings {
+export function parseControllerConfig(
+  text: string,
+  path: string,
+  env: Record<string, string | undefined> = process.env,
+): ControllerFileSettings {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const errors: ConfigError[] = [];
@@ -32,7 +39,7 @@ export function parseControllerConfig(text: string, path: string): ControllerFil
         at(e.pos[0]),
       ),
     );
-    return { statics: { entryPoints: {} }, providerFile: null, errors };
+    return { statics: { entryPoints: {} }, providerFile: null, docker: null, errors };
   }
   const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
   const sourceOf = (p: string[]) => {
@@ -52,8 +59,19 @@ export function parseControllerConfig(text: string, path: string): ControllerFil
   errors.push(...staticErrors);
 
   let providerFile: string | null = null;
+  let docker: DockerProviderConfig | null = null;
   const providers = doc.get('providers', true);
   if (isMap(providers)) {
+    const rawProviders = (raw['providers'] ?? {}) as Record<string, unknown>;
+    const dockerKey = Object.keys(rawProviders).find((k) => k.toLowerCase() === 'docker');
+    const parsed = parseDockerSettings(
+      dockerKey === undefined ? undefined : rawProviders[dockerKey],
+      env,
+      // Error paths say `providers.docker`; the file may spell it `Docker`.
+      (p) => sourceOf(dockerKey === undefined ? p : ['providers', dockerKey, ...p.slice(2)]),
+    );
+    docker = parsed.docker;
+    errors.push(...parsed.errors);
     const file = providers.get('file', true);
     if (isMap(file)) {
       const target = file.get('directory', true) ?? file.get('filename', true);
@@ -62,7 +80,7 @@ export function parseControllerConfig(text: string, path: string): ControllerFil
       }
     }
   }
-  return { statics: config, providerFile, errors };
+  return { statics: config, providerFile, docker, errors };
 }
 
 export async function loadControllerConfig(path: string): Promise<ControllerFileSettings> {
@@ -73,6 +91,7 @@ export async function loadControllerConfig(path: string): Promise<ControllerFile
     return {
       statics: { entryPoints: {} },
       providerFile: null,
+      docker: null,
       errors: [
         configError('BERTH_FILE_READ', '', `cannot read ${path}: ${(err as Error).message}`, {
           provider: 'static',

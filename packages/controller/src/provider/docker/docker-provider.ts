@@ -1,0 +1,518 @@
+// Watches Docker (list, inspect, events) and publishes the decoder's parts; rides out daemon restarts and lost streams.
+import { type ConfigError, emptyDynamicConfig } from '@berth/config';
+import { canonicalJson } from '@berth/protocol';
+import { ErrorCodes } from '../../compiler/error-codes.js';
+import type { ProviderLogger } from '../file-provider.js';
+import type { PartsListener, Provider, ProviderPart } from '../provider-part.js';
+import type { ContainerDecoder, ContainerFacts, DockerProviderSettings } from './container-facts.js';
+import type { DockerClient, DockerEvent, EventFilters, EventSubscription } from './docker-client.js';
+import { factsFromInspect } from './inspect-facts.js';
+
+export const DOCKER_PROVIDER = 'docker';
+
+/** Container actions that can change what a container routes to; everything else (exec_*, attach...) is not asked for. */
+export const WATCHED_CONTAINER_ACTIONS = [
+  'start',
+  'die',
+  'stop',
+  'kill',
+  'destroy',
+  'pause',
+  'unpause',
+  'health_status',
+  'rename',
+] as const;
+
+export interface DockerProviderOptions {
+  settings: DockerProviderSettings;
+  decode: ContainerDecoder;
+  client: DockerClient;
+  /** Follow the events stream (default true); false reads once, like Traefik's `watch: false`. */
+  watch?: boolean;
+  logger?: DockerProviderLogger;
+  /** Quiet time gathering a burst of events into one inspect round and one decode (default 50 ms). */
+  debounceMs?: number;
+  /** First and longest wait between reconnect attempts (defaults 250 ms and 10 s), doubling in between. */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Ping interval while connected: a stream that died without closing (a proxy, NAT) is found this way (default 10 s). */
+  pingMs?: number;
+  /**
+   * A full resync this often while connected (default 5 min; 0: never): the safety net for an events
+   * stream that a proxy or NAT silenced without closing, which a ping over a new connection misses.
+   */
+  resyncMs?: number;
+  /** Inspections in flight at once during a resync (default 8). */
+  inspectConcurrency?: number;
+}
+
+/** The file provider's logger, plus `info` for the return of Docker after an outage. */
+export interface DockerProviderLogger extends ProviderLogger {
+  info(obj: object, msg: string): void;
+}
+
+/** close() waits this long at most for a request in flight: a hung daemon must not hold up shutdown. */
+const CLOSE_WAIT_MS = 2000;
+
+export type DockerConnectionState = 'connecting' | 'connected' | 'unreachable';
+
+export interface DockerProviderStatus {
+  state: DockerConnectionState;
+  endpoint: string;
+  /** When `state` last changed, ISO 8601. */
+  since: string;
+  lastError: { code: string; message: string; at: string } | null;
+  /** Containers currently known (the ones the decoder sees). */
+  containers: number;
+  /** Work done so far; lets tests and benchmarks check that events stay cheap. */
+  counters: DockerProviderCounters;
+}
+
+export interface DockerProviderCounters {
+  /** Container list calls. */
+  lists: number;
+  inspects: number;
+  /** Events received; `ignored` of them named a container that cannot matter (no enable label). */
+  events: number;
+  ignored: number;
+  decodes: number;
+  /** Changes handed to listeners. */
+  publishes: number;
+  /** Full resyncs (start, and after every reconnect). */
+  resyncs: number;
+}
+
+interface CachedContainer {
+  facts: ContainerFacts;
+  /** canonicalJson(facts): an event that changes nothing is found by one string comparison. */
+  serial: string;
+}
+
+export class DockerProvider implements Provider {
+  readonly name = DOCKER_PROVIDER;
+  readonly #settings: DockerProviderSettings;
+  readonly #decode: ContainerDecoder;
+  readonly #client: DockerClient;
+  readonly #watch: boolean;
+  readonly #logger: DockerProviderLogger | undefined;
+  readonly #debounceMs: number;
+  readonly #reconnectMinMs: number;
+  readonly #reconnectMaxMs: number;
+  readonly #pingMs: number;
+  readonly #resyncMs: number;
+  readonly #concurrency: number;
+
+  /** Facts of the containers the decoder sees, by id; replaced wholesale by a resync, patched by events. */
+  readonly #cache = new Map<string, CachedContainer>();
+  /** Ids named by events since the last flush; true means destroyed (no inspect needed). */
+  readonly #pending = new Map<string, boolean>();
+  readonly #listeners = new Set<PartsListener>();
+  /** The decoder's last output; kept while Docker is unreachable. */
+  #decoded: ProviderPart[] = [];
+  #parts: ProviderPart[] = [];
+  #lastEmitted: string | null = null;
+
+  #state: DockerConnectionState = 'connecting';
+  #since = new Date().toISOString();
+  #lastError: DockerProviderStatus['lastError'] = null;
+  /** The error that began the current outage; stays the same while retries fail, so parts do not churn. */
+  #outage: ConfigError | null = null;
+  readonly #counters: DockerProviderCounters = {
+    lists: 0,
+    inspects: 0,
+    events: 0,
+    ignored: 0,
+    decodes: 0,
+    publishes: 0,
+    resyncs: 0,
+  };
+
+  /** Bumped on every (re)connect; handlers of an older subscription see a stale value and do nothing. */
+  #generation = 0;
+  #subscription: EventSubscription | null = null;
+  #backoffMs: number;
+  #reconnectTimer: NodeJS.Timeout | null = null;
+  #pingTimer: NodeJS.Timeout | null = null;
+  #resyncTimer: NodeJS.Timeout | null = null;
+  #debounceTimer: NodeJS.Timeout | null = null;
+  /** Resyncs and flushes run one at a time, in order. */
+  #work: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: DockerProviderOptions) {
+    this.#settings = options.settings;
+    this.#decode = options.decode;
+    this.#client = options.client;
+    this.#watch = options.watch ?? true;
+    this.#logger = options.logger;
+    this.#debounceMs = options.debounceMs ?? 50;
+    this.#reconnectMinMs = options.reconnectMinMs ?? 250;
+    this.#reconnectMaxMs = Math.max(options.reconnectMaxMs ?? 10_000, this.#reconnectMinMs);
+    this.#pingMs = options.pingMs ?? 10_000;
+    this.#resyncMs = options.resyncMs ?? 300_000;
+    this.#concurrency = Math.max(1, options.inspectConcurrency ?? 8);
+    this.#backoffMs = this.#reconnectMinMs;
+  }
+
+  /** Resolves after the first attempt, reachable or not: an absent Docker must not hold the controller back. */
+  async start(): Promise<void> {
+    await this.#connect();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#generation++;
+    for (const timer of [this.#reconnectTimer, this.#debounceTimer]) if (timer !== null) clearTimeout(timer);
+    this.#stopTimers();
+    this.#reconnectTimer = this.#debounceTimer = null;
+    this.#subscription?.close();
+    this.#subscription = null;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#work, new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+
+  onChange(listener: PartsListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  current(): ProviderPart[] {
+    return this.#parts;
+  }
+
+  status(): DockerProviderStatus {
+    return {
+      state: this.#state,
+      endpoint: this.#client.endpoint,
+      since: this.#since,
+      lastError: this.#lastError,
+      containers: this.#cache.size,
+      counters: { ...this.#counters },
+    };
+  }
+
+  /** Subscribes first, then lists: an event during the resync is flushed after it, so none falls in between. */
+  #connect(): Promise<void> {
+    const generation = ++this.#generation;
+    this.#subscription?.close();
+    this.#subscription = null;
+    return this.#enqueue(async () => {
+      if (this.#closed || generation !== this.#generation) return;
+      try {
+        if (this.#watch) {
+          const subscription = await this.#client.subscribe(this.#eventFilters(), {
+            onEvent: (event) => {
+              if (generation === this.#generation) this.#onEvent(event);
+            },
+            onEnd: (err) => {
+              if (generation !== this.#generation || this.#closed) return;
+              this.#fail(
+                ErrorCodes.DOCKER_EVENTS_LOST,
+                `the Docker events stream from ${this.#client.endpoint} ended${err ? `: ${err.message}` : ''}`,
+              );
+            },
+          });
+          if (this.#closed || generation !== this.#generation) {
+            subscription.close();
+            return;
+          }
+          this.#subscription = subscription;
+        }
+        await this.#resync();
+        if (generation !== this.#generation) return;
+        this.#backoffMs = this.#reconnectMinMs;
+        if (this.#outage !== null) {
+          this.#logger?.info(
+            { endpoint: this.#client.endpoint, containers: this.#cache.size },
+            'Docker answers again; resynced',
+          );
+        }
+        this.#setState('connected');
+        this.#outage = null;
+        this.#publish();
+        if (this.#watch) this.#startPing(generation);
+      } catch (err) {
+        if (generation !== this.#generation || this.#closed) return;
+        this.#fail(
+          ErrorCodes.DOCKER_UNREACHABLE,
+          `cannot reach Docker at ${this.#client.endpoint}: ${errorMessage(err)}`,
+        );
+      }
+    });
+  }
+
+  /** Reads every container that can matter, replaces the cache, and decodes once. */
+  async #resync(): Promise<void> {
+    this.#counters.resyncs++;
+    const all = this.#settings.allowEmptyServices;
+    const ids = new Set<string>();
+    if (this.#settings.exposedByDefault) {
+      this.#counters.lists++;
+      for (const id of await this.#client.listContainerIds({ all })) ids.add(id);
+    } else {
+      // Docker ANDs label filters, so one list per enable label, merged: unlabelled containers stay in Docker.
+      for (const label of this.#enableLabels()) {
+        this.#counters.lists++;
+        for (const id of await this.#client.listContainerIds({ all, label })) ids.add(id);
+      }
+    }
+    const fresh = new Map<string, CachedContainer>();
+    await forEachLimited([...ids].sort(), this.#concurrency, async (id) => {
+      this.#counters.inspects++;
+      const info = await this.#client.inspectContainer(id);
+      if (info === null) return;
+      const facts = factsFromInspect(info);
+      if (this.#keep(facts)) fresh.set(facts.id || id, { facts, serial: canonicalJson(facts) });
+    });
+    this.#cache.clear();
+    for (const [id, entry] of fresh) this.#cache.set(id, entry);
+    this.#redecode();
+  }
+
+  #onEvent(event: DockerEvent): void {
+    if (this.#closed) return;
+    this.#counters.events++;
+    const action = (event.Action ?? event.status ?? '').split(':')[0]?.trim() ?? '';
+    const attributes = event.Actor?.Attributes ?? {};
+    let id: string;
+    if (event.Type === 'network') {
+      if (action !== 'connect' && action !== 'disconnect') return;
+      id = attributes['container'] ?? '';
+      // A container joins its networks before it starts; its start event brings it in.
+      if (id === '' || (!this.#cache.has(id) && !this.#settings.exposedByDefault)) {
+        this.#counters.ignored++;
+        return;
+      }
+    } else {
+      id = event.Actor?.ID ?? event.id ?? '';
+      if (id === '') return;
+      // Container events carry the container's labels: without an enable label it cannot matter, so no inspect.
+      if (!this.#cache.has(id) && !this.#settings.exposedByDefault && !this.#hasEnableLabel(attributes)) {
+        this.#counters.ignored++;
+        return;
+      }
+    }
+    const destroyed = event.Type !== 'network' && action === 'destroy';
+    this.#pending.set(id, destroyed || (this.#pending.get(id) ?? false));
+    this.#scheduleFlush();
+  }
+
+  /** The first event of a burst arms the timer; the rest ride along into one flush. */
+  #scheduleFlush(): void {
+    if (this.#debounceTimer !== null || this.#closed) return;
+    this.#debounceTimer = setTimeout(() => {
+      this.#debounceTimer = null;
+      void this.#enqueue(() => this.#flush());
+    }, this.#debounceMs);
+  }
+
+  /** Inspects only the containers the burst named; decodes only if some fact changed. */
+  async #flush(): Promise<void> {
+    if (this.#closed || this.#pending.size === 0) return;
+    const generation = this.#generation;
+    const batch = [...this.#pending];
+    this.#pending.clear();
+    let changed = false;
+    try {
+      await forEachLimited(batch, this.#concurrency, async ([id, destroyed]) => {
+        const info = destroyed ? null : await this.#inspect(id);
+        if (generation !== this.#generation) return;
+        const facts = info === null ? null : factsFromInspect(info);
+        if (facts === null || !this.#keep(facts)) {
+          if (this.#cache.delete(id)) changed = true;
+          return;
+        }
+        const serial = canonicalJson(facts);
+        if (this.#cache.get(id)?.serial === serial) return;
+        this.#cache.set(id, { facts, serial });
+        changed = true;
+      });
+    } catch (err) {
+      // Docker went away mid-burst: the reconnect's resync reads everything again, these included.
+      if (generation === this.#generation)
+        this.#fail(ErrorCodes.DOCKER_INSPECT, `cannot inspect containers: ${errorMessage(err)}`);
+      return;
+    }
+    if (!changed || generation !== this.#generation) return;
+    this.#redecode();
+    this.#publish();
+  }
+
+  async #inspect(id: string) {
+    this.#counters.inspects++;
+    return this.#client.inspectContainer(id);
+  }
+
+  #redecode(): void {
+    const facts = [...this.#cache.values()]
+      .map((c) => c.facts)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
+    this.#counters.decodes++;
+    try {
+      this.#decoded = this.#decode(facts, this.#settings);
+    } catch (err) {
+      this.#logger?.error(
+        { code: ErrorCodes.DOCKER_DECODE, err: errorMessage(err) },
+        'the Docker label decoder failed; keeping the previous Docker configuration',
+      );
+    }
+  }
+
+  /** Hands listeners the decoder's parts plus, during an outage, one part that says so. */
+  #publish(): void {
+    const parts = [...this.#decoded];
+    if (this.#outage !== null) {
+      parts.push({
+        sourceKey: `${DOCKER_PROVIDER}:status`,
+        config: emptyDynamicConfig(),
+        errors: [this.#outage],
+      });
+    }
+    const serial = canonicalJson(parts);
+    if (serial === this.#lastEmitted) return;
+    this.#lastEmitted = serial;
+    this.#parts = parts;
+    this.#counters.publishes++;
+    for (const listener of this.#listeners) {
+      try {
+        listener(parts);
+      } catch (err) {
+        this.#logger?.error({ err: errorMessage(err) }, 'docker provider listener failed');
+      }
+    }
+  }
+
+  /** Drops the stream, keeps the last good parts, and retries with a doubling, capped delay. */
+  #fail(code: string, message: string): void {
+    if (this.#closed) return;
+    const at = new Date().toISOString();
+    const first = this.#outage === null;
+    this.#lastError = { code, message, at };
+    this.#generation++;
+    this.#subscription?.close();
+    this.#subscription = null;
+    this.#stopTimers();
+    this.#setState('unreachable');
+    if (first) {
+      this.#logger?.error({ code, endpoint: this.#client.endpoint }, message);
+      this.#outage = {
+        code,
+        path: 'providers.docker',
+        message: `${message}; the last known containers keep routing until Docker answers again (since ${at})`,
+        source: { provider: DOCKER_PROVIDER, origin: this.#client.endpoint },
+      };
+      this.#publish();
+    }
+    if (this.#reconnectTimer !== null) return;
+    const delay = this.#backoffMs;
+    this.#backoffMs = Math.min(this.#backoffMs * 2, this.#reconnectMaxMs);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      if (this.#closed) return;
+      this.#setState('connecting');
+      void this.#connect();
+    }, delay);
+    this.#reconnectTimer.unref();
+  }
+
+  #startPing(generation: number): void {
+    this.#stopTimers();
+    this.#pingTimer = setInterval(() => {
+      this.#client.ping().catch((err: unknown) => {
+        if (generation === this.#generation)
+          this.#fail(
+            ErrorCodes.DOCKER_UNREACHABLE,
+            `Docker at ${this.#client.endpoint} stopped answering: ${errorMessage(err)}`,
+          );
+      });
+    }, this.#pingMs);
+    this.#pingTimer.unref();
+    if (this.#resyncMs <= 0) return;
+    this.#resyncTimer = setInterval(() => {
+      void this.#enqueue(async () => {
+        if (this.#closed || generation !== this.#generation) return;
+        try {
+          await this.#resync();
+        } catch (err) {
+          if (generation === this.#generation)
+            this.#fail(ErrorCodes.DOCKER_INSPECT, `cannot list or inspect containers: ${errorMessage(err)}`);
+          return;
+        }
+        if (generation === this.#generation) this.#publish();
+      });
+    }, this.#resyncMs);
+    this.#resyncTimer.unref();
+  }
+
+  #stopTimers(): void {
+    if (this.#pingTimer !== null) clearInterval(this.#pingTimer);
+    if (this.#resyncTimer !== null) clearInterval(this.#resyncTimer);
+    this.#pingTimer = this.#resyncTimer = null;
+  }
+
+  #setState(state: DockerConnectionState): void {
+    if (state === this.#state) return;
+    // Between two failed attempts of one outage, 'connecting' and 'unreachable' alternate: not news.
+    const retrying = this.#outage !== null && state !== 'connected' && this.#state !== 'connected';
+    if (!retrying) this.#since = new Date().toISOString();
+    this.#state = state;
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    const next = this.#work.then(task).catch((err: unknown) => {
+      this.#logger?.error({ err: errorMessage(err) }, 'docker provider task failed');
+    });
+    this.#work = next;
+    return next;
+  }
+
+  #eventFilters(): EventFilters {
+    return {
+      type: ['container', 'network'],
+      event: [...WATCHED_CONTAINER_ACTIONS, 'connect', 'disconnect'],
+    };
+  }
+
+  #enableLabels(): string[] {
+    return this.#settings.prefixes.map((prefix) => `${prefix}.enable`);
+  }
+
+  /** Same test as the Docker-side list filter (exact key), so events and resyncs agree on what is watched. */
+  #hasEnableLabel(labels: Record<string, string>): boolean {
+    return this.#enableLabels().some((key) => Object.hasOwn(labels, key));
+  }
+
+  /** The containers a resync would list: running ones (all with allowEmptyServices), labelled ones unless exposedByDefault. */
+  #keep(facts: ContainerFacts): boolean {
+    const live = facts.state === 'running' || facts.state === 'paused' || facts.state === 'restarting';
+    if (!live && !this.#settings.allowEmptyServices) return false;
+    return this.#settings.exposedByDefault || this.#hasEnableLabel(facts.labels);
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` in flight; the first failure rejects after the rest settle. */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: unknown = null;
+  const worker = async () => {
+    while (next < items.length && failure === null) {
+      const item = items[next++] as T;
+      try {
+        await task(item);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== null) throw failure;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,318 @@
+// A real Docker engine for end-to-end tests: uses one that answers, or starts its own dockerd, and builds a busybox image.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+
+/** Where the harness keeps its own daemon: one fixed place, so a run finds (and reuses) a leftover one. */
+export const HARNESS_ROOT = join(tmpdir(), 'berth-dockerd');
+
+/**
+ * Flags of the harness's dockerd. `--live-restore` lets containers outlive a daemon restart (the
+ * restart test needs that); its own data, exec root, pidfile and socket keep it apart from any
+ * system daemon. No storage-driver or iptables override was needed on Debian 12 (overlay2, iptables).
+ */
+export function dockerdArgs(root: string): string[] {
+  return [
+    '--data-root',
+    join(root, 'data'),
+    '--exec-root',
+    join(root, 'exec'),
+    '--pidfile',
+    join(root, 'dockerd.pid'),
+    '--host',
+    `unix://${join(root, 'docker.sock')}`,
+    '--live-restore',
+    ...(process.env['BERTH_DOCKERD_FLAGS']?.split(/\s+/).filter(Boolean) ?? []),
+  ];
+}
+
+export interface DockerEngine {
+  /** `unix:///...` of the daemon in use. */
+  endpoint: string;
+  socketPath: string;
+  docker: Docker;
+  /** True when the daemon is the harness's own (started here, or a leftover of an earlier run). */
+  ownDaemon: boolean;
+  /** The harness's daemon, and no other live process uses it: only then may a test restart it. */
+  soleUser(): Promise<boolean>;
+  /** Stops and starts the harness's daemon (containers survive: `--live-restore`). Own daemon only. */
+  restart(): Promise<void>;
+  /** Stops the harness's daemon when no other process uses it; never stops a daemon it did not start. */
+  release(): Promise<void>;
+}
+
+export type EngineResult = { ok: true; engine: DockerEngine } | { ok: false; reason: string };
+
+async function answers(socketPath: string): Promise<boolean> {
+  if (!existsSync(socketPath)) return false;
+  try {
+    await new Docker({ socketPath, timeout: 2000 }).ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function dockerdBinary(): string | null {
+  for (const dir of (process.env['PATH'] ?? '').split(':').concat(['/usr/sbin', '/usr/bin'])) {
+    if (dir && existsSync(join(dir, 'dockerd'))) return join(dir, 'dockerd');
+  }
+  return null;
+}
+
+async function readPid(root: string): Promise<number | null> {
+  try {
+    const pid = Number((await readFile(join(root, 'dockerd.pid'), 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The daemon the harness runs: started here, or a leftover of an earlier run under HARNESS_ROOT. */
+class OwnDaemon {
+  child: ChildProcess | null = null;
+  log = '';
+  constructor(
+    readonly root: string,
+    readonly binary: string,
+  ) {}
+
+  get socketPath(): string {
+    return join(this.root, 'docker.sock');
+  }
+
+  async start(timeoutMs = 60_000): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    const child = spawn(this.binary, dockerdArgs(this.root), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const keep = (chunk: Buffer) => {
+      this.log = (this.log + chunk.toString()).slice(-20_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`dockerd exited (${child.exitCode ?? child.signalCode}):\n${this.log.slice(-3000)}`);
+      }
+      if (await answers(this.socketPath)) return;
+      await sleep(200);
+    }
+    await this.stop();
+    throw new Error(`dockerd did not answer within ${timeoutMs} ms:\n${this.log.slice(-3000)}`);
+  }
+
+  /** SIGTERM to the pid it wrote (ours), then SIGKILL after 30 s. */
+  async stop(): Promise<void> {
+    const pid = this.child?.pid ?? (await readPid(this.root));
+    if (pid === null || pid === undefined || !alive(pid)) return;
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 30_000;
+    while (alive(pid) && Date.now() < deadline) {
+      // A child of ours must be reaped before kill(pid, 0) reports it gone.
+      if (this.child !== null && (this.child.exitCode !== null || this.child.signalCode !== null)) break;
+      await sleep(100);
+    }
+    if (alive(pid) && !(this.child !== null && this.child.exitCode !== null)) process.kill(pid, 'SIGKILL');
+    this.child = null;
+  }
+}
+
+let shared: Promise<EngineResult> | null = null;
+
+/**
+ * A Docker engine for this test process: DOCKER_HOST (unix only), the system socket, the harness's
+ * leftover daemon, or a new dockerd under HARNESS_ROOT (root and the dockerd binary needed).
+ */
+export function ensureDockerEngine(): Promise<EngineResult> {
+  shared ??= findOrStart();
+  return shared;
+}
+
+async function findOrStart(): Promise<EngineResult> {
+  const candidates: string[] = [];
+  const fromEnv = process.env['DOCKER_HOST'];
+  if (fromEnv?.startsWith('unix://')) candidates.push(fromEnv.slice('unix://'.length));
+  candidates.push('/var/run/docker.sock');
+  for (const socketPath of candidates) {
+    if (await answers(socketPath)) return { ok: true, engine: await engine(socketPath, null) };
+  }
+  const binary = dockerdBinary();
+  if (binary === null)
+    return {
+      ok: false,
+      reason: 'no Docker daemon answers and dockerd is not installed (apt-get install docker.io)',
+    };
+  const own = new OwnDaemon(HARNESS_ROOT, binary);
+  if (await answers(own.socketPath)) return { ok: true, engine: await engine(own.socketPath, own) };
+  if (process.getuid?.() !== 0)
+    return { ok: false, reason: 'no Docker daemon answers, and starting dockerd needs root' };
+  try {
+    await own.start();
+  } catch (err) {
+    return { ok: false, reason: `cannot start dockerd: ${(err as Error).message}` };
+  }
+  return { ok: true, engine: await engine(own.socketPath, own) };
+}
+
+/**
+ * Processes using the harness's daemon register as `users/<pid>`, so that one test file (or a
+ * benchmark) finishing does not stop the daemon under another.
+ */
+async function register(root: string): Promise<void> {
+  await mkdir(join(root, 'users'), { recursive: true });
+  await writeFile(join(root, 'users', String(process.pid)), '');
+}
+
+async function otherUsers(root: string): Promise<number[]> {
+  let names: string[] = [];
+  try {
+    names = await readdir(join(root, 'users'));
+  } catch {
+    return [];
+  }
+  const others: number[] = [];
+  for (const name of names) {
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    if (Number.isInteger(pid) && pid > 0 && alive(pid)) others.push(pid);
+    else await rm(join(root, 'users', name), { force: true });
+  }
+  return others;
+}
+
+async function engine(socketPath: string, own: OwnDaemon | null): Promise<DockerEngine> {
+  if (own !== null) await register(own.root);
+  return {
+    endpoint: `unix://${socketPath}`,
+    socketPath,
+    docker: new Docker({ socketPath }),
+    ownDaemon: own !== null,
+    async soleUser() {
+      return own !== null && (await otherUsers(own.root)).length === 0;
+    },
+    async restart() {
+      if (own === null)
+        throw new Error('not the harness daemon: a test never restarts a daemon it did not start');
+      await own.stop();
+      await own.start();
+    },
+    async release() {
+      if (own === null) return;
+      await rm(join(own.root, 'users', String(process.pid)), { force: true });
+      if ((await otherUsers(own.root)).length === 0) await own.stop();
+      shared = null;
+    },
+  };
+}
+
+/** Image built from the host's busybox-static: `/serve` writes $WHO (or the hostname) to index.html and runs httpd on $PORT (80). */
+export const BUSYBOX_IMAGE = 'berth-test-busybox:1';
+
+const SERVE_SCRIPT = `#!/bin/sh
+/bin/busybox mkdir -p /www
+echo "\${WHO:-$(/bin/busybox hostname)}" > /www/index.html
+exec /bin/busybox httpd -f -p "\${PORT:-80}" -h /www
+`;
+
+/** Imports BUSYBOX_IMAGE once per daemon (`docker import` of a rootfs: no registry involved). */
+export async function ensureBusyboxImage(docker: Docker): Promise<string> {
+  try {
+    await docker.getImage(BUSYBOX_IMAGE).inspect();
+    return BUSYBOX_IMAGE;
+  } catch {
+    // not there yet: build it below
+  }
+  const busybox = '/bin/busybox';
+  if (!existsSync(busybox)) throw new Error('/bin/busybox missing: apt-get install busybox-static');
+  const binary = await readFile(busybox);
+  if (hasInterpreter(binary))
+    throw new Error('/bin/busybox is dynamically linked: apt-get install busybox-static');
+  const rootfs = await mkdtemp(join(tmpdir(), 'berth-rootfs-'));
+  try {
+    await mkdir(join(rootfs, 'bin'));
+    await mkdir(join(rootfs, 'www'));
+    await mkdir(join(rootfs, 'tmp'));
+    await writeFile(join(rootfs, 'bin', 'busybox'), binary, { mode: 0o755 });
+    await symlink('busybox', join(rootfs, 'bin', 'sh'));
+    await writeFile(join(rootfs, 'serve'), SERVE_SCRIPT);
+    await chmod(join(rootfs, 'serve'), 0o755);
+    const tar = spawn('tar', ['-C', rootfs, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [repo, tag] = BUSYBOX_IMAGE.split(':') as [string, string];
+    const progress = await docker.importImage(
+      tar.stdout as NodeJS.ReadableStream,
+      {
+        repo,
+        tag,
+        changes: ['CMD ["/serve"]', 'EXPOSE 80'],
+      } as object,
+    );
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(progress, (err: Error | null) => (err ? reject(err) : resolve()));
+    });
+    await docker.getImage(BUSYBOX_IMAGE).inspect();
+    return BUSYBOX_IMAGE;
+  } finally {
+    await rm(rootfs, { recursive: true, force: true });
+  }
+}
+
+/** An ELF with a PT_INTERP program header needs a dynamic loader the image does not have. */
+function hasInterpreter(elf: Buffer): boolean {
+  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) return false; // ELF64 only
+  const phoff = Number(elf.readBigUInt64LE(0x20));
+  const size = elf.readUInt16LE(0x36);
+  const count = elf.readUInt16LE(0x38);
+  for (let i = 0; i < count && phoff + i * size + 4 <= elf.length; i++) {
+    if (elf.readUInt32LE(phoff + i * size) === 3) return true;
+  }
+  return false;
+}
+
+/** Removes every container and network labelled `berth-test=<runId>`, and nothing else. */
+export async function removeTestObjects(docker: Docker, runId: string): Promise<void> {
+  const filters = { label: [`berth-test=${runId}`] };
+  const containers = await docker.listContainers({ all: true, filters });
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {}),
+    ),
+  );
+  const networks = await docker.listNetworks({ filters });
+  await Promise.all(
+    networks.map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => {}),
+    ),
+  );
+}
+
+/**
+ * How a test reacts to a missing engine: skipped with the reason, or failed when the run demands
+ * every end-to-end test (BERTH_REQUIRE_E2E=1, as CI sets it).
+ */
+export function engineUnavailable(reason: string): string {
+  if (process.env['BERTH_REQUIRE_E2E'] === '1')
+    throw new Error(`Docker end-to-end tests required: ${reason}`);
+  return reason;
+}
