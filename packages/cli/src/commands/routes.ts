@@ -63,7 +63,8 @@ export function errorLines(routers: readonly (RouterListItem | TcpRouterListItem
       const at = e.source
         ? ` (${e.source.origin}${e.source.line === undefined ? '' : `:${e.source.line}`})`
         : '';
-      lines.push(`  ${r.name}: ${e.code}: ${e.message}${at}`);
+      const warning = e.severity === 'warning' ? 'warning: ' : '';
+      lines.push(`  ${r.name}: ${warning}${e.code}: ${e.message}${at}`);
     }
   }
   return lines;
