@@ -65,7 +65,11 @@ describe('compile: router middlewares', () => {
       middlewares: ['strip@file', 'auth@file', 'hdr@file'],
       entryPoints: ['web'],
     });
-    assert.deepEqual(Object.keys(result.body.http.middlewares ?? {}).sort(), ['auth@file', 'hdr@file', 'strip@file']);
+    assert.deepEqual(Object.keys(result.body.http.middlewares ?? {}).sort(), [
+      'auth@file',
+      'hdr@file',
+      'strip@file',
+    ]);
     assert.deepEqual(Object.keys(result.body.http.services), ['s@docker']);
     assert.deepEqual(result.routers[0]?.middlewares, ['strip@file', 'auth@file', 'hdr@file']);
     assert.deepEqual(
@@ -90,7 +94,9 @@ describe('compile: router middlewares', () => {
       statics,
     );
     assert.deepEqual(Object.keys(result.body.http.routers), ['good@file']);
-    assert.deepEqual(codes(result), [[ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.bad@file.middlewares']]);
+    assert.deepEqual(codes(result), [
+      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.bad@file.middlewares'],
+    ]);
     assert.match(result.errors[0]!.message, /middleware "nope@file" is not defined/);
   });
 
@@ -105,8 +111,13 @@ describe('compile: router middlewares', () => {
       ],
       statics,
     );
-    assert.deepEqual(codes(result), [[ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.r@file.middlewares']]);
-    assert.match(result.errors[0]!.message, /middleware "strip@kubernetes" is not defined: "kubernetes" is no provider/);
+    assert.deepEqual(codes(result), [
+      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.r@file.middlewares'],
+    ]);
+    assert.match(
+      result.errors[0]!.message,
+      /middleware "strip@kubernetes" is not defined: "kubernetes" is no provider/,
+    );
   });
 
   it('leaves sections that are empty out of the body, so older bodies hash the same', () => {

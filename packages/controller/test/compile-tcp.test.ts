@@ -201,7 +201,9 @@ describe('compile: TLS references of HTTP routers and entry points', () => {
       ],
       statics,
     );
-    assert.deepEqual(codes(result), [[ErrorCodes.TLS_OPTIONS_MISSING, 'http.routers.unknown@file.tls.options']]);
+    assert.deepEqual(codes(result), [
+      [ErrorCodes.TLS_OPTIONS_MISSING, 'http.routers.unknown@file.tls.options'],
+    ]);
     assert.equal(result.body.http.routers['mine@file']?.tls?.options, 'mine@file');
     assert.equal(result.body.http.routers['compatible@file']?.tls?.options, 'compatible');
     assert.equal(result.body.http.routers['strict@file']?.tls?.options, 'strict');

@@ -312,7 +312,9 @@ describe('Docker labels: random and mutated label sets', () => {
         [{ url: 'http://172.19.0.2:80' }],
         context(),
       );
-      otherRouters += result.routers.filter((r) => r.status === 'enabled' && r.name !== 'neighbour@docker').length;
+      otherRouters += result.routers.filter(
+        (r) => r.status === 'enabled' && r.name !== 'neighbour@docker',
+      ).length;
       for (const part of parts) {
         for (const e of part.errors) {
           errors++;

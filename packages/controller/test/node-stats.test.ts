@@ -212,7 +212,12 @@ describe('the API with node stats', () => {
       openConnections: 12,
       servers: [
         { service: 'api@file', url: 'http://10.0.0.1:8080', status: 'up', since: '2024-05-01T11:59:00.000Z' },
-        { service: 'api@file', url: 'http://10.0.0.2:8080', status: 'down', since: '2024-05-01T11:59:55.000Z' },
+        {
+          service: 'api@file',
+          url: 'http://10.0.0.2:8080',
+          status: 'down',
+          since: '2024-05-01T11:59:55.000Z',
+        },
         { service: 'web', url: 'http://10.0.0.3', status: 'ejected', since: '2024-05-01T11:59:59.000Z' },
       ],
       requests: statsA.requests,
