@@ -221,9 +221,9 @@ describe('the berth command', () => {
       // The CLI line is one to copy: the `berth` bin, with --api only when it is not the default.
       assert.ok(up.output().includes(`CLI:        npx berth nodes --api ${api} `), up.output());
       const routes = await run(group, ['routes', '--api', api]);
-      assert.match(routes.out, /^demo\s+enabled\s+web \(http\)\s/m, routes.out);
-      assert.match(routes.out, /^demo-tls\s+enabled\s+websecure \(https\)\s/m, routes.out);
-      assert.match(routes.out, /^catch-all\s+enabled\s+web \(http\)\s/m, routes.out);
+      assert.match(routes.out, /^demo@file\s+enabled\s+web \(http\)\s/m, routes.out);
+      assert.match(routes.out, /^demo-tls@file\s+enabled\s+websecure \(https\)\s/m, routes.out);
+      assert.match(routes.out, /^catch-all@file\s+enabled\s+web \(http\)\s/m, routes.out);
       // As the table says: the plain catch-all answers on web, not to HTTPS on websecure.
       assert.equal((await get(base, 'other.localhost')).status, 200);
       assert.equal((await httpsGet(tls, 'other.localhost')).status, 404);
