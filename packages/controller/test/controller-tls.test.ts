@@ -134,7 +134,7 @@ describe('controller with TLS and TCP', () => {
       assert.deepEqual(
         errors.json.map((e) => [e.code, e.path]),
         [
-          ['BERTH_CONFIG_SERVICE_MISSING', 'tcp.routers.pass.service'],
+          ['BERTH_CONFIG_SERVICE_MISSING', 'tcp.routers.pass@file.service'],
           ['BERTH_TLS_CERT_EXPIRED', 'tls.certificates.1'],
         ],
       );
