@@ -106,13 +106,13 @@ describe('the berth command', () => {
     assert.match(byHostPort.out, /node-1\s+\S+\s+connected/);
     const routes = await run(group, ['routes', '--api', api, '--json']);
     const list = JSON.parse(routes.out) as { name: string; rule: string }[];
-    assert.equal(list.find((r) => r.name === 'app')?.rule, 'Host(`app.test`)');
+    assert.equal(list.find((r) => r.name === 'app@file')?.rule, 'Host(`app.test`)');
     const table = await run(group, ['routes', '--api', api]);
-    assert.match(table.out, /app\s+enabled\s+web \(http\)/);
+    assert.match(table.out, /app@file\s+enabled\s+web \(http\)/);
     // Every router the sources define, the one a provider dropped too, with its error in full.
-    assert.match(table.out, /^broken\s+error\s+-\s+-\s+-\s+-\s+BERTH_CONFIG_RULE_SYNTAX$/m);
-    assert.match(table.out, /^Errors:\n {2}broken: BERTH_CONFIG_RULE_SYNTAX: .*broken\.yml:\d+\)$/m);
-    const broken = list.find((r) => r.name === 'broken') as unknown as {
+    assert.match(table.out, /^broken@file\s+error\s+-\s+-\s+-\s+-\s+BERTH_CONFIG_RULE_SYNTAX$/m);
+    assert.match(table.out, /^Errors:\n {2}broken@file: BERTH_CONFIG_RULE_SYNTAX: .*broken\.yml:\d+\)$/m);
+    const broken = list.find((r) => r.name === 'broken@file') as unknown as {
       status: string;
       errors: { path: string }[];
     };
@@ -121,7 +121,10 @@ describe('the berth command', () => {
     const tcp = await run(group, ['routes', '--api', api, '--tcp']);
     assert.equal(tcp.code, 0, tcp.out);
     assert.match(tcp.out, /^ROUTER\s+STATUS.*\bTLS\s+ERRORS/m);
-    assert.match(tcp.out, /vault\s+enabled\s+\S+\s+\d+\s+vault\s+HostSNI\(`vault\.test`\)\s+passthrough\s+-/);
+    assert.match(
+      tcp.out,
+      /vault@file\s+enabled\s+\S+\s+\d+\s+vault@file\s+HostSNI\(`vault\.test`\)\s+passthrough\s+-/,
+    );
   });
 
   it('lists certificates as a table and as JSON (the generated default one, as a TLS router exists)', async () => {
@@ -218,9 +221,9 @@ describe('the berth command', () => {
       // The CLI line is one to copy: the `berth` bin, with --api only when it is not the default.
       assert.ok(up.output().includes(`CLI:        npx berth nodes --api ${api} `), up.output());
       const routes = await run(group, ['routes', '--api', api]);
-      assert.match(routes.out, /^demo\s+enabled\s+web \(http\)\s/m, routes.out);
-      assert.match(routes.out, /^demo-tls\s+enabled\s+websecure \(https\)\s/m, routes.out);
-      assert.match(routes.out, /^catch-all\s+enabled\s+web \(http\)\s/m, routes.out);
+      assert.match(routes.out, /^demo@file\s+enabled\s+web \(http\)\s/m, routes.out);
+      assert.match(routes.out, /^demo-tls@file\s+enabled\s+websecure \(https\)\s/m, routes.out);
+      assert.match(routes.out, /^catch-all@file\s+enabled\s+web \(http\)\s/m, routes.out);
       // As the table says: the plain catch-all answers on web, not to HTTPS on websecure.
       assert.equal((await get(base, 'other.localhost')).status, 200);
       assert.equal((await httpsGet(tls, 'other.localhost')).status, 404);

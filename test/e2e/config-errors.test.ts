@@ -62,8 +62,8 @@ describe('bad configuration', () => {
     assert.match(e.message, /nope/);
     assert.match(e.source?.origin ?? '', /good\.yml$/);
     const routers = await cluster.api<{ name: string; status: string }[]>('/api/v1/routers');
-    assert.equal(routers.find((r) => r.name === 'orphan')?.status, 'disabled');
-    assert.equal(routers.find((r) => r.name === 'good')?.status, 'enabled');
+    assert.equal(routers.find((r) => r.name === 'orphan@file')?.status, 'disabled');
+    assert.equal(routers.find((r) => r.name === 'good@file')?.status, 'enabled');
   });
 
   it('keeps the last good configuration of a file that stops parsing, and names file and line', async () => {

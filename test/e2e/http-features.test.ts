@@ -170,9 +170,9 @@ describe('the HTTP data plane, configured through the controller', () => {
       await cluster.api<{ name: string; type: string; usedBy: string[]; status: string }[]>(
         '/api/v1/middlewares',
       );
-    const auth = list.find((m) => m.name === 'auth');
+    const auth = list.find((m) => m.name === 'auth@file');
     assert.equal(auth?.type, 'basicAuth');
-    assert.deepEqual(auth?.usedBy, ['admin']);
+    assert.deepEqual(auth?.usedBy, ['admin@file']);
     assert.equal(auth?.status, 'enabled');
     assert.equal(await whoAnswers(port, 'eu.api.test', '/v1/x'), 'a');
   });

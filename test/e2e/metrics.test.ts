@@ -41,7 +41,7 @@ describe('node metrics', () => {
     const port = await cluster.webPort('solo');
     for (let i = 0; i < 5; i++) assert.equal(await whoAnswers(port, 'app.test'), 'a');
     const text = await scrape(metricsPort);
-    assert.equal(total(text, 'berth_requests_total', /router="app".*code="200"/), 5);
+    assert.equal(total(text, 'berth_requests_total', /router="app@file".*code="200"/), 5);
     assert.match(text, /^# TYPE berth_request_duration_seconds histogram$/m);
   });
 
@@ -52,7 +52,7 @@ describe('node metrics', () => {
     for (let i = 0; i < 20; i++) assert.equal(await whoAnswers(port, 'app.test'), 'a');
     const text = await eventually(async () => {
       const t = await scrape(metricsPort);
-      return total(t, 'berth_requests_total', /router="app".*code="200"/) === 20 ? t : null;
+      return total(t, 'berth_requests_total', /router="app@file".*code="200"/) === 20 ? t : null;
     });
     assert.equal((text.match(/^# TYPE berth_requests_total counter$/gm) ?? []).length, 1);
     assert.match(text, /^berth_snapshot_version\{worker="1"\} \d+$/m);

@@ -134,6 +134,30 @@ describe('berth routes', () => {
       "  typo: BERTH_CONFIG_RULE_SYNTAX: router 'typo': rule: expected ')' (/etc/berth/a.yml:7)",
     ]);
   });
+
+  it('marks a warning below the table as one (the router it names still serves)', () => {
+    const warning = {
+      code: 'BERTH_CONFIG_CERT_RESOLVER_UNSUPPORTED',
+      path: 'http.routers.blog@docker.tls.certResolver',
+      message: 'router "blog@docker": tls.certResolver "le" is not supported yet (no ACME)',
+      source: { provider: 'docker', origin: 'blog', label: 'traefik.http.routers.blog.rule' },
+      severity: 'warning' as const,
+    };
+    const router = {
+      name: 'blog@docker',
+      rule: 'Host(`blog.test`)',
+      service: 'blog@docker',
+      entryPoints: ['websecure'],
+      tlsEntryPoints: ['websecure'],
+      middlewares: [],
+      priority: 17,
+      status: 'enabled' as const,
+      errors: [warning],
+    };
+    assert.deepEqual(errorLines([router]), [
+      '  blog@docker: warning: BERTH_CONFIG_CERT_RESOLVER_UNSUPPORTED: router "blog@docker": tls.certResolver "le" is not supported yet (no ACME) (blog, label traefik.http.routers.blog.rule)',
+    ]);
+  });
 });
 
 describe('berth certs', () => {

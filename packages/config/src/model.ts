@@ -522,6 +522,11 @@ export interface ConfigError {
   path: string;
   message: string;
   source?: Source;
+  /**
+   * Absent: an error (the element concerned is dropped). `warning`: told, never acted on; the
+   * element works without what the warning names.
+   */
+  severity?: 'warning';
 }
 
 export function emptyDynamicConfig(): DynamicConfig {

@@ -283,7 +283,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         for (const e of lastCompile.errors) {
           const key = canonicalJson(e);
           seen.add(key);
-          if (!reportedErrors.has(key)) log.warn({ code: e.code, path: e.path, source: e.source }, e.message);
+          if (!reportedErrors.has(key))
+            log.warn(
+              { code: e.code, path: e.path, source: e.source, severity: e.severity ?? 'error' },
+              e.message,
+            );
         }
         reportedErrors = seen;
         try {

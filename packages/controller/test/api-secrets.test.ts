@@ -104,8 +104,8 @@ describe('API and basicAuth hashes', () => {
     const body = (await (await fetch(`${controller.apiUrl}/api/v1/snapshot/body`)).json()) as {
       body: { http: { middlewares: Record<string, { basicAuth: { users: string[] } }> } };
     };
-    assert.deepEqual(body.body.http.middlewares['inline']?.basicAuth.users, ['alice:[redacted]']);
-    assert.deepEqual(body.body.http.middlewares['fromfile']?.basicAuth.users, [
+    assert.deepEqual(body.body.http.middlewares['inline@file']?.basicAuth.users, ['alice:[redacted]']);
+    assert.deepEqual(body.body.http.middlewares['fromfile@file']?.basicAuth.users, [
       'bob:[redacted]',
       'carol:[redacted]',
     ]);

@@ -186,7 +186,7 @@ describe('API', () => {
     const res = await app().inject({ method: 'GET', url: '/api/v1/routers' });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json(), result.routers);
-    const broken = res.json().find((r: { name: string }) => r.name === 'broken');
+    const broken = res.json().find((r: { name: string }) => r.name === 'broken@file');
     assert.equal(broken.status, 'disabled');
     assert.equal(broken.errors[0].source.line, 6);
   });
@@ -224,8 +224,9 @@ describe('API', () => {
     assert.deepEqual(
       routers.map((r: { name: string; status: string }) => [r.name, r.status]),
       [
-        ['typo', 'error'],
-        ['zz', 'enabled'],
+        // The provider's error names `typo` as written; its source puts it in the file provider.
+        ['typo@file', 'error'],
+        ['zz@file', 'enabled'],
       ],
     );
     assert.deepEqual(routers[0].errors, [ruleError]);
@@ -252,7 +253,7 @@ describe('API', () => {
       res.json(),
       result.services.map((svc) => ({ ...svc, health: [] })),
     );
-    assert.deepEqual(res.json()[0].usedBy, ['api']);
+    assert.deepEqual(res.json()[0].usedBy, ['api@file']);
   });
 
   it('lists middlewares with their kind, users and source', async () => {
@@ -261,9 +262,9 @@ describe('API', () => {
     assert.deepEqual(res.json(), result.middlewares);
     assert.deepEqual(res.json(), [
       {
-        name: 'strip',
+        name: 'strip@file',
         type: 'stripPrefix',
-        usedBy: ['api'],
+        usedBy: ['api@file'],
         status: 'enabled',
         errors: [],
         source: { provider: 'file', origin: '/etc/berth/a.yml', line: 14 },

@@ -42,36 +42,42 @@ function codes(result: ReturnType<typeof compile>): Array<[string, string]> {
 }
 
 describe('compile: router middlewares', () => {
-  it('keeps a router whose middlewares exist, with provider qualifiers stripped in the body', () => {
+  it('keeps a router whose middlewares exist, every name qualified by its provider in the body', () => {
+    const docker: ProviderPart = { ...part({ services: { s: lb } }, 'docker/app'), provider: 'docker' };
     const result = compile(
       [
         part({
-          routers: { r: route('s@docker', ['strip@file', 'auth@internal', 'hdr']) },
-          services: { s: lb },
+          routers: { r: route('s@docker', ['strip@file', 'auth@File', 'hdr']) },
           middlewares: {
             strip,
             auth: { basicAuth: { users: ['u:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g='] } },
             hdr: { headers: { frameDeny: true } },
           },
         }),
+        docker,
       ],
       statics,
     );
     assert.deepEqual(result.errors, []);
-    assert.deepEqual(result.body.http.routers['r'], {
+    assert.deepEqual(result.body.http.routers['r@file'], {
       rule: 'Host(`a`)',
-      service: 's',
-      middlewares: ['strip', 'auth', 'hdr'],
+      service: 's@docker',
+      middlewares: ['strip@file', 'auth@file', 'hdr@file'],
       entryPoints: ['web'],
     });
-    assert.deepEqual(Object.keys(result.body.http.middlewares ?? {}).sort(), ['auth', 'hdr', 'strip']);
-    assert.deepEqual(result.routers[0]?.middlewares, ['strip@file', 'auth@internal', 'hdr']);
+    assert.deepEqual(Object.keys(result.body.http.middlewares ?? {}).sort(), [
+      'auth@file',
+      'hdr@file',
+      'strip@file',
+    ]);
+    assert.deepEqual(Object.keys(result.body.http.services), ['s@docker']);
+    assert.deepEqual(result.routers[0]?.middlewares, ['strip@file', 'auth@file', 'hdr@file']);
     assert.deepEqual(
       result.middlewares.map((m) => [m.name, m.type, m.status, m.usedBy]),
       [
-        ['auth', 'basicAuth', 'enabled', ['r']],
-        ['hdr', 'headers', 'enabled', ['r']],
-        ['strip', 'stripPrefix', 'enabled', ['r']],
+        ['auth@file', 'basicAuth', 'enabled', ['r@file']],
+        ['hdr@file', 'headers', 'enabled', ['r@file']],
+        ['strip@file', 'stripPrefix', 'enabled', ['r@file']],
       ],
     );
   });
@@ -87,12 +93,14 @@ describe('compile: router middlewares', () => {
       ],
       statics,
     );
-    assert.deepEqual(Object.keys(result.body.http.routers), ['good']);
-    assert.deepEqual(codes(result), [[ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.bad.middlewares']]);
+    assert.deepEqual(Object.keys(result.body.http.routers), ['good@file']);
+    assert.deepEqual(codes(result), [
+      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.bad@file.middlewares'],
+    ]);
     assert.match(result.errors[0]!.message, /middleware "nope@file" is not defined/);
   });
 
-  it('does not strip an unknown provider qualifier', () => {
+  it('names an unknown provider qualifier', () => {
     const result = compile(
       [
         part({
@@ -103,7 +111,13 @@ describe('compile: router middlewares', () => {
       ],
       statics,
     );
-    assert.deepEqual(codes(result), [[ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.r.middlewares']]);
+    assert.deepEqual(codes(result), [
+      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.r@file.middlewares'],
+    ]);
+    assert.match(
+      result.errors[0]!.message,
+      /middleware "strip@kubernetes" is not defined: "kubernetes" is no provider/,
+    );
   });
 
   it('leaves sections that are empty out of the body, so older bodies hash the same', () => {
@@ -130,13 +144,15 @@ describe('compile: chains', () => {
       statics,
     );
     assert.deepEqual(result.errors, []);
-    assert.deepEqual(result.body.http.middlewares?.['outer'], { chain: { middlewares: ['inner', 'strip'] } });
+    assert.deepEqual(result.body.http.middlewares?.['outer@file'], {
+      chain: { middlewares: ['inner@file', 'strip@file'] },
+    });
     assert.deepEqual(
       result.middlewares.map((m) => [m.name, m.usedBy]),
       [
-        ['inner', ['r']],
-        ['outer', ['r']],
-        ['strip', ['r']],
+        ['inner@file', ['r@file']],
+        ['outer@file', ['r@file']],
+        ['strip@file', ['r@file']],
       ],
     );
   });
@@ -155,8 +171,8 @@ describe('compile: chains', () => {
     assert.deepEqual(result.body.http.routers, {});
     assert.equal(result.body.http.middlewares, undefined);
     assert.deepEqual(codes(result), [
-      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.middlewares.c'],
-      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.r.middlewares'],
+      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.middlewares.c@file'],
+      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.r@file.middlewares'],
     ]);
     assert.equal(result.middlewares[0]?.status, 'disabled');
     assert.match(result.errors[1]!.message, /was dropped \(BERTH_CONFIG_MIDDLEWARE_MISSING\)/);
@@ -170,7 +186,7 @@ describe('compile: chains', () => {
           services: { s: lb },
           middlewares: {
             a: { chain: { middlewares: ['b'] } },
-            b: { chain: { middlewares: ['a@docker'] } },
+            b: { chain: { middlewares: ['a@file'] } },
             self: { chain: { middlewares: ['self'] } },
             outer: { chain: { middlewares: ['strip', 'a'] } },
             strip,
@@ -179,16 +195,16 @@ describe('compile: chains', () => {
       ],
       statics,
     );
-    assert.deepEqual(Object.keys(result.body.http.routers), ['other']);
-    assert.deepEqual(Object.keys(result.body.http.middlewares ?? {}), ['strip']);
+    assert.deepEqual(Object.keys(result.body.http.routers), ['other@file']);
+    assert.deepEqual(Object.keys(result.body.http.middlewares ?? {}), ['strip@file']);
     assert.deepEqual(codes(result), [
-      [ErrorCodes.CONFIG_MIDDLEWARE_CYCLE, 'http.middlewares.a'],
-      [ErrorCodes.CONFIG_MIDDLEWARE_CYCLE, 'http.middlewares.b'],
-      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.middlewares.outer'],
-      [ErrorCodes.CONFIG_MIDDLEWARE_CYCLE, 'http.middlewares.self'],
-      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.r.middlewares'],
+      [ErrorCodes.CONFIG_MIDDLEWARE_CYCLE, 'http.middlewares.a@file'],
+      [ErrorCodes.CONFIG_MIDDLEWARE_CYCLE, 'http.middlewares.b@file'],
+      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.middlewares.outer@file'],
+      [ErrorCodes.CONFIG_MIDDLEWARE_CYCLE, 'http.middlewares.self@file'],
+      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.r@file.middlewares'],
     ]);
-    assert.match(result.errors[0]!.message, /"a", "b"/);
+    assert.match(result.errors[0]!.message, /"a@file", "b@file"/);
   });
 
   it('resolves a chain thousands deep without exhausting the stack', () => {
@@ -203,7 +219,7 @@ describe('compile: chains', () => {
 });
 
 describe('compile: weighted and mirroring services', () => {
-  it('keeps weighted and mirroring services whose children exist, names stripped, users counted through them', () => {
+  it('keeps weighted and mirroring services whose children exist, names qualified, users counted through them', () => {
     const result = compile(
       [
         part({
@@ -212,7 +228,7 @@ describe('compile: weighted and mirroring services', () => {
             canary: {
               weighted: {
                 services: [
-                  { name: 'v1@docker', weight: 9 },
+                  { name: 'v1@file', weight: 9 },
                   { name: 'shadow', weight: 1 },
                 ],
               },
@@ -226,24 +242,24 @@ describe('compile: weighted and mirroring services', () => {
       statics,
     );
     assert.deepEqual(result.errors, []);
-    assert.deepEqual(result.body.http.services['canary'], {
+    assert.deepEqual(result.body.http.services['canary@file'], {
       weighted: {
         services: [
-          { name: 'v1', weight: 9 },
-          { name: 'shadow', weight: 1 },
+          { name: 'v1@file', weight: 9 },
+          { name: 'shadow@file', weight: 1 },
         ],
       },
     });
-    assert.deepEqual(result.body.http.services['shadow'], {
-      mirroring: { service: 'v1', mirrors: [{ name: 'v2', percent: 5 }] },
+    assert.deepEqual(result.body.http.services['shadow@file'], {
+      mirroring: { service: 'v1@file', mirrors: [{ name: 'v2@file', percent: 5 }] },
     });
     assert.deepEqual(
       result.services.map((s) => [s.name, s.type, s.usedBy, s.services]),
       [
-        ['canary', 'weighted', ['r'], ['v1@docker', 'shadow']],
-        ['shadow', 'mirroring', ['r'], ['v1', 'v2@file']],
-        ['v1', 'loadBalancer', ['r'], []],
-        ['v2', 'loadBalancer', ['r'], []],
+        ['canary@file', 'weighted', ['r@file'], ['v1@file', 'shadow@file']],
+        ['shadow@file', 'mirroring', ['r@file'], ['v1@file', 'v2@file']],
+        ['v1@file', 'loadBalancer', ['r@file'], []],
+        ['v2@file', 'loadBalancer', ['r@file'], []],
       ],
     );
   });
@@ -255,8 +271,8 @@ describe('compile: weighted and mirroring services', () => {
     );
     assert.deepEqual(result.body.http, { routers: {}, services: {} });
     assert.deepEqual(codes(result), [
-      [ErrorCodes.CONFIG_SERVICE_MISSING, 'http.services.w'],
-      [ErrorCodes.CONFIG_SERVICE_MISSING, 'http.routers.r.service'],
+      [ErrorCodes.CONFIG_SERVICE_MISSING, 'http.services.w@file'],
+      [ErrorCodes.CONFIG_SERVICE_MISSING, 'http.routers.r@file.service'],
     ]);
     assert.equal(result.services[0]?.status, 'disabled');
   });
@@ -275,12 +291,12 @@ describe('compile: weighted and mirroring services', () => {
       ],
       statics,
     );
-    assert.deepEqual(Object.keys(result.body.http.routers), ['ok']);
-    assert.deepEqual(Object.keys(result.body.http.services), ['v1']);
+    assert.deepEqual(Object.keys(result.body.http.routers), ['ok@file']);
+    assert.deepEqual(Object.keys(result.body.http.services), ['v1@file']);
     assert.deepEqual(codes(result), [
-      [ErrorCodes.CONFIG_SERVICE_CYCLE, 'http.services.a'],
-      [ErrorCodes.CONFIG_SERVICE_CYCLE, 'http.services.b'],
-      [ErrorCodes.CONFIG_SERVICE_MISSING, 'http.routers.r.service'],
+      [ErrorCodes.CONFIG_SERVICE_CYCLE, 'http.services.a@file'],
+      [ErrorCodes.CONFIG_SERVICE_CYCLE, 'http.services.b@file'],
+      [ErrorCodes.CONFIG_SERVICE_MISSING, 'http.routers.r@file.service'],
     ]);
   });
 });
@@ -302,9 +318,9 @@ describe('compile: servers transports', () => {
       statics,
     );
     assert.deepEqual(result.errors, []);
-    assert.deepEqual(result.body.http.serversTransports, { tight: transport });
-    assert.equal(result.body.http.services['s']?.loadBalancer?.serversTransport, 'tight');
-    assert.equal('serversTransport' in (result.body.http.services['d']?.loadBalancer ?? {}), false);
+    assert.deepEqual(result.body.http.serversTransports, { 'tight@file': transport });
+    assert.equal(result.body.http.services['s@file']?.loadBalancer?.serversTransport, 'tight@file');
+    assert.equal('serversTransport' in (result.body.http.services['d@file']?.loadBalancer ?? {}), false);
   });
 
   it('drops a service naming a missing transport with TRANSPORT_MISSING', () => {
@@ -319,27 +335,30 @@ describe('compile: servers transports', () => {
     );
     assert.deepEqual(result.body.http.services, {});
     assert.deepEqual(codes(result), [
-      [ErrorCodes.CONFIG_TRANSPORT_MISSING, 'http.services.s'],
-      [ErrorCodes.CONFIG_SERVICE_MISSING, 'http.routers.r.service'],
+      [ErrorCodes.CONFIG_TRANSPORT_MISSING, 'http.services.s@file'],
+      [ErrorCodes.CONFIG_SERVICE_MISSING, 'http.routers.r@file.service'],
     ]);
   });
 });
 
 describe('compile: entry point middlewares and static settings', () => {
-  it('copies accessLog and routeRemovalGrace into the body and strips entry point middleware qualifiers', () => {
+  it('copies accessLog and routeRemovalGrace into the body and qualifies entry point middlewares (unqualified: file)', () => {
     const result = compile(
       [part({ routers: { r: route('s') }, services: { s: lb }, middlewares: { strip } })],
       {
-        entryPoints: { web: { address: ':80', http: { middlewares: ['strip@file'] } } },
+        entryPoints: { web: { address: ':80', http: { middlewares: ['strip@file', 'strip'] } } },
         accessLog: { enabled: true, sampling: 0.1 },
         routeRemovalGrace: '5s',
       },
     );
     assert.deepEqual(result.errors, []);
-    assert.deepEqual(result.body.entryPoints['web'], { address: ':80', http: { middlewares: ['strip'] } });
+    assert.deepEqual(result.body.entryPoints['web'], {
+      address: ':80',
+      http: { middlewares: ['strip@file', 'strip@file'] },
+    });
     assert.deepEqual(result.body.accessLog, { enabled: true, sampling: 0.1 });
     assert.equal(result.body.routeRemovalGrace, '5s');
-    assert.deepEqual(result.middlewares[0]?.usedBy, ['r']);
+    assert.deepEqual(result.middlewares[0]?.usedBy, ['r@file']);
   });
 
   it('reports a missing entry point middleware and disables the routers on that entry point only', () => {
@@ -357,10 +376,10 @@ describe('compile: entry point middlewares and static settings', () => {
         entryPoints: { web: { address: ':80', http: { middlewares: ['ghost'] } }, admin: { address: ':81' } },
       },
     );
-    assert.deepEqual(Object.keys(result.body.http.routers), ['onAdmin']);
+    assert.deepEqual(Object.keys(result.body.http.routers), ['onAdmin@file']);
     assert.deepEqual(codes(result), [
       [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'entryPoints.web.http.middlewares'],
-      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.onWeb.entryPoints'],
+      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.onWeb@file.entryPoints'],
     ]);
     assert.deepEqual(result.body.entryPoints['web']?.http?.middlewares, []);
   });
@@ -393,7 +412,7 @@ describe('compile: determinism with middlewares and transports', () => {
     assert.deepEqual(one.errors, two.errors);
     assert.deepEqual(one.middlewares, two.middlewares);
     assert.deepEqual(one.services, two.services);
-    assert.deepEqual(Object.keys(one.body.http.routers), ['z']);
+    assert.deepEqual(Object.keys(one.body.http.routers), ['z@file']);
   });
 
   it('drops a middleware defined differently by two sources, and the routers using it', () => {
@@ -405,8 +424,8 @@ describe('compile: determinism with middlewares and transports', () => {
       statics,
     );
     assert.deepEqual(codes(result), [
-      [ErrorCodes.CONFIG_CONFLICT, 'http.middlewares.m'],
-      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.r.middlewares'],
+      [ErrorCodes.CONFIG_CONFLICT, 'http.middlewares.m@file'],
+      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.r@file.middlewares'],
     ]);
     assert.match(result.errors[1]!.message, /conflict/);
     assert.equal(result.middlewares[0]?.status, 'disabled');

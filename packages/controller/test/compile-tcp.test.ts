@@ -49,14 +49,14 @@ describe('compile: TCP', () => {
       statics,
     );
     assert.deepEqual(result.errors, []);
-    assert.deepEqual(result.body.tcp?.routers.git, {
+    assert.deepEqual(result.body.tcp?.routers['git@file'], {
       rule: 'HostSNI(`*`)',
-      service: 'git',
+      service: 'git@file',
       entryPoints: ['ssh', 'web', 'websecure'],
     });
     assert.deepEqual(result.tcpRouters[0]?.status, 'enabled');
     assert.deepEqual(result.tcpRouters[0]?.tls, 'none');
-    assert.deepEqual(result.tcpServices[0]?.usedBy, ['git']);
+    assert.deepEqual(result.tcpServices[0]?.usedBy, ['git@file']);
     assert.deepEqual(result.tcpServices[0]?.servers, ['127.0.0.1:22']);
   });
 
@@ -76,12 +76,12 @@ describe('compile: TCP', () => {
     );
     const b = part({ tcp: { routers: { db: { rule: 'HostSNI(`db.test`)', service: 'db' } } } }, '/b.yml');
     const result = compile([b, a], statics);
-    assert.deepEqual(codes(result), [[ErrorCodes.CONFIG_CONFLICT, 'tcp.routers.db']]);
+    assert.deepEqual(codes(result), [[ErrorCodes.CONFIG_CONFLICT, 'tcp.routers.db@file']]);
     assert.match(result.errors[0]!.message, /\/a\.yml and \/b\.yml/);
     assert.equal(result.body.tcp?.routers.db, undefined);
     assert.equal(result.tcpRouters[0]?.status, 'disabled');
     // The service still exists, unused.
-    assert.ok(result.body.tcp?.services.db);
+    assert.ok(result.body.tcp?.services['db@file']);
   });
 
   it('disables only the TCP routers whose service, entry point, middleware or TLS options are missing', () => {
@@ -105,15 +105,15 @@ describe('compile: TCP', () => {
       statics,
     );
     assert.deepEqual(codes(result), [
-      [ErrorCodes.CONFIG_ENTRYPOINT_MISSING, 'tcp.routers.noEntryPoint.entryPoints'],
-      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'tcp.routers.noMiddleware.middlewares'],
-      [ErrorCodes.TLS_OPTIONS_MISSING, 'tcp.routers.noOptions.tls.options'],
-      [ErrorCodes.CONFIG_SERVICE_MISSING, 'tcp.routers.noService.service'],
+      [ErrorCodes.CONFIG_ENTRYPOINT_MISSING, 'tcp.routers.noEntryPoint@file.entryPoints'],
+      [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'tcp.routers.noMiddleware@file.middlewares'],
+      [ErrorCodes.TLS_OPTIONS_MISSING, 'tcp.routers.noOptions@file.tls.options'],
+      [ErrorCodes.CONFIG_SERVICE_MISSING, 'tcp.routers.noService@file.service'],
     ]);
-    assert.deepEqual(Object.keys(result.body.tcp?.routers ?? {}).sort(), ['good', 'passthrough']);
-    const byName = new Map(result.tcpRouters.map((r) => [r.name, r]));
+    assert.deepEqual(Object.keys(result.body.tcp?.routers ?? {}).sort(), ['good@file', 'passthrough@file']);
+    const byName = new Map(result.tcpRouters.map((r) => [r.name.replace(/@file$/, ''), r]));
     assert.equal(byName.get('good')?.tls, 'terminate');
-    assert.equal(byName.get('good')?.tlsOptions, 'modern');
+    assert.equal(byName.get('good')?.tlsOptions, 'modern@file');
     assert.equal(byName.get('passthrough')?.tls, 'passthrough');
     assert.equal(byName.get('noService')?.status, 'disabled');
   });
@@ -134,11 +134,11 @@ describe('compile: TCP', () => {
       statics,
     );
     assert.deepEqual(codes(result), [
-      [ErrorCodes.CONFIG_SERVICE_MISSING, 'tcp.services.split'],
-      [ErrorCodes.CONFIG_SERVICE_MISSING, 'tcp.routers.r.service'],
+      [ErrorCodes.CONFIG_SERVICE_MISSING, 'tcp.services.split@file'],
+      [ErrorCodes.CONFIG_SERVICE_MISSING, 'tcp.routers.r@file.service'],
     ]);
-    assert.match(result.errors[0]!.message, /child service "ghost" is not defined/);
-    assert.deepEqual(Object.keys(result.body.tcp?.services ?? {}), ['a']);
+    assert.match(result.errors[0]!.message, /child service "ghost@file" is not defined/);
+    assert.deepEqual(Object.keys(result.body.tcp?.services ?? {}), ['a@file']);
   });
 
   it("checks a TCP load balancer's servers transport", () => {
@@ -157,8 +157,8 @@ describe('compile: TCP', () => {
       ],
       statics,
     );
-    assert.deepEqual(codes(result), [[ErrorCodes.CONFIG_TRANSPORT_MISSING, 'tcp.services.bad']]);
-    assert.equal(result.body.tcp?.services.ok?.loadBalancer?.serversTransport, 'pp');
+    assert.deepEqual(codes(result), [[ErrorCodes.CONFIG_TRANSPORT_MISSING, 'tcp.services.bad@file']]);
+    assert.equal(result.body.tcp?.services['ok@file']?.loadBalancer?.serversTransport, 'pp@file');
   });
 
   it('attaches validation errors from providers to the TCP router they name', () => {
@@ -201,9 +201,12 @@ describe('compile: TLS references of HTTP routers and entry points', () => {
       ],
       statics,
     );
-    assert.deepEqual(codes(result), [[ErrorCodes.TLS_OPTIONS_MISSING, 'http.routers.unknown.tls.options']]);
-    assert.equal(result.body.http.routers.mine?.tls?.options, 'mine');
-    assert.equal(result.body.http.routers.compatible?.tls?.options, 'compatible');
+    assert.deepEqual(codes(result), [
+      [ErrorCodes.TLS_OPTIONS_MISSING, 'http.routers.unknown@file.tls.options'],
+    ]);
+    assert.equal(result.body.http.routers['mine@file']?.tls?.options, 'mine@file');
+    assert.equal(result.body.http.routers['compatible@file']?.tls?.options, 'compatible');
+    assert.equal(result.body.http.routers['strict@file']?.tls?.options, 'strict');
   });
 
   it('drops TLS options defined differently by two sources, and the routers that name them', () => {
@@ -221,8 +224,8 @@ describe('compile: TLS references of HTTP routers and entry points', () => {
       statics,
     );
     assert.deepEqual(codes(result), [
-      [ErrorCodes.CONFIG_CONFLICT, 'tls.options.mine'],
-      [ErrorCodes.TLS_OPTIONS_MISSING, 'http.routers.r.tls.options'],
+      [ErrorCodes.CONFIG_CONFLICT, 'tls.options.mine@file'],
+      [ErrorCodes.TLS_OPTIONS_MISSING, 'http.routers.r@file.tls.options'],
     ]);
     assert.match(result.errors[1]!.message, /were dropped because their definitions conflict/);
   });
@@ -236,8 +239,8 @@ describe('compile: TLS references of HTTP routers and entry points', () => {
     });
     const result = compile([p], statics);
     assert.match(
-      result.errors.find((e) => e.path === 'http.routers.r.tls.options')!.message,
-      /TLS options "mtls" were dropped \(BERTH_FILE_REFERENCE\)/,
+      result.errors.find((e) => e.path === 'http.routers.r@file.tls.options')!.message,
+      /TLS options "mtls@file" were dropped \(BERTH_FILE_REFERENCE\)/,
     );
   });
 
@@ -258,7 +261,7 @@ describe('compile: TLS references of HTTP routers and entry points', () => {
     assert.equal(result.body.entryPoints.bad?.address, ':8081');
     assert.equal(result.body.entryPoints.web?.http?.redirections?.entryPoint?.to, 'websecure');
     assert.equal(result.body.entryPoints.alt?.http?.redirections?.entryPoint?.to, ':8443');
-    assert.equal(result.body.http.routers.r?.entryPoints?.length, 4);
+    assert.equal(result.body.http.routers['r@file']?.entryPoints?.length, 4);
   });
 
   it('disables the HTTP routers of an entry point whose http.tls.options are missing', () => {
@@ -284,8 +287,8 @@ describe('compile: TLS references of HTTP routers and entry points', () => {
     );
     assert.deepEqual(codes(result), [
       [ErrorCodes.TLS_OPTIONS_MISSING, 'entryPoints.websecure.http.tls.options'],
-      [ErrorCodes.TLS_OPTIONS_MISSING, 'http.routers.secure.entryPoints'],
+      [ErrorCodes.TLS_OPTIONS_MISSING, 'http.routers.secure@file.entryPoints'],
     ]);
-    assert.deepEqual(Object.keys(result.body.http.routers), ['plain']);
+    assert.deepEqual(Object.keys(result.body.http.routers), ['plain@file']);
   });
 });

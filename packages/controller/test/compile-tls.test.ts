@@ -135,7 +135,7 @@ describe('compile: TLS resolution', () => {
     );
     assert.equal(result.certificates.filter((c) => c.status === 'disabled').length, 5);
     // The router still serves, with the certificates that remain.
-    assert.ok(result.body.http.routers.r);
+    assert.ok(result.body.http.routers['r@file']);
   });
 
   it('serves the configured default certificate, or the generated one when it is unusable', () => {
@@ -188,7 +188,7 @@ describe('compile: TLS resolution', () => {
       material,
     );
     assert.deepEqual(compatibleDefault.body.tls!.options.default, CIPHER_PROFILES.compatible);
-    assert.deepEqual(compatibleDefault.body.tls!.options.mtls?.clientAuth?.caFiles, [good.certPem]);
+    assert.deepEqual(compatibleDefault.body.tls!.options['mtls@file']?.clientAuth?.caFiles, [good.certPem]);
 
     const userDefault = compile(
       [part({ options: { default: { minVersion: 'VersionTLS13' } } })],

@@ -40,7 +40,7 @@ describe('compile', () => {
       ],
       tlsStatics,
     );
-    const of = (name: string) => result.routers.find((r) => r.name === name);
+    const of = (name: string) => result.routers.find((r) => r.name === `${name}@file`);
     // No tls of its own: plain HTTP on `web`, TLS only on `secure` (the entry point's http.tls).
     assert.deepEqual(of('plain')?.entryPoints, ['secure', 'web']);
     assert.deepEqual(of('plain')?.tlsEntryPoints, ['secure']);
@@ -58,14 +58,14 @@ describe('compile', () => {
       schema: SNAPSHOT_SCHEMA,
       entryPoints: statics.entryPoints,
       http: {
-        routers: { api: { rule: 'Host(`api.test`)', service: 'api', entryPoints: ['web'] } },
-        services: { api: svc('http://10.0.0.1:8080') },
+        routers: { 'api@file': { rule: 'Host(`api.test`)', service: 'api@file', entryPoints: ['web'] } },
+        services: { 'api@file': svc('http://10.0.0.1:8080') },
       },
     });
     assert.equal(result.routers.length, 1);
     assert.equal(result.routers[0]?.status, 'enabled');
     assert.equal(result.routers[0]?.priority, 'Host(`api.test`)'.length);
-    assert.deepEqual(result.services[0]?.usedBy, ['api']);
+    assert.deepEqual(result.services[0]?.usedBy, ['api@file']);
     assert.deepEqual(result.services[0]?.servers, ['http://10.0.0.1:8080']);
   });
 
@@ -79,7 +79,7 @@ describe('compile', () => {
       statics,
     );
     assert.deepEqual(result.errors, []);
-    assert.deepEqual(Object.keys(result.body.http.routers), ['r']);
+    assert.deepEqual(Object.keys(result.body.http.routers), ['r@file']);
   });
 
   it('drops a router defined differently by two sources and names both', () => {
@@ -94,10 +94,10 @@ describe('compile', () => {
     assert.equal(result.errors.length, 1);
     const [error] = result.errors;
     assert.equal(error?.code, ErrorCodes.CONFIG_CONFLICT);
-    assert.equal(error?.path, 'http.routers.r');
+    assert.equal(error?.path, 'http.routers.r@file');
     assert.match(error?.message ?? '', /\/a\.yml/);
     assert.match(error?.message ?? '', /\/b\.yml:7/);
-    const status = result.routers.find((s) => s.name === 'r');
+    const status = result.routers.find((s) => s.name === 'r@file');
     assert.equal(status?.status, 'disabled');
     assert.equal(status?.errors[0]?.code, ErrorCodes.CONFIG_CONFLICT);
     // The service is fine on its own, but no enabled router uses it.
@@ -131,15 +131,15 @@ describe('compile', () => {
       ],
       statics,
     );
-    assert.deepEqual(Object.keys(result.body.http.routers), ['good']);
+    assert.deepEqual(Object.keys(result.body.http.routers), ['good@file']);
     assert.equal(result.errors.length, 1);
     assert.equal(result.errors[0]?.code, ErrorCodes.CONFIG_SERVICE_MISSING);
-    assert.equal(result.errors[0]?.path, 'http.routers.bad.service');
+    assert.equal(result.errors[0]?.path, 'http.routers.bad@file.service');
     assert.deepEqual(
       result.routers.map((r) => [r.name, r.status]),
       [
-        ['bad', 'disabled'],
-        ['good', 'enabled'],
+        ['bad@file', 'disabled'],
+        ['good@file', 'enabled'],
       ],
     );
   });
@@ -152,7 +152,7 @@ describe('compile', () => {
     assert.deepEqual(result.body.http.routers, {});
     const [error] = result.errors;
     assert.match(error?.code ?? '', /^BERTH_CONFIG_RULE_/);
-    assert.equal(error?.path, 'http.routers.r.rule');
+    assert.equal(error?.path, 'http.routers.r@file.rule');
     assert.match(error?.message ?? '', /column 14/);
   });
 
@@ -195,8 +195,8 @@ describe('compile', () => {
       ],
       statics,
     );
-    assert.deepEqual(result.body.http.routers['all']?.entryPoints, ['web', 'websecure']);
-    assert.deepEqual(result.body.http.routers['none']?.entryPoints, ['web', 'websecure']);
+    assert.deepEqual(result.body.http.routers['all@file']?.entryPoints, ['web', 'websecure']);
+    assert.deepEqual(result.body.http.routers['none@file']?.entryPoints, ['web', 'websecure']);
     assert.deepEqual(result.routers[0]?.entryPoints, ['web', 'websecure']);
   });
 
@@ -254,7 +254,7 @@ describe('compile', () => {
     assert.deepEqual(one.errors, two.errors);
     assert.deepEqual(one.routers, two.routers);
     assert.deepEqual(one.services, two.services);
-    assert.deepEqual(Object.keys(one.body.http.routers), ['y']);
-    assert.deepEqual(one.body.http.routers['y']?.entryPoints, ['web', 'websecure']);
+    assert.deepEqual(Object.keys(one.body.http.routers), ['y@file']);
+    assert.deepEqual(one.body.http.routers['y@file']?.entryPoints, ['web', 'websecure']);
   });
 });

@@ -97,9 +97,9 @@ describe('controller with TLS and TCP', () => {
       );
       assert.match(tls.certificates[0]!.keyPem, /PRIVATE KEY/);
       assert.equal(tls.defaultCertificate.origin, 'default');
-      assert.deepEqual(tls.options.mtls?.clientAuth?.caFiles, [clientCa.certPem]);
+      assert.deepEqual(tls.options['mtls@file']?.clientAuth?.caFiles, [clientCa.certPem]);
       assert.equal(tls.sessionTicketKeys.length, 1);
-      assert.deepEqual(Object.keys(body.tcp!.routers), ['ssh']);
+      assert.deepEqual(Object.keys(body.tcp!.routers), ['ssh@file']);
       firstKeys = tls.sessionTicketKeys;
       defaultCertPem = tls.defaultCertificate.certPem;
 
@@ -124,17 +124,17 @@ describe('controller with TLS and TCP', () => {
       assert.deepEqual(
         routers.json.map((r) => [r.name, r.status, r.tls, r.errors.map((e) => e.code)]),
         [
-          ['pass', 'disabled', 'passthrough', ['BERTH_CONFIG_SERVICE_MISSING']],
-          ['ssh', 'enabled', 'none', []],
+          ['pass@file', 'disabled', 'passthrough', ['BERTH_CONFIG_SERVICE_MISSING']],
+          ['ssh@file', 'enabled', 'none', []],
         ],
       );
       const services = await get<TcpServiceStatus[]>(controller, '/api/v1/tcp/services');
-      assert.deepEqual(services.json[0]?.usedBy, ['ssh']);
+      assert.deepEqual(services.json[0]?.usedBy, ['ssh@file']);
       const errors = await get<Array<{ code: string; path: string }>>(controller, '/api/v1/errors');
       assert.deepEqual(
         errors.json.map((e) => [e.code, e.path]),
         [
-          ['BERTH_CONFIG_SERVICE_MISSING', 'tcp.routers.pass.service'],
+          ['BERTH_CONFIG_SERVICE_MISSING', 'tcp.routers.pass@file.service'],
           ['BERTH_TLS_CERT_EXPIRED', 'tls.certificates.1'],
         ],
       );

@@ -48,14 +48,14 @@ const KNOWN_PORT_DIFFERENCES: Readonly<Record<string, number>> = { [SEVERAL_PORT
 
 function runCase(c: CorpusCase): { outcomes: RouterOutcome[]; parts: ProviderPart[]; ports: PortOutcome[] } {
   const parts = decodeContainers(c.containers, c.settings);
-  parts.push(stubsFor(c.expected));
+  parts.push(...stubsFor(c.expected));
   const { outcomes, result } = compareRouters(c.expected, parts);
   const file = c.expected.file;
   // Ports of the services Traefik builds, where EXPECTED.json knows them.
   const ports: PortOutcome[] = [];
   for (const svc of c.expected.http?.services ?? []) {
     if (!/^\d+$/.test(svc.port)) continue;
-    const status = result.services.find((x) => x.name === svc.name);
+    const status = result.services.find((x) => x.name === `${svc.name}@docker`);
     if (status === undefined || status.status !== 'enabled') {
       const why = parts.flatMap((p) => p.errors).find((e) => e.path === `http.services.${svc.name}`);
       const several = why?.code === 'BERTH_DOCKER_PORT' && /several ports/.test(why.message);

@@ -304,15 +304,17 @@ describe('Docker labels: random and mutated label sets', () => {
         `seed ${SEED}, iteration ${iteration}: ${JSON.stringify(randoms.map((r) => r.labels))}`;
       const parts = decodeContainers(containers, settings);
       const result = compile(parts, statics);
-      const router = result.routers.find((r) => r.name === 'neighbour');
+      const router = result.routers.find((r) => r.name === 'neighbour@docker');
       assert.equal(router?.status, 'enabled', context());
-      assert.equal(router?.service, 'neighbour-svc', context());
+      assert.equal(router?.service, 'neighbour-svc@docker', context());
       assert.deepEqual(
-        result.body.http.services['neighbour-svc']?.loadBalancer?.servers,
+        result.body.http.services['neighbour-svc@docker']?.loadBalancer?.servers,
         [{ url: 'http://172.19.0.2:80' }],
         context(),
       );
-      otherRouters += result.routers.filter((r) => r.status === 'enabled' && r.name !== 'neighbour').length;
+      otherRouters += result.routers.filter(
+        (r) => r.status === 'enabled' && r.name !== 'neighbour@docker',
+      ).length;
       for (const part of parts) {
         for (const e of part.errors) {
           errors++;

@@ -535,8 +535,8 @@ describe('Docker labels: across containers', () => {
     assert.equal(parts.length, 3);
     const result = compile(parts, statics);
     assert.deepEqual(result.errors, []);
-    assert.equal(result.body.http.services['web-app']?.loadBalancer?.servers.length, 3);
-    assert.equal(result.routers.find((r) => r.name === 'web')?.status, 'enabled');
+    assert.equal(result.body.http.services['web-app@docker']?.loadBalancer?.servers.length, 3);
+    assert.equal(result.routers.find((r) => r.name === 'web@docker')?.status, 'enabled');
   });
 
   it('drops a router two containers define differently, names both, and keeps the rest routing', () => {
@@ -555,7 +555,7 @@ describe('Docker labels: across containers', () => {
     const result = compile(parts, statics);
     assert.deepEqual(
       result.routers.filter((r) => r.status === 'enabled').map((r) => r.name),
-      ['a', 'b'],
+      ['a@docker', 'b@docker'],
     );
   });
 });
@@ -599,9 +599,9 @@ describe('Docker labels: error isolation', () => {
     const result = compile(parts, statics);
     assert.deepEqual(
       result.routers.filter((r) => r.status === 'enabled').map((r) => r.name),
-      ['good'],
+      ['good@docker'],
     );
-    assert.equal(result.routers.find((r) => r.name === 'badmw')?.status, 'disabled');
+    assert.equal(result.routers.find((r) => r.name === 'badmw@docker')?.status, 'disabled');
   });
 });
 

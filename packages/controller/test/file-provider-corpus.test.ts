@@ -47,7 +47,7 @@ describe('Traefik dynamic-configuration files of the compatibility corpus', {
     for (const f of files) {
       const part = partOf(root, f);
       if (part.errors.some((e) => e.code === 'BERTH_FILE_PARSE')) unreadable.push(f.file);
-      const { outcomes: o } = compareRouters(f, [part, stubsFor(f)]);
+      const { outcomes: o } = compareRouters(f, [part, ...stubsFor(f)]);
       outcomes.push(
         ...o.map((x) =>
           x.verdict === 'mismatch' && f.kind === 'dynamic' && unreadable.includes(f.file)

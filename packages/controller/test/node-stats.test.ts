@@ -20,13 +20,13 @@ const T = Date.parse('2024-05-01T12:00:00.000Z');
 const statsA: NodeStats = {
   at: T,
   servers: [
-    { service: 'api', url: 'http://10.0.0.1:8080', status: 'up', since: T - 60_000 },
-    { service: 'api', url: 'http://10.0.0.2:8080', status: 'down', since: T - 5_000 },
+    { service: 'api@file', url: 'http://10.0.0.1:8080', status: 'up', since: T - 60_000 },
+    { service: 'api@file', url: 'http://10.0.0.2:8080', status: 'down', since: T - 5_000 },
     { service: 'web', url: 'http://10.0.0.3', status: 'ejected', since: T - 1_000 },
   ],
   requests: [
-    { router: 'api', service: 'api', statusClass: '2xx', count: 90 },
-    { router: 'api', service: 'api', statusClass: '5xx', count: 4 },
+    { router: 'api@file', service: 'api@file', statusClass: '2xx', count: 90 },
+    { router: 'api@file', service: 'api@file', statusClass: '5xx', count: 4 },
     { router: '', service: '', statusClass: '4xx', count: 6 },
   ],
   openConnections: 12,
@@ -137,7 +137,7 @@ describe('the API with node stats', () => {
         connectedSince: null,
         stats: {
           at: T - 30_000,
-          servers: [{ service: 'api', url: 'http://10.0.0.1:8080', status: 'down', since: T - 40_000 }],
+          servers: [{ service: 'api@file', url: 'http://10.0.0.1:8080', status: 'down', since: T - 40_000 }],
           requests: [],
           openConnections: 0,
           receivedAt: '2024-05-01T11:59:31.000Z',
@@ -162,7 +162,7 @@ describe('the API with node stats', () => {
     const res = await app().inject({ method: 'GET', url: '/api/v1/services' });
     assert.equal(res.statusCode, 200);
     const services = res.json() as { name: string; health: unknown }[];
-    assert.deepEqual(services.find((s) => s.name === 'api')?.health, [
+    assert.deepEqual(services.find((s) => s.name === 'api@file')?.health, [
       {
         nodeId: 'n1',
         nodeName: 'edge-1',
@@ -181,7 +181,7 @@ describe('the API with node stats', () => {
         servers: [{ url: 'http://10.0.0.1:8080', status: 'down', since: '2024-05-01T11:59:20.000Z' }],
       },
     ]);
-    assert.deepEqual(services.find((s) => s.name === 'idle')?.health, []);
+    assert.deepEqual(services.find((s) => s.name === 'idle@file')?.health, []);
   });
 
   it('adds a stats summary to the nodes that reported', async () => {
@@ -211,8 +211,13 @@ describe('the API with node stats', () => {
       receivedAt: '2024-05-01T12:00:01.000Z',
       openConnections: 12,
       servers: [
-        { service: 'api', url: 'http://10.0.0.1:8080', status: 'up', since: '2024-05-01T11:59:00.000Z' },
-        { service: 'api', url: 'http://10.0.0.2:8080', status: 'down', since: '2024-05-01T11:59:55.000Z' },
+        { service: 'api@file', url: 'http://10.0.0.1:8080', status: 'up', since: '2024-05-01T11:59:00.000Z' },
+        {
+          service: 'api@file',
+          url: 'http://10.0.0.2:8080',
+          status: 'down',
+          since: '2024-05-01T11:59:55.000Z',
+        },
         { service: 'web', url: 'http://10.0.0.3', status: 'ejected', since: '2024-05-01T11:59:59.000Z' },
       ],
       requests: statsA.requests,

@@ -60,10 +60,12 @@ export function errorLines(routers: readonly (RouterListItem | TcpRouterListItem
   const lines: string[] = [];
   for (const r of routers) {
     for (const e of r.errors) {
+      const label = e.source?.label === undefined ? '' : `, label ${e.source.label}`;
       const at = e.source
-        ? ` (${e.source.origin}${e.source.line === undefined ? '' : `:${e.source.line}`})`
+        ? ` (${e.source.origin}${e.source.line === undefined ? '' : `:${e.source.line}`}${label})`
         : '';
-      lines.push(`  ${r.name}: ${e.code}: ${e.message}${at}`);
+      const warning = e.severity === 'warning' ? 'warning: ' : '';
+      lines.push(`  ${r.name}: ${warning}${e.code}: ${e.message}${at}`);
     }
   }
   return lines;

@@ -32,7 +32,12 @@ function dropped(
 ): Map<string, ConfigError[]> {
   const out = new Map<string, ConfigError[]>();
   for (const e of errors) {
-    const name = routerNameOf(e.path, prefix);
+    const written = routerNameOf(e.path, prefix);
+    // Providers name their routers as written (`web`); the compiler's names carry the provider (`web@docker`).
+    const name =
+      written === null || written.includes('@') || e.source === undefined
+        ? written
+        : `${written}@${e.source.provider}`;
     if (name === null || known.has(name)) continue;
     const list = out.get(name) ?? [];
     list.push(e);

@@ -21,7 +21,13 @@ export const sourceSchema = {
 export const configErrorSchema = {
   type: 'object',
   required: ['code', 'path', 'message'],
-  properties: { code: str, path: str, message: str, source: sourceSchema },
+  properties: {
+    code: str,
+    path: str,
+    message: str,
+    source: sourceSchema,
+    severity: { type: 'string', enum: ['warning'] },
+  },
 } as const;
 
 const errorList = { type: 'array', items: configErrorSchema } as const;

@@ -12,16 +12,17 @@ import { rulePriority } from '@berth/config';
 import type { TcpRouterStatus, TcpServiceStatus } from './compile-result.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type MergeResult } from './merge.js';
+import { isAbout, unknownProvider } from './namespaces.js';
 import { resolveGraph } from './reference-graph.js';
 import {
   CONFLICT,
   errorAt,
   isBuiltinTransport,
+  memberProblem,
   referenceProblem,
-  stripProvider,
   transportProblem,
 } from './references.js';
-import type { TlsOptionsCheck } from './resolve-tls.js';
+import { type TlsOptionsCheck, tlsOptionsTarget } from './resolve-tls.js';
 
 export interface TcpCompilation {
   /** Undefined when nothing TCP is usable, so bodies without TCP hash as before. */
@@ -42,7 +43,7 @@ export function compileTcp(
 
   const serviceVerdicts = resolveGraph({
     names: [...ms.merged.keys(), ...ms.conflicts.keys()].sort(compareStrings),
-    refs: (name) => (ms.merged.get(name)?.value.weighted?.services ?? []).map((s) => stripProvider(s.name)),
+    refs: (name) => (ms.merged.get(name)?.value.weighted?.services ?? []).map((s) => s.name),
     own: (name) => {
       if (ms.conflicts.has(name)) return CONFLICT;
       const transport = ms.merged.get(name)?.value.loadBalancer?.serversTransport;
@@ -50,7 +51,7 @@ export function compileTcp(
     },
     missing: (name, ref, why) => ({
       code: ErrorCodes.CONFIG_SERVICE_MISSING,
-      message: `TCP service "${name}": child service "${ref}" ${why === null ? 'is not defined' : `was dropped (${why.code})`}`,
+      message: `TCP service "${name}": child service "${ref}" ${memberProblem(ref, why)}`,
     }),
     cycle: (members) => ({
       code: ErrorCodes.CONFIG_SERVICE_CYCLE,
@@ -81,7 +82,7 @@ export function compileTcp(
     else {
       const at = (path: string, code: string, message: string) =>
         errors.push(errorAt(def.source, `tcp.routers.${name}.${path}`, code, message));
-      const serviceProblem = referenceProblem(stripProvider(router.service), serviceVerdicts);
+      const serviceProblem = referenceProblem(router.service, serviceVerdicts);
       if (serviceProblem !== null) {
         at(
           'service',
@@ -90,11 +91,10 @@ export function compileTcp(
         );
       }
       for (const middleware of router.middlewares ?? []) {
-        const target = stripProvider(middleware);
-        if (mm.merged.has(target)) continue;
-        const why = mm.conflicts.has(target)
+        if (mm.merged.has(middleware)) continue;
+        const why = mm.conflicts.has(middleware)
           ? 'was dropped because its definitions conflict'
-          : 'is not defined';
+          : (unknownProvider(middleware) ?? 'is not defined');
         at(
           'middlewares',
           ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
@@ -117,7 +117,7 @@ export function compileTcp(
         );
       }
       const options = router.tls?.options;
-      const optionsProblem = options === undefined ? null : tlsOptionsProblem(stripProvider(options));
+      const optionsProblem = options === undefined ? null : tlsOptionsProblem(options);
       if (optionsProblem !== null) {
         at(
           'tls.options',
@@ -137,14 +137,14 @@ export function compileTcp(
         router.priority !== undefined && router.priority > 0 ? router.priority : rulePriority(router.rule),
       tls: router.tls === undefined ? 'none' : router.tls.passthrough === true ? 'passthrough' : 'terminate',
       status: errors.length === 0 ? 'enabled' : 'disabled',
-      errors: [...errorsAbout(partErrors, 'routers', name), ...errors],
+      errors: [...partErrors.filter((e) => isAbout(e, 'tcp.routers', name)), ...errors],
       ...(def.source === undefined ? {} : { source: def.source }),
     };
     if (router.tls !== undefined && router.tls.passthrough !== true) {
-      status.tlsOptions = stripProvider(router.tls.options ?? 'default');
+      status.tlsOptions = tlsOptionsTarget(merged, router.tls.options ?? 'default');
     }
     routerStatuses.push(status);
-    if (errors.length === 0) routers[name] = normaliseRouter(router, eps);
+    if (errors.length === 0) routers[name] = normaliseRouter(router, eps, merged);
   }
 
   const services: Record<string, TcpService> = {};
@@ -166,7 +166,7 @@ export function compileTcp(
       services: def.value.weighted?.services.map((s) => s.name) ?? [],
       usedBy: [...(usedBy.get(name) ?? [])].sort(compareStrings),
       status: services[name] === undefined ? 'disabled' : 'enabled',
-      errors: [...errorsAbout(partErrors, 'services', name), ...own],
+      errors: [...partErrors.filter((e) => isAbout(e, 'tcp.services', name)), ...own],
       ...(def.source === undefined ? {} : { source: def.source }),
     });
   }
@@ -189,26 +189,18 @@ export function compileTcp(
   return { tcp, errors, routers: routerStatuses, services: serviceStatuses };
 }
 
-function normaliseRouter(router: TcpRouter, entryPoints: string[]): TcpRouter {
-  const out: TcpRouter = { ...router, service: stripProvider(router.service), entryPoints };
-  if (router.middlewares !== undefined) out.middlewares = router.middlewares.map(stripProvider);
+function normaliseRouter(router: TcpRouter, entryPoints: string[], merged: MergeResult): TcpRouter {
+  const out: TcpRouter = { ...router, entryPoints };
   if (router.tls?.options !== undefined)
-    out.tls = { ...router.tls, options: stripProvider(router.tls.options) };
+    out.tls = { ...router.tls, options: tlsOptionsTarget(merged, router.tls.options) };
   return out;
 }
 
 function normaliseService(service: TcpService): TcpService {
-  if (service.weighted) {
-    return {
-      weighted: { services: service.weighted.services.map((s) => ({ ...s, name: stripProvider(s.name) })) },
-    };
-  }
   const lb = service.loadBalancer;
   if (lb?.serversTransport === undefined) return service;
   const { serversTransport, ...rest } = lb;
-  return isBuiltinTransport(serversTransport)
-    ? { loadBalancer: rest }
-    : { loadBalancer: { ...rest, serversTransport: stripProvider(serversTransport) } };
+  return isBuiltinTransport(serversTransport) ? { loadBalancer: rest } : service;
 }
 
 /** Routers using each service, through weighted parents too. */
@@ -231,17 +223,4 @@ function serviceUsage(
     }
   }
   return out;
-}
-
-function errorsAbout(
-  errors: readonly ConfigError[],
-  kind: 'routers' | 'services',
-  name: string,
-): ConfigError[] {
-  const prefix = `tcp.${kind}.`;
-  return errors.filter((e) => {
-    if (e.path.slice(0, prefix.length).toLowerCase() !== prefix) return false;
-    const rest = e.path.slice(prefix.length);
-    return rest === name || rest.startsWith(`${name}.`) || rest.startsWith(`${name}[`);
-  });
 }

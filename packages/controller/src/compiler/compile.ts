@@ -24,16 +24,23 @@ import type {
 import { compileTcp } from './compile-tcp.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type Definition, type MergeResult, mergeParts, sortParts } from './merge.js';
+import { isAbout, qualify, qualifyPart, qualifyTlsOptions } from './namespaces.js';
 import { type Problem, resolveGraph } from './reference-graph.js';
 import {
   CONFLICT,
   errorAt,
   isBuiltinTransport,
+  memberProblem,
   referenceProblem,
-  stripProvider,
   transportProblem,
 } from './references.js';
-import { resolveTls, type TlsMaterial, type TlsOptionsCheck, tlsOptionsCheck } from './resolve-tls.js';
+import {
+  resolveTls,
+  type TlsMaterial,
+  type TlsOptionsCheck,
+  tlsOptionsCheck,
+  tlsOptionsTarget,
+} from './resolve-tls.js';
 
 export interface CompileOptions {
   /** The clock certificates are checked against (default: now). */
@@ -50,7 +57,8 @@ export function compile(
   statics: StaticConfig,
   options: CompileOptions = {},
 ): CompileResult {
-  const sorted = sortParts(parts);
+  // Every name from here on is qualified by its provider (`web@docker`), references included.
+  const sorted = sortParts(parts).map(qualifyPart);
   const partErrors = sorted.flatMap((part) => part.errors);
   const merged = mergeParts(sorted);
   const allEntryPoints = Object.keys(statics.entryPoints).sort(compareStrings);
@@ -71,7 +79,7 @@ export function compile(
   const entryPoints: Record<string, EntryPoint> = {};
   for (const ep of allEntryPoints) {
     const def = statics.entryPoints[ep]!;
-    const checked = checkEntryPoint(ep, def, statics, tlsOptionsProblem, middlewareVerdicts);
+    const checked = checkEntryPoint(ep, def, statics, tlsOptionsProblem, middlewareVerdicts, merged);
     entryPointErrors.push(...checked.errors);
     if (checked.broken !== null) brokenEntryPoints.set(ep, checked.broken);
     entryPoints[ep] = checked.entryPoint;
@@ -118,7 +126,11 @@ export function compile(
     }
     routerErrors.push(...errors);
     routerStatuses.push(routerStatus(name, def, eps, statics, errors));
-    if (errors.length === 0) routers[name] = normaliseRouter(def.value, eps);
+    const warnings = routerWarnings(name, def);
+    routerErrors.push(...warnings);
+    // Warnings are told, never acted on: the router serves as it would without them.
+    routerStatuses[routerStatuses.length - 1]?.errors.push(...warnings);
+    if (errors.length === 0) routers[name] = normaliseRouter(def.value, eps, merged);
   }
 
   const services: Record<string, HttpService> = {};
@@ -127,7 +139,7 @@ export function compile(
   }
   const middlewares: Record<string, HttpMiddleware> = {};
   for (const [name, def] of merged.middlewares) {
-    if (usable(middlewareVerdicts, name)) middlewares[name] = normaliseMiddleware(def.value);
+    if (usable(middlewareVerdicts, name)) middlewares[name] = def.value;
   }
   const transports: Record<string, ServersTransport> = {};
   for (const [name, def] of merged.transports) transports[name] = def.value;
@@ -146,7 +158,7 @@ export function compile(
       name,
       type: serviceType(def.value),
       servers: def.value.loadBalancer?.servers.map((s) => s.url) ?? [],
-      services: childServices(def.value, false),
+      services: childServices(def.value),
       usedBy: [...(serviceUsers.get(name) ?? [])].sort(compareStrings),
       status: services[name] === undefined ? 'disabled' : 'enabled',
       errors,
@@ -174,11 +186,11 @@ export function compile(
 
   // Validation errors from providers name elements by path; attach them so each status tells the whole story.
   for (const status of routerStatuses)
-    status.errors.unshift(...errorsAbout(partErrors, 'routers', status.name));
+    status.errors.unshift(...partErrors.filter((e) => isAbout(e, 'http.routers', status.name)));
   for (const status of serviceStatuses)
-    status.errors.unshift(...errorsAbout(partErrors, 'services', status.name));
+    status.errors.unshift(...partErrors.filter((e) => isAbout(e, 'http.services', status.name)));
   for (const status of middlewareStatuses)
-    status.errors.unshift(...errorsAbout(partErrors, 'middlewares', status.name));
+    status.errors.unshift(...partErrors.filter((e) => isAbout(e, 'http.middlewares', status.name)));
 
   const http: HttpConfig = { routers, services };
   // Left out when empty, so configurations without them hash exactly as before these sections existed.
@@ -226,11 +238,11 @@ export function compile(
 function resolveMiddlewares(merged: MergeResult): Map<string, Problem | null> {
   return resolveGraph({
     names: [...merged.middlewares.keys(), ...merged.middlewareConflicts.keys()].sort(compareStrings),
-    refs: (name) => (merged.middlewares.get(name)?.value.chain?.middlewares ?? []).map(stripProvider),
+    refs: (name) => merged.middlewares.get(name)?.value.chain?.middlewares ?? [],
     own: (name) => (merged.middlewareConflicts.has(name) ? CONFLICT : null),
     missing: (name, ref, why) => ({
       code: ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
-      message: `middleware "${name}": chain member "${ref}" ${why === null ? 'is not defined' : `was dropped (${why.code})`}`,
+      message: `middleware "${name}": chain member "${ref}" ${memberProblem(ref, why)}`,
     }),
     cycle: (members) => ({
       code: ErrorCodes.CONFIG_MIDDLEWARE_CYCLE,
@@ -244,7 +256,7 @@ function resolveServices(merged: MergeResult): Map<string, Problem | null> {
     names: [...merged.services.keys(), ...merged.serviceConflicts.keys()].sort(compareStrings),
     refs: (name) => {
       const service = merged.services.get(name)?.value;
-      return service === undefined ? [] : childServices(service, true);
+      return service === undefined ? [] : childServices(service);
     },
     own: (name) => {
       if (merged.serviceConflicts.has(name)) return CONFLICT;
@@ -253,7 +265,7 @@ function resolveServices(merged: MergeResult): Map<string, Problem | null> {
     },
     missing: (name, ref, why) => ({
       code: ErrorCodes.CONFIG_SERVICE_MISSING,
-      message: `service "${name}": child service "${ref}" ${why === null ? 'is not defined' : `was dropped (${why.code})`}`,
+      message: `service "${name}": child service "${ref}" ${memberProblem(ref, why)}`,
     }),
     cycle: (members) => ({
       code: ErrorCodes.CONFIG_SERVICE_CYCLE,
@@ -276,13 +288,12 @@ function elementErrors<T>(
   return out;
 }
 
-function childServices(service: HttpService, strip: boolean): string[] {
-  const names = service.weighted
+function childServices(service: HttpService): string[] {
+  return service.weighted
     ? service.weighted.services.map((s) => s.name)
     : service.mirroring
       ? [service.mirroring.service, ...service.mirroring.mirrors.map((m) => m.name)]
       : [];
-  return strip ? names.map(stripProvider) : names;
 }
 
 function serviceType(service: HttpService): ServiceType {
@@ -292,13 +303,32 @@ function serviceType(service: HttpService): ServiceType {
   return 'unknown';
 }
 
-/** References in the body carry bare names, so nodes never need to know about provider qualifiers. */
-function normaliseRouter(router: HttpRouter, entryPoints: string[]): HttpRouter {
-  const out: HttpRouter = { ...router, service: stripProvider(router.service), entryPoints };
-  if (router.middlewares !== undefined) out.middlewares = router.middlewares.map(stripProvider);
+/** References in the body are qualified names the body defines, so nodes look every one up as is. */
+function normaliseRouter(router: HttpRouter, entryPoints: string[], merged: MergeResult): HttpRouter {
+  const out: HttpRouter = { ...router, entryPoints };
   if (router.tls?.options !== undefined)
-    out.tls = { ...router.tls, options: stripProvider(router.tls.options) };
+    out.tls = { ...router.tls, options: tlsOptionsTarget(merged, router.tls.options) };
   return out;
+}
+
+/**
+ * What a router asks for that Berth does not do yet, as warning-level errors: reported, and the
+ * router serves without it (`tls.certResolver`: the default or a matching file certificate).
+ */
+function routerWarnings(name: string, def: Definition<HttpRouter>): ConfigError[] {
+  const resolver = def.value.tls?.certResolver;
+  if (resolver === undefined) return [];
+  return [
+    {
+      ...errorAt(
+        def.source,
+        `http.routers.${name}.tls.certResolver`,
+        ErrorCodes.CONFIG_CERT_RESOLVER_UNSUPPORTED,
+        `router "${name}": tls.certResolver "${resolver}" is not supported yet (no ACME); the router serves the default or a matching configured certificate`,
+      ),
+      severity: 'warning',
+    },
+  ];
 }
 
 /**
@@ -312,15 +342,17 @@ function checkEntryPoint(
   statics: StaticConfig,
   tlsOptionsProblem: TlsOptionsCheck,
   middlewareVerdicts: Map<string, Problem | null>,
+  merged: MergeResult,
 ): { entryPoint: EntryPoint; errors: ConfigError[]; broken: string | null } {
   if (def.http === undefined) return { entryPoint: def, errors: [], broken: null };
   const errors: ConfigError[] = [];
   let broken: string | null = null;
   const http: NonNullable<EntryPoint['http']> = { ...def.http };
-  const listed = def.http.middlewares;
+  // The static configuration belongs to no provider: an unqualified name means the file provider's.
+  const listed = def.http.middlewares?.map((name) => qualify(name, 'file'));
   if (listed !== undefined) {
     for (const name of listed) {
-      const problem = referenceProblem(stripProvider(name), middlewareVerdicts);
+      const problem = referenceProblem(name, middlewareVerdicts);
       if (problem === null) continue;
       broken = ErrorCodes.CONFIG_MIDDLEWARE_MISSING;
       errors.push({
@@ -329,15 +361,16 @@ function checkEntryPoint(
         message: `entry point "${ep}": middleware "${name}" ${problem}; the routers on this entry point are disabled`,
       });
     }
-    http.middlewares = listed
-      .map(stripProvider)
-      .filter((name) => middlewareVerdicts.has(name) && middlewareVerdicts.get(name) === null);
+    http.middlewares = listed.filter(
+      (name) => middlewareVerdicts.has(name) && middlewareVerdicts.get(name) === null,
+    );
   }
-  const options = def.http.tls?.options;
+  const written = def.http.tls?.options;
+  const options = written === undefined ? undefined : qualifyTlsOptions(written, 'file');
   if (def.http.tls !== undefined && options !== undefined) {
-    const problem = tlsOptionsProblem(stripProvider(options));
+    const problem = tlsOptionsProblem(options);
     if (problem === null) {
-      http.tls = { ...def.http.tls, options: stripProvider(options) };
+      http.tls = { ...def.http.tls, options: tlsOptionsTarget(merged, options) };
     } else {
       broken ??= ErrorCodes.TLS_OPTIONS_MISSING;
       errors.push({
@@ -361,27 +394,11 @@ function checkEntryPoint(
 }
 
 function normaliseService(service: HttpService): HttpService {
-  if (service.weighted) {
-    const services = service.weighted.services.map((s) => ({ ...s, name: stripProvider(s.name) }));
-    return { weighted: { ...service.weighted, services } };
-  }
-  if (service.mirroring) {
-    const m = service.mirroring;
-    const mirrors = m.mirrors.map((x) => ({ ...x, name: stripProvider(x.name) }));
-    return { mirroring: { ...m, service: stripProvider(m.service), mirrors } };
-  }
   const lb = service.loadBalancer;
   if (lb?.serversTransport === undefined) return service;
   // The built-in transport is the default: naming it is the same as naming none.
   const { serversTransport, ...rest } = lb;
-  return isBuiltinTransport(serversTransport)
-    ? { loadBalancer: rest }
-    : { loadBalancer: { ...rest, serversTransport: stripProvider(serversTransport) } };
-}
-
-function normaliseMiddleware(middleware: HttpMiddleware): HttpMiddleware {
-  if (middleware.chain === undefined) return middleware;
-  return { chain: { middlewares: middleware.chain.middlewares.map(stripProvider) } };
+  return isBuiltinTransport(serversTransport) ? { loadBalancer: rest } : service;
 }
 
 /** Routers reaching each service, through weighted and mirroring parents too. */
@@ -398,7 +415,7 @@ function serviceUsage(
       seen.add(name);
       addUser(users, name, routerName);
       const service = services[name];
-      if (service !== undefined) todo.push(...childServices(service, false));
+      if (service !== undefined) todo.push(...childServices(service));
     }
   }
   return users;
@@ -463,7 +480,7 @@ function checkRouter(
       `router "${name}": rule ${JSON.stringify(router.rule)}: ${message} (column ${column})`,
     );
   }
-  const serviceProblem = referenceProblem(stripProvider(router.service), serviceVerdicts);
+  const serviceProblem = referenceProblem(router.service, serviceVerdicts);
   if (serviceProblem !== null) {
     at(
       `http.routers.${name}.service`,
@@ -472,7 +489,7 @@ function checkRouter(
     );
   }
   for (const middleware of router.middlewares ?? []) {
-    const problem = referenceProblem(stripProvider(middleware), middlewareVerdicts);
+    const problem = referenceProblem(middleware, middlewareVerdicts);
     if (problem === null) continue;
     at(
       `http.routers.${name}.middlewares`,
@@ -481,7 +498,7 @@ function checkRouter(
     );
   }
   const options = router.tls?.options;
-  const optionsProblem = options === undefined ? null : tlsOptionsProblem(stripProvider(options));
+  const optionsProblem = options === undefined ? null : tlsOptionsProblem(options);
   if (optionsProblem !== null) {
     at(
       `http.routers.${name}.tls.options`,
@@ -538,22 +555,4 @@ function routerStatus(
 /** Traefik treats 0 as "not set": the default priority comes from the rule. */
 function effectivePriority(router: HttpRouter): number {
   return router.priority !== undefined && router.priority > 0 ? router.priority : rulePriority(router.rule);
-}
-
-function errorsAbout(
-  errors: readonly ConfigError[],
-  kind: 'routers' | 'services' | 'middlewares',
-  name: string,
-): ConfigError[] {
-  const prefix = `http.${kind}.${name}`;
-  return errors.filter((e) => {
-    const head = e.path.slice(0, prefix.length);
-    const rest = e.path.slice(prefix.length);
-    // Providers may report schema keys as written (`HTTP.Routers.`); names themselves are case-sensitive.
-    return (
-      head.slice(0, `http.${kind}.`.length).toLowerCase() === `http.${kind}.` &&
-      head.slice(`http.${kind}.`.length) === name &&
-      (rest === '' || rest.startsWith('.') || rest.startsWith('['))
-    );
-  });
 }

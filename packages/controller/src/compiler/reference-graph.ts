@@ -10,7 +10,7 @@ export interface Problem {
 export interface GraphSpec {
   /** Every element that exists (usable or not), sorted. */
   names: readonly string[];
-  /** Names this element points at, already stripped of provider qualifiers. */
+  /** Names this element points at, already qualified by provider (see namespaces.ts). */
   refs: (name: string) => readonly string[];
   /** A problem of the element itself (conflict, missing transport), found without looking at refs. */
   own: (name: string) => Problem | null;

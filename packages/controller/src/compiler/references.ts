@@ -1,22 +1,13 @@
-// Names that point at other elements (`auth@file` is `auth`, as Traefik qualifies names by provider),
+// Names that point at other elements (qualified by provider before the merge, see namespaces.ts),
 // and how the compiler says why one cannot be followed.
 import type { ConfigError, Source } from '@berth/config';
 import { ErrorCodes } from './error-codes.js';
+import { unknownProvider } from './namespaces.js';
 import type { Problem } from './reference-graph.js';
-
-/** Providers whose qualifier Berth accepts and drops; all of Berth's providers share one namespace. */
-const PROVIDERS = new Set(['docker', 'file', 'internal']);
-
-/** `auth@file` → `auth`; a name with an unknown provider is left as written (and then is not found). */
-export function stripProvider(name: string): string {
-  const at = name.lastIndexOf('@');
-  if (at <= 0) return name;
-  return PROVIDERS.has(name.slice(at + 1).toLowerCase()) ? name.slice(0, at) : name;
-}
 
 /** Traefik's built-in transport, always there without being declared. */
 export function isBuiltinTransport(name: string): boolean {
-  return stripProvider(name) === 'default';
+  return name === 'default' || name === 'default@internal';
 }
 
 /** The verdict of an element dropped because its definitions conflict; compared by identity. */
@@ -24,12 +15,17 @@ export const CONFLICT: Problem = { code: ErrorCodes.CONFIG_CONFLICT, message: 'i
 
 /** Why a reference cannot be followed, as the end of a sentence; null when it can. */
 export function referenceProblem(target: string, verdicts: Map<string, Problem | null>): string | null {
-  if (!verdicts.has(target)) return 'is not defined';
+  if (!verdicts.has(target)) return unknownProvider(target) ?? 'is not defined';
   const problem = verdicts.get(target) ?? null;
   if (problem === null) return null;
   return problem === CONFLICT
     ? 'was dropped because its definitions conflict'
     : `was dropped (${problem.code})`;
+}
+
+/** The end of a sentence about a graph member (chain member, child service) `ref` that `why` made unusable. */
+export function memberProblem(ref: string, why: Problem | null): string {
+  return why === null ? (unknownProvider(ref) ?? 'is not defined') : `was dropped (${why.code})`;
 }
 
 /**
@@ -43,9 +39,10 @@ export function transportProblem(
   conflicts: ReadonlySet<string> | ReadonlyMap<string, unknown>,
 ): Problem | null {
   if (transport === undefined || isBuiltinTransport(transport)) return null;
-  const target = stripProvider(transport);
-  if (defined.has(target)) return null;
-  const why = conflicts.has(target) ? 'was dropped because its definitions conflict' : 'is not defined';
+  if (defined.has(transport)) return null;
+  const why = conflicts.has(transport)
+    ? 'was dropped because its definitions conflict'
+    : (unknownProvider(transport) ?? 'is not defined');
   return {
     code: ErrorCodes.CONFIG_TRANSPORT_MISSING,
     message: `${owner}: servers transport "${transport}" ${why}`,

@@ -12,6 +12,7 @@ import { type CheckedCertificate, checkCertificate } from '../tls/certificate-ch
 import type { CertificateStatus, OcspState } from './compile-result.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type MergeResult } from './merge.js';
+import { isAbout, splitQualified, unknownProvider } from './namespaces.js';
 
 /** Option names every snapshot carries, whether or not the user defines them. */
 export const BUILTIN_TLS_OPTIONS = ['compatible', 'default', 'strict'] as const;
@@ -37,16 +38,31 @@ export interface TlsResolution {
 export type TlsOptionsCheck = (name: string) => string | null;
 
 /**
+ * The options a (qualified) reference names: the user's, else Berth's built-in profile of that name
+ * (`strict`, `compatible`), which no provider needs to define.
+ */
+export function tlsOptionsTarget(merged: MergeResult, name: string): string {
+  if (merged.tls.options.merged.has(name)) return name;
+  const bare = splitQualified(name).bare;
+  return (BUILTIN_TLS_OPTIONS as readonly string[]).includes(bare) ? bare : name;
+}
+
+/**
  * Usable names are the agreed user entries plus the built-ins. An entry dropped by a conflict, or
  * by a file it needs (`clientAuth.caFiles`), is told apart from one that was never defined.
  */
 export function tlsOptionsCheck(merged: MergeResult, partErrors: readonly ConfigError[]): TlsOptionsCheck {
   const usable = new Set<string>([...merged.tls.options.merged.keys(), ...BUILTIN_TLS_OPTIONS]);
   return (name) => {
-    if (usable.has(name)) return null;
+    if (usable.has(tlsOptionsTarget(merged, name))) return null;
     if (merged.tls.options.conflicts.has(name)) return 'were dropped because their definitions conflict';
-    const dropped = partErrors.find((e) => e.path.startsWith(`tls.options.${name}.`));
-    return dropped === undefined ? 'are not defined' : `were dropped (${dropped.code})`;
+    const dropped = partErrors.find(
+      (e) =>
+        isAbout(e, 'tls.options', name) && e.path.length > `tls.options.${splitQualified(name).bare}`.length,
+    );
+    if (dropped !== undefined) return `were dropped (${dropped.code})`;
+    // `is not defined: "foo" is no provider (...)` in the plural the options' messages use.
+    return unknownProvider(name)?.replace(/^is /, 'are ') ?? 'are not defined';
   };
 }
 

@@ -165,6 +165,7 @@ export class FileProvider implements Provider {
     if (parsed?.kind === 'ok' && (!suspectOk || state?.settled === true)) {
       const part: ProviderPart = {
         sourceKey: path,
+        provider: FILE_PROVIDER,
         config: parsed.config,
         errors: parsed.errors,
         sources: parsed.sources,
@@ -232,6 +233,7 @@ export class FileProvider implements Provider {
     if (parts.length === 0 && tree.kind === 'missing') {
       parts.push({
         sourceKey: this.root,
+        provider: FILE_PROVIDER,
         config: emptyDynamicConfig(),
         errors: [
           fileError(
@@ -306,7 +308,7 @@ function readingIdentity(reading: Reading): string {
 }
 
 function emptyPart(path: string): ProviderPart {
-  return { sourceKey: path, config: emptyDynamicConfig(), errors: [] };
+  return { sourceKey: path, provider: FILE_PROVIDER, config: emptyDynamicConfig(), errors: [] };
 }
 
 function fileError(code: string, path: string, message: string): ConfigError {

@@ -54,7 +54,7 @@ async function resolveHttp(part: ProviderPart, readText: ReadText): Promise<Prov
       code: FILE_REFERENCE,
       path,
       message: `cannot read ${file}: ${(err as Error).message}`,
-      source: { provider: 'file', origin: part.sourceKey },
+      source: { provider: part.provider ?? 'file', origin: part.sourceKey },
     });
   };
 

@@ -24,6 +24,11 @@ export interface ProviderPart {
   config: DynamicConfig;
   errors: ConfigError[];
   sources?: PartSources;
+  /**
+   * The provider whose namespace the elements belong to (`file`, `docker`): `web` here is
+   * `web@docker` to everyone else. Absent: the provider its sources name, else `file`.
+   */
+  provider?: string;
 }
 
 export type PartsListener = (parts: ProviderPart[]) => void;

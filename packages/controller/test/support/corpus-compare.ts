@@ -1,6 +1,6 @@
 // Compares what Berth builds from one corpus file with what Traefik builds (EXPECTED.json), router by
 // router, and names the cause of every difference; shared by the label and the file corpus tests.
-import type { ConfigError, EntryPoint, StaticConfig } from '@berth/config';
+import type { ConfigError, DynamicConfig, EntryPoint, StaticConfig } from '@berth/config';
 import { compile } from '../../src/compiler/compile.js';
 import type { CompileResult } from '../../src/compiler/compile-result.js';
 import type { ProviderPart } from '../../src/provider/provider-part.js';
@@ -86,7 +86,7 @@ function classify(
     if (e.code === 'BERTH_CONFIG_MIDDLEWARE_MISSING') {
       const m = /middleware "([^"]+)"/.exec(e.message)?.[1] ?? '';
       const bare = m.replace(/@(docker|file|internal)$/i, '');
-      const status = result.middlewares.find((s) => s.name === bare);
+      const status = result.middlewares.find((s) => s.name.replace(/@(docker|file)$/, '') === bare);
       const dropped = all.find(
         (x) => x.path.startsWith(`http.middlewares.${bare}`) && x.path !== `http.middlewares.${bare}`,
       );
@@ -120,41 +120,58 @@ function classify(
   return `other: ${errors.map((e) => e.code).join(', ') || 'router missing'}`;
 }
 
+/** The provider a corpus file's elements belong to: file for dynamic configuration, else docker. */
+export function providerOf(expected: ExpectedFile): 'file' | 'docker' {
+  return expected.kind === 'dynamic' ? 'file' : 'docker';
+}
+
 /**
  * What the file's routers name in other files (`chain-oauth@file`, a middleware another compose
- * file defines): stand-ins, so that the comparison measures this file's labels only.
+ * file defines): stand-ins, so that the comparison measures this file's labels only. One part per
+ * provider, since `x@file` and `x@docker` are different elements; an unqualified name that
+ * EXPECTED.json lists as defined elsewhere is one of the file's own provider.
  */
-export function stubsFor(expected: ExpectedFile): ProviderPart {
-  const part: ProviderPart = {
-    sourceKey: 'file:corpus-stubs',
-    config: { http: { routers: {}, services: {} } },
-    errors: [],
+export function stubsFor(expected: ExpectedFile): ProviderPart[] {
+  const own = providerOf(expected);
+  const parts = {
+    file: { sourceKey: 'file:corpus-stubs', provider: 'file', config: emptyConfig(), errors: [] },
+    docker: { sourceKey: 'docker/corpus-stubs', provider: 'docker', config: emptyConfig(), errors: [] },
+  } satisfies Record<string, ProviderPart>;
+  const target = (ref: string): { part: ProviderPart; name: string } => {
+    const m = /^(.*)@(file|docker)$/i.exec(ref);
+    if (m === null) return { part: parts[own], name: ref };
+    return { part: parts[m[2]!.toLowerCase() as 'file' | 'docker'], name: m[1]! };
   };
-  const bare = (ref: string) => ref.replace(/@(file|docker)$/i, '');
   // Qualified with the other provider, or listed by EXPECTED.json as defined elsewhere.
-  const other = expected.kind === 'dynamic' ? /@docker$/i : /@file$/i;
+  const other = own === 'file' ? /@docker$/i : /@file$/i;
   const outside = (ref: string, r: ExpectedRouter) =>
     other.test(ref) ||
     ['', '@docker', '@file'].some((q) => (r.unresolvedReferences ?? []).includes(`${ref}${q}`));
   for (const r of expected.http?.routers ?? []) {
     for (const m of r.middlewares ?? []) {
       if (!outside(m, r)) continue;
+      const { part, name } = target(m);
       part.config.http.middlewares ??= {};
-      part.config.http.middlewares[bare(m)] = {
-        headers: { customResponseHeaders: { 'X-Corpus-Stub': bare(m) } },
+      part.config.http.middlewares[name] = {
+        headers: { customResponseHeaders: { 'X-Corpus-Stub': name } },
       };
     }
-    if (outside(r.service, r))
-      part.config.http.services[bare(r.service)] = {
-        loadBalancer: { servers: [{ url: 'http://192.0.2.1:80' }] },
-      };
+    if (outside(r.service, r)) {
+      const { part, name } = target(r.service);
+      part.config.http.services[name] = { loadBalancer: { servers: [{ url: 'http://192.0.2.1:80' }] } };
+    }
   }
   for (const r of expected.tcp?.routers ?? []) {
     if (!outside(r.service, r)) continue;
+    const { part, name } = target(r.service);
     part.config.tcp ??= { routers: {}, services: {} };
-    part.config.tcp.services[bare(r.service)] = { loadBalancer: { servers: [{ address: '192.0.2.1:80' }] } };
+    part.config.tcp.services[name] = { loadBalancer: { servers: [{ address: '192.0.2.1:80' }] } };
   }
-  return part;
+  return [parts.file, parts.docker];
+}
+
+function emptyConfig(): DynamicConfig {
+  return { http: { routers: {}, services: {} } };
 }
 
 /** Every router of one corpus file: as Traefik builds it, rightly rejected, or why it differs. */
@@ -165,6 +182,8 @@ export function compareRouters(
   const result = compile(parts, staticsFor(expected, parts));
   const outcomes: RouterOutcome[] = [];
   const file = expected.file;
+  // The compiler qualifies names by provider; EXPECTED.json names routers as written.
+  const qualified = (name: string) => `${name}@${providerOf(expected)}`;
   for (const r of expected.udp?.routers ?? []) {
     outcomes.push({
       file,
@@ -178,8 +197,8 @@ export function compareRouters(
     for (const r of expected[kind]?.routers ?? []) {
       const status =
         kind === 'http'
-          ? result.routers.find((s) => s.name === r.name)
-          : result.tcpRouters.find((s) => s.name === r.name);
+          ? result.routers.find((s) => s.name === qualified(r.name))
+          : result.tcpRouters.find((s) => s.name === qualified(r.name));
       const configured = parts
         .map((p) => (kind === 'http' ? p.config.http.routers[r.name] : p.config.tcp?.routers[r.name]))
         .find((x) => x !== undefined);
@@ -245,7 +264,7 @@ export function compareRouters(
   }
   // Routers Berth builds that Traefik does not: a label parser inventing routes is a mismatch too.
   const known = new Set(
-    [...(expected.http?.routers ?? []), ...(expected.tcp?.routers ?? [])].map((r) => r.name),
+    [...(expected.http?.routers ?? []), ...(expected.tcp?.routers ?? [])].map((r) => qualified(r.name)),
   );
   for (const s of [...result.routers, ...result.tcpRouters]) {
     if (s.status !== 'enabled' || known.has(s.name)) continue;

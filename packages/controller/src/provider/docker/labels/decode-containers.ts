@@ -19,6 +19,7 @@ export const decodeContainers: ContainerDecoder = (containers, settings) => {
   if (!parsed.ok) {
     parts.push({
       sourceKey: 'docker',
+      provider: 'docker',
       config: { http: { routers: {}, services: {} } },
       errors: [
         configError(
@@ -58,6 +59,7 @@ export const decodeContainers: ContainerDecoder = (containers, settings) => {
   for (const d of decoded) {
     parts.push({
       sourceKey: sourceKeyOf(d.container),
+      provider: 'docker',
       config: d.config,
       errors: d.errors,
       sources: d.sources,
