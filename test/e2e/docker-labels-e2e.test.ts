@@ -210,6 +210,11 @@ describe('Traefik labels end to end: berth controller --docker, a proxy node, a 
     delays.push({ what: 'solo', ms: await timeTo(solo, host, 'solo') });
     assert.equal(await router(`hidden-${runId}@docker`), undefined, 'a container without traefik.enable');
     await hidden.remove({ force: true });
+    // A paused container cannot answer: its route goes, and comes back on unpause.
+    await solo.pause();
+    await eventually(async () => (await body(host, 250)) === 'status 404', 10_000, logs);
+    await solo.unpause();
+    await eventually(async () => (await body(host, 250)) === 'solo', 10_000, logs);
     await solo.stop({ t: 0 });
     const meanwhile = new Set<string>();
     delays.push({
@@ -333,6 +338,7 @@ describe('Traefik labels end to end: berth controller --docker, a proxy node, a 
     const ruleError = errors.find((e) => e.source?.origin === badRule);
     assert.equal(ruleError?.source?.label, ruleLabel, JSON.stringify(errors));
     assert.match(ruleError?.message ?? '', new RegExp(`${badRule}.*${ruleLabel.replace(/\./g, '\\.')}`));
+    assert.ok(ruleError?.message.includes('Host(`badrule.test`'), 'the message quotes the value');
     const keyError = errors.find((e) => e.source?.origin === badKey);
     assert.equal(keyError?.source?.label, keyLabel, JSON.stringify(errors));
     assert.match(keyError?.message ?? '', new RegExp(`${badKey}.*${keyLabel.replace(/\./g, '\\.')}`));
@@ -369,6 +375,21 @@ describe('Traefik labels end to end: berth controller --docker, a proxy node, a 
     assert.ok(ipA && ipB && ipA !== ipB, JSON.stringify(nets));
     const svc = (await router(`multi-${runId}@docker`))?.service ?? '';
     assert.deepEqual((await service(svc))?.servers, [`http://${ipB}:80`]);
+    // Disconnected from that network (a network event, not a container one): an error, never net-a's address.
+    await engine.docker.getNetwork(netB).disconnect({ Container: container.id });
+    const gone = await eventually(
+      async () =>
+        (await api<ApiError[]>('/api/v1/errors')).find((e) => e.source?.origin === `${prefix}-multi`),
+      10_000,
+      logs,
+    );
+    assert.equal(gone.code, 'BERTH_DOCKER_ADDRESS', JSON.stringify(gone));
+    assert.equal(gone.source?.label, 'traefik.docker.network');
+    await eventually(async () => (await body(host, 250)) === 'status 404', 10_000, logs);
+    await engine.docker.getNetwork(netB).connect({ Container: container.id });
+    await eventually(async () => (await body(host, 250)) === 'multi', 10_000, logs);
+    const ipB2 = (await container.inspect()).NetworkSettings.Networks[netB]?.IPAddress;
+    assert.deepEqual((await service(svc))?.servers, [`http://${ipB2}:80`]);
 
     // A network the container is not on: an error naming the label, never some other network's address.
     const wrong = `${prefix}-wrongnet`;
@@ -400,6 +421,23 @@ describe('Traefik labels end to end: berth controller --docker, a proxy node, a 
     );
     delays.push({ what: 'host network', ms: await timeTo(container, host, 'hostmode') });
     assert.deepEqual((await service(`hostmode-${runId}@docker`))?.servers, [`http://127.0.0.1:${hostPort}`]);
+  });
+
+  it("reaches a container sharing an unlabelled container's network namespace at that container's address", async () => {
+    // Compose's `network_mode: service:vpn`, the VPN-sidecar pattern: only the app carries labels.
+    const owner = await run('netns-owner', {});
+    const host = `sidecar.${runId}.test`;
+    const sidecar = await run(
+      'sidecar',
+      {
+        ...routed(`sidecar-${runId}`, host),
+        [`traefik.http.services.sidecar-${runId}.loadbalancer.server.port`]: '8080',
+      },
+      { networkMode: `container:${owner.id}`, env: ['PORT=8080'] },
+    );
+    delays.push({ what: 'shared netns', ms: await timeTo(sidecar, host, 'sidecar') });
+    const ip = (await owner.inspect()).NetworkSettings.Networks[network]?.IPAddress;
+    assert.deepEqual((await service(`sidecar-${runId}@docker`))?.servers, [`http://${ip}:8080`]);
   });
 
   it('excludes a container whose health check fails and includes one whose check passes', async () => {
