@@ -239,7 +239,7 @@ describe('Traefik labels end to end: berth controller --docker, a proxy node, a 
       });
     const first = await replica(1);
     delays.push({ what: 'scaled web-1', ms: await timeTo(first, host, 'web-1') });
-    await Promise.all([replica(2), replica(3)]);
+    const [, third] = await Promise.all([replica(2), replica(3)]);
     const serviceName = `web-${project}@docker`;
     await eventually(async () => (await service(serviceName))?.servers.length === 3, 10_000, logs);
     assert.equal((await router(`scaled-${runId}@docker`))?.service, serviceName);
@@ -259,6 +259,41 @@ describe('Traefik labels end to end: berth controller --docker, a proxy node, a 
       counts.set(who, (counts.get(who) ?? 0) + 1);
     }
     assert.deepEqual(Object.fromEntries([...counts].sort()), { 'web-1': 10, 'web-2': 10, 'web-3': 10 });
+    // Scaled back to two: the stopped replica leaves the pool, the others keep serving.
+    // Observed, not asserted: what a client sees between the replica's death and the route update.
+    let watching = true;
+    const during: string[] = [];
+    const watcher = (async () => {
+      for (let n = 0; watching && n < 200; n++) {
+        const t0 = Date.now();
+        const answer = await body(host, 1000).catch((e: Error) => e.message.replace(/:\d+/g, ':<port>'));
+        during.push(`${answer} (${Date.now() - t0} ms)`);
+      }
+    })();
+    await third.stop({ t: 0 });
+    await eventually(async () => (await service(serviceName))?.servers.length === 2, 10_000, logs);
+    watching = false;
+    await watcher;
+    const failed = during.filter((d) => !/^web-\d /.test(d));
+    console.log(`scale-down: ${during.length} requests, ${failed.length} failed: ${failed.join('; ')}`);
+    await eventually(
+      async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 6; i++) seen.add(await body(host, 250).catch(() => 'timeout'));
+        return seen.size === 2 && seen.has('web-1') && seen.has('web-2');
+      },
+      10_000,
+      logs,
+    );
+  });
+
+  it('reads berth.* labels with the same grammar as traefik.*', async () => {
+    const host = `own-prefix.${runId}.test`;
+    const container = await run('own-prefix', {
+      'berth.enable': 'true',
+      [`berth.http.routers.own-${runId}.rule`]: `Host(\`${host}\`)`,
+    });
+    delays.push({ what: 'berth.* labels', ms: await timeTo(container, host, 'own-prefix') });
   });
 
   it("runs corpus file 01 (Traefik's whoami example) as a real container and answers on its Host rule", async () => {
@@ -316,14 +351,28 @@ describe('Traefik labels end to end: berth controller --docker, a proxy node, a 
     const badKey = `${prefix}-badkey`;
     const ruleLabel = `traefik.http.routers.badrule-${runId}.rule`;
     const keyLabel = `traefik.http.routers.badkey-${runId}.bogus`;
-    await Promise.all([
-      ...good.map((i) => run(`good-${i}`, routed(`good-${i}-${runId}`, `good${i}.${runId}.test`))),
-      run('badrule', { 'traefik.enable': 'true', [ruleLabel]: 'Host(`badrule.test`' }),
-      run('badkey', { ...routed(`badkey-${runId}`, `badkey.${runId}.test`), [keyLabel]: '1' }),
-    ]);
+    await Promise.all(
+      good.map((i) => run(`good-${i}`, routed(`good-${i}-${runId}`, `good${i}.${runId}.test`))),
+    );
     for (const i of good) {
       await eventually(async () => (await body(`good${i}.${runId}.test`)) === `good-${i}`, 15_000, logs);
     }
+    // A client cycling over the ten while the broken ones arrive: every answer must be right.
+    let sampling = true;
+    const wrong: string[] = [];
+    let requests = 0;
+    const sampler = (async () => {
+      for (let n = 0; sampling && n < 10_000; n++) {
+        const i = n % good.length;
+        const answer = await body(`good${i}.${runId}.test`).catch((e: Error) => e.message);
+        requests++;
+        if (answer !== `good-${i}`) wrong.push(`good${i}: ${answer}`);
+      }
+    })();
+    await Promise.all([
+      run('badrule', { 'traefik.enable': 'true', [ruleLabel]: 'Host(`badrule.test`' }),
+      run('badkey', { ...routed(`badkey-${runId}`, `badkey.${runId}.test`), [keyLabel]: '1' }),
+    ]);
     const errors = await eventually(
       async () => {
         const all = await api<ApiError[]>('/api/v1/errors');
@@ -342,11 +391,16 @@ describe('Traefik labels end to end: berth controller --docker, a proxy node, a 
     const keyError = errors.find((e) => e.source?.origin === badKey);
     assert.equal(keyError?.source?.label, keyLabel, JSON.stringify(errors));
     assert.match(keyError?.message ?? '', new RegExp(`${badKey}.*${keyLabel.replace(/\./g, '\\.')}`));
-    // The ten still answer with the errors in place.
+    // The ten still answer with the errors in place, and answered right all along.
     for (const i of good) assert.equal(await body(`good${i}.${runId}.test`), `good-${i}`);
+    sampling = false;
+    await sampler;
+    assert.deepEqual(wrong, [], `${wrong.length} wrong answers of ${requests}`);
+    assert.ok(requests >= good.length, `the client made ${requests} requests`);
     assert.equal((await router(`badrule-${runId}@docker`))?.status, 'error');
     const table = await berthRoutes();
     assert.match(table, new RegExp(`^badrule-${runId}@docker\\s+error\\s`, 'm'), table);
+    assert.match(table, new RegExp(`^badkey-${runId}@docker\\s+error\\s`, 'm'), table);
     assert.match(table, new RegExp(`^good-0-${runId}@docker\\s+enabled\\s`, 'm'), table);
     assert.match(table, new RegExp(`\\(${badRule}, label ${ruleLabel.replace(/\./g, '\\.')}\\)`), table);
     console.log(
