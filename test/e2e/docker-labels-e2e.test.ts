@@ -521,6 +521,42 @@ describe('Traefik labels end to end: berth controller --docker, a proxy node, a 
     assert.equal(await router(`sick-${runId}@docker`), undefined);
   });
 
+  it('finds the running containers in its first list after a controller restart', async () => {
+    const before = await api<ServiceItem[]>('/api/v1/services');
+    const mine = (list: ServiceItem[]) =>
+      list
+        .filter((s) => s.name.endsWith('@docker') && s.name.includes(runId))
+        .map((s) => `${s.name} ${[...s.servers].sort().join(' ')}`)
+        .sort();
+    const nodesPort = cluster.controller?.nodesPort;
+    await cluster.killController('SIGTERM');
+    await cluster.startController({
+      extraArgs: [`--docker=${engine.endpoint}`],
+      ...(nodesPort === undefined ? {} : { nodesPort }),
+    });
+    // The shared-namespace app is among them: its unlabelled owner is read during the first resync too.
+    const expected = mine(before);
+    assert.ok(
+      expected.some((s) => s.startsWith(`sidecar-${runId}@docker http://`)),
+      expected.join('\n'),
+    );
+    await eventually(
+      async () =>
+        JSON.stringify(mine(await api<ServiceItem[]>('/api/v1/services'))) === JSON.stringify(expected),
+      10_000,
+      () => `${JSON.stringify(expected)}\n${logs()}`,
+    );
+    const errors = await api<ApiError[]>('/api/v1/errors');
+    assert.ok(
+      errors.some((e) => e.source?.origin === `${prefix}-badrule`),
+      'the bad rule is reported again',
+    );
+    // Events are followed again, and the node takes the new controller's snapshots.
+    const host = `after-restart.${runId}.test`;
+    const late = await run('after-restart', routed(`after-restart-${runId}`, host));
+    delays.push({ what: 'after controller restart', ms: await timeTo(late, host, 'after-restart') });
+  });
+
   it('still reports Docker as connected at the end', async () => {
     const s = await api<{ docker?: DockerStatus }>('/api/v1/status');
     assert.equal(s.docker?.state, 'connected', JSON.stringify(s));
