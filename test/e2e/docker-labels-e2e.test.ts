@@ -89,8 +89,8 @@ describe('Traefik labels end to end: berth controller --docker, a proxy node, a 
       }
     });
     cluster = await Cluster.create();
-    // `--docker=<endpoint>`: the flag's value is optional, so it must be attached with `=`.
-    await cluster.startController({ extraArgs: [`--docker=${engine.endpoint}`] });
+    // As a user types it; `--docker=<endpoint>` is the other spelling, used for the restart below.
+    await cluster.startController({ extraArgs: ['--docker', engine.endpoint] });
     await cluster.startNode('node-1');
     port = await cluster.webPort('node-1');
   });
