@@ -32,8 +32,11 @@ async function live(name: string): Promise<string> {
   return backend.url;
 }
 
-/** The two ways a router reaches its service: the raw fast path, or node:http through a middleware. */
-const PATHS = ['fast', 'node'] as const;
+/**
+ * The ways a router reaches its service: the raw fast path; node:http through a middleware, with
+ * the response written straight (`node`) or handed to a middleware as a stream (`stream`).
+ */
+const PATHS = ['fast', 'node', 'stream'] as const;
 type Path = (typeof PATHS)[number];
 
 interface Plane {
@@ -54,13 +57,14 @@ async function plane(path: Path, svc: HttpService): Promise<Plane> {
   cleanups.push(() => p.close());
   const b = body(
     {
-      app: { rule: 'Host(`app.test`)', service: 'app', ...(path === 'node' ? { middlewares: ['tag'] } : {}) },
+      app: { rule: 'Host(`app.test`)', service: 'app', ...(path === 'fast' ? {} : { middlewares: [path] }) },
     },
     { app: svc },
   );
   // A middleware takes the router off the fast path: node:http, the forwarder and undici serve it.
-  const tag: HttpMiddleware = { headers: { customRequestHeaders: { 'x-path': 'node' } } };
-  b.http.middlewares = { tag };
+  const node: HttpMiddleware = { headers: { customRequestHeaders: { 'x-path': 'node' } } };
+  const stream: HttpMiddleware = { headers: { customResponseHeaders: { 'x-path': 'stream' } } };
+  b.http.middlewares = { node, stream };
   const result = await p.apply(b);
   if (!result.ok) assert.fail(`${result.code}: ${result.error}`);
   const address = result.listeners[0]!.address;
