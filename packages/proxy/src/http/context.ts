@@ -29,6 +29,8 @@ export interface RequestLog {
   upstreamHeadersAt?: bigint;
   /** Attempts made (retry middleware). */
   attempts?: number;
+  /** Servers tried before `server` because their connection failed (load balancer redispatch). */
+  redispatches?: number;
   /** A short reason when Berth itself answered (no_route, no_server, upstream_error, timeout, ...). */
   error?: string;
   /** An upgraded connection (WebSocket...): the request ends at the 101, the tunnel lives on. */

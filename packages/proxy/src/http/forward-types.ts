@@ -17,10 +17,23 @@ export interface ForwardTarget {
  */
 export type ForwardOutcome =
   | { kind: 'response'; status: number }
+  /**
+   * Only when the caller allowed it (`redispatch`): the connection to the server failed before a
+   * byte of the request was sent, and nothing was answered, so another server may be tried.
+   */
+  | { kind: 'refused'; reason: 'connect' | 'timeout' }
   | {
       kind: 'error';
       reason: 'connect' | 'timeout' | 'reset' | 'aborted' | 'protocol';
       responseStarted: boolean;
     };
 
-export type Forward = (ctx: RequestContext, target: ForwardTarget) => Promise<ForwardOutcome>;
+/**
+ * `redispatch`: a connect failure (refused, unreachable, connect timeout) of a request without a
+ * body resolves `refused` instead of answering 502/504, so the caller can try another server.
+ */
+export type Forward = (
+  ctx: RequestContext,
+  target: ForwardTarget,
+  redispatch?: boolean,
+) => Promise<ForwardOutcome>;

@@ -35,6 +35,8 @@ export interface ForwarderOptions {
 type RequestOptions = Dispatcher.RequestOptions & { servername?: string };
 
 const ABORTED: ForwardOutcome = Object.freeze({ kind: 'error', reason: 'aborted', responseStarted: false });
+const REFUSED: ForwardOutcome = Object.freeze({ kind: 'refused', reason: 'connect' });
+const CONNECT_TIMED_OUT: ForwardOutcome = Object.freeze({ kind: 'refused', reason: 'timeout' });
 
 /**
  * Never buffers: the request body streams into undici and the response body goes to
@@ -46,7 +48,11 @@ export function createForwarder(opts: ForwarderOptions): Forward {
    * The usual request (no body, no middleware on the response) returns the dispatch's own
    * promise: an async function resolving with another promise costs two more microtask turns.
    */
-  return function forward(ctx: RequestContext, target: ForwardTarget): Promise<ForwardOutcome> {
+  return function forward(
+    ctx: RequestContext,
+    target: ForwardTarget,
+    redispatch = false,
+  ): Promise<ForwardOutcome> {
     if (
       ctx instanceof HttpRequestContext &&
       ctx.upgrade === undefined &&
@@ -57,12 +63,17 @@ export function createForwarder(opts: ForwarderOptions): Forward {
       const transport = transports.transports.get(target.serversTransport);
       const origin = target.server.origin;
       ctx.log.server = origin;
-      return dispatchDirect(ctx, target, transport, false, pools.get(origin, transport, ctx.req), logger);
+      const pool = pools.get(origin, transport, ctx.req);
+      return dispatchDirect(ctx, target, transport, false, pool, logger, redispatch);
     }
-    return forwardAny(ctx, target);
+    return forwardAny(ctx, target, redispatch);
   };
 
-  async function forwardAny(ctx: RequestContext, target: ForwardTarget): Promise<ForwardOutcome> {
+  async function forwardAny(
+    ctx: RequestContext,
+    target: ForwardTarget,
+    redispatch: boolean,
+  ): Promise<ForwardOutcome> {
     const req = ctx.req;
     const transport = transports.transports.get(target.serversTransport);
     const origin = target.server.origin;
@@ -71,6 +82,8 @@ export function createForwarder(opts: ForwarderOptions): Forward {
       return forwardUpgrade(ctx, ctx.upgrade, target, transport);
     }
     const body = ctx.requestBody !== undefined || hasBody(req);
+    // A body may be partly read from the client (into undici's stream) when the connect fails.
+    const mayRedispatch = redispatch && !body;
     if (ctx.requestBody === undefined && body) {
       // A body that breaks framing (bad chunk size) fails in the same parser pass as the head:
       // yielding once lets that land before anything is sent, so the server never sees the request.
@@ -80,8 +93,8 @@ export function createForwarder(opts: ForwarderOptions): Forward {
     if (ctx instanceof HttpRequestContext) {
       const pool = pools.get(origin, transport, req);
       if (ctx.respond === ctx.defaultRespond)
-        return dispatchDirect(ctx, target, transport, body, pool, logger);
-      return dispatchStream(ctx, target, transport, body, pool, logger);
+        return dispatchDirect(ctx, target, transport, body, pool, logger, mayRedispatch);
+      return dispatchStream(ctx, target, transport, body, pool, logger, mayRedispatch);
     }
     // Contexts made outside an entry point (tests, stand-ins): undici's request API.
     let upstream: Dispatcher.ResponseData;
@@ -98,6 +111,10 @@ export function createForwarder(opts: ForwarderOptions): Forward {
       upstream = await pools.get(origin, transport, req).request(options);
     } catch (err) {
       if (ctx.signal.aborted) return aborted(ctx);
+      if (mayRedispatch) {
+        const refused = refusal(err);
+        if (refused !== undefined) return refused;
+      }
       return answerFailure(ctx, err, logger, origin);
     }
     ctx.log.upstreamHeadersAt = process.hrtime.bigint();
@@ -147,10 +164,11 @@ function dispatchDirect(
   hasRequestBody: boolean,
   pool: Dispatcher,
   logger: Logger,
+  redispatch: boolean,
 ): Promise<ForwardOutcome> {
   const options = dispatchOptions(ctx, target, transport, hasRequestBody);
   return new Promise<ForwardOutcome>((resolve) => {
-    const exchange = new DirectExchange(ctx, target.server.origin, logger, resolve);
+    const exchange = new DirectExchange(ctx, target.server.origin, logger, resolve, redispatch);
     // The context's own `close` listener calls this: no second listener per request.
     ctx.goneListener = exchange;
     if (ctx.res.destroyed && !ctx.res.writableFinished) exchange.clientGone();
@@ -169,17 +187,21 @@ abstract class UpstreamExchange implements Dispatcher.DispatchHandler {
   protected resumeUpstream: (() => void) | undefined = undefined;
   protected gone = false;
   protected settled = false;
+  /** A connect failure resolves `refused`, unanswered, for the caller to try another server. */
+  protected readonly redispatch: boolean;
 
   constructor(
     ctx: HttpRequestContext,
     origin: string,
     logger: Logger,
     resolve: (outcome: ForwardOutcome) => void,
+    redispatch: boolean,
   ) {
     this.ctx = ctx;
     this.origin = origin;
     this.logger = logger;
     this.resolve = resolve;
+    this.redispatch = redispatch;
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -312,6 +334,14 @@ class DirectExchange extends UpstreamExchange implements Finishable {
       this.#settle({ kind: 'error', reason: 'reset', responseStarted: true });
       return;
     }
+    if (this.redispatch) {
+      const refused = refusal(err);
+      if (refused !== undefined) {
+        this.logger.debug({ err, origin: this.origin }, 'upstream connect failed, redispatching');
+        this.#settle(refused);
+        return;
+      }
+    }
     void answerFailure(ctx, err, this.logger, this.origin).then((outcome) => this.#settle(outcome));
   }
 
@@ -341,10 +371,11 @@ function dispatchStream(
   hasRequestBody: boolean,
   pool: Dispatcher,
   logger: Logger,
+  redispatch: boolean,
 ): Promise<ForwardOutcome> {
   const options = dispatchOptions(ctx, target, transport, hasRequestBody);
   return new Promise<ForwardOutcome>((resolve) => {
-    const exchange = new StreamExchange(ctx, target.server.origin, logger, resolve);
+    const exchange = new StreamExchange(ctx, target.server.origin, logger, resolve, redispatch);
     ctx.goneListener = exchange;
     if (ctx.gone) exchange.clientGone();
     pool.dispatch(options, exchange);
@@ -423,6 +454,14 @@ class StreamExchange extends UpstreamExchange {
     if (this.gone) {
       this.#settle(aborted(this.ctx));
       return;
+    }
+    if (this.redispatch) {
+      const refused = refusal(err);
+      if (refused !== undefined) {
+        this.logger.debug({ err, origin: this.origin }, 'upstream connect failed, redispatching');
+        this.#settle(refused);
+        return;
+      }
     }
     void answerFailure(this.ctx, err, this.logger, this.origin).then((outcome) => this.#settle(outcome));
   }
@@ -609,6 +648,20 @@ function codeOf(err: unknown): unknown {
   return typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
 }
 
+/**
+ * `refused` for a failure to connect, when nothing of the request can have reached the server:
+ * refused, unreachable, unresolvable, or the connect timed out.
+ */
+function refusal(err: unknown): ForwardOutcome | undefined {
+  const code = codeOf(err);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return CONNECT_TIMED_OUT;
+  return isConnectFailure(code) ? REFUSED : undefined;
+}
+
+function isConnectFailure(code: unknown): boolean {
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH';
+}
+
 function isTimeout(err: unknown): boolean {
   const code = codeOf(err);
   return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT';
@@ -616,8 +669,7 @@ function isTimeout(err: unknown): boolean {
 
 function reasonOf(err: unknown): 'connect' | 'reset' | 'protocol' {
   const code = codeOf(err);
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
-    return 'connect';
+  if (isConnectFailure(code)) return 'connect';
   if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
   return 'protocol';
 }

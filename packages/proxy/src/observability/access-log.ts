@@ -45,6 +45,7 @@ export function logAccess(
       path,
       clientIp: ctx.clientIp,
       attempts: log.attempts,
+      redispatches: log.redispatches,
       error: log.error,
     },
     'access',

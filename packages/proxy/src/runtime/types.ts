@@ -20,8 +20,11 @@ export interface DirectService {
   readonly name: string;
   readonly passHostHeader: boolean;
   readonly serversTransport: string | undefined;
-  /** Picks an available server, counted in flight until `done`; `undefined` when none may take requests. */
-  pick(): ServerTarget | undefined;
+  /**
+   * Picks an available server, counted in flight until `done`; `undefined` when none may take
+   * requests. `besides`: servers already tried for this request (a redispatch).
+   */
+  pick(besides?: readonly ServerTarget[]): ServerTarget | undefined;
   /** The exchange with `server` is over: `ok` feeds passive health; `undefined` (the client left) says nothing. */
   done(server: ServerTarget, ok: boolean | undefined): void;
 }

@@ -124,7 +124,8 @@ function buildLoadBalancer(name: string, lb: HttpLoadBalancer, deps: ServiceDeps
           name,
           passHostHeader,
           serversTransport: lb.serversTransport,
-          pick: () => balancer.next(available),
+          pick: (besides) =>
+            balancer.next(besides === undefined ? available : (s) => available(s) && !besides.includes(s)),
           done: (server, ok) => {
             balancer.release?.(server);
             if (ok !== undefined) health.record(name, server, ok);

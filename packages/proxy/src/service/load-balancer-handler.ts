@@ -2,7 +2,7 @@
 import type { Balancer } from '../balancer/balancer.js';
 import type { StickySessions } from '../balancer/sticky-cookie.js';
 import type { ServerHealth } from '../health/server-health.js';
-import type { Handler } from '../http/context.js';
+import type { Handler, RequestContext } from '../http/context.js';
 import type { Forward, ForwardOutcome, ForwardTarget } from '../http/forward-types.js';
 import { respondText } from '../http/respond-text.js';
 import type { ServerTarget } from '../runtime/types.js';
@@ -34,6 +34,8 @@ export function loadBalancerHandler(opts: LoadBalancerOptions): Handler {
 
   return async (ctx) => {
     ctx.log.service = service;
+    // What answers before a sticky Set-Cookie wraps it: a redispatch pins the client anew.
+    const respond = ctx.respond;
     let server: ServerTarget | undefined;
     if (sticky === undefined) {
       server = balancer.next(available);
@@ -54,16 +56,51 @@ export function loadBalancerHandler(opts: LoadBalancerOptions): Handler {
       await respondText(ctx, 503, 'Service Unavailable\n');
       return;
     }
-    ctx.log.server = server.origin;
-    let outcome: ForwardOutcome | undefined;
-    try {
-      outcome = await forward(ctx, targetOf(server));
-    } finally {
-      balancer.release?.(server);
-      // A client that went away says nothing about the server.
-      if (outcome?.kind !== 'error' || outcome.reason !== 'aborted') {
-        health.record(service, server, outcome?.kind === 'response' && outcome.status < 500);
+    // Servers whose connection failed before the request left (allocated only then).
+    let tried: ServerTarget[] | undefined;
+    for (;;) {
+      ctx.log.server = server.origin;
+      let outcome: ForwardOutcome | undefined;
+      try {
+        outcome = await forward(ctx, targetOf(server), (tried?.length ?? 0) < MAX_REDISPATCHES);
+      } finally {
+        balancer.release?.(server);
+        // A client that went away says nothing about the server.
+        if (outcome?.kind !== 'error' || outcome.reason !== 'aborted') {
+          health.record(service, server, outcome?.kind === 'response' && outcome.status < 500);
+        }
+      }
+      if (outcome.kind !== 'refused') return;
+      // Nothing reached the server, so any other may take the request (HAProxy's redispatch).
+      const failed: ServerTarget[] = tried ?? [];
+      tried = failed;
+      failed.push(server);
+      const next = balancer.next((s) => available(s) && !failed.includes(s));
+      if (next === undefined) {
+        await answerUnreachable(ctx, outcome.reason);
+        return;
+      }
+      ctx.log.redispatches = failed.length;
+      server = next;
+      if (sticky !== undefined) {
+        ctx.respond = respond;
+        addSetCookie(ctx, sticky.setCookie(server));
       }
     }
   };
+}
+
+/** Tries after the first: HAProxy's `retries 3` counts three attempts in all. */
+const MAX_REDISPATCHES = 2;
+
+/** What the forwarder answers for a failed connection when it may not hand the request back. */
+function answerUnreachable(ctx: RequestContext, reason: 'connect' | 'timeout'): Promise<void> {
+  const timeout = reason === 'timeout';
+  ctx.log.error = timeout ? 'upstream_timeout' : 'upstream_error';
+  return respondText(
+    ctx,
+    timeout ? 504 : 502,
+    timeout ? 'Gateway Timeout\n' : 'Bad Gateway\n',
+    ctx.req.complete ? {} : { connection: 'close' },
+  );
 }

@@ -457,7 +457,8 @@ class FastExchange implements UpstreamExchange, RequestRecord {
   readonly conn: FastConnection;
   readonly router: string;
   readonly direct: DirectService;
-  readonly server: ServerTarget;
+  /** The server the request goes to; another one after a failed connect (redispatch). */
+  server: ServerTarget;
   readonly transport: TransportSettings;
   readonly view: FastView;
   readonly method: string;
@@ -465,9 +466,14 @@ class FastExchange implements UpstreamExchange, RequestRecord {
   readonly clientIp: string;
   readonly startedAt: bigint;
   readonly log: RequestLog;
-  readonly #head: string | Buffer;
+  #head: string | Buffer;
+  readonly #peer: string;
+  readonly #trusted: boolean;
+  readonly #host: string;
   #upstream: UpstreamConnection | undefined = undefined;
   #attempts = 1;
+  /** Servers whose connection failed before the request left; made on the first such failure. */
+  #tried: ServerTarget[] | undefined = undefined;
   #headSent = false;
   /** The head of a Content-Length response, written with the body's first bytes. */
   #pendingHead: string | undefined = undefined;
@@ -504,6 +510,9 @@ class FastExchange implements UpstreamExchange, RequestRecord {
     this.url = url;
     this.clientIp = view.clientIp;
     this.log = { entryPoint: conn.scope.name, router, service: direct.name, server: server.origin };
+    this.#peer = peer;
+    this.#trusted = trusted;
+    this.#host = host;
     if (conn.plainHead && direct.passHostHeader) {
       // The usual request: its own bytes, with the forwarded headers after Host.
       let suffix = conn.suffix;
@@ -515,15 +524,22 @@ class FastExchange implements UpstreamExchange, RequestRecord {
       this.#head = withForwarded(rawHead, suffix);
       return;
     }
+    this.#head = this.#rewrittenHead(server);
+  }
+
+  /** The head with every header rewritten; names `server` as Host when the client's is not passed. */
+  #rewrittenHead(server: ServerTarget): string {
+    const conn = this.conn;
+    const host = this.#host;
     const headers = upstreamRequestHeaders(conn.headers, {
-      peerIp: peer,
+      peerIp: this.#peer,
       proto: 'http',
       host,
-      upstreamHost: direct.passHostHeader ? host : server.url.host,
-      trusted,
+      upstreamHost: this.direct.passHostHeader ? host : server.url.host,
+      trusted: this.#trusted,
       serverName: conn.scope.nodeName,
     });
-    this.#head = `${view.method} ${url} HTTP/1.1\r\n${headerLines(headers)}\r\n`;
+    return `${this.method} ${this.url} HTTP/1.1\r\n${headerLines(headers)}\r\n`;
   }
 
   /** The access log reads `req.method` and `req.url`. */
@@ -673,7 +689,32 @@ class FastExchange implements UpstreamExchange, RequestRecord {
       this.#send(true);
       return;
     }
+    // Still connecting: the head waits in the socket, nothing reached the server.
+    if (!this.#headSent && upstream.connecting && reason !== 'invalid' && this.#redispatch()) return;
     this.#fail(reason);
+  }
+
+  /**
+   * Sends the request to another server than those whose connection failed, at most
+   * MAX_REDISPATCHES times (HAProxy's `retries` with `option redispatch`). Each failed server
+   * counts a failure for passive health. False when no other server may take the request.
+   */
+  #redispatch(): boolean {
+    const tried = this.#tried ?? [];
+    if (tried.length >= MAX_REDISPATCHES) return false;
+    const failed = this.server;
+    tried.push(failed);
+    const next = this.direct.pick(tried);
+    if (next === undefined) return false;
+    this.#tried = tried;
+    this.direct.done(failed, false);
+    this.server = next;
+    this.log.server = next.origin;
+    this.log.redispatches = tried.length;
+    // Only a head naming the server as Host differs from one server to the next.
+    if (!this.direct.passHostHeader) this.#head = this.#rewrittenHead(next);
+    this.#send(false);
+    return true;
   }
 
   resumeUpstream(): void {
@@ -800,6 +841,9 @@ function headerLines(headers: readonly string[]): string {
   for (let i = 0; i + 1 < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
   return text;
 }
+
+/** Servers tried after the first when connecting fails: 3 attempts in all, as HAProxy's `retries 3`. */
+const MAX_REDISPATCHES = 2;
 
 /** Request headers that send the request to node:http. */
 const HANDED_OFF = new Set(['expect', 'upgrade', 'content-length', 'transfer-encoding']);
