@@ -187,6 +187,17 @@ describe('the Swarm provider on a real single-node swarm', { skip }, () => {
     let sent = 0;
     let failed = 0;
     const failures: string[] = [];
+    // What the provider published when, next to each failure: the story of a failed request.
+    const started = Date.now();
+    const history: string[] = [];
+    const unsubscribe = provider.onChange((parts) => {
+      const urls = parts.flatMap((p) =>
+        Object.values(p.config.http.services)
+          .flatMap((s) => s.loadBalancer?.servers ?? [])
+          .map((x) => x.url),
+      );
+      history.push(`${Date.now() - started} ms: ${urls.join(' ')}`);
+    });
     const bodies = new Set<string>();
     let stop = false;
     // Two clients, one request each at a time, until told to stop (and never past 3 minutes).
@@ -199,11 +210,11 @@ describe('the Swarm provider on a real single-node swarm', { skip }, () => {
           if (res.status === 200) bodies.add(res.body.trim());
           else {
             failed++;
-            failures.push(`status ${res.status}`);
+            failures.push(`${Date.now() - started} ms: status ${res.status}`);
           }
         } catch (err) {
           failed++;
-          failures.push((err as Error).message);
+          failures.push(`${Date.now() - started} ms: ${(err as Error).message}`);
         }
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -242,13 +253,18 @@ describe('the Swarm provider on a real single-node swarm', { skip }, () => {
     } finally {
       stop = true;
       await Promise.all(clients);
+      unsubscribe();
     }
     const old = [...bodies].filter((b) => b.endsWith(' 1')).length;
     const fresh = [...bodies].filter((b) => b.endsWith(' 2')).length;
     t.diagnostic(
       `rolling update: ${sent} requests sent, ${failed} failed; answered by ${old} old and ${fresh} new tasks`,
     );
-    assert.equal(failed, 0, `failed requests: ${failures.slice(0, 10).join('; ')}\n${logs()}`);
+    assert.equal(
+      failed,
+      0,
+      `failed requests: ${failures.slice(0, 10).join('; ')}\npublished:\n${history.join('\n')}\n${logs()}`,
+    );
     assert.ok(sent > 100, `the loop ran through the update (${sent} requests)`);
     assert.equal(old, 3, 'the 3 old tasks answered');
     assert.equal(fresh, 3, 'the 3 new tasks answered');
@@ -277,12 +293,18 @@ describe('the Swarm provider on a real single-node swarm', { skip }, () => {
       },
       Mode: { Replicated: { Replicas: 1 } },
     } as object);
-    const inspected = (await engine.docker.getService(vipService).inspect()) as {
-      Endpoint?: { VirtualIPs?: { NetworkID?: string; Addr?: string }[] };
-    };
     const net = (await engine.docker.getNetwork(network).inspect()) as { Id: string };
-    const vip = inspected.Endpoint?.VirtualIPs?.find((v) => v.NetworkID === net.Id)?.Addr?.split('/')[0];
-    assert.ok(vip, 'Swarm gave the service a VIP on the test network');
+    // Swarm allocates the VIP a moment after the service is created.
+    const vip = await eventually(
+      async () => {
+        const inspected = (await engine.docker.getService(vipService).inspect()) as {
+          Endpoint?: { VirtualIPs?: { NetworkID?: string; Addr?: string }[] };
+        };
+        return inspected.Endpoint?.VirtualIPs?.find((v) => v.NetworkID === net.Id)?.Addr?.split('/')[0];
+      },
+      30_000,
+      logs,
+    );
     // The overlay VIP is reachable from inside the overlay only: checked in the routes, no traffic sent.
     const urls = await eventually(
       () => {
