@@ -200,7 +200,8 @@ describe('SwarmProvider', () => {
     const p = make(manager);
     await p.start();
     assert.equal(p.status().state, 'unreachable');
-    assert.match(p.status().lastError?.message ?? '', /not a swarm manager/);
+    assert.equal(p.status().lastError?.code, 'BERTH_SWARM_LIST');
+    assert.match(p.status().lastError?.message ?? '', /is not a Swarm manager .*docker swarm init/);
     manager.services = [web];
     manager.tasks = [task(1)];
     manager.failing = null;

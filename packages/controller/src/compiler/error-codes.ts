@@ -77,8 +77,8 @@ export const ErrorCodes = {
   /** `providers.swarm` has a Traefik setting Berth does not implement yet; it has no effect. */
   SWARM_SETTING_UNSUPPORTED: 'BERTH_SWARM_SETTING_UNSUPPORTED',
   /**
-   * Listing services or tasks failed, typically because the daemon is not a Swarm manager; the last
-   * known services keep routing while the provider retries with backoff.
+   * The daemon is not a Swarm manager (or a read of services or tasks failed); the last known
+   * services keep routing while the provider retries with backoff.
    */
   SWARM_LIST: 'BERTH_SWARM_LIST',
 } as const;

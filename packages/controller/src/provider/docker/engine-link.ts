@@ -30,6 +30,8 @@ export interface EngineLinkHooks {
   onEvent(event: DockerEvent): void;
   /** The decoder's last output, published as is (plus the outage part during an outage). */
   decoded(): ProviderPart[];
+  /** A better code and message for a failure than "cannot reach Docker" (a daemon that is no Swarm manager). */
+  classify?(err: unknown): { code: string; message: string } | undefined;
 }
 
 export interface EngineLinkOptions {
@@ -173,7 +175,9 @@ export class EngineLink {
       try {
         await this.#hooks.resync();
       } catch (err) {
-        if (generation === this.#generation) this.fail(code, `cannot read from Docker: ${errorMessage(err)}`);
+        if (generation !== this.#generation) return;
+        const known = this.#hooks.classify?.(err);
+        this.fail(known?.code ?? code, known?.message ?? `cannot read from Docker: ${errorMessage(err)}`);
         return;
       }
       if (generation === this.#generation) this.publish();
@@ -277,9 +281,10 @@ export class EngineLink {
         if (this.#watch) this.#startTimers(generation);
       } catch (err) {
         if (generation !== this.#generation || this.#closed) return;
+        const known = this.#hooks.classify?.(err);
         this.fail(
-          ErrorCodes.DOCKER_UNREACHABLE,
-          `cannot reach Docker at ${this.#client.endpoint}: ${errorMessage(err)}`,
+          known?.code ?? ErrorCodes.DOCKER_UNREACHABLE,
+          known?.message ?? `cannot reach Docker at ${this.#client.endpoint}: ${errorMessage(err)}`,
         );
       }
     });

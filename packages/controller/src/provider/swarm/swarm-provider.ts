@@ -105,6 +105,7 @@ export class SwarmProvider implements Provider {
         resync: () => this.#read(),
         onEvent: (event) => this.#onEvent(event),
         decoded: () => this.#decoded,
+        classify: (err) => this.#classify(err),
       },
       // Traefik's only mechanism, kept as the safety net under the events.
       resyncMs: Math.max(1, options.settings.refreshSeconds) * 1000,
@@ -191,6 +192,17 @@ export class SwarmProvider implements Provider {
       for (const s of await this.#client.listServices({ label: `${prefix}.enable` })) byId.set(s.ID ?? '', s);
     }
     return [...byId.values()];
+  }
+
+  /** Docker answers 503 to Swarm calls on a daemon that is no manager: a setup problem, said as such. */
+  #classify(err: unknown): { code: string; message: string } | undefined {
+    const status = (err as { statusCode?: unknown } | null)?.statusCode;
+    if (status !== 503 && !/not a swarm manager|not part of a swarm/i.test(errorMessage(err)))
+      return undefined;
+    return {
+      code: ErrorCodes.SWARM_LIST,
+      message: `Docker at ${this.#client.endpoint} is not a Swarm manager (${errorMessage(err).trim()}); point providers.swarm.endpoint at a manager, or run docker swarm init`,
+    };
   }
 
   #onEvent(event: DockerEvent): void {
