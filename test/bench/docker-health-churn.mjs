@@ -12,14 +12,13 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DockerProvider, dockerodeClient } from '@berth/controller';
+import { DockerProvider, decodeContainers, dockerodeClient } from '@berth/controller';
 import {
   BUSYBOX_IMAGE,
   ensureBusyboxImage,
   ensureDockerEngine,
   removeTestObjects,
 } from '../dist/helpers/docker-engine.js';
-import { testDecoder } from '../dist/helpers/docker-test-decoder.js';
 
 const { values } = parseArgs({
   options: {
@@ -122,7 +121,7 @@ try {
       allowEmptyServices: false,
       prefixes: ['traefik', 'berth'],
     },
-    decode: testDecoder,
+    decode: decodeContainers,
     client: dockerodeClient({ kind: 'socket', socketPath: engine.socketPath }),
   });
   await provider.start();

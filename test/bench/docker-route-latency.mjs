@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Issue 11, done when 8: container start → a proxy node routing to it, one at a time and in a burst.
 //
-// A controller in this process with the Docker provider (test decoder) and one `berth proxy` node
+// A controller in this process with the Docker provider (Traefik's label decoder) and one `berth proxy` node
 // as a child process, on the test harness's dockerd. Sequential: `--starts` containers started one
 // after another; for each, the time from Docker's own start event (its timestamp) and from the
 // start request to the node's first 200 for the container's Host (polled every ~2 ms). Burst:
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { DockerProvider, dockerodeClient, startController } from '@berth/controller';
+import { DockerProvider, decodeContainers, dockerodeClient, startController } from '@berth/controller';
 import { pino } from 'pino';
 import {
   BUSYBOX_IMAGE,
@@ -24,7 +24,6 @@ import {
   ensureDockerEngine,
   removeTestObjects,
 } from '../dist/helpers/docker-engine.js';
-import { testDecoder } from '../dist/helpers/docker-test-decoder.js';
 import { freePort, probe } from './lib/net.mjs';
 import { startProcess, stopProcess } from './lib/processes.mjs';
 
@@ -77,7 +76,7 @@ try {
       allowEmptyServices: false,
       prefixes: ['traefik', 'berth'],
     },
-    decode: testDecoder,
+    decode: decodeContainers,
     client: dockerodeClient({ kind: 'socket', socketPath: engine.socketPath }),
     logger,
   });

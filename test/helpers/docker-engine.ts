@@ -1,7 +1,7 @@
 // A real Docker engine for end-to-end tests: uses one that answers, or starts its own dockerd, and builds a busybox image.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { chmod, link, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -154,11 +154,72 @@ class OwnDaemon {
 let shared: Promise<EngineResult> | null = null;
 
 /**
+ * One test process at a time has the engine: tests count events and inspects, and watch every
+ * labelled container on the daemon, so a second test file's containers would break their figures.
+ * Held from ensureDockerEngine() to release(); a holder that died leaves a stale lock, taken over.
+ */
+const LOCK = join(HARNESS_ROOT, 'exclusive');
+const LOCK_WAIT_MS = 15 * 60_000;
+let lockHeld = false;
+
+function lockHolder(): number | null {
+  try {
+    const pid = Number(readFileSync(LOCK, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function dropLock(): void {
+  if (lockHeld && lockHolder() === process.pid) rmSync(LOCK, { force: true });
+  lockHeld = false;
+}
+
+async function acquireLock(): Promise<void> {
+  await mkdir(HARNESS_ROOT, { recursive: true, mode: 0o700 });
+  // Written aside and linked into place: the lock never exists without its pid.
+  const mine = `${LOCK}.${process.pid}`;
+  await writeFile(mine, String(process.pid));
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  try {
+    for (;;) {
+      try {
+        await link(mine, LOCK);
+        lockHeld = true;
+        process.once('exit', dropLock);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const holder = lockHolder();
+      if (holder === null || !alive(holder)) {
+        await rm(LOCK, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`the Docker test engine is still held by pid ${holder} after ${LOCK_WAIT_MS} ms`);
+      await sleep(250);
+    }
+  } finally {
+    await rm(mine, { force: true });
+  }
+}
+
+/**
  * A Docker engine for this test process: DOCKER_HOST (unix only), the system socket, the harness's
- * leftover daemon, or a new dockerd under HARNESS_ROOT (root and the dockerd binary needed).
+ * leftover daemon, or a new dockerd under HARNESS_ROOT (root and the dockerd binary needed). Waits
+ * while another test process has it.
  */
 export function ensureDockerEngine(): Promise<EngineResult> {
-  shared ??= findOrStart();
+  shared ??= acquireLock().then(async () => {
+    const result = await findOrStart().catch((err: unknown) => {
+      dropLock();
+      throw err;
+    });
+    if (!result.ok) dropLock();
+    return result;
+  });
   return shared;
 }
 
@@ -217,8 +278,10 @@ async function otherUsers(root: string): Promise<number[]> {
 async function engine(
   socketPath: string,
   own: OwnDaemon | null,
+  /** Forgets the engine once released; the Docker engine also gives up its lock. */
   forget: () => void = () => {
     shared = null;
+    dropLock();
   },
 ): Promise<DockerEngine> {
   if (own !== null) await register(own.root);
@@ -237,10 +300,13 @@ async function engine(
       await own.start();
     },
     async release() {
-      if (own === null) return;
-      await rm(join(own.root, 'users', String(process.pid)), { force: true });
-      if ((await otherUsers(own.root)).length === 0) await own.stop();
-      forget();
+      try {
+        if (own === null) return;
+        await rm(join(own.root, 'users', String(process.pid)), { force: true });
+        if ((await otherUsers(own.root)).length === 0) await own.stop();
+      } finally {
+        forget();
+      }
     },
   };
 }

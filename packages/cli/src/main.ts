@@ -19,13 +19,25 @@ function usage(): string {
   ].join('\n');
 }
 
-/** `--docker` alone becomes `--docker=<bare value>`: parseArgs has no optional values. */
+/**
+ * `--docker` alone becomes `--docker=<bare value>`: parseArgs has no optional values. For a command
+ * without positionals, `--docker unix:///...` takes the next word as the value, as people type it.
+ */
 function withBareValues(args: string[], cmd: Command): string[] {
   const out: string[] = [];
-  for (const arg of args) {
-    if (arg === '--') return [...out, ...args.slice(out.length)];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') return [...out, ...args.slice(i)];
     const bare = arg.startsWith('--') ? cmd.options[arg.slice(2)]?.bare : undefined;
-    out.push(bare === undefined ? arg : `${arg}=${bare}`);
+    if (bare === undefined) {
+      out.push(arg);
+      continue;
+    }
+    const next = args[i + 1];
+    if (!cmd.positionals && next !== undefined && next !== '' && !next.startsWith('-')) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(`${arg}=${bare}`);
   }
   return out;
 }

@@ -33,7 +33,7 @@ describe('the --docker flag', () => {
     );
   });
 
-  it('parses bare on the command line, and with =endpoint', async () => {
+  it('parses bare on the command line, with =endpoint, and with the endpoint as the next word', async () => {
     const write = process.stdout.write;
     let out = '';
     process.stdout.write = ((chunk: string) => {
@@ -43,6 +43,7 @@ describe('the --docker flag', () => {
     try {
       assert.equal(await run(['controller', '--docker', '--help']), 0);
       assert.equal(await run(['controller', '--docker=tcp://h:2375', '--help']), 0);
+      assert.equal(await run(['controller', '--docker', 'unix:///run/docker.sock', '--help']), 0);
     } finally {
       process.stdout.write = write;
     }

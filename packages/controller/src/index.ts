@@ -62,6 +62,7 @@ export {
   parseDockerSettings,
 } from './provider/docker/docker-settings.js';
 export { type ContainerInspect, factsFromInspect } from './provider/docker/inspect-facts.js';
+export { decodeContainers } from './provider/docker/labels/decode-containers.js';
 export { FileProvider, type FileProviderOptions, type ProviderLogger } from './provider/file-provider.js';
 export type { PartSources, PartsListener, Provider, ProviderPart } from './provider/provider-part.js';
 export {

@@ -518,6 +518,36 @@ describe('Docker labels: published ports and shared network namespaces', () => {
     ]);
     assert.equal(partOf(parts, 'ghost').errors[0]?.code, DockerErrorCodes.ADDRESS);
   });
+
+  it('takes the network of a container:<id> owner from its own network label first, as Traefik', () => {
+    const nets = [
+      { name: 'app_default', ipv4: '172.18.0.200', ipv6: '' },
+      { name: 'app_front', ipv4: '172.19.0.200', ipv6: '' },
+    ];
+    const vpn = container(
+      'vpn',
+      { 'traefik.enable': 'false', 'Traefik.Docker.Network': 'front' },
+      { networks: nets },
+    );
+    const plain = container('plain', { 'traefik.enable': 'false' }, { networks: nets });
+    const app = container(
+      'app',
+      { 'traefik.docker.network': 'default' },
+      { networkMode: `container:${vpn.id}`, networks: [] },
+    );
+    const other = container(
+      'other',
+      { 'traefik.docker.network': 'front' },
+      { networkMode: `container:${plain.id}`, networks: [] },
+    );
+    const parts = decodeContainers([vpn, plain, app, other], settings);
+    assert.deepEqual(partOf(parts, 'app').config.http.services['app-app']?.loadBalancer?.servers, [
+      { url: 'http://172.19.0.200:80' },
+    ]);
+    assert.deepEqual(partOf(parts, 'other').config.http.services['other-app']?.loadBalancer?.servers, [
+      { url: 'http://172.19.0.200:80' },
+    ]);
+  });
 });
 
 describe('Docker labels: across containers', () => {

@@ -307,4 +307,37 @@ describe('DockerProvider', () => {
     await p.start();
     assert.deepEqual(seenStates, ['exited']);
   });
+
+  it('reads the unlabelled owner of a network namespace a routed container shares, and follows its events', async () => {
+    const docker = new FakeDocker();
+    docker.add(container('vpn', {}, '10.0.0.9'));
+    docker.add({ ...container('app'), HostConfig: { NetworkMode: 'container:vpn' } });
+    docker.add(container('plain', {}, '10.0.0.7'));
+    const seen: string[][] = [];
+    const decode: ContainerDecoder = (cs) => {
+      seen.push(cs.map((c) => `${c.name}:${c.networks[0]?.ipv4 ?? '-'}`));
+      return [];
+    };
+    const p = make(docker, decode);
+    await p.start();
+    assert.deepEqual(seen.at(-1), ['app:10.0.0.2', 'vpn:10.0.0.9']);
+    assert.deepEqual(docker.calls.filter((c) => c.startsWith('inspect')).sort(), [
+      'inspect:app',
+      'inspect:vpn',
+    ]);
+    // The owner restarts with another address: its events count although it has no enable label.
+    docker.add(container('vpn', {}, '10.0.0.10'));
+    docker.emitContainer('vpn', 'start');
+    docker.emitContainer('plain', 'start');
+    await until(() => seen.at(-1)?.includes('vpn:10.0.0.10') === true, 'the new owner address');
+    assert.equal(docker.count('inspect:plain'), 0, 'an unrelated unlabelled container is still ignored');
+    // Without the app, the owner is no longer read or passed on.
+    docker.containers.delete('app');
+    docker.emitContainer('app', 'destroy');
+    await until(() => seen.at(-1)?.length === 0, 'the owner dropped with its last dependant');
+    const inspects = docker.count('inspect:vpn');
+    docker.emitContainer('vpn', 'start');
+    await settle();
+    assert.equal(docker.count('inspect:vpn'), inspects);
+  });
 });

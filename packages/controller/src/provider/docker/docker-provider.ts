@@ -98,6 +98,12 @@ export class DockerProvider implements Provider {
 
   /** Facts of the containers the decoder sees, by id; replaced wholesale by a resync, patched by events. */
   readonly #cache = new Map<string, CachedContainer>();
+  /**
+   * Containers outside the cache whose network namespace a cached one shares (`container:<ref>`,
+   * Compose's `network_mode: service:vpn`), by id: the decoder needs their address. Traefik inspects
+   * them whatever their labels; without this an unlabelled VPN container leaves its app unroutable.
+   */
+  readonly #owners = new Map<string, CachedContainer>();
   /** Ids named by events since the last flush; true means destroyed (no inspect needed). */
   readonly #pending = new Map<string, boolean>();
   /** The decoder's last output; kept while Docker is unreachable. */
@@ -196,6 +202,8 @@ export class DockerProvider implements Provider {
     });
     this.#cache.clear();
     for (const [id, entry] of fresh) this.#cache.set(id, entry);
+    this.#owners.clear();
+    await this.#resolveOwners(new Set());
     this.#redecode();
   }
 
@@ -208,7 +216,7 @@ export class DockerProvider implements Provider {
       if (action !== 'connect' && action !== 'disconnect') return;
       id = attributes['container'] ?? '';
       // A container joins its networks before it starts; its start event brings it in.
-      if (id === '' || (!this.#cache.has(id) && !this.#settings.exposedByDefault)) {
+      if (id === '' || (!this.#watched(id) && !this.#settings.exposedByDefault)) {
         this.#counters.ignored++;
         return;
       }
@@ -216,7 +224,7 @@ export class DockerProvider implements Provider {
       id = event.Actor?.ID ?? event.id ?? '';
       if (id === '') return;
       // Container events carry the container's labels: without an enable label it cannot matter, so no inspect.
-      if (!this.#cache.has(id) && !this.#settings.exposedByDefault && !this.#hasEnableLabel(attributes)) {
+      if (!this.#watched(id) && !this.#settings.exposedByDefault && !this.#hasEnableLabel(attributes)) {
         this.#counters.ignored++;
         return;
       }
@@ -242,6 +250,8 @@ export class DockerProvider implements Provider {
     const batch = [...this.#pending];
     this.#pending.clear();
     let changed = false;
+    /** Containers whose facts changed: the owner of a shared network namespace is read again for them. */
+    const touched = new Set<string>();
     try {
       await forEachLimited(batch, this.#concurrency, async ([id, destroyed]) => {
         const info = destroyed ? null : await this.#inspect(id);
@@ -249,13 +259,22 @@ export class DockerProvider implements Provider {
         const facts = info === null ? null : factsFromInspect(info);
         if (facts === null || !this.#keep(facts)) {
           if (this.#cache.delete(id)) changed = true;
+          const owner = this.#owners.get(id);
+          if (owner !== undefined) {
+            if (facts === null) this.#owners.delete(id);
+            else this.#owners.set(id, { facts, serial: canonicalJson(facts) });
+            if (facts === null || owner.serial !== canonicalJson(facts)) changed = true;
+          }
           return;
         }
         const serial = canonicalJson(facts);
         if (this.#cache.get(id)?.serial === serial) return;
         this.#cache.set(id, { facts, serial });
+        this.#owners.delete(id);
+        touched.add(id);
         changed = true;
       });
+      if (generation === this.#link.generation && (await this.#resolveOwners(touched))) changed = true;
     } catch (err) {
       // Docker went away mid-burst: the reconnect's resync reads everything again, these included.
       if (generation === this.#link.generation)
@@ -272,8 +291,55 @@ export class DockerProvider implements Provider {
     return this.#client.inspectContainer(id);
   }
 
+  /** A container the provider follows: one it routes, or the owner of a network namespace one of those shares. */
+  #watched(id: string): boolean {
+    return this.#cache.has(id) || this.#owners.has(id);
+  }
+
+  /**
+   * Reads the owners of the network namespaces cached containers share (`container:<ref>`) that are
+   * not cached themselves: missing ones, and those of `touched` containers again (their owner may
+   * have been replaced). Chains are followed a few hops; owners no longer referenced are dropped.
+   * True when the owners changed.
+   */
+  async #resolveOwners(touched: ReadonlySet<string>): Promise<boolean> {
+    let changed = false;
+    const needed = new Set<string>();
+    let frontier = [...this.#cache.values()].map((c) => ({ facts: c.facts, fresh: touched.has(c.facts.id) }));
+    for (let hop = 0; hop < MAX_NETNS_HOPS && frontier.length > 0; hop++) {
+      const next: typeof frontier = [];
+      for (const { facts, fresh } of frontier) {
+        if (!facts.networkMode.startsWith('container:')) continue;
+        const ref = facts.networkMode.slice('container:'.length);
+        if (ref === '' || [...this.#cache.values()].some((c) => matchesRef(c.facts, ref))) continue;
+        let owner = [...this.#owners.values()].find((o) => matchesRef(o.facts, ref));
+        if (owner === undefined || fresh) {
+          const info = await this.#inspect(ref);
+          const facts = info === null ? null : factsFromInspect(info);
+          if (facts !== null && facts.id !== '') {
+            const serial = canonicalJson(facts);
+            if (this.#owners.get(facts.id)?.serial !== serial) changed = true;
+            owner = { facts, serial };
+            this.#owners.set(facts.id, owner);
+          }
+        }
+        if (owner === undefined || needed.has(owner.facts.id)) continue;
+        needed.add(owner.facts.id);
+        next.push({ facts: owner.facts, fresh });
+      }
+      frontier = next;
+    }
+    for (const id of [...this.#owners.keys()]) {
+      if (needed.has(id)) continue;
+      this.#owners.delete(id);
+      changed = true;
+    }
+    return changed;
+  }
+
   #redecode(): void {
-    const facts = [...this.#cache.values()]
+    // Owners ride along for their address; the decoder routes them only if their own labels say so.
+    const facts = [...this.#cache.values(), ...this.#owners.values()]
       .map((c) => c.facts)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
     this.#counters.decodes++;
@@ -302,4 +368,12 @@ export class DockerProvider implements Provider {
     if (!live && !this.#settings.allowEmptyServices) return false;
     return this.#settings.exposedByDefault || this.#hasEnableLabel(facts.labels);
   }
+}
+
+/** How many `container:` links are followed from a routed container (as the decoder does). */
+const MAX_NETNS_HOPS = 4;
+
+/** The decoder's test for `container:<ref>`: full id, name, or an id prefix of 12 or more. */
+function matchesRef(facts: ContainerFacts, ref: string): boolean {
+  return facts.id === ref || facts.name === ref || (ref.length >= 12 && facts.id.startsWith(ref));
 }

@@ -21,6 +21,7 @@ export function containerIp(
   c: ContainerFacts,
   network: NetworkChoice | undefined,
   all: readonly ContainerFacts[],
+  prefixes: readonly string[] = ['traefik'],
   hops = 0,
 ): Resolved<string> {
   if (network !== undefined && network.name !== '') {
@@ -61,7 +62,15 @@ export function containerIp(
         message: `the container shares the network of "${ref}", which is not known`,
       };
     }
-    return containerIp(other, network, all, hops + 1);
+    // As Traefik: the network label of the container that owns the namespace first, else this one's.
+    const owned = networkLabel(other, prefixes);
+    return containerIp(
+      other,
+      owned === '' ? network : { name: owned, fromLabel: true },
+      all,
+      prefixes,
+      hops + 1,
+    );
   }
   for (const n of c.networks) {
     const ip = n.ipv4 || n.ipv6;
@@ -72,6 +81,15 @@ export function containerIp(
     code: DockerErrorCodes.ADDRESS,
     message: 'the container has no IP address on any network',
   };
+}
+
+/** `<prefix>.docker.network` of a container, keys matched case-insensitively, prefixes in order; '' when none. */
+function networkLabel(c: ContainerFacts, prefixes: readonly string[]): string {
+  for (const prefix of prefixes) {
+    const key = `${prefix}.docker.network`.toLowerCase();
+    for (const [k, v] of Object.entries(c.labels)) if (k.toLowerCase() === key && v !== '') return v;
+  }
+  return '';
 }
 
 /**
@@ -123,7 +141,7 @@ export function serverEndpoint(
       return { ok: true, value: { host: hostForUrl(bound.hostIp), port: String(bound.hostPort) } };
     }
   }
-  const ip = containerIp(c, network, all);
+  const ip = containerIp(c, network, all, settings.prefixes);
   if (!ip.ok) return ip;
   if (!port.ok) return port;
   return { ok: true, value: { host: hostForUrl(ip.value), port: port.value } };
