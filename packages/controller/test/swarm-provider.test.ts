@@ -172,6 +172,24 @@ describe('SwarmProvider', () => {
     assert.equal(p.status().counters.reads, settled, 'no more quick reads once every task runs');
   });
 
+  it('reads again soon while a rolling update runs, so a task marked for shutdown leaves before it stops', async () => {
+    const manager = new FakeManager();
+    manager.services = [{ ...web, UpdateStatus: { State: 'updating' } }];
+    manager.tasks = [task(1), task(2)];
+    const p = make(manager);
+    await p.start();
+    assert.equal(urls(p).length, 2);
+    // Swarm marks the old task for shutdown, with no event; it still runs for Swarm's 2 s grace.
+    manager.tasks = [task(1), task(2, 'running', 'shutdown')];
+    await until(() => urls(p).length === 1, 'the task marked for shutdown to leave');
+    manager.services = [{ ...web, UpdateStatus: { State: 'completed' } }];
+    const done = p.status().counters.reads;
+    await until(() => p.status().counters.reads > done, 'the read that sees the update complete');
+    const settled = p.status().counters.reads;
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(p.status().counters.reads, settled, 'no more quick reads once the update is over');
+  });
+
   it('keeps the last services while the manager fails, says so, and reads everything when it answers', async () => {
     const manager = new FakeManager();
     manager.services = [web];

@@ -15,7 +15,7 @@ export interface CreateSwarmProviderDeps {
   /** Timing overrides (tests). */
   tuning?: Pick<
     SwarmProviderOptions,
-    'debounceMs' | 'settleMs' | 'settleReads' | 'reconnectMinMs' | 'reconnectMaxMs' | 'pingMs'
+    'debounceMs' | 'settleMs' | 'settleReads' | 'updateReads' | 'reconnectMinMs' | 'reconnectMaxMs' | 'pingMs'
   >;
 }
 

@@ -18,6 +18,8 @@ export interface SwarmService {
     Mode?: { Replicated?: { Replicas?: number } | null; Global?: object | null } | null;
     EndpointSpec?: { Mode?: string } | null;
   } | null;
+  /** `updating` while a rolling update (or `rollback_started` while its rollback) runs. */
+  UpdateStatus?: { State?: string } | null;
   Endpoint?: {
     /** `10.0.1.2/24` on each network of the service, in VIP mode. */
     VirtualIPs?: { NetworkID?: string; Addr?: string }[] | null;

@@ -5,7 +5,7 @@ import type { ContainerFacts, ContainerNetwork } from '../docker/container-facts
 import { parseGoBool } from '../docker/labels/decode-container.js';
 import { DockerErrorCodes } from '../docker/labels/error-codes.js';
 import { buildLabelTree, byCodeUnit, childNode } from '../docker/labels/label-tree.js';
-import type { SwarmState, SwarmTask } from './swarm-client.js';
+import type { SwarmService, SwarmState, SwarmTask } from './swarm-client.js';
 import type { SwarmProviderSettings } from './swarm-settings.js';
 
 export interface SwarmFacts {
@@ -21,6 +21,12 @@ const STARTING = new Set(['new', 'pending', 'assigned', 'accepted', 'preparing',
 /** A task Swarm wants running but that does not run yet: its address is coming. */
 export function isTaskStarting(task: SwarmTask): boolean {
   return task.DesiredState === 'running' && STARTING.has(task.Status?.State ?? '');
+}
+
+/** A rolling update (or its rollback) in progress: tasks are about to be stopped, and no event says which. */
+export function isServiceUpdating(service: SwarmService): boolean {
+  const state = service.UpdateStatus?.State;
+  return state === 'updating' || state === 'rollback_started';
 }
 
 /** Only tasks that run and are meant to: one being shut down (desired `shutdown`) gets no new request. */

@@ -11,7 +11,7 @@ import {
 import type { PartsListener, Provider, ProviderPart } from '../provider-part.js';
 import { SWARM_PROVIDER, type SwarmDecoder } from './decode-swarm.js';
 import type { SwarmClient, SwarmState } from './swarm-client.js';
-import { isTaskStarting } from './swarm-facts.js';
+import { isServiceUpdating, isTaskStarting } from './swarm-facts.js';
 import type { SwarmProviderSettings } from './swarm-settings.js';
 
 /** Container actions of a task that change whether it gets traffic; `kill` comes first when Swarm stops one. */
@@ -33,6 +33,13 @@ export interface SwarmProviderOptions {
    */
   settleMs?: number;
   settleReads?: number;
+  /**
+   * While a service's rolling update runs, reads come every `settleMs` too, at most `updateReads`
+   * times in a row (default 1200: 5 minutes). Swarm marks the task it replaces for shutdown with no
+   * event, then waits 2 s before it stops the container (its own grace for load balancers): a read
+   * within that time takes the task out before it stops answering.
+   */
+  updateReads?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   pingMs?: number;
@@ -69,6 +76,7 @@ export class SwarmProvider implements Provider {
   readonly #debounceMs: number;
   readonly #settleMs: number;
   readonly #settleReads: number;
+  readonly #updateReads: number;
   readonly #link: EngineLink;
 
   #state: SwarmState = { services: [], tasks: [], networks: [], nodes: [] };
@@ -93,6 +101,7 @@ export class SwarmProvider implements Provider {
     this.#debounceMs = options.debounceMs ?? 50;
     this.#settleMs = options.settleMs ?? 250;
     this.#settleReads = options.settleReads ?? 40;
+    this.#updateReads = options.updateReads ?? 1200;
     this.#link = new EngineLink({
       provider: SWARM_PROVIDER,
       noun: 'services',
@@ -225,13 +234,15 @@ export class SwarmProvider implements Provider {
     }, this.#debounceMs);
   }
 
-  /** A task on its way to running: read again soon, a bounded number of times in a row. */
+  /** A task on its way to running, or a rolling update: read again soon, a bounded number of times in a row. */
   #scheduleSettle(state: SwarmState): void {
-    if (!state.tasks.some(isTaskStarting)) {
+    const updating = state.services.some(isServiceUpdating);
+    if (!updating && !state.tasks.some(isTaskStarting)) {
       this.#settling = 0;
       return;
     }
-    if (this.#settleTimer !== null || this.#settling >= this.#settleReads || this.#link.closed) return;
+    const limit = updating ? this.#updateReads : this.#settleReads;
+    if (this.#settleTimer !== null || this.#settling >= limit || this.#link.closed) return;
     this.#settling++;
     this.#settleTimer = setTimeout(() => {
       this.#settleTimer = null;
