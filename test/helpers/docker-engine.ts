@@ -10,11 +10,26 @@ import Docker from 'dockerode';
 export const HARNESS_ROOT = join(tmpdir(), 'berth-dockerd');
 
 /**
+ * The Swarm tests' own daemon: a second one, because Swarm mode refuses a daemon with
+ * `--live-restore` (the restart test of the first needs it).
+ */
+export const SWARM_HARNESS_ROOT = join(tmpdir(), 'berth-dockerd-swarm');
+
+/**
  * Flags of the harness's dockerd. `--live-restore` lets containers outlive a daemon restart (the
  * restart test needs that); its own data, exec root, pidfile and socket keep it apart from any
  * system daemon. No storage-driver or iptables override was needed on Debian 12 (overlay2, iptables).
  */
-export function dockerdArgs(root: string): string[] {
+export function dockerdArgs(root: string, swarm = false): string[] {
+  const mode = swarm
+    ? [
+        // Next to the other harness daemon: no default bridge (docker0 is the other's) and no iptables
+        // rules (the chains are the other's too); published ports bind on loopback only.
+        '--bridge=none',
+        '--iptables=false',
+        '--ip=127.0.0.1',
+      ]
+    : ['--live-restore'];
   return [
     '--data-root',
     join(root, 'data'),
@@ -24,7 +39,7 @@ export function dockerdArgs(root: string): string[] {
     join(root, 'dockerd.pid'),
     '--host',
     `unix://${join(root, 'docker.sock')}`,
-    '--live-restore',
+    ...mode,
     ...(process.env['BERTH_DOCKERD_FLAGS']?.split(/\s+/).filter(Boolean) ?? []),
   ];
 }
@@ -90,6 +105,7 @@ class OwnDaemon {
   constructor(
     readonly root: string,
     readonly binary: string,
+    readonly swarm = false,
   ) {}
 
   get socketPath(): string {
@@ -98,7 +114,9 @@ class OwnDaemon {
 
   async start(timeoutMs = 60_000): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
-    const child = spawn(this.binary, dockerdArgs(this.root), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.binary, dockerdArgs(this.root, this.swarm), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     const keep = (chunk: Buffer) => {
       this.log = (this.log + chunk.toString()).slice(-20_000);
@@ -257,7 +275,15 @@ async function otherUsers(root: string): Promise<number[]> {
   return others;
 }
 
-async function engine(socketPath: string, own: OwnDaemon | null): Promise<DockerEngine> {
+async function engine(
+  socketPath: string,
+  own: OwnDaemon | null,
+  /** Forgets the engine once released; the Docker engine also gives up its lock. */
+  forget: () => void = () => {
+    shared = null;
+    dropLock();
+  },
+): Promise<DockerEngine> {
   if (own !== null) await register(own.root);
   return {
     endpoint: `unix://${socketPath}`,
@@ -279,8 +305,7 @@ async function engine(socketPath: string, own: OwnDaemon | null): Promise<Docker
         await rm(join(own.root, 'users', String(process.pid)), { force: true });
         if ((await otherUsers(own.root)).length === 0) await own.stop();
       } finally {
-        shared = null;
-        dropLock();
+        forget();
       }
     },
   };
@@ -380,4 +405,114 @@ export function engineUnavailable(reason: string): string {
   if (process.env['BERTH_REQUIRE_E2E'] === '1')
     throw new Error(`Docker end-to-end tests required: ${reason}`);
   return reason;
+}
+
+export interface SwarmEngine extends DockerEngine {
+  /** True when this run put the daemon in Swarm mode (and so leaves it again in release()). */
+  initialised: boolean;
+}
+
+export type SwarmEngineResult = { ok: true; engine: SwarmEngine } | { ok: false; reason: string };
+
+let sharedSwarm: Promise<SwarmEngineResult> | null = null;
+
+/**
+ * A Swarm manager for this test process: DOCKER_HOST or the system socket when that daemon already is
+ * one (used as it is), else the harness's own Swarm daemon under SWARM_HARNESS_ROOT, put in Swarm
+ * mode on loopback (`swarm init --advertise-addr 127.0.0.1`) unless a leftover already is.
+ */
+export function ensureSwarmEngine(): Promise<SwarmEngineResult> {
+  sharedSwarm ??= findOrStartSwarm();
+  return sharedSwarm;
+}
+
+async function isManager(socketPath: string): Promise<boolean> {
+  try {
+    const info = (await new Docker({ socketPath, timeout: 5000 }).info()) as {
+      Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean };
+    };
+    return info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable === true;
+  } catch {
+    return false;
+  }
+}
+
+async function findOrStartSwarm(): Promise<SwarmEngineResult> {
+  const candidates: string[] = [];
+  const fromEnv = process.env['DOCKER_HOST'];
+  if (fromEnv?.startsWith('unix://')) candidates.push(fromEnv.slice('unix://'.length));
+  candidates.push('/var/run/docker.sock');
+  for (const socketPath of candidates) {
+    if ((await answers(socketPath)) && (await isManager(socketPath)))
+      return { ok: true, engine: { ...(await engine(socketPath, null, () => {})), initialised: false } };
+  }
+  const binary = dockerdBinary();
+  if (binary === null)
+    return {
+      ok: false,
+      reason: 'no Swarm manager answers and dockerd is not installed (apt-get install docker.io)',
+    };
+  const own = new OwnDaemon(SWARM_HARNESS_ROOT, binary, true);
+  if (!(await answers(own.socketPath))) {
+    if (process.getuid?.() !== 0)
+      return { ok: false, reason: 'no Swarm manager answers, and starting dockerd needs root' };
+    try {
+      await own.start();
+    } catch (err) {
+      return { ok: false, reason: `cannot start dockerd: ${(err as Error).message}` };
+    }
+  }
+  const base = await engine(own.socketPath, own, () => {});
+  let initialised = false;
+  if (!(await isManager(own.socketPath))) {
+    try {
+      await base.docker.swarmInit({ AdvertiseAddr: '127.0.0.1', ListenAddr: '127.0.0.1:2377' });
+      initialised = true;
+    } catch (err) {
+      await base.release();
+      return { ok: false, reason: `docker swarm init failed: ${(err as Error).message}` };
+    }
+  }
+  return {
+    ok: true,
+    engine: {
+      ...base,
+      initialised,
+      async release() {
+        // Only the run that put the daemon in Swarm mode takes it out, and only when no one else uses it.
+        if (initialised && (await base.soleUser())) {
+          await base.docker.swarmLeave({ force: true }).catch(() => {});
+          // The bridge Swarm made on the host for its tasks' outside traffic goes with it.
+          await base.docker
+            .getNetwork('docker_gwbridge')
+            .remove()
+            .catch(() => {});
+        }
+        await base.release();
+        sharedSwarm = null;
+      },
+    },
+  };
+}
+
+/** Removes every service, container and network labelled `berth-test=<runId>`, and nothing else. */
+export async function removeSwarmTestObjects(docker: Docker, runId: string): Promise<void> {
+  const filters = { label: [`berth-test=${runId}`] };
+  const services = await docker.listServices({ filters }).catch(() => []);
+  await Promise.all(
+    services.map((s) =>
+      docker
+        .getService(s.ID)
+        .remove()
+        .catch(() => {}),
+    ),
+  );
+  // A removed service's task containers go away shortly; its networks can only go after them.
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const left = await docker.listContainers({ all: true, filters: { label: [`berth-test=${runId}`] } });
+    if (left.length === 0) break;
+    await sleep(250);
+  }
+  await removeTestObjects(docker, runId);
 }

@@ -30,6 +30,10 @@ import { decodeContainers } from './provider/docker/labels/decode-containers.js'
 import { FileProvider } from './provider/file-provider.js';
 import { resolveFileReferences } from './provider/file-references.js';
 import type { Provider, ProviderPart } from './provider/provider-part.js';
+import { createSwarmProvider } from './provider/swarm/create-swarm-provider.js';
+import { decodeSwarm, type SwarmDecoder } from './provider/swarm/decode-swarm.js';
+import { SwarmProvider } from './provider/swarm/swarm-provider.js';
+import type { SwarmProviderConfig } from './provider/swarm/swarm-settings.js';
 import { loadControllerConfig } from './settings/controller-config.js';
 import { SnapshotStore } from './store/snapshot-store.js';
 import { ensureDefaultCertificate } from './tls/default-certificate.js';
@@ -71,6 +75,10 @@ export interface ControllerOptions {
   docker?: DockerProviderConfig;
   /** Turns containers into configuration: Traefik's label grammar (`decodeContainers`) unless a test swaps it. */
   dockerDecoder?: ContainerDecoder;
+  /** `providers.swarm` from the command line (`--swarm`); takes the place of the config file's. */
+  swarm?: SwarmProviderConfig;
+  /** Turns Swarm services into configuration (`decodeSwarm`, Traefik's label grammar) unless a test swaps it. */
+  swarmDecoder?: SwarmDecoder;
 }
 
 export interface ControllerHandle {
@@ -131,6 +139,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   let providerFile = opts.providerFile ? resolve(opts.providerFile) : null;
   // Read once at start, like providers.file: a change in the file needs a restart.
   let dockerConfig: DockerProviderConfig | null | undefined = opts.docker;
+  let swarmConfig: SwarmProviderConfig | null | undefined = opts.swarm;
   const readStatics = async (): Promise<StaticConfig | null> => {
     let fromFile: StaticConfig = { entryPoints: {} };
     if (opts.configFile) {
@@ -141,6 +150,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       fromFile = loaded.statics;
       providerFile ??= loaded.providerFile;
       if (dockerConfig === undefined) dockerConfig = loaded.docker;
+      if (swarmConfig === undefined) swarmConfig = loaded.swarm;
     }
     const entryPoints = { ...fromFile.entryPoints, ...(opts.entryPoints ?? {}) };
     // Every section of the file goes on (accessLog, routeRemovalGrace, tls...): only entry points take flags.
@@ -240,6 +250,20 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       if (created.ok) {
         docker = created.provider;
         extraProviders.push(docker);
+      } else {
+        providerErrors.push(created.error);
+        log.error({ code: created.error.code, path: created.error.path }, created.error.message);
+      }
+    }
+    let swarm = extraProviders.find((p): p is SwarmProvider => p instanceof SwarmProvider) ?? null;
+    if (swarmConfig) {
+      const created = createSwarmProvider(swarmConfig, {
+        decode: opts.swarmDecoder ?? decodeSwarm,
+        logger: log,
+      });
+      if (created.ok) {
+        swarm = created.provider;
+        extraProviders.push(swarm);
       } else {
         providerErrors.push(created.error);
         log.error({ code: created.error.code, path: created.error.path }, created.error.message);
@@ -383,6 +407,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         startedAt,
         epoch: store.epoch,
         ...(docker === null ? {} : { docker: docker.status() }),
+        ...(swarm === null ? {} : { swarm: swarm.status() }),
       }),
       ...(apiToken ? { authToken: apiToken } : {}),
       admin: {

@@ -65,6 +65,32 @@ export { type ContainerInspect, factsFromInspect } from './provider/docker/inspe
 export { decodeContainers } from './provider/docker/labels/decode-containers.js';
 export { FileProvider, type FileProviderOptions, type ProviderLogger } from './provider/file-provider.js';
 export type { PartSources, PartsListener, Provider, ProviderPart } from './provider/provider-part.js';
+export {
+  type CreateSwarmProviderDeps,
+  createSwarmProvider,
+} from './provider/swarm/create-swarm-provider.js';
+export { decodeSwarm, SWARM_PROVIDER, type SwarmDecoder } from './provider/swarm/decode-swarm.js';
+export {
+  dockerodeSwarmClient,
+  type SwarmClient,
+  type SwarmNetwork,
+  type SwarmNode,
+  type SwarmService,
+  type SwarmState,
+  type SwarmTask,
+} from './provider/swarm/swarm-client.js';
+export { factsFromSwarm, isTaskRunning, isTaskStarting } from './provider/swarm/swarm-facts.js';
+export {
+  SwarmProvider,
+  type SwarmProviderOptions,
+  type SwarmProviderStatus,
+} from './provider/swarm/swarm-provider.js';
+export {
+  DEFAULT_SWARM_REFRESH_SECONDS,
+  parseSwarmSettings,
+  type SwarmProviderConfig,
+  type SwarmProviderSettings,
+} from './provider/swarm/swarm-settings.js';
 export { loadControllerConfig, parseControllerConfig } from './settings/controller-config.js';
 export {
   DEFAULT_HISTORY,

@@ -1,6 +1,6 @@
 // `berth controller`: the only process with the Docker socket; serves the node channel and the internal API.
 
-import type { DockerProviderConfig } from '@berth/controller';
+import type { DockerProviderConfig, SwarmProviderConfig } from '@berth/controller';
 import { logProcessWarnings, writeFileAtomic } from '@berth/protocol';
 import { parseApiAddress } from '../api-client.js';
 import { createLogger } from '../logger.js';
@@ -28,6 +28,26 @@ export async function parseDockerFlag(
     throw new CliError('BERTH_CLI_BAD_FLAG', `--docker: ${reason}`);
   }
   return parsed.docker;
+}
+
+/**
+ * `--swarm[=endpoint]`: the Swarm provider with Traefik's defaults (exposedByDefault false, a read
+ * every 15 s plus events), the endpoint given or DOCKER_HOST or the local socket.
+ */
+export async function parseSwarmFlag(
+  value: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): Promise<SwarmProviderConfig | undefined> {
+  if (value === undefined) return undefined;
+  const { parseSwarmSettings } = await import('@berth/controller');
+  const parsed = parseSwarmSettings(value === '' ? {} : { endpoint: value }, env);
+  if (parsed.swarm === null) {
+    const reason = parsed.errors
+      .map((e) => e.message.replace(/^providers\.swarm\.endpoint: /, ''))
+      .join('; ');
+    throw new CliError('BERTH_CLI_BAD_FLAG', `--swarm: ${reason}`);
+  }
+  return parsed.swarm;
 }
 
 /** Shorter API tokens are warned about: 32 characters of base64 carry 192 bits. */
@@ -112,6 +132,12 @@ export const controllerCommand: Command = {
       bare: '',
       help: 'watch Docker with the default settings (endpoint: DOCKER_HOST, else the local socket); replaces providers.docker of --config',
     },
+    swarm: {
+      type: 'string',
+      arg: 'endpoint',
+      bare: '',
+      help: 'watch a Swarm manager with the default settings (endpoint: DOCKER_HOST, else the local socket); replaces providers.swarm of --config',
+    },
     'log-level': { type: 'string', arg: 'level', help: 'pino log level', default: 'info' },
   },
   examples: [
@@ -135,6 +161,7 @@ export const controllerCommand: Command = {
     const advertise = str(v, 'advertise');
     const apiHosts = strs(v, 'api-host');
     const docker = await parseDockerFlag(str(v, 'docker'));
+    const swarm = await parseSwarmFlag(str(v, 'swarm'));
     const controller = await startController({
       dataDir: str(v, 'data-dir') ?? '.berth/controller',
       listen: str(v, 'listen') ?? '127.0.0.1:7443',
@@ -150,6 +177,7 @@ export const controllerCommand: Command = {
       ...(apiToken ? { apiToken } : {}),
       ...(apiHosts.length > 0 ? { apiHosts } : {}),
       ...(docker ? { docker } : {}),
+      ...(swarm ? { swarm } : {}),
     });
     const readyFile = str(v, 'ready-file');
     if (readyFile) {

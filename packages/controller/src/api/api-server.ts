@@ -4,6 +4,7 @@ import type { CompileResult } from '../compiler/compile-result.js';
 import { ErrorCodes } from '../compiler/error-codes.js';
 import type { NodeRegistry } from '../distributor/node-view.js';
 import type { DockerProviderStatus } from '../provider/docker/docker-provider.js';
+import type { SwarmProviderStatus } from '../provider/swarm/swarm-provider.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import { bearerChecker } from './bearer-auth.js';
 import { hostChecker } from './host-check.js';
@@ -37,6 +38,8 @@ export interface ApiState {
   epoch: string;
   /** The Docker provider's connection, when it runs. */
   docker?: DockerProviderStatus;
+  /** The Swarm provider's connection, when it runs. */
+  swarm?: SwarmProviderStatus;
 }
 
 export interface ApiDeps {
@@ -216,6 +219,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       converged: converged(nodes, current),
       errors: state.compile?.errors.length ?? 0,
       ...(state.docker === undefined ? {} : { docker: state.docker }),
+      ...(state.swarm === undefined ? {} : { swarm: state.swarm }),
     };
   });
 

@@ -69,6 +69,23 @@ export const statusSchema = {
         containers: int,
       },
     },
+    /** Present when the Swarm provider runs: whether the manager answers, since when, and the last error. */
+    swarm: {
+      type: 'object',
+      required: ['state', 'endpoint', 'since', 'lastError', 'services', 'tasks'],
+      properties: {
+        state: { type: 'string', enum: ['connecting', 'connected', 'unreachable'] },
+        endpoint: str,
+        since: str,
+        lastError: {
+          type: ['object', 'null'],
+          required: ['code', 'message', 'at'],
+          properties: { code: str, message: str, at: str },
+        },
+        services: int,
+        tasks: int,
+      },
+    },
   },
 } as const;
 

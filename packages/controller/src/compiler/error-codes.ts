@@ -70,6 +70,17 @@ export const ErrorCodes = {
   DOCKER_SETTING_UNKNOWN: 'BERTH_DOCKER_SETTING_UNKNOWN',
   /** `providers.docker` has a Traefik setting Berth does not implement yet; it has no effect. */
   DOCKER_SETTING_UNSUPPORTED: 'BERTH_DOCKER_SETTING_UNSUPPORTED',
+  /** `providers.swarm` has a value of the wrong type or form; the Swarm provider does not start. */
+  SWARM_SETTING_INVALID: 'BERTH_SWARM_SETTING_INVALID',
+  /** `providers.swarm` has a key Berth does not know. */
+  SWARM_SETTING_UNKNOWN: 'BERTH_SWARM_SETTING_UNKNOWN',
+  /** `providers.swarm` has a Traefik setting Berth does not implement yet; it has no effect. */
+  SWARM_SETTING_UNSUPPORTED: 'BERTH_SWARM_SETTING_UNSUPPORTED',
+  /**
+   * The daemon is not a Swarm manager (or a read of services or tasks failed); the last known
+   * services keep routing while the provider retries with backoff.
+   */
+  SWARM_LIST: 'BERTH_SWARM_LIST',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

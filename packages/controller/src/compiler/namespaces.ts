@@ -14,7 +14,7 @@ import type {
 import type { PartSources, ProviderPart } from '../provider/provider-part.js';
 import { ErrorCodes } from './error-codes.js';
 
-/** Providers a qualifier may name; `swarm` has no provider yet, so its names are never defined. */
+/** Providers a qualifier may name. */
 export const PROVIDERS: readonly string[] = ['docker', 'file', 'internal', 'swarm'];
 
 /** The TLS options every provider shares, unqualified as in Traefik. */

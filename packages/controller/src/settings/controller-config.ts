@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { type ConfigError, configError, type StaticConfig, validateStatic } from '@berth/config';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { type DockerProviderConfig, parseDockerSettings } from '../provider/docker/docker-settings.js';
+import { parseSwarmSettings, type SwarmProviderConfig } from '../provider/swarm/swarm-settings.js';
 
 export interface ControllerFileSettings {
   statics: StaticConfig;
@@ -11,6 +12,8 @@ export interface ControllerFileSettings {
   providerFile: string | null;
   /** `providers.docker`, parsed; null when absent or invalid (its errors are in `errors`). */
   docker: DockerProviderConfig | null;
+  /** `providers.swarm`, parsed; null when absent or invalid (its errors are in `errors`). */
+  swarm: SwarmProviderConfig | null;
   errors: ConfigError[];
 }
 
@@ -39,7 +42,7 @@ export function parseControllerConfig(
         at(e.pos[0]),
       ),
     );
-    return { statics: { entryPoints: {} }, providerFile: null, docker: null, errors };
+    return { statics: { entryPoints: {} }, providerFile: null, docker: null, swarm: null, errors };
   }
   const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
   const sourceOf = (p: string[]) => {
@@ -60,6 +63,7 @@ export function parseControllerConfig(
 
   let providerFile: string | null = null;
   let docker: DockerProviderConfig | null = null;
+  let swarm: SwarmProviderConfig | null = null;
   const providers = doc.get('providers', true);
   if (isMap(providers)) {
     const rawProviders = (raw['providers'] ?? {}) as Record<string, unknown>;
@@ -72,6 +76,14 @@ export function parseControllerConfig(
     );
     docker = parsed.docker;
     errors.push(...parsed.errors);
+    const swarmKey = Object.keys(rawProviders).find((k) => k.toLowerCase() === 'swarm');
+    const parsedSwarm = parseSwarmSettings(
+      swarmKey === undefined ? undefined : rawProviders[swarmKey],
+      env,
+      (p) => sourceOf(swarmKey === undefined ? p : ['providers', swarmKey, ...p.slice(2)]),
+    );
+    swarm = parsedSwarm.swarm;
+    errors.push(...parsedSwarm.errors);
     const file = providers.get('file', true);
     if (isMap(file)) {
       const target = file.get('directory', true) ?? file.get('filename', true);
@@ -80,7 +92,7 @@ export function parseControllerConfig(
       }
     }
   }
-  return { statics: config, providerFile, docker, errors };
+  return { statics: config, providerFile, docker, swarm, errors };
 }
 
 export async function loadControllerConfig(path: string): Promise<ControllerFileSettings> {
@@ -92,6 +104,7 @@ export async function loadControllerConfig(path: string): Promise<ControllerFile
       statics: { entryPoints: {} },
       providerFile: null,
       docker: null,
+      swarm: null,
       errors: [
         configError('BERTH_FILE_READ', '', `cannot read ${path}: ${(err as Error).message}`, {
           provider: 'static',

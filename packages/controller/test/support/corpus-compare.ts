@@ -75,7 +75,8 @@ function classify(
 ): string {
   const all = parts.flatMap((p) => p.errors);
   if (r.service.endsWith('@internal')) return 'service @internal (api, ping, prometheus): not in Berth yet';
-  if (r.service.endsWith('@swarm')) return 'reference qualified @swarm: no Swarm provider yet';
+  if (r.service.endsWith('@swarm'))
+    return 'reference qualified @swarm: the corpus names every element @docker, Swarm stacks included';
   for (const e of errors) {
     if (e.code.startsWith('BERTH_CONFIG_RULE')) {
       if (/\{[a-zA-Z_]+:/.test(r.rule)) return 'v2 {name:regex} template in a v3 rule';

@@ -65,4 +65,13 @@ export interface DockerProviderSettings {
 export type ContainerDecoder = (
   containers: readonly ContainerFacts[],
   settings: DockerProviderSettings,
+  options?: DecodeOptions,
 ) => ProviderPart[];
+
+export interface DecodeOptions {
+  /**
+   * The provider the parts belong to (default `docker`). `swarm`: each fact is one task (or the VIP)
+   * of a Swarm service and is named after the service, so messages say `service "web"`.
+   */
+  provider?: 'docker' | 'swarm';
+}

@@ -110,10 +110,10 @@ export function describeConnection(connection: DockerConnection): string {
 }
 
 /** Requests other than the events stream give up after this long: a hung daemon must not stall resyncs. */
-const REQUEST_TIMEOUT_MS = 15_000;
+export const REQUEST_TIMEOUT_MS = 15_000;
 
-/** dockerode behind DockerClient. Certificate files are read here, once; a read error throws. */
-export function dockerodeClient(connection: DockerConnection): DockerClient {
+/** dockerode's options for a connection; certificate files are read here, a read error throws. */
+export function dockerodeOptions(connection: DockerConnection): Docker.DockerOptions {
   const options: Docker.DockerOptions =
     connection.kind === 'socket'
       ? { socketPath: connection.socketPath }
@@ -124,6 +124,15 @@ export function dockerodeClient(connection: DockerConnection): DockerClient {
     if (cert) options.cert = readFileSync(cert);
     if (key) options.key = readFileSync(key);
   }
+  return options;
+}
+
+/** dockerode behind DockerClient. Certificate files are read here, once; a read error throws. */
+export function dockerodeClient(
+  connection: DockerConnection,
+  read = dockerodeOptions(connection),
+): DockerClient {
+  const options = read;
   const requests = new Docker({ ...options, timeout: REQUEST_TIMEOUT_MS });
   // The events stream may be silent for hours: no timeout there (liveness is the provider's ping).
   const events = new Docker(options);

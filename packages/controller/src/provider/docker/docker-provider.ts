@@ -1,12 +1,19 @@
 // Watches Docker (list, inspect, events) and publishes the decoder's parts; rides out daemon restarts and lost streams.
-import { type ConfigError, emptyDynamicConfig } from '@berth/config';
 import { canonicalJson } from '@berth/protocol';
 import { ErrorCodes } from '../../compiler/error-codes.js';
-import type { ProviderLogger } from '../file-provider.js';
 import type { PartsListener, Provider, ProviderPart } from '../provider-part.js';
 import type { ContainerDecoder, ContainerFacts, DockerProviderSettings } from './container-facts.js';
-import type { DockerClient, DockerEvent, EventFilters, EventSubscription } from './docker-client.js';
+import type { DockerClient, DockerEvent } from './docker-client.js';
+import {
+  type DockerConnectionState,
+  type DockerProviderLogger,
+  EngineLink,
+  errorMessage,
+  forEachLimited,
+} from './engine-link.js';
 import { factsFromInspect } from './inspect-facts.js';
+
+export type { DockerConnectionState, DockerProviderLogger } from './engine-link.js';
 
 export const DOCKER_PROVIDER = 'docker';
 
@@ -46,16 +53,6 @@ export interface DockerProviderOptions {
   inspectConcurrency?: number;
 }
 
-/** The file provider's logger, plus `info` for the return of Docker after an outage. */
-export interface DockerProviderLogger extends ProviderLogger {
-  info(obj: object, msg: string): void;
-}
-
-/** close() waits this long at most for a request in flight: a hung daemon must not hold up shutdown. */
-const CLOSE_WAIT_MS = 2000;
-
-export type DockerConnectionState = 'connecting' | 'connected' | 'unreachable';
-
 export interface DockerProviderStatus {
   state: DockerConnectionState;
   endpoint: string;
@@ -93,14 +90,11 @@ export class DockerProvider implements Provider {
   readonly #settings: DockerProviderSettings;
   readonly #decode: ContainerDecoder;
   readonly #client: DockerClient;
-  readonly #watch: boolean;
   readonly #logger: DockerProviderLogger | undefined;
   readonly #debounceMs: number;
-  readonly #reconnectMinMs: number;
-  readonly #reconnectMaxMs: number;
-  readonly #pingMs: number;
-  readonly #resyncMs: number;
   readonly #concurrency: number;
+  /** Connection, outage, backoff and publishing: shared with the Swarm provider. */
+  readonly #link: EngineLink;
 
   /** Facts of the containers the decoder sees, by id; replaced wholesale by a resync, patched by events. */
   readonly #cache = new Map<string, CachedContainer>();
@@ -112,140 +106,75 @@ export class DockerProvider implements Provider {
   readonly #owners = new Map<string, CachedContainer>();
   /** Ids named by events since the last flush; true means destroyed (no inspect needed). */
   readonly #pending = new Map<string, boolean>();
-  readonly #listeners = new Set<PartsListener>();
   /** The decoder's last output; kept while Docker is unreachable. */
   #decoded: ProviderPart[] = [];
-  #parts: ProviderPart[] = [];
-  #lastEmitted: string | null = null;
-
-  #state: DockerConnectionState = 'connecting';
-  #since = new Date().toISOString();
-  #lastError: DockerProviderStatus['lastError'] = null;
-  /** The error that began the current outage; stays the same while retries fail, so parts do not churn. */
-  #outage: ConfigError | null = null;
-  readonly #counters: DockerProviderCounters = {
+  readonly #counters: Omit<DockerProviderCounters, 'publishes'> = {
     lists: 0,
     inspects: 0,
     events: 0,
     ignored: 0,
     decodes: 0,
-    publishes: 0,
     resyncs: 0,
   };
-
-  /** Bumped on every (re)connect; handlers of an older subscription see a stale value and do nothing. */
-  #generation = 0;
-  #subscription: EventSubscription | null = null;
-  #backoffMs: number;
-  #reconnectTimer: NodeJS.Timeout | null = null;
-  #pingTimer: NodeJS.Timeout | null = null;
-  #resyncTimer: NodeJS.Timeout | null = null;
   #debounceTimer: NodeJS.Timeout | null = null;
-  /** Resyncs and flushes run one at a time, in order. */
-  #work: Promise<void> = Promise.resolve();
-  #closed = false;
 
   constructor(options: DockerProviderOptions) {
     this.#settings = options.settings;
     this.#decode = options.decode;
     this.#client = options.client;
-    this.#watch = options.watch ?? true;
     this.#logger = options.logger;
     this.#debounceMs = options.debounceMs ?? 50;
-    this.#reconnectMinMs = options.reconnectMinMs ?? 250;
-    this.#reconnectMaxMs = Math.max(options.reconnectMaxMs ?? 10_000, this.#reconnectMinMs);
-    this.#pingMs = options.pingMs ?? 10_000;
-    this.#resyncMs = options.resyncMs ?? 300_000;
     this.#concurrency = Math.max(1, options.inspectConcurrency ?? 8);
-    this.#backoffMs = this.#reconnectMinMs;
+    this.#link = new EngineLink({
+      provider: DOCKER_PROVIDER,
+      noun: 'containers',
+      client: options.client,
+      eventFilters: {
+        type: ['container', 'network'],
+        event: [...WATCHED_CONTAINER_ACTIONS, 'connect', 'disconnect'],
+      },
+      hooks: {
+        resync: () => this.#resync(),
+        onEvent: (event) => this.#onEvent(event),
+        decoded: () => this.#decoded,
+      },
+      resyncMs: options.resyncMs ?? 300_000,
+      ...(options.watch === undefined ? {} : { watch: options.watch }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.reconnectMinMs === undefined ? {} : { reconnectMinMs: options.reconnectMinMs }),
+      ...(options.reconnectMaxMs === undefined ? {} : { reconnectMaxMs: options.reconnectMaxMs }),
+      ...(options.pingMs === undefined ? {} : { pingMs: options.pingMs }),
+    });
   }
 
   /** Resolves after the first attempt, reachable or not: an absent Docker must not hold the controller back. */
-  async start(): Promise<void> {
-    await this.#connect();
+  start(): Promise<void> {
+    return this.#link.start();
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#generation++;
-    for (const timer of [this.#reconnectTimer, this.#debounceTimer]) if (timer !== null) clearTimeout(timer);
-    this.#stopTimers();
-    this.#reconnectTimer = this.#debounceTimer = null;
-    this.#subscription?.close();
-    this.#subscription = null;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.#work, new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
-    clearTimeout(timer);
+    if (this.#debounceTimer !== null) clearTimeout(this.#debounceTimer);
+    this.#debounceTimer = null;
+    await this.#link.close();
   }
 
   onChange(listener: PartsListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#link.onChange(listener);
   }
 
   current(): ProviderPart[] {
-    return this.#parts;
+    return this.#link.current();
   }
 
   status(): DockerProviderStatus {
     return {
-      state: this.#state,
+      state: this.#link.state,
       endpoint: this.#client.endpoint,
-      since: this.#since,
-      lastError: this.#lastError,
+      since: this.#link.since,
+      lastError: this.#link.lastError,
       containers: this.#cache.size,
-      counters: { ...this.#counters },
+      counters: { ...this.#counters, publishes: this.#link.publishes },
     };
-  }
-
-  /** Subscribes first, then lists: an event during the resync is flushed after it, so none falls in between. */
-  #connect(): Promise<void> {
-    const generation = ++this.#generation;
-    this.#subscription?.close();
-    this.#subscription = null;
-    return this.#enqueue(async () => {
-      if (this.#closed || generation !== this.#generation) return;
-      try {
-        if (this.#watch) {
-          const subscription = await this.#client.subscribe(this.#eventFilters(), {
-            onEvent: (event) => {
-              if (generation === this.#generation) this.#onEvent(event);
-            },
-            onEnd: (err) => {
-              if (generation !== this.#generation || this.#closed) return;
-              this.#fail(
-                ErrorCodes.DOCKER_EVENTS_LOST,
-                `the Docker events stream from ${this.#client.endpoint} ended${err ? `: ${err.message}` : ''}`,
-              );
-            },
-          });
-          if (this.#closed || generation !== this.#generation) {
-            subscription.close();
-            return;
-          }
-          this.#subscription = subscription;
-        }
-        await this.#resync();
-        if (generation !== this.#generation) return;
-        this.#backoffMs = this.#reconnectMinMs;
-        if (this.#outage !== null) {
-          this.#logger?.info(
-            { endpoint: this.#client.endpoint, containers: this.#cache.size },
-            'Docker answers again; resynced',
-          );
-        }
-        this.#setState('connected');
-        this.#outage = null;
-        this.#publish();
-        if (this.#watch) this.#startPing(generation);
-      } catch (err) {
-        if (generation !== this.#generation || this.#closed) return;
-        this.#fail(
-          ErrorCodes.DOCKER_UNREACHABLE,
-          `cannot reach Docker at ${this.#client.endpoint}: ${errorMessage(err)}`,
-        );
-      }
-    });
   }
 
   /** Reads every container that can matter, replaces the cache, and decodes once. */
@@ -279,7 +208,6 @@ export class DockerProvider implements Provider {
   }
 
   #onEvent(event: DockerEvent): void {
-    if (this.#closed) return;
     this.#counters.events++;
     const action = (event.Action ?? event.status ?? '').split(':')[0]?.trim() ?? '';
     const attributes = event.Actor?.Attributes ?? {};
@@ -308,17 +236,17 @@ export class DockerProvider implements Provider {
 
   /** The first event of a burst arms the timer; the rest ride along into one flush. */
   #scheduleFlush(): void {
-    if (this.#debounceTimer !== null || this.#closed) return;
+    if (this.#debounceTimer !== null || this.#link.closed) return;
     this.#debounceTimer = setTimeout(() => {
       this.#debounceTimer = null;
-      void this.#enqueue(() => this.#flush());
+      void this.#link.enqueue(() => this.#flush());
     }, this.#debounceMs);
   }
 
   /** Inspects only the containers the burst named; decodes only if some fact changed. */
   async #flush(): Promise<void> {
-    if (this.#closed || this.#pending.size === 0) return;
-    const generation = this.#generation;
+    if (this.#link.closed || this.#pending.size === 0) return;
+    const generation = this.#link.generation;
     const batch = [...this.#pending];
     this.#pending.clear();
     let changed = false;
@@ -327,7 +255,7 @@ export class DockerProvider implements Provider {
     try {
       await forEachLimited(batch, this.#concurrency, async ([id, destroyed]) => {
         const info = destroyed ? null : await this.#inspect(id);
-        if (generation !== this.#generation) return;
+        if (generation !== this.#link.generation) return;
         const facts = info === null ? null : factsFromInspect(info);
         if (facts === null || !this.#keep(facts)) {
           if (this.#cache.delete(id)) changed = true;
@@ -346,16 +274,16 @@ export class DockerProvider implements Provider {
         touched.add(id);
         changed = true;
       });
-      if (generation === this.#generation && (await this.#resolveOwners(touched))) changed = true;
+      if (generation === this.#link.generation && (await this.#resolveOwners(touched))) changed = true;
     } catch (err) {
       // Docker went away mid-burst: the reconnect's resync reads everything again, these included.
-      if (generation === this.#generation)
-        this.#fail(ErrorCodes.DOCKER_INSPECT, `cannot inspect containers: ${errorMessage(err)}`);
+      if (generation === this.#link.generation)
+        this.#link.fail(ErrorCodes.DOCKER_INSPECT, `cannot inspect containers: ${errorMessage(err)}`);
       return;
     }
-    if (!changed || generation !== this.#generation) return;
+    if (!changed || generation !== this.#link.generation) return;
     this.#redecode();
-    this.#publish();
+    this.#link.publish();
   }
 
   async #inspect(id: string) {
@@ -425,121 +353,6 @@ export class DockerProvider implements Provider {
     }
   }
 
-  /** Hands listeners the decoder's parts plus, during an outage, one part that says so. */
-  #publish(): void {
-    const parts = [...this.#decoded];
-    if (this.#outage !== null) {
-      parts.push({
-        sourceKey: `${DOCKER_PROVIDER}:status`,
-        config: emptyDynamicConfig(),
-        errors: [this.#outage],
-      });
-    }
-    const serial = canonicalJson(parts);
-    if (serial === this.#lastEmitted) return;
-    this.#lastEmitted = serial;
-    this.#parts = parts;
-    this.#counters.publishes++;
-    for (const listener of this.#listeners) {
-      try {
-        listener(parts);
-      } catch (err) {
-        this.#logger?.error({ err: errorMessage(err) }, 'docker provider listener failed');
-      }
-    }
-  }
-
-  /** Drops the stream, keeps the last good parts, and retries with a doubling, capped delay. */
-  #fail(code: string, message: string): void {
-    if (this.#closed) return;
-    const at = new Date().toISOString();
-    const first = this.#outage === null;
-    this.#lastError = { code, message, at };
-    this.#generation++;
-    this.#subscription?.close();
-    this.#subscription = null;
-    this.#stopTimers();
-    this.#setState('unreachable');
-    if (first) {
-      this.#logger?.error({ code, endpoint: this.#client.endpoint }, message);
-      this.#outage = {
-        code,
-        path: 'providers.docker',
-        message: `${message}; the last known containers keep routing until Docker answers again (since ${at})`,
-        source: { provider: DOCKER_PROVIDER, origin: this.#client.endpoint },
-      };
-      this.#publish();
-    }
-    if (this.#reconnectTimer !== null) return;
-    const delay = this.#backoffMs;
-    this.#backoffMs = Math.min(this.#backoffMs * 2, this.#reconnectMaxMs);
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = null;
-      if (this.#closed) return;
-      this.#setState('connecting');
-      void this.#connect();
-    }, delay);
-    this.#reconnectTimer.unref();
-  }
-
-  #startPing(generation: number): void {
-    this.#stopTimers();
-    this.#pingTimer = setInterval(() => {
-      this.#client.ping().catch((err: unknown) => {
-        if (generation === this.#generation)
-          this.#fail(
-            ErrorCodes.DOCKER_UNREACHABLE,
-            `Docker at ${this.#client.endpoint} stopped answering: ${errorMessage(err)}`,
-          );
-      });
-    }, this.#pingMs);
-    this.#pingTimer.unref();
-    if (this.#resyncMs <= 0) return;
-    this.#resyncTimer = setInterval(() => {
-      void this.#enqueue(async () => {
-        if (this.#closed || generation !== this.#generation) return;
-        try {
-          await this.#resync();
-        } catch (err) {
-          if (generation === this.#generation)
-            this.#fail(ErrorCodes.DOCKER_INSPECT, `cannot list or inspect containers: ${errorMessage(err)}`);
-          return;
-        }
-        if (generation === this.#generation) this.#publish();
-      });
-    }, this.#resyncMs);
-    this.#resyncTimer.unref();
-  }
-
-  #stopTimers(): void {
-    if (this.#pingTimer !== null) clearInterval(this.#pingTimer);
-    if (this.#resyncTimer !== null) clearInterval(this.#resyncTimer);
-    this.#pingTimer = this.#resyncTimer = null;
-  }
-
-  #setState(state: DockerConnectionState): void {
-    if (state === this.#state) return;
-    // Between two failed attempts of one outage, 'connecting' and 'unreachable' alternate: not news.
-    const retrying = this.#outage !== null && state !== 'connected' && this.#state !== 'connected';
-    if (!retrying) this.#since = new Date().toISOString();
-    this.#state = state;
-  }
-
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    const next = this.#work.then(task).catch((err: unknown) => {
-      this.#logger?.error({ err: errorMessage(err) }, 'docker provider task failed');
-    });
-    this.#work = next;
-    return next;
-  }
-
-  #eventFilters(): EventFilters {
-    return {
-      type: ['container', 'network'],
-      event: [...WATCHED_CONTAINER_ACTIONS, 'connect', 'disconnect'],
-    };
-  }
-
   #enableLabels(): string[] {
     return this.#settings.prefixes.map((prefix) => `${prefix}.enable`);
   }
@@ -563,30 +376,4 @@ const MAX_NETNS_HOPS = 4;
 /** The decoder's test for `container:<ref>`: full id, name, or an id prefix of 12 or more. */
 function matchesRef(facts: ContainerFacts, ref: string): boolean {
   return facts.id === ref || facts.name === ref || (ref.length >= 12 && facts.id.startsWith(ref));
-}
-
-/** Runs `task` over `items` with at most `limit` in flight; the first failure rejects after the rest settle. */
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: unknown = null;
-  const worker = async () => {
-    while (next < items.length && failure === null) {
-      const item = items[next++] as T;
-      try {
-        await task(item);
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== null) throw failure;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

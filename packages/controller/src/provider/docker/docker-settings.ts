@@ -1,4 +1,5 @@
-// `providers.docker` of the static configuration: Traefik's keys and defaults, validated, with errors naming the setting.
+// `providers.docker` (and, with one more key, `providers.swarm`) of the static configuration: Traefik's
+// keys and defaults, validated, with errors naming the setting.
 import type { ConfigError, Source } from '@berth/config';
 import { ErrorCodes } from '../../compiler/error-codes.js';
 import type { DockerProviderSettings } from './container-facts.js';
@@ -25,7 +26,7 @@ export interface DockerSettingsResult {
 }
 
 /** Traefik keys Berth reads, by lower-case name. */
-const KNOWN = {
+const KNOWN: Record<string, string> = {
   endpoint: 'endpoint',
   exposedbydefault: 'exposedByDefault',
   constraints: 'constraints',
@@ -35,15 +36,38 @@ const KNOWN = {
   allowemptyservices: 'allowEmptyServices',
   watch: 'watch',
   tls: 'tls',
-} as const;
+};
 
 /** Traefik keys Berth does not implement yet: reported, never silently ignored. */
 const UNSUPPORTED: Record<string, string> = {
   httpclienttimeout: 'httpClientTimeout',
   username: 'username',
   password: 'password',
-  swarmmode: 'swarmMode (Swarm is `providers.swarm` in Traefik v3, not implemented yet)',
-  swarmmoderefreshseconds: 'swarmModeRefreshSeconds',
+};
+
+/** What differs between the two sections. */
+export interface EngineSection {
+  /** `docker` or `swarm`: the key under `providers`. */
+  name: 'docker' | 'swarm';
+  codes: { invalid: string; unknown: string; unsupported: string };
+  /** More keys, by lower-case name. */
+  known: Record<string, string>;
+  /** More keys reported as not supported, by lower-case name, with what to say. */
+  unsupported: Record<string, string>;
+}
+
+const DOCKER_SECTION: EngineSection = {
+  name: 'docker',
+  codes: {
+    invalid: ErrorCodes.DOCKER_SETTING_INVALID,
+    unknown: ErrorCodes.DOCKER_SETTING_UNKNOWN,
+    unsupported: ErrorCodes.DOCKER_SETTING_UNSUPPORTED,
+  },
+  known: {},
+  unsupported: {
+    swarmmode: 'swarmMode (Swarm is `providers.swarm` in Traefik v3)',
+    swarmmoderefreshseconds: 'swarmModeRefreshSeconds (Swarm is `providers.swarm` in Traefik v3)',
+  },
 };
 
 const TLS_KEYS: Record<string, keyof DockerTlsFiles> = {
@@ -63,21 +87,38 @@ export function parseDockerSettings(
   env: Record<string, string | undefined> = {},
   sourceOf: (rawPath: string[]) => Source | undefined = () => undefined,
 ): DockerSettingsResult {
-  if (raw === undefined) return { docker: null, errors: [] };
+  const { config, errors } = parseEngineSettings(DOCKER_SECTION, raw, env, sourceOf);
+  return { docker: config, errors };
+}
+
+/**
+ * The shared parser: `extra` receives the section's own keys (`known`) with a reporter, and returns
+ * false when the value is invalid.
+ */
+export function parseEngineSettings(
+  section: EngineSection,
+  raw: unknown,
+  env: Record<string, string | undefined> = {},
+  sourceOf: (rawPath: string[]) => Source | undefined = () => undefined,
+  extra: (name: string, value: unknown, bad: (expected: string) => void) => void = () => {},
+): { config: DockerProviderConfig | null; errors: ConfigError[] } {
+  if (raw === undefined) return { config: null, errors: [] };
+  const prefix = `providers.${section.name}`;
   const errors: ConfigError[] = [];
   let invalid = false;
   const report = (code: string, rawPath: string[], path: string, message: string) => {
-    const source = sourceOf(['providers', 'docker', ...rawPath]);
+    const source = sourceOf(['providers', section.name, ...rawPath]);
+    const at = path === '' ? prefix : `${prefix}.${path}`;
     errors.push(
       source === undefined
-        ? { code, path: `providers.docker.${path}`, message: `providers.docker.${path}: ${message}` }
-        : { code, path: `providers.docker.${path}`, message: `providers.docker.${path}: ${message}`, source },
+        ? { code, path: at, message: `${at}: ${message}` }
+        : { code, path: at, message: `${at}: ${message}`, source },
     );
-    if (code === ErrorCodes.DOCKER_SETTING_INVALID) invalid = true;
+    if (code === section.codes.invalid) invalid = true;
   };
   if (raw !== null && !isRecord(raw)) {
-    report(ErrorCodes.DOCKER_SETTING_INVALID, [], '', 'must be a map of settings (or empty)');
-    return { docker: null, errors };
+    report(section.codes.invalid, [], '', 'must be a map of settings (or empty)');
+    return { config: null, errors };
   }
 
   const settings: DockerProviderSettings = {
@@ -95,28 +136,32 @@ export function parseDockerSettings(
 
   for (const [key, value] of Object.entries(raw ?? {})) {
     const lower = key.toLowerCase();
-    const name = (KNOWN as Record<string, string>)[lower];
+    const name = KNOWN[lower] ?? section.known[lower];
     if (name === undefined) {
-      const unsupported = UNSUPPORTED[lower];
+      const unsupported = UNSUPPORTED[lower] ?? section.unsupported[lower];
       if (unsupported !== undefined) {
         report(
-          ErrorCodes.DOCKER_SETTING_UNSUPPORTED,
+          section.codes.unsupported,
           [key],
           key,
           `${unsupported} is not supported yet; it has no effect`,
         );
       } else {
         report(
-          ErrorCodes.DOCKER_SETTING_UNKNOWN,
+          section.codes.unknown,
           [key],
           key,
-          `unknown setting; known: ${Object.values(KNOWN).join(', ')}`,
+          `unknown setting; known: ${[...Object.values(KNOWN), ...Object.values(section.known)].join(', ')}`,
         );
       }
       continue;
     }
     const bad = (expected: string) =>
-      report(ErrorCodes.DOCKER_SETTING_INVALID, [key], name, `expected ${expected}, got ${describe(value)}`);
+      report(section.codes.invalid, [key], name, `expected ${expected}, got ${describe(value)}`);
+    if (section.known[lower] !== undefined) {
+      extra(name, value, bad);
+      continue;
+    }
     switch (name) {
       case 'exposedByDefault':
       case 'useBindPortIP':
@@ -153,7 +198,7 @@ export function parseDockerSettings(
           const field = TLS_KEYS[tlsKey.toLowerCase()];
           if (field === undefined) {
             report(
-              ErrorCodes.DOCKER_SETTING_UNKNOWN,
+              section.codes.unknown,
               [key, tlsKey],
               `tls.${tlsKey}`,
               'unknown setting; known: ca, cert, key, insecureSkipVerify',
@@ -162,14 +207,14 @@ export function parseDockerSettings(
             const flag = toBoolean(tlsValue);
             if (flag === null) {
               report(
-                ErrorCodes.DOCKER_SETTING_INVALID,
+                section.codes.invalid,
                 [key, tlsKey],
                 'tls.insecureSkipVerify',
                 `expected true or false, got ${describe(tlsValue)}`,
               );
             } else if (flag) {
               report(
-                ErrorCodes.DOCKER_SETTING_UNSUPPORTED,
+                section.codes.unsupported,
                 [key, tlsKey],
                 'tls.insecureSkipVerify',
                 "is not supported: give the daemon's CA in tls.ca instead",
@@ -177,7 +222,7 @@ export function parseDockerSettings(
             }
           } else if (typeof tlsValue !== 'string' || tlsValue === '') {
             report(
-              ErrorCodes.DOCKER_SETTING_INVALID,
+              section.codes.invalid,
               [key, tlsKey],
               `tls.${field}`,
               `expected a file path, got ${describe(tlsValue)}`,
@@ -190,27 +235,27 @@ export function parseDockerSettings(
       }
     }
   }
-  if (invalid) return { docker: null, errors };
+  if (invalid) return { config: null, errors };
   const endpoint = parseDockerEndpoint(settings.endpoint, tls, env);
   if (!endpoint.ok) {
     const written = Object.keys(raw ?? {}).find((k) => k.toLowerCase() === 'endpoint');
     report(
-      ErrorCodes.DOCKER_SETTING_INVALID,
+      section.codes.invalid,
       written === undefined ? [] : [written],
       'endpoint',
       `${endpoint.message}${written === undefined ? ' (from DOCKER_HOST)' : ''}`,
     );
-    return { docker: null, errors };
+    return { config: null, errors };
   }
-  return { docker: { settings, connection: endpoint.connection, watch }, errors };
+  return { config: { settings, connection: endpoint.connection, watch }, errors };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** YAML booleans, and the strings Traefik's flag and environment parsers accept. */
-function toBoolean(value: unknown): boolean | null {
+export function toBoolean(value: unknown): boolean | null {
   if (typeof value === 'boolean') return value;
   if (typeof value === 'string') {
     const lower = value.trim().toLowerCase();
@@ -220,7 +265,7 @@ function toBoolean(value: unknown): boolean | null {
   return null;
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return 'nothing';
   if (typeof value === 'string') return `'${value}'`;
   if (typeof value === 'object') return Array.isArray(value) ? 'a list' : 'a map';

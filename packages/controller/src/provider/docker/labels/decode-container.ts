@@ -27,6 +27,8 @@ import { type NetworkChoice, serverEndpoint } from './server-address.js';
 
 export interface DecodeContext {
   settings: DockerProviderSettings;
+  /** `docker` or `swarm`: the provider named in sources, and its word for the unit decoded. */
+  provider: 'docker' | 'swarm';
   /** Null: no constraints; undefined: the expression is broken (reported once), nothing is routed. */
   constraints: Constraint | null | undefined;
   all: readonly ContainerFacts[];
@@ -46,19 +48,20 @@ const GENERATED = '';
 const SECRET_KEY = /users|password|secret|token|key$/i;
 
 export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedContainer | null {
-  const { settings } = ctx;
+  const { settings, provider } = ctx;
+  const noun = provider === 'swarm' ? 'service' : 'container';
   const errors: ConfigError[] = [];
   const where = (label: string | undefined): Source =>
     label === undefined || label === GENERATED
-      ? { provider: 'docker', origin: c.name }
-      : { provider: 'docker', origin: c.name, label };
+      ? { provider, origin: c.name }
+      : { provider, origin: c.name, label };
   const say = (label: string | undefined, text: string): string => {
-    if (label === undefined || label === GENERATED) return `container "${c.name}": ${text}`;
+    if (label === undefined || label === GENERATED) return `${noun} "${c.name}": ${text}`;
     const value = c.labels[label] ?? '';
     const shown = SECRET_KEY.test(label)
       ? ''
       : `=${JSON.stringify(value.length > 200 ? `${value.slice(0, 197)}...` : value)}`;
-    return `container "${c.name}", label ${label}${shown}: ${text}`;
+    return `${noun} "${c.name}", label ${label}${shown}: ${text}`;
   };
   const report = (code: string, path: string, label: string | undefined, text: string): void => {
     errors.push(configError(code, path, say(label, text), where(label)));
@@ -287,7 +290,7 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
         // of it uses: left out quietly, rather than an error about a port nobody asked for.
         const used = Object.values(routers).some((r) => {
           const target = isObject(r) ? getCI(r, 'service') : undefined;
-          return target === name || target === `${name}@docker`;
+          return target === name || target === `${name}@${provider}`;
         });
         if (generatedService && name === serviceName && !used) continue;
         report(

@@ -9,28 +9,35 @@ import { byCodeUnit } from './label-tree.js';
 import { mergeContainers } from './merge-containers.js';
 
 /** Parts are keyed by container, so the compiler's report can say where each element came from. */
-export function sourceKeyOf(c: ContainerFacts): string {
-  return `docker/${c.name}`;
+export function sourceKeyOf(c: ContainerFacts, provider = 'docker'): string {
+  return `${provider}/${c.name}`;
 }
 
-export const decodeContainers: ContainerDecoder = (containers, settings) => {
+export const decodeContainers: ContainerDecoder = (containers, settings, options) => {
+  const provider = options?.provider ?? 'docker';
+  const noun = provider === 'swarm' ? 'service' : 'container';
   const parts: ProviderPart[] = [];
   const parsed = parseConstraints(settings.constraints);
   if (!parsed.ok) {
     parts.push({
-      sourceKey: 'docker',
-      provider: 'docker',
+      sourceKey: provider,
+      provider,
       config: { http: { routers: {}, services: {} } },
       errors: [
         configError(
           DockerErrorCodes.CONSTRAINTS,
-          'providers.docker.constraints',
-          `providers.docker.constraints ${JSON.stringify(settings.constraints)} does not parse: ${parsed.message}; no container is routed until it is fixed`,
+          `providers.${provider}.constraints`,
+          `providers.${provider}.constraints ${JSON.stringify(settings.constraints)} does not parse: ${parsed.message}; no ${noun} is routed until it is fixed`,
         ),
       ],
     });
   }
-  const ctx: DecodeContext = { settings, constraints: parsed.ok ? parsed.match : undefined, all: containers };
+  const ctx: DecodeContext = {
+    settings,
+    provider,
+    constraints: parsed.ok ? parsed.match : undefined,
+    all: containers,
+  };
   // Traefik merges containers in name order; the first definition is the one reported.
   const ordered = [...containers].sort((a, b) => byCodeUnit(a.name, b.name) || byCodeUnit(a.id, b.id));
   const decoded: DecodedContainer[] = [];
@@ -47,19 +54,19 @@ export const decodeContainers: ContainerDecoder = (containers, settings) => {
           configError(
             DockerErrorCodes.INTERNAL,
             'labels',
-            `container "${c.name}": its labels could not be decoded (${e instanceof Error ? e.message : String(e)}); it is not routed`,
-            { provider: 'docker', origin: c.name },
+            `${noun} "${c.name}": its labels could not be decoded (${e instanceof Error ? e.message : String(e)}); it is not routed`,
+            { provider, origin: c.name },
           ),
         ],
         sources: { routers: {}, services: {} },
       });
     }
   }
-  mergeContainers(decoded);
+  mergeContainers(decoded, provider);
   for (const d of decoded) {
     parts.push({
-      sourceKey: sourceKeyOf(d.container),
-      provider: 'docker',
+      sourceKey: sourceKeyOf(d.container, provider),
+      provider,
       config: d.config,
       errors: d.errors,
       sources: d.sources,

@@ -26,6 +26,8 @@ export const DockerErrorCodes = {
    * reach the controller's disk; the element is left out (the file provider can define it).
    */
   FILE_FROM_LABEL: 'BERTH_DOCKER_FILE_FROM_LABEL',
+  /** `traefik.swarm.lbswarm=true` on a service in endpoint mode dnsrr (no VIP): a warning; its tasks are balanced instead. */
+  SWARM_LB_DNSRR: 'BERTH_SWARM_LBSWARM_DNSRR',
   /** A bug in the decoder met this container; it is left out and the rest is decoded as usual. */
   INTERNAL: 'BERTH_DOCKER_INTERNAL',
 } as const;

@@ -52,7 +52,7 @@ const COLLECTIONS: readonly Collection[] = [
 ];
 
 /** Mutates the decoded containers in place; they are in Traefik's order (sorted by container). */
-export function mergeContainers(decoded: readonly DecodedContainer[]): void {
+export function mergeContainers(decoded: readonly DecodedContainer[], provider = 'docker'): void {
   for (const col of COLLECTIONS) {
     const byName = new Map<string, DecodedContainer[]>();
     for (const d of decoded) {
@@ -80,15 +80,17 @@ export function mergeContainers(decoded: readonly DecodedContainer[]): void {
         continue;
       }
       const first = owners[0] as DecodedContainer;
-      const names = owners.map((d) => `"${d.container.name}"`);
+      // Tasks of one Swarm service share its name: each name once.
+      const names = [...new Set(owners.map((d) => `"${d.container.name}"`))];
+      const nouns = provider === 'swarm' ? 'services' : 'containers';
       const source: Source = first.sources[col.sources]?.[name] ?? {
-        provider: 'docker',
+        provider,
         origin: first.container.name,
       };
       const error: ConfigError = {
         code: DockerErrorCodes.CONFLICT,
         path: `${col.path}.${name}`,
-        message: `${col.noun} "${name}" is defined differently by containers ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}; it is dropped until the definitions agree`,
+        message: `${col.noun} "${name}" is defined differently by ${nouns} ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}; it is dropped until the definitions agree`,
         source,
       };
       first.errors.push(error);

@@ -113,7 +113,10 @@ export function containerPort(c: ContainerFacts, labelPort: string | undefined):
     return {
       ok: false,
       code: DockerErrorCodes.PORT,
-      message: 'the container exposes no TCP port; set loadbalancer.server.port',
+      message:
+        c.swarm === undefined
+          ? 'the container exposes no TCP port; set loadbalancer.server.port'
+          : 'Swarm tells no port of a service (no EXPOSE, no host-mode published port); set loadbalancer.server.port',
     };
   }
   return {
