@@ -15,7 +15,7 @@ interface Removed {
 export const nodesCommand: Command = {
   name: 'nodes',
   summary: 'list proxy nodes with their applied snapshot version; `nodes rm NAME|ID` removes one',
-  usage: 'berth nodes [rm NAME|ID] [options]',
+  usage: '[rm NAME|ID] [options]',
   positionals: true,
   options: adminOptions,
   examples: ['berth nodes', 'berth nodes rm edge-2', 'berth nodes --json'],

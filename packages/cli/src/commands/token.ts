@@ -15,7 +15,7 @@ export const tokenCommand: Command = {
   name: 'token',
   summary:
     "print the join token for proxy nodes (from the controller's data dir); `token rotate` replaces it",
-  usage: 'berth token [rotate [--grace DURATION]] [options]',
+  usage: '[rotate [--grace DURATION]] [options]',
   positionals: true,
   options: {
     ...adminOptions,
