@@ -9,6 +9,7 @@ import {
   NODE_ENROLL_PATH,
   nodeIdOfCertificate,
 } from './node-certificate.js';
+import { controllerServerName } from './token.js';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
@@ -73,8 +74,7 @@ export function enrollNode(o: EnrollOptions): Promise<EnrollResponse> {
       {
         method: 'POST',
         ca: o.ca,
-        // An IP address is never sent as SNI (RFC 6066); the certificate is still checked against it.
-        servername: /^[\d.]+$|:/.test(url.hostname) ? '' : url.hostname,
+        servername: controllerServerName(url),
         timeout: o.timeoutMs ?? 10_000,
         headers: {
           authorization: `Bearer ${o.secret}`,

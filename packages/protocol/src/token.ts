@@ -38,6 +38,14 @@ export function parseToken(text: string): JoinToken {
   return { url, caFingerprint: fp, secret };
 }
 
+/**
+ * The TLS server name for the controller URL of a token: its host name, or '' (no SNI) for an IP
+ * address, which RFC 6066 forbids as SNI; the certificate is still checked against the address.
+ */
+export function controllerServerName(url: URL): string {
+  return /^[\d.]+$|:/.test(url.hostname) ? '' : url.hostname;
+}
+
 /** A new random join secret (256 bits, base64url). */
 export function newSecret(): string {
   return randomBytes(32).toString('base64url');

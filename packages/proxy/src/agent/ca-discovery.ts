@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { connect, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
 import {
   certificateFingerprint,
+  controllerServerName,
   ProtocolError,
   ProtocolErrorCodes,
   readTextIfExists,
@@ -28,7 +29,7 @@ async function fetchPinnedCa(url: URL, fingerprint: string, timeoutMs: number): 
     const socket = connect({
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port: Number(url.port || 443),
-      servername: /^[\d.]+$|:/.test(url.hostname) ? '' : url.hostname,
+      servername: controllerServerName(url),
       // Discovery only: the chain is accepted below only if it contains the pinned CA.
       rejectUnauthorized: false,
       timeout: timeoutMs,
