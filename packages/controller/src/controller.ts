@@ -12,14 +12,14 @@ import {
   parseDuration,
   type StaticConfig,
 } from '@berth/config';
-import { canonicalJson, formatToken, newSecret, readTextIfExists, writeFileAtomic } from '@berth/protocol';
+import { canonicalJson, formatToken, writeFileAtomic } from '@berth/protocol';
 import type { Logger } from 'pino';
 import { buildApi } from './api/api-server.js';
 import { compile } from './compiler/compile.js';
 import type { CompileResult } from './compiler/compile-result.js';
 import { ErrorCodes } from './compiler/error-codes.js';
 import { Distributor } from './distributor/distributor.js';
-import { JoinSecrets } from './distributor/join-secrets.js';
+import { JoinSecrets, loadOrCreateSecret } from './distributor/join-secrets.js';
 import { NodeIdentities } from './distributor/node-identities.js';
 import { ensureControllerPki } from './pki/controller-pki.js';
 import type { ContainerDecoder } from './provider/docker/container-facts.js';
@@ -114,14 +114,6 @@ export const DEFAULT_NODE_CERT_TTL_MS = 30 * 24 * 3600 * 1000;
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 const hostForUrl = (host: string) => (isIP(host) === 6 ? `[${host}]` : host);
-
-async function loadOrCreateSecret(path: string): Promise<string> {
-  const existing = (await readTextIfExists(path))?.trim();
-  if (existing) return existing;
-  const secret = newSecret();
-  await writeFileAtomic(path, `${secret}\n`, 0o600);
-  return secret;
-}
 
 export async function startController(opts: ControllerOptions): Promise<ControllerHandle> {
   const log = opts.logger;

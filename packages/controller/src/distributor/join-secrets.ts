@@ -10,6 +10,15 @@ interface PreviousSecret {
 
 export type SecretMatch = 'current' | 'previous' | null;
 
+/** The secret in `path` (0600), created (256 random bits) when the file is missing or empty. */
+export async function loadOrCreateSecret(path: string): Promise<string> {
+  const existing = (await readTextIfExists(path))?.trim();
+  if (existing) return existing;
+  const secret = newSecret();
+  await writeFileAtomic(path, `${secret}\n`, 0o600);
+  return secret;
+}
+
 /**
  * `<data-dir>/join-secret` (the current secret) and `join-secret.previous.json` (the one before a
  * rotation, with the end of its grace period), both 0600. A restart keeps the grace period.
@@ -26,12 +35,7 @@ export class JoinSecrets {
   }
 
   static async open(dataDir: string): Promise<JoinSecrets> {
-    const path = join(dataDir, 'join-secret');
-    let current = (await readTextIfExists(path))?.trim();
-    if (!current) {
-      current = newSecret();
-      await writeFileAtomic(path, `${current}\n`, 0o600);
-    }
+    const current = await loadOrCreateSecret(join(dataDir, 'join-secret'));
     let previous: PreviousSecret | null = null;
     const text = await readTextIfExists(join(dataDir, 'join-secret.previous.json'));
     if (text) {
