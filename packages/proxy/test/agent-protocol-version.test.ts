@@ -10,7 +10,7 @@ import { CLOSE_PROTOCOL_VERSION, certificateFingerprint, decodeFrame } from '@be
 import { WebSocketServer } from 'ws';
 import { Agent } from '../src/agent/agent.js';
 import { captureLog, waitFor } from './support/log-capture.js';
-import { makeNodeIdentity, makePki } from './support/pki.js';
+import { controllerTlsOptions, makeNodeIdentity, makePki } from './support/pki.js';
 
 const SECRET = 'V'.repeat(43);
 const NODE_ID = '0b7c5d0e-8a7f-4c3e-9a55-3f1d2e4b6a70';
@@ -28,13 +28,7 @@ describe('the agent and a controller of another protocol version', () => {
     const pki = await makePki(dir);
     caPem = pki.caPem;
     // As the controller: the node authenticates with its certificate.
-    server = createServer({
-      cert: pki.certPem + pki.caPem,
-      key: pki.keyPem,
-      requestCert: true,
-      rejectUnauthorized: true,
-      ca: pki.caPem,
-    });
+    server = createServer(controllerTlsOptions(pki));
     wss = new WebSocketServer({ server, path: '/v1/connect' });
     // What the controller does (distributor.ts) with a hello of a version it does not speak.
     wss.on('connection', (ws) => {

@@ -11,7 +11,7 @@ import { certificateFingerprint, decodeFrame, type Message, type NodeStats } fro
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Agent } from '../src/agent/agent.js';
 import { captureLog, waitFor } from './support/log-capture.js';
-import { makeNodeIdentity, makePki } from './support/pki.js';
+import { controllerTlsOptions, makeNodeIdentity, makePki } from './support/pki.js';
 
 const SECRET = 'T'.repeat(43);
 const NODE_ID = '0b7c5d0e-8a7f-4c3e-9a55-3f1d2e4b6a70';
@@ -30,13 +30,7 @@ describe('the agent reporting stats', () => {
     const pki = await makePki(dir);
     caPem = pki.caPem;
     // As the controller: the node authenticates with its certificate.
-    server = createServer({
-      cert: pki.certPem + pki.caPem,
-      key: pki.keyPem,
-      requestCert: true,
-      rejectUnauthorized: true,
-      ca: pki.caPem,
-    });
+    server = createServer(controllerTlsOptions(pki));
     wss = new WebSocketServer({ server, path: '/v1/connect' });
     wss.on('connection', (ws, req) => {
       if (!(req.socket as TLSSocket).authorized) {

@@ -1,6 +1,7 @@
 // A throwaway CA and a 127.0.0.1 server certificate it signs, made with the openssl CLI, for TLS tests.
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import type { ServerOptions } from 'node:https';
 import { join } from 'node:path';
 
 export interface TestPki {
@@ -101,4 +102,15 @@ export async function makeNodeIdentity(dir: string, agentDir: string, nodeId: st
   await writeFile(join(agentDir, 'node-identity.json'), JSON.stringify({ nodeId, keyPem, certPem }), {
     mode: 0o600,
   });
+}
+
+/** `https.createServer` options of a stand-in controller: its chain, and node certificates required (mutual TLS). */
+export function controllerTlsOptions(pki: TestPki): ServerOptions {
+  return {
+    cert: pki.certPem + pki.caPem,
+    key: pki.keyPem,
+    requestCert: true,
+    rejectUnauthorized: true,
+    ca: pki.caPem,
+  };
 }
