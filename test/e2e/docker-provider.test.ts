@@ -2,9 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import {
@@ -12,10 +10,8 @@ import {
   DockerProvider,
   type DockerProviderSettings,
   dockerodeClient,
-  startController,
 } from '@berth/controller';
-import { pino } from 'pino';
-import { Cluster, eventually, TEST_HEARTBEAT_MS } from '../helpers/cluster.js';
+import { type Cluster, eventually } from '../helpers/cluster.js';
 import {
   BUSYBOX_IMAGE,
   type DockerEngine,
@@ -26,6 +22,7 @@ import {
 } from '../helpers/docker-engine.js';
 import { testDecoder } from '../helpers/docker-test-decoder.js';
 import { get } from '../helpers/http.js';
+import { readLog, startProviderCluster } from '../helpers/provider-cluster.js';
 
 const found = await ensureDockerEngine();
 const skip = found.ok ? false : engineUnavailable(found.reason);
@@ -56,28 +53,18 @@ describe('the Docker provider on a real dockerd', { skip }, () => {
     engine = found.engine;
     await ensureBusyboxImage(engine.docker);
     await engine.docker.createNetwork({ Name: network, Labels: { 'berth-test': runId } });
-    cluster = await Cluster.create();
-    logFile = join(cluster.dir, 'controller.log');
-    const logger = pino({ level: 'info' }, pino.destination({ dest: logFile, sync: true }));
-    provider = new DockerProvider({
-      settings,
-      decode: testDecoder,
-      client: dockerodeClient({ kind: 'socket', socketPath: engine.socketPath }),
-      logger,
-      reconnectMinMs: 100,
-      reconnectMaxMs: 1000,
-      pingMs: 1000,
-    });
-    controller = await startController({
-      dataDir: join(cluster.dir, 'controller'),
-      listen: '127.0.0.1:0',
-      api: '127.0.0.1:0',
-      heartbeatMs: TEST_HEARTBEAT_MS,
-      logger,
-      providers: [provider],
-    });
-    await cluster.startNode('node-1', { token: controller.joinToken });
-    port = await cluster.webPort('node-1');
+    ({ cluster, provider, controller, port, logFile } = await startProviderCluster(
+      (logger) =>
+        new DockerProvider({
+          settings,
+          decode: testDecoder,
+          client: dockerodeClient({ kind: 'socket', socketPath: engine.socketPath }),
+          logger,
+          reconnectMinMs: 100,
+          reconnectMaxMs: 1000,
+          pingMs: 1000,
+        }),
+    ));
   });
 
   after(async () => {
@@ -89,15 +76,8 @@ describe('the Docker provider on a real dockerd', { skip }, () => {
   });
 
   /** Everything the processes and the in-process controller said, for failure messages. */
-  const logs = () => {
-    let controllerLog = '';
-    try {
-      controllerLog = readFileSync(logFile, 'utf8');
-    } catch {
-      // no log yet
-    }
-    return `${cluster.logs()}\n----- controller\n${controllerLog}\n----- provider ${JSON.stringify(provider.status())}`;
-  };
+  const logs = () =>
+    `${cluster.logs()}\n----- controller\n${readLog(logFile)}\n----- provider ${JSON.stringify(provider.status())}`;
 
   /** A busybox httpd answering its `who` as the body, labelled for the router `host`. */
   async function run(who: string, host: string, extraLabels: Record<string, string> = {}) {

@@ -8,8 +8,6 @@
 // Traffic stays on loopback and reaches only the tasks this test created.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   type ControllerHandle,
@@ -17,10 +15,8 @@ import {
   dockerodeSwarmClient,
   SwarmProvider,
   type SwarmProviderSettings,
-  startController,
 } from '@berth/controller';
-import { pino } from 'pino';
-import { Cluster, eventually, TEST_HEARTBEAT_MS } from '../helpers/cluster.js';
+import { type Cluster, eventually } from '../helpers/cluster.js';
 import {
   BUSYBOX_IMAGE,
   engineUnavailable,
@@ -30,6 +26,7 @@ import {
   type SwarmEngine,
 } from '../helpers/docker-engine.js';
 import { get } from '../helpers/http.js';
+import { readLog, startProviderCluster } from '../helpers/provider-cluster.js';
 
 const found = await ensureSwarmEngine();
 const skip = found.ok ? false : engineUnavailable(found.reason);
@@ -80,28 +77,18 @@ describe('the Swarm provider on a real single-node swarm', { skip }, () => {
       Attachable: true,
       Labels: { 'berth-test': runId },
     });
-    cluster = await Cluster.create();
-    logFile = join(cluster.dir, 'controller.log');
-    const logger = pino({ level: 'info' }, pino.destination({ dest: logFile, sync: true }));
-    provider = new SwarmProvider({
-      settings,
-      decode: decodeSwarm,
-      client: dockerodeSwarmClient({ kind: 'socket', socketPath: engine.socketPath }),
-      logger,
-      reconnectMinMs: 100,
-      reconnectMaxMs: 1000,
-      pingMs: 1000,
-    });
-    controller = await startController({
-      dataDir: join(cluster.dir, 'controller'),
-      listen: '127.0.0.1:0',
-      api: '127.0.0.1:0',
-      heartbeatMs: TEST_HEARTBEAT_MS,
-      logger,
-      providers: [provider],
-    });
-    await cluster.startNode('node-1', { token: controller.joinToken });
-    port = await cluster.webPort('node-1');
+    ({ cluster, provider, controller, port, logFile } = await startProviderCluster(
+      (logger) =>
+        new SwarmProvider({
+          settings,
+          decode: decodeSwarm,
+          client: dockerodeSwarmClient({ kind: 'socket', socketPath: engine.socketPath }),
+          logger,
+          reconnectMinMs: 100,
+          reconnectMaxMs: 1000,
+          pingMs: 1000,
+        }),
+    ));
   });
 
   after(async () => {
@@ -113,12 +100,7 @@ describe('the Swarm provider on a real single-node swarm', { skip }, () => {
   });
 
   const logs = () => {
-    let controllerLog = '';
-    try {
-      controllerLog = readFileSync(logFile, 'utf8');
-    } catch {
-      // no log yet
-    }
+    const controllerLog = readLog(logFile);
     return `${cluster.logs()}\n----- controller\n${controllerLog.slice(-6000)}\n----- provider ${JSON.stringify(provider.status())}\n----- parts ${JSON.stringify(provider.current()).slice(0, 4000)}`;
   };
 
