@@ -109,9 +109,11 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
   });
   try {
     await secureDataDir(opts.dataDir, opts.logger);
+    const nodeId = await peekNodeId(opts.dataDir);
     agent = new Agent({
       token: opts.token,
       name: opts.name,
+      ...(nodeId ? { nodeId } : {}),
       dataDir: opts.dataDir,
       applier,
       logger: opts.logger,
@@ -124,7 +126,6 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
       },
       onRefused: (refusal) => refused(refusal),
     });
-    const nodeId = await peekNodeId(opts.dataDir);
     opts.logger.info(
       { nodeId: nodeId || undefined, controller: new URL(opts.token.url).host, workers },
       nodeId ? 'proxy node starting' : 'proxy node starting; it enrolls with the join token',

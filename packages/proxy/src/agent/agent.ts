@@ -31,7 +31,6 @@ import {
   discardCredentials,
   loadCredentials,
   type NodeCredentials,
-  peekNodeId,
   saveCredentials,
 } from './node-credentials.js';
 import { loadCachedSnapshot, saveCachedSnapshot } from './snapshot-cache.js';
@@ -57,6 +56,8 @@ export interface AgentOptions {
   /** Enrolls the node the first time (and after its certificate expired); not needed after. */
   token: JoinToken;
   name: string;
+  /** The id in the node's identity file, unchecked (`peekNodeId`): what it reports before the identity is loaded. */
+  nodeId?: string;
   dataDir: string;
   applier: SnapshotApplier;
   logger: Logger;
@@ -119,8 +120,6 @@ export class Agent {
   #newest: Snapshot | null = null;
   /** The node's key and certificate; null until loaded or enrolled. */
   #creds: NodeCredentials | null = null;
-  /** The id to report before the identity is loaded (from the file, unchecked), '' for a new node. */
-  #peekedId = '';
   #renewTimer: NodeJS.Timeout | null = null;
   /** The key of a renewal asked for and not answered yet. */
   #renewKey: string | null = null;
@@ -140,12 +139,11 @@ export class Agent {
 
   /** The id the controller issued this node; '' before its first enrollment. */
   get nodeId(): string {
-    return this.#creds?.nodeId ?? this.#peekedId;
+    return this.#creds?.nodeId ?? this.#o.nodeId ?? '';
   }
 
   /** Serves the cached snapshot, if any, then connects (and keeps reconnecting) to the controller. */
   async start(): Promise<void> {
-    this.#peekedId = await peekNodeId(this.#o.dataDir);
     const caOnDisk = await pinnedCaOnDisk(this.#o.dataDir, this.#o.token.caFingerprint);
     const cached = await loadCachedSnapshot(this.#o.dataDir, caOnDisk);
     if (!cached.ok) {
