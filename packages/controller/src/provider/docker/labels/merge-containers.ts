@@ -24,7 +24,7 @@ const COLLECTIONS: readonly Collection[] = [
     noun: 'service',
     sources: 'services',
     pick: (c) => c.http.services,
-    pool: poolHttp,
+    pool: poolServices,
   },
   { path: 'http.middlewares', noun: 'middleware', sources: 'middlewares', pick: (c) => c.http.middlewares },
   {
@@ -39,7 +39,7 @@ const COLLECTIONS: readonly Collection[] = [
     noun: 'TCP service',
     sources: 'tcpServices',
     pick: (c) => c.tcp?.services,
-    pool: poolTcp,
+    pool: poolServices,
   },
   {
     path: 'tcp.middlewares',
@@ -102,33 +102,20 @@ export function mergeContainers(decoded: readonly DecodedContainer[], provider =
   }
 }
 
-function poolHttp(defs: unknown[]): unknown | undefined {
-  const services = defs as HttpService[];
+/**
+ * Replicas' definitions of one service (HTTP or TCP) as one, their servers pooled without
+ * duplicates; undefined when they differ in more than their servers.
+ */
+function poolServices(defs: unknown[]): unknown | undefined {
+  const services = defs as (HttpService | TcpService)[];
   if (services.some((s) => s.loadBalancer === undefined)) return undefined;
-  const key = (s: HttpService) => canonicalJson({ ...s, loadBalancer: { ...s.loadBalancer, servers: [] } });
+  const key = (s: HttpService | TcpService) =>
+    canonicalJson({ ...s, loadBalancer: { ...s.loadBalancer, servers: [] } });
   if (new Set(services.map(key)).size !== 1) return undefined;
-  const first = services[0] as HttpService;
+  const first = services[0] as HttpService | TcpService;
   const seen = new Set<string>();
   const servers = services
-    .flatMap((s) => s.loadBalancer?.servers ?? [])
-    .filter((srv) => {
-      const k = canonicalJson(srv);
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
-  return { ...first, loadBalancer: { ...first.loadBalancer, servers } };
-}
-
-function poolTcp(defs: unknown[]): unknown | undefined {
-  const services = defs as TcpService[];
-  if (services.some((s) => s.loadBalancer === undefined)) return undefined;
-  const key = (s: TcpService) => canonicalJson({ ...s, loadBalancer: { ...s.loadBalancer, servers: [] } });
-  if (new Set(services.map(key)).size !== 1) return undefined;
-  const first = services[0] as TcpService;
-  const seen = new Set<string>();
-  const servers = services
-    .flatMap((s) => s.loadBalancer?.servers ?? [])
+    .flatMap((s): unknown[] => s.loadBalancer?.servers ?? [])
     .filter((srv) => {
       const k = canonicalJson(srv);
       if (seen.has(k)) return false;
