@@ -22,6 +22,7 @@ import { Distributor } from './distributor/distributor.js';
 import { JoinSecrets, loadOrCreateSecret } from './distributor/join-secrets.js';
 import { NodeIdentities } from './distributor/node-identities.js';
 import { ensureControllerPki } from './pki/controller-pki.js';
+import { nodesUrlFor } from './pki/join-token-init.js';
 import type { ContainerDecoder } from './provider/docker/container-facts.js';
 import { createDockerProvider } from './provider/docker/create-docker-provider.js';
 import { DockerProvider } from './provider/docker/docker-provider.js';
@@ -52,6 +53,11 @@ export interface ControllerOptions {
   listen: string;
   /** `host:port` nodes dial (goes into join tokens); defaults to the bound address. */
   advertise?: string;
+  /**
+   * A second place the current join token is written (0600, again after every rotation), e.g. a
+   * volume the nodes mount read-only: how the first token reaches them without a manual copy.
+   */
+  joinTokenFile?: string;
   /** Internal API bind address. */
   api: string;
   apiToken?: string;
@@ -207,13 +213,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   // From here on something is open: a failure closes it all, so a controller that cannot start exits.
   const opened: (() => Promise<void> | void)[] = [() => ticketKeys.close(), () => distributor.close()];
   try {
-    const nodesUrl = `wss://${hostForUrl(advertiseHost)}:${advertise?.port || bound.port}`;
+    const nodesUrl = nodesUrlFor(advertiseHost, advertise?.port || bound.port);
     let joinToken = formatToken({ url: nodesUrl, caFingerprint: pki.caFingerprint, secret: secrets.current });
-    await writeFileAtomic(join(dataDir, 'join-token'), `${joinToken}\n`, 0o600);
+    const writeJoinToken = async () => {
+      await writeFileAtomic(join(dataDir, 'join-token'), `${joinToken}\n`, 0o600);
+      if (opts.joinTokenFile) await writeFileAtomic(resolve(opts.joinTokenFile), `${joinToken}\n`, 0o600);
+    };
+    await writeJoinToken();
     const rotateJoinToken = async (graceMs: number) => {
       const rotated = await secrets.rotate(graceMs);
       joinToken = formatToken({ url: nodesUrl, caFingerprint: pki.caFingerprint, secret: rotated.secret });
-      await writeFileAtomic(join(dataDir, 'join-token'), `${joinToken}\n`, 0o600);
+      await writeJoinToken();
       log.warn(
         { previousExpiresAt: rotated.previousExpiresAt, graceMs },
         rotated.previousExpiresAt

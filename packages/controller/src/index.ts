@@ -31,6 +31,7 @@ export {
 export { Distributor, type DistributorOptions, NODE_CHANNEL_PATH } from './distributor/distributor.js';
 export type { NodeRegistry, NodeStatsView, NodeView } from './distributor/node-view.js';
 export { type ControllerPki, ensureControllerPki } from './pki/controller-pki.js';
+export { type InitJoinTokenResult, initJoinToken } from './pki/join-token-init.js';
 export type {
   ContainerDecoder,
   ContainerFacts,

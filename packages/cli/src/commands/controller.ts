@@ -92,6 +92,11 @@ export const controllerCommand: Command = {
       help: 'internal API address, host:port or http://host:port',
       default: '127.0.0.1:7380',
     },
+    'join-token-file': {
+      type: 'string',
+      arg: 'path',
+      help: 'also write the join token here (0600, again on rotation), e.g. a volume nodes mount read-only',
+    },
     'api-host': {
       type: 'string',
       multiple: true,
@@ -159,6 +164,7 @@ export const controllerCommand: Command = {
     const configFile = str(v, 'config');
     const providerFile = str(v, 'file');
     const advertise = str(v, 'advertise');
+    const joinTokenFile = str(v, 'join-token-file');
     const apiHosts = strs(v, 'api-host');
     const docker = await parseDockerFlag(str(v, 'docker'));
     const swarm = await parseSwarmFlag(str(v, 'swarm'));
@@ -174,6 +180,7 @@ export const controllerCommand: Command = {
       ...(configFile ? { configFile } : {}),
       ...(providerFile ? { providerFile } : {}),
       ...(advertise ? { advertise } : {}),
+      ...(joinTokenFile ? { joinTokenFile } : {}),
       ...(apiToken ? { apiToken } : {}),
       ...(apiHosts.length > 0 ? { apiHosts } : {}),
       ...(docker ? { docker } : {}),
