@@ -151,6 +151,15 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
       metrics = await startMetricsServer({
         address: opts.metricsAddress,
         metrics: source,
+        // `last` is set by every apply, from the cache at start or from the controller.
+        health: () =>
+          last
+            ? {
+                status: 'ok',
+                version: last.appliedVersion,
+                source: last.fromCache ? 'cache' : 'controller',
+              }
+            : { status: 'starting' },
         logger: opts.logger,
       });
     } catch (err) {
