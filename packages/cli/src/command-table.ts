@@ -48,6 +48,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/certs.js')).certsCommand,
   },
   {
+    name: 'healthcheck',
+    summary: "exit 0 when this host's berth controller or proxy node answers /healthz with 200, else 1",
+    load: async () => (await import('./commands/healthcheck.js')).healthcheckCommand,
+  },
+  {
     name: 'demo-backend',
     summary: 'run a sample backend that echoes the request (used by `berth up`)',
     hidden: true,

@@ -1,8 +1,8 @@
 // Dispatch and help: each subcommand lives in commands/<name>.ts, loaded only when it runs.
-import { parseArgs } from 'node:util';
 import { COMMANDS } from './command-table.js';
 import type { Command } from './commands/command.js';
 import { CliError } from './output.js';
+import { type ParsedArgs, parseCommandArgs } from './parse-args.js';
 
 function usage(): string {
   const visible = COMMANDS.filter((c) => !c.hidden);
@@ -17,29 +17,6 @@ function usage(): string {
     '',
     'Run `berth <command> --help` for the options of a command.',
   ].join('\n');
-}
-
-/**
- * `--docker` alone becomes `--docker=<bare value>`: parseArgs has no optional values. For a command
- * without positionals, `--docker unix:///...` takes the next word as the value, as people type it.
- */
-function withBareValues(args: string[], cmd: Command): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === '--') return [...out, ...args.slice(i)];
-    const bare = arg.startsWith('--') ? cmd.options[arg.slice(2)]?.bare : undefined;
-    if (bare === undefined) {
-      out.push(arg);
-      continue;
-    }
-    const next = args[i + 1];
-    if (!cmd.positionals && next !== undefined && next !== '' && !next.startsWith('-')) {
-      out.push(`${arg}=${next}`);
-      i++;
-    } else out.push(`${arg}=${bare}`);
-  }
-  return out;
 }
 
 export function commandHelp(cmd: Command): string {
@@ -77,27 +54,12 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const cmd = await entry.load();
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
-    help: { type: 'boolean', short: 'h' },
-  };
-  for (const [k, o] of Object.entries(cmd.options)) {
-    options[k] = {
-      type: o.type,
-      ...(o.multiple ? { multiple: true } : {}),
-      ...(o.short ? { short: o.short } : {}),
-    };
-  }
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  let parsed: ParsedArgs;
   try {
-    parsed = parseArgs({
-      args: withBareValues(rest, cmd),
-      options,
-      strict: true,
-      allowPositionals: cmd.positionals ?? false,
-    });
+    parsed = parseCommandArgs(cmd, rest);
   } catch (err) {
     process.stderr.write(`berth ${name}: ${(err as Error).message}\n\n${commandHelp(cmd)}\n`);
-    return 2;
+    return cmd.usageExitCode ?? 2;
   }
   if (parsed.values['help']) {
     process.stdout.write(`${commandHelp(cmd)}\n`);

@@ -11,7 +11,6 @@ import {
   type Snapshot,
   type SnapshotBody,
 } from '@berth/protocol';
-import type WebSocket from 'ws';
 import type { Distributor } from '../src/distributor/distributor.js';
 import {
   enrollAs,
@@ -33,7 +32,7 @@ const snap = (version: number): Snapshot => {
 /** A hand-driven node: records what it receives, acks only when told. */
 class FakeNode {
   readonly received: Message[] = [];
-  ws!: WebSocket;
+  ws!: Awaited<ReturnType<typeof joinAs>>;
   static async connect(t: TestDistributor, name: string, secret?: string): Promise<FakeNode> {
     const n = new FakeNode();
     n.ws = await joinAs(t, name, secret === undefined ? undefined : await enrollAs(t, name, secret));
@@ -157,6 +156,24 @@ describe('the distributor', () => {
     const ws = await joinAs(t, 'after-resets');
     await until(() => dist.list().some((n) => n.name === 'after-resets'), 'the node after the resets');
     ws.close();
+  });
+
+  it('drops a node that leaves at once, lists one that only disconnects, and lets the leaver rejoin', async () => {
+    const leaver = await FakeNode.connect(t, 'leaver');
+    const dropped = await FakeNode.connect(t, 'dropped');
+    const view = (name: string) => dist.list().find((n) => n.name === name);
+    await until(() => view('leaver')?.connected === true && view('dropped')?.connected === true);
+    const closed = new Promise<number>((resolve) => leaver.ws.once('close', (code) => resolve(code)));
+    leaver.ws.send(encodeMessage({ type: 'leave' }));
+    assert.equal(await closed, 1000, 'the controller closes the connection normally');
+    assert.equal(view('leaver'), undefined, 'no longer listed');
+    dropped.ws.terminate();
+    await until(() => view('dropped')?.connected === false, 'the dropped node to show as disconnected');
+
+    // The identity is untouched: the same certificate joins again and is listed again.
+    const back = await joinAs(t, 'leaver', leaver.ws.creds);
+    await until(() => view('leaver')?.connected === true, 'the node to rejoin');
+    back.close();
   });
 
   it('disconnects a node that stops answering heartbeats', async () => {

@@ -126,6 +126,8 @@ function checkShape(v: unknown): v is Message {
       return isSnapshot(v['snapshot']);
     case 'renew':
       return isStr(v['csr']);
+    case 'leave':
+      return true;
     case 'certificate':
       return isStr(v['certificate']);
     default:

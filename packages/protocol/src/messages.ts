@@ -126,6 +126,17 @@ export interface RenewMessage {
   csr: string;
 }
 
+/**
+ * node → controller, last message of a node that stops on purpose (SIGTERM, scale-down): the
+ * controller drops it from its node list at once instead of listing it as disconnected until
+ * `--node-expiry-ms`. Its identity stays valid: a restart rejoins with it. Added without a
+ * protocol version change: a controller that predates it closes the (already closing) connection
+ * over an unknown message, which costs one warning in its log and nothing else.
+ */
+export interface LeaveMessage {
+  type: 'leave';
+}
+
 /** controller → node: the renewed node certificate (PEM), for the key of the last `renew`. */
 export interface CertificateMessage {
   type: 'certificate';
@@ -139,6 +150,7 @@ export type NodeMessage =
   | HeartbeatMessage
   | StatsMessage
   | ListenersMessage
-  | RenewMessage;
+  | RenewMessage
+  | LeaveMessage;
 export type ControllerMessage = SnapshotMessage | HeartbeatMessage | CertificateMessage;
 export type Message = NodeMessage | ControllerMessage;

@@ -35,6 +35,7 @@ describe('the frame codec', () => {
       },
       { type: 'nack', epoch: 'e', version: 4, code: 'BERTH_PROXY_LISTEN', error: 'busy' },
       { type: 'heartbeat', seq: 1, at: 2 },
+      { type: 'leave' },
       {
         type: 'listeners',
         listeners: [
@@ -100,6 +101,17 @@ describe('decodeNodeFrame', () => {
   it('accepts a well-formed text message', () => {
     const d = decodeNodeFrame(hello('edge-1'), false);
     assert.equal(d.ok, true);
+  });
+
+  it('accepts leave, the last word of a node that stops on purpose, with or without more fields', () => {
+    assert.deepEqual(decodeNodeFrame('{"type":"leave"}', false), {
+      ok: true,
+      message: { type: 'leave' },
+    });
+    // A later node may say why; this controller reads only the type.
+    assert.equal(decodeNodeFrame('{"type":"leave","reason":"SIGTERM"}', false).ok, true);
+    const long = decodeNodeFrame(JSON.stringify({ type: 'leave', reason: 'x'.repeat(5000) }), false);
+    assert.equal(long.ok, false);
   });
 
   it('refuses binary frames unopened, and snapshots from a node', () => {

@@ -39,6 +39,7 @@ export {
   MetricsAddressError,
   type MetricsServer,
   type MetricsServerOptions,
+  type NodeHealth,
   startMetricsServer,
 } from './observability/metrics-server.js';
 export { type HealthReporter, NodeMetrics, recordRequest } from './observability/node-metrics.js';

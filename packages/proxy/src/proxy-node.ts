@@ -60,6 +60,7 @@ export interface ProxyNode {
    * cached snapshot to serve. Never settles otherwise. The caller closes the node and exits.
    */
   failed: Promise<AgentRefusal>;
+  /** Stops serving and leaves the controller: its node list drops this node at once (the identity stays). */
   close(): Promise<void>;
 }
 
@@ -150,6 +151,15 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
       metrics = await startMetricsServer({
         address: opts.metricsAddress,
         metrics: source,
+        // `last` is set by every apply, from the cache at start or from the controller.
+        health: () =>
+          last
+            ? {
+                status: 'ok',
+                version: last.appliedVersion,
+                source: last.fromCache ? 'cache' : 'controller',
+              }
+            : { status: 'starting' },
         logger: opts.logger,
       });
     } catch (err) {
@@ -173,7 +183,8 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
       // replaced while the agent is still stopping.
       const workersClosed = pool?.close();
       await metrics?.close();
-      await started.stop();
+      // A node stopped on purpose leaves the controller's node list at once; its identity stays.
+      await started.stop({ leave: true });
       await (workersClosed ?? dataPlane?.close());
     },
   };

@@ -5,7 +5,11 @@ import { type AddressInfo, connect, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { ServerStatusReport } from '@berth/protocol';
 import { EXPOSITION_CONTENT_TYPE } from '../src/observability/metrics.js';
-import { METRICS_ADDRESS_INVALID, startMetricsServer } from '../src/observability/metrics-server.js';
+import {
+  METRICS_ADDRESS_INVALID,
+  type NodeHealth,
+  startMetricsServer,
+} from '../src/observability/metrics-server.js';
 import { NodeMetrics, recordRequest } from '../src/observability/node-metrics.js';
 import { nodeStats } from '../src/observability/node-stats.js';
 import { parseExposition, type Sample } from './support/exposition.js';
@@ -220,7 +224,12 @@ describe('node metrics', () => {
     const m = new NodeMetrics();
     recordRequest(m, stubContext({ startedAt: T0, log: { router: 'r', service: 's', status: 200 } }), T0);
     const { logger } = captureLog();
-    const server = await startMetricsServer({ address: '127.0.0.1:0', metrics: m, logger });
+    const server = await startMetricsServer({
+      address: '127.0.0.1:0',
+      metrics: m,
+      health: () => ({ status: 'ok', version: 3, source: 'controller' }),
+      logger,
+    });
     cleanup.push(() => server.close());
     const port = server.address.port;
     const metrics = await get(port, '/metrics');
@@ -231,16 +240,55 @@ describe('node metrics', () => {
         ?.value,
       1,
     );
-    assert.deepEqual(await get(port, '/healthz'), { status: 200, type: 'text/plain', body: 'ok\n' });
     assert.equal((await get(port, '/metrics?x=1')).status, 200);
     assert.equal((await get(port, '/other')).status, 404);
     assert.equal((await get(port, '/metrics', 'POST')).status, 405);
   });
 
+  it('answer /healthz 503 starting before the node applied a snapshot, then 200 with its version and source', async () => {
+    const { logger } = captureLog();
+    let health: NodeHealth = { status: 'starting' };
+    const server = await startMetricsServer({
+      address: '127.0.0.1:0',
+      metrics: new NodeMetrics(),
+      health: () => health,
+      logger,
+    });
+    cleanup.push(() => server.close());
+    const port = server.address.port;
+    assert.deepEqual(await get(port, '/healthz'), {
+      status: 503,
+      type: 'application/json',
+      body: '{"status":"starting"}',
+    });
+    health = { status: 'ok', version: 4, source: 'cache' };
+    assert.deepEqual(await get(port, '/healthz'), {
+      status: 200,
+      type: 'application/json',
+      body: '{"status":"ok","version":4,"source":"cache"}',
+    });
+    health = { status: 'ok', version: 5, source: 'controller' };
+    assert.deepEqual(JSON.parse((await get(port, '/healthz?probe=1')).body), {
+      status: 'ok',
+      version: 5,
+      source: 'controller',
+    });
+    assert.deepEqual(await get(port, '/healthz', 'HEAD'), {
+      status: 200,
+      type: 'application/json',
+      body: '',
+    });
+  });
+
   it('refuse a bad metrics address with a stable code', async () => {
     const { logger } = captureLog();
     await assert.rejects(
-      startMetricsServer({ address: 'nowhere', metrics: new NodeMetrics(), logger }),
+      startMetricsServer({
+        address: 'nowhere',
+        metrics: new NodeMetrics(),
+        health: () => ({ status: 'starting' }),
+        logger,
+      }),
       (err: Error & { code?: string }) => err.code === METRICS_ADDRESS_INVALID,
     );
   });

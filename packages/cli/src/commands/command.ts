@@ -18,6 +18,8 @@ export interface Command {
   usage?: string;
   hidden?: boolean;
   positionals?: boolean;
+  /** Exit status for flags the parser refuses; default 2. */
+  usageExitCode?: number;
   options: Record<string, OptionSpec>;
   examples?: string[];
   run(values: Record<string, unknown>, positionals: string[]): Promise<number>;

@@ -122,7 +122,7 @@ export const controllerCommand: Command = {
     'node-expiry-ms': {
       type: 'string',
       arg: 'ms',
-      help: 'how long a disconnected node stays listed before it is forgotten',
+      help: 'how long a disconnected node stays listed before it is forgotten (one stopped with SIGTERM leaves at once)',
       default: '600000',
     },
     'node-cert-ttl-ms': {

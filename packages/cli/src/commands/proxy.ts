@@ -92,6 +92,9 @@ export const proxyCommand: Command = {
     const workers = parseWorkers(str(v, 'workers'));
     const statusFile = str(v, 'status-file');
     let statusWrites: Promise<void> = Promise.resolve();
+    // Listened for from here: a SIGTERM while workers still boot (a scale-down right after a
+    // scale-up) must stop the node gracefully too, not kill it before it can leave the controller.
+    const signalled = untilSignal();
     let node: ProxyNode;
     try {
       node = await startProxyNode({
@@ -126,7 +129,7 @@ export const proxyCommand: Command = {
         throw new CliError(code, (err as Error).message);
       throw err;
     }
-    const stop = await Promise.race([untilSignal(), node.failed]);
+    const stop = await Promise.race([signalled, node.failed]);
     if (typeof stop === 'string') logger.info({ signal: stop }, 'stopping');
     await node.close();
     // The controller refused the join token and there is no cached snapshot to serve.

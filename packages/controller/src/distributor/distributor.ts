@@ -727,6 +727,9 @@ export class Distributor implements NodeRegistry {
         case 'renew':
           this.#onRenew(node, ws, msg.csr);
           break;
+        case 'leave':
+          this.#onLeave(node, ws, remote);
+          break;
         case 'listeners':
           // An entry point the node was retrying to bind now listens (or the other way round).
           node.view.listeners = msg.listeners;
@@ -825,6 +828,20 @@ export class Distributor implements NodeRegistry {
     this.#maybePush(node);
     this.#changed();
     return node;
+  }
+
+  /**
+   * The node stops on purpose (SIGTERM, a scale-down): its entry goes at once, not after
+   * `nodeExpiryMs` as a disconnected one. Its identity stays valid, so a restart rejoins with it.
+   */
+  #onLeave(node: NodeState, ws: WebSocket, remote: string): void {
+    // The close that follows is no disconnect to record.
+    node.ws = null;
+    node.inflight = null;
+    if (this.#nodes.get(node.view.id) === node) this.#nodes.delete(node.view.id);
+    this.#log.info({ nodeId: node.view.id, node: node.view.name, remote }, 'node left');
+    ws.close(1000, 'left');
+    this.#changed();
   }
 
   /** A version the node answers must be the one pushed to it; anything else changes nothing. */

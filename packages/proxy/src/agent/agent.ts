@@ -80,6 +80,8 @@ export interface AgentOptions {
   onRefused?: (refusal: AgentRefusal) => void;
   /** Renew the node certificate once this fraction of its validity has passed (default 0.5). */
   renewAt?: number;
+  /** `stop({leave: true})` waits this long at most for the controller to confirm (default 1000). */
+  leaveTimeoutMs?: number;
 }
 
 /** Why the agent gave up on the controller. */
@@ -102,7 +104,7 @@ export type AgentState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'stop
 
 export class Agent {
   readonly #o: AgentOptions &
-    Required<Pick<AgentOptions, 'heartbeatMs' | 'reconnectInitialMs' | 'reconnectMaxMs'>>;
+    Required<Pick<AgentOptions, 'heartbeatMs' | 'reconnectInitialMs' | 'reconnectMaxMs' | 'leaveTimeoutMs'>>;
   readonly #log: Logger;
   #applied: Snapshot | null = null;
   #ws: WebSocket | null = null;
@@ -125,7 +127,13 @@ export class Agent {
   #renewKey: string | null = null;
 
   constructor(opts: AgentOptions) {
-    this.#o = { heartbeatMs: 5000, reconnectInitialMs: 250, reconnectMaxMs: 10_000, ...opts };
+    this.#o = {
+      heartbeatMs: 5000,
+      reconnectInitialMs: 250,
+      reconnectMaxMs: 10_000,
+      leaveTimeoutMs: 1000,
+      ...opts,
+    };
     this.#log = opts.logger.child({ component: 'agent' });
   }
 
@@ -167,7 +175,13 @@ export class Agent {
     this.#connect();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops for good. With `leave`, a connected agent first tells the controller this node is
+   * leaving, so the controller drops it from its node list at once instead of listing it as
+   * disconnected, and waits for the controller to close the connection (at most `leaveTimeoutMs`).
+   */
+  async stop(opts: { leave?: boolean } = {}): Promise<void> {
+    const connected = this.#state === 'connected';
     this.#state = 'stopped';
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     if (this.#watchdog) clearInterval(this.#watchdog);
@@ -178,9 +192,31 @@ export class Agent {
     if (ws) {
       ws.removeAllListeners();
       ws.on('error', () => {});
+      if (opts.leave && connected && ws.readyState === ws.OPEN) await this.#leave(ws);
       ws.terminate();
     }
     await this.#queue;
+  }
+
+  /** Sends `leave` and a normal close; resolves when the controller has closed too, or after the timeout. */
+  #leave(ws: WebSocket): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#log.warn(
+          { timeoutMs: this.#o.leaveTimeoutMs },
+          'the controller did not confirm the leave in time; stopping anyway',
+        );
+        resolve();
+      }, this.#o.leaveTimeoutMs);
+      ws.once('close', () => {
+        clearTimeout(timer);
+        this.#log.info({ nodeId: this.nodeId }, 'left the controller');
+        resolve();
+      });
+      // Frames go out in order: the controller reads the leave before the close.
+      ws.send(encodeMessage({ type: 'leave' }));
+      ws.close(1000, 'leaving');
+    });
   }
 
   /**

@@ -1,4 +1,4 @@
-// The node-local HTTP endpoint Prometheus scrapes: GET /metrics and GET /healthz, nothing else.
+// The node-local HTTP endpoint Prometheus scrapes and orchestrators probe: GET /metrics and GET /healthz, nothing else.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseAddress } from '@berth/config';
@@ -11,11 +11,21 @@ export class MetricsAddressError extends Error {
   readonly code = METRICS_ADDRESS_INVALID;
 }
 
+/**
+ * What `/healthz` says: `ok` (200) once the node serves a snapshot, with its version and where it
+ * came from (the controller, or the cache on disk at start); `starting` (503) before that.
+ */
+export type NodeHealth =
+  | { status: 'ok'; version: number; source: 'controller' | 'cache' }
+  | { status: 'starting' };
+
 export interface MetricsServerOptions {
   /** `host:port`, `:port` (every interface) or `[ipv6]:port`. */
   address: string;
   /** The exposition text; a node with workers gathers theirs, hence the promise. */
   metrics: { expose(): string | Promise<string> };
+  /** Asked at each `/healthz` request. */
+  health: () => NodeHealth;
   logger: Logger;
 }
 
@@ -53,7 +63,14 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       return;
     }
     if (get && path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      const health = options.health();
+      const text = JSON.stringify(health);
+      res.writeHead(health.status === 'ok' ? 200 : 503, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'no-store',
+      });
+      res.end(req.method === 'HEAD' ? undefined : text);
       return;
     }
     res
