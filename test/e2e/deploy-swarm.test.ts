@@ -13,8 +13,8 @@ import { eventually } from '../helpers/cluster.js';
 import { run } from '../helpers/compose.js';
 import {
   BUSYBOX_IMAGE,
-  ensureBusyboxImage,
   engineUnavailable,
+  ensureBusyboxImage,
   ensureDockerEngine,
   ensureSwarmEngine,
   type SwarmEngine,
@@ -42,7 +42,9 @@ describe('deploy/stack.yaml on a real single-node swarm', { skip, timeout: 15 * 
     return res.stdout.trim();
   };
   const serviceLogs = async (service: string) =>
-    (await run(['docker', 'service', 'logs', '--tail', '40', `${stack}_${service}`], env, 30_000)).stdout.slice(-6000);
+    (
+      await run(['docker', 'service', 'logs', '--tail', '40', `${stack}_${service}`], env, 30_000)
+    ).stdout.slice(-6000);
 
   before(async () => {
     if (!found.ok) return;
@@ -55,7 +57,11 @@ describe('deploy/stack.yaml on a real single-node swarm', { skip, timeout: 15 * 
     const image = await buildBerthImage(plain.engine);
     try {
       const saved = join(await mkdtemp(join(tmpdir(), 'berth-image-')), 'image.tar');
-      const save = await run(['docker', 'save', '-o', saved, image.tag], { DOCKER_HOST: plain.engine.endpoint }, 300_000);
+      const save = await run(
+        ['docker', 'save', '-o', saved, image.tag],
+        { DOCKER_HOST: plain.engine.endpoint },
+        300_000,
+      );
       if (save.code !== 0) throw new Error(`docker save: ${save.stderr}`);
       await docker(['load', '-i', saved], 300_000);
       await rm(saved, { force: true });
@@ -93,7 +99,10 @@ describe('deploy/stack.yaml on a real single-node swarm', { skip, timeout: 15 * 
     await run(['docker', 'stack', 'rm', stack], env, 60_000).catch(() => {});
     // Tasks go first, then their networks and volumes can.
     await eventually(
-      async () => ((await docker(['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${stack}`])) === '' ? true : null),
+      async () =>
+        (await docker(['ps', '-aq', '--filter', `label=com.docker.stack.namespace=${stack}`])) === ''
+          ? true
+          : null,
       60_000,
     ).catch(() => {});
     for (const args of [
@@ -103,7 +112,10 @@ describe('deploy/stack.yaml on a real single-node swarm', { skip, timeout: 15 * 
     ])
       await run(['docker', ...args], env, 30_000).catch(() => {});
     await eventually(
-      async () => ((await run(['docker', 'network', 'rm', 'berth-apps', `${stack}_control`], env, 30_000)).code === 0 ? true : null),
+      async () =>
+        (await run(['docker', 'network', 'rm', 'berth-apps', `${stack}_control`], env, 30_000)).code === 0
+          ? true
+          : null,
       30_000,
     ).catch(() => {});
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -137,7 +149,15 @@ describe('deploy/stack.yaml on a real single-node swarm', { skip, timeout: 15 * 
 
     const started = Date.now();
     await docker(
-      ['stack', 'deploy', '-c', join(REPO_ROOT, 'deploy', 'stack.yaml'), '-c', join(dir, 'override.yaml'), stack],
+      [
+        'stack',
+        'deploy',
+        '-c',
+        join(REPO_ROOT, 'deploy', 'stack.yaml'),
+        '-c',
+        join(dir, 'override.yaml'),
+        stack,
+      ],
       180_000,
     );
     const res = await eventually(
@@ -156,7 +176,9 @@ describe('deploy/stack.yaml on a real single-node swarm', { skip, timeout: 15 * 
     assert.equal(res.body.trim(), 'whoami');
 
     // The proxy task: the secret as its token, no socket, no controller data.
-    const proxyContainer = (await docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${stack}_proxy`])).split('\n')[0];
+    const proxyContainer = (
+      await docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${stack}_proxy`])
+    ).split('\n')[0];
     assert.ok(proxyContainer);
     const info = JSON.parse(await docker(['inspect', proxyContainer]))[0] as {
       Mounts: { Source: string; Destination: string; Name?: string }[];
@@ -172,7 +194,9 @@ describe('deploy/stack.yaml on a real single-node swarm', { skip, timeout: 15 * 
     const nodes = JSON.parse(
       await docker([
         'exec',
-        (await docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${stack}_controller`])).split('\n')[0] as string,
+        (
+          await docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${stack}_controller`])
+        ).split('\n')[0] as string,
         'node',
         '/app/packages/cli/bin/berth.js',
         'nodes',

@@ -2,9 +2,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from './berth-image.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const COMPOSE_FILE = join(REPO_ROOT, 'deploy', 'compose.yaml');
 
 /** The compose binary on PATH, or null: `docker-compose` (v1) first, then `docker compose` (v2). */
