@@ -1,10 +1,12 @@
 // Issue 12, systemd part: the units in deploy/systemd pass `systemd-analyze verify` and `security`,
-// and their own ExecStart= lines start a controller and a proxy node that joins it and serves.
+// and their own ExecStart= lines, run as two unprivileged users with the units' capabilities,
+// start a controller and a proxy node that joins it and serves on a port below 1024.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Child, ChildGroup } from '@berth/cli';
@@ -187,7 +189,7 @@ describe('the systemd units in deploy/systemd', { skip }, () => {
 
   it("start a controller and a node from the units' own command lines, which join and serve", {
     timeout: 90_000,
-  }, async () => {
+  }, async (t) => {
     // The host's directories, under a temporary root: %E is /etc, %S is /var/lib.
     const root = join(dir, 'host');
     const etc = join(root, 'etc');
@@ -200,16 +202,26 @@ describe('the systemd units in deploy/systemd', { skip }, () => {
     });
     const units = new Map<string, Unit>();
     for (const name of UNITS) units.set(name, parseUnit(await readFile(join(unitsDir, name), 'utf8')));
+    // As root with setpriv, each service runs as its own unprivileged user with the unit's
+    // capabilities, and the proxy's entry point is a port below 1024; else as this user.
+    const users = await sandboxUsers();
+    if (users === null)
+      t.diagnostic('not root or no setpriv: the services run as this user, with its capabilities');
     const group = new ChildGroup();
     let backend: Backend | null = null;
-    const logs = () => group.children.map((c) => `----- ${c.name}\n${c.output()}`).join('\n');
+    // Kept here: the group forgets a child once it has exited, and its output is what explains it.
+    const started: Child[] = [];
+    const logs = () => started.map((c) => `----- ${c.name}\n${c.output()}`).join('\n');
     try {
       backend = await startBackend('app');
       // What the README has the user write: berth.yaml, controller.env; ports free on loopback.
       await mkdir(join(etc, 'berth', 'dynamic'), { recursive: true });
+      // Traversable by the services' users, as / and /etc are.
+      await chmod(dir, 0o755);
+      const webPort = users ? await freePrivilegedPort() : 0;
       await writeFile(
         join(etc, 'berth', 'berth.yaml'),
-        `entryPoints:\n  web:\n    address: "127.0.0.1:0"\nproviders:\n  file:\n    directory: ${join(etc, 'berth', 'dynamic')}\n`,
+        `entryPoints:\n  web:\n    address: "127.0.0.1:${webPort}"\nproviders:\n  file:\n    directory: ${join(etc, 'berth', 'dynamic')}\n`,
       );
       await writeFile(join(etc, 'berth', 'dynamic', 'app.yaml'), singleRouteYaml([backend.url]));
       const port = await freePortRun(2);
@@ -218,7 +230,14 @@ describe('the systemd units in deploy/systemd', { skip }, () => {
         `# as the README shows\nBERTH_LISTEN=127.0.0.1:${port}\nBERTH_ADVERTISE="127.0.0.1:${port}"\nBERTH_API=127.0.0.1:${port + 1}\n`,
       );
 
-      const controller = await startService(group, 'berth-controller.service', units, specifiers);
+      const controller = await startService(
+        group,
+        'berth-controller.service',
+        units,
+        specifiers,
+        users?.controller,
+      );
+      started.push(controller);
       const api = `http://127.0.0.1:${port + 1}`;
       await whileRunning(
         [controller],
@@ -235,30 +254,42 @@ describe('the systemd units in deploy/systemd', { skip }, () => {
       assert.equal(tokenRun.code, 0, tokenRun.stderr);
       await writeFile(join(etc, 'berth', 'join-token'), tokenRun.stdout, { mode: 0o600 });
 
-      const proxy = await startService(group, 'berth-proxy.service', units, specifiers);
+      const proxy = await startService(group, 'berth-proxy.service', units, specifiers, users?.proxy);
+      started.push(proxy);
       interface NodeItem {
         name: string;
         connected: boolean;
         appliedVersion: number;
         listeners: { entryPoint: string; address: string; state?: string }[];
       }
+      let nodes: NodeItem[] = [];
       const node = await whileRunning(
         [controller, proxy],
-        eventually(async () => {
-          const nodes = (await (await fetch(`${api}/api/v1/nodes`)).json()) as NodeItem[];
-          return nodes.find(
-            (n) =>
-              n.name === hostname() &&
-              n.connected &&
-              n.appliedVersion > 0 &&
-              n.listeners.some((l) => l.entryPoint === 'web' && l.state !== 'retrying'),
-          );
-        }, 30_000),
+        eventually(
+          async () => {
+            nodes = (await (await fetch(`${api}/api/v1/nodes`)).json()) as NodeItem[];
+            return nodes.find(
+              (n) =>
+                n.name === hostname() &&
+                n.connected &&
+                n.appliedVersion > 0 &&
+                n.listeners.some((l) => l.entryPoint === 'web' && l.state !== 'retrying'),
+            );
+          },
+          30_000,
+          () => `nodes: ${JSON.stringify(nodes)}\n${logs()}`,
+        ),
         logs,
       );
       const web = node.listeners.find((l) => l.entryPoint === 'web');
-      const webPort = Number(web?.address.slice(web.address.lastIndexOf(':') + 1));
-      assert.equal(await whoAnswers(webPort, 'app.test'), 'app');
+      const bound = Number(web?.address.slice(web.address.lastIndexOf(':') + 1));
+      if (users) {
+        assert.equal(bound, webPort);
+        t.diagnostic(
+          `controller as uid ${users.controller.uid}, proxy as uid ${users.proxy.uid} bound 127.0.0.1:${bound}`,
+        );
+      }
+      assert.equal(await whoAnswers(bound, 'app.test'), 'app');
 
       // `systemctl stop` sends SIGTERM: both end with status 0, so systemd records no failure.
       for (const child of [proxy, controller]) {
@@ -286,16 +317,59 @@ function whileRunning<T>(children: Child[], wait: Promise<T>, logs: () => string
   return Promise.race([wait, ...exits]);
 }
 
+interface ServiceUser {
+  uid: number;
+  gid: number;
+}
+
 /**
- * Starts a unit's ExecStart= as systemd would: the state directories made, the credentials
- * copied into %d, the environment of Environment= and EnvironmentFile= only, / as the
- * working directory. The installed binary is this Node running the checkout's script.
+ * Two users for the services, as DynamicUser= allocates them (from 61184 up), when this test may
+ * switch users: as root, with util-linux's setpriv. Null otherwise.
+ */
+async function sandboxUsers(): Promise<{ controller: ServiceUser; proxy: ServiceUser } | null> {
+  if (process.getuid?.() !== 0) return null;
+  const setpriv = await run('setpriv', ['--version'], '/').catch(() => null);
+  if (setpriv?.code !== 0) return null;
+  const base = 61184 + Math.floor(Math.random() * 4000) * 2;
+  return { controller: { uid: base, gid: base }, proxy: { uid: base + 1, gid: base + 1 } };
+}
+
+/** A loopback port below 1024 that is free right now (only root can probe them). */
+async function freePrivilegedPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 600 + Math.floor(Math.random() * 400);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return port;
+    }
+  }
+  throw new Error('no free port below 1024 on 127.0.0.1');
+}
+
+/** `CAP_NET_BIND_SERVICE CAP_X` as setpriv writes a set: `-all,+net_bind_service,+x`. */
+function setprivCaps(setting: string | undefined): string {
+  const caps = (setting ?? '').split(/\s+/).filter((c) => c !== '');
+  return ['-all', ...caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`)].join(',');
+}
+
+/**
+ * Starts a unit's ExecStart= as systemd would: the state directories made (and owned by `user`),
+ * the credentials copied into %d (readable by `user` only), the environment of Environment= and
+ * EnvironmentFile= only, / as the working directory, UMask=; with `user`, also as that user with
+ * the unit's CapabilityBoundingSet= and AmbientCapabilities= and no new privileges. The installed
+ * binary is this Node running the checkout's script.
  */
 async function startService(
   group: ChildGroup,
   unitName: string,
   units: Map<string, Unit>,
   specifiersOf: (unitName: string) => Record<string, string>,
+  user: ServiceUser | undefined,
 ): Promise<Child> {
   const unit = units.get(unitName);
   if (!unit) throw new Error(`no unit ${unitName}`);
@@ -306,21 +380,46 @@ async function startService(
     for (const sub of line.split(/\s+/)) {
       await mkdir(join(stateRoot, sub), { recursive: true });
       await chmod(join(stateRoot, sub), mode);
+      if (user) await chown(join(stateRoot, sub), user.uid, user.gid);
     }
   }
   const credentials = specifiers['d'] as string;
+  await mkdir(dirname(credentials), { recursive: true });
+  await mkdir(credentials, { mode: 0o500 });
   for (const line of values(unit, 'Service', 'LoadCredential')) {
     const colon = line.indexOf(':');
     const id = line.slice(0, colon);
-    await mkdir(credentials, { recursive: true, mode: 0o700 });
     await copyFile(expandSpecifiers(line.slice(colon + 1), specifiers), join(credentials, id));
     await chmod(join(credentials, id), 0o400);
+    if (user) await chown(join(credentials, id), user.uid, user.gid);
   }
+  if (user) await chown(credentials, user.uid, user.gid);
   const env = serviceEnvironment(unit, specifiers);
   const argv = execStartArgv(unit, specifiers, env);
   assert.equal(argv[0], INSTALLED_BINARY);
-  return group.spawn(unitName, process.execPath, [berthScript, ...argv.slice(1)], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env, CREDENTIALS_DIRECTORY: credentials },
-    cwd: '/',
-  });
+  const command = [process.execPath, berthScript, ...argv.slice(1)];
+  const sandbox = user
+    ? [
+        'setpriv',
+        `--reuid=${user.uid}`,
+        `--regid=${user.gid}`,
+        '--clear-groups',
+        `--bounding-set=${setprivCaps(values(unit, 'Service', 'CapabilityBoundingSet')[0])}`,
+        `--inh-caps=${setprivCaps(values(unit, 'Service', 'AmbientCapabilities')[0])}`,
+        `--ambient-caps=${setprivCaps(values(unit, 'Service', 'AmbientCapabilities')[0])}`,
+        ...(values(unit, 'Service', 'NoNewPrivileges')[0] === 'yes' ? ['--no-new-privs'] : []),
+        '--',
+      ]
+    : [];
+  const umask = values(unit, 'Service', 'UMask')[0] ?? '0022';
+  // sh sets the umask and execs the rest, so the child's pid is the service's.
+  return group.spawn(
+    unitName,
+    '/bin/sh',
+    ['-c', `umask ${umask} && exec "$@"`, 'sh', ...sandbox, ...command],
+    {
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env, CREDENTIALS_DIRECTORY: credentials },
+      cwd: '/',
+    },
+  );
 }
