@@ -84,10 +84,11 @@ describe('the berth command loads a command only when it runs', () => {
     assert.deepEqual(heavy(urls), []);
   });
 
-  it('`berth nodes` and `berth token` do not load the controller either', async () => {
+  it('`berth nodes`, `berth token` and `berth healthcheck` do not load the controller either', async () => {
     for (const args of [
       ['nodes', '--api', '127.0.0.1:1'],
       ['token', '--data-dir', dir],
+      ['healthcheck', '--url', 'http://127.0.0.1:1/healthz', '--timeout', '1s'],
     ]) {
       assert.deepEqual(heavy(await loadedBy(dir, args)), [], args.join(' '));
     }
