@@ -142,7 +142,7 @@ describe('deploy/compose.yaml on a real dockerd', { skip, timeout: 20 * 60_000 }
     if (!found.ok || compose === null) return;
     engine = found.engine;
     env['DOCKER_HOST'] = engine.endpoint;
-    const image = await buildBerthImage(engine);
+    const image = (await buildBerthImage(engine)).tag;
     await ensureBusyboxImage(engine.docker);
     dir = await mkdtemp(join(tmpdir(), 'berth-compose-'));
     httpBase = await freePortRun(2 * MAX_PROXIES);
@@ -194,7 +194,23 @@ describe('deploy/compose.yaml on a real dockerd', { skip, timeout: 20 * 60_000 }
 
   it('comes up: controller with the socket and no port, 2 proxies, the sample app reached through each', async (t) => {
     const started = Date.now();
-    await project(['up', '-d', '--no-build', '--scale', 'proxy=2'], 300_000);
+    await project(['up', '-d', '--no-build', '--scale', 'proxy=2'], 300_000).catch(async (err: Error) => {
+      const logs = await project(['logs', '--no-color', '--tail', '40']).catch((e: Error) => e.message);
+      const health = await run(
+        [
+          'docker',
+          'inspect',
+          '-f',
+          '{{.Name}} {{json .State.Health}}',
+          ...(await project(['ps', '-q'])).split('\n').filter(Boolean),
+        ],
+        env,
+        30_000,
+      );
+      throw new Error(
+        `${err.message}\n--- logs\n${logs.slice(-10_000)}\n--- health\n${health.stdout.slice(-6000)}`,
+      );
+    });
     t.diagnostic(`docker-compose up (controller healthy, 2 proxies): ${Date.now() - started} ms`);
     const ids = await proxyIds();
     assert.equal(ids.length, 2);
@@ -225,7 +241,9 @@ describe('deploy/compose.yaml on a real dockerd', { skip, timeout: 20 * 60_000 }
   });
 
   it('holds no Docker socket and no controller data or ACME storage in any proxy', async () => {
-    for (const id of await proxyIds()) {
+    const ids = await proxyIds();
+    assert.equal(ids.length, 2);
+    for (const id of ids) {
       const info = JSON.parse(await docker(['inspect', id]))[0] as {
         Mounts: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
         Config: { User: string };
@@ -236,7 +254,7 @@ describe('deploy/compose.yaml on a real dockerd', { skip, timeout: 20 * 60_000 }
         assert.doesNotMatch(m.Name ?? '', /controller-data/, `${id} mounts ${m.Name}`);
       }
       const destinations = info.Mounts.map((m) => `${m.Destination}${m.RW ? '' : ':ro'}`).sort();
-      assert.deepEqual(destinations, ['/run/berth-join:ro', '/var/lib/berth']);
+      assert.deepEqual(destinations, ['/run/berth:ro', '/var/lib/berth']);
       const listing = await docker([
         'exec',
         id,

@@ -48,7 +48,7 @@ export function run(argv: string[], env: NodeJS.ProcessEnv, timeoutMs: number): 
 export interface ComposeProject {
   /** Runs `compose <args>` for this project; throws with the output unless it exits 0. */
   (args: string[], timeoutMs?: number): Promise<string>;
-  readonly name: string;
+  readonly projectName: string;
 }
 
 /**
@@ -77,5 +77,5 @@ export function composeProject(
       );
     return res.stdout;
   };
-  return Object.assign(fn, { name: opts.name });
+  return Object.assign(fn, { projectName: opts.name });
 }
