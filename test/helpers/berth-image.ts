@@ -212,6 +212,8 @@ async function build(engine: DockerEngine): Promise<BerthImage> {
   const log = createWriteStream(logFile);
   const args = [
     'build',
+    // A failed step's container goes too (the legacy builder keeps it otherwise).
+    '--force-rm',
     '--network',
     'host',
     '--build-arg',
