@@ -76,7 +76,8 @@ async function findNpm(node: string): Promise<string> {
  * and the libraries it links (as `ldd` names them, so the loader finds them in its default
  * directories), npm at /usr/local/lib/node_modules/npm (`npm` and `npx` in /usr/local/bin),
  * busybox-static with its applets (`sh`, `env`, `cp`, ... for the build stage's RUN), /tmp, a
- * minimal /etc/passwd and /etc/group, and the file NODE_EXTRA_CA_CERTS names here, if any. `docker import` of a tar: no registry involved.
+ * minimal /etc/passwd and /etc/group, and the file NODE_EXTRA_CA_CERTS names here, if any.
+ * `docker import` of a tar: no registry involved.
  */
 export async function ensureNodeBaseImage(docker: Docker): Promise<string> {
   const image = nodeBaseImage();
@@ -188,8 +189,8 @@ let building: Promise<BerthImage> | null = null;
 /**
  * Builds deploy/Dockerfile as it is, with `--build-arg BASE_IMAGE=<ensureNodeBaseImage()>`, the
  * legacy builder (no buildx here) and the host network (for npm ci), on the given engine; once per
- * process. An image of the same sources and base (a label holds the hash) is reused; other
- * `berth-test:*` tags built here before are removed when a new one is built. The build's output goes
+ * process. An image of the same sources and base (the tag holds their hash) is reused; the tag
+ * built from this checkout before goes when a new one is built. The build's output goes
  * to a log file, quoted in the error when the build fails.
  */
 export function buildBerthImage(engine: DockerEngine): Promise<BerthImage> {
@@ -208,16 +209,21 @@ async function build(engine: DockerEngine): Promise<BerthImage> {
   const tag = `${BERTH_TEST_REPO}:${hash}`;
   if (await imageExists(docker, tag)) return { tag, baseImage, built: false, logFile: '' };
 
+  const checkout = createHash('sha256').update(REPO_ROOT).digest('hex').slice(0, 12);
   const logFile = join(tmpdir(), `berth-image-build-${hash}.log`);
   const log = createWriteStream(logFile);
   const args = [
     'build',
+    // A failed step's container goes too (the legacy builder keeps it otherwise).
+    '--force-rm',
     '--network',
     'host',
     '--build-arg',
     `BASE_IMAGE=${baseImage}`,
     '--label',
     `berth-test-source=${hash}`,
+    '--label',
+    `berth-test-checkout=${checkout}`,
     '-f',
     join(REPO_ROOT, 'deploy', 'Dockerfile'),
     '-t',
@@ -241,8 +247,11 @@ async function build(engine: DockerEngine): Promise<BerthImage> {
       `docker build of deploy/Dockerfile failed (exit ${code}; log ${logFile}):\n${output.slice(-6000)}`,
     );
   }
-  // Older test builds (other sources) go; their build-stage layers stay as the daemon's cache.
-  const old = await docker.listImages({ filters: { reference: [`${BERTH_TEST_REPO}:*`] } });
+  // Older builds of this checkout go; those of other checkouts (worktrees) sharing the daemon stay,
+  // and the build-stage layers stay as the daemon's cache.
+  const old = await docker.listImages({
+    filters: { reference: [`${BERTH_TEST_REPO}:*`], label: [`berth-test-checkout=${checkout}`] },
+  });
   for (const image of old) {
     for (const name of image.RepoTags ?? []) {
       if (name !== tag && name.startsWith(`${BERTH_TEST_REPO}:`))
