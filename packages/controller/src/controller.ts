@@ -217,7 +217,19 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     let joinToken = formatToken({ url: nodesUrl, caFingerprint: pki.caFingerprint, secret: secrets.current });
     const writeJoinToken = async () => {
       await writeFileAtomic(join(dataDir, 'join-token'), `${joinToken}\n`, 0o600);
-      if (opts.joinTokenFile) await writeFileAtomic(resolve(opts.joinTokenFile), `${joinToken}\n`, 0o600);
+      if (!opts.joinTokenFile) return;
+      const path = resolve(opts.joinTokenFile);
+      try {
+        await writeFileAtomic(path, `${joinToken}\n`, 0o600);
+      } catch (err) {
+        const cause = (err as { code?: string }).code ?? (err as Error).message;
+        throw Object.assign(
+          new Error(
+            `--join-token-file: cannot write ${path} (${cause}); its directory must exist and be writable by uid ${process.getuid?.() ?? '?'}`,
+          ),
+          { code: ErrorCodes.JOIN_TOKEN_FILE },
+        );
+      }
     };
     await writeJoinToken();
     const rotateJoinToken = async (graceMs: number) => {

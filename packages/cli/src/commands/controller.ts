@@ -185,6 +185,12 @@ export const controllerCommand: Command = {
       ...(apiHosts.length > 0 ? { apiHosts } : {}),
       ...(docker ? { docker } : {}),
       ...(swarm ? { swarm } : {}),
+    }).catch((err: unknown) => {
+      // What the user can fix (a file it cannot write, ...) is one line with its code, no stack trace.
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('BERTH_'))
+        throw new CliError(code, (err as Error).message);
+      throw err;
     });
     const readyFile = str(v, 'ready-file');
     if (readyFile) {

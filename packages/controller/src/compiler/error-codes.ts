@@ -40,6 +40,8 @@ export const ErrorCodes = {
   TLS_OCSP_FETCH: 'BERTH_TLS_OCSP_FETCH',
   /** The controller's generated default certificate or session ticket keys could not be stored. */
   TLS_STATE_WRITE: 'BERTH_TLS_STATE_WRITE',
+  /** `--join-token-file` could not be written: the controller does not start (or the rotation fails). */
+  JOIN_TOKEN_FILE: 'BERTH_CONTROLLER_JOIN_TOKEN_FILE',
   /** The snapshot store's state could not be read; a new epoch was started. */
   STORE_CORRUPT: 'BERTH_STORE_CORRUPT',
   /** A stored snapshot file is missing, unreadable or does not match its hash; it was skipped. */
