@@ -97,6 +97,19 @@ describe('deploy/compose.yaml on a real dockerd', { skip, timeout: 20 * 60_000 }
     return res.stdout.trim();
   };
   const proxyIds = async () => (await project(['ps', '-q', 'proxy'])).split('\n').filter(Boolean).sort();
+  /** The proxy container numbered 1: the one Compose keeps when it scales down. */
+  const firstProxy = async () =>
+    docker([
+      'ps',
+      '-q',
+      '--no-trunc',
+      '--filter',
+      `label=com.docker.compose.project=${project.projectName}`,
+      '--filter',
+      'label=com.docker.compose.service=proxy',
+      '--filter',
+      'label=com.docker.compose.container-number=1',
+    ]);
   const controllerId = async () => (await project(['ps', '-q', 'controller'])).trim();
   /** The controller's node list, read inside its container with the CLI (the API publishes no port). */
   const apiNodes = async (): Promise<ApiNode[]> =>
@@ -267,7 +280,7 @@ describe('deploy/compose.yaml on a real dockerd', { skip, timeout: 20 * 60_000 }
   });
 
   it('scales proxies 2 → 4 → 1 with no failed request on the surviving one; the API lists exactly the live nodes', async (t) => {
-    const [first] = await proxyIds();
+    const first = await firstProxy();
     assert.ok(first);
     const loop = clientLoop(await httpPort(first));
     try {
@@ -324,6 +337,7 @@ describe('deploy/compose.yaml on a real dockerd', { skip, timeout: 20 * 60_000 }
       restarts: Number(await docker(['inspect', '-f', '{{.RestartCount}}', proxy])),
     });
     const { pid, restarts } = await state();
+    const portBefore = port;
     assert.ok(pid > 0);
     const killedAt = Date.now();
     // The test started this container: its main process is the proxy (pid 1 inside).
@@ -332,9 +346,12 @@ describe('deploy/compose.yaml on a real dockerd', { skip, timeout: 20 * 60_000 }
       const now = await state();
       return now.running && now.restarts > restarts ? true : null;
     }, 60_000);
+    // A restarted container may take another port of the published range.
+    const portAfter = await httpPort(proxy);
+    t.diagnostic(`published port before the kill ${portBefore}, after the restart ${portAfter}`);
     const res = await eventually(
       async () => {
-        const r = await get(port, HOST).catch(() => null);
+        const r = await get(portAfter, HOST).catch(() => null);
         return r?.status === 200 ? r : null;
       },
       60_000,
