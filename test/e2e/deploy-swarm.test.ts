@@ -86,7 +86,8 @@ describe('deploy/stack.yaml on a real single-node swarm', { skip, timeout: 15 * 
         'services:',
         '  whoami:',
         `    image: ${BUSYBOX_IMAGE}`,
-        '    command: ["/serve"]',
+        // The image's own /serve may be missing from an older import of the same tag on this engine.
+        '    command: ["/bin/busybox", "sh", "-c", "/bin/busybox mkdir -p /www && echo $$WHO > /www/index.html && exec /bin/busybox httpd -f -p 80 -h /www"]',
         '    environment:',
         '      WHO: whoami',
         '',
