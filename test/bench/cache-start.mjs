@@ -8,13 +8,12 @@
 // had used by then, which a busy machine changes much less.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { treeCpuSeconds } from './lib/cpu-time.mjs';
-import { freePort } from './lib/net.mjs';
+import { answers200, freePort } from './lib/net.mjs';
 import { startProcess, stopProcess, waitFor } from './lib/processes.mjs';
 import { max, median, min } from './lib/stats.mjs';
 
@@ -158,7 +157,7 @@ try {
       for (;;) {
         if (node.exitCode !== null)
           throw new Error(`the node exited with ${node.exitCode}:\n${node.output()}`);
-        if (await answers200(port)) {
+        if (await answers200(port, 'cache-start')) {
           const wallMs = performance.now() - started;
           return { wallMs, cpuMs: treeCpuSeconds(node.pid) * 1000 };
         }
@@ -172,26 +171,4 @@ try {
 } finally {
   backend.close();
   await rm(dir, { recursive: true, force: true });
-}
-
-/** One keep-alive `GET / HTTP/1.1` with `Host: app.test` on a new connection: true when it answers 200. */
-function answers200(port) {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let head = '';
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(2000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () =>
-      socket.write('GET / HTTP/1.1\r\nHost: app.test\r\nUser-Agent: cache-start\r\n\r\n'),
-    );
-    socket.on('data', (chunk) => {
-      head += chunk.toString('latin1');
-      if (head.includes('\r\n')) done(head.startsWith('HTTP/1.1 200'));
-    });
-    socket.once('end', () => done(false));
-  });
 }

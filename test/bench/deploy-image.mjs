@@ -14,7 +14,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -25,7 +24,7 @@ import {
   ensureDockerEngine,
   removeTestObjects,
 } from '../dist/helpers/docker-engine.js';
-import { freePort } from './lib/net.mjs';
+import { answers200, freePort } from './lib/net.mjs';
 import { max, median, min } from './lib/stats.mjs';
 
 const USAGE = `Usage: npm run bench:deploy-image -- [options]
@@ -179,7 +178,12 @@ try {
   // Once with the controller: the node applies the snapshot and writes its cache on the volume.
   const port = await freePort();
   await startProxy(port, token);
-  await until(() => answers200(port), 60_000, bothLogs, 'the joined proxy never answered 200');
+  await until(
+    () => answers200(port, 'deploy-image-bench'),
+    60_000,
+    bothLogs,
+    'the joined proxy never answered 200',
+  );
   await dockerCli(['stop', '-t', '10', controllerName]);
   await dockerCli(['stop', '-t', '10', proxyName]);
   await dockerCli(['rm', proxyName]);
@@ -194,7 +198,7 @@ try {
     const started = Date.now();
     await startProxy(runPort, token);
     await until(
-      () => answers200(runPort),
+      () => answers200(runPort, 'deploy-image-bench'),
       60_000,
       () => logsOf(proxyName),
       'no 200 from the cache',
@@ -288,26 +292,4 @@ async function until(probe, timeoutMs, logs, what) {
     if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms:\n${await logs()}`);
     await sleep(5);
   }
-}
-
-/** One keep-alive `GET / HTTP/1.1` with `Host: app.test` to 127.0.0.1:port on a new connection: true on 200. */
-function answers200(port) {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let head = '';
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(2000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () =>
-      socket.write('GET / HTTP/1.1\r\nHost: app.test\r\nUser-Agent: deploy-image-bench\r\n\r\n'),
-    );
-    socket.on('data', (chunk) => {
-      head += chunk.toString('latin1');
-      if (head.includes('\r\n')) done(head.startsWith('HTTP/1.1 200'));
-    });
-    socket.once('end', () => done(false));
-  });
 }

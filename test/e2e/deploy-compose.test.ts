@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildBerthImage } from '../helpers/berth-image.js';
+import { buildBerthImage, NODES_JSON_IN_IMAGE } from '../helpers/berth-image.js';
 import { eventually as eventuallySync } from '../helpers/cluster.js';
 import { type ComposeProject, composeProject, findCompose, run } from '../helpers/compose.js';
 import {
@@ -113,19 +113,7 @@ describe('deploy/compose.yaml on a real dockerd', { skip, timeout: 20 * 60_000 }
   const controllerId = async () => (await project(['ps', '-q', 'controller'])).trim();
   /** The controller's node list, read inside its container with the CLI (the API publishes no port). */
   const apiNodes = async (): Promise<ApiNode[]> =>
-    JSON.parse(
-      await project([
-        'exec',
-        '-T',
-        'controller',
-        'node',
-        '/app/packages/cli/bin/berth.js',
-        'nodes',
-        '--json',
-        '--data-dir',
-        '/var/lib/berth',
-      ]),
-    ) as ApiNode[];
+    JSON.parse(await project(['exec', '-T', 'controller', ...NODES_JSON_IN_IMAGE])) as ApiNode[];
   /** The host port a proxy container publishes for 80/tcp. */
   const httpPort = async (id: string) => {
     const out = await docker(['inspect', '-f', '{{json .NetworkSettings.Ports}}', id]);

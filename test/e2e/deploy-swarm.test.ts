@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildBerthImage, REPO_ROOT } from '../helpers/berth-image.js';
+import { buildBerthImage, NODES_JSON_IN_IMAGE, REPO_ROOT } from '../helpers/berth-image.js';
 import { eventually } from '../helpers/cluster.js';
 import { run } from '../helpers/compose.js';
 import {
@@ -198,12 +198,7 @@ describe('deploy/stack.yaml on a real single-node swarm', { skip, timeout: 15 * 
         (
           await docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${stack}_controller`])
         ).split('\n')[0] as string,
-        'node',
-        '/app/packages/cli/bin/berth.js',
-        'nodes',
-        '--json',
-        '--data-dir',
-        '/var/lib/berth',
+        ...NODES_JSON_IN_IMAGE,
       ]),
     ) as { name: string; connected: boolean }[];
     assert.equal(nodes.filter((n) => n.connected).length, 1, JSON.stringify(nodes));

@@ -27,6 +27,12 @@ const run = promisify(execFile);
 /** The repository root (this file runs from test/dist/helpers). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+/** `berth` inside the image (its entrypoint): for `docker exec` and `docker compose exec`. */
+export const BERTH_IN_IMAGE = ['node', '/app/packages/cli/bin/berth.js'] as const;
+
+/** `berth nodes --json` inside the controller's container, reading its admin token from the data dir. */
+export const NODES_JSON_IN_IMAGE = [...BERTH_IN_IMAGE, 'nodes', '--json', '--data-dir', '/var/lib/berth'];
+
 /** Tags of the deploy image built by tests: `berth-test:<source hash>`. */
 export const BERTH_TEST_REPO = 'berth-test';
 

@@ -1,6 +1,6 @@
-// Loopback helpers: a free port, and one probe request with a chosen Host header.
+// Loopback helpers: a free port, and probe requests with a chosen Host header.
 import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** A port free right now on 127.0.0.1 (HAProxy and nginx need the number in their config). */
 export function freePort() {
@@ -58,4 +58,29 @@ export async function expectOk(port, host, timeoutMs = 15_000) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`127.0.0.1:${port} (Host ${host}) did not answer 200 "ok" within ${timeoutMs} ms: ${last}`);
+}
+
+/**
+ * One keep-alive `GET / HTTP/1.1` with `Host: app.test` to 127.0.0.1:port on a new connection,
+ * read only to the status line: true when it answers 200 (false on error, close or 2 s of silence).
+ */
+export function answers200(port, userAgent) {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let head = '';
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () =>
+      socket.write(`GET / HTTP/1.1\r\nHost: app.test\r\nUser-Agent: ${userAgent}\r\n\r\n`),
+    );
+    socket.on('data', (chunk) => {
+      head += chunk.toString('latin1');
+      if (head.includes('\r\n')) done(head.startsWith('HTTP/1.1 200'));
+    });
+    socket.once('end', () => done(false));
+  });
 }
