@@ -1,5 +1,6 @@
 // Snapshot deltas: the ops that turn one snapshot body into the next, small when little changed.
-import type { SnapshotBody } from './snapshot.js';
+import type { DeltaMessage } from './messages.js';
+import type { Snapshot, SnapshotBody } from './snapshot.js';
 
 /**
  * One change to a body. `path` names the member from the root (`['http','routers','web']`);
@@ -118,4 +119,43 @@ export function applyDelta(base: SnapshotBody, ops: readonly DeltaOp[]): Snapsho
     }
   }
   return root as unknown as SnapshotBody;
+}
+
+/**
+ * The delta message from `base` to the signed snapshot `next` (same epoch). `ops` may be given
+ * when already computed.
+ */
+export function deltaBetween(base: Snapshot, next: Snapshot, ops?: DeltaOp[]): DeltaMessage {
+  if (next.signature === undefined) throw new DeltaError('a delta carries the signature of its snapshot');
+  return {
+    type: 'delta',
+    epoch: next.epoch,
+    baseVersion: base.version,
+    baseHash: base.hash,
+    version: next.version,
+    hash: next.hash,
+    createdAt: next.createdAt,
+    signature: next.signature,
+    ops: ops ?? diffSnapshot(base.body, next.body),
+  };
+}
+
+/**
+ * The full snapshot a delta describes, built on `base`. Throws DeltaError when the delta is for
+ * another base or its ops do not fit; the caller still checks the hash and the signature
+ * (verifySnapshot, verifySnapshotSignature), exactly as for a full snapshot.
+ */
+export function snapshotFromDelta(base: Snapshot, delta: DeltaMessage): Snapshot {
+  if (base.epoch !== delta.epoch || base.version !== delta.baseVersion || base.hash !== delta.baseHash)
+    throw new DeltaError(
+      `the delta is for version ${delta.baseVersion} of epoch ${delta.epoch}; this node serves ${base.version} of ${base.epoch}`,
+    );
+  return {
+    epoch: delta.epoch,
+    version: delta.version,
+    hash: delta.hash,
+    createdAt: delta.createdAt,
+    body: applyDelta(base.body, delta.ops),
+    signature: delta.signature,
+  };
 }

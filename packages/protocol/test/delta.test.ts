@@ -5,10 +5,14 @@ import {
   canonicalJson,
   DeltaError,
   type DeltaOp,
+  deltaBetween,
   diffSnapshot,
   hashBody,
   SNAPSHOT_SCHEMA,
+  type Snapshot,
   type SnapshotBody,
+  snapshotFromDelta,
+  verifySnapshot,
 } from '../src/index.js';
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
@@ -173,6 +177,50 @@ describe('snapshot deltas', () => {
     assert.equal(Object.getPrototypeOf(applied.http.routers), Object.prototype);
     assert.deepEqual(Object.keys(applied.http.routers).sort(), ['__proto__', 'a']);
     assert.equal(({} as Record<string, unknown>)['rule'], undefined);
+  });
+
+  it('rebuilds the signed snapshot a delta names, on its base only', () => {
+    const signature = { alg: 'ed25519' as const, publicKey: 'p', keyCertificate: 'k', value: 'v' };
+    const envelope = (version: number, body: SnapshotBody): Snapshot => ({
+      epoch: 'e1',
+      version,
+      hash: hashBody(body),
+      createdAt: `t${version}`,
+      body,
+      signature,
+    });
+    const one = envelope(1, base());
+    const twoBody = structuredClone(base());
+    twoBody.http.routers['b'] = { rule: 'Host(`b`)', service: 's' };
+    const two = envelope(2, twoBody);
+    const delta = deltaBetween(one, two);
+    assert.deepEqual(
+      { ...delta, ops: undefined },
+      {
+        type: 'delta',
+        epoch: 'e1',
+        baseVersion: 1,
+        baseHash: one.hash,
+        version: 2,
+        hash: two.hash,
+        createdAt: 't2',
+        signature,
+        ops: undefined,
+      },
+    );
+    const rebuilt = snapshotFromDelta(one, delta);
+    assert.ok(verifySnapshot(rebuilt));
+    assert.deepEqual({ ...rebuilt, body: null }, { ...two, body: null });
+    // Another base (same version, other body; another version; another epoch) is refused.
+    assert.throws(() => snapshotFromDelta({ ...one, hash: 'x' }, delta), DeltaError);
+    assert.throws(() => snapshotFromDelta(two, delta), DeltaError);
+    assert.throws(() => snapshotFromDelta({ ...one, epoch: 'e2' }, delta), DeltaError);
+    // A delta whose ops do not give the announced body fails the hash check.
+    const forged = snapshotFromDelta(one, {
+      ...delta,
+      ops: [{ op: 'delete', path: ['http', 'routers', 'a'] }],
+    });
+    assert.equal(verifySnapshot(forged), false);
   });
 
   it('refuses ops that do not fit the base', () => {
