@@ -41,14 +41,16 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   }
   if (isObject(a)) {
     if (!isObject(b)) return false;
-    const ka = definedKeys(a);
-    const kb = definedKeys(b);
-    if (ka.length !== kb.length) return false;
-    for (let i = 0; i < ka.length; i++) {
-      const k = ka[i] as string;
-      if (k !== kb[i] || !jsonEqual(a[k], b[k])) return false;
+    // No sorting: every defined member of a is in b and equal, and b has no more defined members.
+    let count = 0;
+    for (const k in a) {
+      if (!Object.hasOwn(a, k) || a[k] === undefined) continue;
+      count++;
+      const other = ownMember(b, k);
+      if (other === undefined || !jsonEqual(a[k], other)) return false;
     }
-    return true;
+    for (const k in b) if (Object.hasOwn(b, k) && b[k] !== undefined) count--;
+    return count === 0;
   }
   return false;
 }

@@ -8,6 +8,7 @@ import {
   deltaBetween,
   diffSnapshot,
   hashBody,
+  jsonEqual,
   SNAPSHOT_SCHEMA,
   type Snapshot,
   type SnapshotBody,
@@ -166,6 +167,18 @@ describe('snapshot deltas', () => {
       routeRemovalGrace: undefined,
     } as unknown as SnapshotBody;
     assert.deepEqual(diffSnapshot(one, two), []);
+  });
+
+  it('compares values as canonical JSON does', () => {
+    assert.ok(jsonEqual({ a: 1, b: [{ x: 1, y: undefined }] }, { b: [{ x: 1 }], a: 1, c: undefined }));
+    assert.ok(jsonEqual([undefined], [null]));
+    assert.ok(!jsonEqual({ a: 1 }, { a: 1, b: 2 }));
+    assert.ok(!jsonEqual({ a: 1, b: 2 }, { a: 1 }));
+    assert.ok(!jsonEqual({ constructor: 1 }, {}));
+    assert.ok(!jsonEqual({}, { constructor: 1 }));
+    assert.ok(!jsonEqual([1, 2], [2, 1]));
+    assert.ok(!jsonEqual({ a: [1] }, { a: { 0: 1 } }));
+    assert.ok(!jsonEqual('1', 1));
   });
 
   it('treats __proto__ as a name, never as the prototype', () => {
