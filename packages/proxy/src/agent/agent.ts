@@ -598,8 +598,8 @@ export class Agent {
     try {
       snapshot = snapshotFromDelta(current, delta);
     } catch (err) {
-      if (!(err instanceof DeltaError)) throw err;
-      resync(ProtocolErrorCodes.DeltaBase, err.message);
+      // DeltaError, or anything odd in the ops: never let it break the apply queue.
+      resync(ProtocolErrorCodes.DeltaBase, err instanceof DeltaError ? err.message : String(err));
       return;
     }
     const problem = this.#verify(snapshot);
