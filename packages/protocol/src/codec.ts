@@ -1,7 +1,7 @@
 // Frames on the wire: small messages as JSON text, snapshots as one gzip'd binary frame built once per version.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ProtocolErrorCodes } from './errors.js';
-import type { Message, SnapshotMessage } from './messages.js';
+import type { DeltaMessage, Message, SnapshotMessage } from './messages.js';
 import type { Snapshot } from './snapshot.js';
 
 /** Snapshots larger than this (uncompressed) are refused, so a bad peer cannot exhaust memory. */
@@ -25,11 +25,16 @@ export const NODE_FIELD_LIMITS = {
   listeners: 1024,
   /** a certificate request (PEM). */
   pem: 8192,
+  /** entries of capabilities in a hello. */
+  capabilities: 64,
 } as const;
+
+/** Longest path of a delta op: bodies are a few levels deep, a deeper path is garbage. */
+export const MAX_DELTA_PATH = 64;
 
 export type DecodeResult = { ok: true; message: Message } | { ok: false; code: string; error: string };
 
-export function encodeMessage(message: Exclude<Message, SnapshotMessage>): string {
+export function encodeMessage(message: Exclude<Message, SnapshotMessage | DeltaMessage>): string {
   return JSON.stringify(message);
 }
 
@@ -37,6 +42,14 @@ export function encodeMessage(message: Exclude<Message, SnapshotMessage>): strin
 export function encodeSnapshot(snapshot: Snapshot): Buffer {
   const message: SnapshotMessage = { type: 'snapshot', snapshot };
   return gzipSync(JSON.stringify(message), { level: 6 });
+}
+
+/**
+ * The bytes of a delta frame, gzip'd like a snapshot's. Build once per (base, version) and send
+ * the same Buffer to every node on that base.
+ */
+export function encodeDelta(delta: DeltaMessage): Buffer {
+  return gzipSync(JSON.stringify(delta), { level: 6 });
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -82,6 +95,24 @@ const isRequestCounts = (v: unknown): boolean =>
       isInt(r['count']),
   );
 
+const isSignature = (v: unknown): boolean =>
+  isObject(v) && isStr(v['alg']) && isStr(v['publicKey']) && isStr(v['keyCertificate']) && isStr(v['value']);
+
+const isDeltaOps = (v: unknown): boolean =>
+  Array.isArray(v) &&
+  v.every(
+    (op) =>
+      isObject(op) &&
+      Array.isArray(op['path']) &&
+      op['path'].length > 0 &&
+      op['path'].length <= MAX_DELTA_PATH &&
+      op['path'].every(isStr) &&
+      (op['op'] === 'delete' || (op['op'] === 'set' && op['value'] !== undefined)),
+  );
+
+const isCapabilities = (v: unknown): boolean =>
+  v === undefined || (Array.isArray(v) && v.length <= NODE_FIELD_LIMITS.capabilities && v.every(isStr));
+
 function isSnapshot(v: unknown): v is Snapshot {
   return (
     isObject(v) &&
@@ -105,7 +136,8 @@ function checkShape(v: unknown): v is Message {
         isInt(v['appliedVersion']) &&
         isStrOrNull(v['appliedEpoch']) &&
         isStrOrNull(v['appliedHash']) &&
-        isListeners(v['listeners'])
+        isListeners(v['listeners']) &&
+        isCapabilities(v['capabilities'])
       );
     case 'ack':
       return isStr(v['epoch']) && isInt(v['version']) && isStr(v['hash']) && isListeners(v['listeners']);
@@ -124,6 +156,19 @@ function checkShape(v: unknown): v is Message {
       );
     case 'snapshot':
       return isSnapshot(v['snapshot']);
+    case 'delta':
+      return (
+        isStr(v['epoch']) &&
+        isInt(v['baseVersion']) &&
+        isStr(v['baseHash']) &&
+        isInt(v['version']) &&
+        isStr(v['hash']) &&
+        isStr(v['createdAt']) &&
+        isSignature(v['signature']) &&
+        isDeltaOps(v['ops'])
+      );
+    case 'resync':
+      return isStr(v['epoch']) && isInt(v['version']) && isStr(v['code']) && isStr(v['reason']);
     case 'renew':
       return isStr(v['csr']);
     case 'leave':
@@ -180,7 +225,11 @@ export function decodeNodeFrame(data: Buffer | string, isBinary: boolean): Decod
   if (isBinary) return { ok: false, code: ProtocolErrorCodes.BadFrame, error: 'nodes send text frames only' };
   const decoded = decodeFrame(data, false);
   if (!decoded.ok) return decoded;
-  if (decoded.message.type === 'snapshot' || decoded.message.type === 'certificate')
+  if (
+    decoded.message.type === 'snapshot' ||
+    decoded.message.type === 'delta' ||
+    decoded.message.type === 'certificate'
+  )
     return {
       ok: false,
       code: ProtocolErrorCodes.BadFrame,

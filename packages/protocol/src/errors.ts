@@ -5,6 +5,8 @@ export const ProtocolErrorCodes = {
   BadFrame: 'BERTH_PROTOCOL_BAD_FRAME',
   /** A snapshot whose hash is not the hash of its body. */
   HashMismatch: 'BERTH_PROTOCOL_HASH_MISMATCH',
+  /** A delta for another base than the snapshot the node serves, or whose ops do not fit it: the node resyncs. */
+  DeltaBase: 'BERTH_PROTOCOL_DELTA_BASE',
   /** A snapshot without a valid signature by a key the pinned CA certified (forged, or from an older controller). */
   SnapshotSignature: 'BERTH_SNAPSHOT_SIGNATURE',
   /** A join token that cannot be parsed. */

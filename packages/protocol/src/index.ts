@@ -1,5 +1,6 @@
 export * from './atomic-file.js';
 export * from './codec.js';
+export * from './delta.js';
 export * from './errors.js';
 export * from './messages.js';
 export * from './node-certificate.js';

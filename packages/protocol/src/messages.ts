@@ -1,5 +1,6 @@
 // Wire messages between a proxy node and the controller.
-import type { Snapshot } from './snapshot.js';
+import type { DeltaOp } from './delta.js';
+import type { Snapshot, SnapshotSignature } from './snapshot.js';
 
 /** 2: nodes connect with their own certificate (mutual TLS) after enrolling with the join token. */
 export const PROTOCOL_VERSION = 2;
@@ -27,6 +28,13 @@ export interface ListenerInfo {
   error?: { code: string; message: string };
 }
 
+/**
+ * Capability a node names in its hello when it applies `delta` messages. Capabilities came without
+ * a protocol version change: a controller that predates them ignores the field and sends full
+ * snapshots; a node that does not name one gets full snapshots.
+ */
+export const DELTA_CAPABILITY = 'delta';
+
 /** node → controller, first message after the WebSocket opens. */
 export interface HelloMessage {
   type: 'hello';
@@ -38,6 +46,8 @@ export interface HelloMessage {
   appliedEpoch: string | null;
   appliedHash: string | null;
   listeners: ListenerInfo[];
+  /** What this node understands beyond the protocol version, e.g. `DELTA_CAPABILITY`. */
+  capabilities?: string[];
 }
 
 export interface AckMessage {
@@ -60,6 +70,38 @@ export interface NackMessage {
 export interface SnapshotMessage {
   type: 'snapshot';
   snapshot: Snapshot;
+}
+
+/**
+ * controller → node: the snapshot `version` as the changes from `baseVersion`, which the node
+ * ACKed (or named in its hello) in the same epoch. The node applies `ops` to the body of its
+ * applied snapshot, checks that the result hashes to `hash` and that `signature` (the signature of
+ * the full resulting snapshot) verifies, and serves it as it would the full snapshot.
+ */
+export interface DeltaMessage {
+  type: 'delta';
+  epoch: string;
+  baseVersion: number;
+  /** Hash of the base body: a node serving another body of that version asks for the full snapshot. */
+  baseHash: string;
+  version: number;
+  hash: string;
+  createdAt: string;
+  signature: SnapshotSignature;
+  ops: DeltaOp[];
+}
+
+/**
+ * node → controller: the delta `version` pushed to it does not fit what it serves (another base,
+ * a result whose hash or signature does not check): it applied nothing and wants the full snapshot.
+ */
+export interface ResyncMessage {
+  type: 'resync';
+  epoch: string;
+  version: number;
+  /** Stable code of what failed, e.g. `BERTH_PROTOCOL_HASH_MISMATCH`. */
+  code: string;
+  reason: string;
 }
 
 /** Either side, at an interval; the peer answers with the same `seq`. Liveness is also checked with WebSocket pings. */
@@ -151,6 +193,7 @@ export type NodeMessage =
   | StatsMessage
   | ListenersMessage
   | RenewMessage
-  | LeaveMessage;
-export type ControllerMessage = SnapshotMessage | HeartbeatMessage | CertificateMessage;
+  | LeaveMessage
+  | ResyncMessage;
+export type ControllerMessage = SnapshotMessage | DeltaMessage | HeartbeatMessage | CertificateMessage;
 export type Message = NodeMessage | ControllerMessage;

@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import {
+  DELTA_CAPABILITY,
+  type DeltaMessage,
   decodeFrame,
   decodeNodeFrame,
+  encodeDelta,
   encodeMessage,
   encodeSnapshot,
   hashBody,
@@ -61,6 +64,101 @@ describe('the frame codec', () => {
     const frame = encodeSnapshot(snapshot);
     assert.ok(Buffer.isBuffer(frame));
     assert.deepEqual(decodeFrame(frame, true), { ok: true, message: { type: 'snapshot', snapshot } });
+  });
+
+  it('round-trips resync and a hello naming capabilities', () => {
+    const msgs: NodeMessage[] = [
+      { type: 'resync', epoch: 'e', version: 5, code: 'BERTH_PROTOCOL_HASH_MISMATCH', reason: 'hash' },
+      {
+        type: 'hello',
+        protocol: 2,
+        nodeId: 'n',
+        name: 'x',
+        appliedVersion: 4,
+        appliedEpoch: 'e',
+        appliedHash: 'h',
+        listeners: [],
+        capabilities: [DELTA_CAPABILITY],
+      },
+    ];
+    for (const m of msgs)
+      assert.deepEqual(decodeNodeFrame(encodeMessage(m), false), { ok: true, message: m });
+  });
+
+  it('sends a delta as one compressed binary frame that decodes to the same delta', () => {
+    const delta: DeltaMessage = {
+      type: 'delta',
+      epoch: 'e',
+      baseVersion: 6,
+      baseHash: 'b',
+      version: 7,
+      hash: 'h',
+      createdAt: 'now',
+      signature: { alg: 'ed25519', publicKey: 'p', keyCertificate: 'k', value: 'v' },
+      ops: [
+        { op: 'set', path: ['http', 'routers', 'a'], value: { rule: 'Host(`a`)', service: 's' } },
+        { op: 'delete', path: ['http', 'routers', 'b'] },
+      ],
+    };
+    assert.deepEqual(decodeFrame(encodeDelta(delta), true), {
+      ok: true,
+      message: delta,
+    });
+  });
+
+  it('refuses malformed deltas and resyncs', () => {
+    const good = {
+      type: 'delta',
+      epoch: 'e',
+      baseVersion: 6,
+      baseHash: 'b',
+      version: 7,
+      hash: 'h',
+      createdAt: 'now',
+      signature: { alg: 'ed25519', publicKey: 'p', keyCertificate: 'k', value: 'v' },
+      ops: [],
+    };
+    const bad: unknown[] = [
+      { ...good, signature: undefined },
+      { ...good, signature: { alg: 'ed25519' } },
+      { ...good, baseVersion: -1 },
+      { ...good, ops: {} },
+      { ...good, ops: [{ op: 'set', path: ['a'] }] },
+      { ...good, ops: [{ op: 'move', path: ['a'], value: 1 }] },
+      { ...good, ops: [{ op: 'delete', path: [] }] },
+      { ...good, ops: [{ op: 'delete', path: [1] }] },
+      { ...good, ops: [{ op: 'delete', path: Array.from({ length: 65 }, () => 'a') }] },
+      { type: 'resync', epoch: 'e', version: 1, code: 'c' },
+      {
+        type: 'hello',
+        ...JSON.parse('{"protocol":2,"nodeId":"n","name":"x","appliedVersion":0}'),
+        appliedEpoch: null,
+        appliedHash: null,
+        listeners: [],
+        capabilities: 'delta',
+      },
+    ];
+    for (const m of bad) assert.equal(decodeFrame(JSON.stringify(m), false).ok, false, JSON.stringify(m));
+    assert.equal(decodeFrame(JSON.stringify(good), false).ok, true);
+    // Deltas go from the controller to nodes only.
+    const fromNode = decodeNodeFrame(JSON.stringify(good), false);
+    assert.equal(fromNode.ok, false);
+    const tooMany = decodeNodeFrame(
+      JSON.stringify({
+        ...JSON.parse(encodeMessage({ type: 'leave' })),
+        type: 'hello',
+        protocol: 2,
+        nodeId: 'n',
+        name: 'x',
+        appliedVersion: 0,
+        appliedEpoch: null,
+        appliedHash: null,
+        listeners: [],
+        capabilities: Array.from({ length: 65 }, () => 'delta'),
+      }),
+      false,
+    );
+    assert.equal(tooMany.ok, false);
   });
 
   it('returns an error, never throws, for garbage', () => {

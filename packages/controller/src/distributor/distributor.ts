@@ -5,11 +5,16 @@ import { createServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
+  applyDelta,
   CLOSE_NODE_REVOKED,
   CLOSE_PROTOCOL_VERSION,
+  DELTA_CAPABILITY,
   decodeNodeFrame,
+  deltaBetween,
+  diffSnapshot,
   type EnrollRequest,
   type EnrollResponse,
+  encodeDelta,
   encodeMessage,
   encodeSnapshot,
   type HelloMessage,
@@ -75,6 +80,11 @@ export interface DistributorOptions {
    * secret cannot mint identities and registry writes without bound. Over it: 429.
    */
   maxEnrollPerSourcePerMinute?: number;
+  /**
+   * Published snapshots kept in memory (default 16) as bases for deltas: a node that applies
+   * deltas and last ACKed one of them gets the next version as a delta, otherwise in full.
+   */
+  deltaHistory?: number;
 }
 
 /** Refused join attempts from one source address, for aggregated logging and slowing it down. */
@@ -115,11 +125,18 @@ function defaultMaxPreAuth(): number {
 
 const connKey = (s: Socket) => `${s.remoteAddress ?? '?'}|${s.remotePort ?? '?'}`;
 
+/** How a version went to a node: whole, or as the changes from the version it had. */
+type PushKind = 'full' | 'delta';
+
 interface NodeState {
   view: NodeView;
   ws: WebSocket | null;
   /** Version (in the current epoch) pushed and not yet answered. At most one per node. */
-  inflight: { epoch: string; version: number; hash: string } | null;
+  inflight: { epoch: string; version: number; hash: string; kind: PushKind } | null;
+  /** The node said in its hello that it applies deltas. */
+  deltas: boolean;
+  /** The node asked for the full snapshot (`resync`): its next push is full. */
+  needsFull: boolean;
   /** Versions this node refused; never resent to it. */
   nacked: Set<string>;
   alive: boolean;
@@ -155,6 +172,7 @@ export class Distributor implements NodeRegistry {
       | 'rejectSlowAfter'
       | 'rejectDelayMs'
       | 'maxEnrollPerSourcePerMinute'
+      | 'deltaHistory'
     >
   > &
     DistributorOptions;
@@ -165,6 +183,17 @@ export class Distributor implements NodeRegistry {
   #latest: Snapshot | null = null;
   /** The encoded frame of `#latest`, built once and sent as the same bytes to every node. */
   #latestFrame: Buffer | null = null;
+  /**
+   * The last `deltaHistory` published snapshots of `#latest`'s epoch, by version, oldest first.
+   * Each is stored as its predecessor with the changes applied, so unchanged parts are shared
+   * (memory grows with what changed) and diffs between them skip shared parts without a look.
+   */
+  readonly #history = new Map<number, Snapshot>();
+  /**
+   * Delta frames to `#latest`, by base version, each encoded once for every node on that base;
+   * null when the delta would not be smaller than the full frame.
+   */
+  readonly #deltaFrames = new Map<number, Buffer | null>();
   #heartbeat: NodeJS.Timeout | null = null;
   #listeners = new Set<() => void>();
   /** Accepted connections not yet authenticated, by `address|port`. */
@@ -188,6 +217,7 @@ export class Distributor implements NodeRegistry {
       rejectSlowAfter: 10,
       rejectDelayMs: 1000,
       maxEnrollPerSourcePerMinute: 60,
+      deltaHistory: 16,
       ...opts,
     };
     this.#log = opts.logger.child({ component: 'distributor' });
@@ -261,9 +291,45 @@ export class Distributor implements NodeRegistry {
   publish(snapshot: Snapshot): void {
     if (this.#latest && this.#latest.epoch === snapshot.epoch && this.#latest.version >= snapshot.version)
       return;
-    this.#latest = snapshot;
+    const previous = this.#latest;
+    let kept = snapshot;
+    if (previous && previous.epoch === snapshot.epoch) {
+      // Canonically the published body; physically the previous one with the changes applied.
+      kept = { ...snapshot, body: applyDelta(previous.body, diffSnapshot(previous.body, snapshot.body)) };
+    } else {
+      this.#history.clear();
+    }
+    this.#history.set(kept.version, kept);
+    for (const version of this.#history.keys()) {
+      if (this.#history.size <= this.#opts.deltaHistory) break;
+      this.#history.delete(version);
+    }
+    this.#deltaFrames.clear();
+    this.#latest = kept;
     this.#latestFrame = encodeSnapshot(snapshot);
     for (const node of this.#nodes.values()) this.#maybePush(node);
+  }
+
+  /**
+   * What to send a node for `#latest`: a delta when it applies them and serves a kept version of
+   * this epoch (the one it ACKed, or named in its hello) and did not ask for the full snapshot;
+   * the full snapshot otherwise, or when the delta would be no smaller.
+   */
+  #frameFor(node: NodeState, latest: Snapshot, full: Buffer): { frame: Buffer; kind: PushKind } {
+    const v = node.view;
+    // A delta carries the signature of the snapshot it makes: an unsigned one (tests) goes whole.
+    if (!node.deltas || node.needsFull || v.appliedEpoch !== latest.epoch || latest.signature === undefined)
+      return { frame: full, kind: 'full' };
+    const base = this.#history.get(v.appliedVersion);
+    if (!base || base.hash !== v.appliedHash || base.version >= latest.version)
+      return { frame: full, kind: 'full' };
+    let frame = this.#deltaFrames.get(base.version);
+    if (frame === undefined) {
+      const encoded = encodeDelta(deltaBetween(base, latest));
+      frame = encoded.length < full.length ? encoded : null;
+      this.#deltaFrames.set(base.version, frame);
+    }
+    return frame === null ? { frame: full, kind: 'full' } : { frame, kind: 'delta' };
   }
 
   list(): NodeView[] {
@@ -718,6 +784,9 @@ export class Distributor implements NodeRegistry {
         case 'nack':
           this.#onNack(node, msg.epoch, msg.version, msg.code, msg.error);
           break;
+        case 'resync':
+          this.#onResync(node, msg.epoch, msg.version, msg.code, msg.reason);
+          break;
         case 'heartbeat':
           ws.send(encodeMessage({ type: 'heartbeat', seq: msg.seq, at: Date.now() }));
           break;
@@ -796,6 +865,8 @@ export class Distributor implements NodeRegistry {
         },
         ws,
         inflight: null,
+        deltas: false,
+        needsFull: false,
         nacked: new Set(),
         alive: true,
         disconnectedAt: null,
@@ -806,6 +877,8 @@ export class Distributor implements NodeRegistry {
     node.ws = ws;
     node.alive = true;
     node.inflight = null;
+    node.deltas = msg.capabilities?.includes(DELTA_CAPABILITY) ?? false;
+    node.needsFull = false;
     node.disconnectedAt = null;
     Object.assign(node.view, {
       name: msg.name,
@@ -870,6 +943,7 @@ export class Distributor implements NodeRegistry {
   #onAck(node: NodeState, epoch: string, version: number, hash: string, listeners: ListenerInfo[]): void {
     if (!this.#answersInflight(node, 'an ack', epoch, version, hash)) return;
     const at = new Date().toISOString();
+    const kind = node.inflight?.kind;
     node.inflight = null;
     Object.assign(node.view, {
       appliedVersion: version,
@@ -879,7 +953,7 @@ export class Distributor implements NodeRegistry {
       lastAck: { version, at },
       listeners,
     });
-    this.#log.info({ nodeId: node.view.id, node: node.view.name, version }, 'node applied snapshot');
+    this.#log.info({ nodeId: node.view.id, node: node.view.name, version, kind }, 'node applied snapshot');
     this.#maybePush(node);
     this.#changed();
   }
@@ -893,6 +967,25 @@ export class Distributor implements NodeRegistry {
     this.#log.warn(
       { nodeId: node.view.id, node: node.view.name, version, code, err: error },
       'node refused snapshot',
+    );
+    this.#maybePush(node);
+    this.#changed();
+  }
+
+  /**
+   * The node could not use the delta pushed to it (another base, a result that fails its hash or
+   * signature): it applied nothing, and gets the same version in full. Not a NACK: the version
+   * itself may be fine.
+   */
+  #onResync(node: NodeState, epoch: string, version: number, code: string, reason: string): void {
+    if (!this.#answersInflight(node, 'a resync', epoch, version)) return;
+    const kind = node.inflight?.kind;
+    node.inflight = null;
+    node.view.pendingVersion = null;
+    node.needsFull = true;
+    this.#log.warn(
+      { nodeId: node.view.id, node: node.view.name, version, kind, code, err: reason },
+      'node asked for the full snapshot',
     );
     this.#maybePush(node);
     this.#changed();
@@ -954,9 +1047,11 @@ export class Distributor implements NodeRegistry {
     if (v.appliedEpoch === latest.epoch && v.appliedHash === latest.hash) return;
     // A node claiming a higher version in this epoch is not skipped: the controller's word wins.
     if (node.nacked.has(versionKey(latest.epoch, latest.version))) return;
-    node.inflight = { epoch: latest.epoch, version: latest.version, hash: latest.hash };
+    const push = this.#frameFor(node, latest, frame);
+    if (push.kind === 'full') node.needsFull = false;
+    node.inflight = { epoch: latest.epoch, version: latest.version, hash: latest.hash, kind: push.kind };
     node.view.pendingVersion = latest.version;
-    ws.send(frame, { binary: true }, (err) => {
+    ws.send(push.frame, { binary: true }, (err) => {
       if (err) this.#log.debug({ nodeId: v.id, err: err.message }, 'snapshot send failed');
     });
   }

@@ -2,7 +2,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNodeKeyAndCsr, encodeMessage, enrollNode, PROTOCOL_VERSION } from '@berth/protocol';
+import {
+  createNodeKeyAndCsr,
+  encodeMessage,
+  enrollNode,
+  type HelloMessage,
+  PROTOCOL_VERSION,
+} from '@berth/protocol';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { Distributor, type DistributorOptions } from '../../src/distributor/distributor.js';
@@ -85,6 +91,7 @@ export async function joinAs(
   t: TestDistributor,
   name: string,
   creds?: TestNodeCredentials,
+  hello: Partial<Omit<HelloMessage, 'type' | 'nodeId' | 'name'>> = {},
 ): Promise<WebSocket & { creds: TestNodeCredentials }> {
   const c = creds ?? (await enrollAs(t, name));
   const ws = Object.assign(connectAs(t, c), { creds: c });
@@ -103,6 +110,7 @@ export async function joinAs(
       appliedEpoch: null,
       appliedHash: null,
       listeners: [],
+      ...hello,
     }),
   );
   return ws;

@@ -3,6 +3,9 @@ import {
   CLOSE_NODE_REVOKED,
   CLOSE_PROTOCOL_VERSION,
   createNodeKeyAndCsr,
+  DELTA_CAPABILITY,
+  DeltaError,
+  type DeltaMessage,
   decodeFrame,
   EnrollRefused,
   encodeMessage,
@@ -18,6 +21,7 @@ import {
   SNAPSHOT_SCHEMA,
   type Snapshot,
   type SnapshotBody,
+  snapshotFromDelta,
   verifySnapshot,
   verifySnapshotSignature,
 } from '@berth/protocol';
@@ -119,7 +123,7 @@ export class Agent {
   #WebSocket: typeof WebSocket | null = null;
   /** Applies run one at a time, in arrival order. */
   #queue: Promise<void> = Promise.resolve();
-  #newest: Snapshot | null = null;
+  #newest: Snapshot | DeltaMessage | null = null;
   /** The node's key and certificate; null until loaded or enrolled. */
   #creds: NodeCredentials | null = null;
   #renewTimer: NodeJS.Timeout | null = null;
@@ -441,6 +445,7 @@ export class Agent {
           appliedEpoch: a?.epoch ?? null,
           appliedHash: a?.hash ?? null,
           listeners: this.#o.applier.listeners(),
+          capabilities: [DELTA_CAPABILITY],
         }),
       );
       this.#startWatchdog(ws);
@@ -459,6 +464,7 @@ export class Agent {
       }
       const msg = decoded.message;
       if (msg.type === 'snapshot') this.#enqueue(ws, msg.snapshot);
+      else if (msg.type === 'delta') this.#enqueue(ws, msg);
       else if (msg.type === 'certificate') void this.#onCertificate(ws, msg.certificate);
     });
     ws.on('error', (err) => {
@@ -543,12 +549,80 @@ export class Agent {
   }
 
   /** Keeps only the newest pending snapshot: a slow apply never builds a queue of stale ones. */
-  #enqueue(ws: WebSocket, snapshot: Snapshot): void {
-    this.#newest = snapshot;
+  #enqueue(ws: WebSocket, item: Snapshot | DeltaMessage): void {
+    this.#newest = item;
     this.#queue = this.#queue.then(async () => {
-      if (this.#newest !== snapshot) return;
-      await this.#handle(ws, snapshot);
+      if (this.#newest !== item) return;
+      if ('type' in item) await this.#handleDelta(ws, item);
+      else await this.#handle(ws, item);
     });
+  }
+
+  /**
+   * A delta builds the next snapshot on the applied one. When it does not fit (another base) or
+   * its result fails the hash or the signature check, nothing is applied: the node asks for the
+   * full snapshot and keeps serving what it has.
+   */
+  async #handleDelta(ws: WebSocket, delta: DeltaMessage): Promise<void> {
+    // A delta left over from a closed link has no one to answer; the new link starts in full or from the hello.
+    if (ws !== this.#ws) return;
+    const resync = (code: string, reason: string) => {
+      this.#log.warn(
+        {
+          version: delta.version,
+          baseVersion: delta.baseVersion,
+          applied: this.#applied?.version ?? 0,
+          code,
+          err: reason,
+        },
+        'cannot use the delta; asking the controller for the full snapshot',
+      );
+      if (ws.readyState === ws.OPEN)
+        ws.send(
+          encodeMessage({
+            type: 'resync',
+            epoch: delta.epoch,
+            version: delta.version,
+            code,
+            reason: reason.slice(0, 1024),
+          }),
+        );
+    };
+    const current = this.#applied;
+    if (current === null) {
+      resync(ProtocolErrorCodes.DeltaBase, 'this node serves no snapshot to apply a delta to');
+      return;
+    }
+    const started = process.hrtime.bigint();
+    let snapshot: Snapshot;
+    try {
+      snapshot = snapshotFromDelta(current, delta);
+    } catch (err) {
+      // DeltaError, or anything odd in the ops: never let it break the apply queue.
+      resync(ProtocolErrorCodes.DeltaBase, err instanceof DeltaError ? err.message : String(err));
+      return;
+    }
+    const problem = this.#verify(snapshot);
+    if (problem) {
+      resync(problem.code, problem.error);
+      return;
+    }
+    const verifyMs = Number(process.hrtime.bigint() - started) / 1e6;
+    await this.#install(ws, snapshot, 'delta', verifyMs);
+  }
+
+  /** Why `snapshot` cannot be trusted (its hash, its signature), or null. */
+  #verify(snapshot: Snapshot): { code: string; error: string } | null {
+    if (!verifySnapshot(snapshot))
+      return { code: ProtocolErrorCodes.HashMismatch, error: 'snapshot body does not match its hash' };
+    // #ca is set before any connection opens: it is the CA the join token pins.
+    const signed =
+      this.#ca === null
+        ? { ok: false as const, error: 'no pinned CA' }
+        : verifySnapshotSignature(snapshot, this.#ca);
+    if (!signed.ok)
+      return { code: ProtocolErrorCodes.SnapshotSignature, error: `snapshot refused: ${signed.error}` };
+    return null;
   }
 
   async #handle(ws: WebSocket, snapshot: Snapshot): Promise<void> {
@@ -590,19 +664,27 @@ export class Agent {
         );
       }
     }
-    if (!verifySnapshot(snapshot)) {
-      nack(ProtocolErrorCodes.HashMismatch, 'snapshot body does not match its hash');
+    const started = process.hrtime.bigint();
+    const problem = this.#verify(snapshot);
+    if (problem) {
+      nack(problem.code, problem.error);
       return;
     }
-    // #ca is set before any connection opens: it is the CA the join token pins.
-    const signed =
-      this.#ca === null
-        ? { ok: false as const, error: 'no pinned CA' }
-        : verifySnapshotSignature(snapshot, this.#ca);
-    if (!signed.ok) {
-      nack(ProtocolErrorCodes.SnapshotSignature, `snapshot refused: ${signed.error}`);
-      return;
-    }
+    await this.#install(ws, snapshot, 'full', Number(process.hrtime.bigint() - started) / 1e6);
+  }
+
+  /** Serves a verified snapshot (or NACKs it), caches it and ACKs: the same for a full one and a delta's. */
+  async #install(ws: WebSocket, snapshot: Snapshot, kind: 'full' | 'delta', verifyMs: number): Promise<void> {
+    const send = (msg: Parameters<typeof encodeMessage>[0]) => {
+      if (ws.readyState === ws.OPEN) ws.send(encodeMessage(msg));
+    };
+    const nack = (code: string, error: string) => {
+      this.#log.warn(
+        { version: snapshot.version, kind, code, err: error },
+        'refusing snapshot; keeping the previous one',
+      );
+      send({ type: 'nack', epoch: snapshot.epoch, version: snapshot.version, code, error });
+    };
     if (snapshot.body.schema !== SNAPSHOT_SCHEMA) {
       nack(
         'BERTH_PROXY_SCHEMA',
@@ -620,7 +702,14 @@ export class Agent {
     this.#notify(snapshot, false, result.listeners);
     const applyMs = Number(process.hrtime.bigint() - started) / 1e6;
     this.#log.info(
-      { version: snapshot.version, epoch: snapshot.epoch, applyMs, listeners: result.listeners },
+      {
+        version: snapshot.version,
+        epoch: snapshot.epoch,
+        kind,
+        verifyMs,
+        applyMs,
+        listeners: result.listeners,
+      },
       'applied snapshot',
     );
     try {
