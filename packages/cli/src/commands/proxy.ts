@@ -57,8 +57,8 @@ export const proxyCommand: Command = {
     'reconnect-max-ms': {
       type: 'string',
       arg: 'ms',
-      help: 'longest wait between reconnect attempts',
-      default: '10000',
+      help: 'longest wait between reconnect attempts (jittered: a restarted controller has its nodes back within it)',
+      default: '3000',
     },
     workers: {
       type: 'string',
@@ -105,7 +105,7 @@ export const proxyCommand: Command = {
           Object.entries(parseEntryPointFlags(strs(v, 'entrypoint'))).map(([k, e]) => [k, e.address]),
         ),
         heartbeatMs: millis(v, 'heartbeat-ms', 5000),
-        reconnectMaxMs: millis(v, 'reconnect-max-ms', 10_000),
+        reconnectMaxMs: millis(v, 'reconnect-max-ms', 3000),
         workers,
         logger,
         ...(str(v, 'metrics') ? { metricsAddress: str(v, 'metrics') as string } : {}),

@@ -134,7 +134,7 @@ export class Agent {
     this.#o = {
       heartbeatMs: 5000,
       reconnectInitialMs: 250,
-      reconnectMaxMs: 10_000,
+      reconnectMaxMs: 3000,
       leaveTimeoutMs: 1000,
       ...opts,
     };
