@@ -1,88 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  applyDelta,
-  DELTA_CAPABILITY,
-  decodeFrame,
-  encodeMessage,
-  hashBody,
-  type Message,
-  SNAPSHOT_SCHEMA,
-  type Snapshot,
-  type SnapshotBody,
-} from '@berth/protocol';
+import { applyDelta, encodeMessage, hashBody, type Snapshot } from '@berth/protocol';
 import type { Distributor } from '../src/distributor/distributor.js';
-import { joinAs, startTestDistributor, type TestDistributor, until } from './support/distributor-harness.js';
-
-const ROUTES = 200;
-
-/** Version `v` of a config with ROUTES routers: each version changes one router's rule. */
-const snap = (version: number, epoch = 'e1'): Snapshot => {
-  const routers: SnapshotBody['http']['routers'] = {};
-  for (let i = 0; i < ROUTES; i++)
-    routers[`r${i}`] = {
-      rule: `Host(\`r${i}.test\`) && PathPrefix(\`/${i === version % ROUTES ? version : 0}\`)`,
-      service: 's',
-    };
-  const body: SnapshotBody = {
-    schema: SNAPSHOT_SCHEMA,
-    entryPoints: { web: { address: ':8000' } },
-    http: { routers, services: { s: { loadBalancer: { servers: [{ url: 'http://127.0.0.1:1' }] } } } },
-  };
-  // The distributor forwards signatures and never checks them; nodes do.
-  const signature = { alg: 'ed25519' as const, publicKey: 'p', keyCertificate: 'k', value: `sig-${version}` };
-  return { epoch, version, hash: hashBody(body), createdAt: new Date().toISOString(), body, signature };
-};
-
-/** A hand-driven node: records what it receives (and the raw frames), acks only when told. */
-class FakeNode {
-  readonly received: Message[] = [];
-  readonly frames: Buffer[] = [];
-  ws!: Awaited<ReturnType<typeof joinAs>>;
-  static async connect(
-    t: TestDistributor,
-    name: string,
-    opts: { deltas?: boolean; applied?: Snapshot; creds?: FakeNode['ws']['creds'] } = {},
-  ): Promise<FakeNode> {
-    const n = new FakeNode();
-    n.ws = await joinAs(t, name, opts.creds, {
-      ...(opts.deltas === false ? {} : { capabilities: [DELTA_CAPABILITY] }),
-      ...(opts.applied
-        ? {
-            appliedVersion: opts.applied.version,
-            appliedEpoch: opts.applied.epoch,
-            appliedHash: opts.applied.hash,
-          }
-        : {}),
-    });
-    n.ws.on('message', (data, isBinary) => {
-      n.frames.push(data as Buffer);
-      const d = decodeFrame(data as Buffer, isBinary);
-      if (d.ok && d.message.type !== 'heartbeat') n.received.push(d.message);
-    });
-    return n;
-  }
-  /** `full 3` or `delta 2→3` per push received. */
-  pushes(): string[] {
-    return this.received.flatMap((m) =>
-      m.type === 'snapshot'
-        ? [`full ${m.snapshot.version}`]
-        : m.type === 'delta'
-          ? [`delta ${m.baseVersion}→${m.version}`]
-          : [],
-    );
-  }
-  ack(s: Snapshot): void {
-    this.ws.send(
-      encodeMessage({ type: 'ack', epoch: s.epoch, version: s.version, hash: s.hash, listeners: [] }),
-    );
-  }
-  async close(): Promise<void> {
-    const closed = new Promise((r) => this.ws.once('close', r));
-    this.ws.close();
-    await closed;
-  }
-}
+import { startTestDistributor, type TestDistributor, until } from './support/distributor-harness.js';
+import { FakeNode, snap } from './support/fake-node.js';
 
 describe('the distributor with deltas', () => {
   let t: TestDistributor;
