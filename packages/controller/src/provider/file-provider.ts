@@ -3,7 +3,6 @@ import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type ConfigError, emptyDynamicConfig } from '@berth/config';
-import { canonicalJson } from '@berth/protocol';
 import { ErrorCodes } from '../compiler/error-codes.js';
 import {
   type ChangeDebouncer,
@@ -252,8 +251,10 @@ export class FileProvider implements Provider {
         ],
       });
     }
-    // Each part is serialised once, when it is made: a scan that changed one file of many
-    // (or none) does not serialise every other file's part again to find out.
+    // Each part is serialised once, when it is made, so a scan that changed one file of many (or
+    // none) does not serialise the others again. Plain JSON, not canonical (5x cheaper at 10,000
+    // routes): parts of one text always come out in the same key order, and an edit that only
+    // reorders keys costs one compile that publishes nothing new.
     const serial = parts.map(serialOf).join('\n');
     if (serial === this.lastEmitted) return;
     this.lastEmitted = serial;
@@ -321,7 +322,7 @@ const serials = new WeakMap<ProviderPart, string>();
 function serialOf(part: ProviderPart): string {
   let serial = serials.get(part);
   if (serial === undefined) {
-    serial = canonicalJson(part);
+    serial = JSON.stringify(part);
     serials.set(part, serial);
   }
   return serial;

@@ -1,9 +1,9 @@
 // Lines of mapping keys in plain block-style YAML, found in one pass over the text; null for anything it is not sure about.
 
-/** One block mapping: its keys, exact and case-folded (first one wins, as the validator reads them). */
+/** One block mapping: its keys, exact and (built on first need) case-folded; the first one wins, as the validator reads them. */
 export interface KeyLineMap {
   exact: Map<string, KeyLine>;
-  folded: Map<string, KeyLine>;
+  folded?: Map<string, KeyLine>;
 }
 
 export interface KeyLine {
@@ -13,15 +13,19 @@ export interface KeyLine {
   children?: KeyLineMap;
 }
 
-const PLAIN_KEY = /^([A-Za-z_][A-Za-z0-9_.@/-]*):(?:[ ]+|$)/;
-const DOUBLE_QUOTED_KEY = /^"([^"\\]*)":(?:[ ]+|$)/;
-const SINGLE_QUOTED_KEY = /^'([^']*)':(?:[ ]+|$)/;
+// Sticky and multi-line: matched in place at a line's first character, `$` being its end.
+const PLAIN_KEY = /([A-Za-z_][A-Za-z0-9_.@/-]*):(?:[ ]+|$)/my;
+const DOUBLE_QUOTED_KEY = /"([^"\\\n]*)":(?:[ ]+|$)/my;
+const SINGLE_QUOTED_KEY = /'([^'\n]*)':(?:[ ]+|$)/my;
 /** A plain key YAML's core schema reads as something other than a string. */
 const NON_STRING_KEY = /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/;
 /** Where an anchor, alias or tag could start a node: after the indentation, a `- `, a `: ` or inside a flow collection. */
 const NODE_PROPERTY = /(?:^[ ]*(?:-[ ]+)*|:[ ]+|[[{,][ ]*)[&*!]/;
 
-const newMap = (): KeyLineMap => ({ exact: new Map(), folded: new Map() });
+/** `?` explicit keys, `%` directives, `@` and `` ` `` reserved, `|` `>` block scalars without a key. */
+const LINE_START_REFUSED = new Set([63, 37, 64, 96, 124, 62]);
+
+const newMap = (): KeyLineMap => ({ exact: new Map() });
 
 interface Frame {
   /** Indentation of this mapping's keys; -1 until its first key is seen. */
@@ -38,7 +42,6 @@ interface Frame {
  */
 export function indexKeyLines(text: string): KeyLineMap | null {
   if (text.includes('\t') || text.includes('<<') || text.includes('\r')) return null;
-  const lines = text.split('\n');
   const root: Frame = { indent: -1, map: newMap() };
   const stack: Frame[] = [root];
   /** Lines indented deeper than this belong to a block scalar or a sequence and are skipped. */
@@ -47,21 +50,38 @@ export function indexKeyLines(text: string): KeyLineMap | null {
   let sequenceAt = -1;
   /** A key with nothing after its colon: its value starts on a later line. */
   let open: { indent: number; entry: KeyLine } | null = null;
+  /** A key with a one-line scalar: a deeper line after it would continue the scalar. */
+  let scalarAt = -1;
   let sawContent = false;
 
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const body = line.trimStart();
-    if (body === '' || body.startsWith('#')) continue;
-    const indent = line.length - body.length;
+  // Offsets, not split lines: a 10,000-route file has 80,000 lines, and substrings of each cost more than the parse.
+  let lineNumber = 0;
+  for (let start = 0; start < text.length; ) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline;
+    const lineStart = start;
+    start = end + 1;
+    lineNumber++;
+    let at = lineStart;
+    while (at < end && text.charCodeAt(at) === 32) at++;
+    if (at === end || text.charCodeAt(at) === 35 /* # */) continue;
+    const indent = at - lineStart;
+    const first = text.charCodeAt(at);
+    const isItem = first === 45 /* - */ && (at + 1 === end || text.charCodeAt(at + 1) === 32);
+    const special =
+      hasNodePropertyChar(text, lineStart, end) && NODE_PROPERTY.test(text.slice(lineStart, end));
 
+    if (scalarAt >= 0) {
+      if (indent > scalarAt) return null;
+      scalarAt = -1;
+    }
     if (skipDeeperThan >= 0) {
       if (indent > skipDeeperThan) {
-        if (NODE_PROPERTY.test(line) && sequenceAt >= 0) return null;
+        if (special && sequenceAt >= 0) return null;
         continue;
       }
-      if (indent === sequenceAt && (body === '-' || body.startsWith('- '))) {
-        if (NODE_PROPERTY.test(line)) return null;
+      if (indent === sequenceAt && isItem) {
+        if (special) return null;
         continue;
       }
       skipDeeperThan = -1;
@@ -70,12 +90,13 @@ export function indexKeyLines(text: string): KeyLineMap | null {
 
     if (!sawContent) {
       sawContent = true;
-      if (body === '---' && indent === 0) continue;
+      if (indent === 0 && end - at === 3 && text.startsWith('---', at)) continue;
     }
-    if (body.startsWith('---') || body.startsWith('...') || /^[?%@`|>]/.test(body)) return null;
-    if (NODE_PROPERTY.test(line)) return null;
+    if (text.startsWith('---', at) || text.startsWith('...', at) || LINE_START_REFUSED.has(first))
+      return null;
+    if (special) return null;
 
-    if (body === '-' || body.startsWith('- ')) {
+    if (isItem) {
       // A sequence is only accepted as the value of a key that had nothing after its colon.
       if (open === null || indent < open.indent) return null;
       skipDeeperThan = indent;
@@ -84,7 +105,9 @@ export function indexKeyLines(text: string): KeyLineMap | null {
       continue;
     }
 
-    const match = PLAIN_KEY.exec(body) ?? DOUBLE_QUOTED_KEY.exec(body) ?? SINGLE_QUOTED_KEY.exec(body);
+    const keyPattern = first === 34 ? DOUBLE_QUOTED_KEY : first === 39 ? SINGLE_QUOTED_KEY : PLAIN_KEY;
+    keyPattern.lastIndex = at;
+    const match = keyPattern.exec(text);
     if (match === null) return null;
     const key = match[1] as string;
     if (match[0].startsWith(key) && NON_STRING_KEY.test(key)) return null;
@@ -106,27 +129,30 @@ export function indexKeyLines(text: string): KeyLineMap | null {
     if (frame.indent === -1) frame.indent = indent;
     if (frame.indent !== indent) return null;
 
-    const entry: KeyLine = { line: i + 1 };
+    const entry: KeyLine = { line: lineNumber };
     if (!frame.map.exact.has(key)) frame.map.exact.set(key, entry);
-    const folded = key.toLowerCase();
-    if (!frame.map.folded.has(folded)) frame.map.folded.set(folded, entry);
 
-    const value = stripComment(body.slice(match[0].length));
+    const value = stripComment(text.slice(at + match[0].length, end));
     if (value === '') {
       open = { indent, entry };
-      continue;
-    }
-    if (value.startsWith('|') || value.startsWith('>')) {
+    } else if (value.startsWith('|') || value.startsWith('>')) {
       skipDeeperThan = indent;
-      continue;
+    } else if (singleLineScalar(value)) {
+      scalarAt = indent;
+    } else {
+      return null;
     }
-    if (!singleLineScalar(value)) return null;
-    // Anything deeper on the next lines would continue this scalar: not handled here.
-    skipDeeperThan = -1;
-    const next = nextContentLine(lines, i + 1);
-    if (next !== null && next.indent > indent) return null;
   }
   return root.map;
+}
+
+/** Whether the line holds `&`, `*` or `!` at all: most lines do not, and then need no regular expression. */
+function hasNodePropertyChar(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 38 || c === 42 || c === 33) return true;
+  }
+  return false;
 }
 
 /** The value without a trailing ` # comment` (only outside quotes, which `singleLineScalar` checks). */
@@ -149,26 +175,26 @@ function singleLineScalar(value: string): boolean {
   return !value.includes(': ') && !value.endsWith(':');
 }
 
-function nextContentLine(lines: readonly string[], from: number): { indent: number } | null {
-  for (let i = from; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const body = line.trimStart();
-    if (body === '' || body.startsWith('#')) continue;
-    return { indent: line.length - body.length };
-  }
-  return null;
-}
-
 /** The line of the deepest key along `path`; `complete` says whether every segment was found. */
 export function keyLine(index: KeyLineMap, path: readonly string[]): { line?: number; complete: boolean } {
   let map: KeyLineMap | undefined = index;
   let line: number | undefined;
   for (const segment of path) {
     const entry: KeyLine | undefined =
-      map === undefined ? undefined : (map.exact.get(segment) ?? map.folded.get(segment.toLowerCase()));
+      map === undefined ? undefined : (map.exact.get(segment) ?? foldedOf(map).get(segment.toLowerCase()));
     if (entry === undefined) return line === undefined ? { complete: false } : { line, complete: false };
     line = entry.line;
     map = entry.children;
   }
   return line === undefined ? { complete: false } : { line, complete: true };
+}
+
+function foldedOf(map: KeyLineMap): Map<string, KeyLine> {
+  if (map.folded !== undefined) return map.folded;
+  const folded = new Map<string, KeyLine>();
+  // In file order, so the first spelling wins as in the exact map.
+  for (const [key, entry] of map.exact)
+    if (!folded.has(key.toLowerCase())) folded.set(key.toLowerCase(), entry);
+  map.folded = folded;
+  return folded;
 }
