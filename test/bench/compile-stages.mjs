@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Times each stage of the controller's pipeline on an N-route file, in process: read, YAML parse, validation, compile, hash, sign, store, publish.
 //
-// Usage: node test/bench/compile-stages.mjs [--routes 10000] [--runs 5] [--controller]
+// Usage: node test/bench/compile-stages.mjs [--routes 10000] [--runs 5] [--controller | --controller-only]
 // Stages run on the built packages (`npx tsc -b` first). `--controller` also starts a real
 // controller (in this process, no nodes) on the file and times cold start and a one-route edit
 // from the file renamed into place to the new version in the store. Run under
 // `node --cpu-prof` to see where a stage spends its time.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ const { values: flags } = parseArgs({
     routes: { type: 'string', default: '10000' },
     runs: { type: 'string', default: '5' },
     controller: { type: 'boolean', default: false },
+    'controller-only': { type: 'boolean', default: false },
   },
 });
 const routes = Number(flags.routes);
@@ -57,7 +59,7 @@ const record = (name, t) => {
 const { privateKey } = await import('node:crypto').then((c) => c.generateKeyPairSync('ed25519'));
 const signer = createSnapshotSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }), 'test');
 
-for (let run = 0; run < runs; run++) {
+for (let run = 0; run < (flags['controller-only'] ? 0 : runs); run++) {
   const read = await timed(() => readFile(file, 'utf8'));
   record('file read', read);
   const yaml = await timed(() => parseDocument(read.value, { uniqueKeys: false }).toJS());
@@ -90,14 +92,17 @@ for (let run = 0; run < runs; run++) {
   await rm(storeDir, { recursive: true, force: true });
 }
 
-const rows = [...stages].map(([name, t]) => [name, median(t.wall).toFixed(1), median(t.cpu).toFixed(1)]);
-console.log(`${routes} routes, YAML ${(yamlText.length / 1024).toFixed(0)} KiB, median of ${runs} runs`);
-console.log(`${'stage'.padEnd(50)} ${'wall ms'.padStart(9)} ${'CPU ms'.padStart(9)}`);
-for (const [name, wall, cpu] of rows)
-  console.log(`${name.padEnd(50)} ${wall.padStart(9)} ${cpu.padStart(9)}`);
-console.log(`RSS after stages: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+if (!flags['controller-only']) printStages();
+function printStages() {
+  const rows = [...stages].map(([name, t]) => [name, median(t.wall).toFixed(1), median(t.cpu).toFixed(1)]);
+  console.log(`${routes} routes, YAML ${(yamlText.length / 1024).toFixed(0)} KiB, median of ${runs} runs`);
+  console.log(`${'stage'.padEnd(50)} ${'wall ms'.padStart(9)} ${'CPU ms'.padStart(9)}`);
+  for (const [name, wall, cpu] of rows)
+    console.log(`${name.padEnd(50)} ${wall.padStart(9)} ${cpu.padStart(9)}`);
+  console.log(`RSS after stages: ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+}
 
-if (flags.controller) {
+if (flags.controller || flags['controller-only']) {
   const { pino } = await import('pino');
   const logger = pino({ level: 'silent' });
   const dataDir = join(dir, 'controller');
@@ -129,6 +134,30 @@ if (flags.controller) {
   console.log(
     `RSS: ${(rss0 / 2 ** 20).toFixed(0)} MiB before the controller, ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB after the edits`,
   );
+  console.log(`controller PSS after the edits: ${pssMiB()} MiB (RSS shares pages with other processes)`);
+  globalThis.gc?.();
+  const mem = process.memoryUsage();
+  console.log(
+    `after a full GC${globalThis.gc ? '' : ' (run with --expose-gc)'}: heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB of ${(mem.heapTotal / 2 ** 20).toFixed(0)}, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB, PSS ${pssMiB()} MiB`,
+  );
   await controller.close();
+  // A restart: the store reads its history back, the file is read and compiled again.
+  const restarted = await timed(() =>
+    startController({ dataDir, providerFile: file, listen: '127.0.0.1:0', api: '127.0.0.1:0', logger }),
+  );
+  console.log(
+    `controller restart (history of ${runs + 1} versions on disk): ${restarted.wall.toFixed(0)} ms wall, ${restarted.cpu.toFixed(0)} ms CPU`,
+  );
+  await restarted.value.close();
+}
+
+function pssMiB() {
+  try {
+    const text = readFileSync('/proc/self/smaps_rollup', 'utf8');
+    const kb = Number(/^Pss:\s+(\d+)/m.exec(text)?.[1]);
+    return (kb / 1024).toFixed(0);
+  } catch {
+    return '?';
+  }
 }
 await rm(dir, { recursive: true, force: true });
