@@ -74,7 +74,8 @@ for (let run = 0; run < (flags['controller-only'] ? 0 : runs); run++) {
   record('FileProvider.start (all of the above)', await timed(() => provider.start()));
   const parts = provider.current();
   await provider.close();
-  record('  canonicalJson(parts) (provider change check)', await timed(() => canonicalJson(parts)));
+  record('  canonicalJson(parts) (old provider change check)', await timed(() => canonicalJson(parts)));
+  record('  JSON.stringify(parts) (new provider change check)', await timed(() => JSON.stringify(parts)));
 
   const resolved = await timed(() => resolveFileReferences(parts));
   record('resolveFileReferences', resolved);
@@ -85,7 +86,7 @@ for (let run = 0; run < (flags['controller-only'] ? 0 : runs); run++) {
   const storeDir = join(dir, `store-${run}`);
   const store = await SnapshotStore.open(storeDir);
   const stored = await timed(() => store.publish(compiled.value.body));
-  record('store.publish (hash, clone, write)', stored);
+  record('store.publish, first version (hash, copy/freeze, write)', stored);
   const signed = await timed(() => signer.sign(stored.value.snapshot));
   record('sign', signed);
   record('encodeSnapshot (distributor: JSON + gzip)', await timed(() => encodeSnapshot(signed.value)));
