@@ -59,8 +59,8 @@ export interface SnapshotSignature {
 /**
  * JSON with object keys sorted at every level, so equal bodies hash equally whatever the
  * order providers produced them in. `undefined` members are dropped, as JSON.stringify does.
- * `memo` holds the canonical JSON of objects that cannot change any more (frozen): they are
- * looked up, not serialised again, and objects serialised here are added when frozen.
+ * `memo` holds the canonical JSON of objects that cannot change any more (the caller fills
+ * it, e.g. per element of a frozen body): those are looked up, not serialised again.
  */
 export function canonicalJson(value: unknown, memo?: WeakMap<object, string>): string {
   if (value === null || typeof value !== 'object') {
@@ -94,7 +94,6 @@ export function canonicalJson(value: unknown, memo?: WeakMap<object, string>): s
     }
     out += '}';
   }
-  if (memo !== undefined && Object.isFrozen(value)) memo.set(value, out);
   return out;
 }
 

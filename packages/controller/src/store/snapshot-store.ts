@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashBody, type Snapshot, type SnapshotBody, writeFileAtomic } from '@berth/protocol';
 import { ErrorCodes } from '../compiler/error-codes.js';
-import { forgetContainers, shareUnchanged } from './structural-sharing.js';
+import { shareUnchanged } from './structural-sharing.js';
 
 export const DEFAULT_HISTORY = 20;
 const STATE_FORMAT = 1;
@@ -103,7 +103,6 @@ export class SnapshotStore {
         continue; // not shaped like a body (a damaged file): reported below
       }
       const ok = hashBody(body, canonical) === snap.hash;
-      forgetContainers(body, canonical);
       if (!ok) continue;
       snap.body = body;
       newer = body;
@@ -174,7 +173,6 @@ export class SnapshotStore {
     // sharing the unchanged elements of the current version: history costs memory per change.
     const shared = shareUnchanged(body, current?.body, this.canonical);
     const hash = hashBody(shared, this.canonical);
-    forgetContainers(shared, this.canonical);
     if (current !== null && current.hash === hash) return { snapshot: current, changed: false };
 
     this.highest += 1;

@@ -11,23 +11,23 @@ export function deepFreeze<T>(value: T): T {
 
 /**
  * `body`, frozen, with each router, service, middleware and transport that equals the previous
- * version's element of the same name replaced by that element. `memo` caches the canonical JSON of
- * frozen objects (see canonicalJson), so each element is serialised once in its life, and hashing
- * the result afterwards with the same memo only joins strings.
+ * version's element of the same name replaced by that element. `memo` gets the canonical JSON of
+ * every element, so each is serialised once in its life and hashing the result with the same memo
+ * (see canonicalJson) only joins strings.
  */
 export function shareUnchanged(
   body: SnapshotBody,
   previous: SnapshotBody | undefined,
   memo: WeakMap<object, string>,
   same: (before: unknown, element: unknown) => boolean = (before, element) =>
-    canonicalJson(before, memo) === canonicalJson(element, memo),
+    elementJson(before, memo) === elementJson(element, memo),
 ): SnapshotBody {
   const share = <T>(next: Record<string, T>, prev: Record<string, T> | undefined): Record<string, T> => {
     const out: Record<string, T> = {};
     for (const [name, element] of Object.entries(next)) {
       deepFreeze(element);
       const before = prev !== undefined && Object.hasOwn(prev, name) ? prev[name] : undefined;
-      out[name] =
+      const kept =
         before !== undefined &&
         typeof element === 'object' &&
         element !== null &&
@@ -35,6 +35,9 @@ export function shareUnchanged(
         same(before, element)
           ? before
           : element;
+      out[name] = kept;
+      // Serialised once in its life: the hash of this version and of the next ones look it up.
+      elementJson(kept, memo);
     }
     return out;
   };
@@ -58,23 +61,13 @@ export function shareUnchanged(
   return deepFreeze(out);
 }
 
-/**
- * Drops the canonical JSON of a body and its sections from `memo`: they are new in every version
- * and as long as the whole body, so keeping them would hold megabytes per version in history.
- */
-export function forgetContainers(body: SnapshotBody, memo: WeakMap<object, string>): void {
-  const containers: (object | undefined)[] = [
-    body,
-    body.http,
-    body.http.routers,
-    body.http.services,
-    body.http.middlewares,
-    body.http.serversTransports,
-    body.tcp,
-    body.tcp?.routers,
-    body.tcp?.services,
-    body.tcp?.middlewares,
-    body.tcp?.serversTransports,
-  ];
-  for (const container of containers) if (container !== undefined) memo.delete(container);
+/** The canonical JSON of one element, from `memo` or computed and remembered there (elements are frozen). */
+function elementJson(element: unknown, memo: WeakMap<object, string>): string {
+  if (typeof element !== 'object' || element === null) return canonicalJson(element);
+  let json = memo.get(element);
+  if (json === undefined) {
+    json = canonicalJson(element);
+    memo.set(element, json);
+  }
+  return json;
 }
