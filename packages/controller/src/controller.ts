@@ -23,6 +23,12 @@ import { JoinSecrets, loadOrCreateSecret } from './distributor/join-secrets.js';
 import { NodeIdentities } from './distributor/node-identities.js';
 import { ensureControllerPki } from './pki/controller-pki.js';
 import { nodesUrlFor } from './pki/join-token-init.js';
+import {
+  createChangeDebouncer,
+  DEFAULT_DEBOUNCE_MAX_MS,
+  DEFAULT_DEBOUNCE_QUIET_MS,
+  type DebounceSettings,
+} from './provider/change-debouncer.js';
 import type { ContainerDecoder } from './provider/docker/container-facts.js';
 import { createDockerProvider } from './provider/docker/create-docker-provider.js';
 import { DockerProvider } from './provider/docker/docker-provider.js';
@@ -85,6 +91,11 @@ export interface ControllerOptions {
   swarm?: SwarmProviderConfig;
   /** Turns Swarm services into configuration (`decodeSwarm`, Traefik's label grammar) unless a test swaps it. */
   swarmDecoder?: SwarmDecoder;
+  /**
+   * How provider changes are gathered into one version; takes the place of the config file's
+   * `providers.debounce` (default: 20 ms after the last change, at most 250 ms after the first).
+   */
+  debounce?: Partial<DebounceSettings>;
 }
 
 export interface ControllerHandle {
@@ -138,6 +149,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   // Read once at start, like providers.file: a change in the file needs a restart.
   let dockerConfig: DockerProviderConfig | null | undefined = opts.docker;
   let swarmConfig: SwarmProviderConfig | null | undefined = opts.swarm;
+  let debounce: DebounceSettings = { quietMs: DEFAULT_DEBOUNCE_QUIET_MS, maxWaitMs: DEFAULT_DEBOUNCE_MAX_MS };
   const readStatics = async (): Promise<StaticConfig | null> => {
     let fromFile: StaticConfig = { entryPoints: {} };
     if (opts.configFile) {
@@ -149,6 +161,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       providerFile ??= loaded.providerFile;
       if (dockerConfig === undefined) dockerConfig = loaded.docker;
       if (swarmConfig === undefined) swarmConfig = loaded.swarm;
+      debounce = loaded.debounce;
     }
     const entryPoints = { ...fromFile.entryPoints, ...(opts.entryPoints ?? {}) };
     // Every section of the file goes on (accessLog, routeRemovalGrace, tls...): only entry points take flags.
@@ -353,21 +366,32 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       return pipeline;
     };
 
+    // Read once at start, like the providers: a burst of provider changes (an editor's save, a
+    // `docker compose up` of 30 containers) becomes one compile and one version.
+    const settings = { ...debounce, ...opts.debounce };
+    const debouncer = createChangeDebouncer(settings, (reasons) => void recompile(reasons.join(', ')));
+    opened.push(() => debouncer.cancel());
+
     onTicketRotate = () => void recompile('session ticket keys rotated');
     opened.push(() => ocsp.close());
 
     if (providerFile) {
-      provider = new FileProvider({ path: providerFile, logger: log });
+      provider = new FileProvider({
+        path: providerFile,
+        logger: log,
+        debounceMs: settings.quietMs,
+        debounceMaxMs: settings.maxWaitMs,
+      });
       const started = provider;
       opened.push(() => started.close());
       await provider.start();
       // Subscribed after the first read: the compile below covers it, so start-up compiles once.
-      provider.onChange(() => void recompile('file changed'));
+      provider.onChange(() => debouncer.trigger('file changed'));
     }
     for (const extra of extraProviders) {
       opened.push(() => extra.close());
       await extra.start();
-      extra.onChange(() => void recompile(`${extra.name} changed`));
+      extra.onChange(() => debouncer.trigger(`${extra.name} changed`));
     }
     if (!providerFile && extraProviders.length === 0) {
       log.warn('no dynamic configuration: give --file, or providers.file in --config');
@@ -462,6 +486,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         if (staticTimer) clearTimeout(staticTimer);
         await provider?.close();
         for (const extra of extraProviders) await extra.close();
+        debouncer.cancel();
         ticketKeys.close();
         clearInterval(renewal);
         ocsp.close();

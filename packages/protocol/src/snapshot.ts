@@ -59,23 +59,46 @@ export interface SnapshotSignature {
 /**
  * JSON with object keys sorted at every level, so equal bodies hash equally whatever the
  * order providers produced them in. `undefined` members are dropped, as JSON.stringify does.
+ * `memo` holds the canonical JSON of objects that cannot change any more (the caller fills
+ * it, e.g. per element of a frozen body): those are looked up, not serialised again.
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown, memo?: WeakMap<object, string>): string {
   if (value === null || typeof value !== 'object') {
     const out = JSON.stringify(value);
     return out === undefined ? 'null' : out;
   }
+  const known = memo?.get(value);
+  if (known !== undefined) return known;
+  let out: string;
+  // Plain loops and string appends: this runs over every element of a 10,000-route body.
   if (Array.isArray(value)) {
-    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+    out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const v: unknown = value[i];
+      out += v === undefined ? 'null' : canonicalJson(v, memo);
+    }
+    out += ']';
+  } else {
+    const record = value as Record<string, unknown>;
+    // The default sort compares UTF-16 code units, as `<` does.
+    const keys = Object.keys(record).sort();
+    out = '{';
+    let first = true;
+    for (const key of keys) {
+      const v = record[key];
+      if (v === undefined) continue;
+      if (!first) out += ',';
+      first = false;
+      out += `${JSON.stringify(key)}:${canonicalJson(v, memo)}`;
+    }
+    out += '}';
   }
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  return out;
 }
 
-export function hashBody(body: SnapshotBody): string {
-  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+export function hashBody(body: SnapshotBody, memo?: WeakMap<object, string>): string {
+  return createHash('sha256').update(canonicalJson(body, memo)).digest('hex');
 }
 
 /** True when the envelope's hash is the hash of its body. */

@@ -58,7 +58,7 @@ export function compile(
   options: CompileOptions = {},
 ): CompileResult {
   // Every name from here on is qualified by its provider (`web@docker`), references included.
-  const sorted = sortParts(parts).map(qualifyPart);
+  const sorted = sortParts(parts).map(qualifyPartOnce);
   const partErrors = sorted.flatMap((part) => part.errors);
   const merged = mergeParts(sorted);
   const allEntryPoints = Object.keys(statics.entryPoints).sort(compareStrings);
@@ -185,12 +185,14 @@ export function compile(
   }
 
   // Validation errors from providers name elements by path; attach them so each status tells the whole story.
-  for (const status of routerStatuses)
-    status.errors.unshift(...partErrors.filter((e) => isAbout(e, 'http.routers', status.name)));
-  for (const status of serviceStatuses)
-    status.errors.unshift(...partErrors.filter((e) => isAbout(e, 'http.services', status.name)));
-  for (const status of middlewareStatuses)
-    status.errors.unshift(...partErrors.filter((e) => isAbout(e, 'http.middlewares', status.name)));
+  if (partErrors.length > 0) {
+    for (const status of routerStatuses)
+      status.errors.unshift(...partErrors.filter((e) => isAbout(e, 'http.routers', status.name)));
+    for (const status of serviceStatuses)
+      status.errors.unshift(...partErrors.filter((e) => isAbout(e, 'http.services', status.name)));
+    for (const status of middlewareStatuses)
+      status.errors.unshift(...partErrors.filter((e) => isAbout(e, 'http.middlewares', status.name)));
+  }
 
   const http: HttpConfig = { routers, services };
   // Left out when empty, so configurations without them hash exactly as before these sections existed.
@@ -233,6 +235,20 @@ export function compile(
     tcpServices: tcp.services,
     certificates: tls.certificates,
   };
+}
+
+/**
+ * Parts are immutable once a provider hands them over, and most survive a change untouched (every
+ * container but one, every file but one): each is qualified once, not on every compile.
+ */
+const qualifiedParts = new WeakMap<ProviderPart, ProviderPart>();
+function qualifyPartOnce(part: ProviderPart): ProviderPart {
+  let qualified = qualifiedParts.get(part);
+  if (qualified === undefined) {
+    qualified = qualifyPart(part);
+    qualifiedParts.set(part, qualified);
+  }
+  return qualified;
 }
 
 function resolveMiddlewares(merged: MergeResult): Map<string, Problem | null> {

@@ -78,6 +78,8 @@ export const ErrorCodes = {
   SWARM_SETTING_UNKNOWN: 'BERTH_SWARM_SETTING_UNKNOWN',
   /** `providers.swarm` has a Traefik setting Berth does not implement yet; it has no effect. */
   SWARM_SETTING_UNSUPPORTED: 'BERTH_SWARM_SETTING_UNSUPPORTED',
+  /** `providers.debounce` is not a map of `quiet` and `max` durations; the defaults (20ms, 250ms) apply. */
+  PROVIDERS_DEBOUNCE_INVALID: 'BERTH_PROVIDERS_DEBOUNCE_INVALID',
   /**
    * The daemon is not a Swarm manager (or a read of services or tasks failed); the last known
    * services keep routing while the provider retries with backoff.

@@ -64,9 +64,19 @@ export interface Named<T> {
 
 /** Orders parts so the merge never depends on the order providers reported them in. */
 export function sortParts(parts: readonly ProviderPart[]): ProviderPart[] {
-  const keyed = parts.map((part) => ({ part, tie: canonicalJson(part) }));
-  keyed.sort((a, b) => compareStrings(a.part.sourceKey, b.part.sourceKey) || compareStrings(a.tie, b.tie));
-  return keyed.map((k) => k.part);
+  // The tie-break serialises a whole part (megabytes for a big file): only for parts sharing a key.
+  const ties = new Map<ProviderPart, string>();
+  const tie = (part: ProviderPart): string => {
+    let serial = ties.get(part);
+    if (serial === undefined) {
+      serial = canonicalJson(part);
+      ties.set(part, serial);
+    }
+    return serial;
+  };
+  return [...parts].sort(
+    (a, b) => compareStrings(a.sourceKey, b.sourceKey) || (a === b ? 0 : compareStrings(tie(a), tie(b))),
+  );
 }
 
 export function mergeParts(sortedParts: readonly ProviderPart[]): MergeResult {
@@ -203,8 +213,8 @@ function split<T>(
     const defs = byName.get(name) ?? [];
     const first = defs[0];
     if (first === undefined) continue;
-    const distinct = new Set(defs.map((d) => canonicalJson(d.value)));
-    if (distinct.size === 1) {
+    // One definition (the usual case) needs no comparison.
+    if (defs.length === 1 || new Set(defs.map((d) => canonicalJson(d.value))).size === 1) {
       merged.set(name, first);
       continue;
     }

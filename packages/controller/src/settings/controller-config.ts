@@ -1,8 +1,20 @@
 // The controller's static configuration file (entry points, providers): read, validated, reported with lines.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type ConfigError, configError, type StaticConfig, validateStatic } from '@berth/config';
+import {
+  type ConfigError,
+  configError,
+  parseDuration,
+  type StaticConfig,
+  validateStatic,
+} from '@berth/config';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { ErrorCodes } from '../compiler/error-codes.js';
+import {
+  DEFAULT_DEBOUNCE_MAX_MS,
+  DEFAULT_DEBOUNCE_QUIET_MS,
+  type DebounceSettings,
+} from '../provider/change-debouncer.js';
 import { type DockerProviderConfig, parseDockerSettings } from '../provider/docker/docker-settings.js';
 import { parseSwarmSettings, type SwarmProviderConfig } from '../provider/swarm/swarm-settings.js';
 
@@ -14,8 +26,15 @@ export interface ControllerFileSettings {
   docker: DockerProviderConfig | null;
   /** `providers.swarm`, parsed; null when absent or invalid (its errors are in `errors`). */
   swarm: SwarmProviderConfig | null;
+  /** `providers.debounce`: how provider changes are gathered into one version. */
+  debounce: DebounceSettings;
   errors: ConfigError[];
 }
+
+const DEFAULT_DEBOUNCE: DebounceSettings = {
+  quietMs: DEFAULT_DEBOUNCE_QUIET_MS,
+  maxWaitMs: DEFAULT_DEBOUNCE_MAX_MS,
+};
 
 /** The embedded default used by `berth up` and when no config file is given. */
 export const DEFAULT_ENTRYPOINTS: StaticConfig['entryPoints'] = { web: { address: ':8080' } };
@@ -42,7 +61,14 @@ export function parseControllerConfig(
         at(e.pos[0]),
       ),
     );
-    return { statics: { entryPoints: {} }, providerFile: null, docker: null, swarm: null, errors };
+    return {
+      statics: { entryPoints: {} },
+      providerFile: null,
+      docker: null,
+      swarm: null,
+      debounce: DEFAULT_DEBOUNCE,
+      errors,
+    };
   }
   const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
   const sourceOf = (p: string[]) => {
@@ -64,6 +90,7 @@ export function parseControllerConfig(
   let providerFile: string | null = null;
   let docker: DockerProviderConfig | null = null;
   let swarm: SwarmProviderConfig | null = null;
+  let debounce = DEFAULT_DEBOUNCE;
   const providers = doc.get('providers', true);
   if (isMap(providers)) {
     const rawProviders = (raw['providers'] ?? {}) as Record<string, unknown>;
@@ -84,6 +111,12 @@ export function parseControllerConfig(
     );
     swarm = parsedSwarm.swarm;
     errors.push(...parsedSwarm.errors);
+    const debounceKey = Object.keys(rawProviders).find((k) => k.toLowerCase() === 'debounce');
+    if (debounceKey !== undefined) {
+      const parsedDebounce = parseDebounce(rawProviders[debounceKey], sourceOf(['providers', debounceKey]));
+      debounce = parsedDebounce.debounce;
+      errors.push(...parsedDebounce.errors);
+    }
     const file = providers.get('file', true);
     if (isMap(file)) {
       const target = file.get('directory', true) ?? file.get('filename', true);
@@ -92,7 +125,43 @@ export function parseControllerConfig(
       }
     }
   }
-  return { statics: config, providerFile, docker, swarm, errors };
+  return { statics: config, providerFile, docker, swarm, debounce, errors };
+}
+
+/**
+ * `providers.debounce: {quiet: 20ms, max: 250ms}`: a compile waits for `quiet` without provider
+ * changes, but never longer than `max` after the first change of a burst. Anything unreadable
+ * leaves the defaults in force, with one error.
+ */
+export function parseDebounce(
+  raw: unknown,
+  source: ConfigError['source'],
+): { debounce: DebounceSettings; errors: ConfigError[] } {
+  const fail = (message: string) => ({
+    debounce: DEFAULT_DEBOUNCE,
+    errors: [
+      configError(
+        ErrorCodes.PROVIDERS_DEBOUNCE_INVALID,
+        'providers.debounce',
+        `providers.debounce: ${message}; the defaults (quiet 20ms, max 250ms) apply`,
+        source,
+      ),
+    ],
+  });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return fail('expected a map with "quiet" and "max" durations');
+  const out = { ...DEFAULT_DEBOUNCE };
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    const field =
+      key.toLowerCase() === 'quiet' ? 'quietMs' : key.toLowerCase() === 'max' ? 'maxWaitMs' : null;
+    if (field === null) return fail(`unknown key "${key}" (keys: quiet, max)`);
+    const ms = typeof value === 'string' || typeof value === 'number' ? parseDuration(value) : null;
+    if (ms === null) return fail(`${key} ${JSON.stringify(value)} is not a duration such as "20ms"`);
+    out[field] = ms;
+  }
+  if (out.maxWaitMs < out.quietMs)
+    return fail(`max (${out.maxWaitMs}ms) is shorter than quiet (${out.quietMs}ms)`);
+  return { debounce: out, errors: [] };
 }
 
 export async function loadControllerConfig(path: string): Promise<ControllerFileSettings> {
@@ -105,6 +174,7 @@ export async function loadControllerConfig(path: string): Promise<ControllerFile
       providerFile: null,
       docker: null,
       swarm: null,
+      debounce: DEFAULT_DEBOUNCE,
       errors: [
         configError('BERTH_FILE_READ', '', `cannot read ${path}: ${(err as Error).message}`, {
           provider: 'static',

@@ -2,8 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hashBody, type Snapshot, type SnapshotBody, verifySnapshot, writeFileAtomic } from '@berth/protocol';
+import { hashBody, type Snapshot, type SnapshotBody, writeFileAtomic } from '@berth/protocol';
 import { ErrorCodes } from '../compiler/error-codes.js';
+import { shareUnchanged } from './structural-sharing.js';
 
 export const DEFAULT_HISTORY = 20;
 const STATE_FORMAT = 1;
@@ -53,6 +54,8 @@ export class SnapshotStore {
     readonly warnings: readonly StoreWarning[],
     /** True when this open started a new epoch (first run, or the state was unusable). */
     readonly newEpoch: boolean,
+    /** Canonical JSON of the (frozen) elements of stored bodies, so each is serialised once. */
+    private readonly canonical: WeakMap<object, string>,
   ) {
     this.snapshots = snapshots;
     this.highest = highest;
@@ -77,14 +80,43 @@ export class SnapshotStore {
         join(dir, STATE_FILE),
         stateJson({ format: STATE_FORMAT, epoch, version: highest }),
       );
-      return new SnapshotStore(dir, epoch, [], highest, keep, now, warnings, true);
+      return new SnapshotStore(dir, epoch, [], highest, keep, now, warnings, true, new WeakMap());
     }
 
-    const snapshots: Snapshot[] = [];
+    const read: { path: string; snap: Snapshot | 'invalid' | null }[] = [];
     for (const file of files) {
       if (file.version > state.version) continue; // written before a crash, never announced
-      const snap = await readSnapshot(join(dir, file.name), file.version, state.epoch, warnings);
-      if (snap !== null) snapshots.push(snap);
+      const path = join(dir, file.name);
+      read.push({ path, snap: await readSnapshot(path, file.version, state.epoch) });
+    }
+    // Newest first, each body sharing the elements it has in common with the next newer one: the
+    // history costs one body in memory, and verifying it serialises only what differs.
+    const canonical = new WeakMap<object, string>();
+    const verified = new Set<Snapshot>();
+    let newer: SnapshotBody | undefined;
+    const loaded = read.flatMap((r) => (typeof r.snap === 'object' && r.snap !== null ? [r.snap] : []));
+    for (const snap of loaded.sort((a, b) => b.version - a.version)) {
+      let body: SnapshotBody;
+      try {
+        body = shareUnchanged(snap.body, newer, canonical, sameJson);
+      } catch {
+        continue; // not shaped like a body (a damaged file): reported below
+      }
+      const ok = hashBody(body, canonical) === snap.hash;
+      if (!ok) continue;
+      snap.body = body;
+      newer = body;
+      verified.add(snap);
+    }
+    const snapshots: Snapshot[] = [];
+    for (const { path, snap } of read) {
+      if (snap === null) continue; // an older epoch's leftover, pruned on the next publish
+      if (snap !== 'invalid' && verified.has(snap)) snapshots.push(snap);
+      else
+        warnings.push({
+          code: ErrorCodes.STORE_SNAPSHOT_INVALID,
+          message: `skipping invalid snapshot file ${path}`,
+        });
     }
     snapshots.sort((a, b) => a.version - b.version);
     const last = snapshots.at(-1);
@@ -96,7 +128,17 @@ export class SnapshotStore {
     }
     const current = last?.version === state.version ? snapshots : [];
     const highest = Math.max(state.version, maxOnDisk);
-    return new SnapshotStore(dir, state.epoch, current.slice(-keep), highest, keep, now, warnings, false);
+    return new SnapshotStore(
+      dir,
+      state.epoch,
+      current.slice(-keep),
+      highest,
+      keep,
+      now,
+      warnings,
+      false,
+      canonical,
+    );
   }
 
   get current(): Snapshot | null {
@@ -126,8 +168,11 @@ export class SnapshotStore {
   }
 
   private async publishNow(body: SnapshotBody): Promise<{ snapshot: Snapshot; changed: boolean }> {
-    const hash = hashBody(body);
     const current = this.current;
+    // Frozen rather than copied (a copy of a 10,000-route body costs more than compiling it), and
+    // sharing the unchanged elements of the current version: history costs memory per change.
+    const shared = shareUnchanged(body, current?.body, this.canonical);
+    const hash = hashBody(shared, this.canonical);
     if (current !== null && current.hash === hash) return { snapshot: current, changed: false };
 
     this.highest += 1;
@@ -136,13 +181,10 @@ export class SnapshotStore {
       version: this.highest,
       hash,
       createdAt: this.now().toISOString(),
-      // A private copy: the caller may keep mutating what it passed in.
-      body: structuredClone(body),
+      body: shared,
     };
-    await writeFileAtomic(
-      join(this.dir, fileName(snapshot.version)),
-      `${JSON.stringify(snapshot, null, 2)}\n`,
-    );
+    // Compact: only the controller reads these files back, and a pretty 10,000-route body is twice the bytes.
+    await writeFileAtomic(join(this.dir, fileName(snapshot.version)), `${JSON.stringify(snapshot)}\n`);
     await writeFileAtomic(
       join(this.dir, STATE_FILE),
       stateJson({ format: STATE_FORMAT, epoch: this.epoch, version: snapshot.version }),
@@ -231,24 +273,25 @@ function parseState(text: string): StateFile | null {
   return { format, epoch, version };
 }
 
+/** The parsed file; 'invalid' when it cannot be read or names another version; null for another epoch's. Hashes are checked by the caller. */
 async function readSnapshot(
   path: string,
   version: number,
   epoch: string,
-  warnings: StoreWarning[],
-): Promise<Snapshot | null> {
+): Promise<Snapshot | 'invalid' | null> {
   try {
     const snap = JSON.parse(await readFile(path, 'utf8')) as Snapshot;
-    if (snap.version === version && snap.epoch === epoch && verifySnapshot(snap)) return snap;
     if (snap.epoch !== epoch) return null; // an older epoch's leftover, pruned on the next publish
+    if (snap.version === version && typeof snap.body === 'object' && snap.body !== null) return snap;
   } catch {
-    // Reported below like any other invalid file.
+    // Reported like any other invalid file.
   }
-  warnings.push({
-    code: ErrorCodes.STORE_SNAPSHOT_INVALID,
-    message: `skipping invalid snapshot file ${path}`,
-  });
-  return null;
+  return 'invalid';
+}
+
+/** Bodies read back from files compare as written: equal JSON is equal canonical JSON. */
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function isCode(err: unknown, code: string): boolean {
