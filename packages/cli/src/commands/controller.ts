@@ -150,10 +150,11 @@ export const controllerCommand: Command = {
     'berth controller --file ./dynamic --entrypoint web=:80 --listen 0.0.0.0:7443 --advertise lb1.internal:7443',
   ],
   async run(v) {
+    const logger = createLogger('controller', str(v, 'log-level') ?? 'info');
+    // Before the controller's modules load (a second or more on a busy host): a warning they emit is JSON too.
+    logProcessWarnings(logger);
     // Loaded here, not at the top: `berth controller --help` needs none of fastify or the PKI.
     const { startController } = await import('@berth/controller');
-    const logger = createLogger('controller', str(v, 'log-level') ?? 'info');
-    logProcessWarnings(logger);
     const apiToken = readSecret(v, API_TOKEN, (code, message) => logger.warn({ code }, message));
     if (apiToken !== undefined && apiToken.length < MIN_API_TOKEN_LENGTH) {
       logger.warn(
