@@ -3,7 +3,7 @@
 import type { EntryPoint, HttpMiddleware, HttpRouter } from '@berth/config';
 import { compileRule, parseAddress, parseRule, rulePriority } from '@berth/config';
 import type { SnapshotBody } from '@berth/protocol';
-import { SNAPSHOT_SCHEMA } from '@berth/protocol';
+import { jsonEqual, SNAPSHOT_SCHEMA } from '@berth/protocol';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { ServerHealth } from '../health/server-health.js';
@@ -11,8 +11,9 @@ import { ALWAYS_AVAILABLE } from '../health/server-health.js';
 import type { Handler, Middleware } from '../http/context.js';
 import type { Forward } from '../http/forward-types.js';
 import { respondText } from '../http/respond-text.js';
+import type { ServiceMemo } from '../service/build-services.js';
 import { buildServices, resolveName } from '../service/build-services.js';
-import type { MiddlewareFactories } from './middleware-registry.js';
+import type { MiddlewareFactories, MiddlewareMemo } from './middleware-registry.js';
 import { MiddlewareProblem, MiddlewareRegistry } from './middleware-registry.js';
 import type { HostedEntry } from './router-table.js';
 import { RouterTable } from './router-table.js';
@@ -31,7 +32,36 @@ export interface RuntimeDeps {
   random?: () => number;
 }
 
-export type BuildResult = { ok: true; runtime: Runtime } | { ok: false; code: string; error: string };
+/**
+ * What one build leaves for the next, so an unchanged service, middleware or router is reused
+ * rather than built again (see `buildRuntime`). Only meaningful with the same deps.
+ */
+export interface BuildMemo {
+  readonly deps: Required<RuntimeDeps>;
+  readonly services: ReadonlyMap<string, ServiceMemo>;
+  readonly middlewares: ReadonlyMap<string, MiddlewareMemo>;
+  readonly routers: ReadonlyMap<string, RouterMemo>;
+}
+
+/** A router as compiled, and what it became on each entry point. */
+interface RouterMemo {
+  config: unknown;
+  compiled: CompiledRouter;
+  hosted: Map<
+    string,
+    { service: ServiceRuntime; middlewares: Middleware[]; tls: boolean; hosted: HostedEntry }
+  >;
+}
+
+interface CompiledRouter {
+  entry: Omit<RouterEntry, 'service'>;
+  hosts: HostedEntry['hosts'];
+  hostSuffixes: HostedEntry['hostSuffixes'];
+}
+
+export type BuildResult =
+  | { ok: true; runtime: Runtime; memo: BuildMemo }
+  | { ok: false; code: string; error: string };
 
 /** Until the node wires its forwarder in, a matched request is answered 502 rather than hanging. */
 const NO_FORWARD: Forward = async (ctx) => {
@@ -55,9 +85,15 @@ function defaults(deps: Partial<RuntimeDeps>): Required<RuntimeDeps> {
  * depth, so a body that would fail at request time is refused whole instead. A middleware that
  * cannot be built is the exception: it disables only the routers using it (`runtime.problems`).
  */
-export function buildRuntime(body: SnapshotBody, deps: Partial<RuntimeDeps> = {}): BuildResult {
+export function buildRuntime(
+  body: SnapshotBody,
+  deps: Partial<RuntimeDeps> = {},
+  previous?: BuildMemo,
+): BuildResult {
   try {
-    return { ok: true, runtime: build(body, defaults(deps)) };
+    const full = defaults(deps);
+    const usable = previous !== undefined && sameDeps(previous.deps, full) ? previous : undefined;
+    return { ok: true, ...build(body, full, usable) };
   } catch (err) {
     if (err instanceof SnapshotInvalid) return { ok: false, code: err.code, error: err.message };
     // A shape the checks above did not foresee: refusing it keeps the node serving the last one.
@@ -67,7 +103,26 @@ export function buildRuntime(body: SnapshotBody, deps: Partial<RuntimeDeps> = {}
   }
 }
 
-function build(body: SnapshotBody, deps: Required<RuntimeDeps>): Runtime {
+function sameDeps(a: Required<RuntimeDeps>, b: Required<RuntimeDeps>): boolean {
+  return (
+    a.forward === b.forward &&
+    a.health === b.health &&
+    a.middlewares === b.middlewares &&
+    a.logger === b.logger &&
+    a.random === b.random
+  );
+}
+
+/**
+ * `previous`: the memo of the live runtime's build. What did not change is reused: a service
+ * (balancer, sticky table, handler: see buildServices), a middleware with its state, a router's
+ * compiled rule, and the entry of a router whose service and middlewares are the same instances.
+ */
+function build(
+  body: SnapshotBody,
+  deps: Required<RuntimeDeps>,
+  previous: BuildMemo | undefined,
+): { runtime: Runtime; memo: BuildMemo } {
   if (!isRecord(body)) throw new SnapshotInvalid('snapshot body is not an object');
   if (body.schema !== SNAPSHOT_SCHEMA) {
     throw new SnapshotInvalid(
@@ -91,7 +146,8 @@ function build(body: SnapshotBody, deps: Required<RuntimeDeps>): Runtime {
     if (isRecord(ep.http?.tls)) epTls.add(name);
   }
 
-  const services = buildServices(body.http.services, deps);
+  const serviceMemo = new Map<string, ServiceMemo>();
+  const services = buildServices(body.http.services, deps, previous?.services, serviceMemo);
   const origins = new Set<string>();
   for (const service of services.values()) for (const server of service.servers) origins.add(server.origin);
 
@@ -99,12 +155,19 @@ function build(body: SnapshotBody, deps: Required<RuntimeDeps>): Runtime {
     (isRecord(body.http.middlewares) ? body.http.middlewares : {}) as Record<string, HttpMiddleware>,
     deps.middlewares,
     deps.logger,
+    previous?.middlewares,
   );
   const problems: RuntimeProblem[] = [];
   const perEntryPoint = new Map<string, HostedEntry[]>();
   for (const name of entryPoints.keys()) perEntryPoint.set(name, []);
+  const routerMemo = new Map<string, RouterMemo>();
   for (const [name, router] of Object.entries(body.http.routers)) {
-    const { hosted, service } = compileRouter(name, router, services);
+    const prev = previous?.routers.get(name);
+    const same = prev !== undefined && (prev.config === router || jsonEqual(prev.config, router));
+    const compiled = same ? prev.compiled : compileRouter(name, router);
+    const service = routerService(name, router, services);
+    const memo: RouterMemo = { config: router, compiled, hosted: new Map() };
+    routerMemo.set(name, memo);
     const own = chain(name, Array.isArray(router.middlewares) ? router.middlewares : [], registry, problems);
     if (own === undefined) continue;
     // Traefik binds a router without entryPoints to every entry point.
@@ -115,20 +178,50 @@ function build(body: SnapshotBody, deps: Required<RuntimeDeps>): Runtime {
       if (list === undefined) continue;
       const outer = chain(name, epMiddlewares.get(ep) ?? [], registry, problems);
       if (outer === undefined) continue;
-      const handler = wrap([...outer, ...own], service.handler);
+      const middlewares = outer.length === 0 ? own : own.length === 0 ? outer : [...outer, ...own];
       const tls = isRecord(router.tls) || epTls.has(ep);
-      const direct = outer.length + own.length === 0 ? service.direct : undefined;
-      list.push({
-        ...hosted,
-        entry: { ...hosted.entry, handler, ...(tls ? { tls } : {}), ...(direct ? { direct } : {}) },
-      });
+      const before = same ? prev.hosted.get(ep) : undefined;
+      let hosted: HostedEntry;
+      if (
+        before !== undefined &&
+        before.service === service.runtime &&
+        before.tls === tls &&
+        sameList(before.middlewares, middlewares)
+      ) {
+        hosted = before.hosted;
+      } else {
+        const handler = wrap(middlewares, service.runtime.handler);
+        const direct = middlewares.length === 0 ? service.runtime.direct : undefined;
+        hosted = {
+          hosts: compiled.hosts,
+          hostSuffixes: compiled.hostSuffixes,
+          entry: {
+            ...compiled.entry,
+            service: service.name,
+            handler,
+            ...(tls ? { tls } : {}),
+            ...(direct ? { direct } : {}),
+          },
+        };
+      }
+      memo.hosted.set(ep, { service: service.runtime, middlewares, tls, hosted });
+      list.push(hosted);
     }
   }
 
   const routers = new Map<string, RouterTable>();
   for (const [ep, list] of perEntryPoint) routers.set(ep, new RouterTable(list.sort(byPriority)));
 
-  return { entryPoints, routers, services, origins, problems };
+  return {
+    runtime: { entryPoints, routers, services, origins, problems },
+    memo: { deps, services: serviceMemo, middlewares: registry.memo, routers: routerMemo },
+  };
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The router's middlewares, or undefined (and a problem recorded) when one cannot be built. */
@@ -160,11 +253,7 @@ function wrap(middlewares: readonly Middleware[], inner: Handler): Handler {
   return handler;
 }
 
-function compileRouter(
-  name: string,
-  router: HttpRouter,
-  services: ReadonlyMap<string, ServiceRuntime>,
-): { hosted: HostedEntry; service: ServiceRuntime } {
+function compileRouter(name: string, router: HttpRouter): CompiledRouter {
   if (!isRecord(router) || typeof router.rule !== 'string')
     throw new SnapshotInvalid(`router "${name}": no rule`);
   const parsed = parseRule(router.rule);
@@ -174,16 +263,27 @@ function compileRouter(
       `router "${name}": rule ${JSON.stringify(router.rule)}: ${message} at column ${column} (${code})`,
     );
   }
-  const serviceName = resolveName(String(router.service), (key) => services.has(key));
-  const service = serviceName === undefined ? undefined : services.get(serviceName);
-  if (serviceName === undefined || service === undefined) {
-    throw new SnapshotInvalid(`router "${name}": service "${router.service}" does not exist`);
-  }
   const compiled = compileRule(parsed.ast);
   // Traefik treats priority 0 as unset, so the rule length decides.
   const priority = router.priority ? router.priority : rulePriority(router.rule);
-  const entry: RouterEntry = { name, service: serviceName, priority, match: compiled.match };
-  return { hosted: { entry, hosts: compiled.hosts, hostSuffixes: compiled.hostSuffixes ?? null }, service };
+  return {
+    entry: { name, priority, match: compiled.match },
+    hosts: compiled.hosts,
+    hostSuffixes: compiled.hostSuffixes ?? null,
+  };
+}
+
+function routerService(
+  name: string,
+  router: HttpRouter,
+  services: ReadonlyMap<string, ServiceRuntime>,
+): { name: string; runtime: ServiceRuntime } {
+  const serviceName = resolveName(String(router.service), (key) => services.has(key));
+  const runtime = serviceName === undefined ? undefined : services.get(serviceName);
+  if (serviceName === undefined || runtime === undefined) {
+    throw new SnapshotInvalid(`router "${name}": service "${router.service}" does not exist`);
+  }
+  return { name: serviceName, runtime };
 }
 
 /** Highest priority first; equal priorities by router name, so every node orders them alike. */
