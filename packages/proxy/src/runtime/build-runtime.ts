@@ -70,12 +70,18 @@ const NO_FORWARD: Forward = async (ctx) => {
   return { kind: 'error', reason: 'connect', responseStarted: false };
 };
 
+/** One object, so two builds without factories count as having the same deps. */
+const NO_MIDDLEWARES: MiddlewareFactories = {};
+
+/** Likewise for the logger, so two builds without one can share their parts. */
+const NO_LOGGER = pino({ enabled: false });
+
 function defaults(deps: Partial<RuntimeDeps>): Required<RuntimeDeps> {
   return {
     forward: deps.forward ?? NO_FORWARD,
     health: deps.health ?? ALWAYS_AVAILABLE,
-    middlewares: deps.middlewares ?? {},
-    logger: deps.logger ?? pino({ enabled: false }),
+    middlewares: deps.middlewares ?? NO_MIDDLEWARES,
+    logger: deps.logger ?? NO_LOGGER,
     random: deps.random ?? Math.random,
   };
 }
