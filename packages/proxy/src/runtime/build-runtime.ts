@@ -47,10 +47,16 @@ export interface BuildMemo {
 interface RouterMemo {
   config: unknown;
   compiled: CompiledRouter;
-  hosted: Map<
-    string,
-    { service: ServiceRuntime; middlewares: Middleware[]; tls: boolean; hosted: HostedEntry }
-  >;
+  hosted: readonly HostedMemo[];
+}
+
+/** A router's entry on one entry point, and what it was composed of. */
+interface HostedMemo {
+  ep: string;
+  service: ServiceRuntime;
+  middlewares: readonly Middleware[];
+  tls: boolean;
+  hosted: HostedEntry;
 }
 
 interface CompiledRouter {
@@ -166,39 +172,54 @@ function build(
   const problems: RuntimeProblem[] = [];
   const perEntryPoint = new Map<string, HostedEntry[]>();
   for (const name of entryPoints.keys()) perEntryPoint.set(name, []);
+  const allEntryPoints = [...entryPoints.keys()];
   const routerMemo = new Map<string, RouterMemo>();
-  for (const [name, router] of Object.entries(body.http.routers)) {
+  const routerConfigs = body.http.routers;
+  for (const name of Object.keys(routerConfigs)) {
+    const router = routerConfigs[name] as HttpRouter;
     const prev = previous?.routers.get(name);
     const same = prev !== undefined && (prev.config === router || jsonEqual(prev.config, router));
     const compiled = same ? prev.compiled : compileRouter(name, router);
     const service = routerService(name, router, services);
-    const memo: RouterMemo = { config: router, compiled, hosted: new Map() };
-    routerMemo.set(name, memo);
-    const own = chain(name, Array.isArray(router.middlewares) ? router.middlewares : [], registry, problems);
-    if (own === undefined) continue;
+    const own = chain(
+      name,
+      Array.isArray(router.middlewares) ? router.middlewares : NONE,
+      registry,
+      problems,
+    );
+    if (own === undefined) {
+      routerMemo.set(name, { config: router, compiled, hosted: [] });
+      continue;
+    }
     // Traefik binds a router without entryPoints to every entry point.
-    const targets = router.entryPoints?.length ? router.entryPoints : [...entryPoints.keys()];
+    const targets = router.entryPoints?.length ? router.entryPoints : allEntryPoints;
+    const hostedMemo: HostedMemo[] = [];
+    // The previous memo whole, when every entry it made is made again (the common case).
+    let unchanged = same && prev.config === router;
     for (const ep of targets) {
       // A name that is not an entry point is skipped, as Traefik does, rather than failing the whole body.
       const list = perEntryPoint.get(ep);
       if (list === undefined) continue;
-      const outer = chain(name, epMiddlewares.get(ep) ?? [], registry, problems);
+      const outer = chain(name, epMiddlewares.get(ep) ?? NONE, registry, problems);
       if (outer === undefined) continue;
       const middlewares = outer.length === 0 ? own : own.length === 0 ? outer : [...outer, ...own];
       const tls = isRecord(router.tls) || epTls.has(ep);
-      const before = same ? prev.hosted.get(ep) : undefined;
-      let hosted: HostedEntry;
+      const index = hostedMemo.length;
+      const before = same ? prev.hosted[index] : undefined;
+      let made: HostedMemo;
       if (
         before !== undefined &&
-        before.service === service.runtime &&
+        before.ep === ep &&
+        before.service === service &&
         before.tls === tls &&
         sameList(before.middlewares, middlewares)
       ) {
-        hosted = before.hosted;
+        made = before;
       } else {
-        const handler = wrap(middlewares, service.runtime.handler);
-        const direct = middlewares.length === 0 ? service.runtime.direct : undefined;
-        hosted = {
+        unchanged = false;
+        const handler = wrap(middlewares, service.handler);
+        const direct = middlewares.length === 0 ? service.direct : undefined;
+        const hosted: HostedEntry = {
           hosts: compiled.hosts,
           hostSuffixes: compiled.hostSuffixes,
           entry: {
@@ -209,10 +230,17 @@ function build(
             ...(direct ? { direct } : {}),
           },
         };
+        made = { ep, service, middlewares, tls, hosted };
       }
-      memo.hosted.set(ep, { service: service.runtime, middlewares, tls, hosted });
-      list.push(hosted);
+      hostedMemo.push(made);
+      list.push(made.hosted);
     }
+    routerMemo.set(
+      name,
+      unchanged && prev !== undefined && prev.hosted.length === hostedMemo.length
+        ? prev
+        : { config: router, compiled, hosted: hostedMemo },
+    );
   }
 
   const routers = new Map<string, RouterTable>();
@@ -223,6 +251,9 @@ function build(
     memo: { deps, services: serviceMemo, middlewares: registry.memo, routers: routerMemo },
   };
 }
+
+const NONE: readonly string[] = [];
+const NONE_BUILT: readonly Middleware[] = [];
 
 function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a.length !== b.length) return false;
@@ -236,7 +267,8 @@ function chain(
   names: readonly string[],
   registry: MiddlewareRegistry,
   problems: RuntimeProblem[],
-): Middleware[] | undefined {
+): readonly Middleware[] | undefined {
+  if (names.length === 0) return NONE_BUILT;
   const out: Middleware[] = [];
   for (const middleware of names) {
     try {
@@ -283,13 +315,17 @@ function routerService(
   name: string,
   router: HttpRouter,
   services: ReadonlyMap<string, ServiceRuntime>,
-): { name: string; runtime: ServiceRuntime } {
-  const serviceName = resolveName(String(router.service), (key) => services.has(key));
+): ServiceRuntime {
+  const ref = String(router.service);
+  // Most routers name their service exactly.
+  const exact = services.get(ref);
+  if (exact !== undefined) return exact;
+  const serviceName = resolveName(ref, (key) => services.has(key));
   const runtime = serviceName === undefined ? undefined : services.get(serviceName);
-  if (serviceName === undefined || runtime === undefined) {
+  if (runtime === undefined) {
     throw new SnapshotInvalid(`router "${name}": service "${router.service}" does not exist`);
   }
-  return { name: serviceName, runtime };
+  return runtime;
 }
 
 /** Highest priority first; equal priorities by router name, so every node orders them alike. */
