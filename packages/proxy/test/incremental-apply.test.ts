@@ -71,6 +71,10 @@ describe('incremental runtime build', () => {
       }
       assert.ok(r2.services.get('blog'));
       assert.ok(entry(r2, 'blog'));
+      assert.notEqual(r2.routers.get('web'), r1.routers.get('web'), 'a new router: a new table');
+      const again = buildRuntime(copy(b), deps, second.memo);
+      assert.ok(again.ok);
+      assert.equal(again.runtime.routers.get('web'), r2.routers.get('web'), 'same routers: same table');
     });
   }
 

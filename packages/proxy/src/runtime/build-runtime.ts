@@ -41,6 +41,8 @@ export interface BuildMemo {
   readonly services: ReadonlyMap<string, ServiceMemo>;
   readonly middlewares: ReadonlyMap<string, MiddlewareMemo>;
   readonly routers: ReadonlyMap<string, RouterMemo>;
+  /** Each entry point's table and the entries it was built from, in order. */
+  readonly tables: ReadonlyMap<string, { entries: readonly HostedEntry[]; table: RouterTable }>;
 }
 
 /** A router as compiled, and what it became on each entry point. */
@@ -244,11 +246,20 @@ function build(
   }
 
   const routers = new Map<string, RouterTable>();
-  for (const [ep, list] of perEntryPoint) routers.set(ep, new RouterTable(list.sort(byPriority)));
+  const tables = new Map<string, { entries: readonly HostedEntry[]; table: RouterTable }>();
+  for (const [ep, list] of perEntryPoint) {
+    list.sort(byPriority);
+    // The same entries in the same order (a change to services or middlewares only): the same table.
+    const before = previous?.tables.get(ep);
+    const table =
+      before !== undefined && sameList(before.entries, list) ? before.table : new RouterTable(list);
+    routers.set(ep, table);
+    tables.set(ep, { entries: list, table });
+  }
 
   return {
     runtime: { entryPoints, routers, services, origins, problems },
-    memo: { deps, services: serviceMemo, middlewares: registry.memo, routers: routerMemo },
+    memo: { deps, services: serviceMemo, middlewares: registry.memo, routers: routerMemo, tables },
   };
 }
 

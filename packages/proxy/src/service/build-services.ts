@@ -63,7 +63,7 @@ export function buildServices(
   };
 
   const get = (ref: string, from: string): ServiceRuntime => {
-    const name = resolveName(ref, (key) => Object.hasOwn(config, key));
+    const name = Object.hasOwn(config, ref) ? ref : resolveName(ref, (key) => Object.hasOwn(config, key));
     if (name === undefined) throw new SnapshotInvalid(`service "${from}": service "${ref}" does not exist`);
     const done = built.get(name);
     if (done) return done;
