@@ -41,12 +41,20 @@ const baseText = JSON.stringify(baseBody);
 const nextText = JSON.stringify(nextBody);
 const overrides = Object.fromEntries(Object.keys(baseBody.entryPoints).map((n) => [n, '127.0.0.1:0']));
 const plane = new DataPlane({ logger: pino({ enabled: false }), entryPointOverrides: overrides });
+// Wall time, and the process's CPU time (steadier on a shared machine: another process's load
+// stretches the first, hardly the second).
+const cpu = [];
 const timed = async (body) => {
   const t = process.hrtime.bigint();
+  const c = process.cpuUsage();
   const r = await plane.apply(body);
+  const used = process.cpuUsage(c);
   if (!r.ok) throw new Error(r.error);
+  cpu.push((used.user + used.system) / 1000);
   return Number(process.hrtime.bigint() - t) / 1e6;
 };
+const fullCpu = [];
+const deltaCpu = [];
 const first = await timed(JSON.parse(baseText));
 const full = [];
 const delta = [];
@@ -54,13 +62,18 @@ for (let i = 0; i < runs; i++) {
   // Full: the base then the next body, both parsed afresh (no shared objects).
   await timed(JSON.parse(baseText));
   full.push(await timed(JSON.parse(nextText)));
+  fullCpu.push(cpu.at(-1));
   // Delta: the next body built on the live base with the delta's ops.
   const base = JSON.parse(baseText);
   await timed(base);
   delta.push(await timed(applyDelta(base, ops)));
+  deltaCpu.push(cpu.at(-1));
 }
 await plane.close();
 console.log(`routes: ${count} → ${count + 1}; ops: ${ops.length}`);
 console.log(
   `node apply (DataPlane.apply, median of ${runs}): first ${first.toFixed(1)} ms, one-route change as full snapshot ${median(full).toFixed(1)} ms, as delta ${median(delta).toFixed(1)} ms`,
+);
+console.log(
+  `node apply CPU time (median): full snapshot ${median(fullCpu).toFixed(1)} ms, delta ${median(deltaCpu).toFixed(1)} ms`,
 );
