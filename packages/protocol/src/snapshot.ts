@@ -57,18 +57,33 @@ export interface SnapshotSignature {
 }
 
 /**
+ * Canonical JSON texts of a body's collections and their members (depth 2 and 3: `http.routers`,
+ * `http.routers.web`), by object identity. applyDelta shares every subtree a delta leaves
+ * untouched with its base, so hashing the result with the cache the base was hashed with
+ * serialises only what the delta changed; the hash is still computed over the full body's bytes.
+ * Sound because bodies are never mutated once hashed (a delta copies what it changes).
+ */
+export type CanonicalCache = WeakMap<object, string>;
+
+/** Depths whose objects a CanonicalCache keeps: collections and their members. */
+const CACHED_FROM = 2;
+const CACHED_TO = 3;
+
+/**
  * JSON with object keys sorted at every level, so equal bodies hash equally whatever the
  * order providers produced them in. `undefined` members are dropped, as JSON.stringify does.
- * `memo` holds the canonical JSON of objects that cannot change any more (the caller fills
- * it, e.g. per element of a frozen body): those are looked up, not serialised again.
+ * `cache`: see CanonicalCache; the text is the same with or without it. A cache the caller
+ * filled itself (the controller's store: the text of each frozen element) is read the same way.
  */
-export function canonicalJson(value: unknown, memo?: WeakMap<object, string>): string {
+export function canonicalJson(value: unknown, cache?: CanonicalCache): string {
+  return cache === undefined ? canonical(value) : cachedCanonical(value, cache, 0);
+}
+
+function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') {
     const out = JSON.stringify(value);
     return out === undefined ? 'null' : out;
   }
-  const known = memo?.get(value);
-  if (known !== undefined) return known;
   let out: string;
   // Plain loops and string appends: this runs over every element of a 10,000-route body.
   if (Array.isArray(value)) {
@@ -76,7 +91,7 @@ export function canonicalJson(value: unknown, memo?: WeakMap<object, string>): s
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out += ',';
       const v: unknown = value[i];
-      out += v === undefined ? 'null' : canonicalJson(v, memo);
+      out += v === undefined ? 'null' : canonical(v);
     }
     out += ']';
   } else {
@@ -90,18 +105,41 @@ export function canonicalJson(value: unknown, memo?: WeakMap<object, string>): s
       if (v === undefined) continue;
       if (!first) out += ',';
       first = false;
-      out += `${JSON.stringify(key)}:${canonicalJson(v, memo)}`;
+      out += `${JSON.stringify(key)}:${canonical(v)}`;
     }
     out += '}';
   }
   return out;
 }
 
-export function hashBody(body: SnapshotBody, memo?: WeakMap<object, string>): string {
-  return createHash('sha256').update(canonicalJson(body, memo)).digest('hex');
+function cachedCanonical(value: unknown, cache: CanonicalCache, depth: number): string {
+  if (value === null || typeof value !== 'object' || depth > CACHED_TO) return canonical(value);
+  const cached = depth >= CACHED_FROM ? cache.get(value) : undefined;
+  if (cached !== undefined) return cached;
+  const next = depth + 1;
+  let text: string;
+  if (Array.isArray(value)) {
+    text = `[${value.map((v) => (v === undefined ? 'null' : cachedCanonical(v, cache, next))).join(',')}]`;
+  } else {
+    const object = value as Record<string, unknown>;
+    const keys = Object.keys(object).sort();
+    const parts: string[] = [];
+    for (const key of keys) {
+      const v = object[key];
+      if (v !== undefined) parts.push(`${JSON.stringify(key)}:${cachedCanonical(v, cache, next)}`);
+    }
+    text = `{${parts.join(',')}}`;
+  }
+  if (depth >= CACHED_FROM) cache.set(value, text);
+  return text;
+}
+
+/** sha256 (hex) of the canonical JSON of `body`; `cache` only saves work (see CanonicalCache). */
+export function hashBody(body: SnapshotBody, cache?: CanonicalCache): string {
+  return createHash('sha256').update(canonicalJson(body, cache)).digest('hex');
 }
 
 /** True when the envelope's hash is the hash of its body. */
-export function verifySnapshot(snapshot: Snapshot): boolean {
-  return hashBody(snapshot.body) === snapshot.hash;
+export function verifySnapshot(snapshot: Snapshot, cache?: CanonicalCache): boolean {
+  return hashBody(snapshot.body, cache) === snapshot.hash;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   applyDelta,
+  type CanonicalCache,
   canonicalJson,
   DeltaError,
   type DeltaOp,
@@ -270,6 +271,11 @@ describe('snapshot deltas', () => {
           `seed ${seed}, run ${run}, base ${b} of ${history.length - 1}`,
         );
         assert.equal(hashBody(applied), hashBody(next));
+        // As a node does: the base hashed (verified) with a cache, then the delta's result with it.
+        const cache: CanonicalCache = new WeakMap();
+        assert.equal(hashBody(from, cache), hashBody(from));
+        assert.equal(canonicalJson(applied, cache), canonicalJson(next));
+        assert.equal(hashBody(applied, cache), hashBody(next));
         assert.deepEqual(diffSnapshot(applied, next), []);
       }
       // Applying never changed any version in the history.
@@ -294,5 +300,20 @@ describe('snapshot deltas', () => {
     assert.equal(ops.length, 1);
     assert.ok(JSON.stringify(ops).length < 2048);
     assert.equal(hashBody(applyDelta(big, ops)), hashBody(next));
+
+    // The node's incremental hash: the same full-body hash, and a wrong op still does not match.
+    const cache: CanonicalCache = new WeakMap();
+    const baseHash = hashBody(big, cache);
+    assert.equal(hashBody(applyDelta(big, ops), cache), hashBody(next));
+    const evil = { rule: 'Host(`evil.test`)', service: 'svc-1', priority: 10 };
+    const forged = applyDelta(big, [{ op: 'set', path: ['http', 'routers', 'route-new'], value: evil }]);
+    assert.notEqual(hashBody(forged, cache), hashBody(next));
+    const servers = ['http', 'services', 'svc-7', 'loadBalancer', 'servers'];
+    const tampered = applyDelta(big, [
+      { op: 'set', path: servers, value: [{ url: 'http://evil.test' }] },
+      ...ops,
+    ]);
+    assert.notEqual(hashBody(tampered, cache), hashBody(next));
+    assert.equal(hashBody(big, cache), baseHash);
   });
 });

@@ -20,6 +20,7 @@ import { PoolCache } from './http/pool-cache.js';
 import { TransportTable } from './http/servers-transport.js';
 import { AccessLog } from './observability/access-log.js';
 import { NodeMetrics, recordRequest } from './observability/node-metrics.js';
+import type { BuildMemo } from './runtime/build-runtime.js';
 import { buildRuntime } from './runtime/build-runtime.js';
 import { RuntimeSwitch, StagedRuntime } from './runtime/runtime-switch.js';
 import { TcpDataPlane } from './tcp/tcp-data-plane.js';
@@ -104,6 +105,8 @@ export class DataPlane {
   readonly #nodeName: string;
   readonly #onRequestEnd: ((ctx: RequestRecord) => void) | undefined;
   readonly #runtimes = new RuntimeSwitch();
+  /** What built the live runtime: the next build reuses its unchanged services, middlewares and routers. */
+  #memo: BuildMemo | undefined;
   readonly #pools: PoolCache;
   /** Server connections of the raw HTTP/1.1 fast path (http/fast/). */
   readonly #fastPools = new UpstreamPools();
@@ -225,12 +228,17 @@ export class DataPlane {
 
   async #apply(body: SnapshotBody): Promise<ApplyResult> {
     if (this.#closed) return { ok: false, code: DATA_PLANE_CLOSED, error: 'the data plane is closed' };
-    const built = buildRuntime(body, {
-      forward: this.forward,
-      health: this.health,
-      middlewares: middlewareFactories,
-      logger: this.#logger,
-    });
+    const built = buildRuntime(
+      body,
+      {
+        forward: this.forward,
+        health: this.health,
+        middlewares: middlewareFactories,
+        logger: this.#logger,
+        random: Math.random,
+      },
+      this.#memo,
+    );
     if (!built.ok) return built;
     const runtime = built.runtime;
     for (const p of runtime.problems) {
@@ -271,6 +279,7 @@ export class DataPlane {
 
     this.#transportSource.transports = transports;
     this.#runtimes.swap(runtime);
+    this.#memo = built.memo;
     this.health.update(body);
     this.metrics.retain(body);
     this.accessLog.update(body.accessLog);

@@ -1,5 +1,6 @@
 // The node's link to the controller: joins with the token, applies snapshots whole or not at all, acks or nacks, caches.
 import {
+  type CanonicalCache,
   CLOSE_NODE_REVOKED,
   CLOSE_PROTOCOL_VERSION,
   createNodeKeyAndCsr,
@@ -111,6 +112,11 @@ export class Agent {
     Required<Pick<AgentOptions, 'heartbeatMs' | 'reconnectInitialMs' | 'reconnectMaxMs' | 'leaveTimeoutMs'>>;
   readonly #log: Logger;
   #applied: Snapshot | null = null;
+  /**
+   * Canonical texts of the verified bodies' routers, services... by identity: a delta's result
+   * shares the untouched ones with its base, so its full-body hash re-serialises only what changed.
+   */
+  readonly #canonical: CanonicalCache = new WeakMap();
   #ws: WebSocket | null = null;
   #state: AgentState = 'idle';
   #attempt = 0;
@@ -613,7 +619,7 @@ export class Agent {
 
   /** Why `snapshot` cannot be trusted (its hash, its signature), or null. */
   #verify(snapshot: Snapshot): { code: string; error: string } | null {
-    if (!verifySnapshot(snapshot))
+    if (!verifySnapshot(snapshot, this.#canonical))
       return { code: ProtocolErrorCodes.HashMismatch, error: 'snapshot body does not match its hash' };
     // #ca is set before any connection opens: it is the CA the join token pins.
     const signed =

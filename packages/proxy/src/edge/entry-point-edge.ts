@@ -53,7 +53,10 @@ export function entryPointNeedsFrontDoor(
   if (entryPoint.proxyProtocol !== undefined) return true;
   if (tcp !== undefined && (tcp.tlsRoutes.length > 0 || tcp.plainRoutes.length > 0)) return true;
   if (entryPoint.http?.tls !== undefined) return true;
-  return Object.values(body.http?.routers ?? {}).some(
-    (router) => router.tls !== undefined && boundTo(router, name),
-  );
+  const routers = body.http?.routers ?? {};
+  for (const key of Object.keys(routers)) {
+    const router = routers[key];
+    if (router !== undefined && router.tls !== undefined && boundTo(router, name)) return true;
+  }
+  return false;
 }

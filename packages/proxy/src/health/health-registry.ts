@@ -1,6 +1,7 @@
 // Server health across snapshots: active checkers and passive records per (service, server URL).
 import type { HttpLoadBalancer, ServersTransport } from '@berth/config';
 import type { ServerStatusReport, SnapshotBody } from '@berth/protocol';
+import { jsonEqual } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { Agent, Dispatcher } from 'undici';
 import { undici } from '../http/undici-loader.js';
@@ -36,6 +37,8 @@ interface ServiceEntry {
   /** Keyed by normalised URL (`URL.href`), which is what `ServerTarget.url.href` gives. */
   servers: Map<string, ServerEntry>;
   passive: PassiveSettings | null;
+  /** The loadBalancer and servers transport last applied: the same again changes nothing. */
+  applied: { lb: unknown; transport: unknown } | null;
 }
 
 function probeTls(transport: ServersTransport | undefined): ProbeTls {
@@ -104,7 +107,20 @@ export class HealthRegistry implements ServerHealth {
       if (lb === undefined || !Array.isArray(lb.servers)) continue;
       seen.add(name);
       const transport = lb.serversTransport ? transports[lb.serversTransport] : undefined;
+      const applied = this.#services.get(name)?.applied;
+      if (
+        applied != null &&
+        (applied.lb === lb || jsonEqual(applied.lb, lb)) &&
+        (applied.transport === transport || jsonEqual(applied.transport, transport))
+      ) {
+        // Unchanged: checkers keep running, nothing to parse again. Kept current for identity.
+        applied.lb = lb;
+        applied.transport = transport;
+        continue;
+      }
       this.#updateService(name, lb, probeTls(transport));
+      const svc = this.#services.get(name);
+      if (svc !== undefined) svc.applied = { lb, transport };
     }
     for (const [name, svc] of this.#services) {
       if (seen.has(name)) continue;
@@ -116,7 +132,7 @@ export class HealthRegistry implements ServerHealth {
   #updateService(name: string, lb: HttpLoadBalancer, tls: ProbeTls): void {
     let svc = this.#services.get(name);
     if (svc === undefined) {
-      svc = { servers: new Map(), passive: null };
+      svc = { servers: new Map(), passive: null, applied: null };
       this.#services.set(name, svc);
     }
     svc.passive = lb.passiveHealthCheck ? resolvePassive(lb.passiveHealthCheck) : null;

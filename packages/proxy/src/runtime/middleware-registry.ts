@@ -1,5 +1,6 @@
 // Builds each named middleware of a snapshot once, on first use, and remembers why one cannot be built.
 import type { HttpMiddleware } from '@berth/config';
+import { jsonEqual } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { Middleware, MiddlewareFactory } from '../http/context.js';
 import { MiddlewareConfigError } from '../http/context.js';
@@ -32,21 +33,40 @@ export class MiddlewareProblem extends Error {
   }
 }
 
+type Built = Middleware | MiddlewareProblem;
+
+/** What a build remembers of a middleware: its configuration, and the middlewares it resolved (a chain's members). */
+export interface MiddlewareMemo {
+  config: unknown;
+  built: Middleware;
+  refs: readonly (readonly [string, Built])[];
+}
+
 export class MiddlewareRegistry {
   readonly #config: Readonly<Record<string, HttpMiddleware>>;
   readonly #factories: MiddlewareFactories;
   readonly #logger: Logger;
-  readonly #built = new Map<string, Middleware | MiddlewareProblem>();
+  readonly #built = new Map<string, Built>();
   readonly #building = new Set<string>();
+  readonly #previous: ReadonlyMap<string, MiddlewareMemo> | undefined;
+  /** Every middleware built or reused by this registry, for the next snapshot's. */
+  readonly memo = new Map<string, MiddlewareMemo>();
 
+  /**
+   * `previous`: the memo of the live runtime's registry. A middleware whose configuration is
+   * unchanged and whose members resolve to the very instances they did is reused, with its state
+   * (rate limits, circuit breakers, in-flight counts).
+   */
   constructor(
     config: Readonly<Record<string, HttpMiddleware>>,
     factories: MiddlewareFactories,
     logger: Logger,
+    previous?: ReadonlyMap<string, MiddlewareMemo>,
   ) {
     this.#config = config;
     this.#factories = factories;
     this.#logger = logger;
+    this.#previous = previous;
   }
 
   /** The middleware named `ref` (`name` or `name@provider`), built once; throws MiddlewareProblem. */
@@ -64,7 +84,7 @@ export class MiddlewareRegistry {
         );
       }
       this.#building.add(name);
-      built = this.#build(name);
+      built = this.#reuse(name) ?? this.#build(name);
       this.#building.delete(name);
       this.#built.set(name, built);
     }
@@ -72,7 +92,27 @@ export class MiddlewareRegistry {
     return built;
   }
 
-  #build(name: string): Middleware | MiddlewareProblem {
+  /** `get` without throwing: the instance or the problem. */
+  #resolve(ref: string): Built {
+    try {
+      return this.get(ref);
+    } catch (err) {
+      if (err instanceof MiddlewareProblem) return err;
+      throw err;
+    }
+  }
+
+  #reuse(name: string): Middleware | undefined {
+    const prev = this.#previous?.get(name);
+    if (prev === undefined) return undefined;
+    const config = Object.hasOwn(this.#config, name) ? this.#config[name] : undefined;
+    if (!(prev.config === config || jsonEqual(prev.config, config))) return undefined;
+    for (const [ref, built] of prev.refs) if (this.#resolve(ref) !== built) return undefined;
+    this.memo.set(name, prev.config === config ? prev : { ...prev, config });
+    return prev.built;
+  }
+
+  #build(name: string): Built {
     const config = Object.hasOwn(this.#config, name) ? this.#config[name] : undefined;
     if (typeof config !== 'object' || config === null) {
       return new MiddlewareProblem(MiddlewareProblemCodes.MISSING, `middleware "${name}" does not exist`);
@@ -92,12 +132,20 @@ export class MiddlewareRegistry {
         `middleware "${name}": kind "${kind}" is not supported by this node`,
       );
     }
+    const refs: [string, Built][] = [];
     try {
-      return factory(config[kind] as NonNullable<HttpMiddleware[keyof HttpMiddleware]>, {
+      const built = factory(config[kind] as NonNullable<HttpMiddleware[keyof HttpMiddleware]>, {
         name,
         logger: this.#logger.child({ middleware: name }),
-        resolve: (other) => this.get(other),
+        resolve: (other) => {
+          const member = this.#resolve(other);
+          refs.push([other, member]);
+          if (member instanceof MiddlewareProblem) throw member;
+          return member;
+        },
       });
+      this.memo.set(name, { config, built, refs });
+      return built;
     } catch (err) {
       if (err instanceof MiddlewareProblem) {
         // A chain is as broken as the member it cannot build.

@@ -1,5 +1,6 @@
 // Builds every service of a snapshot into a ServiceRuntime with its handler, children before parents.
 import type { HttpLoadBalancer, HttpService, MirroringService, WeightedService } from '@berth/config';
+import { jsonEqual } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { Balancer } from '../balancer/balancer.js';
 import { PowerOfTwoChoices } from '../balancer/power-of-two-choices.js';
@@ -27,18 +28,42 @@ const NEVER: Balancer<ServerTarget> = { next: () => undefined };
 const MAX_DEPTH = 64;
 
 /**
+ * What a build remembers of each service so the next build can reuse it: its configuration as
+ * built, and the services it named (weighted, mirroring) with the runtimes they resolved to.
+ */
+export interface ServiceMemo {
+  config: unknown;
+  runtime: ServiceRuntime;
+  refs: readonly (readonly [string, ServiceRuntime])[];
+}
+
+/**
  * Weighted and mirroring services are built after the services they name, depth first; a
  * missing name or a cycle refuses the body (the controller's compiler reports those first).
+ *
+ * `previous`: the memo of the live runtime's build. A service whose configuration is unchanged
+ * (the same object, as a delta leaves it, or equal as canonical JSON) and whose named services
+ * resolve to the very runtimes they did is reused whole: its balancer (round-robin position,
+ * requests in flight), sticky table and handler carry over. `memo` receives this build's.
  */
 export function buildServices(
   config: Readonly<Record<string, HttpService>>,
   deps: ServiceDeps,
+  previous?: ReadonlyMap<string, ServiceMemo>,
+  memo?: Map<string, ServiceMemo>,
 ): Map<string, ServiceRuntime> {
   const built = new Map<string, ServiceRuntime>();
   const building = new Set<string>();
 
+  const reusable = (name: string, raw: unknown): ServiceMemo | undefined => {
+    const prev = previous?.get(name);
+    if (prev === undefined || !(prev.config === raw || jsonEqual(prev.config, raw))) return undefined;
+    for (const [ref, runtime] of prev.refs) if (get(ref, name) !== runtime) return undefined;
+    return prev;
+  };
+
   const get = (ref: string, from: string): ServiceRuntime => {
-    const name = resolveName(ref, (key) => Object.hasOwn(config, key));
+    const name = Object.hasOwn(config, ref) ? ref : resolveName(ref, (key) => Object.hasOwn(config, key));
     if (name === undefined) throw new SnapshotInvalid(`service "${from}": service "${ref}" does not exist`);
     const done = built.get(name);
     if (done) return done;
@@ -51,10 +76,22 @@ export function buildServices(
       throw new SnapshotInvalid(`service "${from}": services nest deeper than ${MAX_DEPTH} levels`);
     }
     building.add(name);
-    const service = buildOne(name, config[name], get, deps);
+    const raw = config[name];
+    let entry = reusable(name, raw);
+    if (entry === undefined) {
+      const refs: [string, ServiceRuntime][] = [];
+      const track: Lookup = (ref, from) => {
+        const child = get(ref, from);
+        refs.push([ref, child]);
+        return child;
+      };
+      entry = { config: raw, runtime: buildOne(name, raw, track, deps), refs };
+    }
     building.delete(name);
-    built.set(name, service);
-    return service;
+    built.set(name, entry.runtime);
+    // The body's own object, so the next delta (which shares it) compares by identity.
+    memo?.set(name, entry.config === raw ? entry : { ...entry, config: raw });
+    return entry.runtime;
   };
 
   for (const name of Object.keys(config)) get(name, name);
