@@ -12,7 +12,7 @@
 //   its ack of what the controller sends).
 // Controller CPU comes from /proc/<pid>/stat, its memory from /proc/<pid>/status.
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,20 +32,31 @@ const USAGE = `Usage: npm run bench:control-plane -- [options]
   --changes <n>           one-route changes timed per pair (default 10)
   --stall-changes <n>     changes timed with one node stalled (default 5; 0 skips the scenario)
   --no-restart            skip the controller restart
+  --join-timeout <s>      how long N nodes may take to join before the pair is given up (default 180)
+  --join-rate <n/s>       start the nodes at this rate (all workers together) instead of all at once
   --workers <n>           worker processes for the simulated nodes (default 2)
   --heartbeat-ms <ms>     the controller's heartbeat and the agents' (default: theirs, 5000)
   --controller-cpu <n>    pin the controller to this CPU with taskset (default: not pinned)
+  --node-dirs <dir>       where the simulated nodes keep identity and cache (default /dev/shm when it
+                          exists: N nodes sharing one disk would time that disk's fsyncs, not the nodes)
+  --controller-dir <dir>  where the controller's data dir goes (default: the OS temp dir, a disk here)
   --out <file>            markdown report (default docs/bench/control-plane.md; --no-report: none)
   --json <file>           raw results (default: the report's path with .json)
   --no-report             print the results only
   --render <json,...>     rewrite the report from previous runs' JSON (merged); measures nothing
   --help                  this text
+
+Environment: BENCH_PROFILE_DIR=<dir> writes V8 CPU profiles of the controller and the workers
+there (summarise with test/bench/profile/summarise-cpuprofile.mjs); BENCH_AGENT_LOG_LEVEL=info
+prints the agents' logs; BENCH_CONTROLLER_LOG=<file> keeps the controller's.
 `;
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const berthBin = join(root, 'packages/cli/dist/src/bin.js');
 const workerBin = fileURLToPath(new URL('./control-plane/sim-nodes.mjs', import.meta.url));
-const now = () => performance.timeOrigin + performance.now();
+// Wall-clock ms, the one clock the harness, its workers and the controller's log lines share:
+// performance.timeOrigin is fixed at each process's start and drifts apart across processes here.
+const now = () => Date.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const { values } = parseArgs({
@@ -58,6 +69,10 @@ const { values } = parseArgs({
     'no-restart': { type: 'boolean', default: false },
     workers: { type: 'string', default: '2' },
     'heartbeat-ms': { type: 'string' },
+    'join-timeout': { type: 'string', default: '180' },
+    'join-rate': { type: 'string', default: '0' },
+    'node-dirs': { type: 'string' },
+    'controller-dir': { type: 'string' },
     'controller-cpu': { type: 'string' },
     out: { type: 'string', default: 'docs/bench/control-plane.md' },
     json: { type: 'string' },
@@ -90,6 +105,10 @@ const opts = {
   restart: !values['no-restart'],
   workers: int('workers', 1),
   controllerCpu: values['controller-cpu'],
+  nodeDirs: values['node-dirs'] ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir()),
+  controllerDir: values['controller-dir'] ?? tmpdir(),
+  joinRate: int('join-rate', 0),
+  joinTimeoutMs: int('join-timeout', 1) * 1000,
   heartbeatMs: values['heartbeat-ms'] === undefined ? undefined : int('heartbeat-ms', 100),
 };
 const outPath = resolve(root, values.out);
@@ -115,8 +134,19 @@ function controllerMemory(pid) {
   }
 }
 
+/** Temporary directories in use, removed even when the harness is interrupted. */
+const liveDirs = new Set();
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.once(signal, () => {
+    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+    // 'exit' stops the controller (lib/processes.mjs); the workers exit when their channel closes.
+    process.exit(130);
+  });
+
 async function runPair(nodeCount, routeCount) {
-  const dir = await mkdtemp(join(tmpdir(), 'berth-cp-bench-'));
+  const dir = await mkdtemp(join(opts.controllerDir, 'berth-cp-bench-'));
+  const nodeDir = await mkdtemp(join(opts.nodeDirs, 'berth-cp-nodes-'));
+  liveDirs.add(dir).add(nodeDir);
   const dynamic = join(dir, 'dynamic');
   const routesFile = join(dynamic, 'routes.yml');
   const readyFile = join(dir, 'ready.json');
@@ -171,6 +201,8 @@ async function runPair(nodeCount, routeCount) {
       readyFile,
       ...(opts.heartbeatMs === undefined ? [] : ['--heartbeat-ms', String(opts.heartbeatMs)]),
     ];
+    const prof = process.env.BENCH_PROFILE_DIR;
+    if (prof) args.unshift('--cpu-prof', '--cpu-prof-dir', join(prof, 'controller'));
     return startProcess('controller', process.execPath, args, {
       ...(opts.controllerCpu === undefined ? {} : { cpu: opts.controllerCpu }),
       onLine: (line) => {
@@ -245,6 +277,9 @@ async function runPair(nodeCount, routeCount) {
       const first = Math.floor((w * nodeCount) / workerCount);
       const count = Math.floor(((w + 1) * nodeCount) / workerCount) - first;
       const proc = fork(workerBin, [], {
+        ...(process.env.BENCH_PROFILE_DIR
+          ? { execArgv: ['--cpu-prof', '--cpu-prof-dir', join(process.env.BENCH_PROFILE_DIR, 'nodes')] }
+          : {}),
         env: {
           ...process.env,
           ...(opts.heartbeatMs === undefined ? {} : { BENCH_HEARTBEAT_MS: String(opts.heartbeatMs) }),
@@ -265,7 +300,8 @@ async function runPair(nodeCount, routeCount) {
         token: ready.token,
         first,
         count,
-        dir: join(dir, 'nodes'),
+        dir: nodeDir,
+        startEveryMs: opts.joinRate > 0 ? (1000 * workerCount) / opts.joinRate : 0,
         addressOf: Array.from({ length: count }, (_v, k) => addressOf(first + k)),
       });
     }
@@ -278,7 +314,7 @@ async function runPair(nodeCount, routeCount) {
         `    … ${((now() - joinStart) / 1000).toFixed(0)} s: ${count('hello')} connected, ${count('frame')} got a snapshot, ${count('ack')} acked`,
       );
     }, 10_000);
-    await until(() => allAcked(version0), 180_000, 'every node joined')
+    await until(() => allAcked(version0), opts.joinTimeoutMs, 'every node joined')
       .catch((err) => {
         throw new Error(`${err.message}\n${describeWorkers()}\n${controller.output().slice(-3000)}`);
       })
@@ -471,6 +507,9 @@ async function runPair(nodeCount, routeCount) {
     if (process.env.BENCH_CONTROLLER_LOG && controller)
       await writeFile(process.env.BENCH_CONTROLLER_LOG, controller.output());
     await rm(dir, { recursive: true, force: true });
+    await rm(nodeDir, { recursive: true, force: true });
+    liveDirs.delete(dir);
+    liveDirs.delete(nodeDir);
   }
 }
 
@@ -603,7 +642,17 @@ function render(data) {
 async function writeReport(data) {
   const tables = render(data);
   const template = await readFile(new URL('./control-plane/report.md', import.meta.url), 'utf8');
+  const notes = await readFile(join(root, 'docs/bench/control-plane-notes.md'), 'utf8').catch(() => '');
+  const failures = (data.failures ?? [])
+    .map((f) => `- ${f.nodes} nodes × ${fmt(f.routes)} routes: ${f.error.split('\n')[0]}`)
+    .join('\n');
   const text = template
+    .replace('{{notes}}', notes.trim())
+    .replace('{{failures}}', failures || '- none')
+    .replace(
+      '{{dirs}}',
+      `controller data dir under \`${data.dirs?.controller ?? '?'}\`, nodes' under \`${data.dirs?.nodes ?? '?'}\``,
+    )
     .replace('{{machine}}', data.machine)
     .replace('{{date}}', data.date)
     .replace('{{argv}}', data.argv.join(' ') || '(defaults)')
@@ -620,13 +669,19 @@ if (values.render) {
   const runs = await Promise.all(
     values.render.split(',').map(async (f) => JSON.parse(await readFile(resolve(root, f.trim()), 'utf8'))),
   );
-  const merged = { ...runs[0], argv: runs.flatMap((r) => r.argv), results: runs.flatMap((r) => r.results) };
+  const merged = {
+    ...runs[0],
+    argv: runs.flatMap((r) => r.argv),
+    results: runs.flatMap((r) => r.results),
+    failures: runs.flatMap((r) => r.failures ?? []),
+  };
   await writeReport(merged);
   process.exit(0);
 }
 
 const data = {
   date: new Date().toISOString(),
+  dirs: { controller: opts.controllerDir, nodes: opts.nodeDirs },
   machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average at start ${loadAverage()}`,
   argv: process.argv.slice(2),
   results: [],
@@ -636,7 +691,13 @@ for (const routes of opts.routes) {
   for (const nodes of opts.nodes) {
     if (opts.skip.has(`${nodes}x${routes}`)) continue;
     const started = now();
-    data.results.push(await runPair(nodes, routes));
+    try {
+      data.results.push(await runPair(nodes, routes));
+    } catch (err) {
+      console.log(`    FAILED: ${err.message.split('\n')[0]}`);
+      data.failures = [...(data.failures ?? []), { nodes, routes, error: err.message.slice(0, 4000) }];
+    }
+    if (!values['no-report']) await writeFile(jsonPath, `${JSON.stringify(data, null, 2)}\n`);
     console.log(`    (${((now() - started) / 1000).toFixed(0)} s)`);
   }
 }

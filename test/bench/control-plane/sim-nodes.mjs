@@ -21,7 +21,9 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 
 const als = new AsyncLocalStorage();
-const now = () => performance.timeOrigin + performance.now();
+// Wall-clock ms, the one clock the harness, its workers and the controller's log lines share:
+// performance.timeOrigin is fixed at each process's start and drifts apart across processes here.
+const now = () => Date.now();
 
 /** One simulated node: its address, counters and live socket. */
 class SimNode {
@@ -115,9 +117,10 @@ const applier = {
 const nodes = [];
 const logger = pino({ level: process.env.BENCH_AGENT_LOG_LEVEL ?? 'warn' });
 
-async function start({ token, first, count, dir, addressOf }) {
+async function start({ token, first, count, dir, addressOf, startEveryMs = 0 }) {
   const joinToken = parseToken(token);
   for (let i = first; i < first + count; i++) {
+    if (startEveryMs > 0 && i > first) await new Promise((r) => setTimeout(r, startEveryMs));
     const node = new SimNode(i, addressOf[i - first]);
     nodes.push(node);
     const dataDir = `${dir}/node-${i}`;
