@@ -428,7 +428,12 @@ async function runPair(nodeCount, routeCount) {
       }
       await ask(holder, 'stall', 'stalled', { node: stalledNode, on: false });
       const latest = published.findLast((x) => !x.ready)?.version ?? 0;
-      const caughtUp = await until(() => syncedVersion(stalledNode).version >= latest, 30_000, 'stalled node')
+      const patience = 30_000 + 2 * max(result.changes.map((c) => c.allAppliedMs));
+      const caughtUp = await until(
+        () => syncedVersion(stalledNode).version >= latest,
+        patience,
+        'stalled node',
+      )
         .then(() => true)
         .catch(() => false);
       result.stalledNodeCaughtUp = caughtUp;
@@ -442,7 +447,10 @@ async function runPair(nodeCount, routeCount) {
 
     if (opts.restart) {
       const latest = published.findLast((x) => !x.ready)?.version ?? 0;
-      await until(() => allAcked(latest), 30_000, 'every node on the latest version before the restart');
+      // A node still behind (the stalled one) is left out of the restart's figures.
+      const behind = await until(() => allAcked(latest), 30_000, 'every node on the latest version')
+        .then(() => 0)
+        .catch(() => events.filter((_e, i) => syncedVersion(i).version < latest).length);
       const tStop = now();
       await stopProcess(controller);
       const stoppedMs = now() - tStop;
@@ -461,7 +469,7 @@ async function runPair(nodeCount, routeCount) {
       const syncedAt = (i) => {
         const hello = firstAfter(i, 'hello', tSpawn);
         if (!hello) return null;
-        if (hello.version === latest) return hello.t;
+        if (hello.version >= latest) return hello.t;
         return firstAfter(i, 'ack', hello.t)?.t ?? null;
       };
       await until(() => events.every((_e, i) => syncedAt(i) !== null), 120_000, 'every node back in sync');
@@ -473,6 +481,7 @@ async function runPair(nodeCount, routeCount) {
         p99Ms: pct(back, 99),
         maxMs: max(back),
         resent: events.filter((_e, i) => firstAfter(i, 'frame', tSpawn) !== null).length,
+        behindBefore: behind,
       };
       console.log(
         `    restart: ready ${result.restart.spawnToReadyMs.toFixed(0)} ms after spawn; nodes in sync p50 ${result.restart.p50Ms.toFixed(0)} / p99 ${result.restart.p99Ms.toFixed(0)} / max ${result.restart.maxMs.toFixed(0)} ms after ready`,
@@ -655,7 +664,7 @@ async function writeReport(data) {
     )
     .replace('{{machine}}', data.machine)
     .replace('{{date}}', data.date)
-    .replace('{{argv}}', data.argv.join(' ') || '(defaults)')
+    .replace('{{argv}}', (data.runs ?? [data]).map((r) => r.argv.join(' ') || '(defaults)').join('`, `'))
     .replace('{{latency}}', tables.latency)
     .replace('{{cost}}', tables.cost)
     .replace('{{recovery}}', tables.recovery);

@@ -33,7 +33,8 @@ class SimNode {
     this.bytesIn = 0;
     this.bytesOut = 0;
     this.socket = null;
-    this.stalled = false;
+    /** The socket that stopped reading, or null. */
+    this.stalled = null;
     this.agent = null;
   }
 }
@@ -55,9 +56,10 @@ tls.connect = function connectFromNodeAddress(...args) {
       return write.call(this, chunk, ...rest);
     };
     const resume = socket.resume;
-    // A stalled node stays stalled even when ws asks its socket to resume.
+    // A stalled connection stays stalled even when ws asks its socket to resume; a new one (the
+    // node reconnecting after the controller dropped the stalled one) reads as usual.
     socket.resume = function maybeResume() {
-      return node.stalled ? this : resume.call(this);
+      return node.stalled === this ? this : resume.call(this);
     };
   }
   return socket;
@@ -141,9 +143,14 @@ async function start({ token, first, count, dir, addressOf, startEveryMs = 0 }) 
 function stall(index, on) {
   const node = nodes.find((n) => n.index === index);
   if (!node?.socket) return false;
-  node.stalled = on;
-  if (on) node.socket.pause();
-  else node.socket.resume();
+  if (on) {
+    node.stalled = node.socket;
+    node.socket.pause();
+  } else {
+    const socket = node.stalled;
+    node.stalled = null;
+    socket?.resume();
+  }
   return true;
 }
 
