@@ -149,7 +149,9 @@ function stall(index, on) {
   } else {
     const socket = node.stalled;
     node.stalled = null;
-    socket?.resume();
+    // In the node's context: the frame waiting in the stream's buffer is emitted from this call's
+    // tick, and its ack must be seen as this node's.
+    als.run(node, () => socket?.resume());
   }
   return true;
 }
