@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -28,7 +27,13 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { Agent, type AppliedVersion } from '../src/agent/agent.js';
 import { CACHE_FILE } from '../src/agent/snapshot-cache.js';
 import { captureLog, waitFor } from './support/log-capture.js';
-import { controllerTlsOptions, makeNodeIdentity, makePki } from './support/pki.js';
+import {
+  closeStandIn,
+  controllerTlsOptions,
+  listenOnLoopback,
+  makeNodeIdentity,
+  makePki,
+} from './support/pki.js';
 import { body, service } from './support/snapshot.js';
 
 const SECRET = 'V'.repeat(43);
@@ -89,17 +94,10 @@ describe('the agent and snapshot deltas', () => {
           received.push(d.message as NodeMessage);
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    port = await listenOnLoopback(server);
   });
 
-  after(async () => {
-    for (const ws of wss.clients) ws.terminate();
-    wss.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => closeStandIn(server, wss, dir));
 
   it('applies good deltas, resyncs on a bad one without applying it, and caches what it applied', async () => {
     const { logger, lines } = captureLog();

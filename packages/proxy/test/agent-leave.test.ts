@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +9,13 @@ import { certificateFingerprint, decodeFrame, type Message } from '@berth/protoc
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Agent } from '../src/agent/agent.js';
 import { captureLog, waitFor } from './support/log-capture.js';
-import { controllerTlsOptions, makeNodeIdentity, makePki } from './support/pki.js';
+import {
+  closeStandIn,
+  controllerTlsOptions,
+  listenOnLoopback,
+  makeNodeIdentity,
+  makePki,
+} from './support/pki.js';
 
 const SECRET = 'L'.repeat(43);
 const NODE_ID = '0b7c5d0e-8a7f-4c3e-9a55-3f1d2e4b6a70';
@@ -47,17 +52,10 @@ describe('the agent leaving the controller', () => {
         else (ws as unknown as { _socket: { pause(): void } })._socket.pause();
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    port = await listenOnLoopback(server);
   });
 
-  after(async () => {
-    for (const ws of wss.clients) ws.terminate();
-    wss.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => closeStandIn(server, wss, dir));
 
   async function connectedAgent(leaveTimeoutMs = 1000) {
     received = [];

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +10,7 @@ import { certificateFingerprint, decodeFrame, type Message, type NodeStats } fro
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Agent } from '../src/agent/agent.js';
 import { captureLog, waitFor } from './support/log-capture.js';
-import { controllerTlsOptions, makeNodeIdentity, makePki } from './support/pki.js';
+import { controllerTlsOptions, listenOnLoopback, makeNodeIdentity, makePki } from './support/pki.js';
 
 const SECRET = 'T'.repeat(43);
 const NODE_ID = '0b7c5d0e-8a7f-4c3e-9a55-3f1d2e4b6a70';
@@ -44,8 +43,7 @@ describe('the agent reporting stats', () => {
         if (d.ok) received.push(d.message);
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    port = await listenOnLoopback(server);
   });
 
   after(async () => {

@@ -1,7 +1,8 @@
 // A throwaway CA and a 127.0.0.1 server certificate it signs, made with the openssl CLI, for TLS tests.
 import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
-import type { ServerOptions } from 'node:https';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import type { Server, ServerOptions } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
 export interface TestPki {
@@ -113,4 +114,23 @@ export function controllerTlsOptions(pki: TestPki): ServerOptions {
     rejectUnauthorized: true,
     ca: pki.caPem,
   };
+}
+
+/** Listens on 127.0.0.1:0 and resolves with the port: where a stand-in controller waits for the agent. */
+export async function listenOnLoopback(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/** Stops a stand-in controller: its node connections, the WebSocket server, the TLS server, its temp dir. */
+export async function closeStandIn(
+  server: Server,
+  wss: { clients: Set<{ terminate(): void }>; close(): void },
+  dir: string,
+): Promise<void> {
+  for (const ws of wss.clients) ws.terminate();
+  wss.close();
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await rm(dir, { recursive: true, force: true });
 }
