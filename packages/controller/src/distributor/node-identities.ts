@@ -37,7 +37,10 @@ export class NodeIdentities {
   readonly #issue: IssueNodeCertificate;
   readonly #ttlMs: number;
   readonly #byId = new Map<string, NodeIdentity>();
-  #writes: Promise<void> = Promise.resolve();
+  /** The write in progress, if any. */
+  #writing: Promise<void> | null = null;
+  /** The one write queued behind it: every change made meanwhile is saved by it, together. */
+  #queued: Promise<void> | null = null;
 
   private constructor(path: string, issue: IssueNodeCertificate, ttlMs: number) {
     this.#path = path;
@@ -145,11 +148,26 @@ export class NodeIdentities {
     for (const [id, n] of this.#byId) if (Date.parse(n.notAfter) < cutoff) this.#byId.delete(id);
   }
 
-  /** Writes are queued: the file always ends up with the latest state. */
+  /**
+   * Saves the registry; resolves once a write that includes every change made so far is on disk.
+   * Writes never overlap, and changes made while one is in progress share the next one: a burst of
+   * enrollments costs two writes, not one each (each write is the whole file, fsynced).
+   */
   #save(): Promise<void> {
-    this.#prune();
-    const text = `${JSON.stringify({ nodes: [...this.#byId.values()] } satisfies StoredIdentities, null, 2)}\n`;
-    this.#writes = this.#writes.then(() => writeFileAtomic(this.#path, text, 0o600));
-    return this.#writes;
+    if (this.#queued) return this.#queued;
+    const write = (): Promise<void> => {
+      this.#queued = null;
+      this.#prune();
+      const text = `${JSON.stringify({ nodes: [...this.#byId.values()] } satisfies StoredIdentities, null, 2)}\n`;
+      const written = writeFileAtomic(this.#path, text, 0o600).finally(() => {
+        if (this.#writing === written) this.#writing = null;
+      });
+      this.#writing = written;
+      return written;
+    };
+    if (!this.#writing) return write();
+    // Starts when the current write ends, whether it failed or not, and captures the state then.
+    this.#queued = this.#writing.then(write, write);
+    return this.#queued;
   }
 }

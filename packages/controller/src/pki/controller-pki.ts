@@ -63,7 +63,23 @@ export interface IssuedNodeCertificate {
 /** A certificate request the controller will not sign; the message says why. */
 export class NodeCsrError extends Error {}
 
-async function issueNodeCert(caCertPem: string, caKeyPem: string, req: NodeCertificateRequest) {
+/** What every node certificate needs of the CA, parsed and imported once (a burst of enrollments pays it once). */
+interface NodeIssuer {
+  ca: x509.X509Certificate;
+  signingKey: webcrypto.CryptoKey;
+  authorityKeyId: x509.AuthorityKeyIdentifierExtension;
+}
+
+async function nodeIssuer(caCertPem: string, caKeyPem: string): Promise<NodeIssuer> {
+  const ca = new x509.X509Certificate(caCertPem);
+  return {
+    ca,
+    signingKey: await importKeyPem(caKeyPem),
+    authorityKeyId: await x509.AuthorityKeyIdentifierExtension.create(ca),
+  };
+}
+
+async function issueNodeCert(issuer: NodeIssuer, req: NodeCertificateRequest) {
   let csr: x509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(req.csrPem);
@@ -75,7 +91,7 @@ async function issueNodeCert(caCertPem: string, caKeyPem: string, req: NodeCerti
     throw new NodeCsrError('the certificate request must be for an ECDSA P-256 key');
   if (!(await csr.verify().catch(() => false)))
     throw new NodeCsrError('the certificate request is not signed by its own key');
-  const ca = new x509.X509Certificate(caCertPem);
+  const { ca, signingKey, authorityKeyId } = issuer;
   const serialNumber = serial();
   const notAfter = new Date(Date.now() + req.ttlMs);
   const cert = await x509.X509CertificateGenerator.create({
@@ -87,7 +103,7 @@ async function issueNodeCert(caCertPem: string, caKeyPem: string, req: NodeCerti
     notAfter,
     signingAlgorithm: ALG,
     publicKey: await csr.publicKey.export(ALG, ['verify']),
-    signingKey: await importKeyPem(caKeyPem),
+    signingKey,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -95,7 +111,7 @@ async function issueNodeCert(caCertPem: string, caKeyPem: string, req: NodeCerti
       new x509.SubjectAlternativeNameExtension([
         { type: 'url', value: `${NODE_ID_URI_PREFIX}${req.nodeId}` },
       ]),
-      await x509.AuthorityKeyIdentifierExtension.create(ca),
+      authorityKeyId,
     ],
   });
   return { certPem: `${cert.toString('pem').trimEnd()}\n`, serial: serialNumber, notAfter };
@@ -236,10 +252,15 @@ export async function ensureControllerPki(dataDir: string, names: string[]): Pro
   }
   // Certified again at every start: the statement is cheap and always matches the current CA.
   const snapshotSigner = createSnapshotSigner(signingKeyPem, certifySigningKey(signingKeyPem, caKeyPem));
+  // Made on the first enrollment, then shared.
+  let issuer: Promise<NodeIssuer> | null = null;
   const caKey = caKeyPem;
   const caCert = caCertPem;
   return {
-    issueNodeCertificate: (request) => issueNodeCert(caCert, caKey, request),
+    issueNodeCertificate: async (request) => {
+      issuer ??= nodeIssuer(caCert, caKey);
+      return issueNodeCert(await issuer, request);
+    },
     snapshotSigner,
     createdSigningKey,
     caCertPem,
