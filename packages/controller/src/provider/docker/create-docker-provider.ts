@@ -1,10 +1,11 @@
 // Builds the Docker provider from parsed settings: the one place the controller needs to know about.
-import { type ConfigError, configError } from '@berth/config';
+import type { ConfigError } from '@berth/config';
 import { ErrorCodes } from '../../compiler/error-codes.js';
 import type { ContainerDecoder } from './container-facts.js';
 import { type DockerClient, dockerodeClient } from './docker-client.js';
 import { DockerProvider, type DockerProviderLogger, type DockerProviderOptions } from './docker-provider.js';
 import type { DockerProviderConfig } from './docker-settings.js';
+import { openEngineClient } from './engine-link.js';
 
 export interface CreateDockerProviderDeps {
   decode: ContainerDecoder;
@@ -20,19 +21,13 @@ export function createDockerProvider(
   config: DockerProviderConfig,
   deps: CreateDockerProviderDeps,
 ): { ok: true; provider: DockerProvider } | { ok: false; error: ConfigError } {
-  let client: DockerClient;
-  try {
-    client = deps.client ?? dockerodeClient(config.connection);
-  } catch (err) {
-    return {
-      ok: false,
-      error: configError(
-        ErrorCodes.DOCKER_SETTING_INVALID,
-        'providers.docker.tls',
-        `providers.docker.tls: cannot read a certificate file: ${(err as Error).message}`,
-      ),
-    };
-  }
+  const opened = openEngineClient(
+    () => deps.client ?? dockerodeClient(config.connection),
+    'docker',
+    ErrorCodes.DOCKER_SETTING_INVALID,
+  );
+  if (!opened.ok) return opened;
+  const { client } = opened;
   const provider = new DockerProvider({
     settings: config.settings,
     decode: deps.decode,

@@ -1,8 +1,8 @@
 // The connection half the Docker and Swarm providers share: subscribe, resync, publish; on a failure keep
 // the last parts, say so, and reconnect with a doubling, capped delay, followed by a full resync.
-import { type ConfigError, emptyDynamicConfig } from '@berth/config';
+import { type ConfigError, configError, emptyDynamicConfig } from '@berth/config';
 import { canonicalJson } from '@berth/protocol';
-import { ErrorCodes } from '../../compiler/error-codes.js';
+import { type ErrorCode, ErrorCodes } from '../../compiler/error-codes.js';
 import type { ProviderLogger } from '../file-provider.js';
 import type { PartsListener, ProviderPart } from '../provider-part.js';
 import type { DockerEvent, EventFilters, EventHandlers, EventSubscription } from './docker-client.js';
@@ -348,4 +348,24 @@ export async function forEachLimited<T>(
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The engine client a provider section asks for, or the configuration error that prevents it (an
+ * unreadable TLS file, named under `providers.<section>.tls`); never throws.
+ */
+export function openEngineClient<C>(
+  make: () => C,
+  section: 'docker' | 'swarm',
+  code: ErrorCode,
+): { ok: true; client: C } | { ok: false; error: ConfigError } {
+  try {
+    return { ok: true, client: make() };
+  } catch (err) {
+    const path = `providers.${section}.tls`;
+    return {
+      ok: false,
+      error: configError(code, path, `${path}: cannot read a certificate file: ${(err as Error).message}`),
+    };
+  }
 }

@@ -1,7 +1,7 @@
 // Builds the Swarm provider from parsed settings: the one place the controller needs to know about.
-import { type ConfigError, configError } from '@berth/config';
+import type { ConfigError } from '@berth/config';
 import { ErrorCodes } from '../../compiler/error-codes.js';
-import type { DockerProviderLogger } from '../docker/engine-link.js';
+import { type DockerProviderLogger, openEngineClient } from '../docker/engine-link.js';
 import type { SwarmDecoder } from './decode-swarm.js';
 import { dockerodeSwarmClient, type SwarmClient } from './swarm-client.js';
 import { SwarmProvider, type SwarmProviderOptions } from './swarm-provider.js';
@@ -24,19 +24,13 @@ export function createSwarmProvider(
   config: SwarmProviderConfig,
   deps: CreateSwarmProviderDeps,
 ): { ok: true; provider: SwarmProvider } | { ok: false; error: ConfigError } {
-  let client: SwarmClient;
-  try {
-    client = deps.client ?? dockerodeSwarmClient(config.connection);
-  } catch (err) {
-    return {
-      ok: false,
-      error: configError(
-        ErrorCodes.SWARM_SETTING_INVALID,
-        'providers.swarm.tls',
-        `providers.swarm.tls: cannot read a certificate file: ${(err as Error).message}`,
-      ),
-    };
-  }
+  const opened = openEngineClient(
+    () => deps.client ?? dockerodeSwarmClient(config.connection),
+    'swarm',
+    ErrorCodes.SWARM_SETTING_INVALID,
+  );
+  if (!opened.ok) return opened;
+  const { client } = opened;
   const provider = new SwarmProvider({
     settings: config.settings,
     decode: deps.decode,
