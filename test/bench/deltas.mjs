@@ -4,7 +4,7 @@
 // the N-route file and the same file plus one route; its stored snapshots are measured.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   applyDelta,
@@ -20,8 +20,8 @@ import {
   verifySnapshotSignature,
 } from '@berth/protocol';
 import { buildRuntime } from '@berth/proxy';
-import { Cluster, eventually } from '../dist/helpers/cluster.js';
-import { berthRoutesYaml, hostsFor } from './lib/routes.mjs';
+import { Cluster } from '../dist/helpers/cluster.js';
+import { compiledOneRouteChange } from './lib/compiled-change.mjs';
 
 const count = Number(process.argv[2] ?? 10_000);
 const runs = 7;
@@ -36,19 +36,7 @@ const timeMedian = (fn) => median(Array.from({ length: runs }, () => time(fn).ms
 const cluster = await Cluster.create();
 try {
   // Snapshots from a real controller: the same compile as in production.
-  await cluster.writeDynamic('routes.yml', berthRoutesYaml(hostsFor(count), 'http://127.0.0.1:9'));
-  await cluster.startController();
-  const store = join(cluster.dir, 'controller', 'snapshots');
-  const newest = async () => (await readdir(store)).filter((f) => /^\d+\.json$/.test(f)).sort();
-  const first = await eventually(async () => (await newest()).length >= 1 && (await newest()), 60_000);
-  await cluster.writeDynamic('routes.yml', berthRoutesYaml(hostsFor(count + 1), 'http://127.0.0.1:9'));
-  const both = await eventually(
-    async () => (await newest()).length > first.length && (await newest()),
-    60_000,
-  );
-  const [baseRaw, nextRaw] = await Promise.all(
-    both.slice(-2).map(async (f) => JSON.parse(await readFile(join(store, f), 'utf8'))),
-  );
+  const [baseRaw, nextRaw] = await compiledOneRouteChange(cluster, count);
 
   // A signing key certified by a throwaway CA, as the controller's: signatures are on the wire.
   execFileSync(

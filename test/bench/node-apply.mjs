@@ -3,13 +3,11 @@
 // health, TLS, pools): after a full snapshot (every subtree a fresh object, as a full frame or a worker
 // receives it) and after a delta (unchanged subtrees shared with the previous body, as applyDelta gives).
 // Usage: node test/bench/node-apply.mjs [routes=10000]  (after `npx tsc -b`).
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { applyDelta, diffSnapshot } from '@berth/protocol';
 import { DataPlane } from '@berth/proxy';
 import { pino } from 'pino';
-import { Cluster, eventually } from '../dist/helpers/cluster.js';
-import { berthRoutesYaml, hostsFor } from './lib/routes.mjs';
+import { Cluster } from '../dist/helpers/cluster.js';
+import { compiledOneRouteChange } from './lib/compiled-change.mjs';
 
 const count = Number(process.argv[2] ?? 10_000);
 const runs = 7;
@@ -19,19 +17,7 @@ const cluster = await Cluster.create();
 let baseBody;
 let nextBody;
 try {
-  await cluster.writeDynamic('routes.yml', berthRoutesYaml(hostsFor(count), 'http://127.0.0.1:9'));
-  await cluster.startController();
-  const store = join(cluster.dir, 'controller', 'snapshots');
-  const newest = async () => (await readdir(store)).filter((f) => /^\d+\.json$/.test(f)).sort();
-  const first = await eventually(async () => (await newest()).length >= 1 && (await newest()), 60_000);
-  await cluster.writeDynamic('routes.yml', berthRoutesYaml(hostsFor(count + 1), 'http://127.0.0.1:9'));
-  const both = await eventually(
-    async () => (await newest()).length > first.length && (await newest()),
-    60_000,
-  );
-  [baseBody, nextBody] = await Promise.all(
-    both.slice(-2).map(async (f) => JSON.parse(await readFile(join(store, f), 'utf8')).body),
-  );
+  [baseBody, nextBody] = (await compiledOneRouteChange(cluster, count)).map((s) => s.body);
 } finally {
   await cluster.close();
 }
