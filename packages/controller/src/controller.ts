@@ -1,7 +1,6 @@
 // Wires the controller: providers → compiler → snapshot store → distributor, plus PKI and the API.
 import { type FSWatcher, watch } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
@@ -22,7 +21,7 @@ import { Distributor } from './distributor/distributor.js';
 import { JoinSecrets, loadOrCreateSecret } from './distributor/join-secrets.js';
 import { NodeIdentities } from './distributor/node-identities.js';
 import { ensureControllerPki } from './pki/controller-pki.js';
-import { nodesUrlFor } from './pki/join-token-init.js';
+import { hostForUrl, nodesUrlFor } from './pki/join-token-init.js';
 import {
   createChangeDebouncer,
   DEFAULT_DEBOUNCE_MAX_MS,
@@ -130,7 +129,6 @@ const DEFAULT_CERT_CHECK_MS = 24 * 3600 * 1000;
 export const DEFAULT_NODE_CERT_TTL_MS = 30 * 24 * 3600 * 1000;
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
-const hostForUrl = (host: string) => (isIP(host) === 6 ? `[${host}]` : host);
 
 export async function startController(opts: ControllerOptions): Promise<ControllerHandle> {
   const log = opts.logger;

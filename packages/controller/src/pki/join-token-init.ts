@@ -14,9 +14,12 @@ export interface InitJoinTokenResult {
   createdCa: boolean;
 }
 
-/** `wss://host:port` for an advertised address; `[v6]` in brackets. */
+/** A host as it goes into a URL: an IPv6 address in brackets. */
+export const hostForUrl = (host: string): string => (isIP(host) === 6 ? `[${host}]` : host);
+
+/** `wss://host:port` for an advertised address. */
 export function nodesUrlFor(host: string, port: number): string {
-  return `wss://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  return `wss://${hostForUrl(host)}:${port}`;
 }
 
 /**
