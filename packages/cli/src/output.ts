@@ -27,3 +27,14 @@ export class CliError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * Rethrows an error a command's start-up met: one with a Berth code (a file it cannot write, a bad
+ * --metrics address) as a CliError, printed as one line with its code and no stack trace; any
+ * other as it is.
+ */
+export function rethrowAsCliError(err: unknown): never {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('BERTH_')) throw new CliError(code, (err as Error).message);
+  throw err;
+}

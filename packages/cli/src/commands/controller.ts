@@ -4,7 +4,7 @@ import type { DockerProviderConfig, SwarmProviderConfig } from '@berth/controlle
 import { logProcessWarnings, writeFileAtomic } from '@berth/protocol';
 import { parseApiAddress } from '../api-client.js';
 import { createLogger } from '../logger.js';
-import { CliError } from '../output.js';
+import { CliError, rethrowAsCliError } from '../output.js';
 import { readSecret } from '../secrets.js';
 import { API_TOKEN } from './api-options.js';
 import { type Command, millis, str, strs, untilSignal } from './command.js';
@@ -169,6 +169,7 @@ export const controllerCommand: Command = {
     const apiHosts = strs(v, 'api-host');
     const docker = await parseDockerFlag(str(v, 'docker'));
     const swarm = await parseSwarmFlag(str(v, 'swarm'));
+    // What the user can fix (a file it cannot write, ...) is one line with its code, no stack trace.
     const controller = await startController({
       dataDir: str(v, 'data-dir') ?? '.berth/controller',
       listen: str(v, 'listen') ?? '127.0.0.1:7443',
@@ -186,13 +187,7 @@ export const controllerCommand: Command = {
       ...(apiHosts.length > 0 ? { apiHosts } : {}),
       ...(docker ? { docker } : {}),
       ...(swarm ? { swarm } : {}),
-    }).catch((err: unknown) => {
-      // What the user can fix (a file it cannot write, ...) is one line with its code, no stack trace.
-      const code = (err as { code?: unknown }).code;
-      if (typeof code === 'string' && code.startsWith('BERTH_'))
-        throw new CliError(code, (err as Error).message);
-      throw err;
-    });
+    }).catch(rethrowAsCliError);
     const readyFile = str(v, 'ready-file');
     if (readyFile) {
       await writeFileAtomic(

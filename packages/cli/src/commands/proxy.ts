@@ -4,7 +4,7 @@ import { logProcessWarnings, ProtocolError, parseToken, writeFileAtomic } from '
 // The node's own entry, not the package index: a proxy start loads only what a node runs.
 import { type ProxyNode, startProxyNode } from '@berth/proxy/node';
 import { createLogger } from '../logger.js';
-import { CliError } from '../output.js';
+import { CliError, rethrowAsCliError } from '../output.js';
 import { readSecret, type SecretFlags } from '../secrets.js';
 import { type Command, millis, str, strs, untilSignal } from './command.js';
 import { parseEntryPointFlags } from './entry-point-flags.js';
@@ -124,10 +124,7 @@ export const proxyCommand: Command = {
       });
     } catch (err) {
       // A bad --metrics address, workers that cannot start: the user's to fix, so no stack trace.
-      const code = (err as { code?: unknown }).code;
-      if (typeof code === 'string' && code.startsWith('BERTH_'))
-        throw new CliError(code, (err as Error).message);
-      throw err;
+      rethrowAsCliError(err);
     }
     const stop = await Promise.race([signalled, node.failed]);
     if (typeof stop === 'string') logger.info({ signal: stop }, 'stopping');
