@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildBerthImage, NODES_JSON_IN_IMAGE } from '../helpers/berth-image.js';
-import { eventually as eventuallySync } from '../helpers/cluster.js';
+import { eventually } from '../helpers/cluster.js';
 import { type ComposeProject, composeProject, findCompose, run } from '../helpers/compose.js';
 import {
   BUSYBOX_IMAGE,
@@ -31,19 +31,6 @@ const skip = !found.ok
 const HOST = 'whoami.localhost';
 /** Proxies this test may run at once: each takes one port of the published ranges. */
 const MAX_PROXIES = 4;
-
-/** `eventually`, whose failure message may need to ask Docker (async). */
-async function eventually<T>(
-  check: () => Promise<T | null>,
-  timeoutMs: number,
-  describe: () => Promise<string> = async () => '',
-): Promise<T> {
-  try {
-    return await eventuallySync(check, timeoutMs);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${await describe().catch((e: Error) => e.message)}`);
-  }
-}
 
 interface ApiNode {
   id: string;

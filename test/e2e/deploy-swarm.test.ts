@@ -167,12 +167,9 @@ describe('deploy/stack.yaml on a real single-node swarm', { skip, timeout: 15 * 
         return r?.status === 200 ? r : null;
       },
       180_000,
-      () => `no answer on 127.0.0.1:${httpPort}`,
-    ).catch(async (err: Error) => {
-      throw new Error(
-        `${err.message}\n--- controller\n${await serviceLogs('controller')}\n--- proxy\n${await serviceLogs('proxy')}\n${await docker(['stack', 'ps', '--no-trunc', stack])}`,
-      );
-    });
+      async () =>
+        `no answer on 127.0.0.1:${httpPort}\n--- controller\n${await serviceLogs('controller')}\n--- proxy\n${await serviceLogs('proxy')}\n${await docker(['stack', 'ps', '--no-trunc', stack])}`,
+    );
     t.diagnostic(`stack deploy → first routed answer: ${Date.now() - started} ms`);
     assert.equal(res.body.trim(), 'whoami');
 

@@ -238,11 +238,14 @@ export class Cluster {
   }
 }
 
-/** Polls `check` until it returns a truthy value; throws with `describe()` after the timeout. */
+/**
+ * Polls `check` until it returns a truthy value; throws with `describe()` after the timeout (it may
+ * be async, e.g. to read a container's logs; its own failure is quoted instead).
+ */
 export async function eventually<T>(
   check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   timeoutMs = 15_000,
-  describe: () => string = () => '',
+  describe: () => string | Promise<string> = () => '',
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown = null;
@@ -255,8 +258,14 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  let described: string;
+  try {
+    described = await describe();
+  } catch (err) {
+    described = `(cannot describe: ${String(err)})`;
+  }
   throw new Error(
-    `condition not met within ${timeoutMs} ms${lastErr ? ` (last error: ${String(lastErr)})` : ''}\n${describe()}`,
+    `condition not met within ${timeoutMs} ms${lastErr ? ` (last error: ${String(lastErr)})` : ''}\n${described}`,
   );
 }
 
