@@ -104,9 +104,29 @@ describe('the Swarm provider on a real single-node swarm', { skip }, () => {
     return `${cluster.logs()}\n----- controller\n${controllerLog.slice(-6000)}\n----- provider ${JSON.stringify(provider.status())}\n----- parts ${JSON.stringify(provider.current()).slice(0, 4000)}`;
   };
 
+  // Each published server asked without the node in between: tells a backend (or docker-proxy)
+  // problem from a routing one in a failure message.
+  const askServersDirectly = async (): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    const urls = provider
+      .current()
+      .flatMap((p) => Object.values(p.config.http.services).flatMap((s) => s.loadBalancer?.servers ?? []))
+      .map((s) => s.url);
+    for (const url of urls) {
+      const { port: serverPort } = new URL(url);
+      try {
+        const res = await get(Number(serverPort), 'swarm.test', '/', 3000);
+        out[url] = `${res.status} ${res.body.trim()}`;
+      } catch (err) {
+        out[url] = (err as Error).message;
+      }
+    }
+    return out;
+  };
+
   const body = async (host: string) => {
     const res = await get(port, host);
-    return res.status === 200 ? res.body.trim() : `status ${res.status}`;
+    return res.status === 200 ? res.body.trim() : `status ${res.status} ${res.body.trim().slice(0, 80)}`;
   };
 
   it('routes a labelled service of 3 replicas round robin over its tasks', async () => {
@@ -223,14 +243,19 @@ describe('the Swarm provider on a real single-node swarm', { skip }, () => {
         logs,
       );
       // Every task of the new generation serves, and the old ones are gone from the routes.
+      let lastSeen: string[] = [];
       await eventually(
         async () => {
           const seen = new Set<string>();
           for (let i = 0; i < 6; i++) seen.add(await body('swarm.test'));
-          return seen.size === 3 && [...seen].every((b) => b.endsWith(' 2'));
+          lastSeen = [...seen];
+          return seen.size === 3 && lastSeen.every((b) => b.endsWith(' 2'));
         },
-        30_000,
-        logs,
+        60_000,
+        async () =>
+          `last 6 answers through the node: ${JSON.stringify(lastSeen)}\n` +
+          `each server asked directly: ${JSON.stringify(await askServersDirectly())}\n` +
+          `published:\n${history.join('\n')}\n${logs()}`,
       );
       // The old tasks' 2 s of draining are over: requests keep going to the new ones only.
       await new Promise((r) => setTimeout(r, 3000));
