@@ -66,4 +66,30 @@ describe('when the controller goes away', () => {
       assert.equal(await whoAnswers(port, 'app.test'), 'a');
     }
   });
+
+  it('sends a node that was away for several versions a delta from its version after a restart', async () => {
+    const nodesPort = cluster.controller!.nodesPort;
+    const away = await cluster.nodeStatus('node-2');
+    await cluster.stopNode('node-2', 'SIGTERM');
+    await cluster.writeDynamic('routes.yml', routes(['app.test', 'new.test', 'two.test'], backend));
+    await cluster.nodeStatus('node-1', (s) => s.appliedVersion > away.appliedVersion);
+    await cluster.killController('SIGKILL');
+    // Changed again while the controller is down; node-2 comes back from its cache, two versions behind.
+    await cluster.writeDynamic('routes.yml', routes(['app.test', 'new.test', 'three.test'], backend));
+    await cluster.startController({ nodesPort });
+    const snap = await cluster.api<{ version: number }>('/api/v1/snapshot');
+    assert.ok(
+      snap.version >= away.appliedVersion + 2,
+      `v${snap.version} is two past v${away.appliedVersion}`,
+    );
+    await cluster.startNode('node-2');
+    await cluster.nodeStatus('node-2', (s) => s.appliedVersion === snap.version);
+    // The restarted controller kept its stored versions as bases for deltas.
+    const output = cluster.nodes.get('node-2')?.child.output() ?? '';
+    const applied = output
+      .split('\n')
+      .find((l) => l.includes('"applied snapshot"') && l.includes(`"version":${snap.version},`));
+    assert.match(applied ?? '', /"kind":"delta"/, `node-2 got v${snap.version} as a delta:\n${output}`);
+    assert.equal(await whoAnswers(await cluster.webPort('node-2'), 'three.test'), 'a');
+  });
 });

@@ -287,6 +287,17 @@ export class Distributor implements NodeRegistry {
     return server.address() as AddressInfo;
   }
 
+  /**
+   * Earlier versions to make deltas from before anything is published: after a restart, the
+   * store's history, so a node that serves one of them gets a delta from it rather than the whole
+   * snapshot. Only versions of the epoch of the first `publish` are kept; bases need no signature.
+   */
+  seedHistory(snapshots: readonly Snapshot[]): void {
+    if (this.#latest) return;
+    const sorted = [...snapshots].sort((a, b) => a.version - b.version);
+    for (const s of sorted.slice(-this.#opts.deltaHistory)) this.#history.set(s.version, s);
+  }
+
   /** Makes `snapshot` the newest; every node gets it as soon as it has nothing unacknowledged. */
   publish(snapshot: Snapshot): void {
     if (this.#latest && this.#latest.epoch === snapshot.epoch && this.#latest.version >= snapshot.version)
@@ -297,7 +308,9 @@ export class Distributor implements NodeRegistry {
       // Canonically the published body; physically the previous one with the changes applied.
       kept = { ...snapshot, body: applyDelta(previous.body, diffSnapshot(previous.body, snapshot.body)) };
     } else {
-      this.#history.clear();
+      // Seeded versions of the same epoch stay (older than this one); anything else goes.
+      for (const [version, s] of this.#history)
+        if (s.epoch !== snapshot.epoch || version >= snapshot.version) this.#history.delete(version);
     }
     this.#history.set(kept.version, kept);
     for (const version of this.#history.keys()) {
