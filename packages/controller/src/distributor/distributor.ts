@@ -37,6 +37,12 @@ import type { SecretMatch } from './join-secrets.js';
 import { type NodeIdentities, normalSerial } from './node-identities.js';
 import type { NodeRegistry, NodeView } from './node-view.js';
 
+/**
+ * A delta frame up to this size goes out without encoding the full frame to compare: at worst a
+ * few KiB more than a tiny snapshot's frame, and no gzip of a large body on a change's path.
+ */
+const SMALL_DELTA_BYTES = 4096;
+
 export { NODE_CHANNEL_PATH };
 
 export interface DistributorOptions {
@@ -181,7 +187,11 @@ export class Distributor implements NodeRegistry {
   #server: HttpsServer | null = null;
   #wss: WebSocketServer | null = null;
   #latest: Snapshot | null = null;
-  /** The encoded frame of `#latest`, built once and sent as the same bytes to every node. */
+  /**
+   * The encoded frame of `#latest`, built once, when the first node needs the whole snapshot, and
+   * sent as the same bytes to every node. Not on a change's path when every node takes a delta
+   * (gzip of a 10,000-route body is tens of milliseconds).
+   */
   #latestFrame: Buffer | null = null;
   /**
    * The last `deltaHistory` published snapshots of `#latest`'s epoch, by version, oldest first.
@@ -319,7 +329,7 @@ export class Distributor implements NodeRegistry {
     }
     this.#deltaFrames.clear();
     this.#latest = kept;
-    this.#latestFrame = encodeSnapshot(snapshot);
+    this.#latestFrame = null;
     for (const node of this.#nodes.values()) this.#maybePush(node);
   }
 
@@ -328,21 +338,30 @@ export class Distributor implements NodeRegistry {
    * this epoch (the one it ACKed, or named in its hello) and did not ask for the full snapshot;
    * the full snapshot otherwise, or when the delta would be no smaller.
    */
-  #frameFor(node: NodeState, latest: Snapshot, full: Buffer): { frame: Buffer; kind: PushKind } {
+  #frameFor(node: NodeState, latest: Snapshot): { frame: Buffer; kind: PushKind } {
     const v = node.view;
+    const full = (): { frame: Buffer; kind: PushKind } => ({ frame: this.#fullFrame(latest), kind: 'full' });
     // A delta carries the signature of the snapshot it makes: an unsigned one (tests) goes whole.
     if (!node.deltas || node.needsFull || v.appliedEpoch !== latest.epoch || latest.signature === undefined)
-      return { frame: full, kind: 'full' };
+      return full();
     const base = this.#history.get(v.appliedVersion);
-    if (!base || base.hash !== v.appliedHash || base.version >= latest.version)
-      return { frame: full, kind: 'full' };
+    if (!base || base.hash !== v.appliedHash || base.version >= latest.version) return full();
     let frame = this.#deltaFrames.get(base.version);
     if (frame === undefined) {
       const encoded = encodeDelta(deltaBetween(base, latest));
-      frame = encoded.length < full.length ? encoded : null;
+      // A small delta is sent without a look at the full frame; a large one only when smaller.
+      frame =
+        encoded.length <= SMALL_DELTA_BYTES || encoded.length < this.#fullFrame(latest).length
+          ? encoded
+          : null;
       this.#deltaFrames.set(base.version, frame);
     }
-    return frame === null ? { frame: full, kind: 'full' } : { frame, kind: 'delta' };
+    return frame === null ? full() : { frame, kind: 'delta' };
+  }
+
+  #fullFrame(latest: Snapshot): Buffer {
+    this.#latestFrame ??= encodeSnapshot(latest);
+    return this.#latestFrame;
   }
 
   list(): NodeView[] {
@@ -1053,14 +1072,13 @@ export class Distributor implements NodeRegistry {
   /** Sends the newest snapshot unless one is in flight, the node has it, or the node refused it. */
   #maybePush(node: NodeState): void {
     const latest = this.#latest;
-    const frame = this.#latestFrame;
     const ws = node.ws;
-    if (!latest || !frame || !ws || node.inflight) return;
+    if (!latest || !ws || node.inflight) return;
     const v = node.view;
     if (v.appliedEpoch === latest.epoch && v.appliedHash === latest.hash) return;
     // A node claiming a higher version in this epoch is not skipped: the controller's word wins.
     if (node.nacked.has(versionKey(latest.epoch, latest.version))) return;
-    const push = this.#frameFor(node, latest, frame);
+    const push = this.#frameFor(node, latest);
     if (push.kind === 'full') node.needsFull = false;
     node.inflight = { epoch: latest.epoch, version: latest.version, hash: latest.hash, kind: push.kind };
     node.view.pendingVersion = latest.version;
