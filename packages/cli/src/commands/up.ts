@@ -192,6 +192,9 @@ export const upCommand: Command = {
         }),
       ]);
 
+      // What the nodes must serve before the demo is announced: on a second `berth up` their caches
+      // hold the last run's snapshot, whose demo backends listened on other ports.
+      const current = await controllerVersion(ready.api);
       const nodes = Array.from({ length: count }, (_, k) => {
         const name = `node-${k + 1}`;
         const statusFile = join(dir, name, 'status.json');
@@ -218,7 +221,7 @@ export const upCommand: Command = {
             ],
             { logFile, env: { ...process.env, BERTH_JOIN_TOKEN: ready.token } },
           );
-        const readiness = { entryPoints: ['web', 'websecure'], statusFile, logFile };
+        const readiness = { entryPoints: ['web', 'websecure'], statusFile, logFile, current };
         return { name, start, readiness, first: start() };
       });
       // Every node has applied a snapshot and bound both entry points, or `berth up` fails with the reason.
@@ -284,3 +287,12 @@ export const upCommand: Command = {
     }
   },
 };
+
+/** The controller's current epoch and version, from its API. */
+async function controllerVersion(api: string): Promise<{ epoch: string; version: number }> {
+  const res = await fetch(new URL('/api/v1/status', api), { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok)
+    throw new CliError('BERTH_CLI_START', `the controller's API answered ${res.status} to /api/v1/status`);
+  const status = (await res.json()) as { epoch: string; version: number };
+  return { epoch: status.epoch, version: status.version };
+}

@@ -8,6 +8,7 @@ import type { Child } from './child-group.js';
 interface NodeStatusFile {
   pid?: number;
   appliedVersion?: number;
+  appliedEpoch?: string;
   listeners?: ListenerInfo[];
 }
 
@@ -21,6 +22,11 @@ export interface ReadinessOptions {
   retryingGraceMs?: number;
   /** Where the node's whole log is, for the error message. */
   logFile?: string;
+  /**
+   * The controller's version when the node started: a node serving an older snapshot from its
+   * cache (backends that have moved since) is not ready until it applied this one or a later one.
+   */
+  current?: { epoch: string; version: number };
 }
 
 /** The last `count` lines of a child's output, for an error message. */
@@ -85,7 +91,11 @@ export async function waitForNodeReady(child: Child, opts: ReadinessOptions): Pr
       last = status;
       const listeners = status.listeners ?? [];
       const now = Date.now();
-      let ready = (status.appliedVersion ?? 0) > 0;
+      const applied = status.appliedVersion ?? 0;
+      let ready =
+        opts.current === undefined
+          ? applied > 0
+          : status.appliedEpoch === opts.current.epoch && applied >= opts.current.version;
       for (const ep of opts.entryPoints) {
         const l = listeners.find((x) => x.entryPoint === ep);
         if (l === undefined) {
