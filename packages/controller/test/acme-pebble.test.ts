@@ -188,7 +188,7 @@ describe('ACME HTTP-01 against pebble', { skip }, () => {
     assert.equal(board.presented.length, presentedBefore);
   });
 
-  it('orders RSA keys when the resolver asks for them, with the stored account', async () => {
+  it('orders RSA keys when the resolver asks for them, one order for concurrent callers', async () => {
     await pebble.addA('rsa.example.test');
     const dataDir = join(dir, 'data-rsa');
     const resolver = new AcmeResolver({
@@ -197,8 +197,14 @@ describe('ACME HTTP-01 against pebble', { skip }, () => {
       board,
       polling: FAST_POLLING,
     });
-    const cert = await resolver.obtain(['rsa.example.test']);
+    // Two callers asking at once share one order.
+    const [cert, same] = await Promise.all([
+      resolver.obtain(['rsa.example.test']),
+      resolver.obtain(['RSA.example.test.']),
+    ]);
     resolver.close();
+    assert.equal(same, cert);
+    assert.equal(resolver.status.ordersPlaced, 1);
     const [leaf] = pemBlocks(cert.certPem);
     assert.equal(leaf?.publicKey.asymmetricKeyType, 'rsa');
     assert.equal(leaf?.publicKey.asymmetricKeyDetails?.modulusLength, 2048);

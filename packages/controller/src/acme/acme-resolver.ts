@@ -80,6 +80,7 @@ export class AcmeResolver {
   readonly #now: () => number;
   #agent: Promise<Agent | undefined> | null = null;
   #client: Promise<acme.Client> | null = null;
+  readonly #inflight = new Map<string, Promise<StoredCertificate>>();
 
   constructor(options: AcmeResolverOptions) {
     this.settings = options.settings;
@@ -126,12 +127,24 @@ export class AcmeResolver {
     return renewalPlan(certificate, this.#now(), { renewBefore: this.settings.renewBefore }, failures);
   }
 
-  /** Orders a certificate for `domains` (HTTP-01 through the board), stores it 0600 and returns it. */
-  async obtain(
+  /**
+   * Orders a certificate for `domains` (HTTP-01 through the board), stores it 0600 and returns it.
+   * A second call for the same names and key type while one runs shares its order.
+   */
+  obtain(
     domains: readonly string[],
     keyType: AcmeKeyType = this.settings.keyType,
   ): Promise<StoredCertificate> {
     const names = normaliseDomains(domains);
+    const key = `${keyType} ${[...names].sort().join(',')}`;
+    const running = this.#inflight.get(key);
+    if (running) return running;
+    const order = this.#order(names, keyType).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, order);
+    return order;
+  }
+
+  async #order(names: string[], keyType: AcmeKeyType): Promise<StoredCertificate> {
     if (names.length === 0)
       throw this.#error(AcmeErrorCodes.ORDER_REFUSED, names, 'no domain to order a certificate for');
     if (this.settings.challenge.type !== 'http-01')
@@ -362,6 +375,13 @@ export class AcmeResolver {
         extra,
       );
     }
+    if (problem !== null && problem.status >= 500)
+      return this.#error(
+        AcmeErrorCodes.ORDER_FAILED,
+        names,
+        `${step}: the CA answered HTTP ${problem.status}: ${detail}`,
+        extra,
+      );
     const codes: Record<typeof step, AcmeErrorCode> = {
       account: AcmeErrorCodes.ACCOUNT_REFUSED,
       order: AcmeErrorCodes.ORDER_REFUSED,

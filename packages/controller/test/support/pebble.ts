@@ -87,7 +87,8 @@ export async function freePort(udpToo = false): Promise<number> {
   throw new Error('no free loopback port for TCP and UDP');
 }
 
-async function makeHttpsCertificate(
+/** A throwaway CA and a server certificate for localhost and 127.0.0.1, as files in `dir`. */
+export async function makeHttpsCertificate(
   dir: string,
 ): Promise<{ caPem: string; certPath: string; keyPath: string }> {
   const ca = join(dir, 'https-ca');
