@@ -79,6 +79,7 @@ describe('certificatesResolvers in the static file', () => {
     assert.deepEqual([...certificatesResolvers.keys()], ['ok']);
     assert.equal(errors.length, 1);
     assert.equal(errors[0]?.code, AcmeErrorCodes.SETTING_INVALID);
+    assert.equal(errors[0]?.severity, undefined);
     assert.equal(errors[0]?.path, 'certificatesResolvers.le.acme.keyType');
     assert.deepEqual(errors[0]?.source, { provider: 'static', origin: '/etc/berth/berth.yml', line: 4 });
     assert.match(errors[0]?.message ?? '', /RSA8192 is not supported/);
@@ -116,6 +117,7 @@ describe('certificatesResolvers in the static file', () => {
     });
     assert.equal(resolvers.get('le')?.storage, 'acme.json');
     assert.equal(errors[0]?.code, AcmeErrorCodes.STORAGE_RELOCATED);
+    assert.equal(errors[0]?.severity, 'warning');
     const bad = parseCertificatesResolvers({
       le: { acme: { storage: '..', httpChallenge: { entryPoint: 'web' } } },
     });
@@ -128,11 +130,11 @@ describe('certificatesResolvers in the static file', () => {
     });
     assert.equal(resolvers.size, 1);
     assert.deepEqual(
-      errors.map((e) => [e.code, e.path]),
+      errors.map((e) => [e.code, e.path, e.severity]),
       [
-        [AcmeErrorCodes.SETTING_UNKNOWN, 'certificatesResolvers.le.acme.emial'],
-        [AcmeErrorCodes.SETTING_UNSUPPORTED, 'certificatesResolvers.le.acme.clientTimeout'],
-        [AcmeErrorCodes.SETTING_UNSUPPORTED, 'certificatesResolvers.le.acme.httpChallenge.delay'],
+        [AcmeErrorCodes.SETTING_UNKNOWN, 'certificatesResolvers.le.acme.emial', 'warning'],
+        [AcmeErrorCodes.SETTING_UNSUPPORTED, 'certificatesResolvers.le.acme.clientTimeout', 'warning'],
+        [AcmeErrorCodes.SETTING_UNSUPPORTED, 'certificatesResolvers.le.acme.httpChallenge.delay', 'warning'],
       ],
     );
   });

@@ -134,10 +134,15 @@ function parseResolver(
   const errors: ConfigError[] = [];
   const prefix = `certificatesResolvers.${name}`;
   let fatal = false;
+  // `blocks`: the resolver is left out (an error); otherwise it works without the value (a warning).
   const fail = (code: string, rawPath: string[], canonical: string, message: string, blocks = true) => {
-    errors.push(
-      configError(code, `${prefix}${canonical}`, `${prefix}${canonical}: ${message}`, sourceOf(rawPath)),
+    const error = configError(
+      code,
+      `${prefix}${canonical}`,
+      `${prefix}${canonical}: ${message}`,
+      sourceOf(rawPath),
     );
+    errors.push(blocks ? error : { ...error, severity: 'warning' });
     if (blocks) fatal = true;
   };
   const outer = entries(value);
