@@ -210,6 +210,39 @@ describe('ACME HTTP-01 against pebble', { skip }, () => {
     assert.equal(leaf?.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
   });
 
+  it('keeps the account across instances and updates its contact when the e-mail changes', async () => {
+    await pebble.addA('one.example.test');
+    await pebble.addA('two.example.test');
+    const dataDir = join(dir, 'data-email');
+    const first = new AcmeResolver({
+      settings: settingsFor(pebble, caFile),
+      dataDir,
+      board,
+      polling: FAST_POLLING,
+    });
+    await first.obtain(['one.example.test']);
+    first.close();
+    const before = (await first.storage.read()).accounts[pebble.directoryUrl];
+    const second = new AcmeResolver({
+      settings: settingsFor(pebble, caFile, { email: 'security@example.test' }),
+      dataDir,
+      board,
+      polling: FAST_POLLING,
+    });
+    await second.obtain(['two.example.test']);
+    second.close();
+    const after = (await second.storage.read()).accounts[pebble.directoryUrl];
+    assert.equal(after?.url, before?.url);
+    assert.equal(after?.keyPem, before?.keyPem);
+    assert.equal(before?.email, 'ops@example.test');
+    assert.equal(after?.email, 'security@example.test');
+    // Both certificates kept, each under its own names.
+    assert.deepEqual(
+      (await second.storage.read()).certificates.map((c) => c.domains),
+      [['one.example.test'], ['two.example.test']],
+    );
+  });
+
   it('a challenge that cannot succeed fails with a coded error naming resolver and domain, and is withdrawn', async () => {
     await pebble.addA('wrong.example.test');
     board.wrong = true;

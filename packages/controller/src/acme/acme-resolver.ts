@@ -162,7 +162,7 @@ export class AcmeResolver {
       );
 
     const ctx = await this.#context(names);
-    const client = await this.#run(ctx, names, 'account', () => this.#accountClient(ctx, names));
+    const client = await this.#run(ctx, names, 'account', () => this.#accountClient(names));
     const keyPem = await newCertificateKey(keyType);
     const [, csr] = await acme.crypto.createCsr({ commonName: names[0] as string, altNames: names }, keyPem);
 
@@ -260,9 +260,9 @@ export class AcmeResolver {
   }
 
   /** An acme-client Client with this resolver's account, registering it on first use per CA. */
-  #accountClient(ctx: AcmeCallContext, names: string[]): Promise<acme.Client> {
+  #accountClient(names: string[]): Promise<acme.Client> {
     if (this.#client === null) {
-      this.#client = this.#loadAccount(ctx, names);
+      this.#client = this.#loadAccount(names);
       // A failed registration is retried on the next order, not cached.
       this.#client.catch(() => {
         this.#client = null;
@@ -271,7 +271,7 @@ export class AcmeResolver {
     return this.#client;
   }
 
-  async #loadAccount(_ctx: AcmeCallContext, names: string[]): Promise<acme.Client> {
+  async #loadAccount(names: string[]): Promise<acme.Client> {
     const { caServer, email, eab } = this.settings;
     const polling = this.#options.polling ?? { attempts: 10, minMs: 1000, maxMs: 10_000 };
     const section = await this.#read(names);
