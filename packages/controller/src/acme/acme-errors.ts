@@ -14,6 +14,12 @@ export const AcmeErrorCodes = {
   STORAGE_RELOCATED: 'BERTH_ACME_STORAGE_RELOCATED',
   /** The storage file exists but is not Berth's (a Traefik acme.json?) or is unreadable: left untouched. */
   STORAGE_UNREADABLE: 'BERTH_ACME_STORAGE_UNREADABLE',
+  /** A router's `tls.certResolver` names no configured (valid) resolver. */
+  RESOLVER_UNKNOWN: 'BERTH_ACME_RESOLVER_UNKNOWN',
+  /** A router with a certResolver has neither `tls.domains` nor a Host(...) with a literal name. */
+  NO_DOMAIN: 'BERTH_ACME_NO_DOMAIN',
+  /** A name a CA cannot issue for, or a wildcard with a resolver that is not DNS-01. */
+  DOMAIN_INVALID: 'BERTH_ACME_DOMAIN_INVALID',
   /** The CA's directory cannot be reached (connection refused, DNS, TLS, timeout). */
   CA_UNREACHABLE: 'BERTH_ACME_CA_UNREACHABLE',
   /** The CA answered 429 / rateLimited; `retryAfterMs` says when it will talk again, when it said. */
