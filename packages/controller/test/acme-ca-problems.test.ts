@@ -197,6 +197,58 @@ describe('ACME storage file', () => {
   });
 });
 
+describe('stored certificates', () => {
+  it('are reused only from the current CA, for the same names and key type, until they expire', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-acme-reuse-'));
+    try {
+      const staging = 'https://staging.ca.test/dir';
+      const production = 'https://ca.test/dir';
+      const now = Date.UTC(2026, 5, 1);
+      const entry = (
+        caServer: string,
+        domains: string[],
+        notAfter: number,
+        keyType: 'EC256' | 'RSA2048' = 'EC256',
+      ) => ({
+        domains,
+        keyType,
+        caServer,
+        certPem: `cert ${caServer} ${domains.join(',')} ${keyType}`,
+        keyPem: 'key',
+        notBefore: now - 10 * 86_400_000,
+        notAfter,
+        issuedAt: '',
+      });
+      const later = now + 30 * 86_400_000;
+      await new AcmeStorage(join(dir, 'acme.json'), 'le').update((s) => ({
+        ...s,
+        certificates: [
+          entry(staging, ['a.test'], later),
+          entry(production, ['b.test', 'c.test'], later, 'RSA2048'),
+          entry(production, ['old.test'], now - 1),
+        ],
+      }));
+      const resolverFor = (caServer: string) =>
+        new AcmeResolver({
+          settings: settings(caServer, '/nonexistent'),
+          dataDir: dir,
+          board,
+          now: () => now,
+        });
+      assert.equal((await resolverFor(staging).stored(['a.test']))?.caServer, staging);
+      assert.equal(await resolverFor(production).stored(['a.test']), null);
+      assert.equal(await resolverFor(production).stored(['c.test', 'b.test']), null);
+      assert.equal(
+        (await resolverFor(production).stored(['C.test', 'b.test'], 'RSA2048'))?.keyType,
+        'RSA2048',
+      );
+      assert.equal(await resolverFor(production).stored(['old.test']), null);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('CA answers, read', () => {
   it('takes the problem type, detail and Retry-After from error answers and invalid objects', () => {
     assert.deepEqual(

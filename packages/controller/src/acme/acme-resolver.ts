@@ -91,7 +91,11 @@ export class AcmeResolver {
     this.#now = options.now ?? Date.now;
   }
 
-  /** The stored certificate for exactly these names and key type, if it has not expired. */
+  /**
+   * The stored certificate for exactly these names and key type, from this resolver's current CA,
+   * if it has not expired. A certificate from another caServer (staging before production) is not
+   * reused: the next order replaces it.
+   */
   async stored(
     domains: readonly string[],
     keyType: AcmeKeyType = this.settings.keyType,
@@ -101,7 +105,11 @@ export class AcmeResolver {
     const now = this.#now();
     return (
       section.certificates.find(
-        (c) => c.keyType === keyType && sameNames(c.domains, names) && c.notAfter > now,
+        (c) =>
+          c.keyType === keyType &&
+          c.caServer === this.settings.caServer &&
+          sameNames(c.domains, names) &&
+          c.notAfter > now,
       ) ?? null
     );
   }
