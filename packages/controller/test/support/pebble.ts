@@ -238,8 +238,22 @@ async function waitUntil(what: string, child: ChildProcess, log: string[], probe
   }
 }
 
-/** Starts pebble-challtestsrv (DNS only) and pebble resolving through it. */
+/**
+ * Starts pebble-challtestsrv (DNS only) and pebble resolving through it. The ports are found free
+ * and then handed over, so another process may take one in between: a start that fails on a port
+ * in use is tried again with new ports.
+ */
 export async function startPebble(options: PebbleOptions = {}): Promise<Pebble> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPebbleOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startPebbleOnce(options: PebbleOptions): Promise<Pebble> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-pebble-'));
   const started: ChildProcess[] = [];
   try {
