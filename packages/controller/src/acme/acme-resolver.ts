@@ -69,6 +69,8 @@ export interface ResolverStatus {
 
 const DEFAULT_PRESENT_TIMEOUT_MS = 60_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** acme-client's backoff while a challenge or order is pending: 10 polls, 1 s doubling to 10 s. */
+const DEFAULT_POLLING = { attempts: 10, minMs: 1000, maxMs: 10_000 };
 
 export class AcmeResolver {
   readonly name: string;
@@ -281,7 +283,7 @@ export class AcmeResolver {
 
   async #loadAccount(names: string[]): Promise<acme.Client> {
     const { caServer, email, eab } = this.settings;
-    const polling = this.#options.polling ?? { attempts: 10, minMs: 1000, maxMs: 10_000 };
+    const polling = this.#options.polling ?? DEFAULT_POLLING;
     const section = await this.#read(names);
     let account: StoredAccount | undefined = section.accounts[caServer];
     const contact = email === null ? [] : [`mailto:${email}`];
@@ -363,7 +365,11 @@ export class AcmeResolver {
       retryAfterMs: problem?.retryAfterMs ?? null,
       cause: err,
     };
-    const detail = problem ? `${problem.detail}${problem.type ? ` (${problem.type})` : ''}` : message;
+    const detail = problem
+      ? `${problem.detail}${problem.type ? ` (${problem.type})` : ''}`
+      : /pending or processing/.test(message)
+        ? `the CA had not finished after ${this.#options.polling?.attempts ?? DEFAULT_POLLING.attempts} polls (${message})`
+        : message;
     if (problem && (problem.status === 429 || problem.type?.endsWith(':rateLimited')))
       return this.#error(
         AcmeErrorCodes.RATE_LIMITED,
