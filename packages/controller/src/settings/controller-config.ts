@@ -9,6 +9,7 @@ import {
   validateStatic,
 } from '@berth/config';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { type AcmeResolverSettings, parseCertificatesResolvers } from '../acme/resolver-settings.js';
 import { ErrorCodes } from '../compiler/error-codes.js';
 import {
   DEFAULT_DEBOUNCE_MAX_MS,
@@ -28,6 +29,8 @@ export interface ControllerFileSettings {
   swarm: SwarmProviderConfig | null;
   /** `providers.debounce`: how provider changes are gathered into one version. */
   debounce: DebounceSettings;
+  /** `certificatesResolvers`, the valid ones by name (invalid ones are left out, their errors in `errors`). */
+  certificatesResolvers: Map<string, AcmeResolverSettings>;
   errors: ConfigError[];
 }
 
@@ -67,6 +70,7 @@ export function parseControllerConfig(
       docker: null,
       swarm: null,
       debounce: DEFAULT_DEBOUNCE,
+      certificatesResolvers: new Map(),
       errors,
     };
   }
@@ -125,7 +129,22 @@ export function parseControllerConfig(
       }
     }
   }
-  return { statics: config, providerFile, docker, swarm, debounce, errors };
+  const resolversKey = Object.keys(raw).find((k) => k.toLowerCase() === 'certificatesresolvers');
+  const acme = parseCertificatesResolvers(
+    resolversKey === undefined ? undefined : raw[resolversKey],
+    (p) => sourceOf(resolversKey === undefined ? p : [resolversKey, ...p.slice(1)]),
+    dirname(path),
+  );
+  errors.push(...acme.errors);
+  return {
+    statics: config,
+    providerFile,
+    docker,
+    swarm,
+    debounce,
+    certificatesResolvers: acme.resolvers,
+    errors,
+  };
 }
 
 /**
@@ -175,6 +194,7 @@ export async function loadControllerConfig(path: string): Promise<ControllerFile
       docker: null,
       swarm: null,
       debounce: DEFAULT_DEBOUNCE,
+      certificatesResolvers: new Map(),
       errors: [
         configError('BERTH_FILE_READ', '', `cannot read ${path}: ${(err as Error).message}`, {
           provider: 'static',

@@ -1,0 +1,525 @@
+// One certificate resolver's ACME client: its account (created once, kept in the storage file),
+// and orders whose challenges are answered by whatever the injected ChallengeBoard stands for (in
+// the controller: every connected proxy node, through snapshots). Certificates and keys are kept
+// in the same 0600 file and reused after a restart while they are valid and not due for renewal.
+import { generateKeyPair, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Agent } from 'node:https';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { promisify } from 'node:util';
+import * as acme from 'acme-client';
+import { AcmeError, type AcmeErrorCode, AcmeErrorCodes } from './acme-errors.js';
+import { type AcmeCallContext, probeDirectory, withAcmeCalls } from './acme-http.js';
+import {
+  AcmeStorage,
+  StorageUnreadableError,
+  type StoredAccount,
+  type StoredCertificate,
+} from './acme-storage.js';
+import { type RenewalFailures, type RenewalSettings, renewalPlan } from './renewal-plan.js';
+import type { AcmeKeyType, AcmeResolverSettings } from './resolver-settings.js';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+/** HTTP-01: serve `keyAuthorization` as text at http://DOMAIN/.well-known/acme-challenge/TOKEN. */
+export interface Http01Challenge {
+  type: 'http-01';
+  resolver: string;
+  domain: string;
+  token: string;
+  keyAuthorization: string;
+}
+
+/** What travels to the nodes for one challenge (TLS-ALPN-01 will add its certificate here). */
+export type ChallengeMaterial = Http01Challenge;
+
+/**
+ * Where challenge answers are published. In the controller: a snapshot carrying the material,
+ * `present` resolving once every connected node ACKed it (rejecting with an error naming a node
+ * that NACKed or never answered); in tests, a local HTTP server.
+ */
+export interface ChallengeBoard {
+  /** Resolves once the answer is served everywhere the CA may ask; `signal` aborts a timed-out wait. */
+  present(challenge: ChallengeMaterial, signal: AbortSignal): Promise<void>;
+  /** Withdraws it (after the order, success or not). */
+  cleanup(challenge: ChallengeMaterial): Promise<void>;
+}
+
+export interface AcmeResolverOptions {
+  settings: AcmeResolverSettings;
+  /** The controller's data dir; the storage file is `settings.storage` in it. */
+  dataDir: string;
+  board: ChallengeBoard;
+  /** How long `present` may take before the order fails (default 60 s). */
+  presentTimeoutMs?: number;
+  /** Per HTTP request to the CA (default 60 s). */
+  requestTimeoutMs?: number;
+  /** Polling of pending challenges and orders (acme-client's backoff); defaults 10 × 1–10 s. */
+  polling?: { attempts: number; minMs: number; maxMs: number };
+  /** Step retries when the CA keeps rejecting nonces after acme-client's own retries (default 3). */
+  badNonceRetries?: number;
+  now?: () => number;
+}
+
+export interface ResolverStatus {
+  /** Orders sent to the CA by this instance (a restart with valid certificates places none). */
+  ordersPlaced: number;
+}
+
+const DEFAULT_PRESENT_TIMEOUT_MS = 60_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** acme-client's backoff while a challenge or order is pending: 10 polls, 1 s doubling to 10 s. */
+const DEFAULT_POLLING = { attempts: 10, minMs: 1000, maxMs: 10_000 };
+
+export class AcmeResolver {
+  readonly name: string;
+  readonly settings: AcmeResolverSettings;
+  readonly storage: AcmeStorage;
+  readonly status: ResolverStatus = { ordersPlaced: 0 };
+  readonly #board: ChallengeBoard;
+  readonly #options: AcmeResolverOptions;
+  readonly #now: () => number;
+  #agent: Promise<Agent | undefined> | null = null;
+  #client: Promise<acme.Client> | null = null;
+  readonly #inflight = new Map<string, Promise<StoredCertificate>>();
+
+  constructor(options: AcmeResolverOptions) {
+    this.settings = options.settings;
+    this.name = options.settings.name;
+    this.storage = new AcmeStorage(join(options.dataDir, options.settings.storage), this.name);
+    this.#board = options.board;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * The stored certificate for exactly these names and key type, from this resolver's current CA,
+   * if it has not expired. A certificate from another caServer (staging before production) is not
+   * reused: the next order replaces it.
+   */
+  async stored(
+    domains: readonly string[],
+    keyType: AcmeKeyType = this.settings.keyType,
+  ): Promise<StoredCertificate | null> {
+    const names = normaliseDomains(domains);
+    const section = await this.#read(names);
+    const now = this.#now();
+    return (
+      section.certificates.find(
+        (c) =>
+          c.keyType === keyType &&
+          c.caServer === this.settings.caServer &&
+          sameNames(c.domains, names) &&
+          c.notAfter > now,
+      ) ?? null
+    );
+  }
+
+  /**
+   * A valid certificate for `domains`: the stored one while it is outside its renewal window,
+   * otherwise a new order. A restart with valid stored certificates orders nothing.
+   */
+  async ensureCertificate(
+    domains: readonly string[],
+    renewal: Partial<RenewalSettings> = {},
+  ): Promise<StoredCertificate> {
+    const current = await this.stored(domains);
+    if (current) {
+      const plan = renewalPlan(current, this.#now(), { renewBefore: this.settings.renewBefore, ...renewal });
+      if (plan.at > this.#now()) return current;
+    }
+    return this.obtain(domains);
+  }
+
+  /** When to attempt `certificate` (or a missing one) next, after `failures`. */
+  plan(certificate: StoredCertificate | null, failures: RenewalFailures | null = null) {
+    return renewalPlan(certificate, this.#now(), { renewBefore: this.settings.renewBefore }, failures);
+  }
+
+  /**
+   * Orders a certificate for `domains` (HTTP-01 through the board), stores it 0600 and returns it.
+   * A second call for the same names and key type while one runs shares its order.
+   */
+  obtain(
+    domains: readonly string[],
+    keyType: AcmeKeyType = this.settings.keyType,
+  ): Promise<StoredCertificate> {
+    const names = normaliseDomains(domains);
+    const key = `${keyType} ${[...names].sort().join(',')}`;
+    const running = this.#inflight.get(key);
+    if (running) return running;
+    const order = this.#order(names, keyType).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, order);
+    return order;
+  }
+
+  async #order(names: string[], keyType: AcmeKeyType): Promise<StoredCertificate> {
+    if (names.length === 0)
+      throw this.#error(AcmeErrorCodes.ORDER_REFUSED, names, 'no domain to order a certificate for');
+    if (this.settings.challenge.type !== 'http-01')
+      throw this.#error(
+        AcmeErrorCodes.CHALLENGE_TYPE_UNIMPLEMENTED,
+        names,
+        `${this.settings.challenge.type} is not implemented yet; use httpChallenge`,
+      );
+    const wildcard = names.find((n) => n.startsWith('*.'));
+    if (wildcard)
+      throw this.#error(
+        AcmeErrorCodes.CHALLENGE_UNAVAILABLE,
+        names,
+        `${wildcard}: wildcard names need dnsChallenge`,
+      );
+
+    const ctx = await this.#context(names);
+    const client = await this.#run(ctx, names, 'account', () => this.#accountClient(names));
+    const keyPem = await newCertificateKey(keyType);
+    const [, csr] = await acme.crypto.createCsr({ commonName: names[0] as string, altNames: names }, keyPem);
+
+    this.status.ordersPlaced++;
+    const order = await this.#run(ctx, names, 'order', () =>
+      client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })) }),
+    );
+    const authorizations = await this.#run(ctx, names, 'order', () => client.getAuthorizations(order));
+    const pending: { material: Http01Challenge; challenge: acme.Authorization['challenges'][number] }[] = [];
+    for (const authz of authorizations) {
+      if (authz.status === 'valid') continue;
+      const challenge = authz.challenges.find((c) => c.type === 'http-01');
+      if (!challenge)
+        throw this.#error(
+          AcmeErrorCodes.CHALLENGE_UNAVAILABLE,
+          names,
+          `the CA offers no http-01 challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`,
+        );
+      const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+      pending.push({
+        challenge,
+        material: {
+          type: 'http-01',
+          resolver: this.name,
+          domain: authz.identifier.value,
+          token: challenge.token,
+          keyAuthorization,
+        },
+      });
+    }
+
+    try {
+      await this.#presentAll(
+        names,
+        pending.map((p) => p.material),
+      );
+      for (const { challenge, material } of pending) {
+        await this.#run(ctx, names, 'validate', () => client.completeChallenge(challenge), material.domain);
+        await this.#run(ctx, names, 'validate', () => client.waitForValidStatus(challenge), material.domain);
+      }
+    } finally {
+      // Withdrawn whatever happened: a failed order must not leave answers on the nodes.
+      await Promise.all(pending.map((p) => this.#board.cleanup(p.material).catch(() => {})));
+    }
+
+    const finalized = await this.#run(ctx, names, 'finalize', () => client.finalizeOrder(order, csr));
+    const chainPem = await this.#run(ctx, names, 'finalize', () =>
+      client.getCertificate(finalized, this.settings.preferredChain ?? undefined),
+    );
+    const leaf = new X509Certificate(chainPem);
+    const certificate: StoredCertificate = {
+      domains: names,
+      keyType,
+      caServer: this.settings.caServer,
+      certPem: chainPem,
+      keyPem,
+      notBefore: Date.parse(leaf.validFrom),
+      notAfter: Date.parse(leaf.validTo),
+      issuedAt: new Date(this.#now()).toISOString(),
+    };
+    await this.#write(names, (section) => ({
+      ...section,
+      certificates: [
+        ...section.certificates.filter((c) => !(c.keyType === keyType && sameNames(c.domains, names))),
+        certificate,
+      ],
+    }));
+    return certificate;
+  }
+
+  async #presentAll(names: string[], materials: Http01Challenge[]): Promise<void> {
+    if (materials.length === 0) return;
+    const timeoutMs = this.#options.presentTimeoutMs ?? DEFAULT_PRESENT_TIMEOUT_MS;
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(new Error(`not served everywhere within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(materials.map((m) => this.#board.present(m, abort.signal))), timeout]);
+    } catch (err) {
+      abort.abort();
+      throw this.#error(
+        AcmeErrorCodes.CHALLENGE_NOT_SERVED,
+        names,
+        `http-01 challenge not served: ${(err as Error).message}`,
+        { cause: err },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** An acme-client Client with this resolver's account, registering it on first use per CA. */
+  #accountClient(names: string[]): Promise<acme.Client> {
+    if (this.#client === null) {
+      this.#client = this.#loadAccount(names);
+      // A failed registration is retried on the next order, not cached.
+      this.#client.catch(() => {
+        this.#client = null;
+      });
+    }
+    return this.#client;
+  }
+
+  async #loadAccount(names: string[]): Promise<acme.Client> {
+    const { caServer, email, eab } = this.settings;
+    const polling = this.#options.polling ?? DEFAULT_POLLING;
+    const section = await this.#read(names);
+    let account: StoredAccount | undefined = section.accounts[caServer];
+    const contact = email === null ? [] : [`mailto:${email}`];
+    const make = (keyPem: string, url?: string) =>
+      new acme.Client({
+        directoryUrl: caServer,
+        accountKey: keyPem,
+        ...(url ? { accountUrl: url } : {}),
+        ...(eab ? { externalAccountBinding: { kid: eab.kid, hmacKey: eab.hmacEncoded } } : {}),
+        backoffAttempts: polling.attempts,
+        backoffMin: polling.minMs,
+        backoffMax: polling.maxMs,
+      });
+    if (account) {
+      const client = make(account.keyPem, account.url);
+      if (account.email !== email) {
+        await client.updateAccount({ contact });
+        const updated = { ...account, email };
+        await this.#write(names, (s) => ({ ...s, accounts: { ...s.accounts, [caServer]: updated } }));
+      }
+      return client;
+    }
+    // The key is stored before registering: a crash in between re-registers the same key, which
+    // the CA answers with the existing account.
+    const pending = section.pendingAccountKeys?.[caServer];
+    const keyPem = pending ?? (await newAccountKey());
+    if (!pending)
+      await this.#write(names, (s) => ({
+        ...s,
+        pendingAccountKeys: { ...s.pendingAccountKeys, [caServer]: keyPem },
+      }));
+    const client = make(keyPem);
+    await client.createAccount({ termsOfServiceAgreed: true, contact });
+    account = { keyPem, url: client.getAccountUrl(), email, createdAt: new Date(this.#now()).toISOString() };
+    const registered = account;
+    await this.#write(names, (s) => {
+      const { [caServer]: _done, ...rest } = s.pendingAccountKeys ?? {};
+      return { ...s, accounts: { ...s.accounts, [caServer]: registered }, pendingAccountKeys: rest };
+    });
+    return client;
+  }
+
+  /** Runs one step against the CA, classifying failures and retrying steps lost to bad nonces. */
+  async #run<T>(
+    ctx: AcmeCallContext,
+    names: string[],
+    step: 'account' | 'order' | 'validate' | 'finalize',
+    fn: () => Promise<T>,
+    domain?: string,
+  ): Promise<T> {
+    const retries = this.#options.badNonceRetries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      ctx.lastProblem = null;
+      ctx.inFlight = null;
+      try {
+        return await withAcmeCalls(ctx, fn);
+      } catch (err) {
+        if (err instanceof AcmeError) throw err;
+        // Set by the interceptors meanwhile (TypeScript still sees the null assigned above).
+        const problem = ctx.lastProblem as AcmeCallContext['lastProblem'];
+        const badNonce = problem?.type?.endsWith(':badNonce') === true;
+        if (badNonce && attempt < retries) continue;
+        throw await this.#classify(err, ctx, names, step, domain);
+      }
+    }
+  }
+
+  async #classify(
+    err: unknown,
+    ctx: AcmeCallContext,
+    names: string[],
+    step: 'account' | 'order' | 'validate' | 'finalize',
+    domain: string | undefined,
+  ): Promise<AcmeError> {
+    const problem = ctx.lastProblem;
+    const message = (err as Error)?.message ?? String(err);
+    const extra = {
+      problemType: problem?.type ?? null,
+      retryAfterMs: problem?.retryAfterMs ?? null,
+      cause: err,
+    };
+    const detail = problem
+      ? `${problem.detail}${problem.type ? ` (${problem.type})` : ''}`
+      : /pending or processing/.test(message)
+        ? `the CA had not finished after ${this.#options.polling?.attempts ?? DEFAULT_POLLING.attempts} polls (${message})`
+        : message;
+    if (problem && (problem.status === 429 || problem.type?.endsWith(':rateLimited')))
+      return this.#error(
+        AcmeErrorCodes.RATE_LIMITED,
+        names,
+        `rate limited by the CA${problem.retryAfterMs !== null ? `, retry after ${Math.ceil(problem.retryAfterMs / 1000)} s` : ''}: ${detail}`,
+        extra,
+      );
+    if (problem?.type?.endsWith(':badNonce'))
+      return this.#error(AcmeErrorCodes.BAD_NONCE, names, `the CA kept rejecting nonces: ${detail}`, extra);
+    if (ctx.inFlight !== null || (problem === null && isNetworkError(err))) {
+      const agent = await this.#agentFor(names);
+      const why = (await probeDirectory(this.settings.caServer, agent, 10_000)) ?? message;
+      return this.#error(
+        AcmeErrorCodes.CA_UNREACHABLE,
+        names,
+        `CA ${this.settings.caServer} unreachable (${ctx.inFlight ?? 'request'}): ${why}`,
+        extra,
+      );
+    }
+    if (problem !== null && problem.status >= 500)
+      return this.#error(
+        AcmeErrorCodes.ORDER_FAILED,
+        names,
+        `${step}: the CA answered HTTP ${problem.status}: ${detail}`,
+        extra,
+      );
+    const codes: Record<typeof step, AcmeErrorCode> = {
+      account: AcmeErrorCodes.ACCOUNT_REFUSED,
+      order: AcmeErrorCodes.ORDER_REFUSED,
+      validate: AcmeErrorCodes.CHALLENGE_FAILED,
+      finalize: AcmeErrorCodes.ORDER_REFUSED,
+    };
+    if (problem === null && step !== 'validate')
+      return this.#error(AcmeErrorCodes.ORDER_FAILED, names, `${step}: ${message}`, extra);
+    const what =
+      step === 'validate'
+        ? `http-01 challenge for ${domain ?? names.join(', ')} failed`
+        : step === 'account'
+          ? 'account registration refused'
+          : 'order refused';
+    return this.#error(codes[step], names, `${what}: ${detail}`, extra);
+  }
+
+  async #context(names: string[]): Promise<AcmeCallContext> {
+    return {
+      agent: await this.#agentFor(names),
+      timeoutMs: this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      lastProblem: null,
+      inFlight: null,
+    };
+  }
+
+  /** The HTTPS agent trusting `caCertificates` (plus system roots with caSystemCertPool); undefined: Node's defaults. */
+  #agentFor(names: string[]): Promise<Agent | undefined> {
+    if (this.#agent === null) {
+      this.#agent = (async () => {
+        const { caCertificates, caSystemCertPool } = this.settings;
+        if (caCertificates.length === 0) return undefined;
+        const pems = await Promise.all(
+          caCertificates.map((path) =>
+            readFile(path, 'utf8').catch((err: Error) => {
+              throw this.#error(
+                AcmeErrorCodes.CA_UNREACHABLE,
+                names,
+                `caCertificates: cannot read ${path}: ${err.message}`,
+              );
+            }),
+          ),
+        );
+        return new Agent({ ca: [...(caSystemCertPool ? rootCertificates : []), ...pems], keepAlive: true });
+      })();
+      this.#agent.catch(() => {
+        this.#agent = null;
+      });
+    }
+    return this.#agent;
+  }
+
+  async #read(names: string[]) {
+    try {
+      return await this.storage.read();
+    } catch (err) {
+      throw this.#storageError(err, names);
+    }
+  }
+
+  async #write(names: string[], change: Parameters<AcmeStorage['update']>[0]) {
+    try {
+      return await this.storage.update(change);
+    } catch (err) {
+      throw this.#storageError(err, names);
+    }
+  }
+
+  #storageError(err: unknown, names: string[]): AcmeError {
+    const message =
+      err instanceof StorageUnreadableError
+        ? err.message
+        : `storage ${this.storage.path}: ${(err as Error).message}`;
+    return this.#error(AcmeErrorCodes.STORAGE_UNREADABLE, names, message, { cause: err });
+  }
+
+  #error(
+    code: AcmeErrorCode,
+    names: readonly string[],
+    detail: string,
+    extra: ConstructorParameters<typeof AcmeError>[4] = {},
+  ): AcmeError {
+    return new AcmeError(code, this.name, names, detail, extra);
+  }
+
+  /** Closes kept-alive connections to the CA. */
+  close(): void {
+    void this.#agent?.then((agent) => agent?.destroy()).catch(() => {});
+  }
+}
+
+/** Lower-case, no trailing dot, no duplicates; order kept (the first name is the main domain). */
+export function normaliseDomains(domains: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const d of domains) {
+    const name = d.trim().toLowerCase().replace(/\.$/, '');
+    if (name !== '' && !out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((n) => set.has(n));
+}
+
+function isNetworkError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return (
+    typeof code === 'string' &&
+    /^(E[A-Z]+|ERR_TLS.*|UNABLE_TO.*|DEPTH_ZERO.*|SELF_SIGNED.*|CERT_.*)$/.test(code)
+  );
+}
+
+async function newAccountKey(): Promise<string> {
+  const { privateKey } = await generateKeyPairAsync('ec', { namedCurve: 'P-256' });
+  return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+async function newCertificateKey(keyType: AcmeKeyType): Promise<string> {
+  const { privateKey } =
+    keyType === 'EC256' || keyType === 'EC384'
+      ? await generateKeyPairAsync('ec', { namedCurve: keyType === 'EC256' ? 'P-256' : 'P-384' })
+      : await generateKeyPairAsync('rsa', { modulusLength: keyType === 'RSA2048' ? 2048 : 4096 });
+  return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
