@@ -36,6 +36,7 @@ import { NodeCsrError } from '../pki/controller-pki.js';
 import type { SecretMatch } from './join-secrets.js';
 import { type NodeIdentities, normalSerial } from './node-identities.js';
 import type { NodeRegistry, NodeView } from './node-view.js';
+import { whenApplied } from './when-applied.js';
 
 /**
  * A delta frame up to this size goes out without encoding the full frame to compare: at worst a
@@ -371,6 +372,15 @@ export class Distributor implements NodeRegistry {
   }
 
   /** Called after any node state change (for tests and for waiting on convergence). */
+  /**
+   * Resolves once every connected node serves `version` of `epoch` or a later one (an ACME
+   * challenge carried by that version is then answered wherever the CA looks); rejects naming the
+   * node that refused it, or the nodes still behind when `signal` aborts.
+   */
+  whenApplied(epoch: string, version: number, signal: AbortSignal): Promise<void> {
+    return whenApplied(this, epoch, version, signal);
+  }
+
   onChange(cb: () => void): () => void {
     this.#listeners.add(cb);
     return () => this.#listeners.delete(cb);
