@@ -1,12 +1,16 @@
 // Issue 13: a node that applies deltas gets each edit as the changes from the version it ACKed,
-// serves them, and gets the full snapshot when it lagged more versions than the controller keeps.
+// serves them, and gets the full snapshot only when it lagged more versions than the controller
+// keeps (in memory or in its store).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Cluster, eventually } from '../helpers/cluster.js';
 import { type Backend, startBackend, whoAnswers } from '../helpers/http.js';
 
-/** Versions the controller keeps as delta bases (the distributor's default). */
-const KEPT = 16;
+/**
+ * Versions the controller can make deltas from: the distributor keeps 16 in memory, and reads
+ * older ones back from its store, which keeps 20 (`DEFAULT_HISTORY`).
+ */
+const KEPT = 20;
 
 /** `count` routes r0..r{count-1} plus `extra` routes named e0.., all to one backend. */
 function routesYaml(backend: string, count: number, extra: number): string {
@@ -95,6 +99,18 @@ describe('snapshot deltas between a controller and a node', () => {
       appliedLines(cluster, 'node-1').map((l) => l.kind),
       ['delta'],
       'back after one version: a delta on the cached snapshot',
+    );
+
+    // A longer one, past the 16 versions in the distributor's memory: the store has its version.
+    await cluster.stopNode('node-1');
+    let back = 0;
+    for (let i = 0; i < 17; i++) back = await addRoute();
+    await cluster.startNode('node-1');
+    await cluster.nodeStatus('node-1', (s) => s.appliedVersion >= back && !s.fromCache, 15_000);
+    assert.deepEqual(
+      appliedLines(cluster, 'node-1').map((l) => l.kind),
+      ['delta'],
+      'back after 17 versions: a delta from the stored version',
     );
 
     // A long one: more versions than the controller keeps.

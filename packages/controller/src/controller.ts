@@ -217,6 +217,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     secrets,
     identities,
     logger: log,
+    // After a restart: a node still on a stored earlier version gets a delta from it.
+    loadBase: async (version) => store.get(version),
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.nodeExpiryMs ? { nodeExpiryMs: opts.nodeExpiryMs } : {}),
   });
@@ -255,15 +257,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       );
       return { token: joinToken, previousExpiresAt: rotated.previousExpiresAt };
     };
-    if (store.current) {
-      // The stored history: a node still on an earlier version gets a delta from it.
-      const earlier = store.history().flatMap((h) => {
-        const s = h.version === store.current?.version ? undefined : store.get(h.version);
-        return s ? [s] : [];
-      });
-      distributor.seedHistory(earlier);
-      distributor.publish(pki.snapshotSigner.sign(store.current));
-    }
+    if (store.current) distributor.publish(pki.snapshotSigner.sign(store.current));
 
     // Compile and publish, one at a time, always from the latest inputs.
     let lastCompile: CompileResult | null = null;

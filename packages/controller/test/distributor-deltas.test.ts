@@ -156,25 +156,35 @@ describe('the distributor with deltas', () => {
     await node.close();
   });
 
-  it('after a restart, seeded with the stored history, sends a delta to a node on an earlier version', async () => {
-    const restarted = await startTestDistributor(200, { deltaHistory: 3 });
+  it('after a restart, reads a stored version a node serves once, and sends the delta from it', async () => {
+    const stored = [1, 2, 3, 4].map((v) => snap(v, 'e9'));
+    const reads: number[] = [];
+    const restarted = await startTestDistributor(200, {
+      deltaHistory: 3,
+      loadBase: async (v) => {
+        reads.push(v);
+        // Another epoch's version, or a hole in the store, is no base.
+        return v === 1 ? snap(1, 'e8') : v === 3 ? undefined : stored[v - 1];
+      },
+    });
     try {
-      const stored = [1, 2, 3, 4].map((v) => snap(v, 'e9'));
-      // Another epoch's version is never a base; the newest three of this epoch are kept.
-      restarted.dist.seedHistory([snap(5, 'e8'), ...stored.slice(0, 3)]);
       const current = stored[3] as Snapshot;
       restarted.dist.publish(current);
-      const onTwo = await FakeNode.connect(restarted, 'on-two', { applied: stored[1] as Snapshot });
-      const onOne = await FakeNode.connect(restarted, 'on-one', { applied: stored[0] as Snapshot });
-      await until(() => onTwo.pushes().length === 1 && onOne.pushes().length === 1);
-      assert.deepEqual(onTwo.pushes(), ['delta 2→4']);
-      // v1 fell out of the three kept versions (v2, v3, v4): the whole snapshot.
-      assert.deepEqual(onOne.pushes(), ['full 4']);
-      const delta = onTwo.received[0];
+      const nodes = await Promise.all(
+        [1, 2, 2, 3].map((v, i) =>
+          FakeNode.connect(restarted, `on-${v}-${i}`, { applied: stored[v - 1] as Snapshot }),
+        ),
+      );
+      await until(() => nodes.every((n) => n.pushes().length === 1));
+      assert.deepEqual(
+        nodes.map((n) => n.pushes()[0]),
+        ['full 4', 'delta 2→4', 'delta 2→4', 'full 4'],
+      );
+      assert.deepEqual([...reads].sort(), [1, 2, 3], 'each version read once');
+      const delta = nodes[1]?.received[0];
       assert.ok(delta?.type === 'delta');
       assert.equal(hashBody(applyDelta((stored[1] as Snapshot).body, delta.ops)), current.hash);
-      await onTwo.close();
-      await onOne.close();
+      for (const n of nodes) await n.close();
     } finally {
       await restarted.close();
     }

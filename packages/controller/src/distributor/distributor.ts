@@ -92,6 +92,12 @@ export interface DistributorOptions {
    * deltas and last ACKed one of them gets the next version as a delta, otherwise in full.
    */
   deltaHistory?: number;
+  /**
+   * An earlier version of the current epoch, when a node serves one this process never published
+   * (after a controller restart: the store's history). Read once per version and publish, used to
+   * encode the delta from it, then dropped; undefined (or a failure) sends the full snapshot.
+   */
+  loadBase?: (version: number) => Promise<Snapshot | undefined>;
 }
 
 /** Refused join attempts from one source address, for aggregated logging and slowing it down. */
@@ -165,6 +171,12 @@ const RENEW_INTERVAL_MS = 60_000;
 
 const versionKey = (epoch: string, version: number) => `${epoch}:${version}`;
 
+interface DeltaFrame {
+  /** The base's hash: a node on that version with another body gets the full snapshot. */
+  hash: string;
+  frame: Buffer | null;
+}
+
 export class Distributor implements NodeRegistry {
   readonly #opts: Required<
     Pick<
@@ -204,7 +216,10 @@ export class Distributor implements NodeRegistry {
    * Delta frames to `#latest`, by base version, each encoded once for every node on that base;
    * null when the delta would not be smaller than the full frame.
    */
-  readonly #deltaFrames = new Map<number, Buffer | null>();
+  /** Delta frames to `#latest` by base version (null: the full frame is smaller), with the base's hash. */
+  readonly #deltaFrames = new Map<number, DeltaFrame>();
+  /** Base versions being read through `loadBase`. */
+  readonly #loadingBases = new Set<number>();
   #heartbeat: NodeJS.Timeout | null = null;
   #listeners = new Set<() => void>();
   /** Accepted connections not yet authenticated, by `address|port`. */
@@ -298,17 +313,6 @@ export class Distributor implements NodeRegistry {
     return server.address() as AddressInfo;
   }
 
-  /**
-   * Earlier versions to make deltas from before anything is published: after a restart, the
-   * store's history, so a node that serves one of them gets a delta from it rather than the whole
-   * snapshot. Only versions of the epoch of the first `publish` are kept; bases need no signature.
-   */
-  seedHistory(snapshots: readonly Snapshot[]): void {
-    if (this.#latest) return;
-    const sorted = [...snapshots].sort((a, b) => a.version - b.version);
-    for (const s of sorted.slice(-this.#opts.deltaHistory)) this.#history.set(s.version, s);
-  }
-
   /** Makes `snapshot` the newest; every node gets it as soon as it has nothing unacknowledged. */
   publish(snapshot: Snapshot): void {
     if (this.#latest && this.#latest.epoch === snapshot.epoch && this.#latest.version >= snapshot.version)
@@ -319,9 +323,7 @@ export class Distributor implements NodeRegistry {
       // Canonically the published body; physically the previous one with the changes applied.
       kept = { ...snapshot, body: applyDelta(previous.body, diffSnapshot(previous.body, snapshot.body)) };
     } else {
-      // Seeded versions of the same epoch stay (older than this one); anything else goes.
-      for (const [version, s] of this.#history)
-        if (s.epoch !== snapshot.epoch || version >= snapshot.version) this.#history.delete(version);
+      this.#history.clear();
     }
     this.#history.set(kept.version, kept);
     for (const version of this.#history.keys()) {
@@ -339,25 +341,63 @@ export class Distributor implements NodeRegistry {
    * this epoch (the one it ACKed, or named in its hello) and did not ask for the full snapshot;
    * the full snapshot otherwise, or when the delta would be no smaller.
    */
-  #frameFor(node: NodeState, latest: Snapshot): { frame: Buffer; kind: PushKind } {
+  #frameFor(node: NodeState, latest: Snapshot): { frame: Buffer; kind: PushKind } | 'loading' {
     const v = node.view;
     const full = (): { frame: Buffer; kind: PushKind } => ({ frame: this.#fullFrame(latest), kind: 'full' });
     // A delta carries the signature of the snapshot it makes: an unsigned one (tests) goes whole.
     if (!node.deltas || node.needsFull || v.appliedEpoch !== latest.epoch || latest.signature === undefined)
       return full();
-    const base = this.#history.get(v.appliedVersion);
-    if (!base || base.hash !== v.appliedHash || base.version >= latest.version) return full();
-    let frame = this.#deltaFrames.get(base.version);
-    if (frame === undefined) {
-      const encoded = encodeDelta(deltaBetween(base, latest));
-      // A small delta is sent without a look at the full frame; a large one only when smaller.
-      frame =
-        encoded.length <= SMALL_DELTA_BYTES || encoded.length < this.#fullFrame(latest).length
-          ? encoded
-          : null;
-      this.#deltaFrames.set(base.version, frame);
+    if (v.appliedVersion >= latest.version) return full();
+    let made = this.#deltaFrames.get(v.appliedVersion);
+    if (made === undefined) {
+      const base = this.#history.get(v.appliedVersion);
+      if (base === undefined) {
+        if (this.#opts.loadBase === undefined) return full();
+        this.#fetchBase(v.appliedVersion, latest);
+        return 'loading';
+      }
+      made = this.#deltaFrame(base, latest);
     }
-    return frame === null ? full() : { frame, kind: 'delta' };
+    return made.frame === null || made.hash !== v.appliedHash ? full() : { frame: made.frame, kind: 'delta' };
+  }
+
+  /** The delta frame from `base` to `latest`, encoded once for every node on that base. */
+  #deltaFrame(base: Snapshot, latest: Snapshot): DeltaFrame {
+    const encoded = encodeDelta(deltaBetween(base, latest));
+    // A small delta is sent without a look at the full frame; a large one only when smaller.
+    const frame =
+      encoded.length <= SMALL_DELTA_BYTES || encoded.length < this.#fullFrame(latest).length ? encoded : null;
+    const made = { hash: base.hash, frame };
+    this.#deltaFrames.set(base.version, made);
+    return made;
+  }
+
+  /**
+   * Reads a base this process does not keep (`loadBase`), encodes the delta from it, and pushes
+   * to the nodes that waited for it. One read per version at a time; a newer publish meanwhile
+   * only means the nodes are looked at again.
+   */
+  #fetchBase(version: number, latest: Snapshot): void {
+    if (this.#loadingBases.has(version)) return;
+    this.#loadingBases.add(version);
+    const load = this.#opts.loadBase;
+    void (load ? load(version) : Promise.resolve(undefined))
+      .catch((err: unknown) => {
+        this.#log.warn(
+          { version, err: (err as Error).message },
+          'cannot read a stored version; full snapshot',
+        );
+        return undefined;
+      })
+      .then((base) => {
+        this.#loadingBases.delete(version);
+        if (this.#latest === latest && !this.#deltaFrames.has(version)) {
+          const usable = base !== undefined && base.epoch === latest.epoch && base.version === version;
+          if (usable) this.#deltaFrame(base, latest);
+          else this.#deltaFrames.set(version, { hash: '', frame: null });
+        }
+        for (const node of this.#nodes.values()) this.#maybePush(node);
+      });
   }
 
   #fullFrame(latest: Snapshot): Buffer {
@@ -1089,6 +1129,8 @@ export class Distributor implements NodeRegistry {
     // A node claiming a higher version in this epoch is not skipped: the controller's word wins.
     if (node.nacked.has(versionKey(latest.epoch, latest.version))) return;
     const push = this.#frameFor(node, latest);
+    // Its base is being read: the read's end looks at this node again.
+    if (push === 'loading') return;
     if (push.kind === 'full') node.needsFull = false;
     node.inflight = { epoch: latest.epoch, version: latest.version, hash: latest.hash, kind: push.kind };
     node.view.pendingVersion = latest.version;
