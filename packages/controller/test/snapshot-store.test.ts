@@ -207,4 +207,21 @@ describe('SnapshotStore', () => {
     const second = await store.publish(next);
     assert.equal(second.snapshot.body.http.routers.r, stored);
   });
+
+  it('opens files in the older layout (any JSON of the envelope) and checks their hash', async () => {
+    const store = await SnapshotStore.open(dir);
+    await store.publish(body(1));
+    const current = await store.publish(body(2));
+    // As earlier versions wrote them: pretty-printed, the body in the compiler's key order.
+    for (const version of [1, 2]) {
+      const file = join(dir, 'snapshots', `00000000000${version}.json`);
+      const snap = JSON.parse(await readFile(file, 'utf8'));
+      await writeFile(file, `${JSON.stringify({ ...snap, body: body(version) }, null, 2)}\n`);
+    }
+    const again = await SnapshotStore.open(dir);
+    assert.equal(again.warnings.length, 0);
+    assert.deepEqual(again.current, current.snapshot);
+    assert.deepEqual((await again.get(1))?.body, body(1));
+    assert.equal((await again.publish(body(2))).changed, false);
+  });
 });

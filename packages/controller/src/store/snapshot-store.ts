@@ -1,10 +1,10 @@
 // Durable, versioned snapshot history: versions only move forward, and a restart resumes where it stopped.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hashBody, type Snapshot, type SnapshotBody, writeFileAtomic } from '@berth/protocol';
+import { canonicalJson, hashBody, type Snapshot, type SnapshotBody, writeFileAtomic } from '@berth/protocol';
 import { ErrorCodes } from '../compiler/error-codes.js';
-import { sharedCollections, shareUnchanged } from './structural-sharing.js';
+import { deepFreeze, freezeElements, sharedCollections, shareUnchanged } from './structural-sharing.js';
 
 export const DEFAULT_HISTORY = 20;
 const STATE_FORMAT = 1;
@@ -118,9 +118,9 @@ export class SnapshotStore {
       // A file above state.version was written before a crash and never announced: skipped.
       const path = join(dir, file.name);
       if (file.version === state.version) {
-        const snap = await readSnapshot(path, file.version, state.epoch);
-        if (snap === null) continue; // an older epoch's leftover, pruned on the next publish
-        const verified = snap === 'invalid' ? undefined : verifiedBody(snap, undefined, canonical);
+        const read = await readSnapshot(path, file.version, state.epoch);
+        if (read === null) continue; // an older epoch's leftover, pruned on the next publish
+        const verified = read === 'invalid' ? undefined : verifiedBody(read, undefined, canonical);
         if (verified === undefined) invalid(path);
         else {
           current = verified;
@@ -177,11 +177,11 @@ export class SnapshotStore {
 
   private async load(entry: Entry): Promise<Snapshot | undefined> {
     const path = join(this.dir, fileName(entry.version));
-    const snap = await readSnapshot(path, entry.version, this.epoch);
+    const read = await readSnapshot(path, entry.version, this.epoch);
     // Shared with the current body: an older version costs what differs from it.
     const verified =
-      typeof snap === 'object' && snap !== null && snap.hash === entry.hash
-        ? verifiedBody(snap, this.current?.body, this.canonical)
+      typeof read === 'object' && read !== null && read.snap.hash === entry.hash
+        ? verifiedBody(read, this.current?.body, this.canonical)
         : undefined;
     delete entry.loading;
     if (verified === undefined) {
@@ -209,13 +209,20 @@ export class SnapshotStore {
 
   private async publishNow(body: SnapshotBody): Promise<{ snapshot: Snapshot; changed: boolean }> {
     const current = this.current;
+    // Hashed first, as given: the usual compile changes nothing (a restart, a touched file), and
+    // then there is nothing to compare element by element, freeze or copy. Elements are frozen
+    // before the memo learns their text: a memo entry is only sound for an object that cannot change.
+    freezeElements(body);
+    const text = canonicalJson(body, this.canonical);
+    forgetCollections(body, this.canonical);
+    const hash = createHash('sha256').update(text).digest('hex');
+    if (current !== null && current.hash === hash) return { snapshot: current, changed: false };
     // Frozen rather than copied whole (a copy of a 10,000-route body costs more than compiling
     // it), sharing the unchanged elements of the current version: history costs memory per
     // change. What changed is copied out of the provider's source text (see ShareOptions.detach).
+    // Equal elements swapped for equal ones: `text` is the canonical JSON of `shared` too.
     const shared = shareUnchanged(body, current?.body, this.canonical, { detach: true });
-    const hash = hashBody(shared, this.canonical);
     forgetCollections(shared, this.canonical);
-    if (current !== null && current.hash === hash) return { snapshot: current, changed: false };
 
     this.highest += 1;
     const snapshot: Snapshot = {
@@ -225,9 +232,10 @@ export class SnapshotStore {
       createdAt: this.now().toISOString(),
       body: shared,
     };
-    // Compact: only the controller reads these files back, and a pretty 10,000-route body is
-    // twice the bytes. The envelope's members come first: `open` reads older versions' headers only.
-    await writeFileAtomic(join(this.dir, fileName(snapshot.version)), `${JSON.stringify(snapshot)}\n`);
+    // The body as its canonical JSON, already made for the hash: `open` checks the hash over the
+    // file's bytes instead of serialising the body again. The envelope's members come first:
+    // `open` reads older versions' headers only.
+    await writeFileAtomic(join(this.dir, fileName(snapshot.version)), snapshotFileText(snapshot, text));
     await writeFileAtomic(
       join(this.dir, STATE_FILE),
       stateJson({ format: STATE_FORMAT, epoch: this.epoch, version: snapshot.version }),
@@ -256,24 +264,35 @@ function entryOf(snapshot: Snapshot): Entry {
 }
 
 /**
- * `snap` with its body shared with `newer` and frozen, when the body hashes to `snap.hash`;
- * undefined when it does not, or is not shaped like a body (a damaged file).
+ * `read.snap` with its body frozen and, when `newer` is given, sharing the elements equal to its
+ * own; undefined when the body does not hash to `snap.hash` or is not shaped like a body (a
+ * damaged file). A file whose bytes were already checked (`read.hashed`) is not hashed again,
+ * and the current version (no `newer`) is not serialised at all: its elements' texts are made
+ * when the next publish needs them, which a restart that changes nothing never does.
  */
 function verifiedBody(
-  snap: Snapshot,
+  read: ReadSnapshot,
   newer: SnapshotBody | undefined,
   canonical: WeakMap<object, string>,
 ): Snapshot | undefined {
+  const { snap } = read;
   try {
+    if (newer === undefined && read.hashed) return { ...snap, body: deepFreeze(snap.body) };
     // Bodies read back from files compare as written: equal JSON is equal canonical JSON, and
     // JSON.parse made fresh strings, so there is nothing to detach.
     const body = shareUnchanged(snap.body, newer, canonical, { same: sameJson });
-    const ok = hashBody(body, canonical) === snap.hash;
+    const ok = read.hashed || hashBody(body, canonical) === snap.hash;
     forgetCollections(body, canonical);
     return ok ? { ...snap, body } : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A snapshot file's text: the envelope, then the body as its canonical JSON `bodyText`. */
+function snapshotFileText(snapshot: Snapshot, bodyText: string): string {
+  const { epoch, version, hash, createdAt } = snapshot;
+  return `{"epoch":${JSON.stringify(epoch)},"version":${version},"hash":${JSON.stringify(hash)},"createdAt":${JSON.stringify(createdAt)},"body":${bodyText}}\n`;
 }
 
 /** Drops the canonical text of `body`'s collections from `canonical` (see sharedCollections). */
@@ -351,16 +370,50 @@ function parseState(text: string): StateFile | null {
   return { format, epoch, version };
 }
 
-/** The parsed file; 'invalid' when it cannot be read or names another version; null for another epoch's. Hashes are checked by the caller. */
+interface ReadSnapshot {
+  snap: Snapshot;
+  /** True when the body's bytes in the file were checked against `snap.hash` (see snapshotFileText). */
+  hashed: boolean;
+}
+
+/**
+ * The parsed file; 'invalid' when it cannot be read or names another version; null for another
+ * epoch's. A file as `publishNow` writes it has its body's hash checked over its bytes; any other
+ * (an older layout) is parsed whole and left to the caller to hash.
+ */
 async function readSnapshot(
   path: string,
   version: number,
   epoch: string,
-): Promise<Snapshot | 'invalid' | null> {
+): Promise<ReadSnapshot | 'invalid' | null> {
   try {
-    const snap = JSON.parse(await readFile(path, 'utf8')) as Snapshot;
+    const text = await readFile(path, 'utf8');
+    const head = HEADER.exec(text);
+    let snap: Snapshot;
+    let hashed = false;
+    const end = text.endsWith('}\n') ? text.length - 2 : -1;
+    if (
+      head?.[1] !== undefined &&
+      head[2] !== undefined &&
+      head[3] !== undefined &&
+      head[4] !== undefined &&
+      end > 0
+    ) {
+      const bodyText = text.slice(head[0].length, end);
+      hashed = createHash('sha256').update(bodyText).digest('hex') === head[3];
+      snap = hashed
+        ? {
+            epoch: JSON.parse(head[1]) as string,
+            version: Number(head[2]),
+            hash: head[3],
+            createdAt: JSON.parse(head[4]) as string,
+            body: JSON.parse(bodyText) as SnapshotBody,
+          }
+        : (JSON.parse(text) as Snapshot);
+    } else snap = JSON.parse(text) as Snapshot;
     if (snap.epoch !== epoch) return null; // an older epoch's leftover, pruned on the next publish
-    if (snap.version === version && typeof snap.body === 'object' && snap.body !== null) return snap;
+    if (snap.version === version && typeof snap.body === 'object' && snap.body !== null)
+      return { snap, hashed };
   } catch {
     // Reported like any other invalid file.
   }

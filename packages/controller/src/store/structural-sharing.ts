@@ -75,6 +75,26 @@ export function shareUnchanged(
 }
 
 /**
+ * Freezes everything in `body` that its canonical JSON memo can hold an entry for (see
+ * CanonicalCache): every element of the collections, and the other sections whole. The body and
+ * the collections themselves stay as they are: they are the caller's, and their memo entries
+ * are dropped after hashing (see sharedCollections).
+ */
+export function freezeElements(body: SnapshotBody): void {
+  const collections = new Set<unknown>(sharedCollections(body));
+  for (const [key, section] of Object.entries(body)) {
+    if ((key !== 'http' && key !== 'tcp') || typeof section !== 'object' || section === null) {
+      deepFreeze(section);
+      continue;
+    }
+    for (const member of Object.values(section)) {
+      if (!collections.has(member)) deepFreeze(member);
+      else for (const element of Object.values(member as object)) deepFreeze(element);
+    }
+  }
+}
+
+/**
  * The collections `shareUnchanged` made for `body` (routers, services...). Their canonical JSON is
  * only needed to hash this version: the next version's collections are new objects, so a memo
  * entry for them (a whole collection's text, 1 MiB at 10,000 routes) is never read again.
