@@ -52,7 +52,7 @@ describe('the controller’s start on a file alone', () => {
     const list = join(dir, `${name}.txt`);
     await writeFile(list, '');
     await run(process.execPath, ['--input-type=module', '-e', CHILD], {
-      // The package's directory: \`pino\` in the script resolves from there.
+      // The package's directory: `pino` in the script resolves from there.
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
       env: {
         ...process.env,
