@@ -363,6 +363,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         reportedErrors = seen;
         try {
           const { snapshot, changed } = await store.publish(result.body);
+          // The stored body in place of the compiler's equal one: a second 10,000-element body
+          // kept for the API (which reads the statuses, not the body) would be memory for nothing.
+          if (lastCompile !== null) lastCompile = { ...lastCompile, body: snapshot.body };
           if (changed) {
             log.info(
               {
