@@ -149,6 +149,9 @@ try {
     const argv = values.direct
       ? [directBin, ...nodeArgs(workers).slice(1)]
       : [berthBin, ...nodeArgs(workers)];
+    // BENCH_PROFILE_DIR=<dir>: a V8 CPU profile of each node start (written when it is stopped).
+    const prof = process.env.BENCH_PROFILE_DIR;
+    if (prof) argv.unshift('--cpu-prof', '--cpu-prof-dir', prof);
     const started = performance.now();
     const node = startProcess('node', process.execPath, argv, {
       env: { ...process.env, BERTH_JOIN_TOKEN: token },

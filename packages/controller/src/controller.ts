@@ -29,22 +29,35 @@ import {
   type DebounceSettings,
 } from './provider/change-debouncer.js';
 import type { ContainerDecoder } from './provider/docker/container-facts.js';
-import { createDockerProvider } from './provider/docker/create-docker-provider.js';
-import { DockerProvider } from './provider/docker/docker-provider.js';
+import type { DockerProvider } from './provider/docker/docker-provider.js';
 import type { DockerProviderConfig } from './provider/docker/docker-settings.js';
-import { decodeContainers } from './provider/docker/labels/decode-containers.js';
 import { FileProvider } from './provider/file-provider.js';
 import { resolveFileReferences } from './provider/file-references.js';
 import type { Provider, ProviderPart } from './provider/provider-part.js';
-import { createSwarmProvider } from './provider/swarm/create-swarm-provider.js';
-import { decodeSwarm, type SwarmDecoder } from './provider/swarm/decode-swarm.js';
-import { SwarmProvider } from './provider/swarm/swarm-provider.js';
+import type { SwarmDecoder } from './provider/swarm/decode-swarm.js';
+import type { SwarmProvider } from './provider/swarm/swarm-provider.js';
 import type { SwarmProviderConfig } from './provider/swarm/swarm-settings.js';
-import { loadControllerConfig } from './settings/controller-config.js';
 import { SnapshotStore } from './store/snapshot-store.js';
 import { ensureDefaultCertificate } from './tls/default-certificate.js';
-import { OcspStapler } from './tls/ocsp-stapler.js';
+import type { OcspStapler } from './tls/ocsp-stapler.js';
 import { TicketKeyRing } from './tls/session-ticket-keys.js';
+
+// Loaded when used, not at start: the Docker and Swarm providers bring dockerode (and ssh2, whose
+// WebAssembly alone is 16 MiB), OCSP stapling an ASN.1 stack, the config file a YAML parser. A
+// controller on a file alone needs none of them to be ready.
+const dockerModules = () =>
+  Promise.all([
+    import('./provider/docker/create-docker-provider.js'),
+    import('./provider/docker/labels/decode-containers.js'),
+  ]);
+const swarmModules = () =>
+  Promise.all([
+    import('./provider/swarm/create-swarm-provider.js'),
+    import('./provider/swarm/decode-swarm.js'),
+  ]);
+/** The names the Docker and Swarm providers go by (DOCKER_PROVIDER, SWARM_PROVIDER), without loading them. */
+const DOCKER = 'docker';
+const SWARM = 'swarm';
 
 export interface ControllerOptions {
   dataDir: string;
@@ -151,6 +164,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const readStatics = async (): Promise<StaticConfig | null> => {
     let fromFile: StaticConfig = { entryPoints: {} };
     if (opts.configFile) {
+      const { loadControllerConfig } = await import('./settings/controller-config.js');
       const loaded = await loadControllerConfig(opts.configFile);
       staticErrors = loaded.errors;
       if (loaded.errors.some((e) => e.code === 'BERTH_FILE_PARSE' || e.code === 'BERTH_FILE_READ'))
@@ -268,8 +282,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     // Problems of providers themselves (not of the file): they stay listed for the controller's life.
     const providerErrors: ConfigError[] = [];
     // The Docker provider whose connection /api/v1/status shows: from the settings, or one passed in.
-    let docker = extraProviders.find((p): p is DockerProvider => p instanceof DockerProvider) ?? null;
+    let docker = extraProviders.find((p): p is DockerProvider => p.name === DOCKER) ?? null;
     if (dockerConfig) {
+      const [{ createDockerProvider }, { decodeContainers }] = await dockerModules();
       const created = createDockerProvider(dockerConfig, {
         decode: opts.dockerDecoder ?? decodeContainers,
         logger: log,
@@ -282,8 +297,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         log.error({ code: created.error.code, path: created.error.path }, created.error.message);
       }
     }
-    let swarm = extraProviders.find((p): p is SwarmProvider => p instanceof SwarmProvider) ?? null;
+    let swarm = extraProviders.find((p): p is SwarmProvider => p.name === SWARM) ?? null;
     if (swarmConfig) {
+      const [{ createSwarmProvider }, { decodeSwarm }] = await swarmModules();
       const created = createSwarmProvider(swarmConfig, {
         decode: opts.swarmDecoder ?? decodeSwarm,
         logger: log,
@@ -311,10 +327,16 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     }, DEFAULT_CERT_CHECK_MS);
     renewal.unref();
     opened.push(() => clearInterval(renewal));
-    const ocsp = new OcspStapler({
-      logger: log,
-      onUpdate: () => void recompile('OCSP response updated'),
-    });
+    // Made for the first certificate other than the generated default (which has no responder).
+    let ocsp: OcspStapler | null = null;
+    const trackOcsp = async (certificates: { certPem: string; names: string[] }[]) => {
+      if (ocsp === null) {
+        if (!certificates.some((c) => c.certPem !== defaultCert.certPem)) return;
+        const { OcspStapler } = await import('./tls/ocsp-stapler.js');
+        ocsp = new OcspStapler({ logger: log, onUpdate: () => void recompile('OCSP response updated') });
+      }
+      ocsp.track(certificates);
+    };
     const recompile = (reason: string) => {
       pipeline = pipeline.then(async () => {
         if (!statics) return;
@@ -324,11 +346,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           tls: {
             generatedDefault: { certPem: defaultCert.certPem, keyPem: defaultCert.keyPem },
             sessionTicketKeys: ticketKeys.keys(),
-            ocsp: (fingerprint) => ocsp.get(fingerprint),
+            ocsp: (fingerprint) => ocsp?.get(fingerprint),
           },
         });
         const tls = result.body.tls;
-        ocsp.track(tls === undefined ? [] : [...tls.certificates, tls.defaultCertificate]);
+        await trackOcsp(tls === undefined ? [] : [...tls.certificates, tls.defaultCertificate]);
         lastCompile = { ...result, errors: [...staticErrors, ...providerErrors, ...result.errors] };
         const seen = new Set<string>();
         for (const e of lastCompile.errors) {
@@ -343,6 +365,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         reportedErrors = seen;
         try {
           const { snapshot, changed } = await store.publish(result.body);
+          // The stored body in place of the compiler's equal one: a second 10,000-element body
+          // kept for the API (which reads the statuses, not the body) would be memory for nothing.
+          if (lastCompile !== null) lastCompile = { ...lastCompile, body: snapshot.body };
           if (changed) {
             log.info(
               {
@@ -373,7 +398,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     opened.push(() => debouncer.cancel());
 
     onTicketRotate = () => void recompile('session ticket keys rotated');
-    opened.push(() => ocsp.close());
+    opened.push(() => ocsp?.close());
 
     if (providerFile) {
       provider = new FileProvider({
@@ -489,7 +514,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         debouncer.cancel();
         ticketKeys.close();
         clearInterval(renewal);
-        ocsp.close();
+        ocsp?.close();
         await pipeline;
         await api.close();
         await distributor.close();

@@ -1,6 +1,6 @@
 // Tests for the durable snapshot store: versioning, persistence across reopen, bounds, modes, corruption.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -54,7 +54,7 @@ describe('SnapshotStore', () => {
     const second = await store.publish(body(2));
     assert.equal(second.changed, true);
     assert.equal(second.snapshot.version, 2);
-    assert.equal(store.get(1)?.hash, hashBody(body(1)));
+    assert.equal((await store.get(1))?.hash, hashBody(body(1)));
     assert.deepEqual(
       store.history().map((h) => h.version),
       [2, 1],
@@ -100,7 +100,7 @@ describe('SnapshotStore', () => {
     assert.equal(history.length, 20);
     assert.equal(history[0]?.version, 25);
     assert.equal(history.at(-1)?.version, 6);
-    assert.equal(store.get(5), undefined);
+    assert.equal(await store.get(5), undefined);
     const files = (await readdir(join(dir, 'snapshots'))).filter((f) => /^\d+\.json$/.test(f));
     assert.equal(files.length, 20);
     const again = await SnapshotStore.open(dir);
@@ -150,5 +150,78 @@ describe('SnapshotStore', () => {
     assert.equal(again.current, null);
     assert.ok(again.warnings.some((w) => w.code === ErrorCodes.STORE_SNAPSHOT_INVALID));
     assert.equal((await again.publish(body(1))).snapshot.version, 2);
+  });
+
+  it('reads older versions only when asked for, after a reopen', async () => {
+    const store = await SnapshotStore.open(dir);
+    for (let i = 1; i <= 3; i++) await store.publish(body(i));
+    // Damaged after the fact: a reopen does not read it until someone asks for version 1.
+    await writeFile(
+      join(dir, 'snapshots', '000000000001.json'),
+      (await readFile(join(dir, 'snapshots', '000000000001.json'), 'utf8')).replace('h1.test', 'hX.test'),
+    );
+    const again = await SnapshotStore.open(dir);
+    assert.equal(again.warnings.length, 0);
+    assert.deepEqual(again.history(), store.history());
+    const second = await again.get(2);
+    assert.deepEqual(second?.body, body(2));
+    assert.equal(second?.hash, hashBody(body(2)));
+    assert.ok(second && verifySnapshot(second));
+    // Read again on each ask, not kept: only the current version stays in memory.
+    assert.deepEqual(await again.get(2), second);
+    // Shared with the current version where equal, and frozen like a published one.
+    assert.equal(second?.body.http.services.s, again.current?.body.http.services.s);
+    assert.ok(second && Object.isFrozen(second.body.http.routers.r));
+    // The damaged one is refused when read, leaves the history and is reported.
+    assert.equal(await again.get(1), undefined);
+    assert.deepEqual(
+      again.history().map((h) => h.version),
+      [3, 2],
+    );
+    assert.equal(again.warnings[0]?.code, ErrorCodes.STORE_SNAPSHOT_INVALID);
+    // Publishing on top of a lazily known history keeps counting and pruning.
+    assert.equal((await again.publish(body(4))).snapshot.version, 4);
+    assert.deepEqual(
+      again.history().map((h) => h.version),
+      [4, 3, 2],
+    );
+  });
+
+  it('keeps a copy of each new element, not the caller’s object', async () => {
+    const store = await SnapshotStore.open(dir);
+    // Strings sliced out of a bigger text, as a parser's are: the stored copy is equal, not the same object.
+    const text = `${'#'.repeat(10_000)}Host(\`h.test\`)`;
+    const input = body(1);
+    const router = { rule: text.slice(10_000), service: 's', entryPoints: ['web'] };
+    input.http.routers.r = router;
+    const { snapshot } = await store.publish(input);
+    const stored = snapshot.body.http.routers.r;
+    assert.notEqual(stored, router);
+    assert.deepEqual(stored, router);
+    assert.ok(Object.isFrozen(stored));
+    assert.equal(snapshot.hash, hashBody(input));
+    // An unchanged element of the next version is the stored one, whatever object the caller passes.
+    const next = body(1);
+    next.http.routers.r = { ...router };
+    next.http.routers.other = { rule: 'Host(`o.test`)', service: 's', entryPoints: ['web'] };
+    const second = await store.publish(next);
+    assert.equal(second.snapshot.body.http.routers.r, stored);
+  });
+
+  it('opens files in the older layout (any JSON of the envelope) and checks their hash', async () => {
+    const store = await SnapshotStore.open(dir);
+    await store.publish(body(1));
+    const current = await store.publish(body(2));
+    // As earlier versions wrote them: pretty-printed, the body in the compiler's key order.
+    for (const version of [1, 2]) {
+      const file = join(dir, 'snapshots', `00000000000${version}.json`);
+      const snap = JSON.parse(await readFile(file, 'utf8'));
+      await writeFile(file, `${JSON.stringify({ ...snap, body: body(version) }, null, 2)}\n`);
+    }
+    const again = await SnapshotStore.open(dir);
+    assert.equal(again.warnings.length, 0);
+    assert.deepEqual(again.current, current.snapshot);
+    assert.deepEqual((await again.get(1))?.body, body(1));
+    assert.equal((await again.publish(body(2))).changed, false);
   });
 });

@@ -40,7 +40,7 @@ describe('the snapshot store’s versions', () => {
       const reopened = await SnapshotStore.open(dir);
       assert.deepEqual(reopened.current?.body, bodyWith('b.test'));
       assert.equal(reopened.current?.hash, second.snapshot.hash);
-      const older = reopened.get(first.snapshot.version);
+      const older = await reopened.get(first.snapshot.version);
       assert.deepEqual(older?.body, bodyWith('a.test'));
       assert.equal(older?.body.http.routers['r0@file'], reopened.current?.body.http.routers['r0@file']);
       assert.deepEqual(reopened.warnings, []);

@@ -153,8 +153,9 @@ export const controllerCommand: Command = {
     const logger = createLogger('controller', str(v, 'log-level') ?? 'info');
     // Before the controller's modules load (a second or more on a busy host): a warning they emit is JSON too.
     logProcessWarnings(logger);
-    // Loaded here, not at the top: `berth controller --help` needs none of fastify or the PKI.
-    const { startController } = await import('@berth/controller');
+    // Loaded here, not at the top: `berth controller --help` needs none of fastify or the PKI. The
+    // module alone, not the package's index, which brings every provider (dockerode) with it.
+    const { startController } = await import('@berth/controller/controller');
     const apiToken = readSecret(v, API_TOKEN, (code, message) => logger.warn({ code }, message));
     if (apiToken !== undefined && apiToken.length < MIN_API_TOKEN_LENGTH) {
       logger.warn(

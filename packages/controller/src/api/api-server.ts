@@ -1,5 +1,11 @@
 // The controller's read-only HTTP API: what is configured, what was published, which nodes serve it.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { CompileResult } from '../compiler/compile-result.js';
 import { ErrorCodes } from '../compiler/error-codes.js';
 import type { NodeRegistry } from '../distributor/node-view.js';
@@ -80,9 +86,31 @@ const REFUSED_LOG_PERIOD_MS = 60_000;
 
 const PUBLIC_ROUTES = new Set(['/healthz']);
 
+/**
+ * fastify's own response serializers (fast-json-stringify), each compiled on its route's first
+ * reply instead of all at `listen`: compiling the 17 routes' schemas (with ajv for their unions)
+ * is 100–200 ms of the controller's start, and most routes are never asked for in a process's life.
+ */
+const lazySerializers: NonNullable<FastifyServerOptions['schemaController']> = {
+  compilersFactory: {
+    buildSerializer: (externalSchemas, options) => {
+      const compile = SerializerSelector()(externalSchemas, options);
+      return (route) => {
+        let serialize: ((doc: unknown) => string) | undefined;
+        return (doc: unknown) => {
+          serialize ??= compile(route);
+          return serialize(doc);
+        };
+      };
+    },
+  },
+};
+
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app: FastifyInstance =
-    deps.logger === undefined ? Fastify({ logger: false }) : Fastify({ loggerInstance: deps.logger });
+    deps.logger === undefined
+      ? Fastify({ logger: false, schemaController: lazySerializers })
+      : Fastify({ loggerInstance: deps.logger, schemaController: lazySerializers });
 
   const hostAllowed = hostChecker(deps.allowedHosts);
   let refusedSinceLog = 0;

@@ -8,8 +8,6 @@ import {
 } from 'node:crypto';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-
-import 'reflect-metadata';
 import {
   certificateFingerprint,
   certifySigningKey,
@@ -19,9 +17,8 @@ import {
   type SnapshotSigner,
   writeFileAtomic,
 } from '@berth/protocol';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+import type * as x509 from '@peculiar/x509';
+import { loadX509 } from './x509.js';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 24 * 3600 * 1000;
@@ -71,6 +68,7 @@ interface NodeIssuer {
 }
 
 async function nodeIssuer(caCertPem: string, caKeyPem: string): Promise<NodeIssuer> {
+  const x509 = await loadX509();
   const ca = new x509.X509Certificate(caCertPem);
   return {
     ca,
@@ -80,6 +78,7 @@ async function nodeIssuer(caCertPem: string, caKeyPem: string): Promise<NodeIssu
 }
 
 async function issueNodeCert(issuer: NodeIssuer, req: NodeCertificateRequest) {
+  const x509 = await loadX509();
   let csr: x509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(req.csrPem);
@@ -138,6 +137,7 @@ function serial(): string {
 }
 
 async function createCa(): Promise<{ certPem: string; keyPem: string }> {
+  const x509 = await loadX509();
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -160,6 +160,7 @@ async function issueServerCert(
   caKeyPem: string,
   names: string[],
 ): Promise<{ certPem: string; keyPem: string }> {
+  const x509 = await loadX509();
   const ca = new x509.X509Certificate(caCertPem);
   const caKey = await importKeyPem(caKeyPem);
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;

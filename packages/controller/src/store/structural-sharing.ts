@@ -9,6 +9,18 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+export interface ShareOptions {
+  /** How an element of the previous version is compared with the new one (default: canonical JSON). */
+  same?: (before: unknown, element: unknown) => boolean;
+  /**
+   * Keep a copy of each new element, parsed back from its canonical JSON, instead of the element
+   * itself. A compiled element's strings can be slices of the provider's whole source text (a
+   * 10,000-route YAML file is 1.5 MiB): one changed router kept in the history would keep its
+   * version's file alive, for 20 versions. The copy's strings are its own, and it is no bigger.
+   */
+  detach?: boolean;
+}
+
 /**
  * `body`, frozen, with each router, service, middleware and transport that equals the previous
  * version's element of the same name replaced by that element. `memo` gets the canonical JSON of
@@ -19,22 +31,23 @@ export function shareUnchanged(
   body: SnapshotBody,
   previous: SnapshotBody | undefined,
   memo: WeakMap<object, string>,
-  same: (before: unknown, element: unknown) => boolean = (before, element) =>
-    elementJson(before, memo) === elementJson(element, memo),
+  options: ShareOptions = {},
 ): SnapshotBody {
+  const same =
+    options.same ??
+    ((before: unknown, element: unknown) => elementJson(before, memo) === elementJson(element, memo));
   const share = <T>(next: Record<string, T>, prev: Record<string, T> | undefined): Record<string, T> => {
     const out: Record<string, T> = {};
     for (const [name, element] of Object.entries(next)) {
-      deepFreeze(element);
       const before = prev !== undefined && Object.hasOwn(prev, name) ? prev[name] : undefined;
-      const kept =
-        before !== undefined &&
-        typeof element === 'object' &&
-        element !== null &&
-        before !== element &&
-        same(before, element)
-          ? before
-          : element;
+      const isObject = typeof element === 'object' && element !== null;
+      let kept: T;
+      if (before !== undefined && isObject && (before === element || same(before, element))) kept = before;
+      else if (options.detach && isObject) {
+        const json = elementJson(element, memo);
+        kept = deepFreeze(JSON.parse(json) as T);
+        memo.set(kept as object, json);
+      } else kept = deepFreeze(element);
       out[name] = kept;
       // Serialised once in its life: the hash of this version and of the next ones look it up.
       elementJson(kept, memo);
@@ -59,6 +72,43 @@ export function shareUnchanged(
     };
   }
   return deepFreeze(out);
+}
+
+/**
+ * Freezes everything in `body` that its canonical JSON memo can hold an entry for (see
+ * CanonicalCache): every element of the collections, and the other sections whole. The body and
+ * the collections themselves stay as they are: they are the caller's, and their memo entries
+ * are dropped after hashing (see sharedCollections).
+ */
+export function freezeElements(body: SnapshotBody): void {
+  const collections = new Set<unknown>(sharedCollections(body));
+  for (const [key, section] of Object.entries(body)) {
+    if ((key !== 'http' && key !== 'tcp') || typeof section !== 'object' || section === null) {
+      deepFreeze(section);
+      continue;
+    }
+    for (const member of Object.values(section)) {
+      if (!collections.has(member)) deepFreeze(member);
+      else for (const element of Object.values(member as object)) deepFreeze(element);
+    }
+  }
+}
+
+/**
+ * The collections `shareUnchanged` made for `body` (routers, services...). Their canonical JSON is
+ * only needed to hash this version: the next version's collections are new objects, so a memo
+ * entry for them (a whole collection's text, 1 MiB at 10,000 routes) is never read again.
+ */
+export function sharedCollections(body: SnapshotBody): object[] {
+  const { http, tcp } = body;
+  return [
+    http.routers,
+    http.services,
+    http.middlewares,
+    http.serversTransports,
+    tcp?.routers,
+    tcp?.services,
+  ].filter((c): c is NonNullable<typeof c> => c !== undefined);
 }
 
 /** The canonical JSON of one element, from `memo` or computed and remembered there (elements are frozen). */

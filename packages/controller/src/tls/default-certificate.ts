@@ -1,11 +1,8 @@
 // The self-signed certificate served when no certificate matches and none is configured: generated once, kept in the data dir.
 import { createPrivateKey, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
 import { join } from 'node:path';
-import 'reflect-metadata';
 import { readTextIfExists, writeFileAtomic } from '@berth/protocol';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+import { loadX509 } from '../pki/x509.js';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 24 * 3600 * 1000;
@@ -31,6 +28,8 @@ export async function ensureDefaultCertificate(
   const keyPem = await readTextIfExists(keyPath);
   if (certPem && keyPem && usable(certPem, keyPem, now)) return { certPem, keyPem, created: false };
 
+  // Only generating needs @peculiar/x509: a start with the certificate on disk does not load it.
+  const x509 = await loadX509();
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const serial = randomBytes(16);
   serial[0] = (serial[0] ?? 0) & 0x7f;
