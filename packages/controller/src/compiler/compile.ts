@@ -319,11 +319,31 @@ function serviceType(service: HttpService): ServiceType {
   return 'unknown';
 }
 
+/**
+ * The last body router made from each (qualified) router, with what it was made of: an unchanged
+ * router gives the same body object compile after compile, which the store, the hash cache and the
+ * distributor's diff recognise without serialising it.
+ */
+const normalisedRouters = new WeakMap<
+  HttpRouter,
+  { entryPoints: string[]; tlsOptions: string | undefined; value: HttpRouter }
+>();
+
 /** References in the body are qualified names the body defines, so nodes look every one up as is. */
 function normaliseRouter(router: HttpRouter, entryPoints: string[], merged: MergeResult): HttpRouter {
+  const tlsOptions =
+    router.tls?.options === undefined ? undefined : tlsOptionsTarget(merged, router.tls.options);
+  const known = normalisedRouters.get(router);
+  if (
+    known !== undefined &&
+    known.tlsOptions === tlsOptions &&
+    known.entryPoints.length === entryPoints.length &&
+    known.entryPoints.every((ep, i) => ep === entryPoints[i])
+  )
+    return known.value;
   const out: HttpRouter = { ...router, entryPoints };
-  if (router.tls?.options !== undefined)
-    out.tls = { ...router.tls, options: tlsOptionsTarget(merged, router.tls.options) };
+  if (router.tls !== undefined && tlsOptions !== undefined) out.tls = { ...router.tls, options: tlsOptions };
+  normalisedRouters.set(router, { entryPoints, tlsOptions, value: out });
   return out;
 }
 

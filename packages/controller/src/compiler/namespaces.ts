@@ -77,6 +77,23 @@ export function isAbout(error: ConfigError, section: string, qualified: string):
 }
 
 /**
+ * Elements qualified before, by element object: a provider that hands over the same element
+ * objects for what did not change (the file provider's incremental parse, an unchanged
+ * container) gets the same qualified objects, so the compiled body shares them and the store and
+ * distributor skip them by identity. Elements are immutable once handed over.
+ */
+const qualifiedElements = new WeakMap<object, { path: string; provider: string; value: unknown }>();
+
+function qualifiedElement<T>(value: T, path: string, provider: string, map: (value: T) => T): T {
+  if (typeof value !== 'object' || value === null) return map(value);
+  const known = qualifiedElements.get(value);
+  if (known !== undefined && known.path === path && known.provider === provider) return known.value as T;
+  const out = map(value);
+  qualifiedElements.set(value, { path, provider, value: out });
+  return out;
+}
+
+/**
  * The part with every element name qualified by its provider, and every reference resolved to a
  * qualified name. A name that itself contains `@` cannot be told from a reference: it is dropped
  * with an error.
@@ -113,7 +130,7 @@ export function qualifyPart(part: ProviderPart): ProviderPart {
         continue;
       }
       const qualified = name(key);
-      out[qualified] = map(value);
+      out[qualified] = qualifiedElement(value, path, provider, map);
       if (source !== undefined) to[qualified] = source;
     }
     if (from !== undefined) sources[kind] = to;

@@ -84,7 +84,7 @@ function parseFast(text: string, origin: string): ParsedFile | null {
   });
 }
 
-function documentSources(
+export function documentSources(
   doc: Document,
   lineCounter: LineCounter,
   origin: string,
@@ -98,6 +98,11 @@ function documentSources(
 
 function validated(raw: unknown, sourceOf: (path: string[]) => Source): ParsedFile {
   const { config, errors } = validateDynamic(raw, { sourceOf });
+  return { kind: 'ok', config, errors, sources: validatedSources(config, sourceOf) };
+}
+
+/** Where each element of `config` was written, by kind and name. */
+export function validatedSources(config: DynamicConfig, sourceOf: (path: string[]) => Source): PartSources {
   const sources: PartSources = { routers: {}, services: {} };
   for (const name of Object.keys(config.http.routers))
     sources.routers[name] = sourceOf(['http', 'routers', name]);
@@ -122,7 +127,7 @@ function validated(raw: unknown, sourceOf: (path: string[]) => Source): ParsedFi
   const certificates = tls?.certificates ?? [];
   if (certificates.length > 0)
     sources.tlsCertificates = certificates.map((_, i) => sourceOf(['tls', 'certificates', String(i)]));
-  return { kind: 'ok', config, errors, sources };
+  return sources;
 }
 
 function parseError(origin: string, message: string, line: number, column: number): ConfigError {
