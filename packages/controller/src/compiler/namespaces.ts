@@ -30,11 +30,36 @@ export function partProvider(part: ProviderPart): string {
   return 'file';
 }
 
+/**
+ * Qualified names already made, per provider: the same string object for the same name compile
+ * after compile, so the maps and objects keyed by it (merge, statuses, the body) find its hash
+ * already computed instead of hashing 20,000 fresh strings. Bounded: cleared when it grows large.
+ */
+const qualifiedNames = new Map<string, Map<string, string>>();
+const QUALIFIED_NAMES_MAX = 200_000;
+let qualifiedNameCount = 0;
+
 /** `auth` from a docker element → `auth@docker`; `auth@File` → `auth@file`. */
 export function qualify(ref: string, provider: string): string {
-  const at = ref.lastIndexOf('@');
-  if (at < 0) return `${ref}@${provider}`;
-  return `${ref.slice(0, at)}@${ref.slice(at + 1).toLowerCase()}`;
+  let names = qualifiedNames.get(provider);
+  if (names === undefined) {
+    names = new Map();
+    qualifiedNames.set(provider, names);
+  }
+  let out = names.get(ref);
+  if (out === undefined) {
+    const at = ref.lastIndexOf('@');
+    out = at < 0 ? `${ref}@${provider}` : `${ref.slice(0, at)}@${ref.slice(at + 1).toLowerCase()}`;
+    if (qualifiedNameCount >= QUALIFIED_NAMES_MAX) {
+      qualifiedNames.clear();
+      qualifiedNameCount = 0;
+      names = new Map();
+      qualifiedNames.set(provider, names);
+    }
+    names.set(ref, out);
+    qualifiedNameCount++;
+  }
+  return out;
 }
 
 /** `web@docker` → `web` and `docker`; an unqualified name has no provider. */
