@@ -444,6 +444,12 @@ function serviceUsage(
 ): Map<string, Set<string>> {
   const users = new Map<string, Set<string>>();
   for (const [routerName, router] of Object.entries(routers)) {
+    const service = services[router.service];
+    // The usual case, a router straight to a load balancer, needs no walk.
+    if (service === undefined || childServices(service).length === 0) {
+      addUser(users, router.service, routerName);
+      continue;
+    }
     const seen = new Set<string>();
     const todo = [router.service];
     for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
@@ -469,6 +475,7 @@ function middlewareUsage(
       (ep) => entryPoints[ep]?.http?.middlewares ?? [],
     );
     const todo = [...fromEntryPoints, ...(router.middlewares ?? [])];
+    if (todo.length === 0) continue;
     const seen = new Set<string>();
     for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
       if (seen.has(name)) continue;
@@ -507,7 +514,7 @@ function checkRouter(
     errors.push(errorAt(def.source, path, code, message));
   };
   const router = def.value;
-  const parsed = parseRule(router.rule);
+  const parsed = parsedRule(router);
   if (!parsed.ok) {
     const { code, message, column } = parsed.error;
     at(
@@ -560,6 +567,17 @@ function checkRouter(
     }
   }
   return errors;
+}
+
+/** A rule's parse, once per router object: unchanged routers are the same objects from one compile to the next. */
+const parsedRules = new WeakMap<HttpRouter, ReturnType<typeof parseRule>>();
+function parsedRule(router: HttpRouter): ReturnType<typeof parseRule> {
+  let parsed = parsedRules.get(router);
+  if (parsed === undefined) {
+    parsed = parseRule(router.rule);
+    parsedRules.set(router, parsed);
+  }
+  return parsed;
 }
 
 function routerStatus(
