@@ -119,6 +119,16 @@ function qualifiedElement<T>(value: T, path: string, provider: string, map: (val
 }
 
 /**
+ * Whole mappings renamed before (a part's routers, its services...), by mapping object and the
+ * sources record that came with it: a provider that hands over the same mapping when none of its
+ * elements changed gets the same renamed mapping and sources. Only renamings without errors.
+ */
+const renamedKinds = new WeakMap<
+  object,
+  { path: string; provider: string; from: object | undefined; out: object; to: Record<string, Source> }
+>();
+
+/**
  * The part with every element name qualified by its provider, and every reference resolved to a
  * qualified name. A name that itself contains `@` cannot be told from a reference: it is dropped
  * with an error.
@@ -140,8 +150,14 @@ export function qualifyPart(part: ProviderPart): ProviderPart {
     name: (key: string) => string = q,
   ): Record<string, T> | undefined {
     if (elements === undefined) return undefined;
-    const out: Record<string, T> = {};
     const from = part.sources?.[kind];
+    const known = renamedKinds.get(elements);
+    if (known !== undefined && known.path === path && known.provider === provider && known.from === from) {
+      if (from !== undefined) sources[kind] = known.to;
+      return known.out as Record<string, T>;
+    }
+    const errorsBefore = errors.length;
+    const out: Record<string, T> = {};
     const to: Record<string, Source> = {};
     for (const [key, value] of Object.entries(elements)) {
       const source = from?.[key];
@@ -159,6 +175,7 @@ export function qualifyPart(part: ProviderPart): ProviderPart {
       if (source !== undefined) to[qualified] = source;
     }
     if (from !== undefined) sources[kind] = to;
+    if (errors.length === errorsBefore) renamedKinds.set(elements, { path, provider, from, out, to });
     return out;
   }
 

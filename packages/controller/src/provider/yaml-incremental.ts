@@ -7,6 +7,7 @@ import {
   FILE_PROVIDER,
   type ParsedFile,
   parseConfigFile,
+  type SourcesRecord,
   validatedSources,
 } from './yaml-config-file.js';
 import { indexKeyLines, type KeyLineMap, keyLine } from './yaml-key-lines.js';
@@ -39,10 +40,21 @@ interface RootLayout {
   sections: Map<string, SectionLayout>;
 }
 
-/** The last reading that parsed incrementally: its text and its chunks by offset. */
+/** The last reading that parsed incrementally: its text and its chunks in text order. */
 interface Reading {
   text: string;
-  chunks: Map<number, PlacedChunk>;
+  chunks: PlacedChunk[];
+}
+
+interface SectionMemo {
+  parses: ChunkParse[];
+  value: Record<string, unknown>;
+  lines: number[];
+  sources: { elements: object; record: Record<string, Source> } | undefined;
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
 /** More changed chunks than this and the whole text goes through js-yaml at once (a cold start, a rewrite). */
@@ -77,6 +89,13 @@ const BARE_KEY = /^([A-Za-z_][A-Za-z0-9_]*):[ ]*$/;
 export class IncrementalYamlFile {
   private last: Reading | null = null;
   private readonly memo: ValidationMemo = new WeakMap();
+  /**
+   * Per section (`http\0routers`), the raw mapping last built, from which chunk parses and at
+   * which lines, and the sources record made for its validated elements: a section none of whose
+   * entries changed is handed over as the same objects, so validation, sources and qualification
+   * take it whole.
+   */
+  private sections = new Map<string, SectionMemo>();
 
   constructor(private readonly origin: string) {}
 
@@ -97,6 +116,7 @@ export class IncrementalYamlFile {
 
     const raw: Record<string, unknown> = {};
     const roots = new Map<string, RootLayout>();
+    const nextSections = new Map<string, SectionMemo>();
     let next = 0;
     for (const root of split.roots) {
       if (roots.has(root.key)) return null; // a duplicate key: the full path reports it
@@ -114,20 +134,36 @@ export class IncrementalYamlFile {
           continue;
         }
         const entries = new Map<string, PlacedChunk>();
-        const value: Record<string, unknown> = {};
+        let value: Record<string, unknown> = {};
+        const parses: ChunkParse[] = [];
+        const lines: number[] = [];
         for (let i = 0; i < (section.entries?.length ?? 0); i++) {
           const chunk = placed[next++] as PlacedChunk;
           if (entries.has(chunk.parse.key)) return null;
           entries.set(chunk.parse.key, chunk);
           value[chunk.parse.key] = chunk.parse.value;
+          parses.push(chunk.parse);
+          lines.push(chunk.firstLine);
         }
         sections.set(section.key, { line: section.line, entries });
+        const memoKey = `${root.key}\u0000${section.key}`;
+        const before = this.sections.get(memoKey);
+        const same = before !== undefined && sameItems(before.parses, parses);
+        if (same) value = before.value;
+        const linesKept = same && sameItems(before.lines, lines);
+        nextSections.set(memoKey, {
+          parses,
+          value,
+          lines,
+          sources: linesKept ? before.sources : undefined,
+        });
         // `routers:` with nothing under it reads as null, as YAML has it.
         rootValue[section.key] = entries.size === 0 ? null : value;
       }
       raw[root.key] = rootValue;
     }
     this.last = { text, chunks };
+    this.sections = nextSections;
 
     let fullSourceOf: ((path: string[]) => Source) | null = null;
     const full = (path: string[]): Source => {
@@ -161,7 +197,17 @@ export class IncrementalYamlFile {
       return inChunk(entry, path.slice(2));
     };
     const { config, errors } = validateDynamic(raw, { sourceOf, memo: this.memo });
-    return { kind: 'ok', config, errors, sources: validatedSources(config, sourceOf) };
+    // A section whose entries and their lines are all as before, and validated to the same
+    // elements, has the same sources: the record made last time is handed over again.
+    const reuse: SourcesRecord = (section, key, elements, build) => {
+      const memo = nextSections.get(`${section}\u0000${key}`);
+      if (memo === undefined) return build();
+      if (memo.sources !== undefined && memo.sources.elements === elements) return memo.sources.record;
+      const record = build();
+      memo.sources = { elements, record };
+      return record;
+    };
+    return { kind: 'ok', config, errors, sources: validatedSources(config, sourceOf, reuse) };
   }
 }
 
@@ -174,7 +220,7 @@ function reuseChunks(
   last: Reading | null,
   text: string,
   split: Split,
-): { placed: PlacedChunk[]; chunks: Map<number, PlacedChunk> } | null {
+): { placed: PlacedChunk[]; chunks: PlacedChunk[] } | null {
   const raws: RawChunk[] = [];
   for (const root of split.roots)
     for (const section of root.sections) {
@@ -188,14 +234,19 @@ function reuseChunks(
 
   const placed: PlacedChunk[] = [];
   const missing: number[] = [];
+  // Chunks in the common prefix have the same index as before; those in the suffix the same index from the end.
+  const fromEnd = (last?.chunks.length ?? 0) - raws.length;
   /** The old chunks between the common prefix and suffix, by text: edits far apart leave many there. */
   let middle: Map<string, ChunkParse> | null = null;
-  for (const raw of raws) {
+  for (const [i, raw] of raws.entries()) {
     let parse: ChunkParse | undefined;
     if (last !== null) {
-      const from = raw.end <= prefix ? raw.start : raw.start >= text.length - suffix ? raw.start - shift : -1;
-      const old = from < 0 ? undefined : last.chunks.get(from);
-      if (old !== undefined && old.end - old.start === raw.end - raw.start) parse = old.parse;
+      const inPrefix = raw.end <= prefix;
+      const inSuffix = !inPrefix && raw.start >= text.length - suffix;
+      const old = inPrefix ? last.chunks[i] : inSuffix ? last.chunks[i + fromEnd] : undefined;
+      const from = inPrefix ? raw.start : raw.start - shift;
+      if (old !== undefined && old.start === from && old.end - old.start === raw.end - raw.start)
+        parse = old.parse;
       if (parse === undefined) {
         middle ??= middleChunks(last, prefix, before.length - suffix);
         parse = middle.get(text.slice(raw.start, raw.end));
@@ -216,9 +267,7 @@ function reuseChunks(
       chunk.parse = parse;
     }
   }
-  const chunks = new Map<number, PlacedChunk>();
-  for (const chunk of placed) chunks.set(chunk.start, chunk);
-  return { placed, chunks };
+  return { placed, chunks: placed };
 }
 
 /** Compared a block at a time (a comparison of two strings is a memcmp), then character by character. */
@@ -246,7 +295,7 @@ function commonSuffix(a: string, b: string, limit: number): number {
 
 function middleChunks(last: Reading, from: number, to: number): Map<string, ChunkParse> {
   const out = new Map<string, ChunkParse>();
-  for (const chunk of last.chunks.values())
+  for (const chunk of last.chunks)
     if (chunk.end > from && chunk.start < to) out.set(last.text.slice(chunk.start, chunk.end), chunk.parse);
   return out;
 }
