@@ -133,10 +133,7 @@ export function compile(
     if (errors.length === 0) routers[name] = normaliseRouter(def.value, eps, merged);
   }
 
-  const services: Record<string, HttpService> = {};
-  for (const [name, def] of merged.services) {
-    if (usable(serviceVerdicts, name)) services[name] = normaliseService(def.value);
-  }
+  const services = bodyServices(merged.services, serviceVerdicts);
   const middlewares: Record<string, HttpMiddleware> = {};
   for (const [name, def] of merged.middlewares) {
     if (usable(middlewareVerdicts, name)) middlewares[name] = def.value;
@@ -267,7 +264,19 @@ function resolveMiddlewares(merged: MergeResult): Map<string, Problem | null> {
   });
 }
 
+/** The last service verdicts and the merge maps they were made from (merges are reused when unchanged, see mergeKind). */
+let lastServiceVerdicts: { inputs: readonly unknown[]; verdicts: Map<string, Problem | null> } | null = null;
+
 function resolveServices(merged: MergeResult): Map<string, Problem | null> {
+  const inputs = [merged.services, merged.serviceConflicts, merged.transports, merged.transportConflicts];
+  if (lastServiceVerdicts !== null && lastServiceVerdicts.inputs.every((x, i) => x === inputs[i]))
+    return lastServiceVerdicts.verdicts;
+  const verdicts = resolveServicesNow(merged);
+  lastServiceVerdicts = { inputs, verdicts };
+  return verdicts;
+}
+
+function resolveServicesNow(merged: MergeResult): Map<string, Problem | null> {
   return resolveGraph({
     names: [...merged.services.keys(), ...merged.serviceConflicts.keys()].sort(compareStrings),
     refs: (name) => {
@@ -302,6 +311,27 @@ function elementErrors<T>(
     out.set(name, errorAt(defs.get(name)?.source, `http.${kind}.${name}`, problem.code, problem.message));
   }
   return out;
+}
+
+/** The body's services, the same record while the merged services and their verdicts are the same. */
+let lastBodyServices: {
+  defs: Map<string, Definition<HttpService>>;
+  verdicts: Map<string, Problem | null>;
+  services: Record<string, HttpService>;
+} | null = null;
+
+function bodyServices(
+  defs: Map<string, Definition<HttpService>>,
+  verdicts: Map<string, Problem | null>,
+): Record<string, HttpService> {
+  if (lastBodyServices !== null && lastBodyServices.defs === defs && lastBodyServices.verdicts === verdicts)
+    return lastBodyServices.services;
+  const services: Record<string, HttpService> = {};
+  for (const [name, def] of defs) {
+    if (verdicts.has(name) && verdicts.get(name) === null) services[name] = normaliseService(def.value);
+  }
+  lastBodyServices = { defs, verdicts, services };
+  return services;
 }
 
 function childServices(service: HttpService): string[] {
