@@ -269,8 +269,7 @@ let lastServiceVerdicts: { inputs: readonly unknown[]; verdicts: Map<string, Pro
 
 function resolveServices(merged: MergeResult): Map<string, Problem | null> {
   const inputs = [merged.services, merged.serviceConflicts, merged.transports, merged.transportConflicts];
-  if (lastServiceVerdicts !== null && lastServiceVerdicts.inputs.every((x, i) => x === inputs[i]))
-    return lastServiceVerdicts.verdicts;
+  if (lastServiceVerdicts?.inputs.every((x, i) => x === inputs[i])) return lastServiceVerdicts.verdicts;
   const verdicts = resolveServicesNow(merged);
   lastServiceVerdicts = { inputs, verdicts };
   return verdicts;
