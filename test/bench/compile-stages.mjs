@@ -15,9 +15,10 @@ import { validateDynamic } from '@berth/config';
 import { compile, SnapshotStore, startController } from '@berth/controller';
 import { canonicalJson, createSnapshotSigner, encodeSnapshot, hashBody } from '@berth/protocol';
 import { parseDocument } from 'yaml';
-import { FileProvider } from '../../packages/controller/dist/src/provider/file-provider.js';
+import { FileProvider, sameData } from '../../packages/controller/dist/src/provider/file-provider.js';
 import { resolveFileReferences } from '../../packages/controller/dist/src/provider/file-references.js';
 import { parseConfigFile } from '../../packages/controller/dist/src/provider/yaml-config-file.js';
+import { IncrementalYamlFile } from '../../packages/controller/dist/src/provider/yaml-incremental.js';
 import { berthRoutesYaml, hostsFor } from './lib/routes.mjs';
 import { median } from './lib/stats.mjs';
 
@@ -75,7 +76,10 @@ for (let run = 0; run < (flags['controller-only'] ? 0 : runs); run++) {
   const parts = provider.current();
   await provider.close();
   record('  canonicalJson(parts) (old provider change check)', await timed(() => canonicalJson(parts)));
-  record('  JSON.stringify(parts) (new provider change check)', await timed(() => JSON.stringify(parts)));
+  record(
+    '  JSON.stringify(parts) (provider change check until incr.)',
+    await timed(() => JSON.stringify(parts)),
+  );
 
   const resolved = await timed(() => resolveFileReferences(parts));
   record('resolveFileReferences', resolved);
@@ -90,10 +94,46 @@ for (let run = 0; run < (flags['controller-only'] ? 0 : runs); run++) {
   const signed = await timed(() => signer.sign(stored.value.snapshot));
   record('sign', signed);
   record('encodeSnapshot (distributor: JSON + gzip)', await timed(() => encodeSnapshot(signed.value)));
+
+  // A one-route edit through the same stages, each fed what the previous one produced (as the
+  // controller does): the incremental parser primed with the file, the store holding version 1.
+  const parser = new IncrementalYamlFile(file);
+  record(
+    'edit: IncrementalYamlFile.parse, cold (first reading)',
+    await timed(() => parser.parse(read.value)),
+  );
+  let previousCompile = compile(await resolveFileReferences([partOf(parser.parse(read.value))]), statics);
+  await store.publish(previousCompile.body);
+  const hosts = hostsFor(routes);
+  hosts[Math.floor(routes / 2)] = `edited-${run}.bench.test`;
+  const editedText = berthRoutesYaml(hosts, 'http://127.0.0.1:9');
+  const primed = partOf(parser.parse(read.value));
+  const reparsed = await timed(() => parser.parse(editedText));
+  record('edit: IncrementalYamlFile.parse (one route changed)', reparsed);
+  const editPart = partOf(reparsed.value);
+  record('edit: provider change check (sameData)', await timed(() => sameData(primed, editPart)));
+  const editParts = await resolveFileReferences([editPart]);
+  const recompiled = await timed(() => compile(editParts, statics));
+  record('edit: compile', recompiled);
+  previousCompile = recompiled.value;
+  const republished = await timed(() => store.publish(previousCompile.body));
+  record('edit: store.publish, next version', republished);
+  record('edit: sign', await timed(() => signer.sign(republished.value.snapshot)));
   await rm(storeDir, { recursive: true, force: true });
 }
 
 if (!flags['controller-only']) printStages();
+
+function partOf(parsed) {
+  if (parsed.kind !== 'ok') throw new Error(`bench file did not parse: ${parsed.kind}`);
+  return {
+    sourceKey: file,
+    provider: 'file',
+    config: parsed.config,
+    errors: parsed.errors,
+    sources: parsed.sources,
+  };
+}
 function printStages() {
   const rows = [...stages].map(([name, t]) => [name, median(t.wall).toFixed(1), median(t.cpu).toFixed(1)]);
   console.log(`${routes} routes, YAML ${(yamlText.length / 1024).toFixed(0)} KiB, median of ${runs} runs`);

@@ -17,7 +17,7 @@ export {
   TLS13_SUITES,
 } from './tls/cipher-profiles.js';
 export { validateDynamic } from './validate/dynamic.js';
-export type { Validated, ValidateOptions } from './validate/report.js';
+export type { Validated, ValidateOptions, ValidationMemo } from './validate/report.js';
 export { validateStatic } from './validate/static.js';
 export { type Cidr, CidrSet, parseCidr } from './values/cidr.js';
 export { formatDuration, parseDuration } from './values/duration.js';

@@ -32,7 +32,7 @@ import {
  * around it is kept, so one typo does not take a whole provider's routes down.
  */
 export function validateDynamic(raw: unknown, opts: ValidateOptions = {}): Validated<DynamicConfig> {
-  const reporter = new Reporter(opts.sourceOf);
+  const reporter = new Reporter(opts.sourceOf, opts.memo);
   const config = emptyDynamicConfig();
   const root = Trail.root();
   // An empty file parses to null: nothing configured is not a mistake.

@@ -28,7 +28,24 @@ export function readNamed<T>(
     return {};
   }
   const kept: Array<[string, T]> = [];
+  const memo = reporter.memo;
+  // An element's reading depends on its raw object, its kind, and where it sits (the messages and
+  // paths of its problems), nothing else: the same three give the same validated object. The
+  // same holds for a whole mapping of elements (a provider hands over the same raw mapping when
+  // none of its elements changed).
+  const where = memo === undefined ? '' : `${kind}\u0000${at.raw.join('\u0000')}\u0000${at.dotted}`;
+  const whole = `${where}\u0000(mapping)`;
+  const knownAll = memo?.get(value);
+  if (knownAll !== undefined && knownAll.where === whole) {
+    return knownAll.value as Record<string, T>;
+  }
+  const reportedBefore = reporter.errors.length;
   for (const [name, raw] of Object.entries(value)) {
+    const known = memo !== undefined && typeof raw === 'object' && raw !== null ? memo.get(raw) : undefined;
+    if (known !== undefined && known.where === where && known.name === name) {
+      kept.push([name, known.value as T]);
+      continue;
+    }
     // Names are identifiers chosen by the user and keep their case; only schema keys fold.
     const elementAt = at.child(name);
     const subject = `${kind} '${name}'`;
@@ -41,9 +58,17 @@ export function readNamed<T>(
       );
       continue;
     }
+    const reported = reporter.errors.length;
     const element = readOne(raw, elementAt, subject, el);
     if (element !== undefined && el.ok) kept.push([name, element]);
+    // Only a clean reading is remembered: one with problems must report them again, located anew.
+    if (memo !== undefined && element !== undefined && el.ok && reporter.errors.length === reported)
+      memo.set(raw, { where, name, value: element });
   }
   // fromEntries defines own properties, so a name like `__proto__` stays a plain key.
-  return Object.fromEntries(kept);
+  const out: Record<string, T> = Object.fromEntries(kept);
+  // A mapping read without any report is remembered whole.
+  if (memo !== undefined && reporter.errors.length === reportedBefore)
+    memo.set(value, { where: whole, name: '', value: out });
+  return out;
 }

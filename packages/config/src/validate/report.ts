@@ -9,7 +9,18 @@ export interface ValidateOptions {
    * provider can look them up in its own document. Tried from the most specific path upwards.
    */
   sourceOf?: (path: string[]) => Source | undefined;
+  /**
+   * Elements read before, by raw input object: a provider that re-reads a big input and hands
+   * over the same raw objects for what did not change (the file provider's incremental parse)
+   * gets the same validated objects back without reading them again, so later stages recognise
+   * them by identity. Only elements read without any report are kept. Raw objects must not be
+   * mutated once read.
+   */
+  memo?: ValidationMemo;
 }
+
+/** See `ValidateOptions.memo`; keyed by the raw element, checked against where it was read. */
+export type ValidationMemo = WeakMap<object, { where: string; name: string; value: unknown }>;
 
 export interface Validated<T> {
   config: T;
@@ -44,7 +55,10 @@ export interface Problems {
 export class Reporter implements Problems {
   readonly errors: ConfigError[] = [];
 
-  constructor(private readonly sourceOf: ValidateOptions['sourceOf']) {}
+  constructor(
+    private readonly sourceOf: ValidateOptions['sourceOf'],
+    readonly memo?: ValidationMemo,
+  ) {}
 
   report(code: ConfigErrorCode, at: Trail, message: string): void {
     this.errors.push(configError(code, at.dotted, message, this.locate(at.raw)));

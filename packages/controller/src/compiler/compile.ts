@@ -133,10 +133,7 @@ export function compile(
     if (errors.length === 0) routers[name] = normaliseRouter(def.value, eps, merged);
   }
 
-  const services: Record<string, HttpService> = {};
-  for (const [name, def] of merged.services) {
-    if (usable(serviceVerdicts, name)) services[name] = normaliseService(def.value);
-  }
+  const services = bodyServices(merged.services, serviceVerdicts);
   const middlewares: Record<string, HttpMiddleware> = {};
   for (const [name, def] of merged.middlewares) {
     if (usable(middlewareVerdicts, name)) middlewares[name] = def.value;
@@ -267,7 +264,18 @@ function resolveMiddlewares(merged: MergeResult): Map<string, Problem | null> {
   });
 }
 
+/** The last service verdicts and the merge maps they were made from (merges are reused when unchanged, see mergeKind). */
+let lastServiceVerdicts: { inputs: readonly unknown[]; verdicts: Map<string, Problem | null> } | null = null;
+
 function resolveServices(merged: MergeResult): Map<string, Problem | null> {
+  const inputs = [merged.services, merged.serviceConflicts, merged.transports, merged.transportConflicts];
+  if (lastServiceVerdicts?.inputs.every((x, i) => x === inputs[i])) return lastServiceVerdicts.verdicts;
+  const verdicts = resolveServicesNow(merged);
+  lastServiceVerdicts = { inputs, verdicts };
+  return verdicts;
+}
+
+function resolveServicesNow(merged: MergeResult): Map<string, Problem | null> {
   return resolveGraph({
     names: [...merged.services.keys(), ...merged.serviceConflicts.keys()].sort(compareStrings),
     refs: (name) => {
@@ -304,6 +312,27 @@ function elementErrors<T>(
   return out;
 }
 
+/** The body's services, the same record while the merged services and their verdicts are the same. */
+let lastBodyServices: {
+  defs: Map<string, Definition<HttpService>>;
+  verdicts: Map<string, Problem | null>;
+  services: Record<string, HttpService>;
+} | null = null;
+
+function bodyServices(
+  defs: Map<string, Definition<HttpService>>,
+  verdicts: Map<string, Problem | null>,
+): Record<string, HttpService> {
+  if (lastBodyServices !== null && lastBodyServices.defs === defs && lastBodyServices.verdicts === verdicts)
+    return lastBodyServices.services;
+  const services: Record<string, HttpService> = {};
+  for (const [name, def] of defs) {
+    if (verdicts.has(name) && verdicts.get(name) === null) services[name] = normaliseService(def.value);
+  }
+  lastBodyServices = { defs, verdicts, services };
+  return services;
+}
+
 function childServices(service: HttpService): string[] {
   return service.weighted
     ? service.weighted.services.map((s) => s.name)
@@ -319,11 +348,31 @@ function serviceType(service: HttpService): ServiceType {
   return 'unknown';
 }
 
+/**
+ * The last body router made from each (qualified) router, with what it was made of: an unchanged
+ * router gives the same body object compile after compile, which the store, the hash cache and the
+ * distributor's diff recognise without serialising it.
+ */
+const normalisedRouters = new WeakMap<
+  HttpRouter,
+  { entryPoints: string[]; tlsOptions: string | undefined; value: HttpRouter }
+>();
+
 /** References in the body are qualified names the body defines, so nodes look every one up as is. */
 function normaliseRouter(router: HttpRouter, entryPoints: string[], merged: MergeResult): HttpRouter {
+  const tlsOptions =
+    router.tls?.options === undefined ? undefined : tlsOptionsTarget(merged, router.tls.options);
+  const known = normalisedRouters.get(router);
+  if (
+    known !== undefined &&
+    known.tlsOptions === tlsOptions &&
+    known.entryPoints.length === entryPoints.length &&
+    known.entryPoints.every((ep, i) => ep === entryPoints[i])
+  )
+    return known.value;
   const out: HttpRouter = { ...router, entryPoints };
-  if (router.tls?.options !== undefined)
-    out.tls = { ...router.tls, options: tlsOptionsTarget(merged, router.tls.options) };
+  if (router.tls !== undefined && tlsOptions !== undefined) out.tls = { ...router.tls, options: tlsOptions };
+  normalisedRouters.set(router, { entryPoints, tlsOptions, value: out });
   return out;
 }
 
@@ -424,6 +473,12 @@ function serviceUsage(
 ): Map<string, Set<string>> {
   const users = new Map<string, Set<string>>();
   for (const [routerName, router] of Object.entries(routers)) {
+    const service = services[router.service];
+    // The usual case, a router straight to a load balancer, needs no walk.
+    if (service === undefined || childServices(service).length === 0) {
+      addUser(users, router.service, routerName);
+      continue;
+    }
     const seen = new Set<string>();
     const todo = [router.service];
     for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
@@ -449,6 +504,7 @@ function middlewareUsage(
       (ep) => entryPoints[ep]?.http?.middlewares ?? [],
     );
     const todo = [...fromEntryPoints, ...(router.middlewares ?? [])];
+    if (todo.length === 0) continue;
     const seen = new Set<string>();
     for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
       if (seen.has(name)) continue;
@@ -487,7 +543,7 @@ function checkRouter(
     errors.push(errorAt(def.source, path, code, message));
   };
   const router = def.value;
-  const parsed = parseRule(router.rule);
+  const parsed = parsedRule(router);
   if (!parsed.ok) {
     const { code, message, column } = parsed.error;
     at(
@@ -540,6 +596,17 @@ function checkRouter(
     }
   }
   return errors;
+}
+
+/** A rule's parse, once per router object: unchanged routers are the same objects from one compile to the next. */
+const parsedRules = new WeakMap<HttpRouter, ReturnType<typeof parseRule>>();
+function parsedRule(router: HttpRouter): ReturnType<typeof parseRule> {
+  let parsed = parsedRules.get(router);
+  if (parsed === undefined) {
+    parsed = parseRule(router.rule);
+    parsedRules.set(router, parsed);
+  }
+  return parsed;
 }
 
 function routerStatus(

@@ -80,56 +80,51 @@ export function sortParts(parts: readonly ProviderPart[]): ProviderPart[] {
 }
 
 export function mergeParts(sortedParts: readonly ProviderPart[]): MergeResult {
-  const routers = collect(sortedParts, (part) => part.config.http.routers, 'routers');
-  const services = collect(sortedParts, (part) => part.config.http.services, 'services');
-  const middlewares = collect(sortedParts, (part) => part.config.http.middlewares ?? {}, 'middlewares');
-  const transports = collect(
+  const r = mergeKind(sortedParts, (part) => part.config.http.routers, 'routers', 'router', 'routers');
+  const s = mergeKind(sortedParts, (part) => part.config.http.services, 'services', 'service', 'services');
+  const m = mergeKind(
     sortedParts,
-    (part) => part.config.http.serversTransports ?? {},
+    (part) => part.config.http.middlewares,
+    'middlewares',
+    'middleware',
+    'middlewares',
+  );
+  const t = mergeKind(
+    sortedParts,
+    (part) => part.config.http.serversTransports,
+    'serversTransports',
+    'servers transport',
     'serversTransports',
   );
-  const r = split(routers, 'router', 'routers');
-  const s = split(services, 'service', 'services');
-  const m = split(middlewares, 'middleware', 'middlewares');
-  const t = split(transports, 'servers transport', 'serversTransports');
 
   const tcp = (part: ProviderPart) => part.config.tcp;
-  const tr = split(
-    collect(sortedParts, (p) => tcp(p)?.routers ?? {}, 'tcpRouters'),
-    'TCP router',
-    'routers',
-    'tcp',
-  );
-  const ts = split(
-    collect(sortedParts, (p) => tcp(p)?.services ?? {}, 'tcpServices'),
-    'TCP service',
-    'services',
-    'tcp',
-  );
-  const tm = split(
-    collect(sortedParts, (p) => tcp(p)?.middlewares ?? {}, 'tcpMiddlewares'),
+  const tr = mergeKind(sortedParts, (p) => tcp(p)?.routers, 'tcpRouters', 'TCP router', 'routers', 'tcp');
+  const ts = mergeKind(sortedParts, (p) => tcp(p)?.services, 'tcpServices', 'TCP service', 'services', 'tcp');
+  const tm = mergeKind(
+    sortedParts,
+    (p) => tcp(p)?.middlewares,
+    'tcpMiddlewares',
     'TCP middleware',
     'middlewares',
     'tcp',
   );
-  const tt = split(
-    collect(sortedParts, (p) => tcp(p)?.serversTransports ?? {}, 'tcpServersTransports'),
+  const tt = mergeKind(
+    sortedParts,
+    (p) => tcp(p)?.serversTransports,
+    'tcpServersTransports',
     'TCP servers transport',
     'serversTransports',
     'tcp',
   );
-  const to = split(
-    collect(sortedParts, (p) => p.config.tls?.options ?? {}, 'tlsOptions'),
+  const to = mergeKind(
+    sortedParts,
+    (p) => p.config.tls?.options,
+    'tlsOptions',
     'TLS options',
     'options',
     'tls',
   );
-  const tst = split(
-    collect(sortedParts, (p) => p.config.tls?.stores ?? {}, 'tlsStores'),
-    'TLS store',
-    'stores',
-    'tls',
-  );
+  const tst = mergeKind(sortedParts, (p) => p.config.tls?.stores, 'tlsStores', 'TLS store', 'stores', 'tls');
   const certificates: MergeResult['tls']['certificates'] = [];
   const seenCerts = new Set<string>();
   for (const part of sortedParts) {
@@ -174,6 +169,44 @@ export function mergeParts(sortedParts: readonly ProviderPart[]): MergeResult {
 
 /** Keys of `PartSources` that map names to sources. */
 type Kind = Exclude<keyof PartSources, 'tlsCertificates'>;
+
+type Split<T> = ReturnType<typeof split<T>>;
+
+/**
+ * The last merge of each kind and what it was made of: every part's key, mapping and sources
+ * record. Providers hand over the same objects for what did not change (the file provider's
+ * incremental reader reuses a whole section, a container's part stays the same object), so an
+ * edit to one router merges the routers again and reuses the services' merge as it was. Merge
+ * results are never mutated once made.
+ */
+const lastMerges = new Map<Kind, { inputs: unknown[]; result: Split<unknown> }>();
+
+function mergeKind<T>(
+  parts: readonly ProviderPart[],
+  pick: (part: ProviderPart) => Record<string, T> | undefined,
+  kind: Kind,
+  noun: string,
+  key: string,
+  section: 'http' | 'tcp' | 'tls' = 'http',
+): Split<T> {
+  const inputs: unknown[] = [];
+  for (const part of parts) inputs.push(part.sourceKey, pick(part), part.sources?.[kind]);
+  const last = lastMerges.get(kind);
+  if (
+    last !== undefined &&
+    last.inputs.length === inputs.length &&
+    last.inputs.every((x, i) => x === inputs[i])
+  )
+    return last.result as Split<T>;
+  const result = split(
+    collect(parts, (part) => pick(part) ?? {}, kind),
+    noun,
+    key,
+    section,
+  );
+  lastMerges.set(kind, { inputs, result: result as Split<unknown> });
+  return result;
+}
 
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -30,11 +30,36 @@ export function partProvider(part: ProviderPart): string {
   return 'file';
 }
 
+/**
+ * Qualified names already made, per provider: the same string object for the same name compile
+ * after compile, so the maps and objects keyed by it (merge, statuses, the body) find its hash
+ * already computed instead of hashing 20,000 fresh strings. Bounded: cleared when it grows large.
+ */
+const qualifiedNames = new Map<string, Map<string, string>>();
+const QUALIFIED_NAMES_MAX = 200_000;
+let qualifiedNameCount = 0;
+
 /** `auth` from a docker element → `auth@docker`; `auth@File` → `auth@file`. */
 export function qualify(ref: string, provider: string): string {
-  const at = ref.lastIndexOf('@');
-  if (at < 0) return `${ref}@${provider}`;
-  return `${ref.slice(0, at)}@${ref.slice(at + 1).toLowerCase()}`;
+  let names = qualifiedNames.get(provider);
+  if (names === undefined) {
+    names = new Map();
+    qualifiedNames.set(provider, names);
+  }
+  let out = names.get(ref);
+  if (out === undefined) {
+    const at = ref.lastIndexOf('@');
+    out = at < 0 ? `${ref}@${provider}` : `${ref.slice(0, at)}@${ref.slice(at + 1).toLowerCase()}`;
+    if (qualifiedNameCount >= QUALIFIED_NAMES_MAX) {
+      qualifiedNames.clear();
+      qualifiedNameCount = 0;
+      names = new Map();
+      qualifiedNames.set(provider, names);
+    }
+    names.set(ref, out);
+    qualifiedNameCount++;
+  }
+  return out;
 }
 
 /** `web@docker` → `web` and `docker`; an unqualified name has no provider. */
@@ -77,6 +102,33 @@ export function isAbout(error: ConfigError, section: string, qualified: string):
 }
 
 /**
+ * Elements qualified before, by element object: a provider that hands over the same element
+ * objects for what did not change (the file provider's incremental parse, an unchanged
+ * container) gets the same qualified objects, so the compiled body shares them and the store and
+ * distributor skip them by identity. Elements are immutable once handed over.
+ */
+const qualifiedElements = new WeakMap<object, { path: string; provider: string; value: unknown }>();
+
+function qualifiedElement<T>(value: T, path: string, provider: string, map: (value: T) => T): T {
+  if (typeof value !== 'object' || value === null) return map(value);
+  const known = qualifiedElements.get(value);
+  if (known !== undefined && known.path === path && known.provider === provider) return known.value as T;
+  const out = map(value);
+  qualifiedElements.set(value, { path, provider, value: out });
+  return out;
+}
+
+/**
+ * Whole mappings renamed before (a part's routers, its services...), by mapping object and the
+ * sources record that came with it: a provider that hands over the same mapping when none of its
+ * elements changed gets the same renamed mapping and sources. Only renamings without errors.
+ */
+const renamedKinds = new WeakMap<
+  object,
+  { path: string; provider: string; from: object | undefined; out: object; to: Record<string, Source> }
+>();
+
+/**
  * The part with every element name qualified by its provider, and every reference resolved to a
  * qualified name. A name that itself contains `@` cannot be told from a reference: it is dropped
  * with an error.
@@ -98,8 +150,14 @@ export function qualifyPart(part: ProviderPart): ProviderPart {
     name: (key: string) => string = q,
   ): Record<string, T> | undefined {
     if (elements === undefined) return undefined;
-    const out: Record<string, T> = {};
     const from = part.sources?.[kind];
+    const known = renamedKinds.get(elements);
+    if (known !== undefined && known.path === path && known.provider === provider && known.from === from) {
+      if (from !== undefined) sources[kind] = known.to;
+      return known.out as Record<string, T>;
+    }
+    const errorsBefore = errors.length;
+    const out: Record<string, T> = {};
     const to: Record<string, Source> = {};
     for (const [key, value] of Object.entries(elements)) {
       const source = from?.[key];
@@ -113,10 +171,11 @@ export function qualifyPart(part: ProviderPart): ProviderPart {
         continue;
       }
       const qualified = name(key);
-      out[qualified] = map(value);
+      out[qualified] = qualifiedElement(value, path, provider, map);
       if (source !== undefined) to[qualified] = source;
     }
     if (from !== undefined) sources[kind] = to;
+    if (errors.length === errorsBefore) renamedKinds.set(elements, { path, provider, from, out, to });
     return out;
   }
 

@@ -11,7 +11,8 @@ import {
   DEFAULT_DEBOUNCE_QUIET_MS,
 } from './change-debouncer.js';
 import type { PartsListener, Provider, ProviderPart } from './provider-part.js';
-import { FILE_PROVIDER, type ParsedFile, parseConfigFile } from './yaml-config-file.js';
+import { FILE_PROVIDER, type ParsedFile } from './yaml-config-file.js';
+import { IncrementalYamlFile } from './yaml-incremental.js';
 import { scanYamlTree, type YamlTree } from './yaml-tree.js';
 
 /** The subset of a pino logger the provider uses. */
@@ -58,10 +59,12 @@ export class FileProvider implements Provider {
   private readonly logger: ProviderLogger | undefined;
 
   private readonly files = new Map<string, FileState>();
+  /** Per file, the parser that keeps what did not change between readings (see yaml-incremental.ts). */
+  private readonly parsers = new Map<string, IncrementalYamlFile>();
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly listeners = new Set<PartsListener>();
   private parts: ProviderPart[] = [];
-  private lastEmitted: string | null = null;
+  private lastEmitted: ProviderPart[] | null = null;
 
   private readonly debouncer: ChangeDebouncer;
   private pollTimer: NodeJS.Timeout | null = null;
@@ -166,7 +169,8 @@ export class FileProvider implements Provider {
       return;
     }
 
-    const parsed: ParsedFile | null = reading.kind === 'text' ? parseConfigFile(reading.text, path) : null;
+    const parsed: ParsedFile | null =
+      reading.kind === 'text' ? this.parserFor(path).parse(reading.text) : null;
     // A half-written file can parse yet miss fields; from a clean file, errors get the same grace as emptiness.
     const suspectOk = parsed?.kind === 'ok' && parsed.errors.length > 0 && state?.clean === true;
     if (parsed?.kind === 'ok' && (!suspectOk || state?.settled === true)) {
@@ -199,6 +203,7 @@ export class FileProvider implements Provider {
     if (parsed === null) {
       if (state !== undefined) this.clearSettle(state);
       this.files.delete(path);
+      this.parsers.delete(path);
       return;
     }
     if (parsed.kind === 'empty') {
@@ -215,6 +220,15 @@ export class FileProvider implements Provider {
         'keeping last good configuration of unparsable file',
       );
     }
+  }
+
+  private parserFor(path: string): IncrementalYamlFile {
+    let parser = this.parsers.get(path);
+    if (parser === undefined) {
+      parser = new IncrementalYamlFile(path);
+      this.parsers.set(path, parser);
+    }
+    return parser;
   }
 
   private store(
@@ -251,13 +265,12 @@ export class FileProvider implements Provider {
         ],
       });
     }
-    // Each part is serialised once, when it is made, so a scan that changed one file of many (or
-    // none) does not serialise the others again. Plain JSON, not canonical (5x cheaper at 10,000
-    // routes): parts of one text always come out in the same key order, and an edit that only
+    // Compared as data, not serialised: unchanged elements are the same objects from one reading
+    // to the next (the incremental parse keeps them), so the comparison walks only what was read
+    // anew. Key order counts, as it did when parts were compared as JSON: an edit that only
     // reorders keys costs one compile that publishes nothing new.
-    const serial = parts.map(serialOf).join('\n');
-    if (serial === this.lastEmitted) return;
-    this.lastEmitted = serial;
+    if (this.lastEmitted !== null && sameParts(this.lastEmitted, parts)) return;
+    this.lastEmitted = parts;
     this.parts = parts;
     for (const listener of this.listeners) {
       try {
@@ -318,14 +331,27 @@ function readingIdentity(reading: Reading): string {
   }
 }
 
-const serials = new WeakMap<ProviderPart, string>();
-function serialOf(part: ProviderPart): string {
-  let serial = serials.get(part);
-  if (serial === undefined) {
-    serial = JSON.stringify(part);
-    serials.set(part, serial);
+function sameParts(a: readonly ProviderPart[], b: readonly ProviderPart[]): boolean {
+  return a.length === b.length && a.every((part, i) => sameData(part, b[i]));
+}
+
+/**
+ * Plain data (what YAML and the validator produce) equal in value and key order: what their JSON
+ * texts being equal meant, without writing them. Only ever errs towards "different".
+ */
+export function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  if (keysA.length !== keysB.length) return false;
+  for (let i = 0; i < keysA.length; i++) {
+    const key = keysA[i] as string;
+    if (key !== keysB[i]) return false;
+    if (!sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
   }
-  return serial;
+  return true;
 }
 
 function emptyPart(path: string): ProviderPart {

@@ -84,7 +84,7 @@ function parseFast(text: string, origin: string): ParsedFile | null {
   });
 }
 
-function documentSources(
+export function documentSources(
   doc: Document,
   lineCounter: LineCounter,
   origin: string,
@@ -98,31 +98,57 @@ function documentSources(
 
 function validated(raw: unknown, sourceOf: (path: string[]) => Source): ParsedFile {
   const { config, errors } = validateDynamic(raw, { sourceOf });
-  const sources: PartSources = { routers: {}, services: {} };
-  for (const name of Object.keys(config.http.routers))
-    sources.routers[name] = sourceOf(['http', 'routers', name]);
-  for (const name of Object.keys(config.http.services))
-    sources.services[name] = sourceOf(['http', 'services', name]);
-  for (const kind of ['middlewares', 'serversTransports'] as const) {
-    const names = Object.keys(config.http[kind] ?? {});
-    if (names.length > 0)
-      sources[kind] = Object.fromEntries(names.map((n) => [n, sourceOf(['http', kind, n])]));
-  }
-  const named = (kind: keyof PartSources, section: string, key: string, names: string[]): void => {
-    if (names.length > 0 && kind !== 'tlsCertificates')
-      sources[kind] = Object.fromEntries(names.map((n) => [n, sourceOf([section, key, n])]));
+  return { kind: 'ok', config, errors, sources: validatedSources(config, sourceOf) };
+}
+
+/**
+ * Builds the sources of one kind of element; `reuse` may answer with the record it built for the
+ * same elements before (the incremental reader does when none of their lines moved).
+ */
+export type SourcesRecord = (
+  section: string,
+  key: string,
+  elements: object,
+  build: () => Record<string, Source>,
+) => Record<string, Source>;
+
+/** Where each element of `config` was written, by kind and name. */
+export function validatedSources(
+  config: DynamicConfig,
+  sourceOf: (path: string[]) => Source,
+  reuse: SourcesRecord = (_section, _key, _elements, build) => build(),
+): PartSources {
+  const record = (section: string, key: string, elements: Record<string, unknown>) =>
+    // fromEntries defines own properties, so an element named `__proto__` gets its source too.
+    reuse(section, key, elements, () =>
+      Object.fromEntries(Object.keys(elements).map((name) => [name, sourceOf([section, key, name])])),
+    );
+  const sources: PartSources = {
+    routers: record('http', 'routers', config.http.routers),
+    services: record('http', 'services', config.http.services),
   };
-  const { tcp, tls } = config;
-  named('tcpRouters', 'tcp', 'routers', Object.keys(tcp?.routers ?? {}));
-  named('tcpServices', 'tcp', 'services', Object.keys(tcp?.services ?? {}));
-  named('tcpMiddlewares', 'tcp', 'middlewares', Object.keys(tcp?.middlewares ?? {}));
-  named('tcpServersTransports', 'tcp', 'serversTransports', Object.keys(tcp?.serversTransports ?? {}));
-  named('tlsOptions', 'tls', 'options', Object.keys(tls?.options ?? {}));
-  named('tlsStores', 'tls', 'stores', Object.keys(tls?.stores ?? {}));
+  const named = (
+    kind: Exclude<keyof PartSources, 'tlsCertificates'>,
+    section: string,
+    key: string,
+    elements: Record<string, unknown> | undefined,
+  ): void => {
+    if (elements !== undefined && Object.keys(elements).length > 0)
+      sources[kind] = record(section, key, elements);
+  };
+  const { http, tcp, tls } = config;
+  named('middlewares', 'http', 'middlewares', http.middlewares);
+  named('serversTransports', 'http', 'serversTransports', http.serversTransports);
+  named('tcpRouters', 'tcp', 'routers', tcp?.routers);
+  named('tcpServices', 'tcp', 'services', tcp?.services);
+  named('tcpMiddlewares', 'tcp', 'middlewares', tcp?.middlewares);
+  named('tcpServersTransports', 'tcp', 'serversTransports', tcp?.serversTransports);
+  named('tlsOptions', 'tls', 'options', tls?.options);
+  named('tlsStores', 'tls', 'stores', tls?.stores);
   const certificates = tls?.certificates ?? [];
   if (certificates.length > 0)
     sources.tlsCertificates = certificates.map((_, i) => sourceOf(['tls', 'certificates', String(i)]));
-  return { kind: 'ok', config, errors, sources };
+  return sources;
 }
 
 function parseError(origin: string, message: string, line: number, column: number): ConfigError {
