@@ -49,7 +49,7 @@ export class RouterPresence {
   #count(router: HttpRouter | undefined, by: 1 | -1): void {
     if (router === undefined || router === null) return;
     const eps = router.entryPoints;
-    const keys = eps === undefined || eps.length === 0 ? [EVERY] : new Set(eps);
+    const keys = eps === undefined || eps.length === 0 ? [EVERY] : eps.length === 1 ? eps : new Set(eps);
     for (const key of keys) {
       bump(this.#bound, key, by);
       if (router.tls !== undefined) bump(this.#tls, key, by);

@@ -180,8 +180,9 @@ class HostIndex {
   readonly #suffix = new Map<string, Ranked[]>();
   readonly #anyHost: Ranked[] = [];
   /**
-   * Per exact host: its own routers merged with every suffix bucket the host falls under,
-   * computed once so the common lookup merges just two lists.
+   * Per exact host under some suffix bucket: its own routers merged with every suffix bucket the
+   * host falls under, computed once so the common lookup merges just two lists. A host under no
+   * suffix (the common case) is looked up in `#exact` itself.
    */
   readonly #exactMerged = new Map<string, readonly Ranked[]>();
 
@@ -203,7 +204,7 @@ class HostIndex {
         this.#anyHost.push(ranked);
       }
     }
-    for (const host of this.#exact.keys()) this.#merge(host);
+    if (this.#suffix.size > 0) for (const host of this.#exact.keys()) this.#merge(host);
   }
 
   insert(r: Ranked): void {
@@ -261,12 +262,9 @@ class HostIndex {
 
   #merge(host: string): void {
     const own = this.#exact.get(host);
-    if (own === undefined) {
-      this.#exactMerged.delete(host);
-      return;
-    }
-    const lists = this.#suffixLists(host);
-    this.#exactMerged.set(host, lists.length === 0 ? own : mergeByRank([own, ...lists]));
+    const lists = own === undefined ? [] : this.#suffixLists(host);
+    if (own === undefined || lists.length === 0) this.#exactMerged.delete(host);
+    else this.#exactMerged.set(host, mergeByRank([own, ...lists]));
   }
 
   /** The highest-priority router whose rule matches, or `undefined`. */
@@ -274,7 +272,7 @@ class HostIndex {
     let host = req.host;
     // Host matchers treat `example.com.` as `example.com`; the index must file it the same way.
     if (host.endsWith('.')) host = host.slice(0, -1);
-    let hosted = this.#exactMerged.get(host);
+    let hosted = this.#exactMerged.get(host) ?? this.#exact.get(host);
     if (hosted === undefined) {
       if (this.#suffix.size === 0) hosted = EMPTY;
       else {
