@@ -87,6 +87,26 @@ function put(o: JsonObject, key: string, value: unknown): void {
   Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
+/** What an object applyDelta copied was copied from, and which of its members it set or deleted. */
+export interface DeltaOrigin {
+  from: object;
+  changed: ReadonlySet<string>;
+}
+
+/** Weakly held: a body's copy must not keep every earlier version of its collections alive. */
+const origins = new WeakMap<object, { from: WeakRef<object>; changed: Set<string> }>();
+
+/**
+ * The object `copy` was copied from by applyDelta and the members set or deleted in the copy
+ * (every other member is the very same value); undefined for any other object. Lets canonicalJson
+ * re-serialise a 10,000-member collection from its base's text, changing only those members.
+ */
+export function deltaOrigin(copy: object): DeltaOrigin | undefined {
+  const origin = origins.get(copy);
+  const from = origin?.from.deref();
+  return origin === undefined || from === undefined ? undefined : { from, changed: origin.changed };
+}
+
 /**
  * `base` with `ops` applied. `base` is not modified: objects on the paths of the ops are copied,
  * everything else is shared with it (treat both as immutable). Throws DeltaError when an op does
@@ -107,11 +127,14 @@ export function applyDelta(base: SnapshotBody, ops: readonly DeltaOp[]): Snapsho
       if (!copied.has(child)) {
         own = { ...child };
         copied.add(own);
+        origins.set(own, { from: new WeakRef(child), changed: new Set() });
         put(parent, key, own);
+        origins.get(parent)?.changed.add(key);
       }
       parent = own;
     }
     const last = path[path.length - 1] as string;
+    origins.get(parent)?.changed.add(last);
     if (op.op === 'set') {
       put(parent, last, op.value);
     } else {
