@@ -87,6 +87,21 @@ function put(o: JsonObject, key: string, value: unknown): void {
   Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
+/**
+ * A shallow copy. A collection of 10,000 members copies in about half the time member by member
+ * than by spreading (V8's spread of a dictionary-mode object is slow); small objects spread.
+ */
+function copyOf(o: JsonObject): JsonObject {
+  const keys = Object.keys(o);
+  if (keys.length < 64) return { ...o };
+  const out: JsonObject = {};
+  for (const k of keys) {
+    if (k === '__proto__') put(out, k, o[k]);
+    else out[k] = o[k];
+  }
+  return out;
+}
+
 /** What an object applyDelta copied was copied from, and which of its members it set or deleted. */
 export interface DeltaOrigin {
   from: object;
@@ -125,7 +140,7 @@ export function applyDelta(base: SnapshotBody, ops: readonly DeltaOp[]): Snapsho
       if (!isObject(child)) throw new DeltaError(`no object at ${path.slice(0, i + 1).join('.')}`);
       let own = child;
       if (!copied.has(child)) {
-        own = { ...child };
+        own = copyOf(child);
         copied.add(own);
         origins.set(own, { from: new WeakRef(child), changed: new Set() });
         put(parent, key, own);

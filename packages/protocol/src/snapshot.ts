@@ -114,16 +114,21 @@ function canonical(value: unknown): string {
 }
 
 /**
- * A collection's (depth 2) members in canonical order: sorted keys and their `"key":text` parts.
- * A collection applyDelta copied from one of these is serialised from it, re-serialising only the
- * members the delta set or deleted (see deltaOrigin): no sort, no pass over 10,000 members.
+ * A collection's (depth 2) members in canonical order, in blocks of about BLOCK: sorted keys, their
+ * `"key":text` parts, and each block's joined text once asked for. A collection applyDelta copied
+ * from one of these is serialised from it: only the members the delta set or deleted are
+ * serialised again, only their blocks are joined again, the others are shared (see deltaOrigin).
+ * No sort, and no pass over 10,000 members.
  */
-interface SortedMembers {
+interface Block {
   keys: string[];
   parts: string[];
+  text?: string | undefined;
 }
 
-const sortedMembers = new WeakMap<object, SortedMembers>();
+const BLOCK = 128;
+
+const sortedMembers = new WeakMap<object, readonly Block[]>();
 
 /** The first index whose key is not below `key` (`<`: UTF-16 code units, as the default sort). */
 function lowerBound(keys: readonly string[], key: string): number {
@@ -137,36 +142,90 @@ function lowerBound(keys: readonly string[], key: string): number {
   return lo;
 }
 
-/** `object`'s members from its delta base's, or undefined when it was not made by a delta from a known one. */
-function membersFromOrigin(
+/** `object`'s blocks from its delta base's, or undefined when it was not made by a delta from a known one. */
+function blocksFromOrigin(
   object: Record<string, unknown>,
   cache: CanonicalCache,
   depth: number,
-): SortedMembers | undefined {
+): Block[] | undefined {
   const origin = deltaOrigin(object);
   const before = origin === undefined ? undefined : sortedMembers.get(origin.from);
   if (origin === undefined || before === undefined) return undefined;
-  const keys = before.keys.slice();
-  const parts = before.parts.slice();
+  const blocks = before.slice();
+  const own = new Set<Block>();
   for (const key of origin.changed) {
-    const at = lowerBound(keys, key);
-    const present = keys[at] === key;
+    // The block the key sorts into: the last whose first key is not above it.
+    let lo = 0;
+    let hi = blocks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (((blocks[mid] as Block).keys[0] as string) <= key) lo = mid + 1;
+      else hi = mid;
+    }
+    const index = Math.max(0, lo - 1);
+    let block = blocks[index];
+    if (block === undefined) {
+      block = { keys: [], parts: [] };
+      blocks.push(block);
+      own.add(block);
+    } else if (!own.has(block)) {
+      block = { keys: block.keys.slice(), parts: block.parts.slice() };
+      blocks[index] = block;
+      own.add(block);
+    }
+    const at = lowerBound(block.keys, key);
+    const present = block.keys[at] === key;
     const v = Object.hasOwn(object, key) ? object[key] : undefined;
     if (v === undefined) {
       if (present) {
-        keys.splice(at, 1);
-        parts.splice(at, 1);
+        block.keys.splice(at, 1);
+        block.parts.splice(at, 1);
       }
-      continue;
+    } else {
+      const part = `${JSON.stringify(key)}:${cachedCanonical(v, cache, depth + 1)}`;
+      if (present) block.parts[at] = part;
+      else {
+        block.keys.splice(at, 0, key);
+        block.parts.splice(at, 0, part);
+      }
     }
-    const part = `${JSON.stringify(key)}:${cachedCanonical(v, cache, depth + 1)}`;
-    if (present) parts[at] = part;
-    else {
-      keys.splice(at, 0, key);
-      parts.splice(at, 0, part);
+    // Empty blocks go; big ones split, so a block stays cheap to copy and join.
+    if (block.keys.length === 0) blocks.splice(blocks.indexOf(block), 1);
+    else if (block.keys.length > 2 * BLOCK) {
+      const half = block.keys.length >>> 1;
+      const tail: Block = { keys: block.keys.splice(half), parts: block.parts.splice(half) };
+      blocks.splice(blocks.indexOf(block) + 1, 0, tail);
+      own.add(tail);
     }
   }
-  return { keys, parts };
+  return blocks;
+}
+
+/** Blocks of `object`'s members, serialised afresh. */
+function blocksOf(object: Record<string, unknown>, cache: CanonicalCache, depth: number): Block[] {
+  const blocks: Block[] = [];
+  let block: Block = { keys: [], parts: [] };
+  for (const key of Object.keys(object).sort()) {
+    const v = object[key];
+    if (v === undefined) continue;
+    if (block.keys.length === BLOCK) {
+      blocks.push(block);
+      block = { keys: [], parts: [] };
+    }
+    block.keys.push(key);
+    block.parts.push(`${JSON.stringify(key)}:${cachedCanonical(v, cache, depth + 1)}`);
+  }
+  if (block.keys.length > 0) blocks.push(block);
+  return blocks;
+}
+
+function blocksText(blocks: readonly Block[]): string {
+  const texts: string[] = [];
+  for (const block of blocks) {
+    block.text ??= block.parts.join(',');
+    texts.push(block.text);
+  }
+  return `{${texts.join(',')}}`;
 }
 
 function cachedCanonical(value: unknown, cache: CanonicalCache, depth: number): string {
@@ -179,20 +238,9 @@ function cachedCanonical(value: unknown, cache: CanonicalCache, depth: number): 
     text = `[${value.map((v) => (v === undefined ? 'null' : cachedCanonical(v, cache, next))).join(',')}]`;
   } else if (depth === CACHED_FROM) {
     const object = value as Record<string, unknown>;
-    let members = membersFromOrigin(object, cache, depth);
-    if (members === undefined) {
-      const keys: string[] = [];
-      const parts: string[] = [];
-      for (const key of Object.keys(object).sort()) {
-        const v = object[key];
-        if (v === undefined) continue;
-        keys.push(key);
-        parts.push(`${JSON.stringify(key)}:${cachedCanonical(v, cache, next)}`);
-      }
-      members = { keys, parts };
-    }
-    sortedMembers.set(object, members);
-    text = `{${members.parts.join(',')}}`;
+    const blocks = blocksFromOrigin(object, cache, depth) ?? blocksOf(object, cache, depth);
+    sortedMembers.set(object, blocks);
+    text = blocksText(blocks);
   } else {
     const object = value as Record<string, unknown>;
     const keys = Object.keys(object).sort();
