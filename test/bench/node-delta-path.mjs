@@ -3,7 +3,9 @@
 // stand-in controller (TLS WebSocket on loopback) to its ACK received: decode, applyDelta, hash and
 // signature checks, the rebuild and swap, the ACK. Then `--changes` deltas in a row (a route added,
 // removed, added...), with the node's heap and RSS after a full GC at the start and the end.
-// Usage: node --expose-gc test/bench/node-delta-path.mjs [routes=10000] [--changes 100]
+// Usage: node --expose-gc test/bench/node-delta-path.mjs [routes=10000] [--changes 100] [--workers N]
+// (--workers N: the agent drives a pool of N worker processes, as `berth proxy` does by default,
+// instead of one DataPlane in process; heap and RSS are then the primary's only.)
 // (after `npx tsc -b`; needs openssl for the stand-in's certificates, as the agent tests do).
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -21,7 +23,7 @@ import {
   encodeDelta,
   encodeSnapshot,
 } from '@berth/protocol';
-import { Agent, DataPlane } from '@berth/proxy';
+import { Agent, DataPlane, WorkerPool } from '@berth/proxy';
 import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import {
@@ -35,9 +37,11 @@ import { Cluster } from '../dist/helpers/cluster.js';
 import { compiledOneRouteChange } from './lib/compiled-change.mjs';
 
 const args = process.argv.slice(2);
-const count = Number(args.find((a) => /^\d+$/.test(a)) ?? 10_000);
+const count = Number(args.find((a, i) => /^\d+$/.test(a) && !/^--/.test(args[i - 1] ?? '')) ?? 10_000);
 const changesAt = args.indexOf('--changes');
 const changes = changesAt >= 0 ? Number(args[changesAt + 1]) : 100;
+const workersAt = args.indexOf('--workers');
+const workers = workersAt >= 0 ? Number(args[workersAt + 1]) : 0;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (n) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
@@ -89,7 +93,11 @@ const logger = pino(
   }),
 );
 const overrides = Object.fromEntries(Object.keys(base.body.entryPoints).map((n) => [n, '127.0.0.1:0']));
-const plane = new DataPlane({ logger: pino({ enabled: false }), entryPointOverrides: overrides });
+const plane =
+  workers > 0
+    ? new WorkerPool({ workers, logger: pino({ enabled: false }), entryPointOverrides: overrides })
+    : new DataPlane({ logger: pino({ enabled: false }), entryPointOverrides: overrides });
+if (workers > 0) await plane.start();
 const agent = new Agent({
   token: {
     url: `wss://127.0.0.1:${port}`,
@@ -143,7 +151,7 @@ try {
   const end = heap();
   const deltas = applied.filter((l) => l.kind === 'delta');
   console.log(
-    `routes: ${count}; ops per delta: ${forward.length}; load: ${(await readFile('/proc/loadavg', 'utf8')).trim()}`,
+    `routes: ${count}; workers: ${workers}; ops per delta: ${forward.length}; load: ${(await readFile('/proc/loadavg', 'utf8')).trim()}`,
   );
   console.log(`full snapshot, frame sent → ACK: ${fullMs.toFixed(1)} ms`);
   console.log(
