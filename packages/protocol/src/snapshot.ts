@@ -219,13 +219,27 @@ function blocksOf(object: Record<string, unknown>, cache: CanonicalCache, depth:
   return blocks;
 }
 
-function blocksText(blocks: readonly Block[]): string {
-  const texts: string[] = [];
-  for (const block of blocks) {
-    block.text ??= block.parts.join(',');
-    texts.push(block.text);
+/** The blocks of a collection: kept, derived from its delta base's, or made afresh. */
+function collectionBlocks(
+  object: Record<string, unknown>,
+  cache: CanonicalCache,
+  depth: number,
+): readonly Block[] {
+  let blocks: readonly Block[] | undefined = sortedMembers.get(object);
+  if (blocks === undefined) {
+    blocks = blocksFromOrigin(object, cache, depth) ?? blocksOf(object, cache, depth);
+    sortedMembers.set(object, blocks);
   }
-  return `{${texts.join(',')}}`;
+  return blocks;
+}
+
+function blockText(block: Block): string {
+  block.text ??= block.parts.join(',');
+  return block.text;
+}
+
+function blocksText(blocks: readonly Block[]): string {
+  return `{${blocks.map(blockText).join(',')}}`;
 }
 
 function cachedCanonical(value: unknown, cache: CanonicalCache, depth: number): string {
@@ -237,10 +251,7 @@ function cachedCanonical(value: unknown, cache: CanonicalCache, depth: number): 
   if (Array.isArray(value)) {
     text = `[${value.map((v) => (v === undefined ? 'null' : cachedCanonical(v, cache, next))).join(',')}]`;
   } else if (depth === CACHED_FROM) {
-    const object = value as Record<string, unknown>;
-    const blocks = blocksFromOrigin(object, cache, depth) ?? blocksOf(object, cache, depth);
-    sortedMembers.set(object, blocks);
-    text = blocksText(blocks);
+    text = blocksText(collectionBlocks(value as Record<string, unknown>, cache, depth));
   } else {
     const object = value as Record<string, unknown>;
     const keys = Object.keys(object).sort();
@@ -255,9 +266,55 @@ function cachedCanonical(value: unknown, cache: CanonicalCache, depth: number): 
   return text;
 }
 
+/**
+ * Writes the canonical JSON of `value` (at `depth` in a body) piece by piece: the very text
+ * `cachedCanonical` returns, without assembling the body's megabytes into one string first (a
+ * collection goes as its blocks' texts).
+ */
+function writeCanonical(
+  value: unknown,
+  cache: CanonicalCache,
+  depth: number,
+  write: (piece: string) => void,
+): void {
+  const record = value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (!record || depth > CACHED_FROM) {
+    write(cachedCanonical(value, cache, depth));
+    return;
+  }
+  const object = value as Record<string, unknown>;
+  if (depth === CACHED_FROM) {
+    const cached = cache.get(object);
+    if (cached !== undefined) {
+      write(cached);
+      return;
+    }
+    write('{');
+    collectionBlocks(object, cache, depth).forEach((block, i) => {
+      if (i > 0) write(',');
+      write(blockText(block));
+    });
+    write('}');
+    return;
+  }
+  write('{');
+  let first = true;
+  for (const key of Object.keys(object).sort()) {
+    const v = object[key];
+    if (v === undefined) continue;
+    write(`${first ? '' : ','}${JSON.stringify(key)}:`);
+    first = false;
+    writeCanonical(v, cache, depth + 1, write);
+  }
+  write('}');
+}
+
 /** sha256 (hex) of the canonical JSON of `body`; `cache` only saves work (see CanonicalCache). */
 export function hashBody(body: SnapshotBody, cache?: CanonicalCache): string {
-  return createHash('sha256').update(canonicalJson(body, cache)).digest('hex');
+  const hash = createHash('sha256');
+  if (cache === undefined) return hash.update(canonicalJson(body)).digest('hex');
+  writeCanonical(body, cache, 0, (piece) => hash.update(piece));
+  return hash.digest('hex');
 }
 
 /** True when the envelope's hash is the hash of its body. */
