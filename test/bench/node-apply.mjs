@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Issue 13: node apply time of a one-route change at N routes, through DataPlane.apply (build, swap,
 // health, TLS, pools): after a full snapshot (every subtree a fresh object, as a full frame or a worker
-// receives it) and after a delta (unchanged subtrees shared with the previous body, as applyDelta gives).
+// receives it) and after a delta (unchanged subtrees shared with the previous body, as applyDelta gives,
+// and the delta's ops passed along, as the agent passes them). The whole path of a delta through the
+// agent (frame → ACK) and memory across 100 of them: node-delta-path.mjs.
 // Usage: node test/bench/node-apply.mjs [routes=10000]  (after `npx tsc -b`).
 import { applyDelta, diffSnapshot } from '@berth/protocol';
 import { DataPlane } from '@berth/proxy';
@@ -30,10 +32,10 @@ const plane = new DataPlane({ logger: pino({ enabled: false }), entryPointOverri
 // Wall time, and the process's CPU time (steadier on a shared machine: another process's load
 // stretches the first, hardly the second).
 const cpu = [];
-const timed = async (body) => {
+const timed = async (body, change) => {
   const t = process.hrtime.bigint();
   const c = process.cpuUsage();
-  const r = await plane.apply(body);
+  const r = await plane.apply(body, undefined, change);
   const used = process.cpuUsage(c);
   if (!r.ok) throw new Error(r.error);
   cpu.push((used.user + used.system) / 1000);
@@ -49,10 +51,11 @@ for (let i = 0; i < runs; i++) {
   await timed(JSON.parse(baseText));
   full.push(await timed(JSON.parse(nextText)));
   fullCpu.push(cpu.at(-1));
-  // Delta: the next body built on the live base with the delta's ops.
+  // Delta: the next body built on the live base with the delta's ops, and the change given (as the
+  // agent gives it), so the node rebuilds only what the ops name.
   const base = JSON.parse(baseText);
   await timed(base);
-  delta.push(await timed(applyDelta(base, ops)));
+  delta.push(await timed(applyDelta(base, ops), { base, ops }));
   deltaCpu.push(cpu.at(-1));
 }
 await plane.close();

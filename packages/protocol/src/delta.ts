@@ -88,6 +88,41 @@ function put(o: JsonObject, key: string, value: unknown): void {
 }
 
 /**
+ * A shallow copy. A collection of 10,000 members copies in about half the time member by member
+ * than by spreading (V8's spread of a dictionary-mode object is slow); small objects spread.
+ */
+function copyOf(o: JsonObject): JsonObject {
+  const keys = Object.keys(o);
+  if (keys.length < 64) return { ...o };
+  const out: JsonObject = {};
+  for (const k of keys) {
+    if (k === '__proto__') put(out, k, o[k]);
+    else out[k] = o[k];
+  }
+  return out;
+}
+
+/** What an object applyDelta copied was copied from, and which of its members it set or deleted. */
+export interface DeltaOrigin {
+  from: object;
+  changed: ReadonlySet<string>;
+}
+
+/** Weakly held: a body's copy must not keep every earlier version of its collections alive. */
+const origins = new WeakMap<object, { from: WeakRef<object>; changed: Set<string> }>();
+
+/**
+ * The object `copy` was copied from by applyDelta and the members set or deleted in the copy
+ * (every other member is the very same value); undefined for any other object. Lets canonicalJson
+ * re-serialise a 10,000-member collection from its base's text, changing only those members.
+ */
+export function deltaOrigin(copy: object): DeltaOrigin | undefined {
+  const origin = origins.get(copy);
+  const from = origin?.from.deref();
+  return origin === undefined || from === undefined ? undefined : { from, changed: origin.changed };
+}
+
+/**
  * `base` with `ops` applied. `base` is not modified: objects on the paths of the ops are copied,
  * everything else is shared with it (treat both as immutable). Throws DeltaError when an op does
  * not fit `base`; whether the result is the intended body is for the caller to check (its hash).
@@ -105,13 +140,16 @@ export function applyDelta(base: SnapshotBody, ops: readonly DeltaOp[]): Snapsho
       if (!isObject(child)) throw new DeltaError(`no object at ${path.slice(0, i + 1).join('.')}`);
       let own = child;
       if (!copied.has(child)) {
-        own = { ...child };
+        own = copyOf(child);
         copied.add(own);
+        origins.set(own, { from: new WeakRef(child), changed: new Set() });
         put(parent, key, own);
+        origins.get(parent)?.changed.add(key);
       }
       parent = own;
     }
     const last = path[path.length - 1] as string;
+    origins.get(parent)?.changed.add(last);
     if (op.op === 'set') {
       put(parent, last, op.value);
     } else {

@@ -8,6 +8,7 @@ import type {
   ResolvedTls,
   TcpConfig,
 } from '@berth/config';
+import { deltaOrigin } from './delta.js';
 
 /** Bumped when a node needs new code to understand a body. A node NACKs a schema it does not know. */
 export const SNAPSHOT_SCHEMA = 1;
@@ -112,6 +113,135 @@ function canonical(value: unknown): string {
   return out;
 }
 
+/**
+ * A collection's (depth 2) members in canonical order, in blocks of about BLOCK: sorted keys, their
+ * `"key":text` parts, and each block's joined text once asked for. A collection applyDelta copied
+ * from one of these is serialised from it: only the members the delta set or deleted are
+ * serialised again, only their blocks are joined again, the others are shared (see deltaOrigin).
+ * No sort, and no pass over 10,000 members.
+ */
+interface Block {
+  keys: string[];
+  parts: string[];
+  text?: string | undefined;
+}
+
+const BLOCK = 128;
+
+const sortedMembers = new WeakMap<object, readonly Block[]>();
+
+/** The first index whose key is not below `key` (`<`: UTF-16 code units, as the default sort). */
+function lowerBound(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((keys[mid] as string) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** `object`'s blocks from its delta base's, or undefined when it was not made by a delta from a known one. */
+function blocksFromOrigin(
+  object: Record<string, unknown>,
+  cache: CanonicalCache,
+  depth: number,
+): Block[] | undefined {
+  const origin = deltaOrigin(object);
+  const before = origin === undefined ? undefined : sortedMembers.get(origin.from);
+  if (origin === undefined || before === undefined) return undefined;
+  const blocks = before.slice();
+  const own = new Set<Block>();
+  for (const key of origin.changed) {
+    // The block the key sorts into: the last whose first key is not above it.
+    let lo = 0;
+    let hi = blocks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (((blocks[mid] as Block).keys[0] as string) <= key) lo = mid + 1;
+      else hi = mid;
+    }
+    const index = Math.max(0, lo - 1);
+    let block = blocks[index];
+    if (block === undefined) {
+      block = { keys: [], parts: [] };
+      blocks.push(block);
+      own.add(block);
+    } else if (!own.has(block)) {
+      block = { keys: block.keys.slice(), parts: block.parts.slice() };
+      blocks[index] = block;
+      own.add(block);
+    }
+    const at = lowerBound(block.keys, key);
+    const present = block.keys[at] === key;
+    const v = Object.hasOwn(object, key) ? object[key] : undefined;
+    if (v === undefined) {
+      if (present) {
+        block.keys.splice(at, 1);
+        block.parts.splice(at, 1);
+      }
+    } else {
+      const part = `${JSON.stringify(key)}:${cachedCanonical(v, cache, depth + 1)}`;
+      if (present) block.parts[at] = part;
+      else {
+        block.keys.splice(at, 0, key);
+        block.parts.splice(at, 0, part);
+      }
+    }
+    // Empty blocks go; big ones split, so a block stays cheap to copy and join.
+    if (block.keys.length === 0) blocks.splice(blocks.indexOf(block), 1);
+    else if (block.keys.length > 2 * BLOCK) {
+      const half = block.keys.length >>> 1;
+      const tail: Block = { keys: block.keys.splice(half), parts: block.parts.splice(half) };
+      blocks.splice(blocks.indexOf(block) + 1, 0, tail);
+      own.add(tail);
+    }
+  }
+  return blocks;
+}
+
+/** Blocks of `object`'s members, serialised afresh. */
+function blocksOf(object: Record<string, unknown>, cache: CanonicalCache, depth: number): Block[] {
+  const blocks: Block[] = [];
+  let block: Block = { keys: [], parts: [] };
+  for (const key of Object.keys(object).sort()) {
+    const v = object[key];
+    if (v === undefined) continue;
+    if (block.keys.length === BLOCK) {
+      blocks.push(block);
+      block = { keys: [], parts: [] };
+    }
+    block.keys.push(key);
+    block.parts.push(`${JSON.stringify(key)}:${cachedCanonical(v, cache, depth + 1)}`);
+  }
+  if (block.keys.length > 0) blocks.push(block);
+  return blocks;
+}
+
+/** The blocks of a collection: kept, derived from its delta base's, or made afresh. */
+function collectionBlocks(
+  object: Record<string, unknown>,
+  cache: CanonicalCache,
+  depth: number,
+): readonly Block[] {
+  let blocks: readonly Block[] | undefined = sortedMembers.get(object);
+  if (blocks === undefined) {
+    blocks = blocksFromOrigin(object, cache, depth) ?? blocksOf(object, cache, depth);
+    sortedMembers.set(object, blocks);
+  }
+  return blocks;
+}
+
+function blockText(block: Block): string {
+  block.text ??= block.parts.join(',');
+  return block.text;
+}
+
+function blocksText(blocks: readonly Block[]): string {
+  return `{${blocks.map(blockText).join(',')}}`;
+}
+
 function cachedCanonical(value: unknown, cache: CanonicalCache, depth: number): string {
   if (value === null || typeof value !== 'object' || depth > CACHED_TO) return canonical(value);
   const cached = depth >= CACHED_FROM ? cache.get(value) : undefined;
@@ -120,6 +250,8 @@ function cachedCanonical(value: unknown, cache: CanonicalCache, depth: number): 
   let text: string;
   if (Array.isArray(value)) {
     text = `[${value.map((v) => (v === undefined ? 'null' : cachedCanonical(v, cache, next))).join(',')}]`;
+  } else if (depth === CACHED_FROM) {
+    text = blocksText(collectionBlocks(value as Record<string, unknown>, cache, depth));
   } else {
     const object = value as Record<string, unknown>;
     const keys = Object.keys(object).sort();
@@ -134,9 +266,55 @@ function cachedCanonical(value: unknown, cache: CanonicalCache, depth: number): 
   return text;
 }
 
+/**
+ * Writes the canonical JSON of `value` (at `depth` in a body) piece by piece: the very text
+ * `cachedCanonical` returns, without assembling the body's megabytes into one string first (a
+ * collection goes as its blocks' texts).
+ */
+function writeCanonical(
+  value: unknown,
+  cache: CanonicalCache,
+  depth: number,
+  write: (piece: string) => void,
+): void {
+  const record = value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (!record || depth > CACHED_FROM) {
+    write(cachedCanonical(value, cache, depth));
+    return;
+  }
+  const object = value as Record<string, unknown>;
+  if (depth === CACHED_FROM) {
+    const cached = cache.get(object);
+    if (cached !== undefined) {
+      write(cached);
+      return;
+    }
+    write('{');
+    collectionBlocks(object, cache, depth).forEach((block, i) => {
+      if (i > 0) write(',');
+      write(blockText(block));
+    });
+    write('}');
+    return;
+  }
+  write('{');
+  let first = true;
+  for (const key of Object.keys(object).sort()) {
+    const v = object[key];
+    if (v === undefined) continue;
+    write(`${first ? '' : ','}${JSON.stringify(key)}:`);
+    first = false;
+    writeCanonical(v, cache, depth + 1, write);
+  }
+  write('}');
+}
+
 /** sha256 (hex) of the canonical JSON of `body`; `cache` only saves work (see CanonicalCache). */
 export function hashBody(body: SnapshotBody, cache?: CanonicalCache): string {
-  return createHash('sha256').update(canonicalJson(body, cache)).digest('hex');
+  const hash = createHash('sha256');
+  if (cache === undefined) return hash.update(canonicalJson(body)).digest('hex');
+  writeCanonical(body, cache, 0, (piece) => hash.update(piece));
+  return hash.digest('hex');
 }
 
 /** True when the envelope's hash is the hash of its body. */

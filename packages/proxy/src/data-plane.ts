@@ -1,9 +1,10 @@
 // Applies snapshots to a running node: compiles the runtime, reconciles listeners, swaps atomically.
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { parseAddress } from '@berth/config';
-import type { ListenerInfo, SnapshotBody } from '@berth/protocol';
+import { type HttpRouter, parseAddress } from '@berth/config';
+import type { DeltaOp, ListenerInfo, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
-import { entryPointNeedsFrontDoor, frontDoorSettings } from './edge/entry-point-edge.js';
+import type { AppliedChange } from './agent/agent.js';
+import { entryPointNeedsFrontDoor, frontDoorSettings, RouterPresence } from './edge/entry-point-edge.js';
 import { FrontDoor } from './edge/front-door.js';
 import { DATA_PLANE_CLOSED, LISTEN_FAILED } from './errors.js';
 import { HealthRegistry } from './health/health-registry.js';
@@ -21,7 +22,7 @@ import { TransportTable } from './http/servers-transport.js';
 import { AccessLog } from './observability/access-log.js';
 import { NodeMetrics, recordRequest } from './observability/node-metrics.js';
 import type { BuildMemo } from './runtime/build-runtime.js';
-import { buildRuntime } from './runtime/build-runtime.js';
+import { buildRuntime, rebuildRuntime } from './runtime/build-runtime.js';
 import { RuntimeSwitch, StagedRuntime } from './runtime/runtime-switch.js';
 import { TcpDataPlane } from './tcp/tcp-data-plane.js';
 import { TlsTermination } from './tls/tls-termination.js';
@@ -107,6 +108,10 @@ export class DataPlane {
   readonly #runtimes = new RuntimeSwitch();
   /** What built the live runtime: the next build reuses its unchanged services, middlewares and routers. */
   #memo: BuildMemo | undefined;
+  /** The live body (what `#memo` was built from). */
+  #body: SnapshotBody | undefined;
+  /** Which entry points the live body's HTTP routers are bound to (for the front doors). */
+  #presence = RouterPresence.of(undefined);
   readonly #pools: PoolCache;
   /** Server connections of the raw HTTP/1.1 fast path (http/fast/). */
   readonly #fastPools = new UpstreamPools();
@@ -171,9 +176,13 @@ export class DataPlane {
    * address in use (EADDRINUSE, e.g. still held by a dying process) does not refuse the snapshot;
    * that entry point is reported `retrying` and binds with backoff while the others serve.
    */
-  apply(body: SnapshotBody, version?: { version: number }): Promise<ApplyResult> {
+  /**
+   * `change`: how `body` came about (a delta on the live body); the data plane then rebuilds only
+   * what the delta's ops name, with the same result as building `body` whole.
+   */
+  apply(body: SnapshotBody, version?: { version: number }, change?: AppliedChange): Promise<ApplyResult> {
     const run = this.#queue.then(async () => {
-      const result = await this.#apply(body);
+      const result = await this.#apply(body, change);
       this.metrics.snapshotApplied(result.ok ? 'ok' : 'error', result.ok ? version?.version : undefined);
       return result;
     });
@@ -226,20 +235,34 @@ export class DataPlane {
     this.#fastPools.closeAll();
   }
 
-  async #apply(body: SnapshotBody): Promise<ApplyResult> {
+  async #apply(body: SnapshotBody, change: AppliedChange | undefined): Promise<ApplyResult> {
     if (this.#closed) return { ok: false, code: DATA_PLANE_CLOSED, error: 'the data plane is closed' };
-    const built = buildRuntime(
-      body,
-      {
-        forward: this.forward,
-        health: this.health,
-        middlewares: middlewareFactories,
-        logger: this.#logger,
-        random: Math.random,
-      },
-      this.#memo,
-    );
+    const base = this.#body;
+    // A delta on the live body, entry points untouched: rebuild only what its ops name.
+    const delta =
+      change !== undefined &&
+      base !== undefined &&
+      change.base === base &&
+      this.#memo !== undefined &&
+      body.entryPoints === base.entryPoints
+        ? rebuildRuntime(body, change.ops, this.#memo)
+        : undefined;
+    const built =
+      delta ??
+      buildRuntime(
+        body,
+        {
+          forward: this.forward,
+          health: this.health,
+          middlewares: middlewareFactories,
+          logger: this.#logger,
+          random: Math.random,
+        },
+        this.#memo,
+      );
     if (!built.ok) return built;
+    /** Set for a delta's rebuild: the routers and services its ops name. */
+    const changed = delta === undefined || change === undefined ? undefined : namesIn(change.ops);
     const runtime = built.runtime;
     for (const p of runtime.problems) {
       this.#logger.warn(
@@ -253,8 +276,14 @@ export class DataPlane {
     const settings = new Map<string, EntryPointSettings>();
     for (const name of runtime.entryPoints.keys())
       settings.set(name, entryPointSettings(body.entryPoints[name], body.entryPoints));
-    const transports = new TransportTable(body.http.serversTransports, body.http.services);
-    for (const [name, t] of Object.entries(body.http.serversTransports ?? {})) {
+    // A delta's ops change no transport (or it would have been built in full): only services' choices.
+    const transports =
+      changed === undefined
+        ? new TransportTable(body.http.serversTransports, body.http.services)
+        : this.#transportSource.transports;
+    for (const [name, t] of Object.entries(
+      changed === undefined ? (body.http.serversTransports ?? {}) : {},
+    )) {
       if (t.insecureSkipVerify && !this.#warnedInsecure.has(name)) {
         this.#warnedInsecure.add(name);
         this.#logger.warn(
@@ -277,10 +306,20 @@ export class DataPlane {
       opened.push(result);
     }
 
+    if (delta?.ok) {
+      // Updates the live tables and maps in place: from here on, nothing may fail.
+      delta.commit();
+      transports.updateServices(body.http.services, changed?.services ?? []);
+    }
     this.#transportSource.transports = transports;
     this.#runtimes.swap(runtime);
     this.#memo = built.memo;
-    this.health.update(body);
+    this.#body = body;
+    if (changed === undefined || base === undefined) this.#presence = RouterPresence.of(body.http.routers);
+    else {
+      for (const name of changed.routers) this.#presence.change(ownRouter(base, name), ownRouter(body, name));
+    }
+    this.health.update(body, changed?.services);
     this.metrics.retain(body);
     this.accessLog.update(body.accessLog);
     staged.commit();
@@ -334,8 +373,9 @@ export class DataPlane {
     const name = listener.entryPoint;
     const entryPoint = body.entryPoints[name];
     const table = this.tcp.table(name);
-    if (entryPoint === undefined || !entryPointNeedsFrontDoor(name, entryPoint, body, table)) return null;
-    const settings = frontDoorSettings(name, entryPoint, body, table);
+    if (entryPoint === undefined || !entryPointNeedsFrontDoor(name, entryPoint, body, table, this.#presence))
+      return null;
+    const settings = frontDoorSettings(name, entryPoint, body, table, this.#presence);
     if (listener.door instanceof FrontDoor) {
       listener.door.update(settings);
       return listener.door;
@@ -510,6 +550,22 @@ function cutAll(listener: Listener): void {
 }
 
 function noop(): void {}
+
+/** The routers and services a delta's ops set or delete, by name. */
+function namesIn(ops: readonly DeltaOp[]): { routers: Set<string>; services: Set<string> } {
+  const names = { routers: new Set<string>(), services: new Set<string>() };
+  for (const { path } of ops) {
+    if (path[0] !== 'http' || path.length < 3) continue;
+    if (path[1] === 'routers') names.routers.add(path[2] as string);
+    else if (path[1] === 'services') names.services.add(path[2] as string);
+  }
+  return names;
+}
+
+function ownRouter(body: SnapshotBody, name: string): HttpRouter | undefined {
+  const routers = body.http.routers;
+  return Object.hasOwn(routers, name) ? routers[name] : undefined;
+}
 
 function errorCode(err: unknown): string {
   const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;

@@ -2,6 +2,7 @@ export {
   Agent,
   type AgentOptions,
   type AgentRefusal,
+  type AppliedChange,
   type AppliedStatus,
   type AppliedVersion,
   type ApplyResult,

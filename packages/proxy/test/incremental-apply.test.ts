@@ -168,4 +168,74 @@ describe('incremental apply on a data plane', () => {
     assert.equal((await call(port, { host: 'web.test' })).body, 'd', 'balancer state kept');
     assert.equal((await call(port, { host: 'blog.test' })).body, 'c', 'the new route serves');
   });
+
+  it('a delta applied with its ops serves as its body would, keeps health, and a refused one changes nothing', async () => {
+    const healthy = new Map<string, boolean>([['b', true]]);
+    const handler = (name: string) => (req: IncomingMessage, res: import('node:http').ServerResponse) => {
+      req.resume();
+      if (req.url === '/health') {
+        res.writeHead(healthy.get(name) === false ? 503 : 200).end();
+        return;
+      }
+      res.end(name);
+    };
+    const a = await backendFor(cleanups, 'a', handler('a'));
+    const b = await backendFor(cleanups, 'b', handler('b'));
+    const c = await backendFor(cleanups, 'c', handler('c'));
+    const checked = service(a.url, b.url);
+    if (checked.loadBalancer)
+      checked.loadBalancer.healthCheck = { path: '/health', interval: '100ms', timeout: '500ms' };
+    const first = body(
+      {
+        api: { rule: 'Host(`api.test`)', service: 'api' },
+        web: { rule: 'Host(`web.test`)', service: 'web' },
+      },
+      { api: checked, web: service(c.url) },
+    );
+    const plane = planeFor(cleanups);
+    const port = await applied(plane, first);
+    const target = (url: string) => ({ url: new URL(url), origin: new URL(url).origin, weight: 1 });
+    healthy.set('b', false);
+    await waitFor(() => !plane.health.isAvailable('api', target(b.url)), 'b marked down');
+
+    // A delta on the live body: a route added, one moved to another service, that service changed.
+    const wanted = copy(first);
+    wanted.http.routers['blog'] = { rule: 'Host(`blog.test`)', service: 'web' };
+    wanted.http.routers['web'] = { rule: 'Host(`web.test`) || Host(`www.test`)', service: 'web' };
+    wanted.http.services['web'] = service(a.url);
+    const ops = diffSnapshot(first, wanted);
+    const second = applyDelta(first, ops);
+    const result = await plane.apply(second, undefined, { base: first, ops });
+    assert.ok(result.ok);
+    assert.equal(plane.health.isAvailable('api', target(b.url)), false, 'health kept');
+    for (const host of ['blog.test', 'web.test', 'www.test'])
+      assert.equal((await call(port, { host })).body, 'a', host);
+    assert.equal((await call(port, { host: 'api.test' })).body, 'a');
+
+    // Refused: a router naming no service. The node serves what it served.
+    const badOps = [
+      {
+        op: 'set' as const,
+        path: ['http', 'routers', 'web'],
+        value: { rule: 'Host(`web.test`)', service: 'nope' },
+      },
+    ];
+    const refused = await plane.apply(applyDelta(second, badOps), undefined, { base: second, ops: badOps });
+    assert.equal(refused.ok, false);
+    assert.equal((await call(port, { host: 'www.test' })).body, 'a');
+
+    // A delta removing a route and its service, on the body still live.
+    const third = copy(second);
+    delete third.http.routers['api'];
+    delete third.http.services['api'];
+    const removeOps = diffSnapshot(second, third);
+    const after3 = await plane.apply(applyDelta(second, removeOps), undefined, {
+      base: second,
+      ops: removeOps,
+    });
+    assert.ok(after3.ok);
+    assert.equal((await call(port, { host: 'api.test' })).status, 404);
+    assert.equal(plane.health.isAvailable('api', target(b.url)), true, 'its health forgotten');
+    assert.equal((await call(port, { host: 'blog.test' })).body, 'a');
+  });
 });

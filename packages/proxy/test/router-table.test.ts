@@ -144,4 +144,103 @@ describe('RouterTable', () => {
     assert.equal(table.find(view('a.test.'))?.name, 'a');
     assert.equal(table.find(view('x.b.test.'))?.name, 's');
   });
+
+  it('routes after updates (routers removed and inserted in place) as a table built afresh', () => {
+    const hosts = ['a.test', 'b.test', 'www.a.test', 'x.y.a.test'];
+    const suffixes = ['.a.test', '.test', '.y.a.test'];
+    const wildcards = ['*.a.test', '*.y.a.test'];
+    const requestHosts = [...hosts, 'c.test', 'deep.x.y.a.test', 'y.a.test', 'other.org'];
+    const paths = ['/', '/api'];
+    const byPriority = (a: HostedEntry, b: HostedEntry) =>
+      a.entry.priority !== b.entry.priority
+        ? b.entry.priority - a.entry.priority
+        : a.entry.name < b.entry.name
+          ? -1
+          : a.entry.name > b.entry.name
+            ? 1
+            : 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const rand = prng(seed);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+      const make = (name: string): HostedEntry => {
+        const kind = rand();
+        const path = rand() < 0.5 ? pick(paths) : undefined;
+        const bound =
+          kind < 0.4
+            ? { hosts: [pick(hosts), ...(rand() < 0.3 ? [pick(wildcards)] : [])] }
+            : kind < 0.55
+              ? { hosts: [pick(wildcards)] }
+              : kind < 0.75
+                ? { suffixes: [pick(suffixes)] }
+                : {};
+        const made = entry(name, 1 + Math.floor(rand() * 3), { ...bound, ...(path ? { path } : {}) });
+        if (rand() < 0.3) made.entry.tls = true;
+        return made;
+      };
+      const live = new Map<string, HostedEntry>();
+      for (let i = 0; i < 15; i++) live.set(`r${i}`, make(`r${i}`));
+      const table = new RouterTable(sorted([...live.values()]));
+      for (let step = 0; step < 30; step++) {
+        const removed: string[] = [];
+        const added: HostedEntry[] = [];
+        // Some steps insert many routers between the same two, so ranks run out and renumber.
+        const count = step % 10 === 9 ? 60 : 1 + Math.floor(rand() * 3);
+        for (let i = 0; i < count; i++) {
+          const name = `r${Math.floor(rand() * 40)}`;
+          if (removed.includes(name)) continue;
+          removed.push(name);
+          live.delete(name);
+          if (rand() < 0.75) {
+            const made = make(name);
+            added.push(made);
+            live.set(name, made);
+          }
+        }
+        table.update(removed, added.sort(byPriority), byPriority);
+        const fresh = new RouterTable(sorted([...live.values()]));
+        assert.deepEqual(
+          table.entries.map((e) => e.name),
+          fresh.entries.map((e) => e.name),
+        );
+        for (const host of requestHosts)
+          for (const path of paths) {
+            const req = view(host, path);
+            const where = `seed ${seed} step ${step}: ${host}${path}`;
+            assert.equal(table.find(req)?.name, fresh.find(req)?.name, where);
+            assert.equal(table.findTls(req)?.name, fresh.findTls(req)?.name, where);
+          }
+        for (const name of removed) assert.equal(table.has(name), live.has(name));
+      }
+    }
+  });
+
+  it('keeps the order when many routers are inserted between the same two', () => {
+    const byName = (a: HostedEntry, b: HostedEntry) => (a.entry.name < b.entry.name ? -1 : 1);
+    // A suffix router too, so lookups merge buckets by rank.
+    const table = new RouterTable([
+      // `a` is not first: between ranks 1 and 2, halving runs out of numbers after some 50 inserts.
+      entry('A', 1, { hosts: ['h.test'], path: '/none' }),
+      entry('a', 1, { hosts: ['h.test'] }),
+      entry('b', 1, { hosts: ['h.test'] }),
+      entry('c', 1, { suffixes: ['.test'] }),
+    ]);
+    const names = ['A', 'a', 'b', 'c'];
+    // Each sorts right after `a`, before the one inserted last: the gap halves every time.
+    for (let i = 999; i > 799; i--) {
+      const name = `a${i}`;
+      table.update([], [entry(name, 1, { hosts: ['h.test'], path: `/${i}` })], byName);
+      names.push(name);
+    }
+    assert.deepEqual(
+      table.entries.map((e) => e.name),
+      names.sort(),
+    );
+    assert.equal(table.find(view('h.test', '/850'))?.name, 'a');
+    table.update(['a'], [], byName);
+    assert.equal(table.find(view('h.test', '/850'))?.name, 'a850');
+    assert.equal(table.find(view('h.test', '/'))?.name, 'b');
+    table.update(['a900', 'b'], [], byName);
+    assert.equal(table.find(view('h.test', '/900'))?.name, 'c');
+    assert.equal(table.find(view('h.test', '/901'))?.name, 'a901');
+  });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { SnapshotBody } from '@berth/protocol';
+import { applyDelta, type DeltaOp, type SnapshotBody } from '@berth/protocol';
 import { pino } from 'pino';
 import { LISTEN_FAILED } from '../src/data-plane.js';
 import { WORKER_LOST } from '../src/workers/combine-outcomes.js';
@@ -213,6 +213,22 @@ describe('a worker pool', () => {
     assert.equal(last.restarts, 3);
     assert.equal(last.appliedVersion, 1);
   });
+
+  it("sends the whole body to a worker that cannot apply a delta's ops", async () => {
+    const file = await journalFile();
+    process.env['STAND_IN_JOURNAL'] = file;
+    const pool = await startPool({ exec: STAND_IN });
+    const first = marked('web');
+    assert.ok((await pool.apply(first, v(1))).ok);
+    const ops: DeltaOp[] = [{ op: 'set', path: ['entryPoints', 'api'], value: { address: '127.0.0.1:0' } }];
+    const second = applyDelta(first, ops);
+    const result = await pool.apply(second, v(2), { base: first, ops });
+    assert.ok(result.ok);
+    const lines = await journal(file);
+    assert.equal(lines.filter((l) => l.endsWith('ops refused')).length, 2);
+    assert.equal(lines.filter((l) => l.endsWith('api+web applied')).length, 2);
+    assert.deepEqual(versions(pool.workers()), [2, 2]);
+  });
 });
 
 describe('a worker pool of real data planes', () => {
@@ -238,6 +254,45 @@ describe('a worker pool of real data planes', () => {
       assert.equal(backend.seen.length, 4);
     } finally {
       await backend.close();
+    }
+  });
+
+  it('applies a delta as its ops in every worker, which then serve its body', async () => {
+    const a = await startBackend('a');
+    const b = await startBackend('b');
+    try {
+      const pool = await startPool({ entryPointOverrides: { web: '127.0.0.1:0' }, closeDrainMs: 100 });
+      const first = body({ app: { rule: 'Host(`app.test`)', service: 'app' } }, { app: service(a.url) });
+      const applied = await pool.apply(first, v(1));
+      if (!applied.ok) assert.fail(`${applied.code}: ${applied.error}`);
+      const address = applied.listeners[0]!.address;
+      const port = Number(address.slice(address.lastIndexOf(':') + 1));
+      let base = first;
+      for (let version = 2; version <= 4; version++) {
+        // A route added each time, and the first one moved from one backend to the other.
+        const ops: DeltaOp[] = [
+          {
+            op: 'set',
+            path: ['http', 'routers', `r${version}`],
+            value: { rule: `Host(\`r${version}.test\`)`, service: 'app' },
+          },
+          { op: 'set', path: ['http', 'services', 'app'], value: service(version % 2 ? a.url : b.url) },
+        ];
+        const next = applyDelta(base, ops);
+        const result = await pool.apply(next, v(version), { base, ops });
+        if (!result.ok) assert.fail(`${result.code}: ${result.error}`);
+        const expected = version % 2 ? 'a' : 'b';
+        // Enough requests to reach both workers (the primary hands connections round robin).
+        for (let i = 0; i < 4; i++) {
+          assert.equal((await call(port, { host: 'app.test' })).body, expected);
+          assert.equal((await call(port, { host: `r${version}.test` })).body, expected);
+        }
+        base = next;
+      }
+      assert.deepEqual(versions(pool.workers()), [4, 4]);
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 

@@ -7,6 +7,7 @@ import {
   DELTA_CAPABILITY,
   DeltaError,
   type DeltaMessage,
+  type DeltaOp,
   decodeFrame,
   EnrollRefused,
   encodeMessage,
@@ -51,9 +52,19 @@ export interface AppliedVersion {
   hash: string;
 }
 
+/**
+ * A body made by a delta: `base` (the body applied last) with `ops` applied, sharing what they
+ * leave untouched. An applier may use it to rebuild only what changed; it must give the same
+ * result as applying the body alone.
+ */
+export interface AppliedChange {
+  base: SnapshotBody;
+  ops: readonly DeltaOp[];
+}
+
 /** What the agent drives: the data plane in process, or the pool of worker processes. */
 export interface SnapshotApplier {
-  apply(body: SnapshotBody, version?: AppliedVersion): Promise<ApplyResult>;
+  apply(body: SnapshotBody, version?: AppliedVersion, change?: AppliedChange): Promise<ApplyResult>;
   listeners(): ListenerInfo[];
 }
 
@@ -135,6 +146,9 @@ export class Agent {
   #renewTimer: NodeJS.Timeout | null = null;
   /** The key of a renewal asked for and not answered yet. */
   #renewKey: string | null = null;
+  /** The newest applied snapshot not yet in the cache file, and the write under way (see #cacheLater). */
+  #uncached: Snapshot | null = null;
+  #caching: Promise<void> | null = null;
 
   constructor(opts: AgentOptions) {
     this.#o = {
@@ -206,6 +220,7 @@ export class Agent {
       ws.terminate();
     }
     await this.#queue;
+    await this.#caching;
   }
 
   /** Sends `leave` and a normal close; resolves when the controller has closed too, or after the timeout. */
@@ -614,7 +629,7 @@ export class Agent {
       return;
     }
     const verifyMs = Number(process.hrtime.bigint() - started) / 1e6;
-    await this.#install(ws, snapshot, 'delta', verifyMs);
+    await this.#install(ws, snapshot, 'delta', verifyMs, { base: current.body, ops: delta.ops });
   }
 
   /** Why `snapshot` cannot be trusted (its hash, its signature), or null. */
@@ -680,7 +695,13 @@ export class Agent {
   }
 
   /** Serves a verified snapshot (or NACKs it), caches it and ACKs: the same for a full one and a delta's. */
-  async #install(ws: WebSocket, snapshot: Snapshot, kind: 'full' | 'delta', verifyMs: number): Promise<void> {
+  async #install(
+    ws: WebSocket,
+    snapshot: Snapshot,
+    kind: 'full' | 'delta',
+    verifyMs: number,
+    change?: AppliedChange,
+  ): Promise<void> {
     const send = (msg: Parameters<typeof encodeMessage>[0]) => {
       if (ws.readyState === ws.OPEN) ws.send(encodeMessage(msg));
     };
@@ -699,7 +720,7 @@ export class Agent {
       return;
     }
     const started = process.hrtime.bigint();
-    const result = await this.#o.applier.apply(snapshot.body, versionOf(snapshot));
+    const result = await this.#o.applier.apply(snapshot.body, versionOf(snapshot), change);
     if (!result.ok) {
       nack(result.code, result.error);
       return;
@@ -718,11 +739,6 @@ export class Agent {
       },
       'applied snapshot',
     );
-    try {
-      await saveCachedSnapshot(this.#o.dataDir, snapshot);
-    } catch (err) {
-      this.#log.error({ err: (err as Error).message }, 'cannot write the snapshot cache');
-    }
     send({
       type: 'ack',
       epoch: snapshot.epoch,
@@ -730,6 +746,28 @@ export class Agent {
       hash: snapshot.hash,
       listeners: result.listeners,
     });
+    this.#cacheLater(snapshot);
+  }
+
+  /**
+   * Writes the applied snapshot to the cache after the ACK: the node serves it already, and the
+   * write (serialising and syncing a body of megabytes) no longer delays what the controller
+   * hears. Snapshots applied while a write is under way are coalesced: only the newest is written
+   * next. The write itself stays atomic (writeFileAtomic); `stop()` waits for it.
+   */
+  #cacheLater(snapshot: Snapshot): void {
+    this.#uncached = snapshot;
+    this.#caching ??= (async () => {
+      for (let next = this.#uncached; next !== null; next = this.#uncached) {
+        this.#uncached = null;
+        try {
+          await saveCachedSnapshot(this.#o.dataDir, next);
+        } catch (err) {
+          this.#log.error({ err: (err as Error).message }, 'cannot write the snapshot cache');
+        }
+      }
+      this.#caching = null;
+    })();
   }
 }
 

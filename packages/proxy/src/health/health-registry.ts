@@ -1,5 +1,5 @@
 // Server health across snapshots: active checkers and passive records per (service, server URL).
-import type { HttpLoadBalancer, ServersTransport } from '@berth/config';
+import type { HttpLoadBalancer, HttpService, ServersTransport } from '@berth/config';
 import type { ServerStatusReport, SnapshotBody } from '@berth/protocol';
 import { jsonEqual } from '@berth/protocol';
 import type { Logger } from 'pino';
@@ -97,36 +97,59 @@ export class HealthRegistry implements ServerHealth {
     }
   }
 
-  /** Applies a snapshot's health configuration. Never throws; bad settings are logged and skipped. */
-  update(body: SnapshotBody): void {
+  /**
+   * Applies a snapshot's health configuration. Never throws; bad settings are logged and skipped.
+   * `only`: the services a delta changed (the transports did not change); the others are left
+   * as they are, without a look.
+   */
+  update(body: SnapshotBody, only?: Iterable<string>): void {
     if (this.#closed) return;
-    const seen = new Set<string>();
     const transports = body.http?.serversTransports ?? {};
-    for (const [name, service] of Object.entries(body.http?.services ?? {})) {
-      const lb = service?.loadBalancer;
-      if (lb === undefined || !Array.isArray(lb.servers)) continue;
-      seen.add(name);
-      const transport = lb.serversTransport ? transports[lb.serversTransport] : undefined;
-      const applied = this.#services.get(name)?.applied;
-      if (
-        applied != null &&
-        (applied.lb === lb || jsonEqual(applied.lb, lb)) &&
-        (applied.transport === transport || jsonEqual(applied.transport, transport))
-      ) {
-        // Unchanged: checkers keep running, nothing to parse again. Kept current for identity.
-        applied.lb = lb;
-        applied.transport = transport;
-        continue;
+    const services = body.http?.services ?? {};
+    if (only !== undefined) {
+      for (const name of only) {
+        if (!this.#updateOne(name, Object.hasOwn(services, name) ? services[name] : undefined, transports))
+          this.#remove(name);
       }
-      this.#updateService(name, lb, probeTls(transport));
-      const svc = this.#services.get(name);
-      if (svc !== undefined) svc.applied = { lb, transport };
+      return;
     }
-    for (const [name, svc] of this.#services) {
-      if (seen.has(name)) continue;
-      for (const entry of svc.servers.values()) entry.active?.stop();
-      this.#services.delete(name);
+    const seen = new Set<string>();
+    for (const name of Object.keys(services))
+      if (this.#updateOne(name, services[name], transports)) seen.add(name);
+    for (const name of this.#services.keys()) if (!seen.has(name)) this.#remove(name);
+  }
+
+  /** False when `service` has no health to keep (not a load balancer). */
+  #updateOne(
+    name: string,
+    service: HttpService | undefined,
+    transports: Readonly<Record<string, ServersTransport>>,
+  ): boolean {
+    const lb = service?.loadBalancer;
+    if (lb === undefined || !Array.isArray(lb.servers)) return false;
+    const transport = lb.serversTransport ? transports[lb.serversTransport] : undefined;
+    const applied = this.#services.get(name)?.applied;
+    if (
+      applied != null &&
+      (applied.lb === lb || jsonEqual(applied.lb, lb)) &&
+      (applied.transport === transport || jsonEqual(applied.transport, transport))
+    ) {
+      // Unchanged: checkers keep running, nothing to parse again. Kept current for identity.
+      applied.lb = lb;
+      applied.transport = transport;
+      return true;
     }
+    this.#updateService(name, lb, probeTls(transport));
+    const svc = this.#services.get(name);
+    if (svc !== undefined) svc.applied = { lb, transport };
+    return true;
+  }
+
+  #remove(name: string): void {
+    const svc = this.#services.get(name);
+    if (svc === undefined) return;
+    for (const entry of svc.servers.values()) entry.active?.stop();
+    this.#services.delete(name);
   }
 
   #updateService(name: string, lb: HttpLoadBalancer, tls: ProbeTls): void {

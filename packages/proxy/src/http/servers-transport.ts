@@ -102,6 +102,18 @@ export class TransportTable {
     }
   }
 
+  /**
+   * Services `names` of `services` changed (a delta's): their transports are looked up again,
+   * in place. The table is the live one, so call it when swapping in the runtime they belong to.
+   */
+  updateServices(services: Readonly<Record<string, HttpService>>, names: Iterable<string>): void {
+    for (const name of names) {
+      const ref = Object.hasOwn(services, name) ? services[name]?.loadBalancer?.serversTransport : undefined;
+      if (typeof ref === 'string' && ref !== '') this.#byService.set(name, ref);
+      else this.#byService.delete(name);
+    }
+  }
+
   /** The named transport; the default one for no name or an unknown name (validation reports those). */
   get(name: string | undefined): TransportSettings {
     if (name === undefined) return this.#default;

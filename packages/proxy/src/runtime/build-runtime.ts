@@ -2,7 +2,7 @@
 
 import type { EntryPoint, HttpMiddleware, HttpRouter } from '@berth/config';
 import { compileRule, parseAddress, parseRule, rulePriority } from '@berth/config';
-import type { SnapshotBody } from '@berth/protocol';
+import type { DeltaOp, SnapshotBody } from '@berth/protocol';
 import { jsonEqual, SNAPSHOT_SCHEMA } from '@berth/protocol';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -34,15 +34,53 @@ export interface RuntimeDeps {
 
 /**
  * What one build leaves for the next, so an unchanged service, middleware or router is reused
- * rather than built again (see `buildRuntime`). Only meaningful with the same deps.
+ * rather than built again (see `buildRuntime`), and a delta rebuilds only what its ops name
+ * (see `rebuildRuntime`). Only meaningful with the same deps.
+ *
+ * A delta's rebuild updates this memo, and the live runtime's maps and tables, in place when its
+ * `commit` runs (at the swap): a memo belongs to one live runtime at a time.
  */
 export interface BuildMemo {
   readonly deps: Required<RuntimeDeps>;
   readonly services: ReadonlyMap<string, ServiceMemo>;
   readonly middlewares: ReadonlyMap<string, MiddlewareMemo>;
+  /** Every middleware the build resolved (built or not) → the references it resolved. */
+  readonly middlewareRefs: ReadonlyMap<string, readonly string[]>;
   readonly routers: ReadonlyMap<string, RouterMemo>;
-  /** Each entry point's table and the entries it was built from, in order. */
-  readonly tables: ReadonlyMap<string, { entries: readonly HostedEntry[]; table: RouterTable }>;
+  /** Each entry point's table. */
+  readonly tables: ReadonlyMap<string, RouterTable>;
+  /** The runtime this memo built (its maps are the ones a delta updates). */
+  readonly runtime: Runtime;
+  /** Who names what: a change to a service or middleware finds what must be rebuilt with it. */
+  readonly users: Users;
+  readonly entryPoints: EntryPointInfo;
+  /** The runtime's problems, by router. */
+  readonly problems: ReadonlyMap<string, readonly RuntimeProblem[]>;
+  /** How many servers of the runtime's services have each origin. */
+  readonly origins: ReadonlyMap<string, number>;
+}
+
+interface EntryPointInfo {
+  all: readonly string[];
+  middlewares: ReadonlyMap<string, readonly string[]>;
+  tls: ReadonlySet<string>;
+  /** Names (and `@provider`-less names) of the entry points' middlewares. */
+  middlewareKeys: ReadonlySet<string>;
+}
+
+/** Reverse references, by name: the service (or middleware) named → who names it. */
+interface Users {
+  /** Service name → services naming it (weighted, mirroring), as resolved. */
+  services: NameIndex;
+  /** Service reference that resolved to another name (`a@file` → `a`) → services using it. */
+  servicesByRef: NameIndex;
+  /** Service name → routers using it, as resolved. */
+  routers: NameIndex;
+  routersByRef: NameIndex;
+  /** Middleware reference and its `@provider`-less form → middlewares (chains) naming it. */
+  middlewares: NameIndex;
+  /** Middleware reference and its `@provider`-less form → routers using it. */
+  routerMiddlewares: NameIndex;
 }
 
 /** A router as compiled, and what it became on each entry point. */
@@ -50,6 +88,12 @@ interface RouterMemo {
   config: unknown;
   compiled: CompiledRouter;
   hosted: readonly HostedMemo[];
+  /** The service it resolved to, and the reference it named it by. */
+  service: string;
+  serviceRef: string;
+  /** Its own middlewares' references. */
+  middlewareRefs: readonly string[];
+  problems: readonly RuntimeProblem[];
 }
 
 /** A router's entry on one entry point, and what it was composed of. */
@@ -65,6 +109,34 @@ interface CompiledRouter {
   entry: Omit<RouterEntry, 'service'>;
   hosts: HostedEntry['hosts'];
   hostSuffixes: HostedEntry['hostSuffixes'];
+}
+
+/** Name → names, with one name stored bare (most services have one router). */
+class NameIndex {
+  readonly #map = new Map<string, string | Set<string>>();
+
+  add(key: string, name: string): void {
+    const had = this.#map.get(key);
+    if (had === undefined) this.#map.set(key, name);
+    else if (typeof had === 'string') {
+      if (had !== name) this.#map.set(key, new Set([had, name]));
+    } else had.add(name);
+  }
+
+  delete(key: string, name: string): void {
+    const had = this.#map.get(key);
+    if (had === name) this.#map.delete(key);
+    else if (typeof had === 'object') {
+      had.delete(name);
+      if (had.size === 0) this.#map.delete(key);
+    }
+  }
+
+  addTo(key: string, out: Set<string>): void {
+    const had = this.#map.get(key);
+    if (typeof had === 'string') out.add(had);
+    else if (had !== undefined) for (const name of had) out.add(name);
+  }
 }
 
 export type BuildResult =
@@ -109,12 +181,44 @@ export function buildRuntime(
     const usable = previous !== undefined && sameDeps(previous.deps, full) ? previous : undefined;
     return { ok: true, ...build(body, full, usable) };
   } catch (err) {
-    if (err instanceof SnapshotInvalid) return { ok: false, code: err.code, error: err.message };
-    // A shape the checks above did not foresee: refusing it keeps the node serving the last one.
-    const message = err instanceof Error ? err.message : String(err);
-    deps.logger?.error({ err }, 'snapshot build failed unexpectedly');
-    return { ok: false, code: SNAPSHOT_INVALID, error: `snapshot cannot be built: ${message}` };
+    return refused(err, deps.logger);
   }
+}
+
+export type RebuildResult =
+  | { ok: true; runtime: Runtime; memo: BuildMemo; commit: () => void }
+  | { ok: false; code: string; error: string };
+
+/**
+ * The runtime of `body`, which is the body `memo` was built from with `ops` applied (a delta),
+ * rebuilding only what the ops name: the routers, services and middlewares they set or delete,
+ * whatever names those, and the routers using any of them. Nothing is changed until `commit`,
+ * which updates `memo` and the live runtime's maps and tables in place (call it when swapping:
+ * the returned runtime shares them). Routes exactly as `buildRuntime(body)` would.
+ *
+ * Undefined when the ops change anything else (entry points, transports, a whole collection,
+ * a middleware an entry point applies to all its routers): build in full then.
+ */
+export function rebuildRuntime(
+  body: SnapshotBody,
+  ops: readonly DeltaOp[],
+  memo: BuildMemo,
+): RebuildResult | undefined {
+  const scope = deltaScope(ops);
+  if (scope === undefined) return undefined;
+  try {
+    return rebuild(body, scope, memo as MutableMemo);
+  } catch (err) {
+    return refused(err, memo.deps.logger);
+  }
+}
+
+function refused(err: unknown, logger: Logger | undefined): { ok: false; code: string; error: string } {
+  if (err instanceof SnapshotInvalid) return { ok: false, code: err.code, error: err.message };
+  // A shape the checks above did not foresee: refusing it keeps the node serving the last one.
+  const message = err instanceof Error ? err.message : String(err);
+  logger?.error({ err }, 'snapshot build failed unexpectedly');
+  return { ok: false, code: SNAPSHOT_INVALID, error: `snapshot cannot be built: ${message}` };
 }
 
 function sameDeps(a: Required<RuntimeDeps>, b: Required<RuntimeDeps>): boolean {
@@ -127,16 +231,35 @@ function sameDeps(a: Required<RuntimeDeps>, b: Required<RuntimeDeps>): boolean {
   );
 }
 
-/**
- * `previous`: the memo of the live runtime's build. What did not change is reused: a service
- * (balancer, sticky table, handler: see buildServices), a middleware with its state, a router's
- * compiled rule, and the entry of a router whose service and middlewares are the same instances.
- */
-function build(
-  body: SnapshotBody,
-  deps: Required<RuntimeDeps>,
-  previous: BuildMemo | undefined,
-): { runtime: Runtime; memo: BuildMemo } {
+interface DeltaScope {
+  routers: Set<string>;
+  services: Set<string>;
+  middlewares: Set<string>;
+}
+
+/** The routers, services and middlewares the ops set or delete, or undefined when they touch more. */
+function deltaScope(ops: readonly DeltaOp[]): DeltaScope | undefined {
+  const scope: DeltaScope = { routers: new Set(), services: new Set(), middlewares: new Set() };
+  for (const { path } of ops) {
+    if (path.length < 3 || path[0] !== 'http') return undefined;
+    const kind = path[1];
+    const name = path[2] as string;
+    if (kind === 'routers') scope.routers.add(name);
+    else if (kind === 'services') scope.services.add(name);
+    else if (kind === 'middlewares') scope.middlewares.add(name);
+    else return undefined;
+  }
+  return scope;
+}
+
+/** The memo as this module writes it. */
+type MutableMemo = {
+  -readonly [K in keyof BuildMemo]: BuildMemo[K] extends ReadonlyMap<infer K2, infer V>
+    ? Map<K2, V>
+    : BuildMemo[K];
+};
+
+function checkShape(body: SnapshotBody): void {
   if (!isRecord(body)) throw new SnapshotInvalid('snapshot body is not an object');
   if (body.schema !== SNAPSHOT_SCHEMA) {
     throw new SnapshotInvalid(
@@ -147,124 +270,405 @@ function build(
   if (!isRecord(body.http) || !isRecord(body.http.routers) || !isRecord(body.http.services)) {
     throw new SnapshotInvalid('snapshot has no http.routers and http.services objects');
   }
+}
 
+function middlewaresOf(body: SnapshotBody): Record<string, HttpMiddleware> {
+  return (isRecord(body.http.middlewares) ? body.http.middlewares : {}) as Record<string, HttpMiddleware>;
+}
+
+/** What each router needs to be hosted, besides its own configuration. */
+interface HostContext {
+  entryPoints: EntryPointInfo;
+  registry: MiddlewareRegistry;
+  /** The service a reference names; undefined when none. */
+  service: (key: string) => ServiceRuntime | undefined;
+  has: (key: string) => boolean;
+}
+
+/**
+ * `previous`: the memo of the live runtime's build. What did not change is reused: a service
+ * (balancer, sticky table, handler: see buildServices), a middleware with its state, a router's
+ * compiled rule, and the entry of a router whose service and middlewares are the same instances.
+ */
+function build(
+  body: SnapshotBody,
+  deps: Required<RuntimeDeps>,
+  previous: BuildMemo | undefined,
+): { runtime: Runtime; memo: BuildMemo } {
+  checkShape(body);
   const entryPoints = new Map<string, string>();
   const epMiddlewares = new Map<string, readonly string[]>();
   const epTls = new Set<string>();
+  const middlewareKeys = new Set<string>();
   for (const [name, ep] of Object.entries(body.entryPoints) as [string, EntryPoint][]) {
     if (!isRecord(ep) || typeof ep.address !== 'string' || parseAddress(ep.address) === null) {
       throw new SnapshotInvalid(`entry point "${name}": invalid address ${JSON.stringify(ep?.address)}`);
     }
     entryPoints.set(name, ep.address);
-    epMiddlewares.set(name, Array.isArray(ep.http?.middlewares) ? ep.http.middlewares : []);
+    const names = Array.isArray(ep.http?.middlewares) ? ep.http.middlewares : NONE;
+    epMiddlewares.set(name, names);
+    for (const ref of names) for (const key of refKeys(String(ref))) middlewareKeys.add(key);
     if (isRecord(ep.http?.tls)) epTls.add(name);
   }
+  const info: EntryPointInfo = {
+    all: [...entryPoints.keys()],
+    middlewares: epMiddlewares,
+    tls: epTls,
+    middlewareKeys,
+  };
 
   const serviceMemo = new Map<string, ServiceMemo>();
   const services = buildServices(body.http.services, deps, previous?.services, serviceMemo);
-  const origins = new Set<string>();
-  for (const service of services.values()) for (const server of service.servers) origins.add(server.origin);
+  const origins = new Map<string, number>();
+  for (const service of services.values()) countOrigins(origins, service, 1);
 
   const registry = new MiddlewareRegistry(
-    (isRecord(body.http.middlewares) ? body.http.middlewares : {}) as Record<string, HttpMiddleware>,
+    middlewaresOf(body),
     deps.middlewares,
     deps.logger,
     previous?.middlewares,
   );
-  const problems: RuntimeProblem[] = [];
+  const context: HostContext = {
+    entryPoints: info,
+    registry,
+    service: (key) => services.get(key),
+    has: (key) => services.has(key),
+  };
+  const problems = new Map<string, readonly RuntimeProblem[]>();
   const perEntryPoint = new Map<string, HostedEntry[]>();
   for (const name of entryPoints.keys()) perEntryPoint.set(name, []);
-  const allEntryPoints = [...entryPoints.keys()];
   const routerMemo = new Map<string, RouterMemo>();
   const routerConfigs = body.http.routers;
   for (const name of Object.keys(routerConfigs)) {
-    const router = routerConfigs[name] as HttpRouter;
-    const prev = previous?.routers.get(name);
-    const same = prev !== undefined && (prev.config === router || jsonEqual(prev.config, router));
-    const compiled = same ? prev.compiled : compileRouter(name, router);
-    const service = routerService(name, router, services);
-    const own = chain(
-      name,
-      Array.isArray(router.middlewares) ? router.middlewares : NONE,
-      registry,
-      problems,
-    );
-    if (own === undefined) {
-      routerMemo.set(name, { config: router, compiled, hosted: [] });
-      continue;
-    }
-    // Traefik binds a router without entryPoints to every entry point.
-    const targets = router.entryPoints?.length ? router.entryPoints : allEntryPoints;
-    const hostedMemo: HostedMemo[] = [];
-    // The previous memo whole, when every entry it made is made again (the common case).
-    let unchanged = same && prev.config === router;
-    for (const ep of targets) {
-      // A name that is not an entry point is skipped, as Traefik does, rather than failing the whole body.
-      const list = perEntryPoint.get(ep);
-      if (list === undefined) continue;
-      const outer = chain(name, epMiddlewares.get(ep) ?? NONE, registry, problems);
-      if (outer === undefined) continue;
-      const middlewares = outer.length === 0 ? own : own.length === 0 ? outer : [...outer, ...own];
-      const tls = isRecord(router.tls) || epTls.has(ep);
-      const index = hostedMemo.length;
-      const before = same ? prev.hosted[index] : undefined;
-      let made: HostedMemo;
-      if (
-        before !== undefined &&
-        before.ep === ep &&
-        before.service === service &&
-        before.tls === tls &&
-        sameList(before.middlewares, middlewares)
-      ) {
-        made = before;
-      } else {
-        unchanged = false;
-        const handler = wrap(middlewares, service.handler);
-        const direct = middlewares.length === 0 ? service.direct : undefined;
-        const hosted: HostedEntry = {
-          hosts: compiled.hosts,
-          hostSuffixes: compiled.hostSuffixes,
-          entry: {
-            ...compiled.entry,
-            service: service.name,
-            handler,
-            ...(tls ? { tls } : {}),
-            ...(direct ? { direct } : {}),
-          },
-        };
-        made = { ep, service, middlewares, tls, hosted };
-      }
-      hostedMemo.push(made);
-      list.push(made.hosted);
-    }
-    routerMemo.set(
-      name,
-      unchanged && prev !== undefined && prev.hosted.length === hostedMemo.length
-        ? prev
-        : { config: router, compiled, hosted: hostedMemo },
-    );
+    const made = hostRouter(name, routerConfigs[name] as HttpRouter, previous?.routers.get(name), context);
+    routerMemo.set(name, made);
+    if (made.problems.length > 0) problems.set(name, made.problems);
+    for (const h of made.hosted) perEntryPoint.get(h.ep)?.push(h.hosted);
   }
 
   const routers = new Map<string, RouterTable>();
-  const tables = new Map<string, { entries: readonly HostedEntry[]; table: RouterTable }>();
   for (const [ep, list] of perEntryPoint) {
     list.sort(byPriority);
     // The same entries in the same order (a change to services or middlewares only): the same table.
     const before = previous?.tables.get(ep);
-    const table =
-      before !== undefined && sameList(before.entries, list) ? before.table : new RouterTable(list);
-    routers.set(ep, table);
-    tables.set(ep, { entries: list, table });
+    routers.set(ep, before !== undefined && sameList(before.hosted(), list) ? before : new RouterTable(list));
   }
 
-  return {
-    runtime: { entryPoints, routers, services, origins, problems },
-    memo: { deps, services: serviceMemo, middlewares: registry.memo, routers: routerMemo, tables },
+  const users: Users = {
+    services: new NameIndex(),
+    servicesByRef: new NameIndex(),
+    routers: new NameIndex(),
+    routersByRef: new NameIndex(),
+    middlewares: new NameIndex(),
+    routerMiddlewares: new NameIndex(),
   };
+  for (const [name, memo] of serviceMemo) indexService(users, name, memo, true);
+  for (const [name, refs] of registry.refs) indexMiddleware(users, name, refs, true);
+  for (const [name, memo] of routerMemo) indexRouter(users, name, memo, true);
+
+  const runtime: Runtime = {
+    entryPoints,
+    routers,
+    services,
+    origins: new Set(origins.keys()),
+    problems: [...problems.values()].flat(),
+  };
+  return {
+    runtime,
+    memo: {
+      deps,
+      services: serviceMemo,
+      middlewares: registry.memo,
+      middlewareRefs: new Map(registry.refs),
+      routers: routerMemo,
+      tables: routers,
+      runtime,
+      users,
+      entryPoints: info,
+      problems,
+      origins,
+    },
+  };
+}
+
+function rebuild(body: SnapshotBody, scope: DeltaScope, memo: MutableMemo): RebuildResult | undefined {
+  checkShape(body);
+  const { users, deps } = memo;
+  // Middlewares that changed, and the chains naming them (to any depth).
+  const middlewares = new Set(scope.middlewares);
+  for (const name of middlewares) users.middlewares.addTo(name, middlewares);
+  // A middleware every router of an entry point runs: not worth a partial rebuild.
+  for (const name of middlewares) if (memo.entryPoints.middlewareKeys.has(name)) return undefined;
+  // Services that changed, and the weighted and mirroring services naming them.
+  const services = new Set(scope.services);
+  for (const name of services) {
+    users.services.addTo(name, services);
+    users.servicesByRef.addTo(name, services);
+  }
+  const routers = new Set(scope.routers);
+  for (const name of services) {
+    users.routers.addTo(name, routers);
+    users.routersByRef.addTo(name, routers);
+  }
+  for (const name of middlewares) users.routerMiddlewares.addTo(name, routers);
+
+  const live = memo.runtime.services as Map<string, ServiceRuntime>;
+  const serviceMemo = new Map<string, ServiceMemo>();
+  const rebuilt = buildServices(body.http.services, deps, memo.services, serviceMemo, {
+    names: services,
+    live,
+  });
+  const registry = new MiddlewareRegistry(
+    middlewaresOf(body),
+    deps.middlewares,
+    deps.logger,
+    memo.middlewares,
+  );
+  const context: HostContext = {
+    entryPoints: memo.entryPoints,
+    registry,
+    service: (key) => (services.has(key) ? rebuilt.get(key) : live.get(key)),
+    has: (key) => (services.has(key) ? rebuilt.has(key) : live.has(key)),
+  };
+  const routerConfigs = body.http.routers;
+  const made = new Map<string, RouterMemo | null>();
+  for (const name of routers) {
+    const router = Object.hasOwn(routerConfigs, name) ? routerConfigs[name] : undefined;
+    const before = memo.routers.get(name);
+    const after = router === undefined ? null : hostRouter(name, router, before, context);
+    if (after !== (before ?? null)) made.set(name, after);
+  }
+
+  // What each table loses and gains.
+  const tableChanges = new Map<string, { removed: string[]; added: HostedEntry[] }>();
+  const changesOf = (ep: string) => {
+    let change = tableChanges.get(ep);
+    if (change === undefined) {
+      change = { removed: [], added: [] };
+      tableChanges.set(ep, change);
+    }
+    return change;
+  };
+  let problemsChanged = false;
+  for (const [name, after] of made) {
+    const before = memo.routers.get(name);
+    for (const h of before?.hosted ?? NONE_HOSTED) changesOf(h.ep).removed.push(name);
+    for (const h of after?.hosted ?? NONE_HOSTED) changesOf(h.ep).added.push(h.hosted);
+    if ((before?.problems.length ?? 0) > 0 || (after?.problems.length ?? 0) > 0) problemsChanged = true;
+  }
+  for (const change of tableChanges.values()) change.added.sort(byPriority);
+
+  let problems = memo.runtime.problems;
+  if (problemsChanged) {
+    const list: RuntimeProblem[] = [];
+    for (const [name, own] of memo.problems) if (!made.has(name)) list.push(...own);
+    for (const after of made.values()) if (after !== null) list.push(...after.problems);
+    problems = list;
+  }
+  const runtime: Runtime = { ...memo.runtime, problems };
+
+  const commit = (): void => {
+    const origins = memo.runtime.origins as Set<string>;
+    for (const name of services) {
+      const before = memo.services.get(name);
+      const after = serviceMemo.get(name);
+      if (after === before) continue;
+      if (before !== undefined) {
+        indexService(users, name, before, false);
+        countOrigins(memo.origins, before.runtime, -1, origins);
+      }
+      if (after === undefined) {
+        memo.services.delete(name);
+        live.delete(name);
+      } else {
+        memo.services.set(name, after);
+        live.set(name, after.runtime);
+        indexService(users, name, after, true);
+        countOrigins(memo.origins, after.runtime, 1, origins);
+      }
+    }
+    for (const name of middlewares) {
+      memo.middlewares.delete(name);
+      const refs = memo.middlewareRefs.get(name);
+      if (refs !== undefined) indexMiddleware(users, name, refs, false);
+      memo.middlewareRefs.delete(name);
+    }
+    for (const [name, built] of registry.memo) memo.middlewares.set(name, built);
+    for (const [name, refs] of registry.refs) {
+      const before = memo.middlewareRefs.get(name);
+      if (before === refs) continue;
+      if (before !== undefined) indexMiddleware(users, name, before, false);
+      indexMiddleware(users, name, refs, true);
+      memo.middlewareRefs.set(name, refs);
+    }
+    for (const [name, after] of made) {
+      const before = memo.routers.get(name);
+      if (before !== undefined) indexRouter(users, name, before, false);
+      memo.problems.delete(name);
+      if (after === null) memo.routers.delete(name);
+      else {
+        memo.routers.set(name, after);
+        indexRouter(users, name, after, true);
+        if (after.problems.length > 0) memo.problems.set(name, after.problems);
+      }
+    }
+    for (const [ep, change] of tableChanges)
+      memo.tables.get(ep)?.update(change.removed, change.added, byPriority);
+    memo.runtime = runtime;
+  };
+  return { ok: true, runtime, memo, commit };
+}
+
+/** A router on every entry point it names, reusing `prev` (the live build's) when nothing changed. */
+function hostRouter(
+  name: string,
+  router: HttpRouter,
+  prev: RouterMemo | undefined,
+  context: HostContext,
+): RouterMemo {
+  const { entryPoints, registry } = context;
+  const same = prev !== undefined && (prev.config === router || jsonEqual(prev.config, router));
+  const compiled = same ? prev.compiled : compileRouter(name, router);
+  const service = routerService(name, router, context);
+  const problems: RuntimeProblem[] = [];
+  const middlewareRefs = Array.isArray(router.middlewares) ? router.middlewares : NONE;
+  const own = chain(name, middlewareRefs, registry, problems);
+  const serviceRef = String(router.service);
+  if (own === undefined) {
+    return {
+      config: router,
+      compiled,
+      hosted: [],
+      service: service.name,
+      serviceRef,
+      middlewareRefs,
+      problems,
+    };
+  }
+  // Traefik binds a router without entryPoints to every entry point.
+  const targets = router.entryPoints?.length ? router.entryPoints : entryPoints.all;
+  const hostedMemo: HostedMemo[] = [];
+  // The previous memo whole, when every entry it made is made again (the common case).
+  let unchanged = same && prev.config === router && prev.service === service.name;
+  for (const ep of targets) {
+    // A name that is not an entry point is skipped, as Traefik does, rather than failing the whole body.
+    const outerNames = entryPoints.middlewares.get(ep);
+    if (outerNames === undefined) continue;
+    const outer = chain(name, outerNames, registry, problems);
+    if (outer === undefined) continue;
+    const middlewares = outer.length === 0 ? own : own.length === 0 ? outer : [...outer, ...own];
+    const tls = isRecord(router.tls) || entryPoints.tls.has(ep);
+    const index = hostedMemo.length;
+    const before = same ? prev.hosted[index] : undefined;
+    let made: HostedMemo;
+    if (
+      before !== undefined &&
+      before.ep === ep &&
+      before.service === service &&
+      before.tls === tls &&
+      sameList(before.middlewares, middlewares)
+    ) {
+      made = before;
+    } else {
+      unchanged = false;
+      const handler = wrap(middlewares, service.handler);
+      const direct = middlewares.length === 0 ? service.direct : undefined;
+      const hosted: HostedEntry = {
+        hosts: compiled.hosts,
+        hostSuffixes: compiled.hostSuffixes,
+        entry: {
+          ...compiled.entry,
+          service: service.name,
+          handler,
+          ...(tls ? { tls } : {}),
+          ...(direct ? { direct } : {}),
+        },
+      };
+      made = { ep, service, middlewares, tls, hosted };
+    }
+    hostedMemo.push(made);
+  }
+  return unchanged &&
+    prev !== undefined &&
+    prev.hosted.length === hostedMemo.length &&
+    prev.problems.length === 0 &&
+    problems.length === 0
+    ? prev
+    : {
+        config: router,
+        compiled,
+        hosted: hostedMemo,
+        service: service.name,
+        serviceRef,
+        middlewareRefs,
+        // Kept by 10,000 routers: one shared empty list rather than one each.
+        problems: problems.length === 0 ? NO_PROBLEMS : problems,
+      };
+}
+
+/** `ref` and, for `name@provider`, `name`: the keys under which a change to either finds its users. */
+function refKeys(ref: string): string[] {
+  const at = ref.lastIndexOf('@');
+  return at > 0 ? [ref, ref.slice(0, at)] : [ref];
+}
+
+function indexService(users: Users, name: string, memo: ServiceMemo, add: boolean): void {
+  for (const [ref, runtime] of memo.refs) {
+    if (add) users.services.add(runtime.name, name);
+    else users.services.delete(runtime.name, name);
+    if (ref === runtime.name) continue;
+    if (add) users.servicesByRef.add(ref, name);
+    else users.servicesByRef.delete(ref, name);
+  }
+}
+
+function indexMiddleware(users: Users, name: string, refs: readonly string[], add: boolean): void {
+  for (const ref of refs) {
+    for (const key of refKeys(ref)) {
+      if (add) users.middlewares.add(key, name);
+      else users.middlewares.delete(key, name);
+    }
+  }
+}
+
+function indexRouter(users: Users, name: string, memo: RouterMemo, add: boolean): void {
+  if (add) users.routers.add(memo.service, name);
+  else users.routers.delete(memo.service, name);
+  if (memo.serviceRef !== memo.service) {
+    if (add) users.routersByRef.add(memo.serviceRef, name);
+    else users.routersByRef.delete(memo.serviceRef, name);
+  }
+  for (const ref of memo.middlewareRefs) {
+    for (const key of refKeys(String(ref))) {
+      if (add) users.routerMiddlewares.add(key, name);
+      else users.routerMiddlewares.delete(key, name);
+    }
+  }
+}
+
+/** Counts `service`'s servers' origins in (or out of) `counts`, keeping `set` to the origins counted. */
+function countOrigins(
+  counts: Map<string, number>,
+  service: ServiceRuntime,
+  by: 1 | -1,
+  set?: Set<string>,
+): void {
+  for (const server of service.servers) {
+    const n = (counts.get(server.origin) ?? 0) + by;
+    if (n > 0) {
+      counts.set(server.origin, n);
+      set?.add(server.origin);
+    } else {
+      counts.delete(server.origin);
+      set?.delete(server.origin);
+    }
+  }
 }
 
 const NONE: readonly string[] = [];
 const NONE_BUILT: readonly Middleware[] = [];
+const NONE_HOSTED: readonly HostedMemo[] = [];
+const NO_PROBLEMS: readonly RuntimeProblem[] = [];
 
 function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a.length !== b.length) return false;
@@ -322,17 +726,13 @@ function compileRouter(name: string, router: HttpRouter): CompiledRouter {
   };
 }
 
-function routerService(
-  name: string,
-  router: HttpRouter,
-  services: ReadonlyMap<string, ServiceRuntime>,
-): ServiceRuntime {
+function routerService(name: string, router: HttpRouter, context: HostContext): ServiceRuntime {
   const ref = String(router.service);
   // Most routers name their service exactly.
-  const exact = services.get(ref);
+  const exact = context.service(ref);
   if (exact !== undefined) return exact;
-  const serviceName = resolveName(ref, (key) => services.has(key));
-  const runtime = serviceName === undefined ? undefined : services.get(serviceName);
+  const serviceName = resolveName(ref, context.has);
+  const runtime = serviceName === undefined ? undefined : context.service(serviceName);
   if (runtime === undefined) {
     throw new SnapshotInvalid(`router "${name}": service "${router.service}" does not exist`);
   }

@@ -35,6 +35,8 @@ export class MiddlewareProblem extends Error {
 
 type Built = Middleware | MiddlewareProblem;
 
+const NO_REFS: readonly string[] = [];
+
 /** What a build remembers of a middleware: its configuration, and the middlewares it resolved (a chain's members). */
 export interface MiddlewareMemo {
   config: unknown;
@@ -51,6 +53,11 @@ export class MiddlewareRegistry {
   readonly #previous: ReadonlyMap<string, MiddlewareMemo> | undefined;
   /** Every middleware built or reused by this registry, for the next snapshot's. */
   readonly memo = new Map<string, MiddlewareMemo>();
+  /**
+   * Every middleware this registry resolved, built or not → the references it resolved (a chain's
+   * members): a change to one of those must rebuild it.
+   */
+  readonly refs = new Map<string, readonly string[]>();
 
   /**
    * `previous`: the memo of the live runtime's registry. A middleware whose configuration is
@@ -85,6 +92,7 @@ export class MiddlewareRegistry {
       }
       this.#building.add(name);
       built = this.#reuse(name) ?? this.#build(name);
+      this.refs.set(name, this.#lastRefs);
       this.#building.delete(name);
       this.#built.set(name, built);
     }
@@ -102,6 +110,9 @@ export class MiddlewareRegistry {
     }
   }
 
+  /** The references the last `#reuse` or `#build` resolved. */
+  #lastRefs: readonly string[] = [];
+
   #reuse(name: string): Middleware | undefined {
     const prev = this.#previous?.get(name);
     if (prev === undefined) return undefined;
@@ -109,10 +120,20 @@ export class MiddlewareRegistry {
     if (!(prev.config === config || jsonEqual(prev.config, config))) return undefined;
     for (const [ref, built] of prev.refs) if (this.#resolve(ref) !== built) return undefined;
     this.memo.set(name, prev.config === config ? prev : { ...prev, config });
+    this.#lastRefs = prev.refs.length === 0 ? NO_REFS : prev.refs.map(([ref]) => ref);
     return prev.built;
   }
 
   #build(name: string): Built {
+    const refs: [string, Built][] = [];
+    try {
+      return this.#make(name, refs);
+    } finally {
+      this.#lastRefs = refs.length === 0 ? NO_REFS : refs.map(([ref]) => ref);
+    }
+  }
+
+  #make(name: string, refs: [string, Built][]): Built {
     const config = Object.hasOwn(this.#config, name) ? this.#config[name] : undefined;
     if (typeof config !== 'object' || config === null) {
       return new MiddlewareProblem(MiddlewareProblemCodes.MISSING, `middleware "${name}" does not exist`);
@@ -132,7 +153,6 @@ export class MiddlewareRegistry {
         `middleware "${name}": kind "${kind}" is not supported by this node`,
       );
     }
-    const refs: [string, Built][] = [];
     try {
       const built = factory(config[kind] as NonNullable<HttpMiddleware[keyof HttpMiddleware]>, {
         name,

@@ -12,8 +12,13 @@ export interface HostedEntry {
 }
 
 interface Ranked {
+  /**
+   * Position in priority order, as a number that only has to sort right: an entry inserted by
+   * `update` takes the midpoint of its neighbours', so no other entry's rank changes.
+   */
   rank: number;
   entry: RouterEntry;
+  hosted: HostedEntry;
 }
 
 const EMPTY: readonly Ranked[] = [];
@@ -21,18 +26,103 @@ const EMPTY: readonly Ranked[] = [];
 /**
  * An entry point's routers, in two indexes: routers with `tls` answer only requests that came
  * over TLS, the others only plain ones (as Traefik). A plain request never looks at a TLS router.
+ *
+ * `update` changes a few routers in place (a delta's): the cost is that of the routers changed,
+ * not of the table. A table is shared by the runtimes before and after such an update, so the
+ * data plane calls it only when it swaps them.
  */
 export class RouterTable {
-  /** Highest priority first, TLS and plain routers together. */
-  readonly entries: readonly RouterEntry[];
+  /** Every entry, priority order, TLS and plain together. */
+  readonly #ranked: Ranked[];
+  /**
+   * Router name → its entry, or its entries when it names this entry point more than once (an
+   * array only then: one per router is 10,000 fewer arrays to allocate).
+   */
+  readonly #byName = new Map<string, Ranked | Ranked[]>();
   readonly #plain: HostIndex;
   readonly #tls: HostIndex;
+  #entries: readonly RouterEntry[] | undefined;
 
   /** `sorted` must already be in priority order. */
   constructor(sorted: readonly HostedEntry[]) {
-    this.entries = sorted.map((h) => h.entry);
-    this.#plain = new HostIndex(sorted.filter((h) => h.entry.tls !== true));
-    this.#tls = new HostIndex(sorted.filter((h) => h.entry.tls === true));
+    this.#ranked = sorted.map((hosted, rank) => ({ rank, entry: hosted.entry, hosted }));
+    for (const r of this.#ranked) addByName(this.#byName, r);
+    this.#plain = new HostIndex(this.#ranked.filter((r) => r.entry.tls !== true));
+    this.#tls = new HostIndex(this.#ranked.filter((r) => r.entry.tls === true));
+  }
+
+  /** Highest priority first, TLS and plain routers together. */
+  get entries(): readonly RouterEntry[] {
+    this.#entries ??= this.#ranked.map((r) => r.entry);
+    return this.#entries;
+  }
+
+  /** The hosted entries, priority order (what a build compares to decide whether to keep the table). */
+  hosted(): HostedEntry[] {
+    return this.#ranked.map((r) => r.hosted);
+  }
+
+  get size(): number {
+    return this.#ranked.length;
+  }
+
+  /** True when router `name` has an entry here. */
+  has(name: string): boolean {
+    return this.#byName.has(name);
+  }
+
+  /**
+   * Removes every entry of the routers in `removed`, then inserts `added` (each at its place in
+   * priority order, `byPriority`). The table then routes as `new RouterTable` of the resulting
+   * list would.
+   */
+  update(
+    removed: Iterable<string>,
+    added: readonly HostedEntry[],
+    byPriority: (a: HostedEntry, b: HostedEntry) => number,
+  ): void {
+    this.#entries = undefined;
+    for (const name of removed) {
+      const found = this.#byName.get(name);
+      if (found === undefined) continue;
+      this.#byName.delete(name);
+      for (const r of Array.isArray(found) ? found : [found]) {
+        const at = rankIndex(this.#ranked, r.rank);
+        if (at >= 0) this.#ranked.splice(at, 1);
+        (r.entry.tls === true ? this.#tls : this.#plain).remove(r);
+      }
+    }
+    for (const hosted of added) {
+      // After every entry that sorts before or equal, as a stable sort of the list would place it.
+      let lo = 0;
+      let hi = this.#ranked.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (byPriority(this.#ranked[mid]!.hosted, hosted) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      const before = lo > 0 ? this.#ranked[lo - 1]!.rank : undefined;
+      const after = lo < this.#ranked.length ? this.#ranked[lo]!.rank : undefined;
+      let rank =
+        before === undefined
+          ? after === undefined
+            ? 0
+            : after - 1
+          : after === undefined
+            ? before + 1
+            : before + (after - before) / 2;
+      if (rank === before || rank === after) {
+        // No number left between the neighbours: renumber all, in place (every index keeps its order).
+        this.#ranked.forEach((r, i) => {
+          r.rank = i < lo ? i : i + 1;
+        });
+        rank = lo;
+      }
+      const r: Ranked = { rank, entry: hosted.entry, hosted };
+      this.#ranked.splice(lo, 0, r);
+      addByName(this.#byName, r);
+      (r.entry.tls === true ? this.#tls : this.#plain).insert(r);
+    }
   }
 
   /** The highest-priority plain router whose rule matches, or `undefined`. */
@@ -44,6 +134,37 @@ export class RouterTable {
   findTls(req: RequestView): RouterEntry | undefined {
     return this.#tls.find(req);
   }
+}
+
+function addByName(map: Map<string, Ranked | Ranked[]>, r: Ranked): void {
+  const own = map.get(r.entry.name);
+  if (own === undefined) map.set(r.entry.name, r);
+  else if (Array.isArray(own)) own.push(r);
+  else map.set(r.entry.name, [own, r]);
+}
+
+/** Index of the entry of rank `rank` in a rank-sorted list; -1 when absent. */
+function rankIndex(list: readonly Ranked[], rank: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.rank < rank) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < list.length && list[lo]!.rank === rank ? lo : -1;
+}
+
+/** Where an entry of rank `rank` goes in a rank-sorted list. */
+function insertionIndex(list: readonly Ranked[], rank: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.rank < rank) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -59,17 +180,19 @@ class HostIndex {
   readonly #suffix = new Map<string, Ranked[]>();
   readonly #anyHost: Ranked[] = [];
   /**
-   * Per exact host: its own routers merged with every suffix bucket the host falls under,
-   * computed once so the common lookup merges just two lists.
+   * Per exact host under some suffix bucket: its own routers merged with every suffix bucket the
+   * host falls under, computed once so the common lookup merges just two lists. A host under no
+   * suffix (the common case) is looked up in `#exact` itself.
    */
   readonly #exactMerged = new Map<string, readonly Ranked[]>();
 
-  /** `sorted` must already be in priority order. */
-  constructor(sorted: readonly HostedEntry[]) {
-    sorted.forEach(({ entry, hosts, hostSuffixes }, rank) => {
-      const ranked = { rank, entry };
+  /** `sorted` must already be in rank order. */
+  constructor(sorted: readonly Ranked[]) {
+    // As keysOf files them, without its arrays: this runs over 10,000 routers.
+    for (const ranked of sorted) {
+      const { hosts, hostSuffixes } = ranked.hosted;
       if (hosts !== null) {
-        for (const host of new Set(hosts)) {
+        for (const host of hosts.length === 1 ? hosts : new Set(hosts)) {
           if (host.startsWith('*.')) add(this.#suffix, host.slice(1), ranked);
           else add(this.#exact, trimDot(host), ranked);
         }
@@ -80,11 +203,68 @@ class HostIndex {
       } else {
         this.#anyHost.push(ranked);
       }
-    });
-    for (const [host, own] of this.#exact) {
-      const lists = this.#suffixLists(host);
-      this.#exactMerged.set(host, lists.length === 0 ? own : mergeByRank([own, ...lists]));
     }
+    if (this.#suffix.size > 0) for (const host of this.#exact.keys()) this.#merge(host);
+  }
+
+  insert(r: Ranked): void {
+    if (r.hosted.hosts === null && !r.hosted.hostSuffixes) {
+      this.#anyHost.splice(insertionIndex(this.#anyHost, r.rank), 0, r);
+      return;
+    }
+    this.#change(r, (list) => {
+      const at = insertionIndex(list, r.rank);
+      // A router listing one host twice is filed once.
+      if (list[at] !== r) list.splice(at, 0, r);
+    });
+  }
+
+  remove(r: Ranked): void {
+    if (r.hosted.hosts === null && !r.hosted.hostSuffixes) {
+      const at = rankIndex(this.#anyHost, r.rank);
+      if (at >= 0) this.#anyHost.splice(at, 1);
+      return;
+    }
+    this.#change(r, (list) => {
+      const at = rankIndex(list, r.rank);
+      if (at >= 0) list.splice(at, 1);
+    });
+  }
+
+  /** Applies `edit` to each bucket of `r`, then refreshes the merged lists that depend on them. */
+  #change(r: Ranked, edit: (list: Ranked[]) => void): void {
+    const hosts = new Set<string>();
+    const suffixes = new Set<string>();
+    for (const [tier, key] of keysOf(r.hosted)) {
+      const map = tier === 'exact' ? this.#exact : this.#suffix;
+      let list = map.get(key);
+      if (list === undefined) {
+        list = [];
+        map.set(key, list);
+      }
+      edit(list);
+      if (list.length === 0) map.delete(key);
+      (tier === 'exact' ? hosts : suffixes).add(key);
+    }
+    for (const host of hosts) this.#merge(host);
+    if (suffixes.size === 0) return;
+    // A suffix bucket changed: every exact host under it merges it (rare: a scan of the hosts).
+    for (const host of this.#exact.keys()) {
+      const dotted = `.${host}`;
+      for (const suffix of suffixes) {
+        if (dotted.endsWith(suffix)) {
+          this.#merge(host);
+          break;
+        }
+      }
+    }
+  }
+
+  #merge(host: string): void {
+    const own = this.#exact.get(host);
+    const lists = own === undefined ? [] : this.#suffixLists(host);
+    if (own === undefined || lists.length === 0) this.#exactMerged.delete(host);
+    else this.#exactMerged.set(host, mergeByRank([own, ...lists]));
   }
 
   /** The highest-priority router whose rule matches, or `undefined`. */
@@ -92,7 +272,7 @@ class HostIndex {
     let host = req.host;
     // Host matchers treat `example.com.` as `example.com`; the index must file it the same way.
     if (host.endsWith('.')) host = host.slice(0, -1);
-    let hosted = this.#exactMerged.get(host);
+    let hosted = this.#exactMerged.get(host) ?? this.#exact.get(host);
     if (hosted === undefined) {
       if (this.#suffix.size === 0) hosted = EMPTY;
       else {
@@ -121,6 +301,22 @@ class HostIndex {
     }
     return lists;
   }
+}
+
+/** The buckets a router is filed under: exact hosts, and suffixes (wildcards and hostSuffixes). */
+function keysOf(hosted: HostedEntry): [tier: 'exact' | 'suffix', key: string][] {
+  const out: [tier: 'exact' | 'suffix', key: string][] = [];
+  if (hosted.hosts !== null) {
+    for (const host of new Set(hosted.hosts)) {
+      if (host.startsWith('*.')) out.push(['suffix', host.slice(1)]);
+      else out.push(['exact', trimDot(host)]);
+    }
+  } else if (hosted.hostSuffixes) {
+    for (const suffix of new Set(hosted.hostSuffixes)) {
+      out.push(['suffix', suffix.startsWith('.') ? suffix : `.${suffix}`]);
+    }
+  }
+  return out;
 }
 
 /** Merges two rank-sorted lists on the fly and returns the first entry whose rule matches. */

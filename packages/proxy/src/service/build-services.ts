@@ -45,12 +45,17 @@ export interface ServiceMemo {
  * (the same object, as a delta leaves it, or equal as canonical JSON) and whose named services
  * resolve to the very runtimes they did is reused whole: its balancer (round-robin position,
  * requests in flight), sticky table and handler carry over. `memo` receives this build's.
+ *
+ * `only` (with `live`, the live runtime's services): a delta's rebuild. Only these names are
+ * built (or found deleted: absent from the result); every other name resolves to its runtime in
+ * `live`, unchanged. The caller includes every service naming one of them (see BuildMemo).
  */
 export function buildServices(
   config: Readonly<Record<string, HttpService>>,
   deps: ServiceDeps,
   previous?: ReadonlyMap<string, ServiceMemo>,
   memo?: Map<string, ServiceMemo>,
+  only?: { names: ReadonlySet<string>; live: ReadonlyMap<string, ServiceRuntime> },
 ): Map<string, ServiceRuntime> {
   const built = new Map<string, ServiceRuntime>();
   const building = new Set<string>();
@@ -67,6 +72,12 @@ export function buildServices(
     if (name === undefined) throw new SnapshotInvalid(`service "${from}": service "${ref}" does not exist`);
     const done = built.get(name);
     if (done) return done;
+    if (only !== undefined && !only.names.has(name)) {
+      const kept = only.live.get(name);
+      // Unreachable when the live runtime was built from the body this delta applies to.
+      if (kept === undefined) throw new SnapshotInvalid(`service "${name}" was not built`);
+      return kept;
+    }
     if (building.has(name)) {
       throw new SnapshotInvalid(
         `service "${from}": services reference each other in a cycle through "${name}"`,
@@ -94,7 +105,8 @@ export function buildServices(
     return entry.runtime;
   };
 
-  for (const name of Object.keys(config)) get(name, name);
+  if (only === undefined) for (const name of Object.keys(config)) get(name, name);
+  else for (const name of only.names) if (Object.hasOwn(config, name)) get(name, name);
   return built;
 }
 

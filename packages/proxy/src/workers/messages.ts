@@ -1,5 +1,5 @@
 // The IPC vocabulary between the node's primary process and its workers, with guards for what arrives.
-import type { ListenerInfo, NodeStats, SnapshotBody } from '@berth/protocol';
+import type { DeltaOp, ListenerInfo, NodeStats, SnapshotBody } from '@berth/protocol';
 import type { ApplyResult } from '../agent/agent.js';
 
 /** What a worker needs before it can serve; passed in its environment so it exists from the first line. */
@@ -19,6 +19,8 @@ export const WORKER_INIT_ENV = 'BERTH_WORKER_INIT';
 
 export type ToWorker =
   | { type: 'berth:apply'; seq: number; body: SnapshotBody }
+  /** The worker's last applied body with these ops applied (a delta): a few bytes instead of the body. */
+  | { type: 'berth:apply-ops'; seq: number; ops: DeltaOp[] }
   | { type: 'berth:stop' }
   | { type: 'berth:ping' }
   | { type: 'berth:metrics'; seq: number }
@@ -40,6 +42,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export function isToWorker(v: unknown): v is ToWorker {
   if (!isRecord(v)) return false;
   if (v['type'] === 'berth:apply') return typeof v['seq'] === 'number' && isRecord(v['body']);
+  if (v['type'] === 'berth:apply-ops') return typeof v['seq'] === 'number' && Array.isArray(v['ops']);
   if (v['type'] === 'berth:metrics' || v['type'] === 'berth:stats') return typeof v['seq'] === 'number';
   return v['type'] === 'berth:stop' || v['type'] === 'berth:ping';
 }
@@ -52,6 +55,9 @@ export function isFromWorker(v: unknown): v is FromWorker {
   if (v['type'] === 'berth:listeners') return Array.isArray(v['listeners']);
   return v['type'] === 'berth:applied' && typeof v['seq'] === 'number' && isRecord(v['result']);
 }
+
+/** A worker's answer to `berth:apply-ops` when it has no applied body the ops fit: send the body. */
+export const WORKER_NO_BASE = 'BERTH_PROXY_WORKER_NO_BASE';
 
 export function parseWorkerInit(text: string | undefined): WorkerInit | null {
   if (!text) return null;

@@ -1,10 +1,11 @@
 // Entry point of one worker process: its own data plane, driven by the primary over IPC.
 
-import { logProcessWarnings } from '@berth/protocol';
+import { applyDelta, logProcessWarnings, type SnapshotBody } from '@berth/protocol';
 import { pino } from 'pino';
+import type { AppliedChange } from '../agent/agent.js';
 import { DataPlane } from '../data-plane.js';
 import { nodeStats } from '../observability/node-stats.js';
-import { type FromWorker, isToWorker, parseWorkerInit, WORKER_INIT_ENV } from './messages.js';
+import { type FromWorker, isToWorker, parseWorkerInit, WORKER_INIT_ENV, WORKER_NO_BASE } from './messages.js';
 
 const init = parseWorkerInit(process.env[WORKER_INIT_ENV]);
 if (!init || typeof process.send !== 'function') {
@@ -28,6 +29,9 @@ function send(msg: FromWorker): void {
   // The primary may be gone already; the disconnect handler below ends this process.
   if (process.connected) process.send?.(msg);
 }
+
+/** The body the data plane serves, for the next `berth:apply-ops`. */
+let live: SnapshotBody | undefined;
 
 let stopping: Promise<void> | null = null;
 function stop(reason: string): Promise<void> {
@@ -64,8 +68,27 @@ process.on('message', (msg: unknown) => {
     send({ type: 'berth:stats', seq: msg.seq, stats: nodeStats(plane.metrics, plane.health) });
     return;
   }
-  plane.apply(msg.body).then(
-    (result) => send({ type: 'berth:applied', seq: msg.seq, result }),
+  // A delta's ops apply to the body this worker serves; the primary sends them only when that
+  // body is the delta's base (it checked the result's hash and signature).
+  let body: SnapshotBody;
+  let change: AppliedChange | undefined;
+  if (msg.type === 'berth:apply-ops') {
+    const base = live;
+    try {
+      if (base === undefined) throw new Error('no applied body');
+      body = applyDelta(base, msg.ops);
+      change = { base, ops: msg.ops };
+    } catch (err) {
+      const error = `cannot apply the ops: ${err instanceof Error ? err.message : String(err)}`;
+      send({ type: 'berth:applied', seq: msg.seq, result: { ok: false, code: WORKER_NO_BASE, error } });
+      return;
+    }
+  } else body = msg.body;
+  plane.apply(body, undefined, change).then(
+    (result) => {
+      if (result.ok) live = body;
+      send({ type: 'berth:applied', seq: msg.seq, result });
+    },
     (err: unknown) =>
       send({
         type: 'berth:applied',

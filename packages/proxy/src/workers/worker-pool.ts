@@ -3,10 +3,10 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { ListenerInfo, NodeStats, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
-import type { AppliedVersion, ApplyResult, SnapshotApplier } from '../agent/agent.js';
+import type { AppliedChange, AppliedVersion, ApplyResult, SnapshotApplier } from '../agent/agent.js';
 import { DATA_PLANE_CLOSED } from '../errors.js';
 import { combineOutcomes, listenersKey, NO_WORKERS, type WorkerOutcome } from './combine-outcomes.js';
-import { isFromWorker, type ToWorker, WORKER_INIT_ENV, type WorkerInit } from './messages.js';
+import { isFromWorker, type ToWorker, WORKER_INIT_ENV, WORKER_NO_BASE, type WorkerInit } from './messages.js';
 import {
   DEFAULT_RESTART_POLICY,
   nextRestart,
@@ -72,6 +72,8 @@ interface Handle {
   /** When the worker last sent anything: its event loop was alive then. */
   lastHeard: number;
   applied: AppliedVersion | null;
+  /** The body this worker last applied (the primary's object): a delta on it goes as its ops. */
+  body: SnapshotBody | null;
   pending: Map<number, (result: ApplyResult | null) => void>;
   exited: Promise<void>;
 }
@@ -181,8 +183,12 @@ export class WorkerPool implements SnapshotApplier {
     );
   }
 
-  apply(body: SnapshotBody, version?: AppliedVersion): Promise<ApplyResult> {
-    return this.#serial(() => this.#applyAll(body, version ?? null));
+  /**
+   * `change`: `body` is a delta's result on the body applied last; a worker serving that body gets
+   * the ops (a few bytes) and rebuilds only what they name, instead of the whole body.
+   */
+  apply(body: SnapshotBody, version?: AppliedVersion, change?: AppliedChange): Promise<ApplyResult> {
+    return this.#serial(() => this.#applyAll(body, version ?? null, change));
   }
 
   listeners(): ListenerInfo[] {
@@ -236,7 +242,11 @@ export class WorkerPool implements SnapshotApplier {
     return run;
   }
 
-  async #applyAll(body: SnapshotBody, version: AppliedVersion | null): Promise<ApplyResult> {
+  async #applyAll(
+    body: SnapshotBody,
+    version: AppliedVersion | null,
+    change: AppliedChange | undefined,
+  ): Promise<ApplyResult> {
     if (this.#closed) return { ok: false, code: DATA_PLANE_CLOSED, error: 'the node is stopping' };
     // Workers still catching up take this snapshot instead: it is the one they must end on.
     const answering = () =>
@@ -252,7 +262,7 @@ export class WorkerPool implements SnapshotApplier {
 
     const outcomes: WorkerOutcome<Handle>[] = await Promise.all(
       targets.map(async (worker) => {
-        const result = await this.#applyOn(worker, body);
+        const result = await this.#applyOn(worker, body, change);
         return result ? { worker, result } : { worker, lost: true as const };
       }),
     );
@@ -335,8 +345,26 @@ export class WorkerPool implements SnapshotApplier {
     h.applied = version;
   }
 
-  /** The worker's result, or null when it exited, could not be reached, or hung (then it is killed). */
-  #applyOn(h: Handle, body: SnapshotBody): Promise<ApplyResult | null> {
+  /**
+   * The worker's result, or null when it exited, could not be reached, or hung (then it is killed).
+   * With `change` on the body the worker serves, only the ops cross; should the worker not have
+   * that body after all, the whole body follows.
+   */
+  async #applyOn(h: Handle, body: SnapshotBody, change?: AppliedChange): Promise<ApplyResult | null> {
+    if (change !== undefined && h.body !== null && h.body === change.base) {
+      const result = await this.#send1(h, (seq) => ({ type: 'berth:apply-ops', seq, ops: [...change.ops] }));
+      if (result?.ok === false && result.code === WORKER_NO_BASE) h.body = null;
+      else {
+        if (result?.ok) h.body = body;
+        return result;
+      }
+    }
+    const result = await this.#send1(h, (seq) => ({ type: 'berth:apply', seq, body }));
+    if (result?.ok) h.body = body;
+    return result;
+  }
+
+  #send1(h: Handle, message: (seq: number) => ToWorker): Promise<ApplyResult | null> {
     if (h.state === 'exited') return Promise.resolve(null);
     const seq = ++this.#seq;
     return new Promise((resolve) => {
@@ -354,7 +382,7 @@ export class WorkerPool implements SnapshotApplier {
         resolve(result);
       };
       h.pending.set(seq, done);
-      if (!this.#send(h, { type: 'berth:apply', seq, body })) done(null);
+      if (!this.#send(h, message(seq))) done(null);
     });
   }
 
@@ -434,6 +462,7 @@ export class WorkerPool implements SnapshotApplier {
       servingSince: 0,
       lastHeard: Date.now(),
       applied: null,
+      body: null,
       pending: new Map(),
       exited: new Promise<void>((r) => {
         onExit = r;

@@ -1,6 +1,6 @@
 // A stand-in worker for WorkerPool tests: speaks the worker IPC messages and misbehaves on request.
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
-import { isToWorker, parseWorkerInit, WORKER_INIT_ENV } from '../../src/workers/messages.js';
+import { isToWorker, parseWorkerInit, WORKER_INIT_ENV, WORKER_NO_BASE } from '../../src/workers/messages.js';
 
 const init = parseWorkerInit(process.env[WORKER_INIT_ENV]);
 const journal = process.env['STAND_IN_JOURNAL'] ?? '';
@@ -38,6 +38,13 @@ process.on('message', (msg: unknown) => {
       seq: msg.seq,
       text: `# TYPE stand_in counter\nstand_in ${slot}\n`,
     });
+    return;
+  }
+  if (msg.type === 'berth:apply-ops') {
+    // Keeps no body: the pool must send the whole one instead.
+    appendFileSync(journal, `${slot} ${process.pid} ops refused\n`);
+    const result = { ok: false, code: WORKER_NO_BASE, error: 'no body kept' };
+    process.send?.({ type: 'berth:applied', seq: msg.seq, result });
     return;
   }
   const names = Object.keys(msg.body.entryPoints).sort();
