@@ -26,6 +26,7 @@ const { startController } = await import(process.env.CONTROLLER_MODULE);
 const controller = await startController({
   dataDir: process.env.DATA_DIR,
   providerFile: process.env.DYNAMIC_FILE,
+  ...(process.env.CONFIG_FILE ? { configFile: process.env.CONFIG_FILE } : {}),
   listen: '127.0.0.1:0',
   api: '127.0.0.1:0',
   logger: pino({ level: 'silent' }),
@@ -48,7 +49,7 @@ describe('the controller’s start on a file alone', () => {
   });
 
   /** The module URLs one start (and close) of a controller on `data` loaded. */
-  async function loadedBy(name: string): Promise<string[]> {
+  async function loadedBy(name: string, configFile?: string): Promise<string[]> {
     const list = join(dir, `${name}.txt`);
     await writeFile(list, '');
     await run(process.execPath, ['--input-type=module', '-e', CHILD], {
@@ -61,6 +62,7 @@ describe('the controller’s start on a file alone', () => {
         CONTROLLER_MODULE: controllerModule,
         DATA_DIR: join(dir, 'data'),
         DYNAMIC_FILE: join(dir, 'routes.yml'),
+        CONFIG_FILE: configFile ?? '',
       },
     });
     return (await readFile(list, 'utf8')).split('\n').filter((l) => l !== '');
@@ -73,7 +75,14 @@ describe('the controller’s start on a file alone', () => {
       'the hook saw the controller load',
     );
     const restart = await loadedBy('restart');
-    for (const urls of [first, restart]) {
+    // A static file with entry points only: reading it (Docker endpoint syntax included) needs no client.
+    await writeFile(join(dir, 'berth.yml'), 'entryPoints:\n  web:\n    address: 127.0.0.1:0\n');
+    const withConfig = await loadedBy('config', join(dir, 'berth.yml'));
+    assert.ok(
+      withConfig.some((u) => u.endsWith('/controller-config.js')),
+      'the static file was read',
+    );
+    for (const urls of [first, restart, withConfig]) {
       assert.deepEqual(
         urls.filter((u) =>
           /\/dockerode\/|\/docker-client\.js|\/swarm-client\.js|\/ocsp\.js|\/asn1-ocsp\//.test(u),

@@ -3,7 +3,7 @@
 import type { ConfigError, Source } from '@berth/config';
 import { ErrorCodes } from '../../compiler/error-codes.js';
 import type { DockerProviderSettings } from './container-facts.js';
-import { type DockerConnection, type DockerTlsFiles, parseDockerEndpoint } from './docker-client.js';
+import { type DockerConnection, type DockerTlsFiles, parseDockerEndpoint } from './docker-endpoint.js';
 
 export const DEFAULT_DOCKER_ENDPOINT = 'unix:///var/run/docker.sock';
 

@@ -3,7 +3,7 @@
 import { type ConfigError, parseDuration, type Source } from '@berth/config';
 import { ErrorCodes } from '../../compiler/error-codes.js';
 import type { DockerProviderSettings } from '../docker/container-facts.js';
-import type { DockerConnection } from '../docker/docker-client.js';
+import type { DockerConnection } from '../docker/docker-endpoint.js';
 import { type EngineSection, parseEngineSettings } from '../docker/docker-settings.js';
 
 /** Traefik's default poll interval for Swarm. */
