@@ -681,6 +681,8 @@ if (values.render) {
   const merged = {
     ...runs[0],
     argv: runs.flatMap((r) => r.argv),
+    // Each run's flags, listed one by one in the report.
+    runs: runs.flatMap((r) => r.runs ?? [{ argv: r.argv, date: r.date, machine: r.machine }]),
     results: runs.flatMap((r) => r.results),
     failures: runs.flatMap((r) => r.failures ?? []),
   };

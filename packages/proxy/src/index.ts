@@ -51,7 +51,13 @@ export {
   type ProxyNodeOptions,
   startProxyNode,
 } from './proxy-node.js';
-export { type BuildResult, buildRuntime, SNAPSHOT_INVALID } from './runtime/build-runtime.js';
+export {
+  type BuildResult,
+  buildRuntime,
+  type RebuildResult,
+  rebuildRuntime,
+  SNAPSHOT_INVALID,
+} from './runtime/build-runtime.js';
 export { routeRequest } from './runtime/route-request.js';
 export { RouterTable } from './runtime/router-table.js';
 export { type RuntimeSource, RuntimeSwitch } from './runtime/runtime-switch.js';

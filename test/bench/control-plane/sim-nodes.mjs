@@ -2,9 +2,9 @@
 //
 // Every simulated node runs the real Agent: enrollment with the join token, its own certificate,
 // mTLS WebSocket, hello, snapshot decode, hash and signature checks, snapshot cache, ack. Only the
-// data plane is a stand-in: the applier builds the real runtime (buildRuntime) once per snapshot
-// hash in this process and every agent here awaits that one build, as N machines would build in
-// parallel. Whatever the agent learns later (deltas) is measured with no change here.
+// data plane is a stand-in: the applier builds the real runtime once per snapshot hash in this
+// process (from a delta's ops when it can, as a node does) and every agent here awaits that one
+// build, as N machines would build in parallel.
 //
 // Three hooks, all in this process only:
 // - tls.connect gets the node's own `localAddress` (127.x.y.z) from an AsyncLocalStorage context,
@@ -16,7 +16,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir } from 'node:fs/promises';
 import tls from 'node:tls';
 import { parseToken } from '@berth/protocol';
-import { Agent, buildRuntime } from '@berth/proxy';
+import { Agent, buildRuntime, rebuildRuntime } from '@berth/proxy';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 
@@ -93,19 +93,36 @@ WebSocket.prototype.emit = function timedEmit(event, ...args) {
   return realEmit.call(this, event, ...args);
 };
 
-/** The data-plane stand-in: the real runtime, built once per snapshot hash for all agents here. */
-let built = { hash: null, promise: null };
+/**
+ * The data-plane stand-in: the real runtime, built once per snapshot hash for all agents here, the
+ * way a node builds it: from a delta's ops on the previous build (rebuildRuntime) when the delta's
+ * base is the version built last, in full otherwise (reusing what it can, as buildRuntime does).
+ */
+let built = { hash: null, version: null, memo: undefined, promise: null };
+/** The version each body an agent applied is, to tell which version a delta's base is. */
+const versionOfBody = new WeakMap();
 const buildTimes = [];
 const applier = {
-  apply(body, version) {
+  apply(body, version, change) {
     const hash = version?.hash ?? null;
+    if (version) versionOfBody.set(body, version.version);
     if (hash === null || built.hash !== hash) {
       const started = performance.now();
-      const result = buildRuntime(body);
+      const fromBuilt =
+        change !== undefined && built.memo !== undefined && versionOfBody.get(change.base) === built.version;
+      let result = fromBuilt ? rebuildRuntime(body, change.ops, built.memo) : undefined;
+      let kind = 'delta';
+      if (result?.ok) result.commit();
+      else {
+        result = buildRuntime(body, {}, built.memo);
+        kind = 'full';
+      }
       const ms = performance.now() - started;
-      buildTimes.push({ hash, ms, routers: Object.keys(body.http?.routers ?? {}).length });
+      buildTimes.push({ hash, ms, kind, routers: Object.keys(body.http?.routers ?? {}).length });
       built = {
         hash,
+        version: version?.version ?? null,
+        memo: result.ok ? result.memo : built.memo,
         promise: Promise.resolve(
           result.ok ? { ok: true, listeners: [] } : { ok: false, code: result.code, error: result.error },
         ),
