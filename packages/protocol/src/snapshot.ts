@@ -28,6 +28,20 @@ export interface SnapshotBody {
   accessLog?: AccessLogSettings;
   /** When a route is removed, its open WebSockets and streams close after this. */
   routeRemovalGrace?: Duration;
+  /** ACME challenge answers every node serves while the controller's orders run. */
+  acme?: AcmeChallenges;
+}
+
+/** What the controller's ACME orders need every node to answer, whichever node the CA reaches. */
+export interface AcmeChallenges {
+  /** HTTP-01: `keyAuthorization` as text at `/.well-known/acme-challenge/TOKEN` on `entryPoint`. */
+  http01?: AcmeHttp01Answer[];
+}
+
+export interface AcmeHttp01Answer {
+  entryPoint: string;
+  token: string;
+  keyAuthorization: string;
 }
 
 export interface Snapshot {

@@ -397,6 +397,16 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
     const writeTimeout = ctx.upgrade === undefined ? this.#settings.writeTimeoutMs : 0;
     const timer = writeTimeout > 0 ? setTimeout(cutSlowWriter, writeTimeout, ctx.res) : undefined;
     try {
+      // ACME HTTP-01 answers come before any router or redirect, as the CA asks on plain :80.
+      const acme = runtime?.acmeHttp01?.get(this.name);
+      if (acme !== undefined && ctx.view.path.startsWith(ACME_CHALLENGE_PREFIX)) {
+        const answer = acme.get(ctx.view.path.slice(ACME_CHALLENGE_PREFIX.length));
+        if (answer !== undefined) {
+          ctx.log.router = 'acme-http-01@internal';
+          await ctx.respond(200, ACME_ANSWER_HEADERS, answer);
+          return;
+        }
+      }
       if (ctx.tls && misdirected(ctx.req.socket, ctx.view.host)) {
         ctx.log.error = 'misdirected';
         await ctx.respond(421, TEXT_HEADERS, 'Misdirected Request\n');
@@ -492,6 +502,8 @@ function noop(): void {}
 
 /** ACME HTTP-01 answers must stay reachable on :80 whatever redirects the entry point. */
 const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
+
+const ACME_ANSWER_HEADERS = { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' };
 
 function redirects(
   redirect: EntryPointRedirect,

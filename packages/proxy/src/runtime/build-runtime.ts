@@ -372,6 +372,7 @@ function build(
     services,
     origins: new Set(origins.keys()),
     problems: [...problems.values()].flat(),
+    ...acmeAnswers(body),
   };
   return {
     runtime,
@@ -748,3 +749,25 @@ export function byPriority(a: HostedEntry, b: HostedEntry): number {
 function isRecord(value: unknown): value is Record<string, unknown> & object {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * The body's ACME HTTP-01 answers, by entry point and token. A malformed entry is skipped: it
+ * can only fail its own order, never the snapshot.
+ */
+function acmeAnswers(body: SnapshotBody): Pick<Runtime, 'acmeHttp01'> {
+  const list = isRecord(body.acme) && Array.isArray(body.acme.http01) ? body.acme.http01 : [];
+  const byEntryPoint = new Map<string, Map<string, string>>();
+  for (const a of list as unknown[]) {
+    if (!isRecord(a)) continue;
+    const { entryPoint, token, keyAuthorization } = a;
+    if (typeof entryPoint !== 'string' || typeof keyAuthorization !== 'string') continue;
+    if (typeof token !== 'string' || !ACME_TOKEN.test(token)) continue;
+    const tokens = byEntryPoint.get(entryPoint) ?? new Map<string, string>();
+    tokens.set(token, keyAuthorization);
+    byEntryPoint.set(entryPoint, tokens);
+  }
+  return byEntryPoint.size === 0 ? {} : { acmeHttp01: byEntryPoint };
+}
+
+/** RFC 8555 tokens are base64url; anything else could never be asked for. */
+const ACME_TOKEN = /^[A-Za-z0-9_-]{1,256}$/;

@@ -82,4 +82,9 @@ export interface Runtime {
   origins: ReadonlySet<string>;
   /** Routers disabled by middlewares that failed to build; every other router serves. */
   problems: readonly RuntimeProblem[];
+  /**
+   * ACME HTTP-01 answers by entry point, then token: served before any router or redirect.
+   * Absent when no order runs.
+   */
+  acmeHttp01?: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
