@@ -232,7 +232,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     identities,
     logger: log,
     // After a restart: a node still on a stored earlier version gets a delta from it.
-    loadBase: async (version) => store.get(version),
+    loadBase: (version) => store.get(version),
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.nodeExpiryMs ? { nodeExpiryMs: opts.nodeExpiryMs } : {}),
   });

@@ -1,7 +1,7 @@
 // `berth up`: a controller, N proxy nodes (restarted when they die) and two demo backends on loopback.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { DEFAULT_API, parseApiAddress } from '../api-client.js';
+import { apiGet, DEFAULT_API, parseApiAddress } from '../api-client.js';
 import { CliError } from '../output.js';
 import { type Child, ChildGroup, waitForJsonFile } from '../process/child-group.js';
 import { waitForNodeReady } from '../process/node-readiness.js';
@@ -194,7 +194,7 @@ export const upCommand: Command = {
 
       // What the nodes must serve before the demo is announced: on a second `berth up` their caches
       // hold the last run's snapshot, whose demo backends listened on other ports.
-      const current = await controllerVersion(ready.api);
+      const current = await apiGet<{ epoch: string; version: number }>({ url: ready.api }, '/api/v1/status');
       const nodes = Array.from({ length: count }, (_, k) => {
         const name = `node-${k + 1}`;
         const statusFile = join(dir, name, 'status.json');
@@ -287,12 +287,3 @@ export const upCommand: Command = {
     }
   },
 };
-
-/** The controller's current epoch and version, from its API. */
-async function controllerVersion(api: string): Promise<{ epoch: string; version: number }> {
-  const res = await fetch(new URL('/api/v1/status', api), { signal: AbortSignal.timeout(10_000) });
-  if (!res.ok)
-    throw new CliError('BERTH_CLI_START', `the controller's API answered ${res.status} to /api/v1/status`);
-  const status = (await res.json()) as { epoch: string; version: number };
-  return { epoch: status.epoch, version: status.version };
-}

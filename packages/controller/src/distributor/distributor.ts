@@ -213,10 +213,9 @@ export class Distributor implements NodeRegistry {
    */
   readonly #history = new Map<number, Snapshot>();
   /**
-   * Delta frames to `#latest`, by base version, each encoded once for every node on that base;
-   * null when the delta would not be smaller than the full frame.
+   * Delta frames to `#latest`, by base version, each encoded once for every node on that base
+   * (frame null: the delta would not be smaller than the full frame, or the base is unreadable).
    */
-  /** Delta frames to `#latest` by base version (null: the full frame is smaller), with the base's hash. */
   readonly #deltaFrames = new Map<number, DeltaFrame>();
   /** Base versions being read through `loadBase`. */
   readonly #loadingBases = new Set<number>();
@@ -352,8 +351,9 @@ export class Distributor implements NodeRegistry {
     if (made === undefined) {
       const base = this.#history.get(v.appliedVersion);
       if (base === undefined) {
-        if (this.#opts.loadBase === undefined) return full();
-        this.#fetchBase(v.appliedVersion, latest);
+        const load = this.#opts.loadBase;
+        if (load === undefined) return full();
+        this.#fetchBase(load, v.appliedVersion, latest);
         return 'loading';
       }
       made = this.#deltaFrame(base, latest);
@@ -377,11 +377,14 @@ export class Distributor implements NodeRegistry {
    * to the nodes that waited for it. One read per version at a time; a newer publish meanwhile
    * only means the nodes are looked at again.
    */
-  #fetchBase(version: number, latest: Snapshot): void {
+  #fetchBase(
+    load: (version: number) => Promise<Snapshot | undefined>,
+    version: number,
+    latest: Snapshot,
+  ): void {
     if (this.#loadingBases.has(version)) return;
     this.#loadingBases.add(version);
-    const load = this.#opts.loadBase;
-    void (load ? load(version) : Promise.resolve(undefined))
+    void load(version)
       .catch((err: unknown) => {
         this.#log.warn(
           { version, err: (err as Error).message },
@@ -411,7 +414,6 @@ export class Distributor implements NodeRegistry {
       .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }
 
-  /** Called after any node state change (for tests and for waiting on convergence). */
   /**
    * Resolves once every connected node serves `version` of `epoch` or a later one (an ACME
    * challenge carried by that version is then answered wherever the CA looks); rejects naming the
@@ -421,6 +423,7 @@ export class Distributor implements NodeRegistry {
     return whenApplied(this, epoch, version, signal);
   }
 
+  /** Called after any node state change (for tests and for waiting on convergence). */
   onChange(cb: () => void): () => void {
     this.#listeners.add(cb);
     return () => this.#listeners.delete(cb);

@@ -11,7 +11,7 @@ import type { ConnectionFacts, HttpHandoff } from '../edge/contract.js';
 import { setConnectionFacts } from '../edge/contract.js';
 import { routeRequest } from '../runtime/route-request.js';
 import type { RuntimeSource } from '../runtime/runtime-switch.js';
-import type { RouterEntry, Runtime } from '../runtime/types.js';
+import { ACME_CHALLENGE_PREFIX, type RouterEntry, type Runtime } from '../runtime/types.js';
 import { misdirected } from '../tls/tls-terminator.js';
 import type { RequestRecord } from './context.js';
 import type { EntryPointRedirect, EntryPointSettings } from './entry-point-settings.js';
@@ -499,9 +499,6 @@ export class HttpEntryPoint implements EntryPointScope, HttpHandoff, FastScope {
 }
 
 function noop(): void {}
-
-/** ACME HTTP-01 answers must stay reachable on :80 whatever redirects the entry point. */
-const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
 
 const ACME_ANSWER_HEADERS = { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' };
 

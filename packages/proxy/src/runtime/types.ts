@@ -4,6 +4,9 @@ import type { Balancer } from '../balancer/balancer.js';
 import type { Handler } from '../http/context.js';
 import type { RouterTable } from './router-table.js';
 
+/** Where ACME HTTP-01 answers live; entry points keep it reachable on :80 whatever they redirect. */
+export const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
+
 /** One upstream server of a service. */
 export interface ServerTarget {
   url: URL;
@@ -83,8 +86,8 @@ export interface Runtime {
   /** Routers disabled by middlewares that failed to build; every other router serves. */
   problems: readonly RuntimeProblem[];
   /**
-   * ACME HTTP-01 answers by entry point, then token: served before any router or redirect.
-   * Absent when no order runs.
+   * ACME HTTP-01 answers by entry point, then token (at ACME_CHALLENGE_PREFIX + token): served
+   * before any router or redirect. Absent when no order runs.
    */
   acmeHttp01?: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }

@@ -5,7 +5,12 @@ import type { RequestView } from '@berth/config';
 import type { Logger } from 'pino';
 import { routeRequest } from '../../runtime/route-request.js';
 
-import type { DirectService, Runtime, ServerTarget } from '../../runtime/types.js';
+import {
+  ACME_CHALLENGE_PREFIX,
+  type DirectService,
+  type Runtime,
+  type ServerTarget,
+} from '../../runtime/types.js';
 import type { RequestLog, RequestRecord } from '../context.js';
 import { endSoon, type Finishable } from '../end-batch.js';
 import type { EntryPointSettings } from '../entry-point-settings.js';
@@ -25,9 +30,6 @@ import type { TransportSettings } from '../servers-transport.js';
 import { llhttp, type NativeParser, releaseParser, requestParser } from './llhttp.js';
 import type { UpstreamConnection, UpstreamExchange, UpstreamPools } from './upstream.js';
 import { NO_BODY, PARSER_FRAMED } from './upstream.js';
-
-/** Where ACME HTTP-01 answers live (see HttpEntryPoint). */
-const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
 
 /** `BERTH_FAST_PATH=0` serves every request through node:http and undici. */
 export const FAST_PATH_AVAILABLE = llhttp !== undefined && process.env['BERTH_FAST_PATH'] !== '0';
@@ -221,7 +223,7 @@ export class FastConnection implements Finishable {
     const runtime = scope.runtime;
     if (runtime === undefined) return undefined;
     // An ACME HTTP-01 answer is the entry point's to give (node:http's path), before any route.
-    if (runtime.acmeHttp01 !== undefined && url.includes(ACME_CHALLENGE_PATH)) return undefined;
+    if (runtime.acmeHttp01 !== undefined && url.includes(ACME_CHALLENGE_PREFIX)) return undefined;
     const peer = peerOf(this.socket);
     const trust = settings.forwarded;
     const trusted = (trust.insecure || trust.trustedIPs !== null) && isTrusted(peer, trust);
