@@ -12,6 +12,7 @@ import { parseRetryAfter, problemOf } from '../src/acme/acme-http.js';
 import { AcmeResolver, type ChallengeBoard } from '../src/acme/acme-resolver.js';
 import { AcmeStorage } from '../src/acme/acme-storage.js';
 import type { AcmeResolverSettings } from '../src/acme/resolver-settings.js';
+import { resolverSettings } from './support/acme-settings.js';
 import { makeHttpsCertificate } from './support/pebble.js';
 
 const board: ChallengeBoard = {
@@ -20,20 +21,7 @@ const board: ChallengeBoard = {
 };
 
 function settings(caServer: string, caFile: string, name = 'le'): AcmeResolverSettings {
-  return {
-    name,
-    email: null,
-    caServer,
-    storage: 'acme.json',
-    eab: null,
-    keyType: 'EC256',
-    challenge: { type: 'http-01', entryPoint: 'web' },
-    renewBefore: { fraction: 1 / 3 },
-    certificatesDurationHours: null,
-    preferredChain: null,
-    caCertificates: [caFile],
-    caSystemCertPool: false,
-  };
+  return resolverSettings(caServer, caFile, { name });
 }
 
 describe('CA problems from a scripted ACME server', () => {

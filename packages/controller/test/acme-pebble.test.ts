@@ -11,6 +11,7 @@ import { connect, createServer as createTlsServer } from 'node:tls';
 import { AcmeError, AcmeErrorCodes } from '../src/acme/acme-errors.js';
 import { AcmeResolver, type ChallengeBoard, type ChallengeMaterial } from '../src/acme/acme-resolver.js';
 import type { AcmeResolverSettings } from '../src/acme/resolver-settings.js';
+import { resolverSettings } from './support/acme-settings.js';
 import { freePort, type Pebble, pebbleSkip, startPebble } from './support/pebble.js';
 
 const skip = await pebbleSkip();
@@ -60,21 +61,7 @@ function settingsFor(
   caFile: string,
   extra: Partial<AcmeResolverSettings> = {},
 ): AcmeResolverSettings {
-  return {
-    name: 'le',
-    email: 'ops@example.test',
-    caServer: pebble.directoryUrl,
-    storage: 'acme.json',
-    eab: null,
-    keyType: 'EC256',
-    challenge: { type: 'http-01', entryPoint: 'web' },
-    renewBefore: { fraction: 1 / 3 },
-    certificatesDurationHours: null,
-    preferredChain: null,
-    caCertificates: [caFile],
-    caSystemCertPool: false,
-    ...extra,
-  };
+  return resolverSettings(pebble.directoryUrl, caFile, { email: 'ops@example.test', ...extra });
 }
 
 const FAST_POLLING = { attempts: 20, minMs: 100, maxMs: 500 };
