@@ -43,12 +43,12 @@ class TestBoard implements ChallengeBoard {
   async present(challenge: ChallengeMaterial): Promise<void> {
     if (this.fail !== null) throw new Error(this.fail);
     this.presented.push(challenge);
-    this.answers.set(challenge.token, challenge.keyAuthorization);
+    if (challenge.type === 'http-01') this.answers.set(challenge.token, challenge.keyAuthorization);
   }
 
   async cleanup(challenge: ChallengeMaterial): Promise<void> {
     this.cleaned.push(challenge);
-    this.answers.delete(challenge.token);
+    if (challenge.type === 'http-01') this.answers.delete(challenge.token);
   }
 
   close(): Promise<void> {

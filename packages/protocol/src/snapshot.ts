@@ -36,6 +36,19 @@ export interface SnapshotBody {
 export interface AcmeChallenges {
   /** HTTP-01: `keyAuthorization` as text at `/.well-known/acme-challenge/TOKEN` on `entryPoint`. */
   http01?: AcmeHttp01Answer[];
+  /**
+   * TLS-ALPN-01 (RFC 8737): every TLS entry point (terminating or passthrough) answers a
+   * ClientHello for `domain` that offers `acme-tls/1` with this self-signed certificate carrying
+   * the acmeIdentifier extension, negotiates `acme-tls/1` and closes; no router sees it.
+   */
+  tlsAlpn01?: AcmeTlsAlpn01Answer[];
+}
+
+export interface AcmeTlsAlpn01Answer {
+  /** Lower-case DNS name (the SNI the CA sends). */
+  domain: string;
+  certPem: string;
+  keyPem: string;
 }
 
 export interface AcmeHttp01Answer {

@@ -31,8 +31,18 @@ export interface Http01Challenge {
   keyAuthorization: string;
 }
 
-/** What travels to the nodes for one challenge (TLS-ALPN-01 will add its certificate here). */
-export type ChallengeMaterial = Http01Challenge;
+/** TLS-ALPN-01: answer `acme-tls/1` ClientHellos for DOMAIN with this certificate (RFC 8737). */
+export interface TlsAlpn01Challenge {
+  type: 'tls-alpn-01';
+  resolver: string;
+  domain: string;
+  /** Self-signed, with the critical acmeIdentifier extension holding sha256(keyAuthorization). */
+  certPem: string;
+  keyPem: string;
+}
+
+/** What travels to the nodes for one challenge (DNS-01 goes to a DNS provider instead). */
+export type ChallengeMaterial = Http01Challenge | TlsAlpn01Challenge;
 
 /**
  * Where challenge answers are published. In the controller: a snapshot carrying the material,
