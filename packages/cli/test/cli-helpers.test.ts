@@ -137,9 +137,9 @@ describe('berth routes', () => {
 
   it('marks a warning below the table as one (the router it names still serves)', () => {
     const warning = {
-      code: 'BERTH_CONFIG_CERT_RESOLVER_UNSUPPORTED',
+      code: 'BERTH_ACME_RESOLVER_UNKNOWN',
       path: 'http.routers.blog@docker.tls.certResolver',
-      message: 'router "blog@docker": tls.certResolver "le" is not supported yet (no ACME)',
+      message: 'router "blog@docker": certResolver "le" is not a configured certificate resolver',
       source: { provider: 'docker', origin: 'blog', label: 'traefik.http.routers.blog.rule' },
       severity: 'warning' as const,
     };
@@ -155,7 +155,7 @@ describe('berth routes', () => {
       errors: [warning],
     };
     assert.deepEqual(errorLines([router]), [
-      '  blog@docker: warning: BERTH_CONFIG_CERT_RESOLVER_UNSUPPORTED: router "blog@docker": tls.certResolver "le" is not supported yet (no ACME) (blog, label traefik.http.routers.blog.rule)',
+      '  blog@docker: warning: BERTH_ACME_RESOLVER_UNKNOWN: router "blog@docker": certResolver "le" is not a configured certificate resolver (blog, label traefik.http.routers.blog.rule)',
     ]);
   });
 });

@@ -13,6 +13,8 @@ import {
 } from '@berth/config';
 import { canonicalJson, formatToken, writeFileAtomic } from '@berth/protocol';
 import type { Logger } from 'pino';
+import type { AcmeManager, AcmeManagerTiming } from './acme/acme-manager.js';
+import type { AcmeResolverSettings } from './acme/resolver-settings.js';
 import { buildApi } from './api/api-server.js';
 import { compile } from './compiler/compile.js';
 import type { CompileResult } from './compiler/compile-result.js';
@@ -108,6 +110,11 @@ export interface ControllerOptions {
    * `providers.debounce` (default: 20 ms after the last change, at most 250 ms after the first).
    */
   debounce?: Partial<DebounceSettings>;
+  /**
+   * ACME scheduling knobs (renewal gap, jitter, retry start, challenge wait, CA polling); tests
+   * shorten them. The resolvers themselves come from `certificatesResolvers` in the config file.
+   */
+  acmeTiming?: AcmeManagerTiming;
 }
 
 export interface ControllerHandle {
@@ -161,6 +168,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   let dockerConfig: DockerProviderConfig | null | undefined = opts.docker;
   let swarmConfig: SwarmProviderConfig | null | undefined = opts.swarm;
   let debounce: DebounceSettings = { quietMs: DEFAULT_DEBOUNCE_QUIET_MS, maxWaitMs: DEFAULT_DEBOUNCE_MAX_MS };
+  // Read once at start, like the providers: a changed resolver needs a restart.
+  let certificatesResolvers: ReadonlyMap<string, AcmeResolverSettings> = new Map();
   const readStatics = async (): Promise<StaticConfig | null> => {
     let fromFile: StaticConfig = { entryPoints: {} };
     if (opts.configFile) {
@@ -174,6 +183,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       if (dockerConfig === undefined) dockerConfig = loaded.docker;
       if (swarmConfig === undefined) swarmConfig = loaded.swarm;
       debounce = loaded.debounce;
+      certificatesResolvers = loaded.certificatesResolvers;
     }
     const entryPoints = { ...fromFile.entryPoints, ...(opts.entryPoints ?? {}) };
     // Every section of the file goes on (accessLog, routeRemovalGrace, tls...): only entry points take flags.
@@ -337,18 +347,38 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       }
       ocsp.track(certificates);
     };
+    // The only ACME client: orders for the routers' certResolvers, answers published to every node.
+    let acme: AcmeManager | null = null;
+    let acmeSnapshot: typeof import('./acme/acme-snapshot.js') | null = null;
     const recompile = (reason: string) => {
       pipeline = pipeline.then(async () => {
         if (!statics) return;
         const raw = [...(provider?.current() ?? []), ...extraProviders.flatMap((p) => p.current())];
         const parts: ProviderPart[] = await resolveFileReferences(raw);
-        const result = compile(parts, statics, {
+        const compiled = compile(parts, statics, {
           tls: {
             generatedDefault: { certPem: defaultCert.certPem, keyPem: defaultCert.keyPem },
             sessionTicketKeys: ticketKeys.keys(),
             ocsp: (fingerprint) => ocsp?.get(fingerprint),
           },
         });
+        let result = compiled;
+        const asksForCertificates =
+          Object.values(compiled.body.http.routers).some((r) => r.tls?.certResolver !== undefined) ||
+          Object.values(compiled.body.tcp?.routers ?? {}).some((r) => r.tls?.certResolver !== undefined);
+        if (acme !== null || asksForCertificates) {
+          acmeSnapshot ??= await import('./acme/acme-snapshot.js');
+          const sources = acmeSnapshot.routerSources(compiled);
+          const requests = acmeSnapshot.acmeRequests(compiled, certificatesResolvers, sources);
+          await acme?.sync(requests.requests);
+          result = acmeSnapshot.withAcme(compiled, {
+            certificates: acme?.certificates() ?? [],
+            challenges: acme?.challenges(),
+            errors: [...requests.errors, ...(acme?.errors(sources) ?? [])],
+            now: new Date(),
+            ocsp: (fingerprint) => ocsp?.get(fingerprint),
+          });
+        }
         const tls = result.body.tls;
         await trackOcsp(tls === undefined ? [] : [...tls.certificates, tls.defaultCertificate]);
         lastCompile = { ...result, errors: [...staticErrors, ...providerErrors, ...result.errors] };
@@ -421,6 +451,27 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     if (!providerFile && extraProviders.length === 0) {
       log.warn('no dynamic configuration: give --file, or providers.file in --config');
     }
+    if (certificatesResolvers.size > 0) {
+      const { AcmeManager } = await import('./acme/acme-manager.js');
+      acme = new AcmeManager({
+        resolvers: certificatesResolvers,
+        dataDir,
+        logger: log,
+        publish: async (why) => {
+          await recompile(why);
+          const current = store.current;
+          return current === null
+            ? null
+            : { epoch: store.epoch, version: current.version, acme: current.body.acme };
+        },
+        whenApplied: (epoch, version, signal) => distributor.whenApplied(epoch, version, signal),
+        connectedNodes: () => distributor.list().filter((n) => n.connected).length,
+        onNodesChange: (cb) => distributor.onChange(cb),
+        ...(opts.acmeTiming ? { timing: opts.acmeTiming } : {}),
+      });
+      const started = acme;
+      opened.push(() => started.close());
+    }
     await recompile('start');
 
     // Entry points live in the static file; a change reaches nodes in the next snapshot.
@@ -471,6 +522,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         epoch: store.epoch,
         ...(docker === null ? {} : { docker: docker.status() }),
         ...(swarm === null ? {} : { swarm: swarm.status() }),
+        ...(acme === null ? {} : { acme: acme.status() }),
       }),
       ...(apiToken ? { authToken: apiToken } : {}),
       admin: {
@@ -515,6 +567,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         ticketKeys.close();
         clearInterval(renewal);
         ocsp?.close();
+        acme?.close();
         await pipeline;
         await api.close();
         await distributor.close();

@@ -301,8 +301,8 @@ describe('compile: provider namespaces', () => {
   });
 });
 
-describe('compile: warnings', () => {
-  it('reports tls.certResolver as a warning naming router, setting and source; the router keeps serving', () => {
+describe('compile: tls.certResolver', () => {
+  it('keeps the router and its certResolver in the body for the ACME side (acme-snapshot.test.ts) to resolve', () => {
     const source: Source = {
       provider: 'docker',
       origin: 'blog',
@@ -314,21 +314,9 @@ describe('compile: warnings', () => {
     });
     part.sources = { routers: { blog: source }, services: {} };
     const result = compile([part], statics);
-    assert.deepEqual(result.errors, [
-      {
-        code: ErrorCodes.CONFIG_CERT_RESOLVER_UNSUPPORTED,
-        path: 'http.routers.blog@docker.tls.certResolver',
-        message:
-          'router "blog@docker": tls.certResolver "letsencrypt" is not supported yet (no ACME); the router serves the default or a matching configured certificate',
-        source,
-        severity: 'warning',
-      },
-    ]);
-    assert.ok(result.body.http.routers['blog@docker']?.tls);
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.body.http.routers['blog@docker']?.tls?.certResolver, 'letsencrypt');
     assert.equal(result.routers[0]?.status, 'enabled');
-    assert.deepEqual(
-      result.routers[0]?.errors.map((e) => e.severity),
-      ['warning'],
-    );
+    assert.deepEqual(result.routers[0]?.source, source);
   });
 });

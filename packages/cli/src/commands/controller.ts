@@ -170,6 +170,7 @@ export const controllerCommand: Command = {
     const apiHosts = strs(v, 'api-host');
     const docker = await parseDockerFlag(str(v, 'docker'));
     const swarm = await parseSwarmFlag(str(v, 'swarm'));
+    const acmeTiming = parseAcmeTiming(process.env['BERTH_ACME_TIMING']);
     // What the user can fix (a file it cannot write, ...) is one line with its code, no stack trace.
     const controller = await startController({
       dataDir: str(v, 'data-dir') ?? '.berth/controller',
@@ -188,6 +189,7 @@ export const controllerCommand: Command = {
       ...(apiHosts.length > 0 ? { apiHosts } : {}),
       ...(docker ? { docker } : {}),
       ...(swarm ? { swarm } : {}),
+      ...(acmeTiming ? { acmeTiming } : {}),
     }).catch(rethrowAsCliError);
     const readyFile = str(v, 'ready-file');
     if (readyFile) {
@@ -208,3 +210,36 @@ export const controllerCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * `BERTH_ACME_TIMING`: JSON of the ACME scheduler's knobs in milliseconds (`minRenewalGapMs`,
+ * `maxJitterMs`, `minRetryMs`, `presentTimeoutMs`), for tests and for watching a renewal happen;
+ * production needs none of it.
+ */
+export function parseAcmeTiming(text: string | undefined): Record<string, number> | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const keys = ['minRenewalGapMs', 'maxJitterMs', 'minRetryMs', 'presentTimeoutMs'];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new CliError('BERTH_CLI_BAD_FLAG', `BERTH_ACME_TIMING is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new CliError('BERTH_CLI_BAD_FLAG', 'BERTH_ACME_TIMING must be a JSON object');
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!keys.includes(key))
+      throw new CliError(
+        'BERTH_CLI_BAD_FLAG',
+        `BERTH_ACME_TIMING: unknown key "${key}" (known: ${keys.join(', ')})`,
+      );
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      throw new CliError(
+        'BERTH_CLI_BAD_FLAG',
+        `BERTH_ACME_TIMING.${key} must be a number of milliseconds ≥ 0`,
+      );
+    out[key] = value;
+  }
+  return out;
+}

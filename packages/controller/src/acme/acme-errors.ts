@@ -20,6 +20,8 @@ export const AcmeErrorCodes = {
   NO_DOMAIN: 'BERTH_ACME_NO_DOMAIN',
   /** A name a CA cannot issue for, or a wildcard with a resolver that is not DNS-01. */
   DOMAIN_INVALID: 'BERTH_ACME_DOMAIN_INVALID',
+  /** Warning: a certificate within 7 days of expiry that has not been renewed yet. */
+  CERTIFICATE_EXPIRING: 'BERTH_ACME_CERTIFICATE_EXPIRING',
   /** The CA's directory cannot be reached (connection refused, DNS, TLS, timeout). */
   CA_UNREACHABLE: 'BERTH_ACME_CA_UNREACHABLE',
   /** The CA answered 429 / rateLimited; `retryAfterMs` says when it will talk again, when it said. */

@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyServerOptions,
 } from 'fastify';
+import type { AcmeCertificateStatus } from '../acme/acme-manager.js';
 import type { CompileResult } from '../compiler/compile-result.js';
 import { ErrorCodes } from '../compiler/error-codes.js';
 import type { NodeRegistry } from '../distributor/node-view.js';
@@ -13,6 +14,7 @@ import type { DockerProviderStatus } from '../provider/docker/docker-provider.js
 import type { SwarmProviderStatus } from '../provider/swarm/swarm-provider.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import { bearerChecker } from './bearer-auth.js';
+import { acmeMetrics, certificatesView } from './certs-view.js';
 import { hostChecker } from './host-check.js';
 import { healthByService, listItem, statsReply } from './node-stats.js';
 import { converged, nodeInSync } from './node-sync.js';
@@ -46,6 +48,8 @@ export interface ApiState {
   docker?: DockerProviderStatus;
   /** The Swarm provider's connection, when it runs. */
   swarm?: SwarmProviderStatus;
+  /** Every ACME certificate the routers ask for, with its schedule, when resolvers are configured. */
+  acme?: AcmeCertificateStatus[];
 }
 
 export interface ApiDeps {
@@ -348,10 +352,14 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     async () => deps.state().compile?.tcpServices ?? [],
   );
 
-  app.get(
-    '/api/v1/certs',
-    { schema: { response: { 200: certsSchema, ...errorReplies } } },
-    async () => deps.state().compile?.certificates ?? [],
+  app.get('/api/v1/certs', { schema: { response: { 200: certsSchema, ...errorReplies } } }, async () => {
+    const state = deps.state();
+    return certificatesView(state.compile?.certificates ?? [], state.acme);
+  });
+
+  // Prometheus text: the ACME schedule (expiry, next attempt, failures, orders).
+  app.get('/metrics', async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(acmeMetrics(deps.state().acme ?? [])),
   );
 
   app.get(

@@ -391,6 +391,34 @@ export const tcpServicesSchema = {
 } as const;
 
 /** Names, dates and where a certificate came from; the schema has no place for a key, so none can leak. */
+/** An ACME certificate's schedule (AcmeCertificateStatus). */
+export const acmeCertificateSchema = {
+  type: 'object',
+  required: ['resolver', 'domains', 'routers', 'challenge', 'state', 'failures', 'orders', 'expiringSoon'],
+  properties: {
+    resolver: str,
+    domains: strList,
+    routers: strList,
+    challenge: str,
+    state: { type: 'string', enum: ['loading', 'valid', 'ordering', 'waiting-for-node', 'failed'] },
+    notBefore: nullableStr,
+    notAfter: nullableStr,
+    issuedAt: nullableStr,
+    expiringSoon: bool,
+    lastAttemptAt: nullableStr,
+    lastSuccessAt: nullableStr,
+    nextAttemptAt: nullableStr,
+    nextReason: nullableStr,
+    failures: int,
+    orders: int,
+    lastError: {
+      type: ['object', 'null'],
+      required: ['code', 'message', 'at'],
+      properties: { code: str, message: str, at: str },
+    },
+  },
+} as const;
+
 export const certsSchema = {
   type: 'array',
   items: {
@@ -404,9 +432,10 @@ export const certsSchema = {
       stores: strList,
       isDefault: bool,
       ocspUrl: str,
-      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      status: { type: 'string', enum: ['enabled', 'disabled', 'pending'] },
       errors: errorList,
       source: sourceSchema,
+      acme: acmeCertificateSchema,
       ocsp: {
         type: 'object',
         required: ['status'],

@@ -126,10 +126,6 @@ export function compile(
     }
     routerErrors.push(...errors);
     routerStatuses.push(routerStatus(name, def, eps, statics, errors));
-    const warnings = routerWarnings(name, def);
-    routerErrors.push(...warnings);
-    // Warnings are told, never acted on: the router serves as it would without them.
-    routerStatuses[routerStatuses.length - 1]?.errors.push(...warnings);
     if (errors.length === 0) routers[name] = normaliseRouter(def.value, eps, merged);
   }
 
@@ -374,26 +370,6 @@ function normaliseRouter(router: HttpRouter, entryPoints: string[], merged: Merg
   if (router.tls !== undefined && tlsOptions !== undefined) out.tls = { ...router.tls, options: tlsOptions };
   normalisedRouters.set(router, { entryPoints, tlsOptions, value: out });
   return out;
-}
-
-/**
- * What a router asks for that Berth does not do yet, as warning-level errors: reported, and the
- * router serves without it (`tls.certResolver`: the default or a matching file certificate).
- */
-function routerWarnings(name: string, def: Definition<HttpRouter>): ConfigError[] {
-  const resolver = def.value.tls?.certResolver;
-  if (resolver === undefined) return [];
-  return [
-    {
-      ...errorAt(
-        def.source,
-        `http.routers.${name}.tls.certResolver`,
-        ErrorCodes.CONFIG_CERT_RESOLVER_UNSUPPORTED,
-        `router "${name}": tls.certResolver "${resolver}" is not supported yet (no ACME); the router serves the default or a matching configured certificate`,
-      ),
-      severity: 'warning',
-    },
-  ];
 }
 
 /**

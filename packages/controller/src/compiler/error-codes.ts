@@ -11,8 +11,6 @@ export const ErrorCodes = {
   CONFIG_CONFLICT: 'BERTH_CONFIG_CONFLICT',
   /** An element's name contains `@`, which only qualifies references by provider; it is dropped. */
   CONFIG_NAME_INVALID: 'BERTH_CONFIG_NAME_INVALID',
-  /** A router asks for an ACME certificate resolver, which Berth does not have yet (warning; the router still serves). */
-  CONFIG_CERT_RESOLVER_UNSUPPORTED: 'BERTH_CONFIG_CERT_RESOLVER_UNSUPPORTED',
   /** A router names a service that is not defined (or was dropped). */
   CONFIG_SERVICE_MISSING: 'BERTH_CONFIG_SERVICE_MISSING',
   /** A router, chain or entry point names a middleware that is not defined (or was dropped). */

@@ -97,7 +97,7 @@ export function resolveTls(
       statuses.push(disabledStatus(error, stores, false, source));
       continue;
     }
-    const usable = fromFile(checked, stores, false, source, withOcsp(checked.fingerprint));
+    const usable = usableCertificate(checked, stores, false, source, withOcsp(checked.fingerprint));
     certificates.push(usable.certificate);
     statuses.push(usable.status);
   }
@@ -111,7 +111,7 @@ export function resolveTls(
     const source = store.source ?? { provider: 'file', origin: store.sourceKey };
     const checked = checkCertificate(configured.certFile, configured.keyFile, now);
     if (checked.ok) {
-      const usable = fromFile(checked, ['default'], true, source, withOcsp(checked.fingerprint));
+      const usable = usableCertificate(checked, ['default'], true, source, withOcsp(checked.fingerprint));
       defaultCertificate = usable.certificate;
       statuses.push(usable.status);
     } else {
@@ -193,13 +193,17 @@ function cloneOptions(options: Readonly<TlsOptions>): TlsOptions {
     : { ...options, cipherSuites: [...options.cipherSuites] };
 }
 
-/** A checked certificate from a file, as the snapshot carries it and as the report shows it. */
-function fromFile(
+/**
+ * A checked certificate (from a file, or ordered by ACME with `origin` `acme`), as the snapshot
+ * carries it and as the report shows it.
+ */
+export function usableCertificate(
   checked: CheckedCertificate,
   stores: string[],
   isDefault: boolean,
-  source: Source,
+  source: Source | undefined,
   ocsp: { response?: string; state: OcspState } | undefined,
+  origin = 'file',
 ): { certificate: ResolvedCertificate; status: CertificateStatus } {
   const { certPem, keyPem, names, notAfter, fingerprint, ocspUrl } = checked;
   return {
@@ -209,20 +213,20 @@ function fromFile(
       names,
       notAfter,
       stores,
-      origin: 'file',
-      source,
+      origin,
+      ...(source === undefined ? {} : { source }),
       ...(ocsp?.response === undefined ? {} : { ocspResponse: ocsp.response }),
     },
     status: {
       names,
       notAfter,
       fingerprint,
-      origin: 'file',
+      origin,
       stores,
       isDefault,
       status: 'enabled',
       errors: [],
-      source,
+      ...(source === undefined ? {} : { source }),
       ...(ocspUrl === undefined ? {} : { ocspUrl }),
       ...(ocsp === undefined ? {} : { ocsp: ocsp.state }),
     },
