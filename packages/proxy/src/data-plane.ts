@@ -24,6 +24,7 @@ import { NodeMetrics, recordRequest } from './observability/node-metrics.js';
 import type { BuildMemo } from './runtime/build-runtime.js';
 import { buildRuntime, rebuildRuntime } from './runtime/build-runtime.js';
 import { RuntimeSwitch, StagedRuntime } from './runtime/runtime-switch.js';
+import type { Runtime } from './runtime/types.js';
 import { TcpDataPlane } from './tcp/tcp-data-plane.js';
 import { TlsTermination } from './tls/tls-termination.js';
 
@@ -351,7 +352,7 @@ export class DataPlane {
       const next = settings.get(listener.entryPoint);
       if (next) listener.http.configure(next);
       listener.http.routesChanged(removalGrace);
-      listener.door = this.#frontDoor(listener, body);
+      listener.door = this.#frontDoor(listener, body, runtime);
       for (const socket of listener.early.splice(0)) dispatch(listener, socket);
     }
     for (const listener of opened) {
@@ -369,13 +370,15 @@ export class DataPlane {
   }
 
   /** The front door `listener` needs for `body`, reusing the one it has; null for plain HTTP only. */
-  #frontDoor(listener: Listener, body: SnapshotBody): FrontDoor | null {
+  #frontDoor(listener: Listener, body: SnapshotBody, runtime: Runtime): FrontDoor | null {
     const name = listener.entryPoint;
     const entryPoint = body.entryPoints[name];
     const table = this.tcp.table(name);
     if (entryPoint === undefined || !entryPointNeedsFrontDoor(name, entryPoint, body, table, this.#presence))
       return null;
     const settings = frontDoorSettings(name, entryPoint, body, table, this.#presence);
+    // The challenges every TLS entry point answers (a delta touching `acme` builds in full).
+    if (runtime.acmeTlsAlpn01 !== undefined) settings.acmeTlsAlpn01 = runtime.acmeTlsAlpn01;
     if (listener.door instanceof FrontDoor) {
       listener.door.update(settings);
       return listener.door;

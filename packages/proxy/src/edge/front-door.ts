@@ -11,6 +11,7 @@ import {
   type TcpRoute,
   type TcpRouterTable,
 } from '../tcp/tcp-router-table.js';
+import { ACME_TLS_ALPN, type AcmeTlsAlpnAnswer, answerTlsAlpn01 } from '../tls/acme-tls-alpn.js';
 import {
   type ConnectionFacts,
   type HttpHandoff,
@@ -26,7 +27,6 @@ export const DEFAULT_CLIENT_HELLO_TIMEOUT_MS = 10_000;
  * (SSH, SMTP, MySQL), on an entry point that otherwise needs the client's first bytes.
  */
 export const DEFAULT_SERVER_FIRST_WAIT_MS = 1_000;
-const ACME_TLS_ALPN = 'acme-tls/1';
 
 /** What an entry point's front door needs from the live snapshot; replaced whole by `update`. */
 export interface FrontDoorSettings {
@@ -37,6 +37,8 @@ export interface FrontDoorSettings {
   tcp: TcpRouterTable | undefined;
   clientHelloTimeoutMs?: number;
   serverFirstWaitMs?: number;
+  /** The live runtime's ACME TLS-ALPN-01 answers by domain (Runtime.acmeTlsAlpn01). */
+  acmeTlsAlpn01?: ReadonlyMap<string, AcmeTlsAlpnAnswer> | undefined;
 }
 
 export interface FrontDoorDeps {
@@ -120,7 +122,9 @@ class Peek {
  *    up to `serverFirstWaitMs` first.)
  * 3. Otherwise the first bytes are read, within `clientHelloTimeoutMs`; if a plain router would
  *    take a client that says nothing, it gets it after `serverFirstWaitMs` of silence.
- *    A ClientHello offering `acme-tls/1` is terminated for HTTP whatever the routers (TLS-ALPN-01).
+ *    A ClientHello offering `acme-tls/1` is Berth's whatever the routers (TLS-ALPN-01): for a
+ *    domain with an answer in the snapshot, the challenge certificate, `acme-tls/1`, close;
+ *    for any other name, terminated for HTTP as usual (which never negotiates `acme-tls/1`).
  *    Any other ClientHello goes to the TLS routers by priority (passthrough: raw bytes; else terminated
  *    here), then to HTTPS, then to a plain catch-all (raw); else the connection closes.
  *    Not TLS: a plain router (or HTTP when the bytes start with an HTTP method and the entry
@@ -355,8 +359,14 @@ export class FrontDoor {
     const table = c.s.tcp;
     setConnectionFacts(socket, facts);
     if (hello.alpn.includes(ACME_TLS_ALPN)) {
-      // TLS-ALPN-01 validation is Berth's own business (as in Traefik): no TCP router sees it,
-      // the terminator answers with the challenge certificate.
+      // TLS-ALPN-01 validation is Berth's own business (Traefik checks it before TCP routers too):
+      // no TCP router sees it. Only clients offering `acme-tls/1` pay for the lookup.
+      const answer = c.s.acmeTlsAlpn01?.get(hello.serverName);
+      if (answer !== undefined) {
+        answerTlsAlpn01(socket, answer, this.#deps.logger, { entryPoint: ep, client: facts.clientIp });
+        return;
+      }
+      // No order runs for this name: the usual certificate, and h2 or http/1.1 at most.
       const secure = await this.#deps.tls.terminate(socket, facts, 'http');
       if (secure === null) return;
       setConnectionFacts(secure, facts);

@@ -13,6 +13,7 @@ import type { Forward } from '../http/forward-types.js';
 import { respondText } from '../http/respond-text.js';
 import type { ServiceMemo } from '../service/build-services.js';
 import { buildServices, resolveName } from '../service/build-services.js';
+import { acmeTlsAlpnAnswers } from '../tls/acme-tls-alpn.js';
 import type { MiddlewareFactories, MiddlewareMemo } from './middleware-registry.js';
 import { MiddlewareProblem, MiddlewareRegistry } from './middleware-registry.js';
 import type { HostedEntry } from './router-table.js';
@@ -372,7 +373,7 @@ function build(
     services,
     origins: new Set(origins.keys()),
     problems: [...problems.values()].flat(),
-    ...acmeAnswers(body),
+    ...acmeAnswers(body, previous?.runtime, deps.logger),
   };
   return {
     runtime,
@@ -751,11 +752,26 @@ function isRecord(value: unknown): value is Record<string, unknown> & object {
 }
 
 /**
- * The body's ACME HTTP-01 answers, by entry point and token. A malformed entry is skipped: it
- * can only fail its own order, never the snapshot.
+ * The body's ACME answers: HTTP-01 by entry point and token, TLS-ALPN-01 by domain (contexts
+ * taken over from `previous` when unchanged). A malformed entry is skipped: it can only fail its
+ * own order, never the snapshot. A delta touching `acme` is never rebuilt partially (deltaScope),
+ * so every change to the answers comes through here.
  */
-function acmeAnswers(body: SnapshotBody): Pick<Runtime, 'acmeHttp01'> {
-  const list = isRecord(body.acme) && Array.isArray(body.acme.http01) ? body.acme.http01 : [];
+function acmeAnswers(
+  body: SnapshotBody,
+  previous: Runtime | undefined,
+  logger: Logger,
+): Pick<Runtime, 'acmeHttp01' | 'acmeTlsAlpn01'> {
+  const acme = isRecord(body.acme) ? body.acme : undefined;
+  const tlsAlpn01 = acmeTlsAlpnAnswers(acme?.tlsAlpn01, previous?.acmeTlsAlpn01, logger);
+  return {
+    ...acmeHttp01Answers(acme),
+    ...(tlsAlpn01.size === 0 ? {} : { acmeTlsAlpn01: tlsAlpn01 }),
+  };
+}
+
+function acmeHttp01Answers(acme: SnapshotBody['acme']): Pick<Runtime, 'acmeHttp01'> {
+  const list = Array.isArray(acme?.http01) ? acme.http01 : [];
   const byEntryPoint = new Map<string, Map<string, string>>();
   for (const a of list as unknown[]) {
     if (!isRecord(a)) continue;

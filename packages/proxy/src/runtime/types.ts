@@ -2,6 +2,7 @@
 import type { RuleMatcher } from '@berth/config';
 import type { Balancer } from '../balancer/balancer.js';
 import type { Handler } from '../http/context.js';
+import type { AcmeTlsAlpnAnswer } from '../tls/acme-tls-alpn.js';
 import type { RouterTable } from './router-table.js';
 
 /** Where ACME HTTP-01 answers live; entry points keep it reachable on :80 whatever they redirect. */
@@ -90,4 +91,10 @@ export interface Runtime {
    * before any router or redirect. Absent when no order runs.
    */
   acmeHttp01?: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /**
+   * ACME TLS-ALPN-01 answers by lower-case domain (the SNI the CA sends), their secure contexts
+   * built with the runtime: every TLS entry point's front door answers a ClientHello offering
+   * `acme-tls/1` for one of them before any TCP router or TLS termination. Absent when none.
+   */
+  acmeTlsAlpn01?: ReadonlyMap<string, AcmeTlsAlpnAnswer>;
 }

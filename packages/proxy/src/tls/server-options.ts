@@ -2,6 +2,7 @@
 import { constants } from 'node:crypto';
 import type { ClientAuthType, TlsOptions } from '@berth/config';
 import { nodeTlsVersion, opensslCipherName, TLS13_SUITES } from '@berth/config';
+import { ACME_TLS_ALPN } from './acme-tls-alpn.js';
 
 /** Go's curve names (and the `secp256r1` spellings) → OpenSSL's group names. */
 const CURVES: Readonly<Record<string, string>> = {
@@ -80,7 +81,9 @@ export function serverSettings(options: TlsOptions): ServerSettings {
       ca: clientAuth === 'NoClientCert' ? [] : [...(options.clientAuth?.caFiles ?? [])],
     },
     socket: {
-      alpn: [...(options.alpnProtocols ?? DEFAULT_ALPN)],
+      // `acme-tls/1` (in Traefik's default list) is negotiated only with a challenge certificate
+      // (see acme-tls-alpn.ts), never with the certificate of a route.
+      alpn: (options.alpnProtocols ?? DEFAULT_ALPN).filter((p) => p !== ACME_TLS_ALPN),
       clientAuth,
       requestCert: clientAuth !== 'NoClientCert',
     },

@@ -40,7 +40,8 @@ export class FakeTls implements TlsTerminator {
     const secure = new TLSSocket(socket, {
       isServer: true,
       secureContext: this.context,
-      // The real terminator also answers ACME TLS-ALPN-01 on HTTP purpose.
+      // acme-tls/1 so a test sees such a hello reach the terminator; the real one never offers it
+      // (a snapshot's TLS-ALPN-01 answers are the front door's: acme-tls-alpn01.test.ts).
       ALPNProtocols: purpose === 'http' ? ['http/1.1', 'acme-tls/1'] : [],
     });
     return new Promise((resolve) => {
