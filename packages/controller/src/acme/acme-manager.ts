@@ -346,7 +346,10 @@ export class AcmeManager {
     return renewalPlan(
       entry.certificate,
       this.#now(),
-      { renewBefore: entry.resolver.settings.renewBefore, ...(minRetryMs === undefined ? {} : { minRetryMs }) },
+      {
+        renewBefore: entry.resolver.settings.renewBefore,
+        ...(minRetryMs === undefined ? {} : { minRetryMs }),
+      },
       failures,
     );
   }
