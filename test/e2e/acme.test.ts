@@ -245,6 +245,18 @@ describe('ACME renewal (pebble)', { skip }, () => {
   it('replaces the certificate on every node with no failed handshake in a client loop meanwhile', async () => {
     const { cluster, nodes } = s as Setup;
     const first = await acmeCert(cluster, (c) => c.status === 'enabled');
+    // The loop counts certificates from the first ACME one on: wait until both nodes serve it.
+    const defaultFp = (await cluster.api<(CertView & { isDefault: boolean })[]>('/api/v1/certs'))
+      .find((c) => c.isDefault)
+      ?.fingerprint.toUpperCase();
+    for (const node of nodes)
+      await eventually(
+        async () =>
+          (await servedFingerprint(node.address, node.securePort, 'app.example.test')).replaceAll(':', '') !==
+          defaultFp,
+        15_000,
+        () => cluster.logs(),
+      );
     const seen = new Map<string, Set<string>>(nodes.map((n) => [n.name, new Set<string>()]));
     const failures: string[] = [];
     let handshakes = 0;
@@ -281,8 +293,59 @@ describe('ACME renewal (pebble)', { skip }, () => {
     assert.notEqual(now.fingerprint, first.fingerprint);
     assert.ok((now.acme?.orders ?? 0) >= 3);
     // Never the default certificate in between: always an ACME one.
-    const certs = await cluster.api<(CertView & { isDefault: boolean })[]>('/api/v1/certs');
-    const defaultFp = certs.find((c) => c.isDefault)?.fingerprint.toUpperCase();
     for (const fps of seen.values()) for (const fp of fps) assert.notEqual(fp.replaceAll(':', ''), defaultFp);
+  });
+
+  it('with pebble stopped: backoff in the API and /api/v1/errors, the old certificate still served; renewed once pebble is back', async () => {
+    const { cluster, nodes, pebble, rootFile } = s as Setup;
+    await pebble.stopCa();
+    const failing = await acmeCert(
+      cluster,
+      (c) => (c.acme?.failures ?? 0) >= 2 && c.acme?.lastError?.code === 'BERTH_ACME_CA_UNREACHABLE',
+    );
+    assert.equal(failing.status, 'enabled', 'the certificate in service stays');
+    assert.equal(failing.acme?.state, 'failed');
+    assert.match(failing.acme?.nextReason ?? '', /^(backoff|retry-after)$/);
+    assert.ok(
+      Date.parse(failing.acme?.nextAttemptAt ?? '') > Date.now() - 1000,
+      'a next attempt is scheduled',
+    );
+    const errors = await cluster.api<{ code: string; path: string; severity?: string }[]>('/api/v1/errors');
+    const routerError = errors.find((e) => e.code === 'BERTH_ACME_CA_UNREACHABLE');
+    assert.equal(routerError?.path, 'http.routers.app@file.tls.certResolver');
+    assert.equal(routerError?.severity, 'warning');
+    const served = failing.fingerprint.toUpperCase();
+    for (const node of nodes)
+      assert.equal(
+        (await servedFingerprint(node.address, node.securePort, 'app.example.test')).replaceAll(':', ''),
+        served,
+      );
+    // Retries back off (1 s, 2 s, 4 s...), never a tight loop.
+    const later = await acmeCert(cluster, (c) => (c.acme?.failures ?? 0) >= 3);
+    assert.ok((later.acme?.failures ?? 0) <= 6, `failures after a few seconds: ${later.acme?.failures}`);
+
+    await pebble.startCa();
+    await writeFile(rootFile, pebble.rootPem);
+    const renewed = await acmeCert(
+      cluster,
+      (c) => c.status === 'enabled' && c.fingerprint !== failing.fingerprint && c.acme?.failures === 0,
+    );
+    assert.equal(renewed.acme?.lastError, null);
+    for (const node of nodes) {
+      const r = await eventually(
+        async () => {
+          const answer = await curlVerified(
+            node.address,
+            node.securePort,
+            'app.example.test',
+            rootFile,
+          ).catch(() => null);
+          return answer?.status === 200 ? answer : null;
+        },
+        20_000,
+        () => cluster.logs(),
+      );
+      assert.equal(r.verify, 0, `node ${node.name} serves a certificate from the restarted pebble`);
+    }
   });
 });

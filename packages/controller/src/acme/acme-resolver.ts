@@ -279,6 +279,16 @@ export class AcmeResolver {
     }
   }
 
+  async #forgetAccount(names: string[]): Promise<void> {
+    this.#client = null;
+    const { caServer } = this.settings;
+    await this.#write(names, (s) => {
+      const { [caServer]: _lost, ...accounts } = s.accounts;
+      const { [caServer]: _pending, ...pendingAccountKeys } = s.pendingAccountKeys ?? {};
+      return { ...s, accounts, pendingAccountKeys };
+    });
+  }
+
   /** An acme-client Client with this resolver's account, registering it on first use per CA. */
   #accountClient(names: string[]): Promise<acme.Client> {
     if (this.#client === null) {
@@ -356,7 +366,14 @@ export class AcmeResolver {
         const problem = ctx.lastProblem as AcmeCallContext['lastProblem'];
         const badNonce = problem?.type?.endsWith(':badNonce') === true;
         if (badNonce && attempt < retries) continue;
-        throw await this.#classify(err, ctx, names, step, domain);
+        const classified = await this.#classify(err, ctx, names, step, domain);
+        // The CA lost or deactivated the account (a reset staging CA, a deactivation): forgotten,
+        // so the next attempt registers a new one instead of failing the same way forever.
+        if (step !== 'account' && problem?.type?.endsWith(':accountDoesNotExist')) {
+          await this.#forgetAccount(names);
+          classified.message += '; a new account is registered on the next attempt';
+        }
+        throw classified;
       }
     }
   }

@@ -35,6 +35,16 @@ export interface Pebble {
   dnsServer: string;
   /** challtestsrv's management API base URL (`http://127.0.0.1:PORT`). */
   challtestsrvUrl: string;
+  /**
+   * Stops pebble alone (challtestsrv's DNS stays): its ports refuse connections until `startCa`.
+   * What a CA outage looks like to a client.
+   */
+  stopCa(): Promise<void>;
+  /**
+   * Starts pebble again on the same ports with the same HTTPS certificate. It is a new CA: a new
+   * root (`rootPem` is updated) and no memory of accounts or orders.
+   */
+  startCa(): Promise<void>;
   /** Makes `host` resolve to 127.0.0.1 (and only that: no AAAA default answer is configured). */
   addA(host: string, address?: string): Promise<void>;
   /** Stops both processes (by pid) and removes the temp dir. */
@@ -312,33 +322,54 @@ async function startPebbleOnce(options: PebbleOptions): Promise<Pebble> {
         },
       }),
     );
-    const pebbleLog: string[] = [];
-    const pebble = startProcess(
-      'pebble',
-      ['-config', configPath, '-dnsserver', `127.0.0.1:${dnsPort}`],
-      {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-        PEBBLE_VA_NOSLEEP: '1',
-        ...options.env,
-      },
-      pebbleLog,
-    );
-    started.push(pebble);
-    const agent = new Agent({ ca: https.caPem, keepAlive: false });
     const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;
-    await waitUntil('pebble', pebble, pebbleLog, async () => (await get(directoryUrl, agent)).status === 200);
-    let rootPem = '';
-    await waitUntil('pebble management API', pebble, pebbleLog, async () => {
-      const answer = await get(`https://127.0.0.1:${managementPort}/roots/0`, agent);
-      rootPem = answer.body;
-      return answer.status === 200 && rootPem.includes('BEGIN CERTIFICATE');
-    });
-    agent.destroy();
+    // Started again by startCa(): same config, same ports, a new CA.
+    const runCa = async (): Promise<{ child: ChildProcess; rootPem: string }> => {
+      const pebbleLog: string[] = [];
+      const child = startProcess(
+        'pebble',
+        ['-config', configPath, '-dnsserver', `127.0.0.1:${dnsPort}`],
+        {
+          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+          PEBBLE_VA_NOSLEEP: '1',
+          ...options.env,
+        },
+        pebbleLog,
+      );
+      started.push(child);
+      const agent = new Agent({ ca: https.caPem, keepAlive: false });
+      try {
+        await waitUntil(
+          'pebble',
+          child,
+          pebbleLog,
+          async () => (await get(directoryUrl, agent)).status === 200,
+        );
+        let rootPem = '';
+        await waitUntil('pebble management API', child, pebbleLog, async () => {
+          const answer = await get(`https://127.0.0.1:${managementPort}/roots/0`, agent);
+          rootPem = answer.body;
+          return answer.status === 200 && rootPem.includes('BEGIN CERTIFICATE');
+        });
+        return { child, rootPem };
+      } finally {
+        agent.destroy();
+      }
+    };
+    let ca = await runCa();
 
-    return {
+    const handle: Pebble = {
       directoryUrl,
       httpsCaPem: https.caPem,
-      rootPem,
+      rootPem: ca.rootPem,
+      async stopCa() {
+        await stopProcess(ca.child);
+      },
+      async startCa() {
+        if (ca.child.exitCode === null && ca.child.signalCode === null) return;
+        ca = await runCa();
+        handle.rootPem = ca.rootPem;
+      },
       httpPort,
       tlsPort,
       dnsServer: `127.0.0.1:${dnsPort}`,
@@ -353,6 +384,7 @@ async function startPebbleOnce(options: PebbleOptions): Promise<Pebble> {
         await rm(dir, { recursive: true, force: true });
       },
     };
+    return handle;
   } catch (err) {
     await Promise.all(started.map(stopProcess));
     await rm(dir, { recursive: true, force: true });
