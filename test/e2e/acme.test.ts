@@ -3,7 +3,7 @@
 // verifying the served chain against pebble's root.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
@@ -82,8 +82,12 @@ interface Setup {
  * pebble, a backend, a controller with resolver `le` (HTTP-01 on `web`) and nodes `a` on
  * 127.0.0.1 and `b` on 127.0.0.2, both with `web` on the port pebble validates HTTP-01 on.
  */
-async function setUp(resolverExtra: string, env: Record<string, string> = {}): Promise<Setup> {
-  const pebble = await startPebble();
+async function setUp(
+  resolverExtra: string,
+  env: Record<string, string> = {},
+  pebbleEnv: Record<string, string> = {},
+): Promise<Setup> {
+  const pebble = await startPebble({ env: pebbleEnv });
   const cluster = await Cluster.create();
   const backend = await startBackend('acme-app');
   const httpsCa = join(cluster.dir, 'pebble-https-ca.pem');
@@ -213,6 +217,47 @@ describe('ACME HTTP-01 through two proxy nodes (pebble)', { skip }, () => {
     assert.equal(snapshot.body.acme, undefined);
   });
 
+  it('a challenge that cannot succeed fails that certificate alone, with BERTH_ACME_CHALLENGE_FAILED naming the name', async () => {
+    const { cluster, pebble, backend } = s as Setup;
+    // Nothing listens on 127.0.0.3: pebble's HTTP-01 request is refused.
+    await pebble.addA('nowhere.example.test', '127.0.0.3');
+    await cluster.writeDynamic(
+      'nowhere.yaml',
+      [
+        'http:',
+        '  routers:',
+        '    nowhere:',
+        '      rule: Host(`nowhere.example.test`)',
+        '      entryPoints: [websecure]',
+        '      service: nowhere',
+        '      tls: { certResolver: le }',
+        '  services:',
+        '    nowhere:',
+        `      loadBalancer: { servers: [{ url: "${backend.url}" }] }`,
+        '',
+      ].join('\n'),
+    );
+    const failed = await acmeCert(
+      cluster,
+      (c) =>
+        c.names.includes('nowhere.example.test') && c.acme?.lastError?.code === 'BERTH_ACME_CHALLENGE_FAILED',
+    );
+    assert.equal(failed.status, 'pending');
+    assert.match(failed.acme?.lastError?.message ?? '', /nowhere\.example\.test/);
+    const errors =
+      await cluster.api<{ code: string; path: string; source?: { origin: string; line?: number } }[]>(
+        '/api/v1/errors',
+      );
+    const routerError = errors.find((e) => e.path === 'http.routers.nowhere@file.tls.certResolver');
+    assert.equal(routerError?.code, 'BERTH_ACME_CHALLENGE_FAILED');
+    assert.match(routerError?.source?.origin ?? '', /nowhere\.yaml$/);
+    // The other certificate is untouched.
+    const app = await acmeCert(cluster, (c) => c.names.includes('app.example.test'));
+    assert.equal(app.status, 'enabled');
+    assert.equal(app.acme?.lastError, null);
+    await rm(join(cluster.dynamicDir, 'nowhere.yaml'));
+  });
+
   it('a restarted controller orders nothing and the nodes keep serving the stored certificate', async () => {
     const { cluster, nodes, rootFile } = s as Setup;
     const before = await acmeCert(cluster, (c) => c.status === 'enabled');
@@ -228,6 +273,46 @@ describe('ACME HTTP-01 through two proxy nodes (pebble)', { skip }, () => {
     for (const node of nodes) {
       const r = await curlVerified(node.address, node.securePort, 'app.example.test', rootFile);
       assert.equal(r.status, 200);
+    }
+  });
+});
+
+describe('ACME problems reported, never fatal (pebble)', { skip }, () => {
+  let s: Setup | undefined;
+  before(async () => {
+    // Every nonce rejected: no request to the CA ever succeeds.
+    s = await setUp(
+      '',
+      { BERTH_ACME_TIMING: JSON.stringify({ minRetryMs: 1000 }) },
+      { PEBBLE_WFE_NONCEREJECT: '100' },
+    );
+  });
+  after(() => tearDown(s));
+
+  it('nonces always rejected: BERTH_ACME_BAD_NONCE per router, the controller and nodes keep serving', async () => {
+    const { cluster, nodes } = s as Setup;
+    const cert = await acmeCert(cluster, (c) => c.acme?.lastError?.code === 'BERTH_ACME_BAD_NONCE');
+    assert.equal(cert.status, 'pending');
+    assert.match(cert.acme?.lastError?.message ?? '', /kept rejecting nonces/);
+    const errors = await cluster.api<{ code: string; path: string }[]>('/api/v1/errors');
+    assert.ok(
+      errors.some(
+        (e) => e.code === 'BERTH_ACME_BAD_NONCE' && e.path === 'http.routers.app@file.tls.certResolver',
+      ),
+    );
+    const status = await cluster.api<{ version: number }>('/api/v1/status');
+    assert.ok(status.version > 0, 'the controller answers');
+    // Meanwhile the router serves over the default certificate.
+    for (const node of nodes) {
+      const r = await exec('curl', [
+        '-sk',
+        '--max-time',
+        '5',
+        '--resolve',
+        `app.example.test:${node.securePort}:${node.address}`,
+        `https://app.example.test:${node.securePort}/`,
+      ]);
+      assert.equal(r.stdout, 'backend=acme-app path=/\n');
     }
   });
 });
