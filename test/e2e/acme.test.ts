@@ -1,189 +1,30 @@
-// ACME end to end: a real pebble (and challtestsrv's DNS), a controller child process as the only
-// ACME client, two proxy nodes on different loopback addresses answering the challenges, and curl
-// verifying the served chain against pebble's root.
+// ACME end to end (issue 14, done when 1, 4, 5, 6 and 8): pebble, a controller child process as the
+// only ACME client, two proxy nodes answering HTTP-01, curl verifying the chain against pebble's root.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
-import { Cluster, eventually } from '../helpers/cluster.js';
-import { type Backend, startBackend } from '../helpers/http.js';
-import { freePort, type Pebble, pebbleSkip, startPebble } from '../helpers/pebble.js';
+import {
+  acmeCert,
+  type CertView,
+  curlVerified,
+  type Setup,
+  servedFingerprint,
+  setUp,
+  tearDown,
+} from '../helpers/acme-cluster.js';
+import { eventually } from '../helpers/cluster.js';
+import { pebbleSkip } from '../helpers/pebble.js';
 
 const exec = promisify(execFile);
 const skip = await pebbleSkip();
 
-/** What `/api/v1/certs` says of an ACME certificate. */
-interface CertView {
-  names: string[];
-  origin: string;
-  status: string;
-  fingerprint: string;
-  errors: { code: string; message: string }[];
-  acme?: {
-    state: string;
-    orders: number;
-    failures: number;
-    nextReason: string | null;
-    nextAttemptAt: string | null;
-    lastError: { code: string; message: string } | null;
-  };
-}
-
-/** `curl` over HTTPS to `host` on `address:port`, verifying the chain against `caFile` only. */
-async function curlVerified(address: string, port: number, host: string, caFile: string) {
-  const { stdout } = await exec(
-    'curl',
-    [
-      '-sS',
-      '--max-time',
-      '10',
-      '--cacert',
-      caFile,
-      '--resolve',
-      `${host}:${port}:${address}`,
-      '-w',
-      '\n%{http_code} %{ssl_verify_result}',
-      `https://${host}:${port}/`,
-    ],
-    { timeout: 15_000 },
-  );
-  const cut = stdout.lastIndexOf('\n');
-  const [status, verify] = stdout.slice(cut + 1).split(' ');
-  return { body: stdout.slice(0, cut), status: Number(status), verify: Number(verify) };
-}
-
-/** sha256 fingerprint (as X509Certificate prints it) of the leaf a node presents for `servername`. */
-function servedFingerprint(address: string, port: number, servername: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: address, port, servername, rejectUnauthorized: false }, () => {
-      const cert = socket.getPeerX509Certificate();
-      socket.destroy();
-      if (cert === undefined) reject(new Error('no peer certificate'));
-      else resolve(cert.fingerprint256);
-    });
-    socket.setTimeout(5000, () => socket.destroy(new Error('handshake timed out')));
-    socket.on('error', reject);
-  });
-}
-
-interface Setup {
-  cluster: Cluster;
-  backend: Backend;
-  pebble: Pebble;
-  rootFile: string;
-  /** Each node's address and websecure port. */
-  nodes: { name: string; address: string; securePort: number }[];
-}
-
-/**
- * pebble, a backend, a controller with resolver `le` (HTTP-01 on `web`) and nodes `a` on
- * 127.0.0.1 and `b` on 127.0.0.2, both with `web` on the port pebble validates HTTP-01 on.
- */
-async function setUp(
-  resolverExtra: string,
-  env: Record<string, string> = {},
-  pebbleEnv: Record<string, string> = {},
-): Promise<Setup> {
-  const pebble = await startPebble({ env: pebbleEnv });
-  const cluster = await Cluster.create();
-  const backend = await startBackend('acme-app');
-  const httpsCa = join(cluster.dir, 'pebble-https-ca.pem');
-  const rootFile = join(cluster.dir, 'pebble-root.pem');
-  await writeFile(httpsCa, pebble.httpsCaPem);
-  await writeFile(rootFile, pebble.rootPem);
-  await cluster.writeDynamic(
-    'app.yaml',
-    [
-      'http:',
-      '  routers:',
-      '    app:',
-      '      rule: Host(`app.example.test`) || Host(`www.example.test`)',
-      '      entryPoints: [websecure]',
-      '      service: app',
-      '      tls:',
-      '        certResolver: le',
-      '  services:',
-      '    app:',
-      '      loadBalancer:',
-      `        servers: [{ url: "${backend.url}" }]`,
-      '',
-    ].join('\n'),
-  );
-  const staticYaml = [
-    'entryPoints:',
-    '  web:',
-    `    address: "127.0.0.1:${pebble.httpPort}"`,
-    '  websecure:',
-    '    address: "127.0.0.1:0"',
-    'providers:',
-    '  file:',
-    '    directory: ./dynamic',
-    'certificatesResolvers:',
-    '  le:',
-    '    acme:',
-    '      email: ops@example.test',
-    `      caServer: ${pebble.directoryUrl}`,
-    `      caCertificates: [${httpsCa}]`,
-    '      httpChallenge:',
-    '        entryPoint: web',
-    resolverExtra,
-    '',
-  ].join('\n');
-  const previous = process.env['BERTH_ACME_TIMING'];
-  if (env['BERTH_ACME_TIMING'] !== undefined) process.env['BERTH_ACME_TIMING'] = env['BERTH_ACME_TIMING'];
-  try {
-    await cluster.startController({ staticYaml });
-  } finally {
-    if (previous === undefined) delete process.env['BERTH_ACME_TIMING'];
-    else process.env['BERTH_ACME_TIMING'] = previous;
-  }
-  const nodes: Setup['nodes'] = [];
-  for (const [name, address] of [
-    ['a', '127.0.0.1'],
-    ['b', '127.0.0.2'],
-  ] as const) {
-    const securePort = await freePort();
-    await cluster.startNode(name, {
-      extraArgs: [
-        '--entrypoint',
-        `web=${address}:${pebble.httpPort}`,
-        '--entrypoint',
-        `websecure=${address}:${securePort}`,
-      ],
-    });
-    nodes.push({ name, address, securePort });
-  }
-  // Each name validated through a different node: whichever node the CA reaches must answer.
-  await pebble.addA('app.example.test', '127.0.0.1');
-  await pebble.addA('www.example.test', '127.0.0.2');
-  return { cluster, backend, pebble, rootFile, nodes };
-}
-
-async function tearDown(s: Setup | undefined): Promise<void> {
-  await s?.cluster.close();
-  await s?.backend.close();
-  await s?.pebble.close();
-}
-
-async function acmeCert(cluster: Cluster, ready: (c: CertView) => boolean, timeoutMs = 60_000) {
-  return eventually(
-    async () => {
-      const certs = await cluster.api<CertView[]>('/api/v1/certs');
-      return certs.find((c) => c.origin === 'acme' && ready(c)) ?? null;
-    },
-    timeoutMs,
-    async () =>
-      `certs: ${JSON.stringify(await cluster.api('/api/v1/certs').catch((e: Error) => e.message), null, 1)}\n${cluster.logs()}`,
-  );
-}
-
 describe('ACME HTTP-01 through two proxy nodes (pebble)', { skip }, () => {
   let s: Setup | undefined;
   before(async () => {
-    s = await setUp('      renewBefore: 10%');
+    s = await setUp({ resolverExtra: '      renewBefore: 10%' });
   });
   after(() => tearDown(s));
 
@@ -281,11 +122,7 @@ describe('ACME problems reported, never fatal (pebble)', { skip }, () => {
   let s: Setup | undefined;
   before(async () => {
     // Every nonce rejected: no request to the CA ever succeeds.
-    s = await setUp(
-      '',
-      { BERTH_ACME_TIMING: JSON.stringify({ minRetryMs: 1000 }) },
-      { PEBBLE_WFE_NONCEREJECT: '100' },
-    );
+    s = await setUp({ acmeTiming: { minRetryMs: 1000 }, pebbleEnv: { PEBBLE_WFE_NONCEREJECT: '100' } });
   });
   after(() => tearDown(s));
 
@@ -321,8 +158,9 @@ describe('ACME renewal (pebble)', { skip }, () => {
   let s: Setup | undefined;
   before(async () => {
     // A renewal window as long as the lifetime: renewed every 3 s (the scheduler's minimum gap).
-    s = await setUp('      renewBefore: 100%', {
-      BERTH_ACME_TIMING: JSON.stringify({ minRenewalGapMs: 3000, maxJitterMs: 0, minRetryMs: 1000 }),
+    s = await setUp({
+      resolverExtra: '      renewBefore: 100%',
+      acmeTiming: { minRenewalGapMs: 3000, maxJitterMs: 0, minRetryMs: 1000 },
     });
   });
   after(() => tearDown(s));
