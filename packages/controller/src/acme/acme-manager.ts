@@ -25,6 +25,9 @@ import type { CertificateRequest } from './certificate-requests.js';
 import { type RenewalFailures, type RenewalReason, renewalPlan } from './renewal-plan.js';
 import type { AcmeResolverSettings } from './resolver-settings.js';
 
+/** What the manager uses of an AcmeResolver. */
+export type ResolverLike = Pick<AcmeResolver, 'name' | 'settings' | 'stored' | 'obtain' | 'close'>;
+
 /** A published snapshot: what a challenge waits on. */
 export interface PublishedVersion {
   epoch: string;
@@ -60,7 +63,7 @@ export interface AcmeManagerOptions {
   timing?: AcmeManagerTiming;
   now?: () => number;
   /** Tests swap the resolver (a fake CA); default AcmeResolver. */
-  createResolver?: (options: AcmeResolverOptions) => AcmeResolver;
+  createResolver?: (options: AcmeResolverOptions) => ResolverLike;
 }
 
 /** What the snapshot's `tls.certificates` gets for one ordered certificate. */
@@ -113,7 +116,7 @@ export interface AcmeCertificateStatus {
 interface Entry {
   key: string;
   request: CertificateRequest;
-  resolver: AcmeResolver;
+  resolver: ResolverLike;
   certificate: StoredCertificate | null;
   state: AcmeCertificateState;
   loaded: Promise<void>;
@@ -136,7 +139,7 @@ export class AcmeManager {
   readonly #options: AcmeManagerOptions;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #resolvers = new Map<string, AcmeResolver>();
+  readonly #resolvers = new Map<string, ResolverLike>();
   readonly #entries = new Map<string, Entry>();
   /** Challenge answers being served, by resolver + type + domain + token. */
   readonly #answers = new Map<string, { material: ChallengeMaterial; entryPoint: string | null }>();
@@ -148,7 +151,7 @@ export class AcmeManager {
     this.#log = options.logger.child({ component: 'acme' });
     this.#now = options.now ?? Date.now;
     const board = this.#board();
-    const create = options.createResolver ?? ((o: AcmeResolverOptions) => new AcmeResolver(o));
+    const create = options.createResolver ?? ((o: AcmeResolverOptions): ResolverLike => new AcmeResolver(o));
     for (const [name, settings] of options.resolvers) {
       const timing = options.timing ?? {};
       this.#resolvers.set(
