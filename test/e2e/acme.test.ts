@@ -6,6 +6,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { berthBin } from '@berth/cli';
 import {
   acmeCert,
   type CertView,
@@ -53,6 +54,15 @@ describe('ACME HTTP-01 through two proxy nodes (pebble)', { skip }, () => {
         cert.fingerprint.toUpperCase(),
       );
     }
+    // `berth certs` shows it with its resolver and next renewal.
+    const { stdout } = await exec(process.execPath, [
+      berthBin,
+      'certs',
+      '--api',
+      cluster.controller?.api ?? '',
+    ]);
+    const row = stdout.split('\n').find((l) => l.includes('app.example.test'));
+    assert.match(row ?? '', /enabled .* acme \(le\) +renews \d{4}-\d\d-\d\d \d\d:\d\d/, stdout);
     // The answers were withdrawn after the order: the snapshot no longer carries them.
     const snapshot = await cluster.api<{ body: { acme?: unknown } }>('/api/v1/snapshot/body');
     assert.equal(snapshot.body.acme, undefined);

@@ -176,6 +176,38 @@ describe('berth certs', () => {
         ocsp: { status: 'good', nextUpdate: '2027-01-01T00:00:00.000Z' },
       },
       {
+        names: ['shop.example.test'],
+        notAfter: '2027-02-01T00:00:00.000Z',
+        fingerprint: 'cd',
+        origin: 'acme',
+        stores: ['default'],
+        isDefault: false,
+        status: 'enabled',
+        errors: [],
+        acme: {
+          resolver: 'le',
+          domains: ['shop.example.test'],
+          routers: ['http.routers.shop@docker'],
+          challenge: 'http-01',
+          state: 'failed',
+          notBefore: '2026-11-03T00:00:00.000Z',
+          notAfter: '2027-02-01T00:00:00.000Z',
+          issuedAt: '2026-11-03T00:00:00.000Z',
+          expiringSoon: false,
+          lastAttemptAt: '2026-12-07T10:00:00.000Z',
+          lastSuccessAt: null,
+          nextAttemptAt: '2026-12-07T10:04:00.000Z',
+          nextReason: 'backoff',
+          failures: 3,
+          lastError: {
+            code: 'BERTH_ACME_CA_UNREACHABLE',
+            message: 'unreachable',
+            at: '2026-12-07T10:00:00.000Z',
+          },
+          orders: 3,
+        },
+      },
+      {
         names: [],
         notAfter: '',
         fingerprint: '',
@@ -189,9 +221,10 @@ describe('berth certs', () => {
     assert.equal(
       table(CERT_HEADERS, rows),
       [
-        'NAMES                            STATUS    NOT AFTER   ORIGIN             STORES   OCSP  SOURCE                ERRORS',
-        'www.example.test,*.example.test  enabled   2027-03-01  file               default  good  /etc/berth/tls.yml:4  -',
-        '-                                disabled  -           default (default)  default  -     -                     BERTH_TLS_CERT_EXPIRED',
+        'NAMES                            STATUS    NOT AFTER   ORIGIN             RENEWAL                            STORES   OCSP  SOURCE                ERRORS',
+        'www.example.test,*.example.test  enabled   2027-03-01  file               -                                  default  good  /etc/berth/tls.yml:4  -',
+        'shop.example.test                enabled   2027-02-01  acme (le)          failed ×3, retry 2026-12-07 10:04  default  -     -                     BERTH_ACME_CA_UNREACHABLE',
+        '-                                disabled  -           default (default)  -                                  default  -     -                     BERTH_TLS_CERT_EXPIRED',
       ].join('\n'),
     );
   });

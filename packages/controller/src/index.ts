@@ -1,4 +1,6 @@
+export type { AcmeCertificateState, AcmeCertificateStatus } from './acme/acme-manager.js';
 export { type ApiDeps, type ApiState, buildApi } from './api/api-server.js';
+export type { CertificateView } from './api/certs-view.js';
 export type {
   NodeListItem,
   NodeServiceHealth,
