@@ -22,6 +22,8 @@ import type { AcmeKeyType, AcmeResolverSettings } from './resolver-settings.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
+type AcmeChallenge = acme.Authorization['challenges'][number];
+
 /** HTTP-01: serve `keyAuthorization` as text at http://DOMAIN/.well-known/acme-challenge/TOKEN. */
 export interface Http01Challenge {
   type: 'http-01';
@@ -148,7 +150,8 @@ export class AcmeResolver {
   }
 
   /**
-   * Orders a certificate for `domains` (HTTP-01 through the board), stores it 0600 and returns it.
+   * Orders a certificate for `domains` (HTTP-01 or TLS-ALPN-01 through the board), stores it 0600
+   * and returns it.
    * A second call for the same names and key type while one runs shares its order.
    */
   obtain(
@@ -165,20 +168,21 @@ export class AcmeResolver {
   }
 
   async #order(names: string[], keyType: AcmeKeyType): Promise<StoredCertificate> {
+    const type = this.settings.challenge.type;
     if (names.length === 0)
       throw this.#error(AcmeErrorCodes.ORDER_REFUSED, names, 'no domain to order a certificate for');
-    if (this.settings.challenge.type !== 'http-01')
+    if (type === 'dns-01')
       throw this.#error(
         AcmeErrorCodes.CHALLENGE_TYPE_UNIMPLEMENTED,
         names,
-        `${this.settings.challenge.type} is not implemented yet; use httpChallenge`,
+        `${type} is not implemented yet; use httpChallenge or tlsChallenge`,
       );
     const wildcard = names.find((n) => n.startsWith('*.'));
     if (wildcard)
       throw this.#error(
         AcmeErrorCodes.CHALLENGE_UNAVAILABLE,
         names,
-        `${wildcard}: wildcard names need dnsChallenge`,
+        `${wildcard}: wildcard names need dnsChallenge (this resolver uses ${type})`,
       );
 
     const ctx = await this.#context(names);
@@ -191,27 +195,17 @@ export class AcmeResolver {
       client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })) }),
     );
     const authorizations = await this.#run(ctx, names, 'order', () => client.getAuthorizations(order));
-    const pending: { material: Http01Challenge; challenge: acme.Authorization['challenges'][number] }[] = [];
+    const pending: { material: ChallengeMaterial; challenge: AcmeChallenge }[] = [];
     for (const authz of authorizations) {
       if (authz.status === 'valid') continue;
-      const challenge = authz.challenges.find((c) => c.type === 'http-01');
+      const challenge = authz.challenges.find((c) => c.type === type);
       if (!challenge)
         throw this.#error(
           AcmeErrorCodes.CHALLENGE_UNAVAILABLE,
           names,
-          `the CA offers no http-01 challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`,
+          `the CA offers no ${type} challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`,
         );
-      const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
-      pending.push({
-        challenge,
-        material: {
-          type: 'http-01',
-          resolver: this.name,
-          domain: authz.identifier.value,
-          token: challenge.token,
-          keyAuthorization,
-        },
-      });
+      pending.push({ challenge, material: await this.#material(client, authz, challenge) });
     }
 
     try {
@@ -253,7 +247,37 @@ export class AcmeResolver {
     return certificate;
   }
 
-  async #presentAll(names: string[], materials: Http01Challenge[]): Promise<void> {
+  /**
+   * The answer to one authorization's challenge: all that differs between the challenge types.
+   * `keyAuthorization` is token.thumbprint for both types here (acme-client hashes only dns-01's).
+   */
+  async #material(
+    client: acme.Client,
+    authz: acme.Authorization,
+    challenge: AcmeChallenge,
+  ): Promise<ChallengeMaterial> {
+    const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+    const domain = authz.identifier.value;
+    // acme-client's types know no tls-alpn-01 challenge; the CA's has that type (chosen by it above).
+    if (this.settings.challenge.type === 'tls-alpn-01') {
+      // An EC key: acme-client's default is a fresh RSA 2048 key, seconds of CPU per challenge.
+      const [keyPem, certPem] = await acme.crypto.createAlpnCertificate(
+        authz,
+        keyAuthorization,
+        await newCertificateKey('EC256'),
+      );
+      return {
+        type: 'tls-alpn-01',
+        resolver: this.name,
+        domain,
+        certPem: certPem.toString(),
+        keyPem: keyPem.toString(),
+      };
+    }
+    return { type: 'http-01', resolver: this.name, domain, token: challenge.token, keyAuthorization };
+  }
+
+  async #presentAll(names: string[], materials: ChallengeMaterial[]): Promise<void> {
     if (materials.length === 0) return;
     const timeoutMs = this.#options.presentTimeoutMs ?? DEFAULT_PRESENT_TIMEOUT_MS;
     const abort = new AbortController();
@@ -271,7 +295,7 @@ export class AcmeResolver {
       throw this.#error(
         AcmeErrorCodes.CHALLENGE_NOT_SERVED,
         names,
-        `http-01 challenge not served: ${(err as Error).message}`,
+        `${this.settings.challenge.type} challenge not served: ${(err as Error).message}`,
         { cause: err },
       );
     } finally {
@@ -416,7 +440,7 @@ export class AcmeResolver {
       return this.#error(AcmeErrorCodes.ORDER_FAILED, names, `${step}: ${message}`, extra);
     const what =
       step === 'validate'
-        ? `http-01 challenge for ${domain ?? names.join(', ')} failed`
+        ? `${this.settings.challenge.type} challenge for ${domain ?? names.join(', ')} failed`
         : step === 'account'
           ? 'account registration refused'
           : 'order refused';
