@@ -6,7 +6,9 @@ import { type AcmeResolverSettings, parseCertificatesResolvers } from '../src/ac
 
 const { resolvers } = parseCertificatesResolvers({
   le: { acme: { httpChallenge: { entryPoint: 'web' } } },
-  dns: { acme: { dnsChallenge: { provider: 'httpreq' } } },
+  dns: {
+    acme: { dnsChallenge: { provider: 'httpreq', httpreq: { endpoint: 'https://dns.example.com/acme' } } },
+  },
 });
 const known: ReadonlyMap<string, AcmeResolverSettings> = resolvers;
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AcmeErrorCodes } from '../src/acme/acme-errors.js';
+import { resolverAddress } from '../src/acme/dns-settings.js';
 import {
   LETS_ENCRYPT_DIRECTORY,
   parseCertificatesResolvers,
@@ -74,7 +75,7 @@ describe('certificatesResolvers in the static file', () => {
         '',
       ].join('\n'),
       '/etc/berth/berth.yml',
-      {},
+      { HTTPREQ_ENDPOINT: 'https://dns.example.com/acme' },
     );
     assert.deepEqual([...certificatesResolvers.keys()], ['ok']);
     assert.equal(errors.length, 1);
@@ -175,5 +176,219 @@ describe('certificatesResolvers in the static file', () => {
     assert.equal(parseRenewBefore(1.5), null);
     assert.equal(parseRenewBefore('30'), null);
     assert.equal(parseRenewBefore('soon'), null);
+  });
+});
+
+describe('dnsChallenge in the static file', () => {
+  const yaml = (...lines: string[]) =>
+    ['certificatesResolvers:', '  dns:', '    acme:', ...lines.map((l) => `      ${l}`), ''].join('\n');
+
+  it('reads lego’s variables for httpreq, with Traefik’s propagation keys and lego’s defaults', () => {
+    const { certificatesResolvers, errors } = parseControllerConfig(
+      yaml(
+        'dnsChallenge:',
+        '  provider: httpreq',
+        '  resolvers: ["127.0.0.1:8053", "::1", "[::1]:5353"]',
+        '  propagation: {delayBeforeChecks: 2s, requireAllRNS: true, disableANSChecks: true}',
+      ),
+      '/etc/berth/berth.yml',
+      {
+        HTTPREQ_ENDPOINT: 'https://dns.example.com/acme',
+        HTTPREQ_MODE: 'RAW',
+        HTTPREQ_USERNAME: 'berth',
+        HTTPREQ_PASSWORD: 's3cret',
+        HTTPREQ_PROPAGATION_TIMEOUT: '120',
+      },
+    );
+    assert.deepEqual(errors, []);
+    assert.deepEqual(certificatesResolvers.get('dns')?.challenge, {
+      type: 'dns-01',
+      provider: 'httpreq',
+      providerSettings: {
+        name: 'httpreq',
+        endpoint: 'https://dns.example.com/acme',
+        mode: 'raw',
+        username: 'berth',
+        password: 's3cret',
+        httpTimeoutMs: 30_000,
+      },
+      resolvers: ['127.0.0.1:8053', '::1', '[::1]:5353'],
+      propagation: {
+        delayBeforeChecksMs: 2000,
+        disableChecks: false,
+        requireAllResolvers: true,
+        timeoutMs: 120_000,
+        intervalMs: 2000,
+      },
+    });
+  });
+
+  it('takes exec settings written in the file over lego’s variables, and Traefik’s older propagation keys', () => {
+    const { resolvers, errors } = parseCertificatesResolvers(
+      {
+        dns: {
+          acme: {
+            dnsChallenge: {
+              provider: 'exec',
+              exec: { path: 'bin/update-dns.sh', propagationTimeout: '90s', pollingInterval: 5 },
+              delayBeforeCheck: 10,
+              disablePropagationCheck: true,
+            },
+          },
+        },
+      },
+      () => undefined,
+      '/etc/berth',
+      'certificatesResolvers',
+      { EXEC_PATH: '/usr/local/bin/other', EXEC_MODE: 'RAW' },
+    );
+    assert.deepEqual(errors, []);
+    const challenge = resolvers.get('dns')?.challenge;
+    assert.equal(challenge?.type, 'dns-01');
+    if (challenge?.type !== 'dns-01') return;
+    assert.deepEqual(challenge.providerSettings, {
+      name: 'exec',
+      path: '/etc/berth/bin/update-dns.sh',
+      mode: 'raw',
+    });
+    assert.deepEqual(challenge.propagation, {
+      delayBeforeChecksMs: 10_000,
+      disableChecks: true,
+      requireAllResolvers: false,
+      timeoutMs: 90_000,
+      intervalMs: 5000,
+    });
+    assert.deepEqual(challenge.resolvers, []);
+  });
+
+  it('names file and line for an unknown provider and for a provider without its endpoint or program', () => {
+    const { certificatesResolvers, errors } = parseControllerConfig(
+      [
+        'certificatesResolvers:',
+        '  cf:',
+        '    acme:',
+        '      dnsChallenge:',
+        '        provider: cloudflare',
+        '  req:',
+        '    acme:',
+        '      dnsChallenge:',
+        '        provider: httpreq',
+        '  ex:',
+        '    acme:',
+        '      dnsChallenge: {provider: exec}',
+        '',
+      ].join('\n'),
+      '/etc/berth/berth.yml',
+      {},
+    );
+    assert.equal(certificatesResolvers.size, 0);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.path, e.source?.line, e.severity]),
+      [
+        [
+          AcmeErrorCodes.DNS_PROVIDER_UNKNOWN,
+          'certificatesResolvers.cf.acme.dnsChallenge.provider',
+          5,
+          undefined,
+        ],
+        [
+          AcmeErrorCodes.SETTING_INVALID,
+          'certificatesResolvers.req.acme.dnsChallenge.provider',
+          9,
+          undefined,
+        ],
+        [
+          AcmeErrorCodes.SETTING_INVALID,
+          'certificatesResolvers.ex.acme.dnsChallenge.provider',
+          12,
+          undefined,
+        ],
+      ],
+    );
+    assert.match(errors[0]?.message ?? '', /"cloudflare" is not a DNS provider Berth has \(exec, httpreq\)/);
+    assert.match(errors[1]?.message ?? '', /set HTTPREQ_ENDPOINT or dnsChallenge\.httpreq\.endpoint/);
+    assert.match(errors[2]?.message ?? '', /set EXEC_PATH or dnsChallenge\.exec\.path/);
+  });
+
+  it('refuses bad values, naming the variable or the key they came from', () => {
+    const { certificatesResolvers, errors } = parseControllerConfig(
+      yaml(
+        'dnsChallenge:',
+        '  provider: httpreq',
+        '  resolvers: [dns.example.com]',
+        '  httpreq: {endpoint: "ftp://x", mode: fancy}',
+        '  propagation: {delayBeforeChecks: soon, disableChecks: "yes"}',
+      ),
+      '/etc/berth/berth.yml',
+      { HTTPREQ_POLLING_INTERVAL: 'often' },
+    );
+    assert.equal(certificatesResolvers.size, 0);
+    assert.deepEqual(
+      errors.map((e) => [e.path, e.source?.line]),
+      [
+        ['certificatesResolvers.dns.acme.dnsChallenge.resolvers', 6],
+        ['certificatesResolvers.dns.acme.dnsChallenge.propagation.delayBeforeChecks', 8],
+        ['certificatesResolvers.dns.acme.dnsChallenge.propagation.disableChecks', 8],
+        ['certificatesResolvers.dns.acme.dnsChallenge.provider', 5],
+        ['certificatesResolvers.dns.acme.dnsChallenge.httpreq.mode', 7],
+        ['certificatesResolvers.dns.acme.dnsChallenge.httpreq.endpoint', 7],
+      ],
+    );
+    assert.ok(errors.every((e) => e.code === AcmeErrorCodes.SETTING_INVALID));
+    assert.match(errors[3]?.message ?? '', /HTTPREQ_POLLING_INTERVAL: "often" is not a duration/);
+    assert.match(
+      errors[5]?.message ?? '',
+      /dnsChallenge\.httpreq\.endpoint: "ftp:\/\/x" is not an http\(s\):\/\/ URL/,
+    );
+  });
+
+  it('warns about keys it does not know and settings for the other provider', () => {
+    const { resolvers, errors } = parseCertificatesResolvers(
+      {
+        dns: {
+          acme: {
+            dnsChallenge: {
+              provider: 'exec',
+              exec: { path: '/bin/true', sequenceInterval: 5 },
+              httpreq: { endpoint: 'https://x.test' },
+              propagation: { delayBeforeCheks: 1 },
+              resolver: ['1.1.1.1'],
+            },
+          },
+        },
+      },
+      () => undefined,
+      '/',
+      'certificatesResolvers',
+      {},
+    );
+    assert.equal(resolvers.size, 1);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.path, e.severity]),
+      [
+        [
+          AcmeErrorCodes.SETTING_UNKNOWN,
+          'certificatesResolvers.dns.acme.dnsChallenge.propagation.delayBeforeCheks',
+          'warning',
+        ],
+        [AcmeErrorCodes.SETTING_UNKNOWN, 'certificatesResolvers.dns.acme.dnsChallenge.resolver', 'warning'],
+        [AcmeErrorCodes.SETTING_UNKNOWN, 'certificatesResolvers.dns.acme.dnsChallenge.httpreq', 'warning'],
+        [
+          AcmeErrorCodes.SETTING_UNKNOWN,
+          'certificatesResolvers.dns.acme.dnsChallenge.exec.sequenceInterval',
+          'warning',
+        ],
+      ],
+    );
+  });
+
+  it('reads resolver addresses as node:dns takes them', () => {
+    assert.equal(resolverAddress('1.1.1.1'), '1.1.1.1');
+    assert.equal(resolverAddress(' 127.0.0.1:8053 '), '127.0.0.1:8053');
+    assert.equal(resolverAddress('[2606:4700::1111]:53'), '[2606:4700::1111]:53');
+    assert.equal(resolverAddress('[::1]'), '::1');
+    assert.equal(resolverAddress('dns.google:53'), null);
+    assert.equal(resolverAddress('1.1.1.1:0'), null);
+    assert.equal(resolverAddress('1.1.1.1:99999'), null);
   });
 });

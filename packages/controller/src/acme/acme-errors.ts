@@ -38,7 +38,13 @@ export const AcmeErrorCodes = {
   ACCOUNT_REFUSED: 'BERTH_ACME_ACCOUNT_REFUSED',
   /** The CA refused the order or the CSR (policy, rejectedIdentifier, malformed). */
   ORDER_REFUSED: 'BERTH_ACME_ORDER_REFUSED',
-  /** This resolver's challenge type is not implemented yet (TLS-ALPN-01, DNS-01). */
+  /** `dnsChallenge.provider` names a provider Berth does not have (lego's others: use exec or httpreq). */
+  DNS_PROVIDER_UNKNOWN: 'BERTH_ACME_DNS_PROVIDER_UNKNOWN',
+  /** The DNS provider could not present the TXT record (program failed, endpoint refused, timeout). */
+  DNS_PROVIDER: 'BERTH_ACME_DNS_PROVIDER',
+  /** The TXT record did not appear at the resolvers in time; the message names the fqdn and resolvers. */
+  DNS_PROPAGATION: 'BERTH_ACME_DNS_PROPAGATION',
+  /** Not raised any more (every challenge type is implemented); kept for callers that match on it. */
   CHALLENGE_TYPE_UNIMPLEMENTED: 'BERTH_ACME_CHALLENGE_TYPE_UNIMPLEMENTED',
   /** Anything else the CA or the client library reported. */
   ORDER_FAILED: 'BERTH_ACME_ORDER_FAILED',

@@ -1,6 +1,7 @@
 // One certificate resolver's ACME client: its account (created once, kept in the storage file),
-// and orders whose challenges are answered by whatever the injected ChallengeBoard stands for (in
-// the controller: every connected proxy node, through snapshots). Certificates and keys are kept
+// and orders whose HTTP-01 and TLS-ALPN-01 challenges are answered by whatever the injected
+// ChallengeBoard stands for (in the controller: every connected proxy node, through snapshots),
+// and DNS-01 challenges by the resolver's DNS provider (dns-providers.ts). Certificates and keys are kept
 // in the same 0600 file and reused after a restart while they are valid and not due for renewal.
 import { generateKeyPair, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -17,10 +18,15 @@ import {
   type StoredAccount,
   type StoredCertificate,
 } from './acme-storage.js';
+import { DnsPropagationError, type TxtLookup, waitForTxtRecords } from './dns-propagation.js';
+import { type Dns01Challenge, type DnsProvider, dns01Challenge, dnsProvider } from './dns-providers.js';
+import type { Dns01Settings } from './dns-settings.js';
 import { type RenewalFailures, type RenewalSettings, renewalPlan } from './renewal-plan.js';
 import type { AcmeKeyType, AcmeResolverSettings } from './resolver-settings.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
+
+type AcmeChallenge = acme.Authorization['challenges'][number];
 
 /** HTTP-01: serve `keyAuthorization` as text at http://DOMAIN/.well-known/acme-challenge/TOKEN. */
 export interface Http01Challenge {
@@ -44,6 +50,9 @@ export interface TlsAlpn01Challenge {
 /** What travels to the nodes for one challenge (DNS-01 goes to a DNS provider instead). */
 export type ChallengeMaterial = Http01Challenge | TlsAlpn01Challenge;
 
+/** One challenge's answer, wherever it is published. */
+type AnyChallenge = ChallengeMaterial | Dns01Challenge;
+
 /**
  * Where challenge answers are published. In the controller: a snapshot carrying the material,
  * `present` resolving once every connected node ACKed it (rejecting with an error naming a node
@@ -61,7 +70,7 @@ export interface AcmeResolverOptions {
   /** The controller's data dir; the storage file is `settings.storage` in it. */
   dataDir: string;
   board: ChallengeBoard;
-  /** How long `present` may take before the order fails (default 60 s). */
+  /** How long `present` may take before the order fails (default 60 s); DNS-01: each provider call. */
   presentTimeoutMs?: number;
   /** Per HTTP request to the CA (default 60 s). */
   requestTimeoutMs?: number;
@@ -70,6 +79,10 @@ export interface AcmeResolverOptions {
   /** Step retries when the CA keeps rejecting nonces after acme-client's own retries (default 3). */
   badNonceRetries?: number;
   now?: () => number;
+  /** DNS-01: instead of the provider the settings name (tests). */
+  dnsProvider?: DnsProvider;
+  /** DNS-01: instead of node:dns for the propagation check (tests). */
+  txtLookup?: TxtLookup;
 }
 
 export interface ResolverStatus {
@@ -93,6 +106,8 @@ export class AcmeResolver {
   #agent: Promise<Agent | undefined> | null = null;
   #client: Promise<acme.Client> | null = null;
   readonly #inflight = new Map<string, Promise<StoredCertificate>>();
+  /** DNS-01's provider and settings; null for the challenges the board answers. */
+  readonly #dns: { provider: DnsProvider; settings: Dns01Settings } | null;
 
   constructor(options: AcmeResolverOptions) {
     this.settings = options.settings;
@@ -101,6 +116,11 @@ export class AcmeResolver {
     this.#board = options.board;
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    const challenge = options.settings.challenge;
+    this.#dns =
+      challenge.type === 'dns-01'
+        ? { provider: options.dnsProvider ?? dnsProvider(challenge.providerSettings), settings: challenge }
+        : null;
   }
 
   /**
@@ -148,7 +168,8 @@ export class AcmeResolver {
   }
 
   /**
-   * Orders a certificate for `domains` (HTTP-01 through the board), stores it 0600 and returns it.
+   * Orders a certificate for `domains` (HTTP-01 or TLS-ALPN-01 through the board, DNS-01 through
+   * the DNS provider), stores it 0600 and returns it.
    * A second call for the same names and key type while one runs shares its order.
    */
   obtain(
@@ -165,20 +186,15 @@ export class AcmeResolver {
   }
 
   async #order(names: string[], keyType: AcmeKeyType): Promise<StoredCertificate> {
+    const type = this.settings.challenge.type;
     if (names.length === 0)
       throw this.#error(AcmeErrorCodes.ORDER_REFUSED, names, 'no domain to order a certificate for');
-    if (this.settings.challenge.type !== 'http-01')
-      throw this.#error(
-        AcmeErrorCodes.CHALLENGE_TYPE_UNIMPLEMENTED,
-        names,
-        `${this.settings.challenge.type} is not implemented yet; use httpChallenge`,
-      );
     const wildcard = names.find((n) => n.startsWith('*.'));
-    if (wildcard)
+    if (wildcard && type !== 'dns-01')
       throw this.#error(
         AcmeErrorCodes.CHALLENGE_UNAVAILABLE,
         names,
-        `${wildcard}: wildcard names need dnsChallenge`,
+        `${wildcard}: wildcard names need dnsChallenge (this resolver uses ${type})`,
       );
 
     const ctx = await this.#context(names);
@@ -191,27 +207,17 @@ export class AcmeResolver {
       client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })) }),
     );
     const authorizations = await this.#run(ctx, names, 'order', () => client.getAuthorizations(order));
-    const pending: { material: Http01Challenge; challenge: acme.Authorization['challenges'][number] }[] = [];
+    const pending: { material: AnyChallenge; challenge: AcmeChallenge }[] = [];
     for (const authz of authorizations) {
       if (authz.status === 'valid') continue;
-      const challenge = authz.challenges.find((c) => c.type === 'http-01');
+      const challenge = authz.challenges.find((c) => c.type === type);
       if (!challenge)
         throw this.#error(
           AcmeErrorCodes.CHALLENGE_UNAVAILABLE,
           names,
-          `the CA offers no http-01 challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`,
+          `the CA offers no ${type} challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`,
         );
-      const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
-      pending.push({
-        challenge,
-        material: {
-          type: 'http-01',
-          resolver: this.name,
-          domain: authz.identifier.value,
-          token: challenge.token,
-          keyAuthorization,
-        },
-      });
+      pending.push({ challenge, material: await this.#material(client, authz, challenge) });
     }
 
     try {
@@ -224,8 +230,8 @@ export class AcmeResolver {
         await this.#run(ctx, names, 'validate', () => client.waitForValidStatus(challenge), material.domain);
       }
     } finally {
-      // Withdrawn whatever happened: a failed order must not leave answers on the nodes.
-      await Promise.all(pending.map((p) => this.#board.cleanup(p.material).catch(() => {})));
+      // Withdrawn whatever happened: a failed order must not leave answers on the nodes or in DNS.
+      await this.#withdrawAll(pending.map((p) => p.material));
     }
 
     const finalized = await this.#run(ctx, names, 'finalize', () => client.finalizeOrder(order, csr));
@@ -253,30 +259,111 @@ export class AcmeResolver {
     return certificate;
   }
 
-  async #presentAll(names: string[], materials: Http01Challenge[]): Promise<void> {
+  /** The answer to one authorization's challenge: all that differs between the challenge types. */
+  async #material(
+    client: acme.Client,
+    authz: acme.Authorization,
+    challenge: AcmeChallenge,
+  ): Promise<AnyChallenge> {
+    // token.thumbprint for every type: acme-client would hash dns-01's, and lego's RAW mode
+    // hands the unhashed one to the DNS provider.
+    const keyAuthorization = await client.getChallengeKeyAuthorization({ ...challenge, type: 'http-01' });
+    const domain = authz.identifier.value;
+    if (challenge.type === 'dns-01')
+      return dns01Challenge(this.name, authz, challenge.token, keyAuthorization);
+    // acme-client's types know no tls-alpn-01 challenge; the CA's has that type (chosen by it above).
+    if (this.settings.challenge.type === 'tls-alpn-01') {
+      // An EC key: acme-client's default is a fresh RSA 2048 key, seconds of CPU per challenge.
+      const [keyPem, certPem] = await acme.crypto.createAlpnCertificate(
+        authz,
+        keyAuthorization,
+        await newCertificateKey('EC256'),
+      );
+      return {
+        type: 'tls-alpn-01',
+        resolver: this.name,
+        domain,
+        certPem: certPem.toString(),
+        keyPem: keyPem.toString(),
+      };
+    }
+    return { type: 'http-01', resolver: this.name, domain, token: challenge.token, keyAuthorization };
+  }
+
+  /**
+   * Publishes every answer before the CA is asked to check any: on the board (all at once), or
+   * through the DNS provider (one call after another: a program or service editing one zone may
+   * not cope with concurrent edits), then waits for the TXT records to be visible.
+   */
+  async #presentAll(names: string[], materials: AnyChallenge[]): Promise<void> {
     if (materials.length === 0) return;
+    const type = this.settings.challenge.type;
+    const dns = this.#dns;
     const timeoutMs = this.#options.presentTimeoutMs ?? DEFAULT_PRESENT_TIMEOUT_MS;
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         abort.abort();
-        reject(new Error(`not served everywhere within ${timeoutMs} ms`));
+        reject(new Error(`not ${dns ? 'presented' : 'served everywhere'} within ${timeoutMs} ms`));
       }, timeoutMs);
     });
+    const publish = async () => {
+      if (dns === null) {
+        await Promise.all(boardMaterials(materials).map((m) => this.#board.present(m, abort.signal)));
+        return;
+      }
+      for (const m of dnsMaterials(materials)) await dns.provider.present(m, abort.signal);
+    };
     try {
-      await Promise.race([Promise.all(materials.map((m) => this.#board.present(m, abort.signal))), timeout]);
+      await Promise.race([publish(), timeout]);
     } catch (err) {
       abort.abort();
-      throw this.#error(
-        AcmeErrorCodes.CHALLENGE_NOT_SERVED,
-        names,
-        `http-01 challenge not served: ${(err as Error).message}`,
-        { cause: err },
-      );
+      const message = (err as Error).message;
+      throw dns
+        ? this.#error(
+            AcmeErrorCodes.DNS_PROVIDER,
+            names,
+            `dns-01 provider ${dns.provider.name}: ${message}`,
+            {
+              cause: err,
+            },
+          )
+        : this.#error(
+            AcmeErrorCodes.CHALLENGE_NOT_SERVED,
+            names,
+            `${type} challenge not served: ${message}`,
+            {
+              cause: err,
+            },
+          );
     } finally {
       clearTimeout(timer);
     }
+    if (dns === null) return;
+    try {
+      await waitForTxtRecords(
+        dnsMaterials(materials),
+        dns.settings.resolvers,
+        dns.settings.propagation,
+        this.#options.txtLookup ? { lookup: this.#options.txtLookup } : {},
+      );
+    } catch (err) {
+      if (!(err instanceof DnsPropagationError)) throw err;
+      throw this.#error(AcmeErrorCodes.DNS_PROPAGATION, names, `dns-01: ${err.message}`, { cause: err });
+    }
+  }
+
+  /** Withdraws every answer; failures are dropped (a stale answer is harmless, the order is over). */
+  async #withdrawAll(materials: AnyChallenge[]): Promise<void> {
+    const dns = this.#dns;
+    if (dns === null) {
+      await Promise.all(boardMaterials(materials).map((m) => this.#board.cleanup(m).catch(() => {})));
+      return;
+    }
+    const timeoutMs = this.#options.presentTimeoutMs ?? DEFAULT_PRESENT_TIMEOUT_MS;
+    for (const m of dnsMaterials(materials))
+      await dns.provider.cleanup(m, AbortSignal.timeout(timeoutMs)).catch(() => {});
   }
 
   async #forgetAccount(names: string[]): Promise<void> {
@@ -433,7 +520,7 @@ export class AcmeResolver {
       return this.#error(AcmeErrorCodes.ORDER_FAILED, names, `${step}: ${message}`, extra);
     const what =
       step === 'validate'
-        ? `http-01 challenge for ${domain ?? names.join(', ')} failed`
+        ? `${this.settings.challenge.type} challenge for ${domain ?? names.join(', ')} failed`
         : step === 'account'
           ? 'account registration refused'
           : 'order refused';
@@ -512,6 +599,14 @@ export class AcmeResolver {
   close(): void {
     void this.#agent?.then((agent) => agent?.destroy()).catch(() => {});
   }
+}
+
+function boardMaterials(materials: AnyChallenge[]): ChallengeMaterial[] {
+  return materials.filter((m): m is ChallengeMaterial => m.type !== 'dns-01');
+}
+
+function dnsMaterials(materials: AnyChallenge[]): Dns01Challenge[] {
+  return materials.filter((m): m is Dns01Challenge => m.type === 'dns-01');
 }
 
 /** Lower-case, no trailing dot, no duplicates; order kept (the first name is the main domain). */

@@ -4,6 +4,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { type ConfigError, configError, parseDuration, type Source } from '@berth/config';
 import { AcmeErrorCodes } from './acme-errors.js';
+import { type Dns01Settings, parseDnsChallenge } from './dns-settings.js';
 
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 export const DEFAULT_STORAGE = 'acme.json';
@@ -15,7 +16,7 @@ export type AcmeKeyType = (typeof ACME_KEY_TYPES)[number];
 export type AcmeChallengeSettings =
   | { type: 'http-01'; entryPoint: string }
   | { type: 'tls-alpn-01' }
-  | { type: 'dns-01'; provider: string };
+  | Dns01Settings;
 
 /**
  * When to renew, before expiry: a fraction of the certificate's own lifetime, or a fixed time.
@@ -101,6 +102,8 @@ export function parseCertificatesResolvers(
   sourceOf: SourceOf = () => undefined,
   baseDir = process.cwd(),
   rootKey = 'certificatesResolvers',
+  /** lego's variables for the DNS providers (EXEC_PATH, HTTPREQ_ENDPOINT, ...). */
+  env: Record<string, string | undefined> = process.env,
 ): ResolverSettingsResult {
   const resolvers = new Map<string, AcmeResolverSettings>();
   const errors: ConfigError[] = [];
@@ -118,7 +121,7 @@ export function parseCertificatesResolvers(
     return { resolvers, errors };
   }
   for (const [name, value] of top) {
-    const parsed = parseResolver(name, value, (p) => sourceOf([rootKey, name, ...p]), baseDir);
+    const parsed = parseResolver(name, value, (p) => sourceOf([rootKey, name, ...p]), baseDir, env);
     errors.push(...parsed.errors);
     if (parsed.settings) resolvers.set(name, parsed.settings);
   }
@@ -130,6 +133,7 @@ function parseResolver(
   value: unknown,
   sourceOf: SourceOf,
   baseDir: string,
+  env: Record<string, string | undefined>,
 ): { settings: AcmeResolverSettings | null; errors: ConfigError[] } {
   const errors: ConfigError[] = [];
   const prefix = `certificatesResolvers.${name}`;
@@ -187,7 +191,8 @@ function parseResolver(
     caCertificates: [],
     caSystemCertPool: false,
   };
-  const challenges: AcmeChallengeSettings[] = [];
+  // Each challenge written, null when invalid (already reported): it still counts for the choice.
+  const challenges: { type: AcmeChallengeSettings['type']; settings: AcmeChallengeSettings | null }[] = [];
   let renewBeforeWritten = false;
 
   for (const [key, v] of acme) {
@@ -291,33 +296,20 @@ function parseResolver(
               false,
             );
         }
-        challenges.push({ type: 'http-01', entryPoint: ep.value });
+        challenges.push({ type: 'http-01', settings: { type: 'http-01', entryPoint: ep.value } });
         break;
       }
       case 'tlsChallenge':
         // Traefik writes `tlsChallenge: {}`; a bare key (null) or `true` means the same.
         if (v === false) break;
         if (v !== true && entries(v) === null) bad('expected {} (TLS-ALPN-01 has no settings)');
-        else challenges.push({ type: 'tls-alpn-01' });
+        else challenges.push({ type: 'tls-alpn-01', settings: { type: 'tls-alpn-01' } });
         break;
       case 'dnsChallenge': {
-        const dns = entries(v);
-        const provider = dns ? pick(dns, 'provider') : null;
-        if (dns === null || typeof provider?.value !== 'string' || provider.value === '') {
-          bad('expected {provider: NAME}');
-          break;
-        }
-        for (const [k] of dns) {
-          if (k.toLowerCase() === 'provider') continue;
-          fail(
-            AcmeErrorCodes.SETTING_UNSUPPORTED,
-            at(key, k),
-            `${path}.${k}`,
-            'not supported by Berth yet; ignored',
-            false,
-          );
-        }
-        challenges.push({ type: 'dns-01', provider: provider.value });
+        const dns = parseDnsChallenge(v, env, baseDir, (code, sub, canonical, message, blocks) =>
+          fail(code, at(key, ...sub), `${path}${canonical}`, message, blocks),
+        );
+        challenges.push({ type: 'dns-01', settings: dns });
         break;
       }
       case 'certificatesDuration':
@@ -362,7 +354,7 @@ function parseResolver(
         ? 'no challenge: set one of httpChallenge.entryPoint, tlsChallenge, dnsChallenge.provider'
         : `${challenges.length} challenges (${challenges.map((c) => c.type).join(', ')}): set exactly one`,
     );
-  } else settings.challenge = challenges[0] as AcmeChallengeSettings;
+  } else if (challenges[0]?.settings) settings.challenge = challenges[0].settings;
   if (!renewBeforeWritten && settings.certificatesDurationHours !== null)
     settings.renewBefore = { ms: traefikRenewPeriodMs(settings.certificatesDurationHours) };
   return { settings: fatal ? null : settings, errors };

@@ -134,6 +134,8 @@ export function parseControllerConfig(
     resolversKey === undefined ? undefined : raw[resolversKey],
     (p) => sourceOf(resolversKey === undefined ? p : [resolversKey, ...p.slice(1)]),
     dirname(path),
+    'certificatesResolvers',
+    env,
   );
   errors.push(...acme.errors);
   return {
