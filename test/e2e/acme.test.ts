@@ -63,6 +63,13 @@ describe('ACME HTTP-01 through two proxy nodes (pebble)', { skip }, () => {
     ]);
     const row = stdout.split('\n').find((l) => l.includes('app.example.test'));
     assert.match(row ?? '', /enabled .* acme \(le\) +renews \d{4}-\d\d-\d\d \d\d:\d\d/, stdout);
+    // Prometheus text on the controller's API: expiry and schedule per certificate.
+    const metrics = await (await fetch(new URL('/metrics', cluster.controller?.api))).text();
+    const expiry =
+      /^berth_acme_certificate_not_after_seconds\{resolver="le",domains="([^"]+)"\} (\d+)$/m.exec(metrics);
+    assert.deepEqual(expiry?.[1]?.split(',').sort(), ['app.example.test', 'www.example.test']);
+    assert.ok(Number(expiry?.[2]) * 1000 > Date.now());
+    assert.match(metrics, /^berth_acme_certificate_failures\{resolver="le",[^}]*\} 0$/m);
     // The answers were withdrawn after the order: the snapshot no longer carries them.
     const snapshot = await cluster.api<{ body: { acme?: unknown } }>('/api/v1/snapshot/body');
     assert.equal(snapshot.body.acme, undefined);

@@ -21,6 +21,7 @@ export interface CertView {
   errors: { code: string; message: string }[];
   acme?: {
     state: string;
+    challenge: string;
     orders: number;
     failures: number;
     nextReason: string | null;
@@ -90,6 +91,13 @@ export interface SetUpOptions {
   controllerArgs?: string[];
   /** Without the file router `app` (Host app.example.test || www.example.test → the backend). */
   noFileRouter?: boolean;
+  /** The resolver's challenge, YAML lines under `acme` (default: httpChallenge on `web`). */
+  challenge?: (pebble: Pebble) => string[] | Promise<string[]>;
+  /**
+   * `websecure` of both nodes on the port pebble validates TLS-ALPN-01 on (each node on its own
+   * address), instead of a free port each.
+   */
+  secureOnTlsPort?: boolean;
 }
 
 export async function setUp(options: SetUpOptions = {}): Promise<Setup> {
@@ -134,8 +142,7 @@ export async function setUp(options: SetUpOptions = {}): Promise<Setup> {
     '      email: ops@example.test',
     `      caServer: ${pebble.directoryUrl}`,
     `      caCertificates: [${httpsCa}]`,
-    '      httpChallenge:',
-    '        entryPoint: web',
+    ...((await options.challenge?.(pebble)) ?? ['      httpChallenge:', '        entryPoint: web']),
     options.resolverExtra ?? '',
     '',
   ].join('\n');
@@ -152,7 +159,7 @@ export async function setUp(options: SetUpOptions = {}): Promise<Setup> {
     ['a', '127.0.0.1'],
     ['b', '127.0.0.2'],
   ] as const) {
-    const securePort = await freePort();
+    const securePort = options.secureOnTlsPort === true ? pebble.tlsPort : await freePort();
     await cluster.startNode(name, {
       extraArgs: [
         '--entrypoint',
