@@ -44,7 +44,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'certs',
-    summary: 'list TLS certificates with their names, expiry, origin and OCSP status',
+    summary: 'list TLS certificates: names, expiry, origin, ACME renewal, OCSP status and errors',
     load: async () => (await import('./commands/certs.js')).certsCommand,
   },
   {

@@ -374,7 +374,11 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           result = acmeSnapshot.withAcme(compiled, {
             certificates: acme?.certificates() ?? [],
             challenges: acme?.challenges(),
-            errors: [...requests.errors, ...(acme?.errors(sources) ?? [])],
+            errors: [
+              ...acmeSnapshot.challengeEntryPointErrors(certificatesResolvers, statics.entryPoints),
+              ...requests.errors,
+              ...(acme?.errors(sources) ?? []),
+            ],
             now: new Date(),
             ocsp: (fingerprint) => ocsp?.get(fingerprint),
           });

@@ -29,6 +29,7 @@ const ROUTES = [
   '/api/v1/tcp/services',
   '/api/v1/certs',
   '/api/v1/errors',
+  '/metrics',
 ];
 
 describe('API and basicAuth hashes', () => {

@@ -6,6 +6,7 @@ import type { AcmeChallenges } from '@berth/protocol';
 import type { CertificateStatus, CompileResult, OcspState } from '../compiler/compile-result.js';
 import { usableCertificate } from '../compiler/resolve-tls.js';
 import { checkCertificate } from '../tls/certificate-check.js';
+import { AcmeErrorCodes } from './acme-errors.js';
 import type { AcmeCertificateMaterial } from './acme-manager.js';
 import {
   type CertificateRequestsResult,
@@ -46,6 +47,26 @@ export function acmeRequests(
   );
   // The router keeps serving (the default or a matching configured certificate): a warning.
   return { ...found, errors: found.errors.map((e) => ({ ...e, severity: 'warning' })) };
+}
+
+/**
+ * An HTTP-01 resolver whose `httpChallenge.entryPoint` is no entry point: no node could answer, so
+ * every order would fail at the CA. Said once, up front, instead.
+ */
+export function challengeEntryPointErrors(
+  resolvers: ReadonlyMap<string, AcmeResolverSettings>,
+  entryPoints: Readonly<Record<string, unknown>>,
+): ConfigError[] {
+  const out: ConfigError[] = [];
+  for (const [name, r] of resolvers) {
+    if (r.challenge.type !== 'http-01' || Object.hasOwn(entryPoints, r.challenge.entryPoint)) continue;
+    out.push({
+      code: AcmeErrorCodes.SETTING_INVALID,
+      path: `certificatesResolvers.${name}.acme.httpChallenge.entryPoint`,
+      message: `certificate resolver "${name}": httpChallenge.entryPoint "${r.challenge.entryPoint}" is not an entry point (${Object.keys(entryPoints).join(', ') || 'none'}); no node can answer its challenges`,
+    });
+  }
+  return out;
 }
 
 export interface AcmeAdditions {
