@@ -418,7 +418,7 @@ export class AcmeManager {
         { resolver: name, domains, notAfter: new Date(certificate.notAfter).toISOString() },
         'ACME certificate obtained',
       );
-      if (!entry.removed) await this.#options.publish('acme certificate obtained');
+      if (!entry.removed) await this.#publish('acme certificate obtained');
     } catch (err) {
       this.#failed(entry, err);
     } finally {
@@ -456,7 +456,23 @@ export class AcmeManager {
       error.message,
     );
     // The new error reaches /api/v1/errors with the next compile.
-    void this.#options.publish('acme order failed');
+    void this.#publish('acme order failed');
+  }
+
+  /**
+   * Publishes after an order; never rejects: a snapshot that cannot be stored is the compile's
+   * problem (logged there), not a failed order, and a rejection here would go unhandled.
+   */
+  async #publish(reason: string): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#options.publish(reason);
+    } catch (err) {
+      this.#log.error(
+        { err: (err as Error)?.message ?? String(err), reason },
+        'cannot publish the ACME change; the next snapshot carries it',
+      );
+    }
   }
 
   /** Answers go into the next snapshot; `present` returns once every connected node applied it. */
