@@ -216,6 +216,29 @@ describe('AcmeManager', () => {
     assert.equal(s.orders, 1);
   });
 
+  it('keeps the reason of a renewal that waited for a node (not "missing")', async (t) => {
+    let finish: (c: StoredCertificate) => void = () => {};
+    const h = harness(t, {
+      nodes: 0,
+      // Issued a day ago, with a window of its whole lifetime: due now.
+      stored: certificate(T0 - DAY),
+      settings: { renewBefore: { fraction: 1 } },
+      obtain: () => new Promise((resolve) => (finish = resolve)),
+    });
+    await h.manager.sync([request]);
+    await h.settle();
+    assert.equal(only(h.manager.status()).state, 'waiting-for-node');
+    h.setNodes(1);
+    await h.settle();
+    assert.equal(h.orders.length, 1);
+    const s = only(h.manager.status());
+    assert.equal(s.state, 'ordering');
+    assert.equal(s.nextReason, 'window');
+    finish(certificate(h.clock.now));
+    await h.settle();
+    assert.equal(only(h.manager.status()).state, 'valid');
+  });
+
   it('does not wait for nodes with a DNS-01 resolver', async (t) => {
     const h = harness(t, { nodes: 0, settings: { challenge: { type: 'dns-01', provider: 'httpreq' } } });
     await h.manager.sync([request]);
@@ -269,6 +292,42 @@ describe('AcmeManager', () => {
     assert.equal(s.failures, 0);
     assert.equal(s.lastError, null);
     assert.deepEqual(h.manager.errors(new Map()), []);
+  });
+
+  it('says a router serves the default certificate once the one it had expired while renewals failed', async (t) => {
+    const h = harness(t, {
+      stored: certificate(T0 - 89 * DAY),
+      obtain: async () => {
+        throw new Error('down');
+      },
+    });
+    await h.manager.sync([request]);
+    await h.settle();
+    assert.equal(h.orders.length, 1);
+    const [inService] = h.manager.errors(new Map());
+    assert.doesNotMatch(inService?.message ?? '', /serves the default/);
+    h.clock.now += 2 * DAY; // expired; the certificate is no longer served
+    assert.deepEqual(h.manager.certificates(), []);
+    const [expired] = h.manager.errors(new Map());
+    assert.match(
+      expired?.message ?? '',
+      /serves the default or a matching configured certificate meanwhile$/,
+    );
+  });
+
+  it('warns about a certificate within 7 days of expiry that has not been renewed yet', async (t) => {
+    const h = harness(t, { stored: certificate(T0 - 85 * DAY), nodes: 0 });
+    await h.manager.sync([request]);
+    await h.settle();
+    const errors = h.manager.errors(new Map());
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.path, e.severity]),
+      [
+        [AcmeErrorCodes.CERTIFICATE_EXPIRING, 'http.routers.app.tls.certResolver', 'warning'],
+        [AcmeErrorCodes.CERTIFICATE_EXPIRING, 'http.routers.www.tls.certResolver', 'warning'],
+      ],
+    );
+    assert.equal(only(h.manager.status()).expiringSoon, true);
   });
 
   it('backs off after repeated failures, doubling from minRetryMs: never a tight loop', async (t) => {

@@ -322,12 +322,14 @@ export class AcmeManager {
               }
             : null;
       if (problem === null) continue;
+      // As certificates() decides: an expired certificate is no longer served.
+      const inService = e.certificate !== null && e.certificate.notAfter > this.#now();
       for (const router of e.request.routers) {
         const source = sources.get(router);
         out.push({
           code: problem.code,
           path: `${router}.tls.certResolver`,
-          message: `router "${router}": ${problem.message}${e.certificate === null ? '; it serves the default or a matching configured certificate meanwhile' : ''}`,
+          message: `router "${router}": ${problem.message}${inService ? '' : '; it serves the default or a matching configured certificate meanwhile'}`,
           ...(source === undefined ? {} : { source }),
           severity: 'warning',
         });
@@ -382,7 +384,12 @@ export class AcmeManager {
     if (delayMs > MAX_TIMER_MS) {
       entry.timer = setTimeout(() => this.#plan(entry), MAX_TIMER_MS);
     } else {
-      if (delayMs === 0) entry.next = { at: this.#now(), reason: entry.next?.reason ?? 'missing' };
+      // After a wait for a node `next` is null: the plan says why (a renewal is not `missing`).
+      if (delayMs === 0)
+        entry.next = {
+          at: this.#now(),
+          reason: entry.next?.reason ?? this.#renewalPlan(entry, entry.failures).reason,
+        };
       entry.timer = setTimeout(() => void this.#attempt(entry), delayMs);
     }
     entry.timer.unref();
