@@ -28,6 +28,8 @@ function part(): ProviderPart {
           app: { rule: 'Host(`app.example.test`)', service: 's', tls: { certResolver: 'le' } },
           typo: { rule: 'Host(`typo.example.test`)', service: 's', tls: { certResolver: 'lets' } },
           plain: { rule: 'Host(`plain.example.test`)', service: 's' },
+          // A file router's name may hold dots.
+          'my.app': { rule: 'Host(`my.example.test`)', service: 's', tls: { certResolver: 'le' } },
           // Disabled (its service does not exist): asks for nothing.
           broken: { rule: 'Host(`broken.example.test`)', service: 'missing', tls: { certResolver: 'le' } },
         },
@@ -87,6 +89,7 @@ describe('ACME in the compiled snapshot', () => {
     const { requests, errors } = acmeRequests(compiled, resolvers, sources);
     assert.deepEqual(requests, [
       { resolver: 'le', domains: ['app.example.test'], routers: ['http.routers.app@file'] },
+      { resolver: 'le', domains: ['my.example.test'], routers: ['http.routers.my.app@file'] },
       { resolver: 'le', domains: ['db.example.test'], routers: ['tcp.routers.db@file'] },
     ]);
     assert.equal(errors.length, 1);
@@ -149,6 +152,24 @@ describe('ACME in the compiled snapshot', () => {
     // Routers not named keep their very objects.
     const plain = (r: CompileResult) => r.routers.find((x) => x.name === 'plain@file');
     assert.equal(plain(out), plain(compiled));
+  });
+
+  it('attaches a problem to a router whose name holds dots', () => {
+    const warning: ConfigError = {
+      code: AcmeErrorCodes.CHALLENGE_FAILED,
+      path: 'http.routers.my.app@file.tls.certResolver',
+      message: 'router "http.routers.my.app@file": challenge failed',
+      severity: 'warning',
+    };
+    const out = withAcme(compiled, {
+      certificates: [],
+      challenges: undefined,
+      errors: [warning],
+      now: new Date(),
+    });
+    assert.deepEqual(out.routers.find((r) => r.name === 'my.app@file')?.errors, [warning]);
+    for (const [i, r] of out.routers.entries())
+      if (r.name !== 'my.app@file') assert.equal(r, compiled.routers[i], r.name);
   });
 
   it('puts answers alone in the body (no certificate, no error) and keeps tls as it was', () => {
