@@ -386,6 +386,24 @@ describe('AcmeManager', () => {
     assert.equal(h.orders.length, 1);
   });
 
+  it('runs one order per certificate at a time, and drops the result of one no router wants any more', async (t) => {
+    let finish: (c: StoredCertificate) => void = () => {};
+    const h = harness(t, { obtain: () => new Promise((resolve) => (finish = resolve)) });
+    await h.manager.sync([request]);
+    await h.settle();
+    assert.equal(h.orders.length, 1);
+    assert.equal(h.manager.renewNow('le', request.domains), true);
+    await h.advance(SECOND);
+    assert.equal(h.orders.length, 1, 'renewNow while an order runs adds none');
+    await h.manager.sync([]);
+    finish(certificate(h.clock.now));
+    await h.settle();
+    assert.deepEqual(h.published, [], 'nothing to publish for a removed certificate');
+    assert.deepEqual(h.manager.certificates(), []);
+    await h.advance(20 * SECOND);
+    assert.equal(h.orders.length, 1);
+  });
+
   it('does not renew a freshly issued certificate before minRenewalGapMs, even when renewBefore is all of its lifetime', async (t) => {
     const h = harness(t, { settings: { renewBefore: { fraction: 1 } } });
     await h.manager.sync([request]);
