@@ -211,6 +211,9 @@ export const controllerCommand: Command = {
   },
 };
 
+/** setTimeout's longest delay; Node fires a longer one after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * `BERTH_ACME_TIMING`: JSON of the ACME scheduler's knobs in milliseconds (`minRenewalGapMs`,
  * `maxJitterMs`, `minRetryMs`, `presentTimeoutMs`), for tests and for watching a renewal happen;
@@ -238,6 +241,12 @@ export function parseAcmeTiming(text: string | undefined): Record<string, number
       throw new CliError(
         'BERTH_CLI_BAD_FLAG',
         `BERTH_ACME_TIMING.${key} must be a number of milliseconds ≥ 0`,
+      );
+    // A setTimeout delay: above 2^31-1 ms Node fires it after 1 ms, every challenge would time out.
+    if (key === 'presentTimeoutMs' && value > MAX_TIMER_MS)
+      throw new CliError(
+        'BERTH_CLI_BAD_FLAG',
+        `BERTH_ACME_TIMING.presentTimeoutMs must be at most ${MAX_TIMER_MS} ms (24.8 days)`,
       );
     out[key] = value;
   }

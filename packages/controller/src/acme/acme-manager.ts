@@ -322,12 +322,14 @@ export class AcmeManager {
               }
             : null;
       if (problem === null) continue;
+      // As certificates() decides: an expired certificate is no longer served.
+      const inService = e.certificate !== null && e.certificate.notAfter > this.#now();
       for (const router of e.request.routers) {
         const source = sources.get(router);
         out.push({
           code: problem.code,
           path: `${router}.tls.certResolver`,
-          message: `router "${router}": ${problem.message}${e.certificate === null ? '; it serves the default or a matching configured certificate meanwhile' : ''}`,
+          message: `router "${router}": ${problem.message}${inService ? '' : '; it serves the default or a matching configured certificate meanwhile'}`,
           ...(source === undefined ? {} : { source }),
           severity: 'warning',
         });
@@ -382,7 +384,12 @@ export class AcmeManager {
     if (delayMs > MAX_TIMER_MS) {
       entry.timer = setTimeout(() => this.#plan(entry), MAX_TIMER_MS);
     } else {
-      if (delayMs === 0) entry.next = { at: this.#now(), reason: entry.next?.reason ?? 'missing' };
+      // After a wait for a node `next` is null: the plan says why (a renewal is not `missing`).
+      if (delayMs === 0)
+        entry.next = {
+          at: this.#now(),
+          reason: entry.next?.reason ?? this.#renewalPlan(entry, entry.failures).reason,
+        };
       entry.timer = setTimeout(() => void this.#attempt(entry), delayMs);
     }
     entry.timer.unref();
@@ -418,7 +425,7 @@ export class AcmeManager {
         { resolver: name, domains, notAfter: new Date(certificate.notAfter).toISOString() },
         'ACME certificate obtained',
       );
-      if (!entry.removed) await this.#options.publish('acme certificate obtained');
+      if (!entry.removed) await this.#publish('acme certificate obtained');
     } catch (err) {
       this.#failed(entry, err);
     } finally {
@@ -456,7 +463,23 @@ export class AcmeManager {
       error.message,
     );
     // The new error reaches /api/v1/errors with the next compile.
-    void this.#options.publish('acme order failed');
+    void this.#publish('acme order failed');
+  }
+
+  /**
+   * Publishes after an order; never rejects: a snapshot that cannot be stored is the compile's
+   * problem (logged there), not a failed order, and a rejection here would go unhandled.
+   */
+  async #publish(reason: string): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#options.publish(reason);
+    } catch (err) {
+      this.#log.error(
+        { err: (err as Error)?.message ?? String(err), reason },
+        'cannot publish the ACME change; the next snapshot carries it',
+      );
+    }
   }
 
   /** Answers go into the next snapshot; `present` returns once every connected node applied it. */

@@ -130,9 +130,24 @@ export function withAcme(result: CompileResult, add: AcmeAdditions): CompileResu
       : { tls: { ...tls, certificates: [...tls.certificates, ...certificates] } }),
     ...(add.challenges === undefined ? {} : { acme: add.challenges }),
   };
+  // By the routers' own names, not by splitting the path at the first dot: a file router may be
+  // `my.app`. The longest prefix of the path (cut at a dot) that names a router wins.
   const byRouter = new Map<string, ConfigError[]>();
+  const routerPaths = new Set(
+    add.errors.length === 0
+      ? []
+      : [
+          ...result.routers.map((r) => `http.routers.${r.name}`),
+          ...result.tcpRouters.map((r) => `tcp.routers.${r.name}`),
+        ],
+  );
   for (const e of add.errors) {
-    const router = /^(http|tcp)\.routers\.[^.]+/.exec(e.path)?.[0];
+    let router: string | undefined;
+    for (let i = e.path.indexOf('.'); ; i = e.path.indexOf('.', i + 1)) {
+      const prefix = i === -1 ? e.path : e.path.slice(0, i);
+      if (routerPaths.has(prefix)) router = prefix;
+      if (i === -1) break;
+    }
     if (router === undefined) continue;
     byRouter.set(router, [...(byRouter.get(router) ?? []), e]);
   }
