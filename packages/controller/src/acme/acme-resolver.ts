@@ -22,7 +22,12 @@ import { DnsPropagationError, type TxtLookup, waitForTxtRecords } from './dns-pr
 import { type Dns01Challenge, type DnsProvider, dns01Challenge, dnsProvider } from './dns-providers.js';
 import type { Dns01Settings } from './dns-settings.js';
 import { ariCertId, fetchRenewalInfo, type RenewalInfo, renewalInfoUrl } from './renewal-info.js';
-import { type RenewalFailures, type RenewalSettings, renewalPlan } from './renewal-plan.js';
+import {
+  type CertificateDates,
+  type RenewalFailures,
+  type RenewalSettings,
+  renewalPlan,
+} from './renewal-plan.js';
 import type { AcmeKeyType, AcmeResolverSettings } from './resolver-settings.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -198,8 +203,11 @@ export class AcmeResolver {
     }
   }
 
-  /** When to attempt `certificate` (or a missing one) next, after `failures`. */
-  plan(certificate: StoredCertificate | null, failures: RenewalFailures | null = null) {
+  /**
+   * When to attempt `certificate` (or a missing one) next, after `failures`; with the CA's ARI
+   * window as `{...stored, suggestedWindow}` when `renewalInfo()` gave one.
+   */
+  plan(certificate: CertificateDates | null, failures: RenewalFailures | null = null) {
     return renewalPlan(certificate, this.#now(), { renewBefore: this.settings.renewBefore }, failures);
   }
 
