@@ -44,6 +44,8 @@ export const AcmeErrorCodes = {
   DNS_PROVIDER: 'BERTH_ACME_DNS_PROVIDER',
   /** The TXT record did not appear at the resolvers in time; the message names the fqdn and resolvers. */
   DNS_PROPAGATION: 'BERTH_ACME_DNS_PROPAGATION',
+  /** The CA offers ARI (RFC 9773) but its renewalInfo answer could not be had or read. */
+  RENEWAL_INFO: 'BERTH_ACME_RENEWAL_INFO',
   /** Not raised any more (every challenge type is implemented); kept for callers that match on it. */
   CHALLENGE_TYPE_UNIMPLEMENTED: 'BERTH_ACME_CHALLENGE_TYPE_UNIMPLEMENTED',
   /** Anything else the CA or the client library reported. */

@@ -21,7 +21,13 @@ import {
 import { DnsPropagationError, type TxtLookup, waitForTxtRecords } from './dns-propagation.js';
 import { type Dns01Challenge, type DnsProvider, dns01Challenge, dnsProvider } from './dns-providers.js';
 import type { Dns01Settings } from './dns-settings.js';
-import { type RenewalFailures, type RenewalSettings, renewalPlan } from './renewal-plan.js';
+import { ariCertId, fetchRenewalInfo, type RenewalInfo, renewalInfoUrl } from './renewal-info.js';
+import {
+  type CertificateDates,
+  type RenewalFailures,
+  type RenewalSettings,
+  renewalPlan,
+} from './renewal-plan.js';
 import type { AcmeKeyType, AcmeResolverSettings } from './resolver-settings.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -105,6 +111,8 @@ export class AcmeResolver {
   readonly #now: () => number;
   #agent: Promise<Agent | undefined> | null = null;
   #client: Promise<acme.Client> | null = null;
+  /** The CA's renewalInfo URL (null: it offers none), fetched once from the directory. */
+  #renewalInfoUrl: Promise<string | null> | null = null;
   readonly #inflight = new Map<string, Promise<StoredCertificate>>();
   /** DNS-01's provider and settings; null for the challenges the board answers. */
   readonly #dns: { provider: DnsProvider; settings: Dns01Settings } | null;
@@ -162,8 +170,44 @@ export class AcmeResolver {
     return this.obtain(domains);
   }
 
-  /** When to attempt `certificate` (or a missing one) next, after `failures`. */
-  plan(certificate: StoredCertificate | null, failures: RenewalFailures | null = null) {
+  /**
+   * The CA's suggested renewal window for `certificate` (ARI, RFC 9773) and when to ask again, or
+   * null when the CA's directory offers no renewalInfo. Pass the window to `plan()` through the
+   * certificate's `suggestedWindow`. A CA that offers ARI but cannot answer: AcmeError
+   * BERTH_ACME_RENEWAL_INFO (the resolver's own window still applies).
+   */
+  async renewalInfo(certificate: StoredCertificate): Promise<RenewalInfo | null> {
+    const names = certificate.domains;
+    const timeoutMs = this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    try {
+      const agent = await this.#agentFor(names);
+      if (this.#renewalInfoUrl === null) {
+        this.#renewalInfoUrl = renewalInfoUrl(this.settings.caServer, agent, timeoutMs);
+        this.#renewalInfoUrl.catch(() => {
+          this.#renewalInfoUrl = null;
+        });
+      }
+      const base = await this.#renewalInfoUrl;
+      if (base === null) return null;
+      return await fetchRenewalInfo(base, ariCertId(certificate.certPem), agent, timeoutMs, this.#now);
+    } catch (err) {
+      if (err instanceof AcmeError) throw err;
+      throw this.#error(
+        AcmeErrorCodes.RENEWAL_INFO,
+        names,
+        `renewal information: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  /**
+   * When to attempt `certificate` (or a missing one) next, after `failures`; with the CA's ARI
+   * window as `{...stored, suggestedWindow}` when `renewalInfo()` gave one.
+   */
+  plan(certificate: CertificateDates | null, failures: RenewalFailures | null = null) {
     return renewalPlan(certificate, this.#now(), { renewBefore: this.settings.renewBefore }, failures);
   }
 

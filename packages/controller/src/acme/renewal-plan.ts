@@ -9,6 +9,14 @@ const DAY = 24 * HOUR;
 export interface CertificateDates {
   notBefore: number;
   notAfter: number;
+  /** The CA's renewal window for this certificate (ARI, RFC 9773), when it offers one. */
+  suggestedWindow?: SuggestedWindow | null;
+}
+
+/** ms since the epoch. */
+export interface SuggestedWindow {
+  start: number;
+  end: number;
 }
 
 export interface RenewalSettings {
@@ -39,6 +47,8 @@ export type RenewalReason =
   | 'expired'
   /** Valid: renew at the jittered start of the renewal window. */
   | 'window'
+  /** Valid, and the CA suggested a window (ARI): a uniformly random time in it, or now once it ended. */
+  | 'suggested-window'
   /** The last attempt failed: exponential backoff. */
   | 'backoff'
   /** The last attempt failed and the CA said when to come back. */
@@ -48,7 +58,7 @@ export interface RenewalPlan {
   /** When to attempt the next order (ms since the epoch); never before `now`. */
   at: number;
   reason: RenewalReason;
-  /** Start of the renewal window (before jitter); null without a certificate. */
+  /** Start of the renewal window (before jitter; the CA's when it suggested one); null without a certificate. */
   windowStart: number | null;
   /** Within `warnBeforeMs` of expiry (or expired): worth a warning in the API. */
   expiringSoon: boolean;
@@ -63,6 +73,9 @@ const DEFAULT_WARN_BEFORE_MS = 7 * DAY;
 /**
  * The next attempt for one certificate. `random` (in [0, 1)) is injected so tests are exact.
  *
+ * - The CA suggested a window (ARI): a time chosen uniformly in it (RFC 9773 §4.2), so the CA
+ *   spreads its load and can pull renewals forward (a revocation ahead); now once it has ended.
+ *   It replaces the resolver's own window; failures still back off as below.
  * - No failures: at the start of the renewal window (renewBefore of the lifetime before expiry),
  *   pushed later by up to a tenth of the window (at most 12 h) so certificates issued together are
  *   not renewed in one burst; immediately when missing or expired.
@@ -81,7 +94,13 @@ export function renewalPlan(
   const minRetry = Math.max(1000, settings.minRetryMs ?? DEFAULT_MIN_RETRY_MS);
   const maxRetry = Math.max(minRetry, settings.maxRetryMs ?? DEFAULT_MAX_RETRY_MS);
   const warnBefore = settings.warnBeforeMs ?? DEFAULT_WARN_BEFORE_MS;
-  const windowStart = cert === null ? null : renewalWindowStart(cert, settings.renewBefore);
+  const suggested = cert?.suggestedWindow ?? null;
+  const windowStart =
+    cert === null
+      ? null
+      : suggested !== null
+        ? suggested.start
+        : renewalWindowStart(cert, settings.renewBefore);
   const expiringSoon = cert !== null && cert.notAfter - now <= warnBefore;
 
   if (failures !== null && failures.count > 0) {
@@ -105,6 +124,15 @@ export function renewalPlan(
 
   if (cert === null || windowStart === null) return { at: now, reason: 'missing', windowStart, expiringSoon };
   if (cert.notAfter <= now) return { at: now, reason: 'expired', windowStart, expiringSoon };
+  if (suggested !== null) {
+    const at = suggested.start + random() * (suggested.end - suggested.start);
+    return {
+      at: Math.max(now, Math.min(at, cert.notAfter)),
+      reason: 'suggested-window',
+      windowStart,
+      expiringSoon,
+    };
+  }
   const windowLength = cert.notAfter - windowStart;
   const jitter =
     random() * Math.min(windowLength * (settings.jitterFraction ?? DEFAULT_JITTER_FRACTION), MAX_JITTER_MS);
