@@ -422,6 +422,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
           );
         }
       });
+      // One failed compile must not stop every later one: logged, and the pipeline goes on.
+      pipeline = pipeline.catch((err: unknown) =>
+        log.error(
+          { err: (err as Error)?.message ?? String(err), reason },
+          'compile failed; nodes keep the previous snapshot',
+        ),
+      );
       return pipeline;
     };
 

@@ -49,6 +49,8 @@ interface HarnessOptions {
   whenApplied?: () => Promise<void>;
   /** stored() rejects with it (an unreadable storage file). */
   storedError?: Error;
+  /** The CA's ARI answer for a certificate (absent: the CA offers no ARI). */
+  renewalInfo?: ResolverLike['renewalInfo'];
 }
 
 /** A manager with one resolver `le` whose CA is a function; time moves only when the test says. */
@@ -104,6 +106,7 @@ function harness(t: TestContext, o: HarnessOptions = {}) {
         close: () => {
           closed++;
         },
+        ...(o.renewalInfo ? { renewalInfo: o.renewalInfo } : {}),
       };
     },
   });
@@ -240,7 +243,31 @@ describe('AcmeManager', () => {
   });
 
   it('does not wait for nodes with a DNS-01 resolver', async (t) => {
-    const h = harness(t, { nodes: 0, settings: { challenge: { type: 'dns-01', provider: 'httpreq' } } });
+    const h = harness(t, {
+      nodes: 0,
+      settings: {
+        challenge: {
+          type: 'dns-01',
+          provider: 'httpreq',
+          providerSettings: {
+            name: 'httpreq',
+            endpoint: 'http://127.0.0.1:9/acme',
+            mode: 'default',
+            username: null,
+            password: null,
+            httpTimeoutMs: 1000,
+          },
+          resolvers: [],
+          propagation: {
+            delayBeforeChecksMs: 0,
+            disableChecks: true,
+            requireAllResolvers: false,
+            timeoutMs: 1000,
+            intervalMs: 100,
+          },
+        },
+      },
+    });
     await h.manager.sync([request]);
     await h.settle();
     assert.equal(h.orders.length, 1);
@@ -553,5 +580,56 @@ describe('AcmeManager', () => {
       await h.board().cleanup(material);
       assert.equal(h.manager.challenges(), undefined);
     });
+  });
+});
+
+describe('AcmeManager: ACME Renewal Information (RFC 9773)', () => {
+  it("renews inside the CA's suggested window, even long before the usual one", async (t) => {
+    const stored = certificate(T0 - 10 * DAY);
+    const asked: StoredCertificate[] = [];
+    // An incident: the CA wants the certificate replaced within the next minute.
+    const h = harness(t, {
+      stored,
+      renewalInfo: async (c) => {
+        asked.push(c);
+        // The new certificate gets the usual window from the CA.
+        if (c !== stored)
+          return {
+            suggestedWindow: { start: c.notBefore + 60 * DAY, end: c.notBefore + 62 * DAY },
+            explanationUrl: null,
+            pollAfterMs: 6 * 3600 * SECOND,
+          };
+        return {
+          suggestedWindow: { start: T0 + 10 * SECOND, end: T0 + 20 * SECOND },
+          explanationUrl: 'https://ca.test/incident',
+          pollAfterMs: 6 * 3600 * SECOND,
+        };
+      },
+    });
+    await h.manager.sync([request]);
+    await h.settle();
+    assert.equal(asked.length, 1, 'asked once for the stored certificate');
+    assert.equal(only(h.manager.status()).nextReason, 'suggested-window');
+    await h.advance(10 * SECOND, 1000);
+    assert.equal(h.orders.length, 1);
+    assert.ok((h.orders[0]?.at ?? 0) >= T0 + 10 * SECOND);
+    // The new certificate is asked about, and its window is the CA's new one.
+    assert.equal(asked.length, 2);
+    const after = only(h.manager.status());
+    assert.equal(after.nextReason, 'suggested-window');
+    assert.ok(Date.parse(after.nextAttemptAt ?? '') >= (h.orders[0]?.at ?? 0) + 60 * DAY);
+  });
+
+  it('keeps its own window when the CA offers no ARI or cannot answer', async (t) => {
+    const h = harness(t, {
+      stored: certificate(T0 - 10 * DAY),
+      renewalInfo: async () => {
+        throw new Error('renewalInfo: HTTP 500');
+      },
+    });
+    await h.manager.sync([request]);
+    await h.settle();
+    assert.equal(only(h.manager.status()).nextReason, 'window');
+    assert.equal(h.orders.length, 0);
   });
 });

@@ -22,11 +22,17 @@ import {
 } from './acme-resolver.js';
 import type { StoredCertificate } from './acme-storage.js';
 import type { CertificateRequest } from './certificate-requests.js';
-import { type RenewalFailures, type RenewalReason, renewalPlan } from './renewal-plan.js';
+import {
+  type RenewalFailures,
+  type RenewalReason,
+  renewalPlan,
+  type SuggestedWindow,
+} from './renewal-plan.js';
 import type { AcmeResolverSettings } from './resolver-settings.js';
 
 /** What the manager uses of an AcmeResolver. */
-export type ResolverLike = Pick<AcmeResolver, 'name' | 'settings' | 'stored' | 'obtain' | 'close'>;
+export type ResolverLike = Pick<AcmeResolver, 'name' | 'settings' | 'stored' | 'obtain' | 'close'> &
+  Partial<Pick<AcmeResolver, 'renewalInfo'>>;
 
 /** A published snapshot: what a challenge waits on. */
 export interface PublishedVersion {
@@ -129,6 +135,10 @@ interface Entry {
   running: boolean;
   orders: number;
   removed: boolean;
+  /** The CA's ARI window for the certificate in service, when it offers one (RFC 9773). */
+  suggestedWindow: SuggestedWindow | null;
+  /** The next ARI poll. */
+  ariTimer: NodeJS.Timeout | null;
 }
 
 const HOUR = 3_600_000;
@@ -188,6 +198,7 @@ export class AcmeManager {
       if (wanted.has(key)) continue;
       entry.removed = true;
       if (entry.timer) clearTimeout(entry.timer);
+      if (entry.ariTimer) clearTimeout(entry.ariTimer);
       this.#entries.delete(key);
     }
     const loading: Promise<void>[] = [];
@@ -215,6 +226,8 @@ export class AcmeManager {
         running: false,
         orders: 0,
         removed: false,
+        suggestedWindow: null,
+        ariTimer: null,
       };
       entry.loaded = this.#load(entry);
       this.#entries.set(key, entry);
@@ -233,6 +246,54 @@ export class AcmeManager {
     }
     entry.state = entry.certificate === null ? 'ordering' : 'valid';
     this.#plan(entry);
+    this.#pollRenewalInfo(entry);
+  }
+
+  /**
+   * Asks the CA for the certificate's renewal window (ARI) and re-plans when it moved; again after
+   * the CA's Retry-After. A CA without ARI is asked nothing more; an ARI failure keeps the plan.
+   */
+  #pollRenewalInfo(entry: Entry): void {
+    if (entry.ariTimer) clearTimeout(entry.ariTimer);
+    entry.ariTimer = null;
+    const certificate = entry.certificate;
+    if (certificate === null || entry.resolver.renewalInfo === undefined || entry.removed || this.#closed)
+      return;
+    void entry.resolver.renewalInfo(certificate).then(
+      (info) => {
+        if (info === null || entry.removed || this.#closed || entry.certificate !== certificate) return;
+        const moved =
+          entry.suggestedWindow?.start !== info.suggestedWindow.start ||
+          entry.suggestedWindow?.end !== info.suggestedWindow.end;
+        entry.suggestedWindow = info.suggestedWindow;
+        if (moved) {
+          this.#log.info(
+            {
+              resolver: entry.request.resolver,
+              domains: entry.request.domains,
+              start: new Date(info.suggestedWindow.start).toISOString(),
+              end: new Date(info.suggestedWindow.end).toISOString(),
+              ...(info.explanationUrl === null ? {} : { explanation: info.explanationUrl }),
+            },
+            'the CA suggests a renewal window (ARI)',
+          );
+          if (!entry.running && entry.failures === null) this.#plan(entry);
+        }
+        entry.ariTimer = setTimeout(
+          () => this.#pollRenewalInfo(entry),
+          Math.min(info.pollAfterMs, MAX_TIMER_MS),
+        );
+        entry.ariTimer.unref();
+      },
+      (err: unknown) => {
+        this.#log.warn(
+          { resolver: entry.request.resolver, domains: entry.request.domains, err: (err as Error).message },
+          'cannot read the renewal information (ARI); the renewal window stays',
+        );
+        entry.ariTimer = setTimeout(() => this.#pollRenewalInfo(entry), 6 * HOUR);
+        entry.ariTimer.unref();
+      },
+    );
   }
 
   /** The certificates to serve, for the snapshot's `tls.certificates` (origin `acme`). */
@@ -348,8 +409,12 @@ export class AcmeManager {
 
   #renewalPlan(entry: Entry, failures: RenewalFailures | null) {
     const minRetryMs = this.#options.timing?.minRetryMs;
+    const certificate =
+      entry.certificate === null || entry.suggestedWindow === null
+        ? entry.certificate
+        : { ...entry.certificate, suggestedWindow: entry.suggestedWindow };
     return renewalPlan(
-      entry.certificate,
+      certificate,
       this.#now(),
       {
         renewBefore: entry.resolver.settings.renewBefore,
@@ -365,11 +430,13 @@ export class AcmeManager {
     const timing = this.#options.timing ?? {};
     const plan = this.#renewalPlan(entry, entry.failures);
     let at = plan.at;
-    if (plan.reason === 'window' && entry.certificate !== null) {
-      // Jitter beyond maxJitterMs is taken back; a certificate just issued is never renewed at once,
-      // even with a renewal window as long as its lifetime.
+    if ((plan.reason === 'window' || plan.reason === 'suggested-window') && entry.certificate !== null) {
+      // Jitter beyond maxJitterMs is taken back (the CA's own window is its choice); a certificate
+      // just issued is never renewed at once, even with a renewal window as long as its lifetime
+      // or a CA that keeps suggesting a window in the past.
       const maxJitter = timing.maxJitterMs ?? 12 * HOUR;
-      if (plan.windowStart !== null) at = Math.min(at, Math.max(now, plan.windowStart + maxJitter));
+      if (plan.windowStart !== null && plan.reason === 'window')
+        at = Math.min(at, Math.max(now, plan.windowStart + maxJitter));
       const issued = Date.parse(entry.certificate.issuedAt);
       const gap = timing.minRenewalGapMs ?? HOUR;
       if (Number.isFinite(issued)) at = Math.max(at, issued + gap);
@@ -417,6 +484,7 @@ export class AcmeManager {
     try {
       const certificate = await entry.resolver.obtain(domains);
       entry.certificate = certificate;
+      entry.suggestedWindow = null;
       entry.failures = null;
       entry.lastError = null;
       entry.lastSuccessAt = this.#now();
@@ -432,6 +500,7 @@ export class AcmeManager {
       entry.running = false;
     }
     this.#plan(entry);
+    if (entry.failures === null) this.#pollRenewalInfo(entry);
   }
 
   #failed(entry: Entry, err: unknown): void {
@@ -508,7 +577,10 @@ export class AcmeManager {
   close(): void {
     this.#closed = true;
     this.#offNodes();
-    for (const e of this.#entries.values()) if (e.timer) clearTimeout(e.timer);
+    for (const e of this.#entries.values()) {
+      if (e.timer) clearTimeout(e.timer);
+      if (e.ariTimer) clearTimeout(e.ariTimer);
+    }
     for (const r of this.#resolvers.values()) r.close();
   }
 }
