@@ -13,6 +13,7 @@ import type { Dns01Settings, DnsProviderSettings } from '../src/acme/dns-setting
 import { resolverSettings } from './support/acme-settings.js';
 import { HttpreqTranslator as Translator } from './support/httpreq-translator.js';
 import { type Pebble, pebbleSkip, startPebble } from './support/pebble.js';
+import { pemBlocks } from './support/pem-blocks.js';
 
 const skip = await pebbleSkip();
 const FAST_POLLING = { attempts: 20, minMs: 100, maxMs: 500 };
@@ -37,12 +38,6 @@ function dnsSettings(pebble: Pebble, provider: DnsProviderSettings, timeoutMs = 
       intervalMs: 100,
     },
   };
-}
-
-function pemBlocks(pem: string): X509Certificate[] {
-  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
-    (b) => new X509Certificate(b),
-  );
 }
 
 describe('ACME DNS-01 against pebble', { skip }, () => {

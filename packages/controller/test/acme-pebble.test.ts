@@ -13,6 +13,7 @@ import { AcmeResolver, type ChallengeBoard, type ChallengeMaterial } from '../sr
 import type { AcmeResolverSettings } from '../src/acme/resolver-settings.js';
 import { resolverSettings } from './support/acme-settings.js';
 import { freePort, type Pebble, pebbleSkip, startPebble } from './support/pebble.js';
+import { pemBlocks } from './support/pem-blocks.js';
 
 const skip = await pebbleSkip();
 
@@ -67,12 +68,6 @@ function settingsFor(
 const FAST_POLLING = { attempts: 20, minMs: 100, maxMs: 500 };
 
 /** The PEM blocks of a chain, leaf first. */
-function pemBlocks(pem: string): X509Certificate[] {
-  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
-    (b) => new X509Certificate(b),
-  );
-}
-
 /** A real TLS handshake with the certificate, verified against pebble's root for `servername`. */
 async function handshake(
   certPem: string,

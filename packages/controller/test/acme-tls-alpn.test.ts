@@ -17,6 +17,7 @@ import {
 } from '../src/acme/acme-resolver.js';
 import { resolverSettings } from './support/acme-settings.js';
 import { type Pebble, pebbleSkip, startPebble } from './support/pebble.js';
+import { pemBlocks } from './support/pem-blocks.js';
 
 const skip = await pebbleSkip();
 const FAST_POLLING = { attempts: 20, minMs: 100, maxMs: 500 };
@@ -67,12 +68,6 @@ class TlsAlpnBoard implements ChallengeBoard {
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
-}
-
-function pemBlocks(pem: string): X509Certificate[] {
-  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
-    (b) => new X509Certificate(b),
-  );
 }
 
 describe('ACME TLS-ALPN-01 against pebble', { skip }, () => {
