@@ -31,6 +31,8 @@ export const ConfigErrorCodes = {
   INVALID_REGEX: 'BERTH_CONFIG_INVALID_REGEX',
   /** An htpasswd line that is not `user:hash` with a bcrypt, apr1 or SHA1 hash. */
   INVALID_HTPASSWD: 'BERTH_CONFIG_INVALID_HTPASSWD',
+  /** A circuitBreaker expression that does not parse (the message names the column). */
+  CIRCUIT_BREAKER_EXPRESSION: 'BERTH_CONFIG_CIRCUIT_BREAKER_EXPRESSION',
   /** An IP address or CIDR range that does not parse. */
   INVALID_CIDR: 'BERTH_CONFIG_INVALID_CIDR',
   // TCP and TLS configuration.

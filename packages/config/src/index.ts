@@ -20,6 +20,13 @@ export { validateDynamic } from './validate/dynamic.js';
 export type { Validated, ValidateOptions, ValidationMemo } from './validate/report.js';
 export { validateStatic } from './validate/static.js';
 export { type Cidr, CidrSet, parseCidr } from './values/cidr.js';
+export {
+  type BreakerExpression,
+  type BreakerMetric,
+  type BreakerParse,
+  evaluateBreakerExpression,
+  parseBreakerExpression,
+} from './values/circuit-breaker-expression.js';
 export { formatDuration, parseDuration } from './values/duration.js';
 export {
   compileGoRegexp,

@@ -212,6 +212,34 @@ export interface HttpMiddleware {
     memResponseBodyBytes?: number;
   };
   chain?: { middlewares: string[] };
+  /**
+   * Custom error pages: a response whose status is in `status` is replaced by the answer of
+   * `service` to a GET of `query` (`{status}`, `{originalStatus}`, `{url}` replaced), sent with
+   * the status (after `statusRewrites`). As Traefik's `errors`.
+   */
+  errors?: {
+    /** Codes and ranges (`"404"`, `"500-599"`), normalised to one spec each. */
+    status: string[];
+    /** Range (`"418"`, `"500-599"`) → status sent instead. */
+    statusRewrites?: Record<string, number>;
+    service: string;
+    query?: string;
+    /** Request headers copied to the error page request; absent: all of them, `[]`: none. */
+    errorRequestHeaders?: string[];
+  };
+  /**
+   * Answers `responseCode` instead of calling the next handler while `expression` holds, measured
+   * on a rolling window per middleware and worker. As Traefik's `circuitBreaker` (oxy).
+   */
+  circuitBreaker?: {
+    expression: string;
+    checkPeriod?: Duration;
+    fallbackDuration?: Duration;
+    recoveryDuration?: Duration;
+    responseCode?: number;
+  };
+  /** Sets a Content-Type the upstream left out, sniffed from the body (Go's rules); `autoDetect: false`: off. */
+  contentType?: { autoDetect?: boolean };
 }
 
 export interface ForwardingTimeouts {

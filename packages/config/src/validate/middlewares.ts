@@ -1,7 +1,9 @@
 // Validates http.middlewares: exactly one kind each, every field typed, regexes, CIDRs and htpasswd checked.
 import { ConfigErrorCodes } from '../errors.js';
 import type { HttpMiddleware } from '../model.js';
+import { parseBreakerExpression } from '../values/circuit-breaker-expression.js';
 import { parseHtpasswdLine } from '../values/htpasswd.js';
+import { normaliseStatusSpec } from '../values/status-range.js';
 import {
   cidrCheck,
   headerNameCheck,
@@ -80,6 +82,86 @@ const htpasswdUsers: Kind = {
       else problems.report(ConfigErrorCodes.INVALID_HTPASSWD, lineAt, `${label}[${index}] ${parsed.problem}`);
     });
     return users.length === lines.length ? users : undefined;
+  },
+};
+
+/** One status spec (`404`, `500-599`) as Traefik's HTTPCodeRanges reads it; commas split further. */
+function statusSpecs(value: unknown): string[] | null {
+  const items = Array.isArray(value) ? value : [value];
+  const out: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string' && typeof item !== 'number') return null;
+    for (const part of String(item).split(',')) {
+      if (part.trim() === '') continue;
+      const spec = normaliseStatusSpec(part);
+      if (spec === null) return null;
+      out.push(spec);
+    }
+  }
+  return out.length === 0 ? null : out;
+}
+
+/** `status` of errors: codes and ranges, a list or a comma-separated string (labels). */
+const statusRanges: Kind = {
+  kind: 'custom',
+  read: (field, label, problems) => {
+    const specs = statusSpecs(field.value);
+    if (specs === null)
+      problems.report(
+        ConfigErrorCodes.INVALID_TYPE,
+        field.at,
+        `${label} must list status codes or ranges like "404" or "500-599", got ${JSON.stringify(field.value)}`,
+      );
+    return specs ?? undefined;
+  },
+};
+
+/** `statusRewrites` of errors: range → the status to send instead. */
+const statusRewrites: Kind = {
+  kind: 'custom',
+  read: (field, label, problems) => {
+    const value = field.value;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      problems.report(ConfigErrorCodes.INVALID_TYPE, field.at, `${label} must map status ranges to a status`);
+      return undefined;
+    }
+    const out: Record<string, number> = {};
+    let ok = true;
+    for (const [range, to] of Object.entries(value as Record<string, unknown>)) {
+      const spec = statusSpecs(range);
+      const code = typeof to === 'string' && /^\d+$/.test(to.trim()) ? Number(to) : to;
+      if (
+        spec === null ||
+        spec.length !== 1 ||
+        typeof code !== 'number' ||
+        !Number.isInteger(code) ||
+        code < 100 ||
+        code > 599
+      ) {
+        ok = false;
+        problems.report(
+          ConfigErrorCodes.INVALID_TYPE,
+          field.at.child(range),
+          `${label}: "${range}" must be a status or range mapped to a status from 100 to 599`,
+        );
+        continue;
+      }
+      out[spec[0]!] = code;
+    }
+    return ok ? out : undefined;
+  },
+};
+
+const breakerExpression: Kind = {
+  kind: 'string',
+  check: (value) => {
+    const parsed = parseBreakerExpression(value);
+    return parsed.ok
+      ? null
+      : {
+          code: ConfigErrorCodes.CIRCUIT_BREAKER_EXPRESSION,
+          message: `${JSON.stringify(value)}: ${parsed.message} at column ${parsed.column}`,
+        };
   },
 };
 
@@ -190,21 +272,33 @@ const KINDS: Readonly<Record<keyof HttpMiddleware, Shape>> = {
     unsupported: ['retryExpression'],
   },
   chain: { fields: { middlewares: { kind: 'stringList', nonEmpty: true } }, required: ['middlewares'] },
+  errors: {
+    fields: {
+      status: statusRanges,
+      statusRewrites,
+      service: str,
+      query: anyStr,
+      errorRequestHeaders: headerNames,
+    },
+    required: ['status', 'service'],
+  },
+  circuitBreaker: {
+    fields: {
+      expression: breakerExpression,
+      checkPeriod: { kind: 'duration' },
+      fallbackDuration: { kind: 'duration' },
+      recoveryDuration: { kind: 'duration' },
+      responseCode: { kind: 'integer', min: 100, max: 599 },
+    },
+    required: ['expression'],
+  },
+  contentType: { fields: { autoDetect: bool } },
 };
 
 const KIND_NAMES = Object.keys(KINDS) as Array<keyof HttpMiddleware>;
 
 /** Traefik middlewares Berth does not implement. */
-const UNSUPPORTED_KINDS = [
-  'circuitBreaker',
-  'contentType',
-  'digestAuth',
-  'errors',
-  'forwardAuth',
-  'grpcWeb',
-  'passTLSClientCert',
-  'plugin',
-];
+const UNSUPPORTED_KINDS = ['digestAuth', 'forwardAuth', 'grpcWeb', 'passTLSClientCert', 'plugin'];
 
 /** Traefik v2's name, still common in labels. */
 const ALIASES: Readonly<Record<string, keyof HttpMiddleware>> = { ipWhiteList: 'ipAllowList' };

@@ -63,8 +63,8 @@ export function compile(
   const merged = mergeParts(sorted);
   const allEntryPoints = Object.keys(statics.entryPoints).sort(compareStrings);
 
-  const middlewareVerdicts = resolveMiddlewares(merged);
   const serviceVerdicts = resolveServices(merged);
+  const middlewareVerdicts = resolveMiddlewares(merged, serviceVerdicts);
   const middlewareErrors = elementErrors('middlewares', middlewareVerdicts, merged.middlewares);
   const serviceErrors = elementErrors('services', serviceVerdicts, merged.services);
   const usable = (verdicts: Map<string, Problem | null>, name: string): boolean =>
@@ -244,11 +244,25 @@ function qualifyPartOnce(part: ProviderPart): ProviderPart {
   return qualified;
 }
 
-function resolveMiddlewares(merged: MergeResult): Map<string, Problem | null> {
+function resolveMiddlewares(
+  merged: MergeResult,
+  serviceVerdicts: Map<string, Problem | null>,
+): Map<string, Problem | null> {
   return resolveGraph({
     names: [...merged.middlewares.keys(), ...merged.middlewareConflicts.keys()].sort(compareStrings),
     refs: (name) => merged.middlewares.get(name)?.value.chain?.middlewares ?? [],
-    own: (name) => (merged.middlewareConflicts.has(name) ? CONFLICT : null),
+    own: (name) => {
+      if (merged.middlewareConflicts.has(name)) return CONFLICT;
+      // An error page service is followed like a router's: missing or dropped, the middleware is dropped.
+      const service = merged.middlewares.get(name)?.value.errors?.service;
+      const problem = service === undefined ? null : referenceProblem(service, serviceVerdicts);
+      return problem === null
+        ? null
+        : {
+            code: ErrorCodes.CONFIG_SERVICE_MISSING,
+            message: `middleware "${name}": errors service "${service}" ${problem}`,
+          };
+    },
     missing: (name, ref, why) => ({
       code: ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
       message: `middleware "${name}": chain member "${ref}" ${memberProblem(ref, why)}`,

@@ -229,7 +229,11 @@ export function qualifyPart(part: ProviderPart): ProviderPart {
     },
   };
   const middlewares = rename(c.http.middlewares, 'middlewares', 'http.middlewares', 'middleware', (m) =>
-    m.chain === undefined ? m : { ...m, chain: { ...m.chain, middlewares: m.chain.middlewares.map(q) } },
+    m.chain !== undefined
+      ? { ...m, chain: { ...m.chain, middlewares: m.chain.middlewares.map(q) } }
+      : m.errors !== undefined
+        ? { ...m, errors: { ...m.errors, service: q(m.errors.service) } }
+        : m,
   );
   if (middlewares !== undefined) config.http.middlewares = middlewares;
   const transports = rename(

@@ -94,6 +94,8 @@ export interface MiddlewareBuildContext {
   logger: Logger;
   /** Builds another named middleware (for `chain`). */
   resolve(name: string): Middleware;
+  /** The handler of a named service of the same snapshot (for `errors`); throws when there is none. */
+  service(name: string): Handler;
 }
 
 /**

@@ -323,11 +323,14 @@ function build(
   const origins = new Map<string, number>();
   for (const service of services.values()) countOrigins(origins, service, 1);
 
+  const lookup = (ref: string): ServiceRuntime | undefined =>
+    services.get(ref) ?? services.get(resolveName(ref, (key) => services.has(key)) ?? ref);
   const registry = new MiddlewareRegistry(
     middlewaresOf(body),
     deps.middlewares,
     deps.logger,
     previous?.middlewares,
+    lookup,
   );
   const context: HostContext = {
     entryPoints: info,
@@ -407,6 +410,9 @@ function rebuild(body: SnapshotBody, scope: DeltaScope, memo: MutableMemo): Rebu
     users.services.addTo(name, services);
     users.servicesByRef.addTo(name, services);
   }
+  // A middleware calling a changed service (errors pages) must be rebuilt with the routers using it:
+  // rare enough that a full build, which reuses everything else, is the simpler answer.
+  if (services.size > 0 && namesChangedService(memo.middlewares, services)) return undefined;
   const routers = new Set(scope.routers);
   for (const name of services) {
     users.routers.addTo(name, routers);
@@ -420,11 +426,14 @@ function rebuild(body: SnapshotBody, scope: DeltaScope, memo: MutableMemo): Rebu
     names: services,
     live,
   });
+  const current = (key: string): ServiceRuntime | undefined =>
+    services.has(key) ? rebuilt.get(key) : live.get(key);
   const registry = new MiddlewareRegistry(
     middlewaresOf(body),
     deps.middlewares,
     deps.logger,
     memo.middlewares,
+    (ref) => current(ref) ?? current(resolveName(ref, (key) => current(key) !== undefined) ?? ref),
   );
   const context: HostContext = {
     entryPoints: memo.entryPoints,
@@ -606,6 +615,18 @@ function hostRouter(
         // Kept by 10,000 routers: one shared empty list rather than one each.
         problems: problems.length === 0 ? NO_PROBLEMS : problems,
       };
+}
+
+/** Whether a built middleware calls one of `services` (by its resolved name or the reference it used). */
+function namesChangedService(
+  middlewares: ReadonlyMap<string, MiddlewareMemo>,
+  services: ReadonlySet<string>,
+): boolean {
+  for (const memo of middlewares.values()) {
+    for (const [ref, runtime] of memo.services)
+      if (services.has(runtime.name) || services.has(ref)) return true;
+  }
+  return false;
 }
 
 /** `ref` and, for `name@provider`, `name`: the keys under which a change to either finds its users. */

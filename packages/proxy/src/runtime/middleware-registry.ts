@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Middleware, MiddlewareFactory } from '../http/context.js';
 import { MiddlewareConfigError } from '../http/context.js';
 import { resolveName } from '../service/build-services.js';
+import type { ServiceRuntime } from './types.js';
 
 export type MiddlewareFactories = Partial<Record<keyof HttpMiddleware, MiddlewareFactory>>;
 
@@ -36,13 +37,21 @@ export class MiddlewareProblem extends Error {
 type Built = Middleware | MiddlewareProblem;
 
 const NO_REFS: readonly string[] = [];
+const NO_SERVICE_REFS: readonly (readonly [string, ServiceRuntime])[] = [];
 
 /** What a build remembers of a middleware: its configuration, and the middlewares it resolved (a chain's members). */
 export interface MiddlewareMemo {
   config: unknown;
   built: Middleware;
   refs: readonly (readonly [string, Built])[];
+  /** The services it named (an errors page) and the runtimes they resolved to. */
+  services: readonly (readonly [string, ServiceRuntime])[];
 }
+
+/** The services of the build a registry belongs to, by reference (`name` or `name@provider`). */
+export type ServiceLookup = (ref: string) => ServiceRuntime | undefined;
+
+const NO_SERVICES: ServiceLookup = () => undefined;
 
 export class MiddlewareRegistry {
   readonly #config: Readonly<Record<string, HttpMiddleware>>;
@@ -51,6 +60,7 @@ export class MiddlewareRegistry {
   readonly #built = new Map<string, Built>();
   readonly #building = new Set<string>();
   readonly #previous: ReadonlyMap<string, MiddlewareMemo> | undefined;
+  readonly #services: ServiceLookup;
   /** Every middleware built or reused by this registry, for the next snapshot's. */
   readonly memo = new Map<string, MiddlewareMemo>();
   /**
@@ -69,11 +79,13 @@ export class MiddlewareRegistry {
     factories: MiddlewareFactories,
     logger: Logger,
     previous?: ReadonlyMap<string, MiddlewareMemo>,
+    services: ServiceLookup = NO_SERVICES,
   ) {
     this.#config = config;
     this.#factories = factories;
     this.#logger = logger;
     this.#previous = previous;
+    this.#services = services;
   }
 
   /** The middleware named `ref` (`name` or `name@provider`), built once; throws MiddlewareProblem. */
@@ -119,6 +131,8 @@ export class MiddlewareRegistry {
     const config = Object.hasOwn(this.#config, name) ? this.#config[name] : undefined;
     if (!(prev.config === config || jsonEqual(prev.config, config))) return undefined;
     for (const [ref, built] of prev.refs) if (this.#resolve(ref) !== built) return undefined;
+    // A rebuilt service is a new runtime: whatever calls it must be built again to call the new one.
+    for (const [ref, runtime] of prev.services) if (this.#services(ref) !== runtime) return undefined;
     this.memo.set(name, prev.config === config ? prev : { ...prev, config });
     this.#lastRefs = prev.refs.length === 0 ? NO_REFS : prev.refs.map(([ref]) => ref);
     return prev.built;
@@ -127,13 +141,13 @@ export class MiddlewareRegistry {
   #build(name: string): Built {
     const refs: [string, Built][] = [];
     try {
-      return this.#make(name, refs);
+      return this.#make(name, refs, []);
     } finally {
       this.#lastRefs = refs.length === 0 ? NO_REFS : refs.map(([ref]) => ref);
     }
   }
 
-  #make(name: string, refs: [string, Built][]): Built {
+  #make(name: string, refs: [string, Built][], services: [string, ServiceRuntime][]): Built {
     const config = Object.hasOwn(this.#config, name) ? this.#config[name] : undefined;
     if (typeof config !== 'object' || config === null) {
       return new MiddlewareProblem(MiddlewareProblemCodes.MISSING, `middleware "${name}" does not exist`);
@@ -163,8 +177,20 @@ export class MiddlewareRegistry {
           if (member instanceof MiddlewareProblem) throw member;
           return member;
         },
+        service: (ref) => {
+          const runtime = this.#services(ref);
+          if (runtime === undefined)
+            throw new MiddlewareProblem(MiddlewareProblemCodes.MISSING, `service "${ref}" does not exist`);
+          services.push([ref, runtime]);
+          return runtime.handler;
+        },
       });
-      this.memo.set(name, { config, built, refs });
+      this.memo.set(name, {
+        config,
+        built,
+        refs,
+        services: services.length === 0 ? NO_SERVICE_REFS : services,
+      });
       return built;
     } catch (err) {
       if (err instanceof MiddlewareProblem) {

@@ -25,6 +25,9 @@ export function buildContext(name = 'test'): MiddlewareBuildContext {
     resolve: (other) => {
       throw new Error(`no middleware ${other} in this test`);
     },
+    service: (other) => {
+      throw new Error(`no service ${other} in this test`);
+    },
   };
 }
 

@@ -25,6 +25,9 @@ export function buildContext(name = 'test', others: Record<string, Middleware> =
       if (!m) throw new Error(`no middleware ${other}`);
       return m;
     },
+    service(other) {
+      throw new Error(`no service ${other}`);
+    },
   };
 }
 

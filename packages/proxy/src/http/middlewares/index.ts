@@ -5,7 +5,10 @@ import { addPrefix } from './add-prefix.js';
 import { basicAuth } from './basic-auth.js';
 import { buffering } from './buffering.js';
 import { chain } from './chain.js';
+import { circuitBreaker } from './circuit-breaker.js';
 import { compress } from './compress.js';
+import { contentType } from './content-type.js';
+import { errors } from './error-pages.js';
 import { headers } from './headers.js';
 import { inFlightReq } from './in-flight-req.js';
 import { ipAllowList } from './ip-allow-list.js';
@@ -40,4 +43,7 @@ export const middlewareFactories: Partial<Record<keyof HttpMiddleware, Middlewar
   compress: entry(compress),
   buffering: entry(buffering),
   chain: entry(chain),
+  errors: entry(errors),
+  circuitBreaker: entry(circuitBreaker),
+  contentType: entry(contentType),
 };
