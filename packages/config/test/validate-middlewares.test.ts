@@ -113,8 +113,49 @@ describe('validateDynamic http.middlewares', () => {
   });
 
   it('reports Traefik middlewares Berth lacks as unsupported, without a kind error on top', () => {
-    const { errors } = read({ cb: { circuitBreaker: { expression: 'NetworkErrorRatio() > 0.5' } } });
-    assert.deepEqual(pairs(errors), [['BERTH_CONFIG_UNSUPPORTED', 'http.middlewares.cb.circuitBreaker']]);
+    const { errors } = read({ p: { plugin: { demo: { x: 1 } } } });
+    assert.deepEqual(pairs(errors), [['BERTH_CONFIG_UNSUPPORTED', 'http.middlewares.p.plugin']]);
+  });
+
+  it('reads errors status ranges from lists, numbers and label strings, and refuses what is no range', () => {
+    const { kept, errors } = read({
+      list: { errors: { status: ['500-599', 404], service: 'pages', query: '/{status}' } },
+      label: {
+        errors: {
+          status: '500-599,404',
+          service: 'pages',
+          statusRewrites: { '418': '404' },
+          errorRequestHeaders: [],
+        },
+      },
+      bad: { errors: { status: ['5xx0'], service: 'pages' } },
+      noService: { errors: { status: ['500'] } },
+    });
+    assert.deepEqual(kept, {
+      list: { errors: { status: ['500-599', '404'], service: 'pages', query: '/{status}' } },
+      label: {
+        errors: {
+          status: ['500-599', '404'],
+          service: 'pages',
+          statusRewrites: { '418': 404 },
+          errorRequestHeaders: [],
+        },
+      },
+    });
+    assert.deepEqual(pairs(errors), [
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.middlewares.bad.errors.status'],
+      ['BERTH_CONFIG_REQUIRED', 'http.middlewares.noService.errors.service'],
+    ]);
+  });
+
+  it('takes contentType with or without autoDetect, and says grpcWeb is not supported yet', () => {
+    const { kept, errors } = read({
+      ct: { contentType: {} },
+      off: { contentType: { autoDetect: false } },
+      grpc: { grpcWeb: { allowOrigins: ['*'] } },
+    });
+    assert.deepEqual(kept, { ct: { contentType: {} }, off: { contentType: { autoDetect: false } } });
+    assert.deepEqual(pairs(errors), [['BERTH_CONFIG_UNSUPPORTED', 'http.middlewares.grpc.grpcWeb']]);
   });
 
   it('refuses bad regexes with INVALID_REGEX at the field', () => {
