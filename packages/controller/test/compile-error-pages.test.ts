@@ -48,6 +48,7 @@ describe('compile: errors middleware service', () => {
     assert.equal(result.body.http.middlewares?.['oops@file']?.errors?.service, 'pages@docker');
     assert.equal(result.body.http.middlewares?.['local@file']?.errors?.service, 'app@file');
     assert.ok(result.body.http.routers['r@file']);
+    assert.deepEqual(result.services.find((x) => x.name === 'pages@docker')?.usedBy, ['r@file']);
   });
 
   it('drops the middleware, and the routers using it, when the error service is missing', () => {

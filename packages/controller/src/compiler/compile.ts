@@ -139,6 +139,12 @@ export function compile(
 
   const serviceUsers = serviceUsage(routers, services);
   const middlewareUsers = middlewareUsage(routers, middlewares, entryPoints);
+  // An error page service serves the routers passing through its errors middleware.
+  for (const [name, middleware] of Object.entries(middlewares)) {
+    const page = middleware.errors?.service;
+    if (page === undefined) continue;
+    for (const router of middlewareUsers.get(name) ?? []) addUser(serviceUsers, page, router);
+  }
 
   const serviceStatuses: ServiceStatus[] = [];
   for (const name of [...merged.services.keys(), ...merged.serviceConflicts.keys()].sort(compareStrings)) {
