@@ -12,7 +12,11 @@ import { headerValue, setHeader } from './response-headers.js';
  * response has no Content-Type and no Content-Encoding, may have a body, and the body is not empty;
  * the first chunk decides (Go looks at the first write, at most 512 bytes).
  */
-export const contentType: MiddlewareFactory<'contentType'> = (config) => {
+export const contentType: MiddlewareFactory<'contentType'> = (config, build) => {
+  if (config.autoDetect !== undefined)
+    build.logger.warn(
+      'contentType.autoDetect is deprecated (as in Traefik): the middleware alone turns detection on',
+    );
   if (config.autoDetect === false) return (next: Handler) => next;
   return (next: Handler) => (ctx: RequestContext) => {
     const inner = ctx.respond;
