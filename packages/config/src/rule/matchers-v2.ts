@@ -51,8 +51,8 @@ export const HTTP_MATCHERS_V2: MatcherTable<RequestView> = {
     ...v2Arity,
     validate: (args) => emptyArg('Headers', args) ?? pairsProblem('Headers', args),
     build: (args) => {
-      const wanted = pairs(args);
-      return (req) => [...wanted].every(([name, value]) => headerValues(req, name).includes(value));
+      const wanted = [...pairs(args)];
+      return (req) => wanted.every(([name, value]) => headerValues(req, name).includes(value));
     },
   },
   // Each value is a plain Go regexp, searched (not anchored) in each of the header's values.

@@ -16,11 +16,6 @@ const DEFAULT_PATTERN: Readonly<Record<TemplateKind, string>> = {
   query: '.*',
 };
 
-/** True when the text holds a `{...}` group, the mark of a v2 template. */
-export function hasTemplate(text: string): boolean {
-  return /\{[^{}]*\}/.test(text);
-}
-
 /** The Go regexp source a v2 template stands for, or why mux refuses it. */
 export function templateRegexp(template: string, kind: TemplateKind): TemplateResult {
   const braces = braceIndices(template);
