@@ -9,6 +9,13 @@ export const ConfigErrorCodes = {
   RULE_UNKNOWN_MATCHER: 'BERTH_CONFIG_RULE_UNKNOWN_MATCHER',
   /** A matcher got the wrong number of arguments or an argument it cannot use. */
   RULE_ARGS: 'BERTH_CONFIG_RULE_ARGS',
+  /**
+   * Warning: a call Traefik v3 accepts that never matches, a v2 `{name:regex}` template read as v3
+   * (`HostRegexp(\`{sub:[a-z]+}.example.com\`)`); the router is kept, as Traefik keeps it.
+   */
+  RULE_NEVER_MATCHES: 'BERTH_CONFIG_RULE_NEVER_MATCHES',
+  /** Warning: a router `ruleSyntax` other than v2 and v3; its rule is read as v3, as Traefik does. */
+  RULE_SYNTAX_VERSION: 'BERTH_CONFIG_RULE_SYNTAX_VERSION',
   /** A field the element does not have (often a typo). */
   UNKNOWN_FIELD: 'BERTH_CONFIG_UNKNOWN_FIELD',
   /** The same field written twice with different letter case. */

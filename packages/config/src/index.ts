@@ -4,9 +4,10 @@ export { formatAddress, type HostPort, parseAddress } from './address.js';
 export { type ConfigErrorCode, ConfigErrorCodes, configError } from './errors.js';
 export * from './model.js';
 export { compileRule } from './rule/compile.js';
+export { HTTP_MATCHERS_V2, httpMatchers } from './rule/matchers-v2.js';
 export { parseRule } from './rule/parser.js';
 export { rulePriority } from './rule/priority.js';
-export { compileTcpRule, parseTcpRule, TCP_MATCHERS } from './rule/tcp-rule.js';
+export { compileTcpRule, parseTcpRule, TCP_MATCHERS, TCP_MATCHERS_V2, tcpMatchers } from './rule/tcp-rule.js';
 export type * from './rule/types.js';
 export {
   CIPHER_PROFILES,

@@ -1,4 +1,5 @@
 // The Traefik-shaped dynamic configuration and Berth's static settings, as plain data.
+import type { RuleSyntax } from './rule/types.js';
 
 /** Where a piece of configuration came from: a file and line, or a container and label. */
 export interface Source {
@@ -27,6 +28,11 @@ export interface HttpRouter {
   middlewares?: string[];
   /** 0 or absent: the rule's length, as Traefik does. */
   priority?: number;
+  /**
+   * Absent: the static `core.defaultRuleSyntax` (v3 unless set). `v2`: Traefik v2's matchers. As
+   * Traefik, any other value written (`default`, a typo) reads the rule as v3, with a warning.
+   */
+  ruleSyntax?: RuleSyntax;
   /**
    * Present (even `{}`): the router serves HTTPS only, on TLS connections; absent: plain HTTP only
    * (unless its entry point sets `http.tls`). As Traefik.
@@ -289,6 +295,8 @@ export interface TcpRouter {
   middlewares?: string[];
   /** 0 or absent: the rule's length, as Traefik does. */
   priority?: number;
+  /** As HttpRouter.ruleSyntax: v2's HostSNI, HostSNIRegexp (templates), ClientIP and ALPN take several arguments. */
+  ruleSyntax?: RuleSyntax;
   /** Present: the router matches TLS connections (terminated here, unless `passthrough`). */
   tls?: TcpRouterTls;
 }
@@ -504,6 +512,13 @@ export interface StaticConfig {
   /** When a route is removed, its open WebSockets and streams close after this (default 30s). */
   routeRemovalGrace?: Duration;
   tls?: StaticTlsSettings;
+  core?: CoreSettings;
+}
+
+/** Traefik's static `core` section. */
+export interface CoreSettings {
+  /** The syntax of rules whose router sets no `ruleSyntax` (default v3), as Traefik's `core.defaultRuleSyntax`. */
+  defaultRuleSyntax?: RuleSyntax;
 }
 
 // ---------------------------------------------------------------- resolved by the controller

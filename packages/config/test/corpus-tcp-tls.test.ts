@@ -4,7 +4,7 @@
 // of the Traefik service become static configuration.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { validateDynamic, validateStatic } from '../src/index.js';
+import { compileTcpRule, parseTcpRule, validateDynamic, validateStatic } from '../src/index.js';
 
 describe('Traefik corpus: TCP and TLS dynamic configuration', () => {
   it('21-bluepuma-tcp-sni-and-plain: a TLS router by SNI with a resolver next to a plain catch-all', () => {
@@ -108,16 +108,17 @@ describe('Traefik corpus: TCP and TLS dynamic configuration', () => {
     assert.deepEqual(config.tcp?.routers['mqtts']?.tls, { passthrough: true });
   });
 
-  it('58-htpc-t3-domain-passthrough-v2-regexp: the v2 {name:regex} placeholder is refused with a hint', () => {
+  it('58-htpc-t3-domain-passthrough-v2-regexp: the v2 {name:regex} placeholder is kept, as Traefik v3 keeps it, and warned about', () => {
     // {{env "DOMAINNAME_DS918"}} rendered as nas.example.com, as Traefik's file provider does first.
     // Traefik v3 accepts the rule but reads the braces literally, so the router silently never
-    // matches what v2 matched (EXPECTED.json, silentlyDifferentUnderV3); Berth says so instead.
+    // matches what v2 matched (EXPECTED.json, silentlyDifferentUnderV3); Berth keeps it and says so.
+    const rule = 'HostSNIRegexp(`nas.example.com`) || HostSNIRegexp(`{subdomain:[a-z]+}.nas.example.com`)';
     const raw = {
       tcp: {
         routers: {
           'synology-traefik-rtr': {
             entryPoints: ['websecure'],
-            rule: 'HostSNIRegexp(`nas.example.com`) || HostSNIRegexp(`{subdomain:[a-z]+}.nas.example.com`)',
+            rule,
             service: 'synology-traefik-svc',
             tls: { passthrough: true },
           },
@@ -128,14 +129,24 @@ describe('Traefik corpus: TCP and TLS dynamic configuration', () => {
       },
     };
     const { config, errors } = validateDynamic(raw);
-    assert.deepEqual(config.tcp?.services, raw.tcp.services);
-    assert.deepEqual(config.tcp?.routers, {});
-    assert.equal(errors.length, 1);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config.tcp?.routers, raw.tcp.routers);
+    const parsed = parseTcpRule(rule);
+    assert.equal(parsed.ok, true);
+    const warnings = parsed.ok ? (parsed.warnings ?? []) : [];
     assert.deepEqual(
-      [errors[0]!.code, errors[0]!.path],
-      ['BERTH_CONFIG_RULE_ARGS', 'tcp.routers.synology-traefik-rtr.rule'],
+      warnings.map((w) => [w.code, w.column]),
+      [['BERTH_CONFIG_RULE_NEVER_MATCHES', 37]],
     );
-    assert.match(errors[0]!.message, /at column 37: .*Traefik v2's \{name:regex\} syntax/);
+    assert.match(warnings[0]!.message, /never matches under v3/);
+    // With ruleSyntax v2 (or core.defaultRuleSyntax: v2) it routes as it did on Traefik v2.
+    const v2 = parseTcpRule(rule, 'v2');
+    assert.ok(v2.ok);
+    const { match } = compileTcpRule(v2.ast, 'v2');
+    const conn = (serverName: string) => ({ serverName, alpn: [], clientIp: '192.0.2.1', tls: true });
+    assert.equal(match(conn('nas.example.com')), true);
+    assert.equal(match(conn('photos.nas.example.com')), true);
+    assert.equal(match(conn('a.b.nas.example.com')), false);
   });
 
   it('58-htpc-t3-domain-passthrough-v2-regexp, rewritten as a v3 regexp: a passthrough router', () => {

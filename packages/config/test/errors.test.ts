@@ -12,6 +12,7 @@ describe('ConfigErrorCodes', () => {
       'BERTH_CONFIG_RULE_SYNTAX',
       'BERTH_CONFIG_RULE_UNKNOWN_MATCHER',
       'BERTH_CONFIG_RULE_ARGS',
+      'BERTH_CONFIG_RULE_NEVER_MATCHES',
     ]) {
       assert.ok((codes as string[]).includes(code), code);
     }

@@ -45,13 +45,23 @@ describe('HostRegexp and PathRegexp', () => {
     assert.match(error.message, /column 14: PathRegexp .*lookahead and lookbehind/);
   });
 
-  it("explains Traefik v2's {name:regex} placeholders instead of silently never matching", () => {
-    assert.match(
-      errorOf('HostRegexp(`{sub:[a-z]+}.example.com`)').message,
-      /Traefik v2's \{name:regex\} syntax/,
+  it("accepts Traefik v2's {name:regex} placeholders as Traefik v3 does, warning that they never match", () => {
+    const result = parseRule('Host(`a.com`) || HostRegexp(`{sub:[a-z]+}.example.com`)');
+    assert.ok(result.ok);
+    assert.deepEqual(
+      (result.warnings ?? []).map((w) => [w.code, w.column]),
+      [['BERTH_CONFIG_RULE_NEVER_MATCHES', 18]],
     );
-    assert.match(errorOf('PathRegexp(`/users/{id}`)').message, /Traefik v2/);
-    assert.equal(parseRule('PathRegexp(`^/a{2,3}$`)').ok, true);
+    assert.match(result.warnings![0]!.message, /Traefik v2's \{name:regex\} syntax.*never matches under v3/);
+    // Read as a v3 regexp, the braces are literal: no host has them.
+    assert.equal(matches('HostRegexp(`{sub:[a-z]+}.example.com`)', { host: 'a.example.com' }), false);
+    const literalPath = parseRule('PathPrefix(`/app1{regex:$|/.*}`)');
+    assert.ok(literalPath.ok);
+    assert.equal(literalPath.warnings?.length, 1);
+    assert.equal(parseRule('PathRegexp(`/users/{id}`)').ok, true);
+    const quantifier = parseRule('PathRegexp(`^/a{2,3}$`)');
+    assert.ok(quantifier.ok);
+    assert.equal(quantifier.warnings, undefined);
   });
 
   it('rejects an unbalanced pattern and a non-ASCII host pattern', () => {

@@ -298,7 +298,10 @@ describe('validateDynamic element-level errors', () => {
   it('reports Traefik features Berth lacks as unsupported and drops the element using them', () => {
     const { config, errors } = validateDynamic({
       http: {
-        routers: { secure: { ...router, ruleSyntax: 'v2' }, plain: { ...router, ruleSyntax: null } },
+        routers: {
+          secure: { ...router, observability: { accessLogs: false } },
+          plain: { ...router, observability: null },
+        },
         services: {
           standby: { failover: { service: 'a', fallback: 'b' } },
           grpc: { loadBalancer: { healthCheck: { mode: 'grpc' } } },
@@ -310,7 +313,7 @@ describe('validateDynamic element-level errors', () => {
     assert.deepEqual(
       errors.map((e) => [e.code, e.path]),
       [
-        ['BERTH_CONFIG_UNSUPPORTED', 'http.routers.secure.ruleSyntax'],
+        ['BERTH_CONFIG_UNSUPPORTED', 'http.routers.secure.observability'],
         ['BERTH_CONFIG_UNSUPPORTED', 'http.services.standby.failover'],
         ['BERTH_CONFIG_UNSUPPORTED', 'http.services.grpc.loadBalancer.healthCheck.mode'],
       ],

@@ -215,9 +215,22 @@ describe('tcp routers', () => {
     });
   });
 
-  it('reports ruleSyntax as unsupported', () => {
-    const error = only(tcp({ routers: { a: { ...router, ruleSyntax: 'v2' } } }).errors);
-    assert.deepEqual([error.code, error.path], ['BERTH_CONFIG_UNSUPPORTED', 'tcp.routers.a.ruleSyntax']);
+  it('reads ruleSyntax v2 and keeps it on the router, with the rule checked as v2', () => {
+    const rule = 'HostSNIRegexp(`a.test`, `{sub:[a-z]+}.a.test`)';
+    const { config, errors } = tcp({ routers: { a: { ...router, rule, ruleSyntax: 'v2', tls: {} } } });
+    assert.deepEqual(errors, []);
+    assert.equal(config.tcp?.routers['a']?.ruleSyntax, 'v2');
+    const refused = only(tcp({ routers: { a: { ...router, rule, ruleSyntax: 'v3', tls: {} } } }).errors);
+    assert.deepEqual([refused.code, refused.path], ['BERTH_CONFIG_RULE_ARGS', 'tcp.routers.a.rule']);
+  });
+
+  it('reads any other ruleSyntax as v3, as Traefik does, with a warning', () => {
+    const { config, errors } = tcp({ routers: { a: { ...router, ruleSyntax: 'default' } } });
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.path, e.severity]),
+      [['BERTH_CONFIG_RULE_SYNTAX_VERSION', 'tcp.routers.a.ruleSyntax', 'warning']],
+    );
+    assert.equal(config.tcp?.routers['a']?.ruleSyntax, 'v3');
   });
 });
 

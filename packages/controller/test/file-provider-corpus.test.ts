@@ -15,7 +15,6 @@ const KNOWN_CAUSES: Readonly<Record<string, number>> = {
   'Go template in a file (Traefik renders it before YAML; Berth does not)': 4,
   'UDP: not in Berth yet': 2,
   'service @internal (api, ping, prometheus): not in Berth yet': 1,
-  'v2 {name:regex} template in a v3 rule': 1,
 };
 
 function partOf(dir: string, expected: ExpectedFile): ProviderPart {

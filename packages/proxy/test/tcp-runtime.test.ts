@@ -66,6 +66,28 @@ describe('TCP router tables', () => {
     assert.equal(matchRoute(t.tlsRoutes, view('other.test')), undefined);
   });
 
+  it('reads a router the snapshot marks ruleSyntax v2 in v2 (several HostSNIRegexp templates)', () => {
+    const { tables, problems } = buildTcpRouterTables(
+      {
+        routers: {
+          nas: {
+            rule: 'HostSNIRegexp(`nas.test`, `{sub:[a-z]+}.nas.test`)',
+            service: 's',
+            tls: { passthrough: true },
+            ruleSyntax: 'v2',
+          },
+        },
+        services: {},
+      },
+      ['ep'],
+    );
+    assert.deepEqual(problems, []);
+    const t = tables.get('ep')!;
+    assert.equal(matchRoute(t.tlsRoutes, view('photos.nas.test'))?.name, 'nas');
+    assert.equal(matchRoute(t.tlsRoutes, view('nas.test'))?.name, 'nas');
+    assert.equal(matchRoute(t.tlsRoutes, view('a.b.nas.test')), undefined);
+  });
+
   it('decides without peeking only for plain-only entry points without HTTP', () => {
     const { tables } = buildTcpRouterTables(
       {

@@ -25,6 +25,32 @@ export function checkCalls<V>(
   return null;
 }
 
+/** What accepted calls will not do as they seem to (see MatcherSpec.warn), left to right. */
+export function callWarnings<V>(
+  ast: RuleNode,
+  table: MatcherTable<V> = HTTP_MATCHERS as unknown as MatcherTable<V>,
+): RuleError[] {
+  const warnings: RuleError[] = [];
+  const stack: RuleNode[] = [ast];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (node.kind === 'call') {
+      const message = findMatcher(node.name, table)?.warn?.(node.args) ?? null;
+      if (message !== null) {
+        warnings.push({
+          code: ConfigErrorCodes.RULE_NEVER_MATCHES,
+          message: `${message} (column ${node.column})`,
+          column: node.column,
+        });
+      }
+    } else if (node.kind === 'not') {
+      stack.push(node.operand);
+    } else {
+      stack.push(node.right, node.left);
+    }
+  }
+  return warnings;
+}
+
 function checkCall<V>(call: Call, table: MatcherTable<V>): RuleError | null {
   const { name, args, column } = call;
   const spec = findMatcher(name, table);

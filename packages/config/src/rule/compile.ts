@@ -1,15 +1,16 @@
 // Turns a parsed rule into one fast closure plus the host names an index can file it under.
 import { findMatcher } from './matchers.js';
-import type { CompiledRule, RuleMatcher, RuleNode } from './types.js';
+import { httpMatchers } from './matchers-v2.js';
+import type { CompiledRule, RuleMatcher, RuleNode, RuleSyntax } from './types.js';
 
 /**
- * Expects an AST from a successful parseRule. A hand-built AST naming an unknown matcher is a
- * programming error and throws.
+ * Expects an AST from a successful parseRule of the same syntax. A hand-built AST naming an
+ * unknown matcher is a programming error and throws.
  */
-export function compileRule(ast: RuleNode): CompiledRule {
+export function compileRule(ast: RuleNode, syntax: RuleSyntax = 'v3'): CompiledRule {
   switch (ast.kind) {
     case 'call': {
-      const spec = findMatcher(ast.name);
+      const spec = findMatcher(ast.name, httpMatchers(syntax));
       if (spec === undefined) throw new Error(`compileRule: unknown matcher '${ast.name}'`);
       return {
         match: spec.build(ast.args),
@@ -18,13 +19,13 @@ export function compileRule(ast: RuleNode): CompiledRule {
       };
     }
     case 'not': {
-      const inner = compileRule(ast.operand).match;
+      const inner = compileRule(ast.operand, syntax).match;
       // A negated Host can match every other host, so it binds the rule to none.
       return { match: (req) => !inner(req), hosts: null, hostSuffixes: null };
     }
     case 'and':
     case 'or': {
-      const parts = operands(ast, ast.kind).map(compileRule);
+      const parts = operands(ast, ast.kind).map((operand) => compileRule(operand, syntax));
       const matchers = parts.map((part) => part.match);
       const hostSets = parts.map((part) => part.hosts);
       const suffixSets = parts.map((part) => (part.hosts === null ? (part.hostSuffixes ?? null) : null));

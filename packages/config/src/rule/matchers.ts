@@ -12,6 +12,8 @@ export interface MatcherSpec<V = RequestView> {
   /** Why the arguments are unusable, or null. Runs only once the argument count is right. */
   validate(args: readonly string[]): string | null;
   build(args: readonly string[]): (view: V) => boolean;
+  /** Why accepted arguments will not do what they seem to (a warning; the rule still works as written). */
+  warn?(args: readonly string[]): string | null;
   /** Exact host names every match is bound to, so the proxy can index the rule by host; null: unbound. */
   hosts?(args: readonly string[]): string[] | null;
   /** Domain suffixes (`.example.com`) every match is bound to, for the index's wildcard tier. */
@@ -42,6 +44,7 @@ export const HTTP_MATCHERS: MatcherTable<RequestView> = {
     minArgs: 1,
     maxArgs: 1,
     validate: (args) => firstProblem(args, (arg) => pathProblem('Path', arg)),
+    warn: (args) => v2TemplateWarning('Path', args[0]!),
     build: (args) => {
       const path = args[0]!;
       return (req: RequestView) => req.path === path;
@@ -52,6 +55,7 @@ export const HTTP_MATCHERS: MatcherTable<RequestView> = {
     minArgs: 1,
     maxArgs: 1,
     validate: (args) => firstProblem(args, (arg) => pathProblem('PathPrefix', arg)),
+    warn: (args) => v2TemplateWarning('PathPrefix', args[0]!),
     build: (args) => {
       const prefix = args[0]!;
       return (req: RequestView) => req.path.startsWith(prefix);
@@ -68,6 +72,7 @@ export const HTTP_MATCHERS: MatcherTable<RequestView> = {
       }
       return regexpProblem('HostRegexp', pattern);
     },
+    warn: (args) => v2TemplateWarning('HostRegexp', args[0]!),
     build: (args) => {
       const re = regexp(args[0]!);
       return (req: RequestView) => re.test(stripTrailingDot(req.host));
@@ -220,12 +225,21 @@ function pathProblem(matcher: string, arg: string): string | null {
 }
 
 export function regexpProblem(matcher: string, pattern: string): string | null {
-  // Traefik v2 wrote `{sub:[a-z]+}.example.com`; as a v3 regex that would compile yet never match.
-  if (/\{[A-Za-z_]\w*(:[^}]*)?\}/.test(pattern)) {
-    return `${matcher} ${JSON.stringify(pattern)} uses Traefik v2's {name:regex} syntax; write a regular expression, e.g. ^[a-z]+\\.example\\.com$`;
-  }
   const compiled = compileGoRegexp(pattern);
   return compiled.ok ? null : `${matcher} ${JSON.stringify(pattern)}: ${compiled.message}`;
+}
+
+/**
+ * Traefik v2 wrote `{sub:[a-z]+}.example.com`; Traefik v3 takes it as a regexp with literal braces
+ * (or a path with literal braces) and accepts the router, which then never matches: so does Berth,
+ * and says so.
+ */
+export function v2TemplateWarning(matcher: string, arg: string): string | null {
+  if (!/\{[A-Za-z_]\w*(:[^}]*)?\}/.test(arg)) return null;
+  const fix = matcher.endsWith('Regexp')
+    ? 'write a regular expression (e.g. ^[a-z]+\\.example\\.com$)'
+    : `write the path without it (or a PathRegexp)`;
+  return `${matcher} ${JSON.stringify(arg)} uses Traefik v2's {name:regex} syntax, which v3 rules read literally: it never matches under v3; ${fix}, or set ruleSyntax: v2 on the router`;
 }
 
 /** Only called on arguments `validate` accepted, so the pattern compiles. */
@@ -239,7 +253,7 @@ function headerNameProblem(matcher: string, name: string): string | null {
   return isHeaderName(name) ? null : `${matcher} name '${name}' is not a valid header name`;
 }
 
-function headerValues(req: RequestView, name: string): readonly string[] {
+export function headerValues(req: RequestView, name: string): readonly string[] {
   const value = req.headers[name];
   if (value === undefined) return [];
   return typeof value === 'string' ? [value] : value;
@@ -249,7 +263,7 @@ function headerValues(req: RequestView, name: string): readonly string[] {
 const parsedQueries = new WeakMap<RequestView, Map<string, string[]>>();
 
 /** Go's url.Query(): `+` is a space, pairs with a bad escape or a `;` are skipped. */
-function queryValues(req: RequestView, key: string): readonly string[] {
+export function queryValues(req: RequestView, key: string): readonly string[] {
   let parsed = parsedQueries.get(req);
   if (parsed === undefined) {
     parsed = parseQuery(req.query);

@@ -1,16 +1,21 @@
 // Recursive-descent parser for Traefik v3 rules: `||` binds loosest, then `&&`, then `!`.
 import { ConfigErrorCodes } from '../errors.js';
-import { checkCalls } from './check-calls.js';
+import { callWarnings, checkCalls } from './check-calls.js';
 import { type Token, tokenize } from './lexer.js';
 import type { MatcherTable } from './matchers.js';
-import type { ParseResult, RuleError, RuleNode } from './types.js';
+import { httpMatchers } from './matchers-v2.js';
+import type { ParseResult, RuleError, RuleNode, RuleSyntax } from './types.js';
 
 const SYNTAX = ConfigErrorCodes.RULE_SYNTAX;
 /** Parentheses and `!` recurse; the cap keeps hostile input from exhausting the stack. */
 const MAX_NESTING = 100;
 
-/** Never throws: every problem comes back as the first error, with its column. */
-export function parseRule<V>(text: string, matchers?: MatcherTable<V>): ParseResult {
+/**
+ * Never throws: every problem comes back as the first error, with its column. `matchers` is a
+ * rule syntax (HTTP matchers of Traefik v3, the default, or v2) or a table of its own (TCP).
+ */
+export function parseRule<V>(text: string, matchers?: MatcherTable<V> | RuleSyntax): ParseResult {
+  const table = typeof matchers === 'string' ? (httpMatchers(matchers) as MatcherTable<V>) : matchers;
   if (text.trim() === '') {
     return { ok: false, error: { code: SYNTAX, message: 'rule is empty at column 1', column: 1 } };
   }
@@ -25,8 +30,10 @@ export function parseRule<V>(text: string, matchers?: MatcherTable<V>): ParseRes
     throw err;
   }
   // Syntax is reported before meaning: a rule that does not parse has no trustworthy calls to check.
-  const problem = checkCalls(ast, matchers);
-  return problem === null ? { ok: true, ast } : { ok: false, error: problem };
+  const problem = checkCalls(ast, table);
+  if (problem !== null) return { ok: false, error: problem };
+  const warnings = callWarnings(ast, table);
+  return warnings.length === 0 ? { ok: true, ast } : { ok: true, ast, warnings };
 }
 
 /** Internal unwinding only; parseRule converts it back into a returned error. */

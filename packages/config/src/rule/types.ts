@@ -44,14 +44,27 @@ export interface CompiledTcpRule {
 }
 
 export interface RuleError {
-  /** `BERTH_CONFIG_RULE_SYNTAX`, `BERTH_CONFIG_RULE_UNKNOWN_MATCHER` or `BERTH_CONFIG_RULE_ARGS`. */
+  /**
+   * `BERTH_CONFIG_RULE_SYNTAX`, `BERTH_CONFIG_RULE_UNKNOWN_MATCHER` or `BERTH_CONFIG_RULE_ARGS`;
+   * for a warning, `BERTH_CONFIG_RULE_NEVER_MATCHES`.
+   */
   code: string;
   message: string;
   /** 1-based column in the rule text where the problem starts. */
   column: number;
 }
 
-export type ParseResult = { ok: true; ast: RuleNode } | { ok: false; error: RuleError };
+/** `v2`: Traefik v2's matchers (`Headers`, `{name:regex}` templates...), as Traefik v3's `ruleSyntax: v2`. */
+export type RuleSyntax = 'v2' | 'v3';
+
+export type ParseResult =
+  | {
+      ok: true;
+      ast: RuleNode;
+      /** Accepted calls that will not do what they seem to (a v2 template under v3), in reading order. */
+      warnings?: RuleError[];
+    }
+  | { ok: false; error: RuleError };
 
 /** A compiled rule: the matcher plus what an index needs to find it quickly. */
 export interface CompiledRule {

@@ -14,6 +14,7 @@ import { readMiddleware } from './middlewares.js';
 import { readNamed } from './named.js';
 import { type Element, Reporter, Trail, type Validated, type ValidateOptions } from './report.js';
 import { routerTlsShape, tlsKind } from './router-tls.js';
+import { parseInSyntax, readRuleSyntax } from './rule-syntax.js';
 import { readServersTransport, readService } from './services.js';
 import { readKind } from './shape.js';
 import { readTcp } from './tcp.js';
@@ -107,15 +108,16 @@ function readRouter(
     at,
     {
       subject,
-      supported: ['rule', 'service', 'entryPoints', 'middlewares', 'priority', 'tls'],
-      unsupported: ['ruleSyntax', 'observability'],
+      supported: ['rule', 'service', 'entryPoints', 'middlewares', 'priority', 'tls', 'ruleSyntax'],
+      unsupported: ['observability'],
     },
     el,
   );
   const ruleAt = at.child('rule');
   const rule = readRequiredString(fields.rule, ruleAt, `${subject}: rule`, el);
+  const ruleSyntax = readRuleSyntax(fields.ruleSyntax, subject, el);
   if (rule !== undefined) {
-    const parsed = parseRule(rule);
+    const parsed = parseInSyntax(rule, ruleSyntax, parseRule);
     if (!parsed.ok) {
       el.report(
         ruleCode(parsed.error.code),
@@ -136,6 +138,7 @@ function readRouter(
   if (entryPoints !== undefined) router.entryPoints = entryPoints;
   if (middlewares !== undefined) router.middlewares = middlewares;
   if (priority !== undefined) router.priority = priority;
+  if (ruleSyntax !== undefined) router.ruleSyntax = ruleSyntax;
   if (tls !== undefined) router.tls = tls;
   return router;
 }

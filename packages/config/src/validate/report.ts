@@ -50,6 +50,7 @@ export class Trail {
 /** Anything problems can be reported to: the whole run, or one element that fails as a unit. */
 export interface Problems {
   report(code: ConfigErrorCode, at: Trail, message: string): void;
+  warn(code: ConfigErrorCode, at: Trail, message: string): void;
 }
 
 export class Reporter implements Problems {
@@ -62,6 +63,11 @@ export class Reporter implements Problems {
 
   report(code: ConfigErrorCode, at: Trail, message: string): void {
     this.errors.push(configError(code, at.dotted, message, this.locate(at.raw)));
+  }
+
+  /** A problem that changes nothing: the element works without what the warning names. */
+  warn(code: ConfigErrorCode, at: Trail, message: string): void {
+    this.errors.push({ ...configError(code, at.dotted, message, this.locate(at.raw)), severity: 'warning' });
   }
 
   /** Opens a scope whose problems are reported as usual and also mark the element as dropped. */
@@ -92,5 +98,10 @@ export class Element implements Problems {
   report(code: ConfigErrorCode, at: Trail, message: string): void {
     this.failed = true;
     this.parent.report(code, at, message);
+  }
+
+  /** Told, and the element is kept. */
+  warn(code: ConfigErrorCode, at: Trail, message: string): void {
+    this.parent.warn(code, at, message);
   }
 }

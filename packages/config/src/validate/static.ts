@@ -1,7 +1,13 @@
 // Validates raw static configuration: entry points every proxy node listens on, access log, route removal grace, TLS.
 import { parseAddress } from '../address.js';
 import { ConfigErrorCodes } from '../errors.js';
-import type { AccessLogSettings, EntryPoint, StaticConfig, StaticTlsSettings } from '../model.js';
+import type {
+  AccessLogSettings,
+  CoreSettings,
+  EntryPoint,
+  StaticConfig,
+  StaticTlsSettings,
+} from '../model.js';
 import { parseDuration } from '../values/duration.js';
 import { cidrCheck, portCheck } from './checks.js';
 import { readFields } from './fields.js';
@@ -30,7 +36,7 @@ export function validateStatic(raw: unknown, opts: ValidateOptions = {}): Valida
     root,
     {
       subject: 'static configuration',
-      supported: ['entryPoints', 'accessLog', 'routeRemovalGrace', 'tls'],
+      supported: ['entryPoints', 'accessLog', 'routeRemovalGrace', 'tls', 'core'],
       unknownIsUnsupported: true,
       noun: 'section',
     },
@@ -61,8 +67,19 @@ export function validateStatic(raw: unknown, opts: ValidateOptions = {}): Valida
     const tls = readShape(value, at, 'tls', staticTlsShape, el);
     if (tls !== undefined && el.ok) config.tls = tls as StaticTlsSettings;
   }
+  if (isPresent(sections.core)) {
+    const { value, at } = sections.core;
+    const el = reporter.element();
+    const core = readShape(value, at, 'core', coreShape, el);
+    if (core !== undefined && el.ok) config.core = core as CoreSettings;
+  }
   return { config, errors: reporter.errors };
 }
+
+// Traefik refuses to start on any other defaultRuleSyntax; Berth leaves the setting out (v3) and says why.
+const coreShape: Shape = {
+  fields: { defaultRuleSyntax: { kind: 'enum', values: ['v2', 'v3'] } },
+};
 
 const duration: Kind = { kind: 'duration' };
 

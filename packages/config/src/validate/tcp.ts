@@ -16,6 +16,7 @@ import { type Field, readFields } from './fields.js';
 import { readNamed } from './named.js';
 import type { Element, Reporter, Trail } from './report.js';
 import { tcpRouterTlsShape, tlsKind } from './router-tls.js';
+import { parseInSyntax, readRuleSyntax } from './rule-syntax.js';
 import { proxyProtocolShape, readOneKind } from './services.js';
 import { type Kind, readKind, readShape, type Shape, type ValueProblem } from './shape.js';
 import {
@@ -72,16 +73,16 @@ function readTcpRouter(
     at,
     {
       subject,
-      supported: ['rule', 'service', 'entryPoints', 'middlewares', 'priority', 'tls'],
-      unsupported: ['ruleSyntax'],
+      supported: ['rule', 'service', 'entryPoints', 'middlewares', 'priority', 'tls', 'ruleSyntax'],
     },
     el,
   );
   const ruleAt = fields.rule?.at ?? at.child('rule');
   const rule = readRequiredString(fields.rule, ruleAt, `${subject}: rule`, el);
+  const ruleSyntax = readRuleSyntax(fields.ruleSyntax, subject, el);
   let ast: RuleNode | undefined;
   if (rule !== undefined) {
-    const parsed = parseTcpRule(rule);
+    const parsed = parseInSyntax(rule, ruleSyntax, parseTcpRule);
     if (parsed.ok) ast = parsed.ast;
     else
       el.report(
@@ -113,6 +114,7 @@ function readTcpRouter(
   if (entryPoints !== undefined) router.entryPoints = entryPoints;
   if (middlewares !== undefined) router.middlewares = middlewares;
   if (priority !== undefined) router.priority = priority;
+  if (ruleSyntax !== undefined) router.ruleSyntax = ruleSyntax;
   if (tls !== undefined) router.tls = tls;
   return router;
 }

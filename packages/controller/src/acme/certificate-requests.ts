@@ -9,6 +9,7 @@ import {
   parseRule,
   parseTcpRule,
   type RuleNode,
+  type RuleSyntax,
   type Source,
 } from '@berth/config';
 import { AcmeErrorCodes } from './acme-errors.js';
@@ -16,6 +17,8 @@ import type { AcmeResolverSettings } from './resolver-settings.js';
 
 export interface RouterForAcme {
   rule: string;
+  /** As the snapshot carries it: `v2` when the rule is read in Traefik v2's syntax. */
+  ruleSyntax?: RuleSyntax;
   tls?: { certResolver?: string; domains?: { main?: string; sans?: string[] }[] };
   source?: Source;
 }
@@ -70,7 +73,7 @@ export function certificateRequests(
     const sets: string[][] = [];
     if (router.tls?.domains && router.tls.domains.length > 0) {
       for (const d of router.tls.domains) sets.push([d.main ?? '', ...(d.sans ?? [])]);
-    } else sets.push(ruleHosts(router.rule, tcp));
+    } else sets.push(ruleHosts(router.rule, tcp, router.ruleSyntax));
     for (const raw of sets) {
       const domains = unique(
         raw.map((n) => n.trim().toLowerCase().replace(/\.$/, '')).filter((n) => n !== ''),
@@ -107,8 +110,8 @@ export function certificateRequests(
 }
 
 /** Literal names of every Host(...) (HTTP) or HostSNI(...) (TCP) in the rule, in order; `*` skipped. */
-export function ruleHosts(rule: string, tcp = false): string[] {
-  const parsed = tcp ? parseTcpRule(rule) : parseRule(rule);
+export function ruleHosts(rule: string, tcp = false, syntax: RuleSyntax = 'v3'): string[] {
+  const parsed = tcp ? parseTcpRule(rule, syntax) : parseRule(rule, syntax);
   if (!parsed.ok) return [];
   const matcher = tcp ? 'hostsni' : 'host';
   const out: string[] = [];

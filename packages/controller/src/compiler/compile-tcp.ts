@@ -1,6 +1,7 @@
 // Compiles the merged `tcp.*` section: cross-references checked, broken elements dropped with located errors.
 import type {
   ConfigError,
+  RuleSyntax,
   StaticConfig,
   TcpConfig,
   TcpMiddleware,
@@ -8,7 +9,7 @@ import type {
   TcpServersTransport,
   TcpService,
 } from '@berth/config';
-import { rulePriority } from '@berth/config';
+import { parseTcpRule, rulePriority } from '@berth/config';
 import type { TcpRouterStatus, TcpServiceStatus } from './compile-result.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type MergeResult } from './merge.js';
@@ -23,6 +24,7 @@ import {
   transportProblem,
 } from './references.js';
 import { type TlsOptionsCheck, tlsOptionsTarget } from './resolve-tls.js';
+import { blocking, ruleSyntaxOf, ruleWarning, withSyntaxInForce } from './rule-syntax.js';
 
 export interface TcpCompilation {
   /** Undefined when nothing TCP is usable, so bodies without TCP hash as before. */
@@ -82,6 +84,27 @@ export function compileTcp(
     else {
       const at = (path: string, code: string, message: string) =>
         errors.push(errorAt(def.source, `tcp.routers.${name}.${path}`, code, message));
+      // Providers pass a rule either syntax accepts; the syntax in force is only known here.
+      const syntax = ruleSyntaxOf(router, statics);
+      const parsed = parseTcpRule(router.rule, syntax);
+      if (!parsed.ok) {
+        const { code, message, column } = parsed.error;
+        at(
+          'rule',
+          code,
+          `TCP router "${name}": rule ${JSON.stringify(router.rule)}${syntax === 'v2' ? ' (ruleSyntax v2)' : ''}: ${message} (column ${column})`,
+        );
+      }
+      for (const warning of parsed.ok ? (parsed.warnings ?? []) : []) {
+        errors.push(
+          ruleWarning(
+            def.source,
+            `tcp.routers.${name}.rule`,
+            `TCP router "${name}": rule ${JSON.stringify(router.rule)}: ${warning.message}`,
+            warning.code,
+          ),
+        );
+      }
       const serviceProblem = referenceProblem(router.service, serviceVerdicts);
       if (serviceProblem !== null) {
         at(
@@ -136,7 +159,7 @@ export function compileTcp(
       priority:
         router.priority !== undefined && router.priority > 0 ? router.priority : rulePriority(router.rule),
       tls: router.tls === undefined ? 'none' : router.tls.passthrough === true ? 'passthrough' : 'terminate',
-      status: errors.length === 0 ? 'enabled' : 'disabled',
+      status: blocking(errors) ? 'disabled' : 'enabled',
       errors: [...partErrors.filter((e) => isAbout(e, 'tcp.routers', name)), ...errors],
       ...(def.source === undefined ? {} : { source: def.source }),
     };
@@ -144,7 +167,8 @@ export function compileTcp(
       status.tlsOptions = tlsOptionsTarget(merged, router.tls.options ?? 'default');
     }
     routerStatuses.push(status);
-    if (errors.length === 0) routers[name] = normaliseRouter(router, eps, merged);
+    if (!blocking(errors))
+      routers[name] = normaliseRouter(router, eps, merged, ruleSyntaxOf(router, statics));
   }
 
   const services: Record<string, TcpService> = {};
@@ -189,8 +213,13 @@ export function compileTcp(
   return { tcp, errors, routers: routerStatuses, services: serviceStatuses };
 }
 
-function normaliseRouter(router: TcpRouter, entryPoints: string[], merged: MergeResult): TcpRouter {
-  const out: TcpRouter = { ...router, entryPoints };
+function normaliseRouter(
+  router: TcpRouter,
+  entryPoints: string[],
+  merged: MergeResult,
+  syntax: RuleSyntax,
+): TcpRouter {
+  const out: TcpRouter = withSyntaxInForce({ ...router, entryPoints }, syntax);
   if (router.tls?.options !== undefined)
     out.tls = { ...router.tls, options: tlsOptionsTarget(merged, router.tls.options) };
   return out;

@@ -7,6 +7,7 @@ import {
   type HttpRouter,
   type HttpService,
   parseRule,
+  type RuleSyntax,
   rulePriority,
   type ServersTransport,
   type Source,
@@ -41,6 +42,7 @@ import {
   tlsOptionsCheck,
   tlsOptionsTarget,
 } from './resolve-tls.js';
+import { blocking, ruleSyntaxOf, ruleWarning, withSyntaxInForce } from './rule-syntax.js';
 
 export interface CompileOptions {
   /** The clock certificates are checked against (default: now). */
@@ -126,7 +128,8 @@ export function compile(
     }
     routerErrors.push(...errors);
     routerStatuses.push(routerStatus(name, def, eps, statics, errors));
-    if (errors.length === 0) routers[name] = normaliseRouter(def.value, eps, merged);
+    if (!blocking(errors))
+      routers[name] = normaliseRouter(def.value, eps, merged, ruleSyntaxOf(def.value, statics));
   }
 
   const services = bodyServices(merged.services, serviceVerdicts);
@@ -371,24 +374,30 @@ function serviceType(service: HttpService): ServiceType {
  */
 const normalisedRouters = new WeakMap<
   HttpRouter,
-  { entryPoints: string[]; tlsOptions: string | undefined; value: HttpRouter }
+  { entryPoints: string[]; tlsOptions: string | undefined; syntax: RuleSyntax; value: HttpRouter }
 >();
 
 /** References in the body are qualified names the body defines, so nodes look every one up as is. */
-function normaliseRouter(router: HttpRouter, entryPoints: string[], merged: MergeResult): HttpRouter {
+function normaliseRouter(
+  router: HttpRouter,
+  entryPoints: string[],
+  merged: MergeResult,
+  syntax: RuleSyntax,
+): HttpRouter {
   const tlsOptions =
     router.tls?.options === undefined ? undefined : tlsOptionsTarget(merged, router.tls.options);
   const known = normalisedRouters.get(router);
   if (
     known !== undefined &&
     known.tlsOptions === tlsOptions &&
+    known.syntax === syntax &&
     known.entryPoints.length === entryPoints.length &&
     known.entryPoints.every((ep, i) => ep === entryPoints[i])
   )
     return known.value;
-  const out: HttpRouter = { ...router, entryPoints };
+  const out: HttpRouter = withSyntaxInForce({ ...router, entryPoints }, syntax);
   if (router.tls !== undefined && tlsOptions !== undefined) out.tls = { ...router.tls, options: tlsOptions };
-  normalisedRouters.set(router, { entryPoints, tlsOptions, value: out });
+  normalisedRouters.set(router, { entryPoints, tlsOptions, syntax, value: out });
   return out;
 }
 
@@ -539,13 +548,24 @@ function checkRouter(
     errors.push(errorAt(def.source, path, code, message));
   };
   const router = def.value;
-  const parsed = parsedRule(router);
+  const syntax = ruleSyntaxOf(router, statics);
+  const parsed = parsedRule(router, syntax);
   if (!parsed.ok) {
     const { code, message, column } = parsed.error;
     at(
       `http.routers.${name}.rule`,
       code,
-      `router "${name}": rule ${JSON.stringify(router.rule)}: ${message} (column ${column})`,
+      `router "${name}": rule ${JSON.stringify(router.rule)}${syntax === 'v2' ? ' (ruleSyntax v2)' : ''}: ${message} (column ${column})`,
+    );
+  }
+  for (const warning of parsed.ok ? (parsed.warnings ?? []) : []) {
+    errors.push(
+      ruleWarning(
+        def.source,
+        `http.routers.${name}.rule`,
+        `router "${name}": rule ${JSON.stringify(router.rule)}: ${warning.message}`,
+        warning.code,
+      ),
     );
   }
   const serviceProblem = referenceProblem(router.service, serviceVerdicts);
@@ -595,13 +615,12 @@ function checkRouter(
 }
 
 /** A rule's parse, once per router object: unchanged routers are the same objects from one compile to the next. */
-const parsedRules = new WeakMap<HttpRouter, ReturnType<typeof parseRule>>();
-function parsedRule(router: HttpRouter): ReturnType<typeof parseRule> {
-  let parsed = parsedRules.get(router);
-  if (parsed === undefined) {
-    parsed = parseRule(router.rule);
-    parsedRules.set(router, parsed);
-  }
+const parsedRules = new WeakMap<HttpRouter, { syntax: RuleSyntax; parsed: ReturnType<typeof parseRule> }>();
+function parsedRule(router: HttpRouter, syntax: RuleSyntax): ReturnType<typeof parseRule> {
+  const known = parsedRules.get(router);
+  if (known !== undefined && known.syntax === syntax) return known.parsed;
+  const parsed = parseRule(router.rule, syntax);
+  parsedRules.set(router, { syntax, parsed });
   return parsed;
 }
 
@@ -625,7 +644,7 @@ function routerStatus(
     ),
     middlewares: router.middlewares ?? [],
     priority: effectivePriority(router),
-    status: errors.length === 0 ? 'enabled' : 'disabled',
+    status: blocking(errors) ? 'disabled' : 'enabled',
     errors: [...errors],
     ...(source === undefined ? {} : { source }),
   };

@@ -27,6 +27,8 @@ export const ErrorCodes = {
   CONFIG_RULE_SYNTAX: 'BERTH_CONFIG_RULE_SYNTAX',
   CONFIG_RULE_UNKNOWN_MATCHER: 'BERTH_CONFIG_RULE_UNKNOWN_MATCHER',
   CONFIG_RULE_ARGS: 'BERTH_CONFIG_RULE_ARGS',
+  /** Warning: a v2 `{name:regex}` template in a rule read as v3; the router is kept and never matches. */
+  CONFIG_RULE_NEVER_MATCHES: 'BERTH_CONFIG_RULE_NEVER_MATCHES',
   /** Codes of `tls.*` problems come from @berth/config's catalogue; listed here so this one is complete. */
   TLS_CERT_READ: 'BERTH_TLS_CERT_READ',
   TLS_CERT_INVALID: 'BERTH_TLS_CERT_INVALID',

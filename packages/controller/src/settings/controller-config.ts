@@ -86,6 +86,7 @@ export function parseControllerConfig(
       routeRemovalGrace: raw['routeRemovalGrace'] ?? raw['routeremovalgrace'],
       // Passed only when written, so a file without it validates exactly as before.
       ...(raw['tls'] === undefined ? {} : { tls: raw['tls'] }),
+      ...(raw['core'] === undefined ? {} : { core: raw['core'] }),
     },
     { sourceOf },
   );

@@ -35,6 +35,8 @@ export interface ExpectedRouter {
 
 export interface ExpectedFile {
   file: string;
+  /** The Traefik version the file was written for: `v2`, `v3` or `unknown`. */
+  traefik?: string;
   kind: 'compose' | 'swarm-stack' | 'labels' | 'dynamic';
   assumptions: {
     exposedByDefault: string;
@@ -46,6 +48,8 @@ export interface ExpectedFile {
     entryPoints?: Record<string, unknown>;
     defaultEntryPointsForRoutersWithout?: string[] | null;
     providerDefaultRule?: string;
+    /** `core.defaultRuleSyntax` of the Traefik that runs the file (v2 for a Traefik v2). */
+    defaultRuleSyntax?: string;
   };
   http?: { routers?: ExpectedRouter[]; services?: { name: string; port: string; portSource?: string }[] };
   tcp?: { routers?: ExpectedRouter[] };

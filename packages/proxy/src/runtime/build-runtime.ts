@@ -732,14 +732,16 @@ function wrap(middlewares: readonly Middleware[], inner: Handler): Handler {
 function compileRouter(name: string, router: HttpRouter): CompiledRouter {
   if (!isRecord(router) || typeof router.rule !== 'string')
     throw new SnapshotInvalid(`router "${name}": no rule`);
-  const parsed = parseRule(router.rule);
+  // The controller resolved the syntax in force: `v2` is written out, v3 is the absence of it.
+  const syntax = router.ruleSyntax === 'v2' ? 'v2' : 'v3';
+  const parsed = parseRule(router.rule, syntax);
   if (!parsed.ok) {
     const { code, message, column } = parsed.error;
     throw new SnapshotInvalid(
       `router "${name}": rule ${JSON.stringify(router.rule)}: ${message} at column ${column} (${code})`,
     );
   }
-  const compiled = compileRule(parsed.ast);
+  const compiled = compileRule(parsed.ast, syntax);
   // Traefik treats priority 0 as unset, so the rule length decides.
   const priority = router.priority ? router.priority : rulePriority(router.rule);
   return {

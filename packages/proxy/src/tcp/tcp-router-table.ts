@@ -55,14 +55,15 @@ export function buildTcpRouterTables(
       problems.push({ router: name, message: 'router needs a rule and a service' });
       continue;
     }
-    const parsed = parseTcpRule(router.rule);
+    const syntax = router.ruleSyntax === 'v2' ? 'v2' : 'v3';
+    const parsed = parseTcpRule(router.rule, syntax);
     if (!parsed.ok) {
       problems.push({ router: name, message: `rule: ${parsed.error.message}` });
       continue;
     }
     const route: TcpRoute = {
       name,
-      rule: compileTcpRule(parsed.ast),
+      rule: compileTcpRule(parsed.ast, syntax),
       priority: router.priority !== undefined && router.priority !== 0 ? router.priority : router.rule.length,
       service: router.service,
       middlewares: router.middlewares ?? [],

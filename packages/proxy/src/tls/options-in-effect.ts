@@ -1,6 +1,6 @@
 // Which `tls.options` entry applies to a server name on an entry point, as Traefik decides it. Pure.
 import type { EntryPoint, HttpRouter, TcpRouter } from '@berth/config';
-import { compileRule, compileTcpRule, parseRule, parseTcpRule } from '@berth/config';
+import { compileRule, compileTcpRule, parseRule, parseTcpRule, type RuleSyntax } from '@berth/config';
 import { normaliseName } from './certificate-index.js';
 
 export const TLS_OPTIONS_CONFLICT = 'BERTH_PROXY_TLS_OPTIONS_CONFLICT';
@@ -98,15 +98,20 @@ export function optionsInEffect(
   for (const [name, router] of Object.entries(routers)) {
     if (router.entryPoints?.length && !router.entryPoints.includes(entryPointName)) continue;
     if ((router.tls ?? epTls) === undefined || typeof router.rule !== 'string') continue;
-    const parsed = parseRule(router.rule);
-    claim(name, router.tls, parsed.ok ? compileRule(parsed.ast).hosts : null);
+    const syntax = router.ruleSyntax === 'v2' ? 'v2' : 'v3';
+    const parsed = parseRule(router.rule, syntax);
+    claim(name, router.tls, parsed.ok ? compileRule(parsed.ast, syntax).hosts : null);
   }
   // TCP routers that terminate TLS tie their HostSNI names the same way (without the entry point's http.tls).
   for (const [name, router] of Object.entries(tcpRouters)) {
     if (router.entryPoints?.length && !router.entryPoints.includes(entryPointName)) continue;
     if (router.tls === undefined || router.tls.passthrough === true || typeof router.rule !== 'string')
       continue;
-    claim(`tcp:${name}`, { options: router.tls.options ?? 'default' }, hostSniNames(router.rule));
+    claim(
+      `tcp:${name}`,
+      { options: router.tls.options ?? 'default' },
+      hostSniNames(router.rule, router.ruleSyntax),
+    );
   }
   const byHost = new Map<string, string>();
   for (const [host, byOptions] of claims) {
@@ -129,7 +134,8 @@ export function optionsInEffect(
 }
 
 /** The server names a TCP rule binds (its `HostSNI` names), or null when it binds none. */
-export function hostSniNames(rule: string): string[] | null {
-  const parsed = parseTcpRule(rule);
-  return parsed.ok ? compileTcpRule(parsed.ast).hosts : null;
+export function hostSniNames(rule: string, ruleSyntax?: RuleSyntax): string[] | null {
+  const syntax = ruleSyntax === 'v2' ? 'v2' : 'v3';
+  const parsed = parseTcpRule(rule, syntax);
+  return parsed.ok ? compileTcpRule(parsed.ast, syntax).hosts : null;
 }
