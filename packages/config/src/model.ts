@@ -257,6 +257,8 @@ export interface ServersTransport {
   minVersion?: TlsVersionName;
   maxVersion?: TlsVersionName;
   maxIdleConnsPerHost?: number;
+  /** Accepted: Berth always speaks HTTP/1.1 to servers. */
+  disableHTTP2?: boolean;
   /** Berth: at most this many connections to one server (0: unlimited). */
   maxConnsPerHost?: number;
   forwardingTimeouts?: ForwardingTimeouts;

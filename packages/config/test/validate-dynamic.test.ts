@@ -300,8 +300,8 @@ describe('validateDynamic element-level errors', () => {
       http: {
         routers: { secure: { ...router, ruleSyntax: 'v2' }, plain: { ...router, ruleSyntax: null } },
         services: {
-          standby: { failover: { service: 'a', fallback: 'b' } },
-          grpc: { loadBalancer: { healthCheck: { mode: 'grpc' } } },
+          standby: { failover: { service: 'a', fallback: 'b', errors: { status: ['500'] } } },
+          fastest: { loadBalancer: { strategy: 'leasttime' } },
         },
       },
     });
@@ -311,8 +311,8 @@ describe('validateDynamic element-level errors', () => {
       errors.map((e) => [e.code, e.path]),
       [
         ['BERTH_CONFIG_UNSUPPORTED', 'http.routers.secure.ruleSyntax'],
-        ['BERTH_CONFIG_UNSUPPORTED', 'http.services.standby.failover'],
-        ['BERTH_CONFIG_UNSUPPORTED', 'http.services.grpc.loadBalancer.healthCheck.mode'],
+        ['BERTH_CONFIG_UNSUPPORTED', 'http.services.standby.failover.errors'],
+        ['BERTH_CONFIG_UNSUPPORTED', 'http.services.fastest.loadBalancer.strategy'],
       ],
     );
   });

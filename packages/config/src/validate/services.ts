@@ -246,6 +246,8 @@ const transportShape: Shape = {
     minVersion: tlsVersion,
     maxVersion: tlsVersion,
     maxIdleConnsPerHost: { kind: 'integer', min: -1 },
+    // Berth speaks HTTP/1.1 to servers, which is what `disableHTTP2: true` asks for.
+    disableHTTP2: bool,
     maxConnsPerHost: { kind: 'integer', min: 0 },
     proxyProtocol: { kind: 'object', shape: proxyProtocolShape },
     forwardingTimeouts: {
@@ -256,7 +258,7 @@ const transportShape: Shape = {
       },
     },
   },
-  unsupported: ['disableHTTP2', 'peerCertURI', 'peerCertSANs', 'spiffe'],
+  unsupported: ['peerCertURI', 'peerCertSANs', 'spiffe'],
 };
 
 export function readServersTransport(
