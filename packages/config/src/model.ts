@@ -328,7 +328,7 @@ export interface TcpLoadBalancer {
 /** Exactly one of the kinds is set. */
 export interface TcpService {
   loadBalancer?: TcpLoadBalancer;
-  weighted?: { services: { name: string; weight?: number }[] };
+  weighted?: { services: { name: string; weight?: number }[]; healthCheck?: ServiceHealthCheck };
 }
 
 /** Exactly one kind is set. `ipWhiteList` is read as `ipAllowList`. */
