@@ -47,6 +47,17 @@ async function flippable(name: string): Promise<{ url: string; state: { status: 
   return { url: b.url, state };
 }
 
+/** Asks `get` until it answers `want` (health checks run every 50 ms; a loaded machine is slower), at most 10 s. */
+async function eventually<T>(get: () => Promise<T>, want: T): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  let last = await get();
+  while (last !== want && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    last = await get();
+  }
+  return last;
+}
+
 const FAST = { path: '/health', interval: '50ms', timeout: '500ms' };
 
 function checked(url: string): HttpService {
@@ -71,18 +82,9 @@ describe('failover service', () => {
     const get = async () => (await callFrom(port, '127.0.0.1', 'app.test')).body;
     assert.equal(await get(), 'main');
     main.state.status = 503;
-    let seen = '';
-    for (let i = 0; i < 60 && seen !== 'spare'; i++) {
-      seen = await get();
-      if (seen !== 'spare') await new Promise((r) => setTimeout(r, 25));
-    }
-    assert.equal(seen, 'spare');
+    assert.equal(await eventually(get, 'spare'), 'spare');
     main.state.status = 200;
-    for (let i = 0; i < 60 && seen !== 'main'; i++) {
-      seen = await get();
-      if (seen !== 'main') await new Promise((r) => setTimeout(r, 25));
-    }
-    assert.equal(seen, 'main', 'back to the main service once it is healthy');
+    assert.equal(await eventually(get, 'main'), 'main', 'back to the main service once it is healthy');
   });
 
   it('answers 503 when both the main service and the fallback are down', async () => {
@@ -101,12 +103,8 @@ describe('failover service', () => {
         },
       ),
     );
-    let status = 0;
-    for (let i = 0; i < 80 && status !== 503; i++) {
-      status = (await callFrom(port, '127.0.0.1', 'app.test')).status;
-      if (status !== 503) await new Promise((r) => setTimeout(r, 25));
-    }
-    assert.equal(status, 503);
+    const status = async () => (await callFrom(port, '127.0.0.1', 'app.test')).status;
+    assert.equal(await eventually(status, 503), 503);
   });
 });
 
@@ -168,14 +166,11 @@ describe('highestRandomWeight service', () => {
     a.state.status = 503;
     const onA = clients.filter((ip) => before.get(ip) === 'a');
     const probe = onA[0] as string;
-    for (let i = 0; i < 80 && (await callFrom(port, probe, 'app.test')).body !== 'b'; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const fromProbe = async () => (await callFrom(port, probe, 'app.test')).body;
+    assert.equal(await eventually(fromProbe, 'b'), 'b');
     for (const ip of clients) assert.equal((await callFrom(port, ip, 'app.test')).body, 'b');
     a.state.status = 200;
-    for (let i = 0; i < 80 && (await callFrom(port, probe, 'app.test')).body !== 'a'; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    assert.equal(await eventually(fromProbe, 'a'), 'a');
     for (const ip of clients) assert.equal((await callFrom(port, ip, 'app.test')).body, before.get(ip));
   });
 
@@ -221,18 +216,14 @@ describe('weighted service with healthCheck', () => {
     const mix = new Set([await get(), await get(), await get(), await get()]);
     assert.deepEqual([...mix].sort(), ['a', 'b']);
     a.state.status = 503;
-    for (let i = 0; i < 80; i++) {
-      const pair = [await get(), await get()];
-      if (pair.every((x) => x === 'b')) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const pair = async () => `${await get()} ${await get()}`;
+    assert.equal(await eventually(pair, 'b b'), 'b b');
     for (let i = 0; i < 6; i++) assert.equal(await get(), 'b', 'the weighted service skips the down child');
     b.state.status = 503;
-    let seen = '';
-    for (let i = 0; i < 80 && seen !== 'spare'; i++) {
-      seen = await get();
-      if (seen !== 'spare') await new Promise((r) => setTimeout(r, 25));
-    }
-    assert.equal(seen, 'spare', 'all children down: the weighted service is down for its parent');
+    assert.equal(
+      await eventually(get, 'spare'),
+      'spare',
+      'all children down: the weighted service is down for its parent',
+    );
   });
 });
