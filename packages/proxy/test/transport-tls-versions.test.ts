@@ -5,8 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import type { ServersTransport } from '@berth/config';
+import { HealthRegistry } from '../src/health/health-registry.js';
 import { transportSettings } from '../src/http/servers-transport.js';
 import { call } from './support/client.js';
+import { healthBody } from './support/health-body.js';
+import { captureLog, waitFor } from './support/log-capture.js';
 import { applied, Cleanups, planeFor } from './support/plane.js';
 import { body } from './support/snapshot.js';
 import { makeTestCa } from './support/tls-pki.js';
@@ -79,5 +82,23 @@ describe('serversTransport TLS settings', () => {
     const ok = await call(port, { host: '12.test' });
     assert.equal(ok.status, 200);
     assert.equal(ok.body, 'TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384');
+
+    // Health probes connect as requests do: the TLS 1.3-only transport finds the server down.
+    const { logger } = captureLog();
+    const registry = new HealthRegistry({ logger });
+    cleanups.add(() => registry.close());
+    const hc = { interval: '50ms', timeout: '500ms' };
+    registry.update(
+      healthBody(
+        {
+          s13: { servers: [url], healthCheck: hc, serversTransport: 'tls13' },
+          s12: { servers: [url], healthCheck: hc, serversTransport: 'tls12' },
+        },
+        transports,
+      ),
+    );
+    const server0 = { url: new URL(url), origin: new URL(url).origin, weight: 1 };
+    await waitFor(() => !registry.isAvailable('s13', server0), 'the TLS 1.3 probe to fail');
+    assert.equal(registry.isAvailable('s12', server0), true);
   });
 });

@@ -152,7 +152,7 @@ const highestRandomWeightShape: Shape = {
 const failoverShape: Shape = {
   fields: { service: str, fallback: str, healthCheck: serviceHealthCheck },
   required: ['service', 'fallback'],
-  // Traefik v3.6: fall back on chosen statuses of the main service's answer.
+  // Newer Traefik: fall back on chosen statuses of the main service's answer.
   unsupported: ['errors'],
 };
 
@@ -184,7 +184,7 @@ export function readService(
   subject: string,
   el: Element,
 ): HttpService | undefined {
-  // Traefik v3.6's middlewares on a service: unsupported, not a typo.
+  // Newer Traefik's middlewares on a service: unsupported, not a typo.
   return readOneKind<HttpService>(value, at, subject, el, SERVICE_KINDS, ['middlewares']);
 }
 

@@ -8,6 +8,10 @@ export interface ProbeTls {
   ca?: string[];
   servername?: string;
   rejectUnauthorized: boolean;
+  /** The transport's TLS versions and suites, so a probe connects as requests do. */
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  ciphers?: string;
 }
 
 export interface ActiveSettings {

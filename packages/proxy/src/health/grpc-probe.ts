@@ -63,6 +63,9 @@ export function grpcProbe(settings: ActiveSettings, stop: AbortSignal): Promise<
         ? {
             rejectUnauthorized: settings.tls?.rejectUnauthorized ?? true,
             ...(settings.tls?.ca ? { ca: settings.tls.ca } : {}),
+            ...(settings.tls?.minVersion ? { minVersion: settings.tls.minVersion } : {}),
+            ...(settings.tls?.maxVersion ? { maxVersion: settings.tls.maxVersion } : {}),
+            ...(settings.tls?.ciphers ? { ciphers: settings.tls.ciphers } : {}),
             // Never an IP as SNI (tls/server-name.ts).
             servername: settings.tls?.servername ?? (isIP(host) === 0 ? host : ''),
           }
