@@ -73,8 +73,10 @@ export interface Sticky {
 }
 
 export interface HttpHealthCheck {
-  /** `http` (default) or `https`; default is the server URL's scheme. */
+  /** `http` (default) or `https`; default is the server URL's scheme. `h2c`: plain text (gRPC). */
   scheme?: string;
+  /** `http` (default) or `grpc`: the gRPC health checking protocol, healthy when SERVING. */
+  mode?: 'http' | 'grpc';
   path?: string;
   method?: string;
   /** Port to probe instead of the server's. */
@@ -106,8 +108,11 @@ export interface PassiveHealthCheck {
 
 export interface HttpLoadBalancer {
   servers: HttpServer[];
-  /** `wrr` (smooth weighted round robin, default) or `p2c` (power of two choices on in-flight requests). */
-  strategy?: 'wrr' | 'p2c';
+  /**
+   * `wrr` (smooth weighted round robin, default), `p2c` (power of two choices on in-flight
+   * requests) or `hrw` (highest random weight on the client IP: each client keeps its server).
+   */
+  strategy?: 'wrr' | 'p2c' | 'hrw';
   passHostHeader?: boolean;
   sticky?: Sticky;
   healthCheck?: HttpHealthCheck;
@@ -117,9 +122,26 @@ export interface HttpLoadBalancer {
   responseForwarding?: { flushInterval?: Duration };
 }
 
+/** Traefik's `healthCheck: {}` on services of services; Berth always follows child health. */
+export type ServiceHealthCheck = Record<string, never>;
+
 export interface WeightedService {
   services: { name: string; weight?: number }[];
   sticky?: Sticky;
+  healthCheck?: ServiceHealthCheck;
+}
+
+/** Rendezvous hashing of the client IP over child services: each client stays on one child. */
+export interface HighestRandomWeightService {
+  services: { name: string; weight?: number }[];
+  healthCheck?: ServiceHealthCheck;
+}
+
+/** Every request to `service` while it has an available server, else to `fallback`. */
+export interface FailoverService {
+  service: string;
+  fallback: string;
+  healthCheck?: ServiceHealthCheck;
 }
 
 export interface MirroringService {
@@ -128,6 +150,7 @@ export interface MirroringService {
   /** Mirror the request body too (default true) up to `maxBodySize` bytes (-1: unlimited). */
   mirrorBody?: boolean;
   maxBodySize?: number;
+  healthCheck?: ServiceHealthCheck;
 }
 
 /** Exactly one of the kinds is set. */
@@ -135,6 +158,8 @@ export interface HttpService {
   loadBalancer?: HttpLoadBalancer;
   weighted?: WeightedService;
   mirroring?: MirroringService;
+  failover?: FailoverService;
+  highestRandomWeight?: HighestRandomWeightService;
 }
 
 export interface IpStrategy {
@@ -261,7 +286,13 @@ export interface ServersTransport {
   rootCAs?: string[];
   /** File paths or inline PEM; the controller replaces paths by the files' PEM text before publishing. */
   certificates?: { certFile: string; keyFile: string }[];
+  /** Go/IANA names of the TLS 1.2 and older suites offered to servers (TLS 1.3 suites are fixed). */
+  cipherSuites?: string[];
+  minVersion?: TlsVersionName;
+  maxVersion?: TlsVersionName;
   maxIdleConnsPerHost?: number;
+  /** Accepted: Berth always speaks HTTP/1.1 to servers. */
+  disableHTTP2?: boolean;
   /** Berth: at most this many connections to one server (0: unlimited). */
   maxConnsPerHost?: number;
   forwardingTimeouts?: ForwardingTimeouts;
@@ -333,7 +364,7 @@ export interface TcpLoadBalancer {
 /** Exactly one of the kinds is set. */
 export interface TcpService {
   loadBalancer?: TcpLoadBalancer;
-  weighted?: { services: { name: string; weight?: number }[] };
+  weighted?: { services: { name: string; weight?: number }[]; healthCheck?: ServiceHealthCheck };
 }
 
 /** Exactly one kind is set. `ipWhiteList` is read as `ipAllowList`. */

@@ -303,8 +303,8 @@ describe('validateDynamic element-level errors', () => {
           plain: { ...router, observability: null },
         },
         services: {
-          standby: { failover: { service: 'a', fallback: 'b' } },
-          grpc: { loadBalancer: { healthCheck: { mode: 'grpc' } } },
+          standby: { failover: { service: 'a', fallback: 'b', errors: { status: ['500'] } } },
+          fastest: { loadBalancer: { strategy: 'leasttime' } },
         },
       },
     });
@@ -314,8 +314,8 @@ describe('validateDynamic element-level errors', () => {
       errors.map((e) => [e.code, e.path]),
       [
         ['BERTH_CONFIG_UNSUPPORTED', 'http.routers.secure.observability'],
-        ['BERTH_CONFIG_UNSUPPORTED', 'http.services.standby.failover'],
-        ['BERTH_CONFIG_UNSUPPORTED', 'http.services.grpc.loadBalancer.healthCheck.mode'],
+        ['BERTH_CONFIG_UNSUPPORTED', 'http.services.standby.failover.errors'],
+        ['BERTH_CONFIG_UNSUPPORTED', 'http.services.fastest.loadBalancer.strategy'],
       ],
     );
   });

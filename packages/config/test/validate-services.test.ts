@@ -200,6 +200,83 @@ describe('validateDynamic http.serversTransports', () => {
   });
 });
 
+describe('validateDynamic failover, highestRandomWeight and service health checks', () => {
+  it('keeps failover and highestRandomWeight services, and healthCheck: {} on services of services', () => {
+    const { kept, errors } = services({
+      standby: { failover: { service: 'a', fallback: 'b', healthCheck: {} } },
+      sticky: {
+        highestRandomWeight: { services: [{ name: 'a', weight: 2 }, { name: 'b' }], healthCheck: {} },
+      },
+      split: { weighted: { services: [{ name: 'a' }], healthCheck: {} } },
+      copy: { mirroring: { service: 'a', healthCheck: {} } },
+      grpc: { loadBalancer: { servers, strategy: 'HRW', healthCheck: { mode: 'gRPC', scheme: 'h2c' } } },
+    });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(kept['standby'], { failover: { service: 'a', fallback: 'b', healthCheck: {} } });
+    assert.deepEqual(kept['sticky']?.highestRandomWeight?.services, [
+      { name: 'a', weight: 2 },
+      { name: 'b' },
+    ]);
+    assert.deepEqual(kept['split']?.weighted?.healthCheck, {});
+    assert.deepEqual(kept['copy']?.mirroring?.healthCheck, {});
+    assert.equal(kept['grpc']?.loadBalancer?.strategy, 'hrw');
+    assert.deepEqual(kept['grpc']?.loadBalancer?.healthCheck, { mode: 'grpc', scheme: 'h2c' });
+  });
+
+  it('reports Traefik fields Berth lacks as unsupported, never as unknown, and typos as unknown', () => {
+    const { kept, errors } = services({
+      a: { failover: { service: 'x', fallback: 'y', errors: { status: ['502'] } } },
+      b: { loadBalancer: { servers, strategy: 'leasttime' } },
+      c: { middlewares: ['m'], loadBalancer: { servers } },
+      d: { failover: { service: 'x' } },
+      e: { highestRandomWeight: { services: [] } },
+      f: { weighted: { services: [{ name: 'x' }], healthcheck: { path: '/' } } },
+      g: { loadBalancer: { servers, healthCheck: { mode: 'tcp' } } },
+      h: { failover: { service: 'x', fallbak: 'y' } },
+    });
+    assert.deepEqual(kept, {});
+    assert.deepEqual(pairs(errors), [
+      ['BERTH_CONFIG_UNSUPPORTED', 'http.services.a.failover.errors'],
+      ['BERTH_CONFIG_UNSUPPORTED', 'http.services.b.loadBalancer.strategy'],
+      ['BERTH_CONFIG_UNSUPPORTED', 'http.services.c.middlewares'],
+      ['BERTH_CONFIG_REQUIRED', 'http.services.d.failover.fallback'],
+      ['BERTH_CONFIG_REQUIRED', 'http.services.e.highestRandomWeight.services'],
+      ['BERTH_CONFIG_UNKNOWN_FIELD', 'http.services.f.weighted.healthCheck.path'],
+      ['BERTH_CONFIG_INVALID_TYPE', 'http.services.g.loadBalancer.healthCheck.mode'],
+      ['BERTH_CONFIG_UNKNOWN_FIELD', 'http.services.h.failover.fallbak'],
+      ['BERTH_CONFIG_REQUIRED', 'http.services.h.failover.fallback'],
+    ]);
+  });
+
+  it('keeps serversTransport TLS versions and suites, reports an empty range and unknown suites', () => {
+    const { config, errors } = validateDynamic({
+      http: {
+        serversTransports: {
+          ok: {
+            minVersion: 'VersionTLS12',
+            maxVersion: 'versiontls13',
+            cipherSuites: ['TLS_AES_128_GCM_SHA256'],
+          },
+          range: { minVersion: 'VersionTLS13', maxVersion: 'VersionTLS12' },
+          suite: { cipherSuites: ['ECDHE-RSA-AES128-GCM-SHA256'] },
+          sans: { peerCertSANs: [{ dns: 'x' }], disableHTTP2: true },
+        },
+      },
+    });
+    assert.deepEqual(Object.keys(config.http.serversTransports ?? {}), ['ok']);
+    assert.deepEqual(config.http.serversTransports?.['ok'], {
+      minVersion: 'VersionTLS12',
+      maxVersion: 'VersionTLS13',
+      cipherSuites: ['TLS_AES_128_GCM_SHA256'],
+    });
+    assert.deepEqual(pairs(errors), [
+      ['BERTH_CONFIG_TLS_VERSION_RANGE', 'http.serversTransports.range.minVersion'],
+      ['BERTH_CONFIG_TLS_UNKNOWN_CIPHER', 'http.serversTransports.suite.cipherSuites.0'],
+      ['BERTH_CONFIG_UNSUPPORTED', 'http.serversTransports.sans.peerCertSANs'],
+    ]);
+  });
+});
+
 describe('health check status specs', () => {
   it('normalises integers, lists, ranges and classes', () => {
     assert.equal(normaliseStatusSpec(200), '200');

@@ -322,6 +322,14 @@ describe('tcp services', () => {
       ['BERTH_CONFIG_REQUIRED', 'tcp.services.c.weighted.services.0.name'],
     ]);
   });
+
+  it("accepts Traefik's healthCheck: {} on a weighted service (Berth always follows child health)", () => {
+    const { config, errors } = tcp({
+      services: { w: { weighted: { services: [{ name: 'a' }], healthCheck: {} } } },
+    });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config.tcp?.services['w']?.weighted?.healthCheck, {});
+  });
 });
 
 describe('tcp middlewares', () => {
@@ -369,7 +377,7 @@ describe('tcp servers transports', () => {
         bad: {
           dialKeepAlive: 'forever',
           proxyProtocol: { version: 'two' },
-          tls: { certificates: [{ certFile: '/c.pem' }], spiffe: { ids: ['x'] } },
+          tls: { certificates: [{ certFile: '/c.pem' }], spiffe: { ids: ['x'] }, peerCertSANs: [] },
         },
       },
     });
@@ -378,6 +386,7 @@ describe('tcp servers transports', () => {
       ['BERTH_CONFIG_INVALID_TYPE', 'tcp.serversTransports.bad.dialKeepAlive'],
       ['BERTH_CONFIG_INVALID_TYPE', 'tcp.serversTransports.bad.proxyProtocol.version'],
       ['BERTH_CONFIG_UNSUPPORTED', 'tcp.serversTransports.bad.tls.spiffe'],
+      ['BERTH_CONFIG_UNSUPPORTED', 'tcp.serversTransports.bad.tls.peerCertSANs'],
       ['BERTH_CONFIG_REQUIRED', 'tcp.serversTransports.bad.tls.certificates.0.keyFile'],
     ]);
   });

@@ -301,6 +301,46 @@ describe('compile: weighted and mirroring services', () => {
   });
 });
 
+describe('compile: failover and highestRandomWeight services', () => {
+  it('qualifies their children, counts users through them, and drops them when a child is missing', () => {
+    const result = compile(
+      [
+        part({
+          routers: { r: route('standby'), s: route('sticky'), t: route('broken') },
+          services: {
+            standby: { failover: { service: 'v1', fallback: 'sticky', healthCheck: {} } },
+            sticky: { highestRandomWeight: { services: [{ name: 'v1', weight: 2 }, { name: 'v2@file' }] } },
+            broken: { failover: { service: 'v1', fallback: 'gone' } },
+            v1: lb,
+            v2: lb,
+          },
+        }),
+      ],
+      statics,
+    );
+    assert.deepEqual(result.body.http.services['standby@file'], {
+      failover: { service: 'v1@file', fallback: 'sticky@file', healthCheck: {} },
+    });
+    assert.deepEqual(result.body.http.services['sticky@file'], {
+      highestRandomWeight: { services: [{ name: 'v1@file', weight: 2 }, { name: 'v2@file' }] },
+    });
+    assert.deepEqual(codes(result), [
+      [ErrorCodes.CONFIG_SERVICE_MISSING, 'http.services.broken@file'],
+      [ErrorCodes.CONFIG_SERVICE_MISSING, 'http.routers.t@file.service'],
+    ]);
+    assert.deepEqual(
+      result.services.map((s) => [s.name, s.type, s.usedBy, s.services]),
+      [
+        ['broken@file', 'failover', [], ['v1@file', 'gone@file']],
+        ['standby@file', 'failover', ['r@file'], ['v1@file', 'sticky@file']],
+        ['sticky@file', 'highestRandomWeight', ['r@file', 's@file'], ['v1@file', 'v2@file']],
+        ['v1@file', 'loadBalancer', ['r@file', 's@file'], []],
+        ['v2@file', 'loadBalancer', ['r@file', 's@file'], []],
+      ],
+    );
+  });
+});
+
 describe('compile: servers transports', () => {
   it('keeps a load balancer whose transport exists, and the transport in the body', () => {
     const transport: ServersTransport = { forwardingTimeouts: { dialTimeout: '5s' } };

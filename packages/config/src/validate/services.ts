@@ -1,4 +1,4 @@
-// Validates http.services (exactly one of loadBalancer, weighted, mirroring) and http.serversTransports.
+// Validates http.services (exactly one of loadBalancer, weighted, mirroring, failover, highestRandomWeight) and http.serversTransports.
 import { ConfigErrorCodes } from '../errors.js';
 import type { HttpService, ServersTransport } from '../model.js';
 import { normaliseStatusSpec } from '../values/status-range.js';
@@ -6,11 +6,17 @@ import { cookieAttributeCheck, cookieNameCheck, methodCheck, requestPathCheck, u
 import { readFields } from './fields.js';
 import type { Element, Trail } from './report.js';
 import { type Kind, readKind, readShape, type Shape } from './shape.js';
+import { cipherCheck, TLS_VERSIONS, tlsVersion } from './tls.js';
 import { describeValue } from './values.js';
 
 const str: Kind = { kind: 'string' };
 const bool: Kind = { kind: 'boolean' };
 const duration: Kind = { kind: 'duration' };
+/**
+ * Traefik's `healthCheck: {}` on services made of services. Berth always follows the health of
+ * child services, so the block is accepted and changes nothing.
+ */
+const serviceHealthCheck: Kind = { kind: 'object', shape: { fields: {} } };
 
 /** Traefik's integer `status: 200` or Berth's ranges, both kept as a normalised string. */
 const statusSpec: Kind = {
@@ -59,14 +65,36 @@ const serverShape: Shape = {
 const loadBalancerShape: Shape = {
   fields: {
     servers: { kind: 'objectList', shape: serverShape },
-    strategy: { kind: 'enum', values: ['wrr', 'p2c'] },
+    strategy: {
+      kind: 'custom',
+      read: (field, label, problems) => {
+        const word = typeof field.value === 'string' ? field.value.trim().toLowerCase() : undefined;
+        if (word === 'wrr' || word === 'p2c' || word === 'hrw') return word;
+        if (word === 'leasttime') {
+          problems.report(
+            ConfigErrorCodes.UNSUPPORTED,
+            field.at,
+            `${label} "leasttime" is not supported by Berth yet`,
+          );
+          return undefined;
+        }
+        problems.report(
+          ConfigErrorCodes.INVALID_TYPE,
+          field.at,
+          `${label} must be one of "wrr", "p2c", "hrw", got ${describeValue(field.value)}`,
+        );
+        return undefined;
+      },
+    },
     passHostHeader: bool,
     sticky: { kind: 'object', shape: stickyShape },
     healthCheck: {
       kind: 'object',
       shape: {
         fields: {
-          scheme: { kind: 'enum', values: ['http', 'https'] },
+          // `h2c` is how Traefik asks for a plain-text gRPC check.
+          scheme: { kind: 'enum', values: ['http', 'https', 'h2c'] },
+          mode: { kind: 'enum', values: ['http', 'grpc'] },
           path: { kind: 'string', check: requestPathCheck },
           method: { kind: 'string', check: methodCheck },
           port: { kind: 'integer', min: 1, max: 65535 },
@@ -78,7 +106,6 @@ const loadBalancerShape: Shape = {
           followRedirects: bool,
           status: statusSpec,
         },
-        unsupported: ['mode'],
       },
     },
     passiveHealthCheck: {
@@ -105,9 +132,28 @@ const weightedShape: Shape = {
       shape: { fields: { name: str, weight: { kind: 'integer', min: 0 } }, required: ['name'] },
     },
     sticky: { kind: 'object', shape: stickyShape },
+    healthCheck: serviceHealthCheck,
   },
   required: ['services'],
-  unsupported: ['healthCheck'],
+};
+
+const highestRandomWeightShape: Shape = {
+  fields: {
+    services: {
+      kind: 'objectList',
+      nonEmpty: true,
+      shape: { fields: { name: str, weight: { kind: 'integer', min: 0 } }, required: ['name'] },
+    },
+    healthCheck: serviceHealthCheck,
+  },
+  required: ['services'],
+};
+
+const failoverShape: Shape = {
+  fields: { service: str, fallback: str, healthCheck: serviceHealthCheck },
+  required: ['service', 'fallback'],
+  // Newer Traefik: fall back on chosen statuses of the main service's answer.
+  unsupported: ['errors'],
 };
 
 const mirroringShape: Shape = {
@@ -119,15 +165,17 @@ const mirroringShape: Shape = {
     },
     mirrorBody: bool,
     maxBodySize: { kind: 'integer', min: -1 },
+    healthCheck: serviceHealthCheck,
   },
   required: ['service'],
-  unsupported: ['healthCheck'],
 };
 
 const SERVICE_KINDS: Readonly<Record<keyof HttpService, Shape>> = {
   loadBalancer: loadBalancerShape,
   weighted: weightedShape,
   mirroring: mirroringShape,
+  failover: failoverShape,
+  highestRandomWeight: highestRandomWeightShape,
 };
 
 export function readService(
@@ -136,8 +184,8 @@ export function readService(
   subject: string,
   el: Element,
 ): HttpService | undefined {
-  // A failover service alone is reported as unsupported.
-  return readOneKind<HttpService>(value, at, subject, el, SERVICE_KINDS, ['failover']);
+  // Newer Traefik's middlewares on a service: unsupported, not a typo.
+  return readOneKind<HttpService>(value, at, subject, el, SERVICE_KINDS, ['middlewares']);
 }
 
 /**
@@ -194,7 +242,12 @@ const transportShape: Shape = {
       kind: 'objectList',
       shape: { fields: { certFile: str, keyFile: str }, required: ['certFile', 'keyFile'] },
     },
+    cipherSuites: { kind: 'stringList', check: cipherCheck },
+    minVersion: tlsVersion,
+    maxVersion: tlsVersion,
     maxIdleConnsPerHost: { kind: 'integer', min: -1 },
+    // Berth speaks HTTP/1.1 to servers, which is what `disableHTTP2: true` asks for.
+    disableHTTP2: bool,
     maxConnsPerHost: { kind: 'integer', min: 0 },
     proxyProtocol: { kind: 'object', shape: proxyProtocolShape },
     forwardingTimeouts: {
@@ -205,7 +258,7 @@ const transportShape: Shape = {
       },
     },
   },
-  unsupported: ['disableHTTP2', 'peerCertURI', 'spiffe'],
+  unsupported: ['peerCertURI', 'peerCertSANs', 'spiffe'],
 };
 
 export function readServersTransport(
@@ -214,6 +267,18 @@ export function readServersTransport(
   subject: string,
   el: Element,
 ): ServersTransport | undefined {
-  const read = readShape(value, at, subject, transportShape, el);
-  return read === undefined || !el.ok ? undefined : (read as ServersTransport);
+  const read = readShape(value, at, subject, transportShape, el) as ServersTransport | undefined;
+  const { minVersion, maxVersion } = read ?? {};
+  if (
+    minVersion !== undefined &&
+    maxVersion !== undefined &&
+    TLS_VERSIONS.indexOf(minVersion) > TLS_VERSIONS.indexOf(maxVersion)
+  ) {
+    el.report(
+      ConfigErrorCodes.TLS_VERSION_RANGE,
+      at.child('minVersion'),
+      `${subject}: minVersion ${minVersion} is above maxVersion ${maxVersion}, so no TLS version is left`,
+    );
+  }
+  return read === undefined || !el.ok ? undefined : read;
 }

@@ -191,6 +191,8 @@ const tcpWeightedShape: Shape = {
       nonEmpty: true,
       shape: { fields: { name: str, weight: { kind: 'integer', min: 0 } }, required: ['name'] },
     },
+    // Traefik's `healthCheck: {}`: Berth always follows the health of child services.
+    healthCheck: { kind: 'object', shape: { fields: {} } },
   },
   required: ['services'],
 };
@@ -280,7 +282,7 @@ const tcpTransportShape: Shape = {
             shape: { fields: { certFile: str, keyFile: str }, required: ['certFile', 'keyFile'] },
           },
         },
-        unsupported: ['peerCertURI', 'spiffe'],
+        unsupported: ['peerCertURI', 'peerCertSANs', 'spiffe'],
       },
     },
     idleTimeout: duration,

@@ -44,7 +44,7 @@ const RC4_SUITES = [
 ];
 const KNOWN_SUITES = [...Object.keys(IANA_TO_OPENSSL), ...TLS13_SUITES, ...SIGNALLING_SUITES];
 
-function cipherCheck(name: string): ValueProblem | null {
+export function cipherCheck(name: string): ValueProblem | null {
   if (KNOWN_SUITES.includes(name)) return null;
   const code = ConfigErrorCodes.TLS_UNKNOWN_CIPHER;
   if (RC4_SUITES.includes(name.toUpperCase())) {
@@ -99,7 +99,7 @@ const CLIENT_AUTH_TYPES = [
   'RequireAndVerifyClientCert',
 ] as const;
 
-const tlsVersion: Kind = { kind: 'enum', values: TLS_VERSIONS };
+export const tlsVersion: Kind = { kind: 'enum', values: TLS_VERSIONS };
 
 const optionsShape: Shape = {
   fields: {

@@ -320,7 +320,10 @@ export const servicesSchema = {
     required: ['name', 'servers', 'usedBy', 'status', 'errors', 'health'],
     properties: {
       name: str,
-      type: { type: 'string', enum: ['loadBalancer', 'weighted', 'mirroring', 'unknown'] },
+      type: {
+        type: 'string',
+        enum: ['loadBalancer', 'weighted', 'mirroring', 'failover', 'highestRandomWeight', 'unknown'],
+      },
       servers: strList,
       services: strList,
       usedBy: strList,

@@ -24,13 +24,19 @@ export interface RouterStatus {
   source?: Source;
 }
 
-export type ServiceType = 'loadBalancer' | 'weighted' | 'mirroring' | 'unknown';
+export type ServiceType =
+  | 'loadBalancer'
+  | 'weighted'
+  | 'mirroring'
+  | 'failover'
+  | 'highestRandomWeight'
+  | 'unknown';
 
 export interface ServiceStatus {
   name: string;
   type: ServiceType;
   servers: string[];
-  /** Child services of a weighted or mirroring service. */
+  /** Child services of a weighted, mirroring, failover or highestRandomWeight service. */
   services: string[];
   /** Enabled routers that send traffic to this service, directly or through weighted/mirroring parents. */
   usedBy: string[];

@@ -353,17 +353,19 @@ function bodyServices(
 }
 
 function childServices(service: HttpService): string[] {
-  return service.weighted
-    ? service.weighted.services.map((s) => s.name)
-    : service.mirroring
-      ? [service.mirroring.service, ...service.mirroring.mirrors.map((m) => m.name)]
-      : [];
+  if (service.weighted) return service.weighted.services.map((s) => s.name);
+  if (service.mirroring) return [service.mirroring.service, ...service.mirroring.mirrors.map((m) => m.name)];
+  if (service.failover) return [service.failover.service, service.failover.fallback];
+  if (service.highestRandomWeight) return service.highestRandomWeight.services.map((s) => s.name);
+  return [];
 }
 
 function serviceType(service: HttpService): ServiceType {
   if (service.loadBalancer) return 'loadBalancer';
   if (service.weighted) return 'weighted';
   if (service.mirroring) return 'mirroring';
+  if (service.failover) return 'failover';
+  if (service.highestRandomWeight) return 'highestRandomWeight';
   return 'unknown';
 }
 

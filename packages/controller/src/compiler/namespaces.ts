@@ -196,6 +196,14 @@ export function qualifyPart(part: ProviderPart): ProviderPart {
       const mirrors = m.mirrors.map((x) => ({ ...x, name: q(x.name) }));
       return { ...s, mirroring: { ...m, service: q(m.service), mirrors } };
     }
+    if (s.failover) {
+      const f = s.failover;
+      return { ...s, failover: { ...f, service: q(f.service), fallback: q(f.fallback) } };
+    }
+    if (s.highestRandomWeight) {
+      const services = s.highestRandomWeight.services.map((x) => ({ ...x, name: q(x.name) }));
+      return { ...s, highestRandomWeight: { ...s.highestRandomWeight, services } };
+    }
     const transport = s.loadBalancer?.serversTransport;
     if (s.loadBalancer === undefined || transport === undefined) return s;
     return {

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { ActiveSettings } from './active-settings.js';
+import { grpcProbe } from './grpc-probe.js';
 import { probe } from './probe.js';
 
 export interface ActiveCheckerOptions {
@@ -70,7 +71,11 @@ export class ActiveChecker {
     if (this.#stopped) return;
     this.#running = true;
     const settings = this.#settings;
-    void probe(this.#o.dispatcherFor(settings), settings, this.#abort.signal).then((result) => {
+    const probing =
+      settings.mode === 'grpc'
+        ? grpcProbe(settings, this.#abort.signal)
+        : probe(this.#o.dispatcherFor(settings), settings, this.#abort.signal);
+    void probing.then((result) => {
       this.#running = false;
       if (this.#stopped) return;
       if (result.healthy !== this.#up) {

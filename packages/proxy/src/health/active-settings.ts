@@ -8,9 +8,15 @@ export interface ProbeTls {
   ca?: string[];
   servername?: string;
   rejectUnauthorized: boolean;
+  /** The transport's TLS versions and suites, so a probe connects as requests do. */
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  ciphers?: string;
 }
 
 export interface ActiveSettings {
+  /** `http`: a request whose status decides; `grpc`: grpc.health.v1.Health/Check over HTTP/2. */
+  mode: 'http' | 'grpc';
   url: URL;
   method: string;
   headers: Record<string, string>;
@@ -45,7 +51,9 @@ export function resolveActive(serverUrl: string, hc: HttpHealthCheck): ActiveRes
   try {
     const server = new URL(serverUrl);
     url = new URL(hc.path ?? '/', server.origin);
-    if (hc.scheme) url.protocol = `${hc.scheme.replace(/:$/, '')}:`;
+    // `h2c` (Traefik's plain-text gRPC) is plain http to URL parsing.
+    const scheme = hc.scheme?.replace(/:$/, '');
+    if (scheme) url.protocol = `${scheme === 'h2c' ? 'http' : scheme}:`;
     if (hc.port !== undefined) url.port = String(hc.port);
   } catch {
     return { ok: false, error: `cannot build a probe URL from ${JSON.stringify(serverUrl)}` };
@@ -62,7 +70,9 @@ export function resolveActive(serverUrl: string, hc: HttpHealthCheck): ActiveRes
   const method = (hc.method ?? 'GET').toUpperCase();
   const followRedirects = hc.followRedirects ?? true;
   const sortedHeaders = Object.entries(headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const mode = hc.mode ?? 'http';
   const key = JSON.stringify([
+    mode,
     url.href,
     method,
     sortedHeaders,
@@ -75,6 +85,7 @@ export function resolveActive(serverUrl: string, hc: HttpHealthCheck): ActiveRes
   return {
     ok: true,
     settings: {
+      mode,
       url,
       method,
       headers,

@@ -4,6 +4,7 @@ import type { ServerStatusReport, SnapshotBody } from '@berth/protocol';
 import { jsonEqual } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { Agent, Dispatcher } from 'undici';
+import { transportSettings } from '../http/servers-transport.js';
 import { undici } from '../http/undici-loader.js';
 import type { ServerTarget } from '../runtime/types.js';
 import { serverConnector } from '../tls/server-name.js';
@@ -46,6 +47,12 @@ function probeTls(transport: ServersTransport | undefined): ProbeTls {
   const ca = transport?.rootCAs?.filter((pem) => pem.includes('-----BEGIN'));
   if (ca && ca.length > 0) tls.ca = ca;
   if (transport?.serverName) tls.servername = transport.serverName;
+  if (transport?.minVersion || transport?.maxVersion || transport?.cipherSuites) {
+    const { minVersion, maxVersion, ciphers } = transportSettings(transport).tls;
+    if (minVersion) tls.minVersion = minVersion;
+    if (maxVersion) tls.maxVersion = maxVersion;
+    if (ciphers) tls.ciphers = ciphers;
+  }
   return tls;
 }
 
@@ -243,6 +250,9 @@ export class HealthRegistry implements ServerHealth {
           rejectUnauthorized: tls.rejectUnauthorized,
           ...(tls.ca ? { ca: tls.ca } : {}),
           ...(tls.servername ? { servername: tls.servername } : {}),
+          ...(tls.minVersion ? { minVersion: tls.minVersion } : {}),
+          ...(tls.maxVersion ? { maxVersion: tls.maxVersion } : {}),
+          ...(tls.ciphers ? { ciphers: tls.ciphers } : {}),
         }),
       });
       this.#agents.push(agent);

@@ -56,6 +56,10 @@ export function proxiedSocket(options: {
     ...(servername !== undefined ? serverNameOptions(servername) : {}),
     ...(options.tls.ca ? { ca: options.tls.ca } : {}),
     ...(options.tls.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
+    ...(options.tls.cert !== undefined ? { cert: options.tls.cert, key: options.tls.key } : {}),
+    ...(options.tls.minVersion ? { minVersion: options.tls.minVersion } : {}),
+    ...(options.tls.maxVersion ? { maxVersion: options.tls.maxVersion } : {}),
+    ...(options.tls.ciphers ? { ciphers: options.tls.ciphers } : {}),
     ALPNProtocols: ['http/1.1'],
   });
 }

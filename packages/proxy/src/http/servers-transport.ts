@@ -1,6 +1,7 @@
 // `http.serversTransports` turned into undici pool options, one entry per name, built once per snapshot. Pure.
 import { createHash } from 'node:crypto';
 import type { HttpService, ServersTransport } from '@berth/config';
+import { nodeTlsVersion, opensslCipherName, TLS13_SUITES } from '@berth/config';
 import type { Pool } from 'undici';
 import { durationMs } from './entry-point-settings.js';
 
@@ -24,6 +25,10 @@ export interface TlsSettings {
   /** Client certificate and key (PEM) for servers that require mTLS. */
   cert?: string;
   key?: string;
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list: the configured TLS 1.2 suites, TLS 1.3 suites always (as Go). */
+  ciphers?: string;
 }
 
 /** The transport used when a service names none (Traefik's `default`). */
@@ -46,6 +51,10 @@ export function transportSettings(transport: ServersTransport | undefined): Tran
   if (t.serverName) tls.servername = t.serverName;
   if (t.rootCAs?.length) tls.ca = t.rootCAs;
   if (t.insecureSkipVerify) tls.rejectUnauthorized = false;
+  if (t.minVersion) tls.minVersion = nodeTlsVersion(t.minVersion);
+  if (t.maxVersion) tls.maxVersion = nodeTlsVersion(t.maxVersion);
+  const ciphers = clientCiphers(t.cipherSuites, tls.minVersion);
+  if (ciphers !== undefined) tls.ciphers = ciphers;
   // The controller replaced the files by their PEM text; Traefik presents the first pair too.
   const client = t.certificates?.[0];
   if (client?.certFile.includes('-----BEGIN') && client.keyFile.includes('-----BEGIN')) {
@@ -77,6 +86,24 @@ export function transportSettings(transport: ServersTransport | undefined): Tran
     tls,
     ...(proxyProtocol !== undefined ? { proxyProtocol } : {}),
   };
+}
+
+/**
+ * Node's cipher list for `cipherSuites` (Go/IANA names; unknown ones were reported by the
+ * controller and are dropped). TLS 1.0 and 1.1 sign with SHA-1, which needs security level 0.
+ */
+function clientCiphers(
+  suites: readonly string[] | undefined,
+  min: TlsSettings['minVersion'],
+): string | undefined {
+  const legacy = min === 'TLSv1' || min === 'TLSv1.1';
+  const names = [
+    ...new Set(
+      (suites ?? []).map(opensslCipherName).filter((n) => n !== undefined && !TLS13_SUITES.includes(n)),
+    ),
+  ];
+  if (names.length === 0) return legacy ? `DEFAULT:@SECLEVEL=0` : undefined;
+  return `${TLS13_SUITES.join(':')}:${names.join(':')}${legacy ? ':@SECLEVEL=0' : ''}`;
 }
 
 export const DEFAULT_TRANSPORT: TransportSettings = transportSettings(undefined);

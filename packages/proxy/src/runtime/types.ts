@@ -35,8 +35,8 @@ export interface DirectService {
 
 export interface ServiceRuntime {
   name: string;
-  kind: 'loadBalancer' | 'weighted' | 'mirroring';
-  /** A loadBalancer's servers; empty for weighted and mirroring services. */
+  kind: 'loadBalancer' | 'weighted' | 'mirroring' | 'failover' | 'highestRandomWeight';
+  /** A loadBalancer's servers; empty for services made of services. */
   servers: readonly ServerTarget[];
   /** A loadBalancer's balancer; one that never picks for the other kinds. */
   balancer: Balancer<ServerTarget>;

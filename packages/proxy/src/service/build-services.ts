@@ -1,8 +1,16 @@
 // Builds every service of a snapshot into a ServiceRuntime with its handler, children before parents.
-import type { HttpLoadBalancer, HttpService, MirroringService, WeightedService } from '@berth/config';
+import type {
+  FailoverService,
+  HighestRandomWeightService,
+  HttpLoadBalancer,
+  HttpService,
+  MirroringService,
+  WeightedService,
+} from '@berth/config';
 import { jsonEqual } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { Balancer } from '../balancer/balancer.js';
+import { HighestRandomWeight } from '../balancer/highest-random-weight.js';
 import { PowerOfTwoChoices } from '../balancer/power-of-two-choices.js';
 import { RoundRobin } from '../balancer/round-robin.js';
 import { StickySessions } from '../balancer/sticky-cookie.js';
@@ -10,6 +18,8 @@ import type { ServerHealth } from '../health/server-health.js';
 import type { Forward } from '../http/forward-types.js';
 import { SnapshotInvalid } from '../runtime/snapshot-invalid.js';
 import type { DirectService, ServerTarget, ServiceRuntime } from '../runtime/types.js';
+import { failoverHandler } from './failover-handler.js';
+import { type HrwChild, highestRandomWeightHandler } from './highest-random-weight-handler.js';
 import { loadBalancerHandler } from './load-balancer-handler.js';
 import { mirroringHandler } from './mirroring-handler.js';
 import type { WeightedChild } from './weighted-handler.js';
@@ -23,6 +33,8 @@ export interface ServiceDeps {
 }
 
 const NEVER: Balancer<ServerTarget> = { next: () => undefined };
+
+const KINDS = ['loadBalancer', 'weighted', 'mirroring', 'failover', 'highestRandomWeight'] as const;
 
 /** Weighted and mirroring services nest; a bound keeps a pathological body from exhausting the stack. */
 const MAX_DEPTH = 64;
@@ -123,12 +135,14 @@ type Lookup = (ref: string, from: string) => ServiceRuntime;
 function buildOne(name: string, raw: unknown, get: Lookup, deps: ServiceDeps): ServiceRuntime {
   if (!isRecord(raw)) throw new SnapshotInvalid(`service "${name}": not an object`);
   const service = raw as HttpService;
-  const kinds = (['loadBalancer', 'weighted', 'mirroring'] as const).filter((k) => service[k] !== undefined);
+  const kinds = KINDS.filter((k) => service[k] !== undefined);
   if (kinds.length !== 1) {
-    throw new SnapshotInvalid(`service "${name}": needs exactly one of loadBalancer, weighted, mirroring`);
+    throw new SnapshotInvalid(`service "${name}": needs exactly one of ${KINDS.join(', ')}`);
   }
   if (service.loadBalancer) return buildLoadBalancer(name, service.loadBalancer, deps);
   if (service.weighted) return buildWeighted(name, service.weighted, get);
+  if (service.failover) return buildFailover(name, service.failover, get);
+  if (service.highestRandomWeight) return buildHighestRandomWeight(name, service.highestRandomWeight, get);
   return buildMirroring(name, service.mirroring as MirroringService, get, deps);
 }
 
@@ -154,21 +168,26 @@ function buildLoadBalancer(name: string, lb: HttpLoadBalancer, deps: ServiceDeps
     }
     return { url, origin: url.origin, weight };
   });
+  // Traefik hashes each server's URL as written, not as URL parsing normalises it.
+  const written = new Map(servers.map((server, i) => [server, String(lb.servers[i]?.url)]));
   const balancer: Balancer<ServerTarget> =
     lb.strategy === 'p2c'
       ? new PowerOfTwoChoices(
           servers.filter((s) => s.weight > 0),
           { random: deps.random },
         )
-      : new RoundRobin(servers);
+      : lb.strategy === 'hrw'
+        ? new HighestRandomWeight(servers, (server) => written.get(server) ?? server.url.href)
+        : new RoundRobin(servers);
   const cookie = lb.sticky?.cookie;
   const sticky =
     cookie === undefined ? undefined : new StickySessions(name, cookie, servers, (server) => server.url.href);
   const passHostHeader = lb.passHostHeader ?? true;
   const { health } = deps;
   const available = (server: ServerTarget): boolean => health.isAvailable(name, server);
+  // The fast path picks without a request context, so without the client key hrw needs.
   const direct: DirectService | undefined =
-    sticky === undefined && servers.every((s) => s.url.protocol === 'http:')
+    sticky === undefined && lb.strategy !== 'hrw' && servers.every((s) => s.url.protocol === 'http:')
       ? {
           name,
           passHostHeader,
@@ -226,6 +245,55 @@ function buildWeighted(name: string, weighted: WeightedService, get: Lookup): Se
     balancer: NEVER,
     passHostHeader: true,
     handler: weightedHandler({ service: name, children, sticky }),
+    available: () => children.some((child) => child.weight > 0 && child.service.available()),
+  };
+}
+
+function buildFailover(name: string, failover: FailoverService, get: Lookup): ServiceRuntime {
+  if (!isRecord(failover) || typeof failover.service !== 'string' || typeof failover.fallback !== 'string') {
+    throw new SnapshotInvalid(`service "${name}": failover needs service and fallback`);
+  }
+  const main = get(failover.service, name);
+  const fallback = get(failover.fallback, name);
+  return {
+    name,
+    kind: 'failover',
+    servers: [],
+    balancer: NEVER,
+    passHostHeader: main.passHostHeader,
+    handler: failoverHandler({ service: name, main, fallback }),
+    // Down only when both are: what Traefik reports to a parent that checks health.
+    available: () => main.available() || fallback.available(),
+  };
+}
+
+function buildHighestRandomWeight(
+  name: string,
+  hrw: HighestRandomWeightService,
+  get: Lookup,
+): ServiceRuntime {
+  if (!isRecord(hrw) || !Array.isArray(hrw.services)) {
+    throw new SnapshotInvalid(`service "${name}": no highestRandomWeight.services list`);
+  }
+  const children: HrwChild[] = hrw.services.map((child, i) => {
+    if (!isRecord(child) || typeof child.name !== 'string') {
+      throw new SnapshotInvalid(`service "${name}": highestRandomWeight service ${i}: no name`);
+    }
+    const weight = child.weight ?? 1;
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
+      throw new SnapshotInvalid(
+        `service "${name}": highestRandomWeight service ${i}: weight must be a number >= 0`,
+      );
+    }
+    return { name: child.name, weight, service: get(child.name, name) };
+  });
+  return {
+    name,
+    kind: 'highestRandomWeight',
+    servers: [],
+    balancer: NEVER,
+    passHostHeader: true,
+    handler: highestRandomWeightHandler({ service: name, children }),
     available: () => children.some((child) => child.weight > 0 && child.service.available()),
   };
 }

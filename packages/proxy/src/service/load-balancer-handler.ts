@@ -38,7 +38,7 @@ export function loadBalancerHandler(opts: LoadBalancerOptions): Handler {
     const respond = ctx.respond;
     let server: ServerTarget | undefined;
     if (sticky === undefined) {
-      server = balancer.next(available);
+      server = balancer.next(available, ctx.clientIp);
     } else {
       const pinned = sticky.find(ctx.req.headers.cookie);
       // Weight 0 drains a server: its sessions move too.
@@ -47,7 +47,7 @@ export function loadBalancerHandler(opts: LoadBalancerOptions): Handler {
         balancer.acquire?.(pinned);
       } else {
         // No cookie, or its server is gone or down: balance, then pin the client to the new pick.
-        server = balancer.next(available);
+        server = balancer.next(available, ctx.clientIp);
         if (server !== undefined) addSetCookie(ctx, sticky.setCookie(server));
       }
     }
@@ -75,7 +75,7 @@ export function loadBalancerHandler(opts: LoadBalancerOptions): Handler {
       const failed: ServerTarget[] = tried ?? [];
       tried = failed;
       failed.push(server);
-      const next = balancer.next((s) => available(s) && !failed.includes(s));
+      const next = balancer.next((s) => available(s) && !failed.includes(s), ctx.clientIp);
       if (next === undefined) {
         await answerUnreachable(ctx, outcome.reason);
         return;
