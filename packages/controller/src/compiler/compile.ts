@@ -6,6 +6,7 @@ import {
   type HttpMiddleware,
   type HttpRouter,
   type HttpService,
+  isInternalRef,
   parseRule,
   rulePriority,
   type ServersTransport,
@@ -29,6 +30,7 @@ import { type Problem, resolveGraph } from './reference-graph.js';
 import {
   CONFLICT,
   errorAt,
+  internalServiceProblem,
   isBuiltinTransport,
   memberProblem,
   referenceProblem,
@@ -528,7 +530,9 @@ function checkRouter(
       `router "${name}": rule ${JSON.stringify(router.rule)}: ${message} (column ${column})`,
     );
   }
-  const serviceProblem = referenceProblem(router.service, serviceVerdicts);
+  const serviceProblem = isInternalRef(router.service)
+    ? internalServiceProblem(router.service)
+    : referenceProblem(router.service, serviceVerdicts);
   if (serviceProblem !== null) {
     at(
       `http.routers.${name}.service`,
