@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { HttpMiddleware, HttpRouter, HttpService } from '@berth/config';
-import { SNAPSHOT_SCHEMA, type SnapshotBody } from '@berth/protocol';
+import { applyDelta, type DeltaOp, SNAPSHOT_SCHEMA, type SnapshotBody } from '@berth/protocol';
 import { pino } from 'pino';
 import { DataPlane } from '../src/data-plane.js';
 import { apiAnswer } from '../src/internal/api-routes.js';
@@ -283,6 +283,27 @@ describe('internal services on a proxy node', () => {
       assert.match(viaStrip.body, /<title>Berth node<\/title>/);
       assert.equal((await call(port, { host: 'page.test', path: '/dashboard/dashboard.js' })).status, 200);
     });
+  });
+
+  it('serves a router to an internal service added by a delta, the view following the new body', async () => {
+    const first = snapshot({ 'ping@file': { rule: 'PathPrefix(`/ping`)', service: 'ping@internal' } });
+    const { plane: p, port } = await plane(first);
+    const ops: DeltaOp[] = [
+      {
+        op: 'set',
+        path: ['http', 'routers', 'api@file'],
+        value: { rule: 'PathPrefix(`/api`)', service: 'api@internal' },
+      },
+    ];
+    const second = applyDelta(first, ops);
+    const result = await p.apply(second, undefined, { base: first, ops });
+    assert.equal(result.ok, true);
+    assert.equal((await call(port, { path: '/ping' })).body, 'OK');
+    const routers = JSON.parse((await call(port, { path: '/api/http/routers' })).body) as { name: string }[];
+    assert.deepEqual(
+      routers.map((r) => r.name),
+      ['api@file', 'ping@file'],
+    );
   });
 
   it('refuses a body whose router names an internal service the node does not have', async () => {
