@@ -11,8 +11,20 @@ const SECRET_KEYS = /^(password|secret|clientSecret)$/i;
 /** Middlewares whose `users` are `name:hash` lines (htpasswd; htdigest for Traefik's digestAuth). */
 const USER_LISTS = new Set(['basicAuth', 'digestAuth']);
 
-/** Header maps a configuration may put credentials in, for the backend (`headers`) or an auth server. */
-const HEADER_MAPS = new Set(['customRequestHeaders', 'customResponseHeaders', 'authRequestHeaders']);
+/**
+ * Header maps a configuration may put credentials in: for the backend (`headers` middleware), an
+ * auth server, or a health check (`healthCheck.headers`). The `headers` middleware's own options
+ * pass through unchanged (none is named like a credential header) and its maps are read as such.
+ */
+const HEADER_MAPS = new Set([
+  'customRequestHeaders',
+  'customResponseHeaders',
+  'authRequestHeaders',
+  'headers',
+]);
+
+/** `scheme://user:password@host`: the password of a URL's userinfo (a server URL, an auth address). */
+const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i;
 const CREDENTIAL_HEADERS = new Set([
   'authorization',
   'proxy-authorization',
@@ -28,14 +40,18 @@ const CREDENTIAL_HEADERS = new Set([
  * Private keys may sit in certificates, the default certificate, HTTP and TCP transport client
  * certificates (as inline `keyFile`), and anywhere a future field puts PEM: any string holding a
  * PEM private key is redacted wherever it is, and the ticket keys by name. Any value under a key
- * named `password` or `secret` (a Redis password, a client secret) is redacted too.
+ * named `password` or `secret` (a Redis password, a client secret) is redacted too, and so is the
+ * password in a URL's userinfo.
  */
 export function redactSecrets<T>(value: T): T {
   return redact(value, '') as T;
 }
 
 function redact(value: unknown, key: string): unknown {
-  if (typeof value === 'string') return PRIVATE_KEY.test(value) || SECRET_KEYS.test(key) ? REDACTED : value;
+  if (typeof value === 'string') {
+    if (PRIVATE_KEY.test(value) || SECRET_KEYS.test(key)) return REDACTED;
+    return URL_PASSWORD.test(value) ? value.replace(URL_PASSWORD, `$1:${REDACTED}@`) : value;
+  }
   if (USER_LISTS.has(key) && isRecord(value)) {
     const users = value['users'];
     const rest = redact(value, '') as Record<string, unknown>;

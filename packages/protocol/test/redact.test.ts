@@ -20,6 +20,23 @@ describe('redactSecrets', () => {
     });
   });
 
+  it('redacts URL passwords and health check credential headers', () => {
+    const out = redactSecrets({
+      loadBalancer: {
+        servers: [{ url: 'http://svc:p%40ss@10.0.0.1:80/x' }, { url: 'http://10.0.0.2:80' }],
+        healthCheck: { path: '/h', headers: { Authorization: 'Basic eDp5', 'X-Probe': '1' } },
+      },
+      forwardAuth: { address: 'https://user@auth.test/verify' },
+    });
+    assert.deepEqual(out, {
+      loadBalancer: {
+        servers: [{ url: `http://svc:${REDACTED}@10.0.0.1:80/x` }, { url: 'http://10.0.0.2:80' }],
+        healthCheck: { path: '/h', headers: { Authorization: REDACTED, 'X-Probe': '1' } },
+      },
+      forwardAuth: { address: 'https://user@auth.test/verify' },
+    });
+  });
+
   it('keeps user names and drops hashes, credential headers and PEM private keys anywhere', () => {
     const out = redactSecrets({
       basicAuth: { users: ['alice:$apr1$x$y', 'broken'] },

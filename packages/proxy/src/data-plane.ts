@@ -1,7 +1,7 @@
 // Applies snapshots to a running node: compiles the runtime, reconciles listeners, swaps atomically.
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { type HttpRouter, parseAddress } from '@berth/config';
-import type { DeltaOp, ListenerInfo, SnapshotBody } from '@berth/protocol';
+import { type DeltaOp, type ListenerInfo, redactSecrets, type SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { AppliedChange } from './agent/agent.js';
 import { entryPointNeedsFrontDoor, frontDoorSettings, RouterPresence } from './edge/entry-point-edge.js';
@@ -202,7 +202,10 @@ export class DataPlane {
       const configured = body.http.services[name]?.loadBalancer?.servers ?? [];
       const out: Record<string, string> = {};
       service.servers.forEach((server, i) => {
-        out[configured[i]?.url ?? server.url.href] = health.isAvailable(name, server) ? 'UP' : 'DOWN';
+        // A password in the URL's userinfo stays on the node.
+        out[redactSecrets(configured[i]?.url ?? server.url.href)] = health.isAvailable(name, server)
+          ? 'UP'
+          : 'DOWN';
       });
       return out;
     };

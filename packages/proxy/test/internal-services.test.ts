@@ -127,7 +127,11 @@ describe('internal services on a proxy node', () => {
       'strip@docker': { stripPrefix: { prefixes: ['/dashboard'] } },
     };
     const services: Record<string, HttpService> = {
-      'app@docker': { loadBalancer: { servers: [{ url: 'http://127.0.0.1:9' }] } },
+      'app@docker': {
+        loadBalancer: {
+          servers: [{ url: 'http://127.0.0.1:9' }, { url: 'http://svc:upstream-pw@127.0.0.1:10' }],
+        },
+      },
     };
     const body: SnapshotBody = {
       ...snapshot(routers, services, middlewares),
@@ -191,7 +195,10 @@ describe('internal services on a proxy node', () => {
       const appService = svc.find((s) => s.name === 'app@docker');
       assert.equal(appService?.type, 'loadbalancer');
       assert.deepEqual(appService?.usedBy, ['app@docker']);
-      assert.deepEqual(appService?.serverStatus, { 'http://127.0.0.1:9': 'UP' });
+      assert.deepEqual(appService?.serverStatus, {
+        'http://127.0.0.1:9': 'UP',
+        'http://svc:[redacted]@127.0.0.1:10': 'UP',
+      });
       const internal = svc.find((s) => s.name === 'api@internal');
       assert.deepEqual(internal, {
         name: 'api@internal',
@@ -228,9 +235,10 @@ describe('internal services on a proxy node', () => {
         '/api/http/middlewares/auth@docker',
         '/api/overview',
         '/api/entrypoints',
+        '/api/http/services',
       ]) {
         const text = (await api(path, port)).body;
-        for (const secret of [HASH, TOKEN, 'PRIVATE KEY', 'c2VjcmV0LXRpY2tldC1rZXk='])
+        for (const secret of [HASH, TOKEN, 'PRIVATE KEY', 'c2VjcmV0LXRpY2tldC1rZXk=', 'upstream-pw'])
           assert.ok(!text.includes(secret), `${path} shows ${secret}`);
       }
       const raw = JSON.parse((await api('/api/rawdata', port)).body) as Record<
