@@ -2,6 +2,12 @@
 
 export { formatAddress, type HostPort, parseAddress } from './address.js';
 export { type ConfigErrorCode, ConfigErrorCodes, configError } from './errors.js';
+export {
+  INTERNAL_SERVICES,
+  type InternalService,
+  internalService,
+  isInternalRef,
+} from './internal-services.js';
 export * from './model.js';
 export { compileRule } from './rule/compile.js';
 export { HTTP_MATCHERS_V2, httpMatchers } from './rule/matchers-v2.js';

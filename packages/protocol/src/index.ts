@@ -6,6 +6,7 @@ export * from './messages.js';
 export * from './node-certificate.js';
 export * from './node-enroll.js';
 export * from './process-warnings.js';
+export * from './redact.js';
 export * from './snapshot.js';
 export * from './snapshot-signature.js';
 export * from './token.js';

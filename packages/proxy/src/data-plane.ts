@@ -1,7 +1,7 @@
 // Applies snapshots to a running node: compiles the runtime, reconciles listeners, swaps atomically.
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { type HttpRouter, parseAddress } from '@berth/config';
-import type { DeltaOp, ListenerInfo, SnapshotBody } from '@berth/protocol';
+import { type DeltaOp, type ListenerInfo, redactSecrets, type SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { AppliedChange } from './agent/agent.js';
 import { entryPointNeedsFrontDoor, frontDoorSettings, RouterPresence } from './edge/entry-point-edge.js';
@@ -19,6 +19,8 @@ import { boundAddress, describeListenError, listen } from './http/listen.js';
 import { middlewareFactories } from './http/middlewares/index.js';
 import { PoolCache } from './http/pool-cache.js';
 import { TransportTable } from './http/servers-transport.js';
+import { type ApiView, apiView } from './internal/api-view.js';
+import { type InternalServices, internalServices } from './internal/internal-services.js';
 import { AccessLog } from './observability/access-log.js';
 import { NodeMetrics, recordRequest } from './observability/node-metrics.js';
 import type { BuildMemo } from './runtime/build-runtime.js';
@@ -51,6 +53,11 @@ export interface DataPlaneOptions {
   onListenersChange?: () => void;
   /** Backoff of those retries: the first delay, doubling up to the second. Default 100 ms, 5 s. */
   bindRetryMs?: { initial: number; max: number };
+  /**
+   * What `prometheus@internal` serves: the node's exposition. Default: this data plane's own; a
+   * worker passes the node's merged view (every worker's, as `--metrics` serves it).
+   */
+  nodeMetrics?: () => string | Promise<string>;
 }
 
 export type ApplyResult =
@@ -138,6 +145,10 @@ export class DataPlane {
   /** Applies run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** The node's own `x@internal` services, for every snapshot (see internal/). */
+  readonly #internal: InternalServices;
+  /** The API view of the live body, made when first asked for after each apply. */
+  #view: { body: SnapshotBody; runtime: Runtime; view: ApiView } | undefined;
   readonly #onListenersChange: (() => void) | undefined;
   readonly #bindRetryMs: { initial: number; max: number };
 
@@ -169,6 +180,43 @@ export class DataPlane {
       transports: this.#transportSource,
       logger: this.#logger,
     });
+    const nodeMetrics = opts.nodeMetrics ?? (() => this.metrics.expose());
+    this.#internal = internalServices({
+      metrics: nodeMetrics,
+      terminating: () => this.#closed,
+      view: () => this.#apiView(),
+      logger: this.#logger.child({ component: 'internal' }),
+    });
+  }
+
+  /** The live snapshot as `api@internal` shows it (secrets redacted); server status read now. */
+  #apiView(): ApiView | undefined {
+    const body = this.#body;
+    const runtime = this.#runtimes.current;
+    if (body === undefined || runtime === undefined) return undefined;
+    const health = this.health;
+    const serverStatus = (name: string): Record<string, string> | undefined => {
+      const service = runtime.services.get(name);
+      if (service === undefined || service.kind !== 'loadBalancer') return undefined;
+      // Keyed by the URL as configured, as Traefik does; the runtime's servers are in the same order.
+      const configured = body.http.services[name]?.loadBalancer?.servers ?? [];
+      const out: Record<string, string> = {};
+      service.servers.forEach((server, i) => {
+        // A password in the URL's userinfo stays on the node.
+        out[redactSecrets(configured[i]?.url ?? server.url.href)] = health.isAvailable(name, server)
+          ? 'UP'
+          : 'DOWN';
+      });
+      return out;
+    };
+    // Health changes between requests: only the body's part is kept from one request to the next.
+    const cached = this.#view;
+    if (cached !== undefined && cached.body === body && cached.runtime === runtime) {
+      return { ...cached.view, services: cached.view.services.map((s) => withStatus(s, serverStatus)) };
+    }
+    const view = apiView(body, { problems: runtime.problems, serverStatus });
+    this.#view = { body, runtime, view };
+    return view;
   }
 
   /**
@@ -258,6 +306,7 @@ export class DataPlane {
           middlewares: middlewareFactories,
           logger: this.#logger,
           random: Math.random,
+          internal: this.#internal,
         },
         this.#memo,
       );
@@ -553,6 +602,15 @@ function cutAll(listener: Listener): void {
 }
 
 function noop(): void {}
+
+/** A service of the API view with its servers' status as of now. */
+function withStatus(
+  service: Record<string, unknown>,
+  serverStatus: (name: string) => Record<string, string> | undefined,
+): Record<string, unknown> {
+  if (service.serverStatus === undefined) return service;
+  return { ...service, serverStatus: serverStatus(String(service.name)) ?? {} };
+}
 
 /** The routers and services a delta's ops set or delete, by name. */
 function namesIn(ops: readonly DeltaOp[]): { routers: Set<string>; services: Set<string> } {

@@ -11,6 +11,10 @@ describe('worker messages', () => {
     assert.equal(isToWorker({ type: 'berth:apply', seq: '1', body: {} }), false);
     assert.equal(isToWorker({ type: 'berth:apply', seq: 1 }), false);
     assert.equal(isToWorker('berth:stop'), false);
+    // The primary's answer to a worker's prometheus@internal: the merged text, or null.
+    assert.equal(isToWorker({ type: 'berth:node-metrics', seq: 1, text: 'x 1\n' }), true);
+    assert.equal(isToWorker({ type: 'berth:node-metrics', seq: 1, text: null }), true);
+    assert.equal(isToWorker({ type: 'berth:node-metrics', seq: 1 }), false);
     assert.equal(isToWorker(null), false);
   });
 
@@ -19,6 +23,8 @@ describe('worker messages', () => {
     assert.equal(isFromWorker({ type: 'berth:pong' }), true);
     assert.equal(isFromWorker({ type: 'berth:applied', seq: 3, result: { ok: true, listeners: [] } }), true);
     assert.equal(isFromWorker({ type: 'berth:applied', seq: 3 }), false);
+    assert.equal(isFromWorker({ type: 'berth:node-metrics', seq: 4 }), true);
+    assert.equal(isFromWorker({ type: 'berth:node-metrics' }), false);
     assert.equal(isFromWorker({ cmd: 'NODE_CLUSTER' }), false);
   });
 

@@ -1,5 +1,6 @@
 // The worker pool with real processes: all workers apply or none serves the snapshot, crashes are replaced.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -85,6 +86,20 @@ describe('a worker pool', () => {
     assert.deepEqual(versions(pool.workers()), [1, 1]);
     assert.ok(pool.workers().every((w) => w.state === 'serving' && w.appliedHash === 'h1'));
     assert.equal((await journal(file)).length, 2);
+  });
+
+  it("answers a worker's prometheus@internal with every worker's exposition, merged and labelled", async () => {
+    const file = await journalFile();
+    process.env['STAND_IN_JOURNAL'] = file;
+    const pool = await startPool({ exec: STAND_IN });
+    assert.equal((await pool.apply(marked('web', 'askmetrics-1'), v(1))).ok, true);
+    const line = await until('the answer to reach worker 1', () => {
+      const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n') : [];
+      return lines.find((l) => l.startsWith('1 node-metrics '));
+    });
+    const text = JSON.parse(line.slice('1 node-metrics '.length)) as string;
+    assert.match(text, /^stand_in\{worker="1"\} 1$/m);
+    assert.match(text, /^stand_in\{worker="2"\} 2$/m);
   });
 
   it('refuses a snapshot one worker refuses, and sends the workers that applied it back to the previous one', async () => {

@@ -6,6 +6,7 @@ import {
   type HttpMiddleware,
   type HttpRouter,
   type HttpService,
+  isInternalRef,
   parseRule,
   type RuleSyntax,
   rulePriority,
@@ -30,6 +31,7 @@ import { type Problem, resolveGraph } from './reference-graph.js';
 import {
   CONFLICT,
   errorAt,
+  internalServiceProblem,
   isBuiltinTransport,
   memberProblem,
   referenceProblem,
@@ -570,7 +572,9 @@ function checkRouter(
       ),
     );
   }
-  const serviceProblem = referenceProblem(router.service, serviceVerdicts);
+  const serviceProblem = isInternalRef(router.service)
+    ? internalServiceProblem(router.service)
+    : referenceProblem(router.service, serviceVerdicts);
   if (serviceProblem !== null) {
     at(
       `http.routers.${name}.service`,

@@ -1,6 +1,6 @@
 // Names that point at other elements (qualified by provider before the merge, see namespaces.ts),
 // and how the compiler says why one cannot be followed.
-import type { ConfigError, Source } from '@berth/config';
+import { type ConfigError, INTERNAL_SERVICES, internalService, type Source } from '@berth/config';
 import { ErrorCodes } from './error-codes.js';
 import { unknownProvider } from './namespaces.js';
 import type { Problem } from './reference-graph.js';
@@ -21,6 +21,16 @@ export function referenceProblem(target: string, verdicts: Map<string, Problem |
   return problem === CONFLICT
     ? 'was dropped because its definitions conflict'
     : `was dropped (${problem.code})`;
+}
+
+/**
+ * Why a router cannot use the `x@internal` service it names (the end of a sentence); null for one
+ * every node provides itself (see @berth/config's INTERNAL_SERVICES).
+ */
+export function internalServiceProblem(ref: string): string | null {
+  if (internalService(ref) !== undefined) return null;
+  const known = INTERNAL_SERVICES.map((s) => `${s}@internal`).join(', ');
+  return `is no internal service of Berth (internal services: ${known})`;
 }
 
 /** The end of a sentence about a graph member (chain member, child service) `ref` that `why` made unusable. */

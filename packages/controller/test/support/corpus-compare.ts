@@ -76,7 +76,11 @@ function classify(
   parts: ProviderPart[],
 ): string {
   const all = parts.flatMap((p) => p.errors);
-  if (r.service.endsWith('@internal')) return 'service @internal (api, ping, prometheus): not in Berth yet';
+  if (
+    r.service.endsWith('@internal') &&
+    errors.some((e) => e.code === 'BERTH_CONFIG_SERVICE_MISSING' && e.path.endsWith('.service'))
+  )
+    return `internal service Berth lacks: ${r.service}`;
   if (r.service.endsWith('@swarm'))
     return 'reference qualified @swarm: the corpus names every element @docker, Swarm stacks included';
   for (const e of errors) {
@@ -90,6 +94,8 @@ function classify(
     }
     if (e.code === 'BERTH_CONFIG_MIDDLEWARE_MISSING') {
       const m = /middleware "([^"]+)"/.exec(e.message)?.[1] ?? '';
+      if (m.endsWith('@swarm'))
+        return 'reference qualified @swarm: the corpus names every element @docker, Swarm stacks included';
       const bare = m.replace(/@(docker|file|internal)$/i, '');
       const status = result.middlewares.find((s) => s.name.replace(/@(docker|file)$/, '') === bare);
       const dropped = all.find(

@@ -11,6 +11,7 @@ import { ALWAYS_AVAILABLE } from '../health/server-health.js';
 import type { Handler, Middleware } from '../http/context.js';
 import type { Forward } from '../http/forward-types.js';
 import { respondText } from '../http/respond-text.js';
+import type { InternalServices } from '../internal/internal-services.js';
 import type { ServiceMemo } from '../service/build-services.js';
 import { buildServices, resolveName } from '../service/build-services.js';
 import { acmeTlsAlpnAnswers } from '../tls/acme-tls-alpn.js';
@@ -31,6 +32,8 @@ export interface RuntimeDeps {
   logger: Logger;
   /** Uniform in [0, 1), for p2c and mirroring; injectable so tests replay. Default Math.random. */
   random?: () => number;
+  /** The services the node provides itself, by `x@internal` reference; default: none. */
+  internal?: InternalServices;
 }
 
 /**
@@ -154,6 +157,9 @@ const NO_FORWARD: Forward = async (ctx) => {
 /** One object, so two builds without factories count as having the same deps. */
 const NO_MIDDLEWARES: MiddlewareFactories = {};
 
+/** Likewise without internal services: a router naming one refuses the body. */
+const NO_INTERNAL: InternalServices = () => undefined;
+
 /** Likewise for the logger, so two builds without one can share their parts. */
 const NO_LOGGER = pino({ enabled: false });
 
@@ -164,6 +170,7 @@ function defaults(deps: Partial<RuntimeDeps>): Required<RuntimeDeps> {
     middlewares: deps.middlewares ?? NO_MIDDLEWARES,
     logger: deps.logger ?? NO_LOGGER,
     random: deps.random ?? Math.random,
+    internal: deps.internal ?? NO_INTERNAL,
   };
 }
 
@@ -228,7 +235,8 @@ function sameDeps(a: Required<RuntimeDeps>, b: Required<RuntimeDeps>): boolean {
     a.health === b.health &&
     a.middlewares === b.middlewares &&
     a.logger === b.logger &&
-    a.random === b.random
+    a.random === b.random &&
+    a.internal === b.internal
   );
 }
 
@@ -284,6 +292,8 @@ interface HostContext {
   /** The service a reference names; undefined when none. */
   service: (key: string) => ServiceRuntime | undefined;
   has: (key: string) => boolean;
+  /** The node's own `x@internal` services. */
+  internal: InternalServices;
 }
 
 /**
@@ -337,6 +347,7 @@ function build(
     registry,
     service: (key) => services.get(key),
     has: (key) => services.has(key),
+    internal: deps.internal,
   };
   const problems = new Map<string, readonly RuntimeProblem[]>();
   const perEntryPoint = new Map<string, HostedEntry[]>();
@@ -440,6 +451,7 @@ function rebuild(body: SnapshotBody, scope: DeltaScope, memo: MutableMemo): Rebu
     registry,
     service: (key) => (services.has(key) ? rebuilt.get(key) : live.get(key)),
     has: (key) => (services.has(key) ? rebuilt.has(key) : live.has(key)),
+    internal: deps.internal,
   };
   const routerConfigs = body.http.routers;
   const made = new Map<string, RouterMemo | null>();
@@ -756,6 +768,8 @@ function routerService(name: string, router: HttpRouter, context: HostContext): 
   // Most routers name their service exactly.
   const exact = context.service(ref);
   if (exact !== undefined) return exact;
+  const internal = context.internal(ref);
+  if (internal !== undefined) return internal;
   const serviceName = resolveName(ref, context.has);
   const runtime = serviceName === undefined ? undefined : context.service(serviceName);
   if (runtime === undefined) {

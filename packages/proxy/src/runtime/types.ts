@@ -35,7 +35,8 @@ export interface DirectService {
 
 export interface ServiceRuntime {
   name: string;
-  kind: 'loadBalancer' | 'weighted' | 'mirroring' | 'failover' | 'highestRandomWeight';
+  /** `internal`: one the node provides itself (`ping@internal`...), see internal/internal-services.ts. */
+  kind: 'loadBalancer' | 'weighted' | 'mirroring' | 'failover' | 'highestRandomWeight' | 'internal';
   /** A loadBalancer's servers; empty for services made of services. */
   servers: readonly ServerTarget[];
   /** A loadBalancer's balancer; one that never picks for the other kinds. */

@@ -24,7 +24,9 @@ export type ToWorker =
   | { type: 'berth:stop' }
   | { type: 'berth:ping' }
   | { type: 'berth:metrics'; seq: number }
-  | { type: 'berth:stats'; seq: number };
+  | { type: 'berth:stats'; seq: number }
+  /** The answer to a worker's `berth:node-metrics`: every worker's exposition merged; null when none came. */
+  | { type: 'berth:node-metrics'; seq: number; text: string | null };
 
 export type FromWorker =
   | { type: 'berth:ready' }
@@ -33,7 +35,9 @@ export type FromWorker =
   | { type: 'berth:metrics'; seq: number; text: string }
   | { type: 'berth:stats'; seq: number; stats: NodeStats }
   /** An entry point whose bind was retried now listens (between applies). */
-  | { type: 'berth:listeners'; listeners: ListenerInfo[] };
+  | { type: 'berth:listeners'; listeners: ListenerInfo[] }
+  /** `prometheus@internal` in this worker asks for the node's merged exposition. */
+  | { type: 'berth:node-metrics'; seq: number };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
@@ -44,6 +48,8 @@ export function isToWorker(v: unknown): v is ToWorker {
   if (v['type'] === 'berth:apply') return typeof v['seq'] === 'number' && isRecord(v['body']);
   if (v['type'] === 'berth:apply-ops') return typeof v['seq'] === 'number' && Array.isArray(v['ops']);
   if (v['type'] === 'berth:metrics' || v['type'] === 'berth:stats') return typeof v['seq'] === 'number';
+  if (v['type'] === 'berth:node-metrics')
+    return typeof v['seq'] === 'number' && (typeof v['text'] === 'string' || v['text'] === null);
   return v['type'] === 'berth:stop' || v['type'] === 'berth:ping';
 }
 
@@ -53,6 +59,7 @@ export function isFromWorker(v: unknown): v is FromWorker {
   if (v['type'] === 'berth:metrics') return typeof v['seq'] === 'number' && typeof v['text'] === 'string';
   if (v['type'] === 'berth:stats') return typeof v['seq'] === 'number' && isRecord(v['stats']);
   if (v['type'] === 'berth:listeners') return Array.isArray(v['listeners']);
+  if (v['type'] === 'berth:node-metrics') return typeof v['seq'] === 'number';
   return v['type'] === 'berth:applied' && typeof v['seq'] === 'number' && isRecord(v['result']);
 }
 

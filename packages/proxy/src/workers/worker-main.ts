@@ -23,7 +23,27 @@ const plane = new DataPlane({
   ...(init.closeDrainMs === undefined ? {} : { closeDrainMs: init.closeDrainMs }),
   ...(init.nodeName === undefined ? {} : { nodeName: init.nodeName }),
   onListenersChange: () => send({ type: 'berth:listeners', listeners: plane.listeners() }),
+  nodeMetrics: () => askNodeMetrics(),
 });
+
+/** `prometheus@internal`'s text: the primary gathers every worker's (this one's too) and merges them. */
+const metricsAsked = new Map<number, (text: string | null) => void>();
+let metricsSeq = 0;
+function askNodeMetrics(): Promise<string> {
+  const seq = ++metricsSeq;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => answered(null), 5_000);
+    const answered = (text: string | null): void => {
+      clearTimeout(timer);
+      metricsAsked.delete(seq);
+      if (text === null) reject(new Error('the primary did not gather the node metrics'));
+      else resolve(text);
+    };
+    metricsAsked.set(seq, answered);
+    if (!process.connected) answered(null);
+    else send({ type: 'berth:node-metrics', seq });
+  });
+}
 
 function send(msg: FromWorker): void {
   // The primary may be gone already; the disconnect handler below ends this process.
@@ -58,6 +78,10 @@ process.on('message', (msg: unknown) => {
   }
   if (msg.type === 'berth:stop') {
     void stop('asked by the primary');
+    return;
+  }
+  if (msg.type === 'berth:node-metrics') {
+    metricsAsked.get(msg.seq)?.(msg.text);
     return;
   }
   if (msg.type === 'berth:metrics') {

@@ -395,6 +395,17 @@ export class WorkerPool implements SnapshotApplier {
     return answers.flatMap((a) => (typeof a.answer === 'string' ? [{ slot: a.slot, text: a.answer }] : []));
   }
 
+  /**
+   * The node's exposition: every serving worker's merged, each sample labelled `worker` (what
+   * `--metrics` serves and `prometheus@internal` answers in any worker); null when none answered.
+   */
+  async nodeMetricsText(timeoutMs = 2_000): Promise<string | null> {
+    const texts = await this.metricsTexts(timeoutMs);
+    if (texts.length === 0) return null;
+    const { mergeExpositions } = await import('../observability/merge-expositions.js');
+    return mergeExpositions(texts);
+  }
+
   /** Every serving worker's traffic and health numbers, for the node's report to the controller. */
   async workerStats(timeoutMs = 2_000): Promise<NodeStats[]> {
     const answers = await this.#ask('berth:stats', timeoutMs);
@@ -482,6 +493,11 @@ export class WorkerPool implements SnapshotApplier {
       if (msg.type === 'berth:pong') return;
       if (msg.type === 'berth:listeners') {
         if (h.state === 'serving') this.#listenersBound(msg.listeners);
+        return;
+      }
+      if (msg.type === 'berth:node-metrics') {
+        const seq = msg.seq;
+        void this.nodeMetricsText().then((text) => this.#send(h, { type: 'berth:node-metrics', seq, text }));
         return;
       }
       if (msg.type === 'berth:metrics' || msg.type === 'berth:stats') {

@@ -40,6 +40,10 @@ process.on('message', (msg: unknown) => {
     });
     return;
   }
+  if (msg.type === 'berth:node-metrics') {
+    appendFileSync(journal, `${slot} node-metrics ${JSON.stringify(msg.text)}\n`);
+    return;
+  }
   if (msg.type === 'berth:apply-ops') {
     // Keeps no body: the pool must send the whole one instead.
     appendFileSync(journal, `${slot} ${process.pid} ops refused\n`);
@@ -53,6 +57,8 @@ process.on('message', (msg: unknown) => {
   if (wants('die') && once(`die-${slot}`)) process.exit(1);
   if (wants('hang') && once(`hang-${slot}`)) return;
   if (wants('deaf')) deaf = true;
+  // As prometheus@internal does in a real worker: the primary answers with every worker's merged.
+  if (wants('askmetrics')) process.send?.({ type: 'berth:node-metrics', seq: 7 });
   const refuse = wants('refuse');
   appendFileSync(journal, `${slot} ${process.pid} ${marker} ${refuse ? 'refused' : 'applied'}\n`);
   if (wants('freeze') && once(`freeze-${slot}`)) {
