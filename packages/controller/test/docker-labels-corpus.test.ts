@@ -24,9 +24,6 @@ import {
 const KNOWN_CAUSES: Readonly<Record<string, number>> = {
   // Features Berth does not have yet (their own issues).
   'UDP: not in Berth yet': 1,
-  'middleware Berth lacks: digestauth': 1,
-  'middleware Berth lacks: forwardauth': 4,
-  'middleware Berth lacks: passtlsclientcert': 1,
   'service @internal (api, ping, prometheus): not in Berth yet': 16,
   'v2 {name:regex} template in a v3 rule': 5,
   'v2-only matcher in a v2 file (Berth reads v3 rules)': 1,

@@ -50,6 +50,8 @@ export class Trail {
 /** Anything problems can be reported to: the whole run, or one element that fails as a unit. */
 export interface Problems {
   report(code: ConfigErrorCode, at: Trail, message: string): void;
+  /** A warning (severity 'warning'): told, never a reason to drop the element. */
+  warn(code: ConfigErrorCode, at: Trail, message: string): void;
 }
 
 export class Reporter implements Problems {
@@ -62,6 +64,10 @@ export class Reporter implements Problems {
 
   report(code: ConfigErrorCode, at: Trail, message: string): void {
     this.errors.push(configError(code, at.dotted, message, this.locate(at.raw)));
+  }
+
+  warn(code: ConfigErrorCode, at: Trail, message: string): void {
+    this.errors.push({ ...configError(code, at.dotted, message, this.locate(at.raw)), severity: 'warning' });
   }
 
   /** Opens a scope whose problems are reported as usual and also mark the element as dropped. */
@@ -92,5 +98,9 @@ export class Element implements Problems {
   report(code: ConfigErrorCode, at: Trail, message: string): void {
     this.failed = true;
     this.parent.report(code, at, message);
+  }
+
+  warn(code: ConfigErrorCode, at: Trail, message: string): void {
+    this.parent.warn(code, at, message);
   }
 }

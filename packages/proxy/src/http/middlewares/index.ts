@@ -6,6 +6,7 @@ import { basicAuth } from './basic-auth.js';
 import { buffering } from './buffering.js';
 import { chain } from './chain.js';
 import { compress } from './compress.js';
+import { forwardAuth } from './forward-auth.js';
 import { headers } from './headers.js';
 import { inFlightReq } from './in-flight-req.js';
 import { ipAllowList } from './ip-allow-list.js';
@@ -33,6 +34,7 @@ export const middlewareFactories: Partial<Record<keyof HttpMiddleware, Middlewar
   replacePathRegex: entry(replacePathRegex),
   headers: entry(headers),
   basicAuth: entry(basicAuth),
+  forwardAuth: entry(forwardAuth),
   ipAllowList: entry(ipAllowList),
   rateLimit: entry(rateLimit),
   inFlightReq: entry(inFlightReq),
