@@ -10,6 +10,7 @@ import { forwardAuth } from './forward-auth.js';
 import { headers } from './headers.js';
 import { inFlightReq } from './in-flight-req.js';
 import { ipAllowList } from './ip-allow-list.js';
+import { passTLSClientCert } from './pass-tls-client-cert.js';
 import { rateLimit } from './rate-limit.js';
 import { redirectRegex } from './redirect-regex.js';
 import { redirectScheme } from './redirect-scheme.js';
@@ -36,6 +37,7 @@ export const middlewareFactories: Partial<Record<keyof HttpMiddleware, Middlewar
   basicAuth: entry(basicAuth),
   forwardAuth: entry(forwardAuth),
   ipAllowList: entry(ipAllowList),
+  passTLSClientCert: entry(passTLSClientCert),
   rateLimit: entry(rateLimit),
   inFlightReq: entry(inFlightReq),
   retry: entry(retry),
