@@ -6,6 +6,7 @@ import { basicAuth } from './basic-auth.js';
 import { buffering } from './buffering.js';
 import { chain } from './chain.js';
 import { compress } from './compress.js';
+import { digestAuth } from './digest-auth.js';
 import { forwardAuth } from './forward-auth.js';
 import { headers } from './headers.js';
 import { inFlightReq } from './in-flight-req.js';
@@ -35,6 +36,7 @@ export const middlewareFactories: Partial<Record<keyof HttpMiddleware, Middlewar
   replacePathRegex: entry(replacePathRegex),
   headers: entry(headers),
   basicAuth: entry(basicAuth),
+  digestAuth: entry(digestAuth),
   forwardAuth: entry(forwardAuth),
   ipAllowList: entry(ipAllowList),
   passTLSClientCert: entry(passTLSClientCert),
