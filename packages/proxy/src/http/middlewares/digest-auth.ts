@@ -23,14 +23,14 @@ export function parseDigestAuthorization(value: string | undefined): Map<string,
   const params = new Map<string, string>();
   const re = /\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*(?:,|$)/gy;
   const text = m[1]!;
-  let found: RegExpExecArray | null;
   re.lastIndex = 0;
-  while (re.lastIndex < text.length && (found = re.exec(text)) !== null) {
+  while (re.lastIndex < text.length) {
+    const found = re.exec(text);
+    if (found === null || found[0] === '') break;
     params.set(
       found[1]!.toLowerCase(),
       found[2] !== undefined ? found[2].replace(/\\(.)/g, '$1') : found[3]!,
     );
-    if (found[0] === '') break;
   }
   return params;
 }
