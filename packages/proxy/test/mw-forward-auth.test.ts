@@ -1,13 +1,17 @@
 // forwardAuth through a real data plane, against an auth server run by the test the way Authelia or oauth2-proxy answer.
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import type { ForwardAuthMiddleware } from '@berth/config';
 import { authRequestHeaders, canonicalHeaderKey } from '../src/http/middlewares/forward-auth.js';
 import type { Backend } from './support/backend.js';
 import { call } from './support/client.js';
 import { applied, backendFor, Cleanups, planeFor } from './support/plane.js';
 import { body, service } from './support/snapshot.js';
+import { makeTestCa } from './support/tls-pki.js';
 
 const cleanups = new Cleanups();
 after(() => cleanups.run());
@@ -198,6 +202,58 @@ describe('forwardAuth through a data plane', () => {
     const r = await call(port, { host: 'app.test' });
     assert.equal(r.status, 302);
     assert.equal(r.headers.location, 'https://login.test/');
+  });
+});
+
+describe('forwardAuth over TLS', () => {
+  it('verifies the auth server against tls.ca and presents tls.cert; refuses an unknown CA with 500', async () => {
+    const ca = makeTestCa();
+    cleanups.add(async () => ca.close());
+    const leaf = ca.leaf(['127.0.0.1']);
+    const client = ca.client('berth-node');
+    const seenCn: string[] = [];
+    const server = createHttpsServer(
+      { key: leaf.keyPem, cert: leaf.certPem, ca: ca.caPem, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        seenCn.push(String((req.socket as TLSSocket).getPeerCertificate().subject?.CN));
+        res.writeHead(200, { 'remote-user': 'tls-user' });
+        res.end();
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.add(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const address = `https://127.0.0.1:${(server.address() as AddressInfo).port}/check`;
+    const app = await backendFor(cleanups, 'app');
+    const b = body(
+      {
+        good: { rule: 'Host(`good.test`)', service: 'app', middlewares: ['good'] },
+        bad: { rule: 'Host(`bad.test`)', service: 'app', middlewares: ['bad'] },
+      },
+      { app: service(app.url) },
+    );
+    b.http.middlewares = {
+      good: {
+        forwardAuth: {
+          address,
+          authResponseHeaders: ['Remote-User'],
+          tls: { ca: ca.caPem, cert: client.certPem, key: client.keyPem },
+        },
+      },
+      bad: { forwardAuth: { address, tls: { cert: client.certPem, key: client.keyPem } } },
+    };
+    const port = await applied(planeFor(cleanups), b);
+    const ok = await call(port, { host: 'good.test' });
+    assert.equal(ok.status, 200);
+    assert.equal(app.seen[0]!.headers['remote-user'], 'tls-user');
+    assert.deepEqual(seenCn, ['berth-node']);
+    assert.equal((await call(port, { host: 'bad.test' })).status, 500);
+    assert.equal(app.seen.length, 1);
   });
 });
 
