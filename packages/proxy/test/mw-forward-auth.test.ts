@@ -6,9 +6,14 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import type { ForwardAuthMiddleware } from '@berth/config';
-import { authRequestHeaders, canonicalHeaderKey } from '../src/http/middlewares/forward-auth.js';
+import {
+  authRequestHeaders,
+  canonicalHeaderKey,
+  forwardAuthWithin,
+} from '../src/http/middlewares/forward-auth.js';
 import type { Backend } from './support/backend.js';
 import { call } from './support/client.js';
+import { build, startHarness } from './support/mw-a-harness.js';
 import { applied, backendFor, Cleanups, planeFor } from './support/plane.js';
 import { body, service } from './support/snapshot.js';
 import { makeTestCa } from './support/tls-pki.js';
@@ -254,6 +259,27 @@ describe('forwardAuth over TLS', () => {
     assert.deepEqual(seenCn, ['berth-node']);
     assert.equal((await call(port, { host: 'bad.test' })).status, 500);
     assert.equal(app.seen.length, 1);
+  });
+});
+
+describe('forwardAuth against an auth server that never answers', () => {
+  it('gives up after its timeout with 500, whether the head or the body is late', async () => {
+    const hang = await backendFor(cleanups, 'hang', (req, res) => {
+      if (req.url === '/body') {
+        res.writeHead(200, { 'content-length': '10' });
+        res.write('x');
+      }
+      // Otherwise nothing at all: the head never comes.
+    });
+    for (const path of ['/head', '/body']) {
+      const h = await startHarness(build(forwardAuthWithin(300), { address: `${hang.url}${path}` }));
+      cleanups.add(() => h.close());
+      const started = Date.now();
+      const r = await call(h.port, { host: 'app.test' });
+      assert.equal(r.status, 500, path);
+      const took = Date.now() - started;
+      assert.ok(took >= 250 && took < 3_000, `${path}: ${took} ms`);
+    }
   });
 });
 

@@ -3,7 +3,13 @@ import { Agent as HttpAgent, type IncomingMessage, type OutgoingHttpHeaders, req
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { compileGoRegexp, type ForwardAuthMiddleware } from '@berth/config';
-import { MiddlewareConfigError, type MiddlewareFactory, type RequestContext } from '../context.js';
+import {
+  type Middleware,
+  type MiddlewareBuildContext,
+  MiddlewareConfigError,
+  type MiddlewareFactory,
+  type RequestContext,
+} from '../context.js';
 import { connectionTokens, FORWARDED } from '../forwarded-headers.js';
 import { HttpRequestContext } from '../request-context.js';
 import { respondText } from '../respond-text.js';
@@ -145,7 +151,18 @@ interface AuthAnswer {
 
 type AuthOutcome = AuthAnswer | { failed: 'unreachable' | 'too-large' | 'gone'; message: string };
 
-export const forwardAuth: MiddlewareFactory<'forwardAuth'> = (config: ForwardAuthMiddleware, build) => {
+/** forwardAuth with another bound on the auth exchange (tests). */
+export function forwardAuthWithin(timeoutMs: number): MiddlewareFactory<'forwardAuth'> {
+  return (config, build) => makeForwardAuth(config, build, timeoutMs);
+}
+
+export const forwardAuth: MiddlewareFactory<'forwardAuth'> = forwardAuthWithin(AUTH_TIMEOUT_MS);
+
+function makeForwardAuth(
+  config: ForwardAuthMiddleware,
+  build: MiddlewareBuildContext,
+  timeoutMs: number,
+): Middleware {
   const what = `forwardAuth ${build.name}`;
   let address: URL;
   try {
@@ -183,7 +200,7 @@ export const forwardAuth: MiddlewareFactory<'forwardAuth'> = (config: ForwardAut
 
   const ask = (ctx: RequestContext, headers: Record<string, string[]>, body: Buffer | null) =>
     new Promise<AuthOutcome>((resolve) => {
-      const timeout = AbortSignal.timeout(AUTH_TIMEOUT_MS);
+      const timeout = AbortSignal.timeout(timeoutMs);
       const signal = AbortSignal.any([ctx.signal, timeout]);
       const outgoing: OutgoingHttpHeaders = { ...headers };
       if (body !== null) outgoing['content-length'] = body.length;
@@ -325,4 +342,4 @@ export const forwardAuth: MiddlewareFactory<'forwardAuth'> = (config: ForwardAut
     }
     return next(ctx);
   };
-};
+}
