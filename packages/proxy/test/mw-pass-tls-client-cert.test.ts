@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as h2connect } from 'node:http2';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CIPHER_PROFILES } from '@berth/config';
+import { CIPHER_PROFILES, type HttpMiddleware } from '@berth/config';
 import { goQueryEscape } from '../src/http/middlewares/pass-tls-client-cert.js';
 import { backendFor, Cleanups, planeFor, portOf } from './support/plane.js';
 import { body, service } from './support/snapshot.js';
@@ -96,14 +97,18 @@ after(() => {
   ca.close();
 });
 
-async function plane(config: Record<string, unknown>) {
+async function plane(
+  config: Record<string, unknown>,
+  extra: Record<string, HttpMiddleware> = {},
+  use = ['pass'],
+) {
   const backend = await backendFor(cleanups, 'app');
   const b = body(
-    { app: { rule: 'Host(`app.test`)', service: 'app', tls: { options: 'mtls' }, middlewares: ['pass'] } },
+    { app: { rule: 'Host(`app.test`)', service: 'app', tls: { options: 'mtls' }, middlewares: use } },
     { app: service(backend.url) },
     { websecure: ':443' },
   );
-  b.http.middlewares = { pass: { passTLSClientCert: config } };
+  b.http.middlewares = { pass: { passTLSClientCert: config }, ...extra };
   b.tls = {
     certificates: [ca.leaf(['app.test'])],
     defaultCertificate: ca.leaf(['berth-default']),
@@ -191,6 +196,40 @@ describe('passTLSClientCert through a data plane', () => {
     assert.equal(await get(port, false, { 'x-forwarded-tls-client-cert': 'forged' }), 200);
     assert.equal(backend.seen[0]!.headers['x-forwarded-tls-client-cert'], undefined);
     assert.equal(backend.seen[0]!.headers['x-forwarded-tls-client-cert-info'], undefined);
+  });
+
+  it('works over HTTP/2 too, and forwardAuth sees the headers as the app does', async () => {
+    const auth = await backendFor(cleanups, 'auth', (req, res) => {
+      res.writeHead(req.headers['x-forwarded-tls-client-cert'] ? 200 : 403, { 'remote-user': 'cert-user' });
+      res.end();
+    });
+    const { port, backend } = await plane(
+      { pem: true },
+      { auth: { forwardAuth: { address: auth.url, authResponseHeaders: ['Remote-User'] } } },
+      ['pass', 'auth'],
+    );
+    const session = h2connect(`https://127.0.0.1:${port}`, {
+      servername: 'app.test',
+      rejectUnauthorized: false,
+      cert: client.cert,
+      key: client.key,
+    });
+    cleanups.add(async () => session.close());
+    const status = await new Promise<number>((resolve, reject) => {
+      const stream = session.request({ ':path': '/h2?x=1', ':authority': 'app.test' });
+      stream.on('response', (h) => resolve(Number(h[':status'])));
+      stream.on('error', reject);
+      stream.resume();
+    });
+    assert.equal(status, 200);
+    const der = new X509Certificate(client.cert).raw.toString('base64');
+    assert.equal(backend.seen[0]!.headers['x-forwarded-tls-client-cert'], der);
+    assert.equal(backend.seen[0]!.headers['remote-user'], 'cert-user');
+    const asked = auth.seen[0]!;
+    assert.equal(asked.headers['x-forwarded-uri'], '/h2?x=1');
+    assert.equal(asked.headers['x-forwarded-host'], 'app.test');
+    assert.equal(asked.headers['x-forwarded-proto'], 'https');
+    assert.ok(!asked.rawHeaders.some((h) => h.startsWith(':')));
   });
 
   it('escapes as Go’s url.QueryEscape', () => {

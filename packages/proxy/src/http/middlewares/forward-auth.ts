@@ -74,7 +74,8 @@ export function authRequestHeaders(
   }
   for (let i = 0; i + 1 < input.rawHeaders.length; i += 2) {
     const lower = input.rawHeaders[i]!.toLowerCase();
-    if (FORWARDED.has(lower) && !input.trusted) continue;
+    // HTTP/2 pseudo-headers (`:path`, `:authority`) are no headers of an HTTP/1.1 request.
+    if (lower.startsWith(':') || (FORWARDED.has(lower) && !input.trusted)) continue;
     // Go's client sends the address's host, and the length of the body it sends, whatever the request carried.
     if (
       lower === 'host' ||
@@ -275,7 +276,7 @@ function makeForwardAuth(
         peerIp: ctx instanceof HttpRequestContext ? ctx.peerIp : ctx.clientIp,
         scheme: ctx.scheme,
         method: ctx.req.method ?? 'GET',
-        host: ctx.req.headers.host,
+        host: ctx.req.headers.host ?? (ctx.req.headers[':authority'] as string | undefined),
         uri: ctx.target,
         nodeName: ctx instanceof HttpRequestContext ? ctx.scope.nodeName : '',
       },
