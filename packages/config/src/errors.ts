@@ -22,6 +22,8 @@ export const ConfigErrorCodes = {
   DUPLICATE_FIELD: 'BERTH_CONFIG_DUPLICATE_FIELD',
   /** Valid Traefik configuration that Berth does not implement yet. */
   UNSUPPORTED: 'BERTH_CONFIG_UNSUPPORTED',
+  /** A field Traefik v3 accepts and ignores (headers.sslRedirect...): a warning, nothing is dropped. */
+  IGNORED_FIELD: 'BERTH_CONFIG_IGNORED_FIELD',
   /** A value of the wrong type or outside its range. */
   INVALID_TYPE: 'BERTH_CONFIG_INVALID_TYPE',
   /** A required field is missing or empty. */

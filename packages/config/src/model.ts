@@ -205,6 +205,47 @@ export interface HeadersMiddleware {
   isDevelopment?: boolean;
 }
 
+/** Asks an HTTP server whether a request may pass (Traefik's forwardAuth). */
+export interface ForwardAuthMiddleware {
+  address: string;
+  /** `ca`, `cert`, `key`: file paths or inline PEM; the controller replaces paths by the files' PEM text. */
+  tls?: { ca?: string; cert?: string; key?: string; insecureSkipVerify?: boolean };
+  trustForwardHeader?: boolean;
+  authResponseHeaders?: string[];
+  authResponseHeadersRegex?: string;
+  authRequestHeaders?: string[];
+  addAuthCookiesToResponse?: string[];
+  headerField?: string;
+  forwardBody?: boolean;
+  /** Bytes of request body sent to the auth server (-1: unlimited). */
+  maxBodySize?: number;
+  /** Bytes of auth server response read (-1: unlimited; Berth's default is bounded). */
+  maxResponseBodySize?: number;
+  preserveLocationHeader?: boolean;
+  preserveRequestMethod?: boolean;
+  authSigninURL?: string;
+}
+
+export interface TlsClientCertDnInfo {
+  country?: boolean;
+  province?: boolean;
+  locality?: boolean;
+  organization?: boolean;
+  organizationalUnit?: boolean;
+  commonName?: boolean;
+  serialNumber?: boolean;
+  domainComponent?: boolean;
+}
+
+export interface TlsClientCertInfo {
+  notAfter?: boolean;
+  notBefore?: boolean;
+  sans?: boolean;
+  serialNumber?: boolean;
+  subject?: TlsClientCertDnInfo;
+  issuer?: TlsClientCertDnInfo;
+}
+
 /** Exactly one kind is set. Traefik's v2 name `ipWhiteList` is read as `ipAllowList`. */
 export interface HttpMiddleware {
   redirectScheme?: { scheme?: string; port?: string; permanent?: boolean };
@@ -224,6 +265,16 @@ export interface HttpMiddleware {
     headerField?: string;
   };
   ipAllowList?: { sourceRange: string[]; ipStrategy?: IpStrategy; rejectStatusCode?: number };
+  /** `users` are htdigest lines `user:realm:md5(user:realm:password)`; `usersFile` is read by the controller. */
+  digestAuth?: {
+    users?: string[];
+    usersFile?: string;
+    realm?: string;
+    removeHeader?: boolean;
+    headerField?: string;
+  };
+  forwardAuth?: ForwardAuthMiddleware;
+  passTLSClientCert?: { pem?: boolean; info?: TlsClientCertInfo };
   /** `average` requests per `period` (default 1s), bursts of `burst`, per source. */
   rateLimit?: { average?: number; period?: Duration; burst?: number; sourceCriterion?: SourceCriterion };
   inFlightReq?: { amount: number; sourceCriterion?: SourceCriterion };

@@ -158,6 +158,89 @@ describe('validateDynamic http.middlewares', () => {
     assert.deepEqual(pairs(errors), [['BERTH_CONFIG_UNSUPPORTED', 'http.middlewares.grpc.grpcWeb']]);
   });
 
+  it('keeps headers options Traefik v3 accepts and ignores, with a warning naming each', () => {
+    const { kept, errors } = read({
+      h: {
+        headers: { SSLRedirect: 'true', sslHost: 'x.test', featurePolicy: "camera 'none'", frameDeny: true },
+      },
+    });
+    assert.deepEqual(kept, { h: { headers: { frameDeny: true } } });
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.path, e.severity]),
+      [
+        ['BERTH_CONFIG_IGNORED_FIELD', 'http.middlewares.h.headers.SSLRedirect', 'warning'],
+        ['BERTH_CONFIG_IGNORED_FIELD', 'http.middlewares.h.headers.sslHost', 'warning'],
+        ['BERTH_CONFIG_IGNORED_FIELD', 'http.middlewares.h.headers.featurePolicy', 'warning'],
+      ],
+    );
+    assert.match(errors[0]!.message, /'SSLRedirect' is ignored/);
+  });
+
+  it('reads forwardAuth with every Traefik v3 option, and requires an http(s) address', () => {
+    const { kept, errors } = read({
+      fa: {
+        forwardAuth: {
+          address: 'http://authelia:9091/api/authz/forward-auth',
+          trustForwardHeader: 'true',
+          authResponseHeaders: 'Remote-User,Remote-Groups',
+          authResponseHeadersRegex: '^X-',
+          authRequestHeaders: ['Cookie'],
+          addAuthCookiesToResponse: ['sid'],
+          maxResponseBodySize: '8192',
+          maxBodySize: -1,
+          forwardBody: true,
+          preserveLocationHeader: true,
+          preserveRequestMethod: false,
+          headerField: 'X-User',
+          authSigninURL: 'https://login.test/',
+          tls: { ca: 'ca.pem', insecureSkipVerify: true },
+        },
+      },
+      bad: { forwardAuth: { address: 'ftp://x' } },
+      none: { forwardAuth: { trustForwardHeader: true } },
+    });
+    assert.deepEqual(Object.keys(kept), ['fa']);
+    assert.equal(kept['fa']!.forwardAuth!.maxResponseBodySize, 8192);
+    assert.deepEqual(kept['fa']!.forwardAuth!.authResponseHeaders, ['Remote-User', 'Remote-Groups']);
+    assert.deepEqual(pairs(errors), [
+      ['BERTH_CONFIG_INVALID_URL', 'http.middlewares.bad.forwardAuth.address'],
+      ['BERTH_CONFIG_REQUIRED', 'http.middlewares.none.forwardAuth.address'],
+    ]);
+  });
+
+  it('reads digestAuth users as user:realm:hash, warning about a hash nobody can match', () => {
+    const { kept, errors } = read({
+      d: { digestAuth: { users: 'test:traefik:a2688e031edb4be6a3797f3882655c05, x:traefik:nothex' } },
+      bad: { digestAuth: { users: ['test:a2688e031edb4be6a3797f3882655c05'] } },
+    });
+    assert.deepEqual(Object.keys(kept), ['d']);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.path, e.severity]),
+      [
+        ['BERTH_CONFIG_INVALID_HTPASSWD', 'http.middlewares.d.digestAuth.users.1', 'warning'],
+        ['BERTH_CONFIG_INVALID_HTPASSWD', 'http.middlewares.bad.digestAuth.users.0', undefined],
+      ],
+    );
+  });
+
+  it('reads passTLSClientCert with its info fields', () => {
+    const { kept, errors } = read({
+      p: {
+        passTLSClientCert: {
+          pem: 'true',
+          info: {
+            notAfter: true,
+            sans: true,
+            subject: { commonName: true, organizationalUnit: true },
+            issuer: { country: true },
+          },
+        },
+      },
+    });
+    assert.deepEqual(errors, []);
+    assert.equal(kept['p']!.passTLSClientCert!.info!.subject!.organizationalUnit, true);
+  });
+
   it('refuses bad regexes with INVALID_REGEX at the field', () => {
     const { kept, errors } = read({
       a: { redirectRegex: { regex: '(?<=x)', replacement: '/' } },

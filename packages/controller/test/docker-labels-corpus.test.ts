@@ -24,11 +24,6 @@ import {
 const KNOWN_CAUSES: Readonly<Record<string, number>> = {
   // Features Berth does not have yet (their own issues).
   'UDP: not in Berth yet': 1,
-  'middleware Berth lacks: digestauth': 1,
-  'middleware Berth lacks: forwardauth': 5,
-  'middleware Berth lacks: passtlsclientcert': 1,
-  /** File 35's dashboard router (api@internal): its headers middleware sets featurePolicy. */
-  'middleware option Berth lacks: headers.featurepolicy': 1,
   // Deliberate differences.
   /** File 04's dashboard router names `dashboard-auth@swarm`; the corpus decodes Swarm stacks as @docker. */
   'reference qualified @swarm: the corpus names every element @docker, Swarm stacks included': 1,

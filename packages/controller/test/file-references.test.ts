@@ -7,6 +7,9 @@ import type { ProviderPart } from '../src/provider/provider-part.js';
 const files: Record<string, string> = {
   '/conf/users.htpasswd': '# admins\nalice:{SHA}qvTGHdzF6KLavt4PO0gs2a6pQ00=\n\nbob:$apr1$x$y\n',
   '/etc/ca.pem': '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n',
+  '/conf/users.htdigest': 'test:traefik:a2688e031edb4be6a3797f3882655c05\n',
+  '/conf/client.pem': '-----BEGIN CERTIFICATE-----\nC\n-----END CERTIFICATE-----\n',
+  '/conf/client.key': '-----BEGIN PRIVATE KEY-----\nK\n-----END PRIVATE KEY-----\n',
 };
 const readText = async (p: string) => {
   const t = files[p];
@@ -54,6 +57,41 @@ describe('file references', () => {
     assert.equal(out?.errors[0]?.code, 'BERTH_FILE_REFERENCE');
     assert.equal(out?.errors[0]?.path, 'http.middlewares.auth.basicAuth.usersFile');
     assert.match(out?.errors[0]?.message ?? '', /\/nope/);
+  });
+
+  it('inlines a digestAuth usersFile and forwardAuth TLS files, and names the unreadable one', async () => {
+    const [out] = await resolveFileReferences(
+      [
+        part({
+          middlewares: {
+            digest: { digestAuth: { usersFile: 'users.htdigest' } },
+            fa: {
+              forwardAuth: {
+                address: 'https://auth:9443/',
+                tls: { ca: '/etc/ca.pem', cert: 'client.pem', key: 'client.key', insecureSkipVerify: false },
+              },
+            },
+            broken: { forwardAuth: { address: 'https://auth/', tls: { ca: '/missing.pem' } } },
+          },
+        }),
+      ],
+      readText,
+    );
+    const mws = out?.config.http.middlewares ?? {};
+    assert.deepEqual(mws['digest'], {
+      digestAuth: { users: ['test:traefik:a2688e031edb4be6a3797f3882655c05'] },
+    });
+    assert.deepEqual(mws['fa']?.forwardAuth?.tls, {
+      ca: files['/etc/ca.pem'],
+      cert: files['/conf/client.pem'],
+      key: files['/conf/client.key'],
+      insecureSkipVerify: false,
+    });
+    assert.equal(mws['broken'], undefined);
+    assert.deepEqual(
+      out?.errors.map((e) => [e.code, e.path]),
+      [['BERTH_FILE_REFERENCE', 'http.middlewares.broken.forwardAuth.tls.ca']],
+    );
   });
 
   it('reads transport CA files and keeps inline PEM', async () => {

@@ -73,6 +73,16 @@ describe('redactSnapshot', () => {
               basicAuth: { users: ['alice:$apr1$salt$HASHA', 'bob:{SHA}HASHB=', 'nocolon'], realm: 'r' },
             },
             basicAuth: { basicAuth: { users: ['carol:$2y$05$HASHC'] } },
+            digest: { digestAuth: { users: ['dave:traefik:HASHDIGEST'] } },
+            sso: {
+              forwardAuth: {
+                address: 'https://auth.test/',
+                tls: {
+                  cert: 'CERT',
+                  key: '-----BEGIN PRIVATE KEY-----\nSECRETKEY\n-----END PRIVATE KEY-----\n',
+                },
+              },
+            },
             hdr: {
               headers: {
                 customRequestHeaders: {
@@ -94,6 +104,8 @@ describe('redactSnapshot', () => {
       basicAuth: { users: [`alice:${REDACTED}`, `bob:${REDACTED}`, REDACTED], realm: 'r' },
     });
     assert.deepEqual(mws['basicAuth'], { basicAuth: { users: [`carol:${REDACTED}`] } });
+    assert.deepEqual(mws['digest'], { digestAuth: { users: [`dave:${REDACTED}`] } });
+    assert.deepEqual(mws['sso']?.forwardAuth?.tls, { cert: 'CERT', key: REDACTED });
     assert.deepEqual(mws['hdr'], {
       headers: {
         customRequestHeaders: { Authorization: REDACTED, 'X-Api-Key': REDACTED, 'X-Env': 'prod' },

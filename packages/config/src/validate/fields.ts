@@ -9,6 +9,8 @@ export interface FieldTable<K extends string> {
   supported: readonly K[];
   /** Traefik fields Berth does not implement yet: reported as unsupported rather than as typos. */
   unsupported?: readonly string[];
+  /** Fields Traefik itself accepts and ignores: a warning naming the field, nothing dropped. */
+  ignored?: readonly string[];
   /** For top-level sections, where anything unrecognised is treated as not supported yet. */
   unknownIsUnsupported?: boolean;
   noun?: 'field' | 'section';
@@ -28,7 +30,14 @@ export function readFields<K extends string>(
   table: FieldTable<K>,
   problems: Problems,
 ): Fields<K> {
-  const { subject, supported, unsupported = [], unknownIsUnsupported = false, noun = 'field' } = table;
+  const {
+    subject,
+    supported,
+    unsupported = [],
+    ignored = [],
+    unknownIsUnsupported = false,
+    noun = 'field',
+  } = table;
   const found: Fields<K> = {};
   const firstKey = new Map<K, string>();
   for (const [key, value] of Object.entries(obj)) {
@@ -45,6 +54,14 @@ export function readFields<K extends string>(
           ConfigErrorCodes.DUPLICATE_FIELD,
           fieldAt,
           `${subject}: ${noun} '${key}' repeats '${earlier}' (names are case-insensitive)`,
+        );
+      }
+    } else if (ignored.some((name) => name.toLowerCase() === lower)) {
+      if (value !== null && value !== undefined) {
+        problems.warn(
+          ConfigErrorCodes.IGNORED_FIELD,
+          fieldAt,
+          `${subject}: ${noun} '${key}' is ignored (Traefik v3 accepts it and does nothing with it)`,
         );
       }
     } else if (unknownIsUnsupported || unsupported.some((name) => name.toLowerCase() === lower)) {

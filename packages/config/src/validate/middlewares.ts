@@ -6,12 +6,14 @@ import { parseHtpasswdLine } from '../values/htpasswd.js';
 import { normaliseStatusSpec } from '../values/status-range.js';
 import {
   cidrCheck,
+  cookieNameCheck,
   headerNameCheck,
   headerValueCheck,
   portCheck,
   realmCheck,
   regexCheck,
   requestPathCheck,
+  urlCheck,
 } from './checks.js';
 import { readFields } from './fields.js';
 import type { Element, Problems, Trail } from './report.js';
@@ -164,6 +166,57 @@ const breakerExpression: Kind = {
         };
   },
 };
+/** An htdigest line: `user:realm:hash`, the hash 32 hex digits (MD5 of `user:realm:password`). */
+const digestUsers: Kind = {
+  kind: 'custom',
+  read: (field, label, problems) => {
+    const { value, at } = field;
+    const lines = typeof value === 'string' ? value.split(',') : value;
+    if (!Array.isArray(lines)) {
+      problems.report(ConfigErrorCodes.INVALID_TYPE, at, `${label} must be a list of user:realm:hash lines`);
+      return undefined;
+    }
+    const users: string[] = [];
+    lines.forEach((line: unknown, index) => {
+      const lineAt = at.child(String(index));
+      const parts = typeof line === 'string' ? line.trim().split(':') : [];
+      if (parts.length === 3 && parts[0] !== '') {
+        // Traefik takes any hash; one that is no MD5 hex digest lets nobody in: said, not refused.
+        if (!/^[0-9a-fA-F]{32}$/.test(parts[2]!))
+          problems.warn(
+            ConfigErrorCodes.INVALID_HTPASSWD,
+            lineAt,
+            `${label}[${index}] (user ${JSON.stringify(parts[0])}): the hash is not 32 hex digits, so this user can never log in`,
+          );
+        users.push((line as string).trim());
+        return;
+      }
+      const user = parts.length > 1 ? ` (user ${JSON.stringify(parts[0])})` : '';
+      problems.report(
+        ConfigErrorCodes.INVALID_HTPASSWD,
+        lineAt,
+        `${label}[${index}]${user} must be user:realm:hash`,
+      );
+    });
+    return users.length === lines.length ? users : undefined;
+  },
+};
+
+/** passTLSClientCert's subject and issuer fields; only the subject has organizationalUnit. */
+function dnInfo(subject: boolean): Shape {
+  return {
+    fields: {
+      country: bool,
+      province: bool,
+      locality: bool,
+      organization: bool,
+      ...(subject ? { organizationalUnit: bool } : {}),
+      commonName: bool,
+      serialNumber: bool,
+      domainComponent: bool,
+    },
+  };
+}
 
 /** Every kind Berth implements, with the shape of its options. */
 const KINDS: Readonly<Record<keyof HttpMiddleware, Shape>> = {
@@ -225,7 +278,8 @@ const KINDS: Readonly<Record<keyof HttpMiddleware, Shape>> = {
       permissionsPolicy: headerValue,
       isDevelopment: bool,
     },
-    unsupported: ['sslRedirect', 'sslTemporaryRedirect', 'sslHost', 'sslForceHost', 'featurePolicy'],
+    // Deprecated in Traefik v3, which reads them and does nothing with them.
+    ignored: ['sslRedirect', 'sslTemporaryRedirect', 'sslHost', 'sslForceHost', 'featurePolicy'],
   },
   basicAuth: {
     fields: {
@@ -234,6 +288,59 @@ const KINDS: Readonly<Record<keyof HttpMiddleware, Shape>> = {
       realm: { kind: 'string', check: realmCheck },
       removeHeader: bool,
       headerField: headerName,
+    },
+  },
+  digestAuth: {
+    fields: {
+      users: digestUsers,
+      usersFile: str,
+      realm: { kind: 'string', check: realmCheck },
+      removeHeader: bool,
+      headerField: headerName,
+    },
+  },
+  forwardAuth: {
+    fields: {
+      address: { kind: 'string', check: urlCheck },
+      tls: {
+        kind: 'object',
+        shape: {
+          fields: { ca: str, cert: str, key: str, insecureSkipVerify: bool },
+          // Deprecated in Traefik v3 (client authentication is the server's choice).
+          ignored: ['caOptional'],
+        },
+      },
+      trustForwardHeader: bool,
+      authResponseHeaders: headerNames,
+      authResponseHeadersRegex: regex,
+      authRequestHeaders: headerNames,
+      addAuthCookiesToResponse: { kind: 'stringList', check: cookieNameCheck },
+      headerField: headerName,
+      forwardBody: bool,
+      maxBodySize: { kind: 'integer', min: -1 },
+      maxResponseBodySize: { kind: 'integer', min: -1 },
+      preserveLocationHeader: bool,
+      preserveRequestMethod: bool,
+      authSigninURL: { kind: 'string', check: headerValueCheck },
+    },
+    required: ['address'],
+  },
+  passTLSClientCert: {
+    fields: {
+      pem: bool,
+      info: {
+        kind: 'object',
+        shape: {
+          fields: {
+            notAfter: bool,
+            notBefore: bool,
+            sans: bool,
+            serialNumber: bool,
+            subject: { kind: 'object', shape: dnInfo(true) },
+            issuer: { kind: 'object', shape: dnInfo(false) },
+          },
+        },
+      },
     },
   },
   ipAllowList: {
@@ -298,7 +405,7 @@ const KINDS: Readonly<Record<keyof HttpMiddleware, Shape>> = {
 const KIND_NAMES = Object.keys(KINDS) as Array<keyof HttpMiddleware>;
 
 /** Traefik middlewares Berth does not implement. */
-const UNSUPPORTED_KINDS = ['digestAuth', 'forwardAuth', 'grpcWeb', 'passTLSClientCert', 'plugin'];
+const UNSUPPORTED_KINDS = ['grpcWeb', 'plugin'];
 
 /** Traefik v2's name, still common in labels. */
 const ALIASES: Readonly<Record<string, keyof HttpMiddleware>> = { ipWhiteList: 'ipAllowList' };
@@ -334,9 +441,9 @@ export function readMiddleware(
   }
   const [written, field] = present[0]!;
   const kind = ALIASES[written] ?? (written as keyof HttpMiddleware);
-  if (kind === 'basicAuth' && typeof field!.value === 'string') {
+  if ((kind === 'basicAuth' || kind === 'digestAuth') && typeof field!.value === 'string') {
     // Most likely `user:password` written in the wrong place: say so without repeating it.
-    el.report(ConfigErrorCodes.INVALID_TYPE, field!.at, `${subject} basicAuth must be a mapping with users`);
+    el.report(ConfigErrorCodes.INVALID_TYPE, field!.at, `${subject} ${kind} must be a mapping with users`);
     return undefined;
   }
   const options = readOptions(field!, `${subject} ${kind}`, KINDS[kind], el);
@@ -352,8 +459,13 @@ export function readMiddleware(
       `${subject} compress: set excludedContentTypes or includedContentTypes, not both`,
     );
   }
-  if (kind === 'basicAuth' && el.ok && options['users'] === undefined && options['usersFile'] === undefined) {
-    el.report(ConfigErrorCodes.REQUIRED, field!.at, `${subject} basicAuth: users or usersFile is required`);
+  if (
+    (kind === 'basicAuth' || kind === 'digestAuth') &&
+    el.ok &&
+    options['users'] === undefined &&
+    options['usersFile'] === undefined
+  ) {
+    el.report(ConfigErrorCodes.REQUIRED, field!.at, `${subject} ${kind}: users or usersFile is required`);
   }
   if (!el.ok) return undefined;
   return { [kind]: options } as HttpMiddleware;

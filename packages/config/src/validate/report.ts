@@ -50,6 +50,7 @@ export class Trail {
 /** Anything problems can be reported to: the whole run, or one element that fails as a unit. */
 export interface Problems {
   report(code: ConfigErrorCode, at: Trail, message: string): void;
+  /** A warning (severity 'warning'): told, never a reason to drop the element. */
   warn(code: ConfigErrorCode, at: Trail, message: string): void;
 }
 

@@ -39,6 +39,8 @@ export interface Shape {
   required?: readonly string[];
   /** Traefik fields Berth does not implement: reported as unsupported rather than as typos. */
   unsupported?: readonly string[];
+  /** Fields Traefik v3 accepts and ignores: warned about, never a reason to drop anything. */
+  ignored?: readonly string[];
 }
 
 /**
@@ -65,7 +67,7 @@ export function readShape(
   const fields: Partial<Record<string, Field>> = readFields(
     value,
     at,
-    { subject, supported: names, unsupported: shape.unsupported ?? [] },
+    { subject, supported: names, unsupported: shape.unsupported ?? [], ignored: shape.ignored ?? [] },
     problems,
   );
   const out: Record<string, unknown> = {};

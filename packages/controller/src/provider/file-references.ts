@@ -1,4 +1,4 @@
-// Reads the files a configuration points at (basicAuth usersFile, transport CAs and client certificates, TLS certificates and client CAs) on the controller, so nodes get their contents in the snapshot and need no files of their own.
+// Reads the files a configuration points at (basicAuth and digestAuth usersFile, forwardAuth TLS files, transport CAs and client certificates, TLS certificates and client CAs) on the controller, so nodes get their contents in the snapshot and need no files of their own.
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type {
@@ -61,23 +61,40 @@ async function resolveHttp(part: ProviderPart, readText: ReadText): Promise<Prov
   let resolvedMiddlewares: Record<string, HttpMiddleware> | undefined;
   if (middlewares) {
     resolvedMiddlewares = {};
+    const read = pemReader(part.sourceKey, readText);
     for (const [name, mw] of Object.entries(middlewares)) {
-      const usersFile = mw.basicAuth?.usersFile;
-      if (!mw.basicAuth || !usersFile) {
-        resolvedMiddlewares[name] = mw;
+      const auth = mw.basicAuth ?? mw.digestAuth;
+      const kind = mw.basicAuth ? 'basicAuth' : 'digestAuth';
+      const usersFile = auth?.usersFile;
+      if (auth && usersFile) {
+        const file = locate(part.sourceKey, usersFile);
+        try {
+          const lines = (await readText(file))
+            .split(/\r?\n/)
+            .map((l) => l.trim())
+            .filter((l) => l !== '' && !l.startsWith('#'));
+          const { usersFile: _read, ...rest } = auth;
+          resolvedMiddlewares[name] = { [kind]: { ...rest, users: [...(rest.users ?? []), ...lines] } };
+        } catch (err) {
+          fail(`http.middlewares.${name}.${kind}.usersFile`, file, err);
+        }
         continue;
       }
-      const file = locate(part.sourceKey, usersFile);
-      try {
-        const lines = (await readText(file))
-          .split(/\r?\n/)
-          .map((l) => l.trim())
-          .filter((l) => l !== '' && !l.startsWith('#'));
-        const { usersFile: _read, ...rest } = mw.basicAuth;
-        resolvedMiddlewares[name] = { basicAuth: { ...rest, users: [...(rest.users ?? []), ...lines] } };
-      } catch (err) {
-        fail(`http.middlewares.${name}.basicAuth.usersFile`, file, err);
+      const tls = mw.forwardAuth?.tls;
+      if (mw.forwardAuth && tls && (tls.ca || tls.cert || tls.key)) {
+        try {
+          const out = { ...tls };
+          if (tls.ca) out.ca = await read('tls.ca', tls.ca);
+          if (tls.cert) out.cert = await read('tls.cert', tls.cert);
+          if (tls.key) out.key = await read('tls.key', tls.key);
+          resolvedMiddlewares[name] = { forwardAuth: { ...mw.forwardAuth, tls: out } };
+        } catch (err) {
+          const { path, file, cause } = err as ReadFailure;
+          fail(`http.middlewares.${name}.forwardAuth.${path}`, file, cause);
+        }
+        continue;
       }
+      resolvedMiddlewares[name] = mw;
     }
   }
 

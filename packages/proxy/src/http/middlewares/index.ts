@@ -8,10 +8,13 @@ import { chain } from './chain.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { compress } from './compress.js';
 import { contentType } from './content-type.js';
+import { digestAuth } from './digest-auth.js';
 import { errors } from './error-pages.js';
+import { forwardAuth } from './forward-auth.js';
 import { headers } from './headers.js';
 import { inFlightReq } from './in-flight-req.js';
 import { ipAllowList } from './ip-allow-list.js';
+import { passTLSClientCert } from './pass-tls-client-cert.js';
 import { rateLimit } from './rate-limit.js';
 import { redirectRegex } from './redirect-regex.js';
 import { redirectScheme } from './redirect-scheme.js';
@@ -36,7 +39,10 @@ export const middlewareFactories: Partial<Record<keyof HttpMiddleware, Middlewar
   replacePathRegex: entry(replacePathRegex),
   headers: entry(headers),
   basicAuth: entry(basicAuth),
+  digestAuth: entry(digestAuth),
+  forwardAuth: entry(forwardAuth),
   ipAllowList: entry(ipAllowList),
+  passTLSClientCert: entry(passTLSClientCert),
   rateLimit: entry(rateLimit),
   inFlightReq: entry(inFlightReq),
   retry: entry(retry),
