@@ -1,6 +1,6 @@
 // Applies snapshots to a running node: compiles the runtime, reconciles listeners, swaps atomically.
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { type HttpRouter, parseAddress } from '@berth/config';
+import { type HttpRouter, parseAddress, parseEntryPointAddress, stripProtocol } from '@berth/config';
 import type { DeltaOp, ListenerInfo, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { AppliedChange } from './agent/agent.js';
@@ -27,6 +27,7 @@ import { RuntimeSwitch, StagedRuntime } from './runtime/runtime-switch.js';
 import type { Runtime } from './runtime/types.js';
 import { TcpDataPlane } from './tcp/tcp-data-plane.js';
 import { TlsTermination } from './tls/tls-termination.js';
+import { UDP_DEFAULTS, UdpDataPlane, type UdpEntryPointSpec } from './udp/udp-data-plane.js';
 
 export { DATA_PLANE_CLOSED, LISTEN_FAILED };
 
@@ -51,6 +52,13 @@ export interface DataPlaneOptions {
   onListenersChange?: () => void;
   /** Backoff of those retries: the first delay, doubling up to the second. Default 100 ms, 5 s. */
   bindRetryMs?: { initial: number; max: number };
+  /**
+   * Serve the UDP entry points (default true). A worker pool serves them from its first worker
+   * only: a client's datagrams must all reach the one process that holds its session.
+   */
+  udp?: boolean;
+  /** Most UDP sessions held at once (default 10,000). */
+  udpMaxSessions?: number;
 }
 
 export type ApplyResult =
@@ -127,6 +135,8 @@ export class DataPlane {
   readonly metrics = new NodeMetrics();
   /** TCP routers, services and their connections; outlives snapshots. */
   readonly tcp: TcpDataPlane;
+  /** UDP entry points and their client sessions; null when this process leaves UDP to another. */
+  readonly udp: UdpDataPlane | null;
   /** TLS termination for the live snapshot's certificates and options, one terminator per entry point. */
   readonly #tls: TlsTermination;
   readonly accessLog: AccessLog;
@@ -162,6 +172,13 @@ export class DataPlane {
     };
     this.tcp = new TcpDataPlane({ logger: opts.logger.child({ component: 'tcp' }) });
     this.metrics.watchTcp(this.tcp);
+    this.udp =
+      opts.udp === false
+        ? null
+        : new UdpDataPlane({
+            logger: opts.logger.child({ component: 'udp' }),
+            ...(opts.udpMaxSessions === undefined ? {} : { maxSessions: opts.udpMaxSessions }),
+          });
     this.#tls = new TlsTermination({ logger: opts.logger.child({ component: 'tls' }) });
     this.#pools = new PoolCache(opts.poolGraceMs === undefined ? {} : { graceMs: opts.poolGraceMs });
     this.forward = createForwarder({
@@ -205,6 +222,7 @@ export class DataPlane {
                 ...(l.error ? { error: l.error } : {}),
               },
       )
+      .concat(this.udp?.listeners() ?? [])
       .sort((a, b) => (a.entryPoint < b.entryPoint ? -1 : a.entryPoint > b.entryPoint ? 1 : 0));
   }
 
@@ -231,6 +249,7 @@ export class DataPlane {
     await Promise.all([...listeners.map((l) => drain(l, graceOf(l))), ...this.#draining.values()]);
     clearTimeout(cut);
     this.tcp.close();
+    this.udp?.close();
     await this.health.close();
     await this.#pools.destroy();
     this.#fastPools.closeAll();
@@ -306,6 +325,12 @@ export class DataPlane {
       }
       opened.push(result);
     }
+    // UDP sockets bind in the same phase: a port that cannot be had refuses the snapshot.
+    const udpStage = this.udp === null ? undefined : await this.udp.stage(this.#udpWanted(body));
+    if (udpStage?.ok === false) {
+      await Promise.all(opened.map((l) => drain(l, 0)));
+      return { ok: false, code: LISTEN_FAILED, error: udpStage.error };
+    }
 
     if (delta?.ok) {
       // Updates the live tables and maps in place: from here on, nothing may fail.
@@ -347,6 +372,7 @@ export class DataPlane {
       routeRemovalGraceMs: removalGrace,
     });
     for (const problem of tcp.problems) this.#logger.warn({ code: 'BERTH_PROXY_TCP_CONFIG' }, problem);
+    udpStage?.commit(body.udp);
     this.#tls.apply(body);
     for (const listener of this.#listeners.values()) {
       const next = settings.get(listener.entryPoint);
@@ -367,6 +393,19 @@ export class DataPlane {
       );
     }
     return { ok: true, listeners: this.listeners() };
+  }
+
+  /** The body's `/udp` entry points, addresses overridden as TCP ones are. */
+  #udpWanted(body: SnapshotBody): Map<string, UdpEntryPointSpec> {
+    const wanted = new Map<string, UdpEntryPointSpec>();
+    for (const [name, ep] of Object.entries(body.entryPoints)) {
+      if (parseEntryPointAddress(ep.address)?.protocol !== 'udp') continue;
+      wanted.set(name, {
+        requested: this.#overrides[name] ?? stripProtocol(ep.address),
+        timeoutMs: durationMs(ep.udp?.timeout, UDP_DEFAULTS.timeoutMs),
+      });
+    }
+    return wanted;
   }
 
   /** The front door `listener` needs for `body`, reusing the one it has; null for plain HTTP only. */

@@ -97,6 +97,8 @@ const listenerSchema = {
     address: str,
     /** `retrying`: the node could not bind the address (port in use) and keeps trying. */
     state: { type: 'string', enum: ['bound', 'retrying'] },
+    /** `udp` for a UDP entry point; absent: TCP. */
+    protocol: { type: 'string', enum: ['udp'] },
     error: {
       type: 'object',
       required: ['code', 'message'],

@@ -23,6 +23,9 @@ const plane = new DataPlane({
   ...(init.closeDrainMs === undefined ? {} : { closeDrainMs: init.closeDrainMs }),
   ...(init.nodeName === undefined ? {} : { nodeName: init.nodeName }),
   onListenersChange: () => send({ type: 'berth:listeners', listeners: plane.listeners() }),
+  // UDP has no connection the primary could hand over: each client's datagrams must reach the one
+  // process holding its session, so the first worker alone serves UDP entry points.
+  udp: init.slot === 1,
 });
 
 function send(msg: FromWorker): void {
