@@ -292,7 +292,8 @@ export class DataPlane {
     }
 
     const wanted = new Map<string, string>();
-    for (const [name, address] of runtime.entryPoints) wanted.set(name, this.#overrides[name] ?? address);
+    for (const [name, address] of runtime.entryPoints)
+      wanted.set(name, stripProtocol(this.#overrides[name] ?? address));
     const settings = new Map<string, EntryPointSettings>();
     for (const name of runtime.entryPoints.keys())
       settings.set(name, entryPointSettings(body.entryPoints[name], body.entryPoints));
@@ -401,7 +402,7 @@ export class DataPlane {
     for (const [name, ep] of Object.entries(body.entryPoints)) {
       if (parseEntryPointAddress(ep.address)?.protocol !== 'udp') continue;
       wanted.set(name, {
-        requested: this.#overrides[name] ?? stripProtocol(ep.address),
+        requested: stripProtocol(this.#overrides[name] ?? ep.address),
         timeoutMs: durationMs(ep.udp?.timeout, UDP_DEFAULTS.timeoutMs),
       });
     }

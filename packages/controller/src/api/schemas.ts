@@ -392,6 +392,24 @@ export const tcpServicesSchema = {
   },
 } as const;
 
+export const udpRoutersSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'service', 'entryPoints', 'status', 'errors'],
+    properties: {
+      name: str,
+      service: str,
+      entryPoints: strList,
+      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      errors: errorList,
+      source: sourceSchema,
+    },
+  },
+} as const;
+
+export const udpServicesSchema = tcpServicesSchema;
+
 /** Names, dates and where a certificate came from; the schema has no place for a key, so none can leak. */
 /** An ACME certificate's schedule (AcmeCertificateStatus). */
 export const acmeCertificateSchema = {
