@@ -179,6 +179,7 @@ export class DataPlane {
             logger: opts.logger.child({ component: 'udp' }),
             ...(opts.udpMaxSessions === undefined ? {} : { maxSessions: opts.udpMaxSessions }),
           });
+    if (this.udp !== null) this.metrics.watchUdp(this.udp);
     this.#tls = new TlsTermination({ logger: opts.logger.child({ component: 'tls' }) });
     this.#pools = new PoolCache(opts.poolGraceMs === undefined ? {} : { graceMs: opts.poolGraceMs });
     this.forward = createForwarder({

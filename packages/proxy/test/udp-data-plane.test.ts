@@ -98,6 +98,7 @@ describe('UDP entry points', () => {
     // Three datagrams, one session: the server saw one source port.
     assert.equal(one.peers.size, 1);
     assert.equal(p.udp?.sessionCount(), 1);
+    assert.match(p.metrics.expose(), /berth_udp_sessions\{entrypoint="dns",router="dns"\} 1/);
   });
 
   it('spreads new sessions over the servers by weighted round robin', async () => {

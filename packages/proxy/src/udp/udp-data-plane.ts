@@ -142,6 +142,13 @@ export class UdpDataPlane {
     }));
   }
 
+  /** Open sessions by entry point and the router serving it (`berth_udp_sessions`). */
+  openSessions(): { entryPoint: string; router: string; open: number }[] {
+    return [...this.#listeners.values()]
+      .filter((l) => l.sessions.size > 0 || l.route !== undefined)
+      .map((l) => ({ entryPoint: l.entryPoint, router: l.route?.router ?? '', open: l.sessions.size }));
+  }
+
   /** Open client sessions across every UDP entry point. */
   sessionCount(): number {
     return this.#sessions;
