@@ -3,6 +3,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { parseAddress, type UdpConfig } from '@berth/config';
 import type { ListenerInfo } from '@berth/protocol';
 import type { Logger } from 'pino';
+import { UDP_SESSIONS_FULL } from '../errors.js';
 import { buildUdpPickers, type UdpRoute, type UdpTarget, udpRoutes } from './udp-services.js';
 
 export const UDP_DEFAULTS = {
@@ -200,7 +201,7 @@ export class UdpDataPlane {
           this.#full = true;
           this.#logger.warn(
             {
-              code: 'BERTH_PROXY_UDP_SESSIONS_FULL',
+              code: UDP_SESSIONS_FULL,
               entryPoint: listener.entryPoint,
               sessions: this.#sessions,
             },
