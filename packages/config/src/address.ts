@@ -34,3 +34,30 @@ export function formatAddress(address: HostPort): string {
   const { host, port } = address;
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+export type EntryPointProtocol = 'tcp' | 'udp';
+
+/**
+ * An entry point's `address` as Traefik reads it: `host:port` optionally followed by `/tcp` or
+ * `/udp` (any case; absent means TCP). Null when the protocol or the address is not valid.
+ */
+export function parseEntryPointAddress(
+  address: string,
+): (HostPort & { protocol: EntryPointProtocol }) | null {
+  const slash = address.indexOf('/');
+  const protocol = slash < 0 ? 'tcp' : address.slice(slash + 1).toLowerCase();
+  if (protocol !== 'tcp' && protocol !== 'udp') return null;
+  const parsed = parseAddress(slash < 0 ? address : address.slice(0, slash));
+  return parsed === null ? null : { ...parsed, protocol };
+}
+
+/** Whether an entry point address names UDP (`:53/udp`); a broken address is not UDP. */
+export function isUdpAddress(address: string): boolean {
+  return parseEntryPointAddress(address)?.protocol === 'udp';
+}
+
+/** The `host:port` part of an entry point address, without its `/tcp` or `/udp`. */
+export function stripProtocol(address: string): string {
+  const slash = address.indexOf('/');
+  return slash < 0 ? address : address.slice(0, slash);
+}

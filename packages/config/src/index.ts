@@ -1,6 +1,14 @@
 // The public surface of @berth/config: the model, rules, validation and addresses.
 
-export { formatAddress, type HostPort, parseAddress } from './address.js';
+export {
+  type EntryPointProtocol,
+  formatAddress,
+  type HostPort,
+  isUdpAddress,
+  parseAddress,
+  parseEntryPointAddress,
+  stripProtocol,
+} from './address.js';
 export { type ConfigErrorCode, ConfigErrorCodes, configError } from './errors.js';
 export {
   INTERNAL_SERVICES,

@@ -449,6 +449,31 @@ export interface TcpConfig {
   serversTransports?: Record<string, TcpServersTransport>;
 }
 
+// ---------------------------------------------------------------- UDP (dynamic `udp.*`)
+
+/** UDP has no rule: an entry point serves one UDP router (Traefik takes the greatest name). */
+export interface UdpRouter {
+  service: string;
+  /** Absent or empty: every UDP entry point. */
+  entryPoints?: string[];
+}
+
+export interface UdpServer {
+  /** `host:port`. */
+  address: string;
+}
+
+/** Exactly one kind is set. New client sessions are spread by weighted round robin. */
+export interface UdpService {
+  loadBalancer?: { servers: UdpServer[] };
+  weighted?: { services: { name: string; weight?: number }[] };
+}
+
+export interface UdpConfig {
+  routers: Record<string, UdpRouter>;
+  services: Record<string, UdpService>;
+}
+
 // ---------------------------------------------------------------- TLS (dynamic `tls.*`)
 
 /** `certFile`/`keyFile`: a path or inline PEM, as Traefik. */
@@ -509,12 +534,15 @@ export interface HttpConfig {
 export interface DynamicConfig {
   http: HttpConfig;
   tcp?: TcpConfig;
+  udp?: UdpConfig;
   tls?: TlsConfig;
 }
 
 export interface EntryPoint {
-  /** `host:port` or `:port` (all interfaces). */
+  /** `host:port` or `:port` (all interfaces), optionally `/tcp` (the default) or `/udp`. */
   address: string;
+  /** UDP entry points: a client session with no datagram either way for `timeout` (default 3s) is closed. */
+  udp?: { timeout?: Duration };
   transport?: {
     respondingTimeouts?: {
       /** Whole request, headers and body, from the client (default 60s; 0: none). */

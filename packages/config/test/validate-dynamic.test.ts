@@ -331,7 +331,7 @@ describe('validateDynamic element-level errors', () => {
 });
 
 describe('validateDynamic section-level errors', () => {
-  it('reports udp as unsupported and still validates http, tcp and tls', () => {
+  it('validates http, tcp, udp and tls side by side', () => {
     const { config, errors } = validateDynamic({
       tcp: { routers: {} },
       http: { routers: { web: router } },
@@ -339,10 +339,8 @@ describe('validateDynamic section-level errors', () => {
       tls: { certificates: [] },
     });
     assert.deepEqual(Object.keys(config.http.routers), ['web']);
-    assert.deepEqual(
-      errors.map((e) => [e.code, e.path]),
-      [['BERTH_CONFIG_UNSUPPORTED', 'udp']],
-    );
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config.udp, { routers: {}, services: {} });
     assert.deepEqual(config.tcp, { routers: {}, services: {} });
     assert.deepEqual(config.tls, { certificates: [] });
   });

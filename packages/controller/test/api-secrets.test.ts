@@ -27,6 +27,8 @@ const ROUTES = [
   '/api/v1/middlewares',
   '/api/v1/tcp/routers',
   '/api/v1/tcp/services',
+  '/api/v1/udp/routers',
+  '/api/v1/udp/services',
   '/api/v1/certs',
   '/api/v1/errors',
   '/metrics',

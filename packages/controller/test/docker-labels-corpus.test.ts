@@ -23,7 +23,6 @@ import {
  */
 const KNOWN_CAUSES: Readonly<Record<string, number>> = {
   // Features Berth does not have yet (their own issues).
-  'UDP: not in Berth yet': 1,
   // Deliberate differences.
   /** File 04's dashboard router names `dashboard-auth@swarm`; the corpus decodes Swarm stacks as @docker. */
   'reference qualified @swarm: the corpus names every element @docker, Swarm stacks included': 1,
@@ -103,7 +102,7 @@ describe('Traefik label compatibility corpus', {
       if (f.kind === 'labels') {
         const kept = (pick: (p: ProviderPart) => object | undefined) =>
           parts.reduce((n, p) => n + Object.keys(pick(p) ?? {}).length, 0);
-        catalogue = `${kept((p) => p.config.http.routers)} routers, ${kept((p) => p.config.http.services)} services, ${kept((p) => p.config.http.middlewares)} middlewares, ${kept((p) => p.config.tcp?.routers)} TCP routers, ${kept((p) => p.config.tcp?.services)} TCP services`;
+        catalogue = `${kept((p) => p.config.http.routers)} routers, ${kept((p) => p.config.http.services)} services, ${kept((p) => p.config.http.middlewares)} middlewares, ${kept((p) => p.config.tcp?.routers)} TCP routers, ${kept((p) => p.config.tcp?.services)} TCP services, ${kept((p) => p.config.udp?.routers)} UDP routers, ${kept((p) => p.config.udp?.services)} UDP services`;
       }
     }
     const count = (v: Verdict) => outcomes.filter((o) => o.verdict === v).length;

@@ -188,22 +188,45 @@ describe('Docker labels: mapping onto the model', () => {
     });
   });
 
-  it('says that UDP labels are not supported, and routes the rest', () => {
-    const [part] = decodeContainers(
-      [
-        container('dns', {
-          'traefik.udp.routers.dns.entrypoints': 'dns',
-          'traefik.http.routers.dns-ui.rule': 'Host(`dns.example.com`)',
-        }),
-      ],
-      settings,
-    );
+  it('decodes UDP routers and services as Traefik does, with no HTTP router for a UDP-only container', () => {
+    const c = container('dns', {
+      'traefik.udp.routers.dns.entrypoints': 'dns',
+      'traefik.udp.services.dns.loadbalancer.server.port': '53',
+    });
+    const [part] = decodeContainers([c], settings);
     assert.ok(part);
-    assert.deepEqual(
-      part.errors.map((e) => e.code),
-      [DockerErrorCodes.UNSUPPORTED],
+    assert.deepEqual(part.errors, []);
+    assert.deepEqual(part.config.udp?.routers.dns, { service: 'dns', entryPoints: ['dns'] });
+    assert.deepEqual(part.config.udp?.services.dns, {
+      loadBalancer: { servers: [{ address: `${c.networks[0]?.ipv4}:53` }] },
+    });
+    assert.deepEqual(part.config.http.routers, {});
+    assert.equal(part.sources?.udpRouters?.dns?.label, 'traefik.udp.routers.dns.entrypoints');
+  });
+
+  it('links a UDP router without service to the generated default service on the exposed port', () => {
+    const c = container(
+      'syslog',
+      {
+        'traefik.udp.routers.logs.entrypoints': 'syslog',
+        'traefik.http.routers.ui.rule': 'Host(`logs.example.com`)',
+      },
+      {
+        exposedPorts: [
+          { port: 80, protocol: 'tcp' },
+          { port: 514, protocol: 'udp' },
+        ],
+      },
     );
-    assert.ok(part.config.http.routers['dns-ui']);
+    const [part] = decodeContainers([c], settings);
+    assert.ok(part);
+    assert.deepEqual(part.errors, []);
+    assert.deepEqual(part.config.udp?.routers.logs, { service: 'syslog-app', entryPoints: ['syslog'] });
+    assert.deepEqual(part.config.udp?.services['syslog-app'], {
+      loadBalancer: { servers: [{ address: `${c.networks[0]?.ipv4}:514` }] },
+    });
+    // HTTP labels beside UDP ones are built as well.
+    assert.ok(part.config.http.routers.ui);
   });
 
   it('refuses labels that would make the controller read files', () => {

@@ -13,7 +13,6 @@ import { compareRouters, type RouterOutcome, stubsFor, type Verdict } from './su
 const KNOWN_CAUSES: Readonly<Record<string, number>> = {
   /** Files 58, 63, 64, 65: `{{ env "DOMAINNAME" }}` and the like; the file is not YAML until rendered. */
   'Go template in a file (Traefik renders it before YAML; Berth does not)': 4,
-  'UDP: not in Berth yet': 2,
 };
 
 function partOf(dir: string, expected: ExpectedFile): ProviderPart {

@@ -66,6 +66,7 @@ const isListeners = (v: unknown): boolean =>
       isStr(l['entryPoint']) &&
       isStr(l['address']) &&
       (l['state'] === undefined || LISTENER_STATES.has(l['state'] as string)) &&
+      (l['protocol'] === undefined || l['protocol'] === 'udp') &&
       (l['error'] === undefined ||
         (isObject(l['error']) && isStr(l['error']['code']) && isStr(l['error']['message']))),
   );

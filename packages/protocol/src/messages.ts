@@ -26,6 +26,8 @@ export interface ListenerInfo {
   state?: 'bound' | 'retrying';
   /** Why the last bind failed, when `state` is `retrying`: a stable code and a message. */
   error?: { code: string; message: string };
+  /** `udp` for a UDP entry point (`:53/udp`); absent: TCP. */
+  protocol?: 'udp';
 }
 
 /**

@@ -7,6 +7,7 @@ import type {
   HttpConfig,
   ResolvedTls,
   TcpConfig,
+  UdpConfig,
 } from '@berth/config';
 import { deltaOrigin } from './delta.js';
 
@@ -20,6 +21,8 @@ export interface SnapshotBody {
   http: HttpConfig;
   /** TCP routers and services (SNI passthrough, plain TCP), as validated; PEM instead of file paths. */
   tcp?: TcpConfig;
+  /** UDP routers (entry points explicit) and services; each `/udp` entry point serves one router. */
+  udp?: UdpConfig;
   /**
    * Certificates (with private keys: the body is secret, cached 0600, never logged or served by
    * the API), TLS options and session ticket keys. Absent: no TLS entry point can terminate.

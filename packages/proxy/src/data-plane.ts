@@ -1,6 +1,6 @@
 // Applies snapshots to a running node: compiles the runtime, reconciles listeners, swaps atomically.
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { type HttpRouter, parseAddress } from '@berth/config';
+import { type HttpRouter, parseAddress, parseEntryPointAddress, stripProtocol } from '@berth/config';
 import { type DeltaOp, type ListenerInfo, redactSecrets, type SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { AppliedChange } from './agent/agent.js';
@@ -29,6 +29,7 @@ import { RuntimeSwitch, StagedRuntime } from './runtime/runtime-switch.js';
 import type { Runtime } from './runtime/types.js';
 import { TcpDataPlane } from './tcp/tcp-data-plane.js';
 import { TlsTermination } from './tls/tls-termination.js';
+import { UDP_DEFAULTS, UdpDataPlane, type UdpEntryPointSpec } from './udp/udp-data-plane.js';
 
 export { DATA_PLANE_CLOSED, LISTEN_FAILED };
 
@@ -58,6 +59,13 @@ export interface DataPlaneOptions {
    * worker passes the node's merged view (every worker's, as `--metrics` serves it).
    */
   nodeMetrics?: () => string | Promise<string>;
+  /**
+   * Serve the UDP entry points (default true). A worker pool serves them from its first worker
+   * only: a client's datagrams must all reach the one process that holds its session.
+   */
+  udp?: boolean;
+  /** Most UDP sessions held at once (default 10,000). */
+  udpMaxSessions?: number;
 }
 
 export type ApplyResult =
@@ -134,6 +142,8 @@ export class DataPlane {
   readonly metrics = new NodeMetrics();
   /** TCP routers, services and their connections; outlives snapshots. */
   readonly tcp: TcpDataPlane;
+  /** UDP entry points and their client sessions; null when this process leaves UDP to another. */
+  readonly udp: UdpDataPlane | null;
   /** TLS termination for the live snapshot's certificates and options, one terminator per entry point. */
   readonly #tls: TlsTermination;
   readonly accessLog: AccessLog;
@@ -173,6 +183,14 @@ export class DataPlane {
     };
     this.tcp = new TcpDataPlane({ logger: opts.logger.child({ component: 'tcp' }) });
     this.metrics.watchTcp(this.tcp);
+    this.udp =
+      opts.udp === false
+        ? null
+        : new UdpDataPlane({
+            logger: opts.logger.child({ component: 'udp' }),
+            ...(opts.udpMaxSessions === undefined ? {} : { maxSessions: opts.udpMaxSessions }),
+          });
+    if (this.udp !== null) this.metrics.watchUdp(this.udp);
     this.#tls = new TlsTermination({ logger: opts.logger.child({ component: 'tls' }) });
     this.#pools = new PoolCache(opts.poolGraceMs === undefined ? {} : { graceMs: opts.poolGraceMs });
     this.forward = createForwarder({
@@ -253,6 +271,7 @@ export class DataPlane {
                 ...(l.error ? { error: l.error } : {}),
               },
       )
+      .concat(this.udp?.listeners() ?? [])
       .sort((a, b) => (a.entryPoint < b.entryPoint ? -1 : a.entryPoint > b.entryPoint ? 1 : 0));
   }
 
@@ -279,6 +298,7 @@ export class DataPlane {
     await Promise.all([...listeners.map((l) => drain(l, graceOf(l))), ...this.#draining.values()]);
     clearTimeout(cut);
     this.tcp.close();
+    this.udp?.close();
     await this.health.close();
     await this.#pools.destroy();
     this.#fastPools.closeAll();
@@ -322,7 +342,8 @@ export class DataPlane {
     }
 
     const wanted = new Map<string, string>();
-    for (const [name, address] of runtime.entryPoints) wanted.set(name, this.#overrides[name] ?? address);
+    for (const [name, address] of runtime.entryPoints)
+      wanted.set(name, stripProtocol(this.#overrides[name] ?? address));
     const settings = new Map<string, EntryPointSettings>();
     for (const name of runtime.entryPoints.keys())
       settings.set(name, entryPointSettings(body.entryPoints[name], body.entryPoints));
@@ -354,6 +375,12 @@ export class DataPlane {
         return { ok: false, code: LISTEN_FAILED, error: result.failed };
       }
       opened.push(result);
+    }
+    // UDP sockets bind in the same phase: a port that cannot be had refuses the snapshot.
+    const udpStage = this.udp === null ? undefined : await this.udp.stage(this.#udpWanted(body));
+    if (udpStage?.ok === false) {
+      await Promise.all(opened.map((l) => drain(l, 0)));
+      return { ok: false, code: LISTEN_FAILED, error: udpStage.error };
     }
 
     if (delta?.ok) {
@@ -396,6 +423,7 @@ export class DataPlane {
       routeRemovalGraceMs: removalGrace,
     });
     for (const problem of tcp.problems) this.#logger.warn({ code: 'BERTH_PROXY_TCP_CONFIG' }, problem);
+    udpStage?.commit(body.udp);
     this.#tls.apply(body);
     for (const listener of this.#listeners.values()) {
       const next = settings.get(listener.entryPoint);
@@ -416,6 +444,19 @@ export class DataPlane {
       );
     }
     return { ok: true, listeners: this.listeners() };
+  }
+
+  /** The body's `/udp` entry points, addresses overridden as TCP ones are. */
+  #udpWanted(body: SnapshotBody): Map<string, UdpEntryPointSpec> {
+    const wanted = new Map<string, UdpEntryPointSpec>();
+    for (const [name, ep] of Object.entries(body.entryPoints)) {
+      if (parseEntryPointAddress(ep.address)?.protocol !== 'udp') continue;
+      wanted.set(name, {
+        requested: stripProtocol(this.#overrides[name] ?? ep.address),
+        timeoutMs: durationMs(ep.udp?.timeout, UDP_DEFAULTS.timeoutMs),
+      });
+    }
+    return wanted;
   }
 
   /** The front door `listener` needs for `body`, reusing the one it has; null for plain HTTP only. */

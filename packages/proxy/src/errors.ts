@@ -10,3 +10,5 @@ export const TOKEN_REFUSED = 'BERTH_PROXY_TOKEN_REFUSED';
 export const DATA_DIR_UNSAFE = 'BERTH_PROXY_DATA_DIR_UNSAFE';
 /** The snapshot cache is not JSON (refused and kept aside, like one that fails its checks). */
 export const CACHE_UNREADABLE = 'BERTH_PROXY_CACHE_UNREADABLE';
+/** Logged: the node holds as many UDP sessions as it may; datagrams from new clients are dropped until some end. */
+export const UDP_SESSIONS_FULL = 'BERTH_PROXY_UDP_SESSIONS_FULL';

@@ -28,6 +28,21 @@ describe('combining worker outcomes', () => {
     assert.deepEqual(c.diverged, []);
   });
 
+  it('adds the UDP listeners of the one worker serving UDP, without calling the others divergent', () => {
+    const dns = {
+      entryPoint: 'dns',
+      address: '127.0.0.1:53',
+      state: 'bound' as const,
+      protocol: 'udp' as const,
+    };
+    const c = combineOutcomes<string>([
+      ok('b'),
+      { worker: 'a', result: { ok: true, listeners: [dns, ...web(80)] } },
+    ]);
+    assert.deepEqual(c.result, { ok: true, listeners: [dns, ...web(80)] });
+    assert.deepEqual(c.diverged, []);
+  });
+
   it('refuses with the first refusal and reverts every worker that applied', () => {
     const c = combineOutcomes([ok('a'), refused('b', 'X1'), ok('c'), refused('d', 'X2')]);
     assert.deepEqual(c.result, { ok: false, code: 'X1', error: 'b cannot' });

@@ -46,7 +46,8 @@ async function list(v: Record<string, unknown>): Promise<number> {
     `${n.appliedVersion}${n.appliedVersion === snap.version ? '' : ` (latest ${snap.version})`}`,
     ago(n.connectedSince),
     n.lastNack ? `nack v${n.lastNack.version}: ${n.lastNack.code} ${n.lastNack.error}` : '-',
-    n.listeners.map((l) => `${l.entryPoint}=${l.address}`).join(' ') || '-',
+    n.listeners.map((l) => `${l.entryPoint}=${l.address}${l.protocol === 'udp' ? '/udp' : ''}`).join(' ') ||
+      '-',
   ]);
   process.stdout.write(
     `${table(['NAME', 'ID', 'STATE', 'ADDRESS', 'VERSION', 'UP', 'LAST NACK', 'LISTENERS'], rows)}\n`,

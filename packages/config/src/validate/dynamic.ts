@@ -19,6 +19,7 @@ import { readServersTransport, readService } from './services.js';
 import { readKind } from './shape.js';
 import { readTcp } from './tcp.js';
 import { readTls } from './tls.js';
+import { readUdp } from './udp.js';
 import {
   describeValue,
   isPresent,
@@ -51,7 +52,7 @@ export function validateDynamic(raw: unknown, opts: ValidateOptions = {}): Valid
     root,
     {
       subject: 'dynamic configuration',
-      supported: ['http', 'tcp', 'tls'],
+      supported: ['http', 'tcp', 'udp', 'tls'],
       unknownIsUnsupported: true,
       noun: 'section',
     },
@@ -60,6 +61,7 @@ export function validateDynamic(raw: unknown, opts: ValidateOptions = {}): Valid
   if (isPresent(sections.http)) config.http = readHttp(sections.http.value, sections.http.at, reporter);
   // Absent sections stay absent, so HTTP-only configurations hash as they always did.
   if (isPresent(sections.tcp)) config.tcp = readTcp(sections.tcp.value, sections.tcp.at, reporter);
+  if (isPresent(sections.udp)) config.udp = readUdp(sections.udp.value, sections.udp.at, reporter);
   if (isPresent(sections.tls)) config.tls = readTls(sections.tls.value, sections.tls.at, reporter);
   return { config, errors: reporter.errors };
 }

@@ -1,5 +1,5 @@
 // Validates raw static configuration: entry points every proxy node listens on, access log, route removal grace, TLS.
-import { parseAddress } from '../address.js';
+import { parseEntryPointAddress } from '../address.js';
 import { ConfigErrorCodes } from '../errors.js';
 import type {
   AccessLogSettings,
@@ -95,6 +95,7 @@ const entryPointShape: Shape = {
       },
     },
     address: { kind: 'string' },
+    udp: { kind: 'object', shape: { fields: { timeout: duration } } },
     transport: {
       kind: 'object',
       shape: {
@@ -164,7 +165,7 @@ const entryPointShape: Shape = {
     },
   },
   required: ['address'],
-  unsupported: ['asDefault', 'http3', 'observability', 'reusePort', 'udp'],
+  unsupported: ['asDefault', 'http3', 'observability', 'reusePort'],
 };
 
 const staticTlsShape: Shape = {
@@ -189,13 +190,22 @@ function readEntryPoint(
   const read = readShape(value, at, subject, entryPointShape, el);
   const address = read?.['address'];
   if (typeof address !== 'string') return undefined;
-  if (parseAddress(address) === null) {
+  const parsed = parseEntryPointAddress(address);
+  if (parsed === null) {
     el.report(
       ConfigErrorCodes.INVALID_ADDRESS,
       at.child('address'),
-      `${subject}: address ${JSON.stringify(address)} is not valid; expected ':port', 'host:port' or '[ipv6]:port' with a port from 0 to 65535`,
+      `${subject}: address ${JSON.stringify(address)} is not valid; expected ':port', 'host:port' or '[ipv6]:port' with a port from 0 to 65535, optionally followed by '/tcp' or '/udp'`,
     );
     return undefined;
+  }
+  const udpTimeout = (read as { udp?: { timeout?: string } } | undefined)?.udp?.timeout;
+  if (parsed.protocol === 'udp' && udpTimeout !== undefined && parseDuration(udpTimeout) === 0) {
+    el.report(
+      ConfigErrorCodes.INVALID_TYPE,
+      at.child('udp').child('timeout'),
+      `${subject}: udp.timeout must be longer than 0 (Traefik refuses 0 too)`,
+    );
   }
   const entryPoint = read as unknown as EntryPoint;
   const to = entryPoint.http?.redirections?.entryPoint?.to;

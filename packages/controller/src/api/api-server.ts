@@ -37,6 +37,8 @@ import {
   tcpRoutersSchema,
   tcpServicesSchema,
   tokenRotatedSchema,
+  udpRoutersSchema,
+  udpServicesSchema,
 } from './schemas.js';
 
 export interface ApiState {
@@ -350,6 +352,18 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     '/api/v1/tcp/services',
     { schema: { response: { 200: tcpServicesSchema, ...errorReplies } } },
     async () => deps.state().compile?.tcpServices ?? [],
+  );
+
+  app.get(
+    '/api/v1/udp/routers',
+    { schema: { response: { 200: udpRoutersSchema, ...errorReplies } } },
+    async () => deps.state().compile?.udpRouters ?? [],
+  );
+
+  app.get(
+    '/api/v1/udp/services',
+    { schema: { response: { 200: udpServicesSchema, ...errorReplies } } },
+    async () => deps.state().compile?.udpServices ?? [],
   );
 
   app.get('/api/v1/certs', { schema: { response: { 200: certsSchema, ...errorReplies } } }, async () => {

@@ -97,6 +97,8 @@ const listenerSchema = {
     address: str,
     /** `retrying`: the node could not bind the address (port in use) and keeps trying. */
     state: { type: 'string', enum: ['bound', 'retrying'] },
+    /** `udp` for a UDP entry point; absent: TCP. */
+    protocol: { type: 'string', enum: ['udp'] },
     error: {
       type: 'object',
       required: ['code', 'message'],
@@ -392,6 +394,24 @@ export const tcpServicesSchema = {
     },
   },
 } as const;
+
+export const udpRoutersSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'service', 'entryPoints', 'status', 'errors'],
+    properties: {
+      name: str,
+      service: str,
+      entryPoints: strList,
+      status: { type: 'string', enum: ['enabled', 'disabled'] },
+      errors: errorList,
+      source: sourceSchema,
+    },
+  },
+} as const;
+
+export const udpServicesSchema = tcpServicesSchema;
 
 /** Names, dates and where a certificate came from; the schema has no place for a key, so none can leak. */
 /** An ACME certificate's schedule (AcmeCertificateStatus). */

@@ -84,6 +84,27 @@ export interface TcpServiceStatus {
   source?: Source;
 }
 
+export interface UdpRouterStatus {
+  name: string;
+  service: string;
+  entryPoints: string[];
+  status: ElementStatus;
+  errors: ConfigError[];
+  source?: Source;
+}
+
+export interface UdpServiceStatus {
+  name: string;
+  type: 'loadBalancer' | 'weighted' | 'unknown';
+  /** `host:port` of each server. */
+  servers: string[];
+  services: string[];
+  usedBy: string[];
+  status: ElementStatus;
+  errors: ConfigError[];
+  source?: Source;
+}
+
 export interface OcspState {
   /** `good`, `revoked`, `unknown` (the responder's answer) or `error` (no answer could be had). */
   status: 'good' | 'revoked' | 'unknown' | 'error';
@@ -123,6 +144,8 @@ export interface CompileResult {
   middlewares: MiddlewareStatus[];
   tcpRouters: TcpRouterStatus[];
   tcpServices: TcpServiceStatus[];
+  udpRouters: UdpRouterStatus[];
+  udpServices: UdpServiceStatus[];
   /** Every certificate the configuration names, and the default one when TLS is in use. */
   certificates: CertificateStatus[];
 }

@@ -9,7 +9,7 @@ import type {
   TcpServersTransport,
   TcpService,
 } from '@berth/config';
-import { parseTcpRule, rulePriority } from '@berth/config';
+import { isUdpAddress, parseTcpRule, rulePriority } from '@berth/config';
 import type { TcpRouterStatus, TcpServiceStatus } from './compile-result.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type MergeResult } from './merge.js';
@@ -41,7 +41,9 @@ export function compileTcp(
   partErrors: readonly ConfigError[],
 ): TcpCompilation {
   const { routers: mr, services: ms, middlewares: mm, transports: mt } = merged.tcp;
-  const allEntryPoints = Object.keys(statics.entryPoints).sort(compareStrings);
+  const allEntryPoints = Object.keys(statics.entryPoints)
+    .filter((ep) => !isUdpAddress(statics.entryPoints[ep]!.address))
+    .sort(compareStrings);
 
   const serviceVerdicts = resolveGraph({
     names: [...ms.merged.keys(), ...ms.conflicts.keys()].sort(compareStrings),
@@ -132,7 +134,16 @@ export function compileTcp(
         );
       }
       for (const ep of eps) {
-        if (statics.entryPoints[ep] !== undefined) continue;
+        const declared = statics.entryPoints[ep];
+        if (declared !== undefined && isUdpAddress(declared.address)) {
+          at(
+            'entryPoints',
+            ErrorCodes.CONFIG_ENTRYPOINT_PROTOCOL,
+            `TCP router "${name}": entry point "${ep}" listens on UDP (${declared.address}); only UDP routers can use it`,
+          );
+          continue;
+        }
+        if (declared !== undefined) continue;
         at(
           'entryPoints',
           ErrorCodes.CONFIG_ENTRYPOINT_MISSING,

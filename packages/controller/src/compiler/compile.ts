@@ -7,6 +7,7 @@ import {
   type HttpRouter,
   type HttpService,
   isInternalRef,
+  isUdpAddress,
   parseRule,
   type RuleSyntax,
   rulePriority,
@@ -24,6 +25,7 @@ import type {
   ServiceType,
 } from './compile-result.js';
 import { compileTcp } from './compile-tcp.js';
+import { compileUdp } from './compile-udp.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type Definition, type MergeResult, mergeParts, sortParts } from './merge.js';
 import { isAbout, qualify, qualifyPart, qualifyTlsOptions } from './namespaces.js';
@@ -66,6 +68,8 @@ export function compile(
   const partErrors = sorted.flatMap((part) => part.errors);
   const merged = mergeParts(sorted);
   const allEntryPoints = Object.keys(statics.entryPoints).sort(compareStrings);
+  // Routers without entry points: every TCP one (HTTP and TCP routers never listen on `/udp`).
+  const streamEntryPoints = allEntryPoints.filter((ep) => !isUdpAddress(statics.entryPoints[ep]!.address));
 
   const serviceVerdicts = resolveServices(merged);
   const middlewareVerdicts = resolveMiddlewares(merged, serviceVerdicts);
@@ -96,7 +100,7 @@ export function compile(
     const conflict = merged.routerConflicts.get(name);
     if (conflict !== undefined) {
       routerStatuses.push(
-        routerStatus(name, conflict.first, entryPointsOf(conflict.first.value, allEntryPoints), statics, [
+        routerStatus(name, conflict.first, entryPointsOf(conflict.first.value, streamEntryPoints), statics, [
           conflict.error,
         ]),
       );
@@ -104,7 +108,7 @@ export function compile(
     }
     const def = merged.routers.get(name);
     if (def === undefined) continue;
-    const eps = entryPointsOf(def.value, allEntryPoints);
+    const eps = entryPointsOf(def.value, streamEntryPoints);
     const errors = checkRouter(
       name,
       def,
@@ -208,6 +212,8 @@ export function compile(
 
   const tcp = compileTcp(merged, statics, tlsOptionsProblem, partErrors);
   if (tcp.tcp !== undefined) body.tcp = tcp.tcp;
+  const udp = compileUdp(merged, statics, partErrors);
+  if (udp.udp !== undefined) body.udp = udp.udp;
 
   // TLS material travels only when something can terminate TLS, so plain-HTTP bodies hash as before.
   const tlsInUse =
@@ -230,6 +236,7 @@ export function compile(
       ...entryPointErrors,
       ...routerErrors,
       ...tcp.errors,
+      ...udp.errors,
       ...tls.errors,
     ],
     routers: routerStatuses,
@@ -237,6 +244,8 @@ export function compile(
     middlewares: middlewareStatuses,
     tcpRouters: tcp.routers,
     tcpServices: tcp.services,
+    udpRouters: udp.routers,
+    udpServices: udp.services,
     certificates: tls.certificates,
   };
 }
@@ -608,12 +617,19 @@ function checkRouter(
     );
   }
   for (const ep of entryPoints) {
-    if (statics.entryPoints[ep] === undefined) {
+    const declared = statics.entryPoints[ep];
+    if (declared === undefined) {
       const known = Object.keys(statics.entryPoints).sort(compareStrings).join(', ') || 'none';
       at(
         `http.routers.${name}.entryPoints`,
         ErrorCodes.CONFIG_ENTRYPOINT_MISSING,
         `router "${name}": entry point "${ep}" is not declared (declared: ${known})`,
+      );
+    } else if (isUdpAddress(declared.address)) {
+      at(
+        `http.routers.${name}.entryPoints`,
+        ErrorCodes.CONFIG_ENTRYPOINT_PROTOCOL,
+        `router "${name}": entry point "${ep}" listens on UDP (${declared.address}); only UDP routers can use it`,
       );
     }
   }

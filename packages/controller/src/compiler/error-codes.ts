@@ -23,6 +23,10 @@ export const ErrorCodes = {
   CONFIG_TRANSPORT_MISSING: 'BERTH_CONFIG_TRANSPORT_MISSING',
   /** A router names an entry point the static configuration does not declare. */
   CONFIG_ENTRYPOINT_MISSING: 'BERTH_CONFIG_ENTRYPOINT_MISSING',
+  /** A router names an entry point of the other protocol (an HTTP or TCP router on a `/udp` one, or back). */
+  CONFIG_ENTRYPOINT_PROTOCOL: 'BERTH_CONFIG_ENTRYPOINT_PROTOCOL',
+  /** Warning: a UDP entry point serves one UDP router; the others named there get none of its datagrams. */
+  CONFIG_UDP_ROUTER_SHADOWED: 'BERTH_CONFIG_UDP_ROUTER_SHADOWED',
   /** Rule codes come from `parseRule` in @berth/config; listed here so the catalogue is complete. */
   CONFIG_RULE_SYNTAX: 'BERTH_CONFIG_RULE_SYNTAX',
   CONFIG_RULE_UNKNOWN_MATCHER: 'BERTH_CONFIG_RULE_UNKNOWN_MATCHER',

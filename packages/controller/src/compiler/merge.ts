@@ -13,6 +13,8 @@ import type {
   TlsCertificate,
   TlsOptions,
   TlsStore,
+  UdpRouter,
+  UdpService,
 } from '@berth/config';
 import { canonicalJson } from '@berth/protocol';
 import type { PartSources, ProviderPart } from '../provider/provider-part.js';
@@ -40,7 +42,7 @@ export interface MergeResult {
   middlewareConflicts: Map<string, Conflict<HttpMiddleware>>;
   transports: Map<string, Definition<ServersTransport>>;
   transportConflicts: Map<string, Conflict<ServersTransport>>;
-  /** Conflict errors: routers, services, middlewares, then transports, each sorted by name; then TCP, then TLS. */
+  /** Conflict errors: routers, services, middlewares, then transports, each sorted by name; then TCP, UDP, then TLS. */
   errors: ConfigError[];
   tcp: {
     routers: Named<TcpRouter>;
@@ -48,6 +50,7 @@ export interface MergeResult {
     middlewares: Named<TcpMiddleware>;
     transports: Named<TcpServersTransport>;
   };
+  udp: { routers: Named<UdpRouter>; services: Named<UdpService> };
   tls: {
     options: Named<TlsOptions>;
     stores: Named<TlsStore>;
@@ -116,6 +119,9 @@ export function mergeParts(sortedParts: readonly ProviderPart[]): MergeResult {
     'serversTransports',
     'tcp',
   );
+  const udp = (part: ProviderPart) => part.config.udp;
+  const ur = mergeKind(sortedParts, (p) => udp(p)?.routers, 'udpRouters', 'UDP router', 'routers', 'udp');
+  const us = mergeKind(sortedParts, (p) => udp(p)?.services, 'udpServices', 'UDP service', 'services', 'udp');
   const to = mergeKind(
     sortedParts,
     (p) => p.config.tls?.options,
@@ -159,10 +165,13 @@ export function mergeParts(sortedParts: readonly ProviderPart[]): MergeResult {
       ...ts.errors,
       ...tm.errors,
       ...tt.errors,
+      ...ur.errors,
+      ...us.errors,
       ...to.errors,
       ...tst.errors,
     ],
     tcp: { routers: tr, services: ts, middlewares: tm, transports: tt },
+    udp: { routers: ur, services: us },
     tls: { options: to, stores: tst, certificates },
   };
 }
@@ -187,7 +196,7 @@ function mergeKind<T>(
   kind: Kind,
   noun: string,
   key: string,
-  section: 'http' | 'tcp' | 'tls' = 'http',
+  section: 'http' | 'tcp' | 'udp' | 'tls' = 'http',
 ): Split<T> {
   const inputs: unknown[] = [];
   for (const part of parts) inputs.push(part.sourceKey, pick(part), part.sources?.[kind]);
@@ -237,7 +246,7 @@ function split<T>(
   byName: Map<string, Definition<T>[]>,
   noun: string,
   kind: string,
-  section: 'http' | 'tcp' | 'tls' = 'http',
+  section: 'http' | 'tcp' | 'udp' | 'tls' = 'http',
 ): { merged: Map<string, Definition<T>>; conflicts: Map<string, Conflict<T>>; errors: ConfigError[] } {
   const merged = new Map<string, Definition<T>>();
   const conflicts = new Map<string, Conflict<T>>();

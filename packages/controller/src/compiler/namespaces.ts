@@ -10,6 +10,8 @@ import type {
   Source,
   TcpRouter,
   TcpService,
+  UdpRouter,
+  UdpService,
 } from '@berth/config';
 import type { PartSources, ProviderPart } from '../provider/provider-part.js';
 import { ErrorCodes } from './error-codes.js';
@@ -228,6 +230,11 @@ export function qualifyPart(part: ProviderPart): ProviderPart {
       loadBalancer: { ...s.loadBalancer, serversTransport: qualifyTransport(transport, provider) },
     };
   };
+  const udpRouter = (r: UdpRouter): UdpRouter => ({ ...r, service: q(r.service) });
+  const udpService = (s: UdpService): UdpService =>
+    s.weighted
+      ? { ...s, weighted: { services: s.weighted.services.map((x) => ({ ...x, name: q(x.name) })) } }
+      : s;
   const same = <T>(x: T): T => x;
 
   const config: DynamicConfig = {
@@ -268,6 +275,12 @@ export function qualifyPart(part: ProviderPart): ProviderPart {
     );
     if (tt !== undefined) tcp.serversTransports = tt;
     config.tcp = tcp;
+  }
+  if (c.udp !== undefined) {
+    config.udp = {
+      routers: rename(c.udp.routers, 'udpRouters', 'udp.routers', 'UDP router', udpRouter) ?? {},
+      services: rename(c.udp.services, 'udpServices', 'udp.services', 'UDP service', udpService) ?? {},
+    };
   }
   if (c.tls !== undefined) {
     const tls: NonNullable<DynamicConfig['tls']> = { ...c.tls };

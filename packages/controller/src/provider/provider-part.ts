@@ -11,6 +11,8 @@ export interface PartSources {
   tcpServices?: Record<string, Source>;
   tcpMiddlewares?: Record<string, Source>;
   tcpServersTransports?: Record<string, Source>;
+  udpRouters?: Record<string, Source>;
+  udpServices?: Record<string, Source>;
   tlsOptions?: Record<string, Source>;
   tlsStores?: Record<string, Source>;
   /** By index in `tls.certificates`. */

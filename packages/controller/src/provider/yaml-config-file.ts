@@ -136,13 +136,15 @@ export function validatedSources(
     if (elements !== undefined && Object.keys(elements).length > 0)
       sources[kind] = record(section, key, elements);
   };
-  const { http, tcp, tls } = config;
+  const { http, tcp, udp, tls } = config;
   named('middlewares', 'http', 'middlewares', http.middlewares);
   named('serversTransports', 'http', 'serversTransports', http.serversTransports);
   named('tcpRouters', 'tcp', 'routers', tcp?.routers);
   named('tcpServices', 'tcp', 'services', tcp?.services);
   named('tcpMiddlewares', 'tcp', 'middlewares', tcp?.middlewares);
   named('tcpServersTransports', 'tcp', 'serversTransports', tcp?.serversTransports);
+  named('udpRouters', 'udp', 'routers', udp?.routers);
+  named('udpServices', 'udp', 'services', udp?.services);
   named('tlsOptions', 'tls', 'options', tls?.options);
   named('tlsStores', 'tls', 'stores', tls?.stores);
   const certificates = tls?.certificates ?? [];

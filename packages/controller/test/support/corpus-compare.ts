@@ -29,10 +29,18 @@ export function staticsFor(expected: ExpectedFile, parts: ProviderPart[]): Stati
     for (const r of [...Object.values(p.config.http.routers), ...Object.values(p.config.tcp?.routers ?? {})])
       for (const ep of r.entryPoints ?? []) names.add(ep);
   }
-  if (names.size === 0) names.add('http');
+  // UDP routers' entry points listen on UDP (`--entrypoints.x.address=:10051/udp`); in the
+  // generated catalogue (file 53) `foobar` serves routers of every kind, and only its UDP ones are valid.
+  const udp = new Set<string>();
+  for (const r of expected.udp?.routers ?? []) for (const ep of listOf(r.entryPoints)) udp.add(ep);
+  for (const p of parts)
+    for (const r of Object.values(p.config.udp?.routers ?? {}))
+      for (const ep of r.entryPoints ?? []) udp.add(ep);
+  if (names.size === 0 && udp.size === 0) names.add('http');
   const entryPoints: Record<string, EntryPoint> = {};
   let port = 8000;
-  for (const n of [...names].sort()) entryPoints[n] = { address: `:${port++}` };
+  for (const n of [...new Set([...names, ...udp])].sort())
+    entryPoints[n] = { address: udp.has(n) ? `:${port++}/udp` : `:${port++}` };
   // A Traefik v2 reads v2 rules; on Traefik v3 the same files need `core.defaultRuleSyntax: v2`.
   const syntax = expected.staticConfig?.defaultRuleSyntax ?? (expected.traefik === 'v2' ? 'v2' : undefined);
   return syntax === 'v2' ? { entryPoints, core: { defaultRuleSyntax: 'v2' } } : { entryPoints };
@@ -70,7 +78,7 @@ function listOf(v: unknown): string[] {
 /** The first reason the compiler or the decoder gives for a router, named by what Berth lacks. */
 function classify(
   r: ExpectedRouter,
-  kind: 'http' | 'tcp',
+  kind: 'http' | 'tcp' | 'udp',
   errors: ConfigError[],
   result: CompileResult,
   parts: ProviderPart[],
@@ -178,6 +186,12 @@ export function stubsFor(expected: ExpectedFile): ProviderPart[] {
     part.config.tcp ??= { routers: {}, services: {} };
     part.config.tcp.services[name] = { loadBalancer: { servers: [{ address: '192.0.2.1:80' }] } };
   }
+  for (const r of expected.udp?.routers ?? []) {
+    if (!outside(r.service, r)) continue;
+    const { part, name } = target(r.service);
+    part.config.udp ??= { routers: {}, services: {} };
+    part.config.udp.services[name] = { loadBalancer: { servers: [{ address: '192.0.2.1:53' }] } };
+  }
   return [parts.file, parts.docker];
 }
 
@@ -196,13 +210,53 @@ export function compareRouters(
   // The compiler qualifies names by provider; EXPECTED.json names routers as written.
   const qualified = (name: string) => `${name}@${providerOf(expected)}`;
   for (const r of expected.udp?.routers ?? []) {
-    outcomes.push({
-      file,
-      kind: 'udp',
-      name: r.name,
-      verdict: r.status === 'enabled' ? 'mismatch' : 'rightly rejected',
-      cause: 'UDP: not in Berth yet',
-    });
+    const status = result.udpRouters.find((s) => s.name === qualified(r.name));
+    const configured = parts.map((p) => p.config.udp?.routers[r.name]).find((x) => x !== undefined);
+    const enabled = status?.status === 'enabled';
+    if (!r.status.startsWith('enabled')) {
+      outcomes.push({
+        file,
+        kind: 'udp',
+        name: r.name,
+        verdict: enabled ? 'mismatch' : 'rightly rejected',
+        ...(enabled ? { cause: 'accepted a router Traefik rejects', detail: r.status } : {}),
+      });
+      continue;
+    }
+    if (!enabled || configured === undefined) {
+      const routerErrors = [
+        ...(status?.errors ?? []),
+        ...parts
+          .flatMap((p) => p.errors)
+          .filter((e) => e.path === `udp.routers.${r.name}` || e.path.startsWith(`udp.routers.${r.name}.`)),
+      ];
+      outcomes.push({
+        file,
+        kind: 'udp',
+        name: r.name,
+        verdict: 'mismatch',
+        cause: classify(r, 'udp', routerErrors, result, parts),
+        detail: routerErrors.map((e) => `${e.code}: ${e.message}`).join(' | '),
+      });
+      continue;
+    }
+    const diffs: string[] = [];
+    if (configured.service !== r.service) diffs.push(`service ${configured.service} != ${r.service}`);
+    const eps = configured.entryPoints === undefined ? null : listOf(configured.entryPoints);
+    if (JSON.stringify(eps) !== JSON.stringify(r.entryPoints === null ? null : listOf(r.entryPoints)))
+      diffs.push(`entryPoints ${JSON.stringify(eps)} != ${JSON.stringify(r.entryPoints)}`);
+    outcomes.push(
+      diffs.length === 0
+        ? { file, kind: 'udp', name: r.name, verdict: 'matched' }
+        : {
+            file,
+            kind: 'udp',
+            name: r.name,
+            verdict: 'mismatch',
+            cause: 'label decoding differs',
+            detail: diffs.join('; '),
+          },
+    );
   }
   for (const kind of ['http', 'tcp'] as const) {
     for (const r of expected[kind]?.routers ?? []) {
@@ -275,9 +329,13 @@ export function compareRouters(
   }
   // Routers Berth builds that Traefik does not: a label parser inventing routes is a mismatch too.
   const known = new Set(
-    [...(expected.http?.routers ?? []), ...(expected.tcp?.routers ?? [])].map((r) => qualified(r.name)),
+    [
+      ...(expected.http?.routers ?? []),
+      ...(expected.tcp?.routers ?? []),
+      ...(expected.udp?.routers ?? []),
+    ].map((r) => qualified(r.name)),
   );
-  for (const s of [...result.routers, ...result.tcpRouters]) {
+  for (const s of [...result.routers, ...result.tcpRouters, ...result.udpRouters]) {
     if (s.status !== 'enabled' || known.has(s.name)) continue;
     outcomes.push({
       file,

@@ -126,7 +126,7 @@ function positiveInteger(value: number | undefined): number | undefined {
 
 /** The port of `:443`, `0.0.0.0:443` or `[::]:443`; undefined when there is none. */
 function portOf(address: string): string | undefined {
-  const match = /:(\d{1,5})$/.exec(address);
+  const match = /:(\d{1,5})(?:\/tcp)?$/i.exec(address);
   // `:0` (any free port, in tests) says nothing about where clients should go.
   return match?.[1] === '0' ? undefined : match?.[1];
 }

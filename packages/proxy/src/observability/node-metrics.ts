@@ -59,6 +59,7 @@ export class NodeMetrics {
   readonly #open: Gauge;
   readonly #serverUp: Gauge;
   readonly #tcpOpen: Gauge;
+  readonly #udpSessions: Gauge;
   readonly #version: GaugeChild;
   readonly #applies: Counter;
   /** entry point → router → service → series; nested maps so a lookup builds no key string. */
@@ -87,6 +88,11 @@ export class NodeMetrics {
     this.#tcpOpen = r.gauge(
       'berth_tcp_connections_open',
       'TCP connections open now (passthrough, terminated or plain), by TCP router.',
+      ['entrypoint', 'router'],
+    );
+    this.#udpSessions = r.gauge(
+      'berth_udp_sessions',
+      'UDP client sessions open now (one upstream socket each), by UDP entry point and router.',
       ['entrypoint', 'router'],
     );
     this.#version = r.gauge('berth_snapshot_version', 'Version of the snapshot this node serves.').labels();
@@ -184,6 +190,14 @@ export class NodeMetrics {
     this.registry.onCollect(() => {
       this.#tcpOpen.reset();
       for (const c of tcp.openConnections()) this.#tcpOpen.labels(c.entryPoint, c.router).set(c.open);
+    });
+  }
+
+  /** `berth_udp_sessions` is read from the UDP data plane at each scrape. */
+  watchUdp(udp: { openSessions(): { entryPoint: string; router: string; open: number }[] }): void {
+    this.registry.onCollect(() => {
+      this.#udpSessions.reset();
+      for (const s of udp.openSessions()) this.#udpSessions.labels(s.entryPoint, s.router).set(s.open);
     });
   }
 

@@ -1,7 +1,7 @@
 // Compiles a snapshot body into a Runtime: pure, so a bad body is rejected before anything changes.
 
 import type { EntryPoint, HttpMiddleware, HttpRouter } from '@berth/config';
-import { compileRule, parseAddress, parseRule, rulePriority } from '@berth/config';
+import { compileRule, parseEntryPointAddress, parseRule, rulePriority, stripProtocol } from '@berth/config';
 import type { DeltaOp, SnapshotBody } from '@berth/protocol';
 import { jsonEqual, SNAPSHOT_SCHEMA } from '@berth/protocol';
 import type { Logger } from 'pino';
@@ -312,10 +312,13 @@ function build(
   const epTls = new Set<string>();
   const middlewareKeys = new Set<string>();
   for (const [name, ep] of Object.entries(body.entryPoints) as [string, EntryPoint][]) {
-    if (!isRecord(ep) || typeof ep.address !== 'string' || parseAddress(ep.address) === null) {
+    const parsed = isRecord(ep) && typeof ep.address === 'string' ? parseEntryPointAddress(ep.address) : null;
+    if (parsed === null) {
       throw new SnapshotInvalid(`entry point "${name}": invalid address ${JSON.stringify(ep?.address)}`);
     }
-    entryPoints.set(name, ep.address);
+    // UDP entry points are the UDP data plane's (udp/); HTTP and TCP never listen there.
+    if (parsed.protocol === 'udp') continue;
+    entryPoints.set(name, stripProtocol(ep.address));
     const names = Array.isArray(ep.http?.middlewares) ? ep.http.middlewares : NONE;
     epMiddlewares.set(name, names);
     for (const ref of names) for (const key of refKeys(String(ref))) middlewareKeys.add(key);

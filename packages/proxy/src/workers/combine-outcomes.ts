@@ -46,13 +46,34 @@ export function combineOutcomes<W>(outcomes: WorkerOutcome<W>[]): Combined<W> {
   }
   const key = listenersKey(first.listeners);
   return {
-    result: { ok: true, listeners: first.listeners },
+    result: {
+      ok: true,
+      listeners: withUdp(
+        first.listeners,
+        ok.map((o) => o.listeners),
+      ),
+    },
     revert: [],
     applied: workers,
     diverged: ok.filter((o) => listenersKey(o.listeners) !== key).map((o) => o.worker),
   };
 }
 
+/** TCP listeners, which every worker shares; UDP ones are the first worker's alone (see worker-main). */
 export function listenersKey(listeners: ListenerInfo[]): string {
-  return listeners.map((l) => `${l.entryPoint}=${l.address}`).join(',');
+  return listeners
+    .filter((l) => l.protocol !== 'udp')
+    .map((l) => `${l.entryPoint}=${l.address}`)
+    .join(',');
+}
+
+/** `listeners` (TCP) with the UDP listeners whichever worker reported them, sorted by entry point. */
+export function withUdp(listeners: ListenerInfo[], reports: ListenerInfo[][]): ListenerInfo[] {
+  const udp = new Map<string, ListenerInfo>();
+  for (const report of reports)
+    for (const l of report) if (l.protocol === 'udp' && !udp.has(l.entryPoint)) udp.set(l.entryPoint, l);
+  if (udp.size === 0) return listeners;
+  return [...listeners.filter((l) => l.protocol !== 'udp'), ...udp.values()].sort((a, b) =>
+    a.entryPoint < b.entryPoint ? -1 : a.entryPoint > b.entryPoint ? 1 : 0,
+  );
 }

@@ -24,6 +24,9 @@ const plane = new DataPlane({
   ...(init.nodeName === undefined ? {} : { nodeName: init.nodeName }),
   onListenersChange: () => send({ type: 'berth:listeners', listeners: plane.listeners() }),
   nodeMetrics: () => askNodeMetrics(),
+  // UDP has no connection the primary could hand over: each client's datagrams must reach the one
+  // process holding its session, so the first worker alone serves UDP entry points.
+  udp: init.slot === 1,
 });
 
 /** `prometheus@internal`'s text: the primary gathers every worker's (this one's too) and merges them. */

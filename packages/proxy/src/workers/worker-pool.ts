@@ -5,7 +5,13 @@ import type { ListenerInfo, NodeStats, SnapshotBody } from '@berth/protocol';
 import type { Logger } from 'pino';
 import type { AppliedChange, AppliedVersion, ApplyResult, SnapshotApplier } from '../agent/agent.js';
 import { DATA_PLANE_CLOSED } from '../errors.js';
-import { combineOutcomes, listenersKey, NO_WORKERS, type WorkerOutcome } from './combine-outcomes.js';
+import {
+  combineOutcomes,
+  listenersKey,
+  NO_WORKERS,
+  type WorkerOutcome,
+  withUdp,
+} from './combine-outcomes.js';
 import { isFromWorker, type ToWorker, WORKER_INIT_ENV, WORKER_NO_BASE, type WorkerInit } from './messages.js';
 import {
   DEFAULT_RESTART_POLICY,
@@ -328,6 +334,12 @@ export class WorkerPool implements SnapshotApplier {
           'a new worker bound different addresses than the others',
         );
     }
+    // The first worker's replacement serves UDP anew (its addresses may differ with `:0`).
+    if (result.listeners.some((l) => l.protocol === 'udp'))
+      this.#listeners = withUdp(
+        this.#listeners.filter((l) => l.protocol !== 'udp'),
+        [result.listeners],
+      );
     this.#serving(h, current.version);
     // It may have bound an entry point the others are still retrying.
     this.#listenersBound(result.listeners);

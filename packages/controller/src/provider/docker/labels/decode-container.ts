@@ -156,23 +156,6 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
         : c.name,
   );
 
-  // UDP has no equivalent in Berth yet; said once per element, never silently.
-  let udpUsed = false;
-  for (const kind of ['routers', 'services'] as const) {
-    const named = getCI(udp, kind);
-    if (!isObject(named)) continue;
-    for (const name of Object.keys(named)) {
-      udpUsed = true;
-      const label = labelOf(['udp', kind, name]);
-      report(
-        DockerErrorCodes.UNSUPPORTED,
-        `udp.${kind}.${name}`,
-        label,
-        `UDP ${kind.slice(0, -1)} "${name}" is not supported by Berth yet; it is left out`,
-      );
-    }
-  }
-
   const tcpUsed =
     Object.keys(objectAt(tcp, 'routers') ?? {}).length > 0 ||
     Object.keys(objectAt(tcp, 'services') ?? {}).length > 0;
@@ -209,6 +192,50 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
           `tcp.services.${name}`,
           problemLabel(problem.code, labelOf([...at, 'loadbalancer', 'server', 'port']) ?? labelOf(at)),
           `TCP service "${name}": ${problem.message}; the service is left out`,
+        );
+        delete services[name];
+      }
+    }
+  }
+
+  // UDP as Traefik: a default service when none is named, routers linked to the only service.
+  const udpUsed =
+    Object.keys(objectAt(udp, 'routers') ?? {}).length > 0 ||
+    Object.keys(objectAt(udp, 'services') ?? {}).length > 0;
+  if (udpUsed) {
+    const services = ensureObject(udp, 'services');
+    if (Object.keys(services).length === 0) {
+      setCI(services, serviceName, { loadBalancer: {} });
+      labelSources.set(pathKey(['udp', 'services', serviceName]), GENERATED);
+    }
+    const declared = Object.keys(services);
+    const routers = ensureObject(udp, 'routers');
+    for (const [name, router] of Object.entries(routers)) {
+      if (!isObject(router)) continue;
+      const svc = getCI(router, 'service');
+      if (typeof svc === 'string' && svc !== '') continue;
+      if (declared.length > 1) {
+        report(
+          DockerErrorCodes.SERVICE_AMBIGUOUS,
+          `udp.routers.${name}.service`,
+          labelOf(['udp', 'routers', name]),
+          `UDP router "${name}" has no service and the container defines several (${declared.join(', ')}); set its service label`,
+        );
+        delete routers[name];
+        continue;
+      }
+      setCI(router, 'service', declared[0] ?? serviceName);
+    }
+    for (const [name, svc] of Object.entries(services)) {
+      const at = ['udp', 'services', name];
+      // A UDP server is `address` only (no weight, no tls): the TCP filling fits it, on a UDP port.
+      const problem = fillTcpServers(svc, c, network, ctx, withServers, 'udp');
+      if (problem !== null) {
+        report(
+          problem.code,
+          `udp.services.${name}`,
+          problemLabel(problem.code, labelOf([...at, 'loadbalancer', 'server', 'port']) ?? labelOf(at)),
+          `UDP service "${name}": ${problem.message}; the service is left out`,
         );
         delete services[name];
       }
@@ -302,7 +329,7 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
       }
     }
   } else {
-    // A TCP-only container gets no HTTP configuration at all, as in Traefik.
+    // A TCP- or UDP-only container gets no HTTP configuration at all, as in Traefik.
     for (const key of Object.keys(http)) delete http[key];
   }
 
@@ -318,6 +345,7 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
   const raw: Record<string, unknown> = {};
   if (buildHttp) raw.http = http;
   if (tcpUsed) raw.tcp = tcp;
+  if (udpUsed) raw.udp = udp;
   if (Object.keys(tls).length > 0) raw.tls = tls;
   const validated = validateDynamic(raw, {
     sourceOf: (path) => {
@@ -349,6 +377,8 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
     ['tcpServices', config.tcp?.services, ['tcp', 'services']],
     ['tcpMiddlewares', config.tcp?.middlewares, ['tcp', 'middlewares']],
     ['tcpServersTransports', config.tcp?.serversTransports, ['tcp', 'serversTransports']],
+    ['udpRouters', config.udp?.routers, ['udp', 'routers']],
+    ['udpServices', config.udp?.services, ['udp', 'services']],
     ['tlsOptions', config.tls?.options, ['tls', 'options']],
     ['tlsStores', config.tls?.stores, ['tls', 'stores']],
   ];
@@ -472,6 +502,7 @@ function fillTcpServers(
   network: NetworkChoice | undefined,
   ctx: DecodeContext,
   withServers: boolean,
+  protocol: 'tcp' | 'udp' = 'tcp',
 ): Problem {
   if (!isObject(svc)) return null;
   const lb = getCI(svc, 'loadbalancer');
@@ -492,6 +523,7 @@ function fillTcpServers(
     network,
     ctx.all,
     ctx.settings,
+    protocol,
   );
   if (!endpoint.ok) return endpoint;
   setCI(server, 'address', `${endpoint.value.host}:${endpoint.value.port}`);

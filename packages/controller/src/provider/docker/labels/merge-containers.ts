@@ -1,6 +1,6 @@
 // Traefik's cross-container merge: replicas of one service pool their servers; a router, middleware or
 // service two containers define differently is dropped, with an error naming both.
-import type { ConfigError, DynamicConfig, HttpService, Source, TcpService } from '@berth/config';
+import type { ConfigError, DynamicConfig, HttpService, Source, TcpService, UdpService } from '@berth/config';
 import { canonicalJson } from '@berth/protocol';
 import type { PartSources } from '../../provider-part.js';
 import type { DecodedContainer } from './decode-container.js';
@@ -46,6 +46,14 @@ const COLLECTIONS: readonly Collection[] = [
     noun: 'TCP middleware',
     sources: 'tcpMiddlewares',
     pick: (c) => c.tcp?.middlewares,
+  },
+  { path: 'udp.routers', noun: 'UDP router', sources: 'udpRouters', pick: (c) => c.udp?.routers },
+  {
+    path: 'udp.services',
+    noun: 'UDP service',
+    sources: 'udpServices',
+    pick: (c) => c.udp?.services,
+    pool: poolServices,
   },
   { path: 'tls.options', noun: 'TLS options', sources: 'tlsOptions', pick: (c) => c.tls?.options },
   { path: 'tls.stores', noun: 'TLS store', sources: 'tlsStores', pick: (c) => c.tls?.stores },
@@ -103,16 +111,16 @@ export function mergeContainers(decoded: readonly DecodedContainer[], provider =
 }
 
 /**
- * Replicas' definitions of one service (HTTP or TCP) as one, their servers pooled without
+ * Replicas' definitions of one service (HTTP, TCP or UDP) as one, their servers pooled without
  * duplicates; undefined when they differ in more than their servers.
  */
 function poolServices(defs: unknown[]): unknown | undefined {
-  const services = defs as (HttpService | TcpService)[];
+  const services = defs as (HttpService | TcpService | UdpService)[];
   if (services.some((s) => s.loadBalancer === undefined)) return undefined;
-  const key = (s: HttpService | TcpService) =>
+  const key = (s: HttpService | TcpService | UdpService) =>
     canonicalJson({ ...s, loadBalancer: { ...s.loadBalancer, servers: [] } });
   if (new Set(services.map(key)).size !== 1) return undefined;
-  const first = services[0] as HttpService | TcpService;
+  const first = services[0] as HttpService | TcpService | UdpService;
   const seen = new Set<string>();
   const servers = services
     .flatMap((s): unknown[] => s.loadBalancer?.servers ?? [])

@@ -93,10 +93,15 @@ function networkLabel(c: ContainerFacts, prefixes: readonly string[]): string {
 }
 
 /**
- * The label's port, else the single exposed TCP port. Traefik takes the lowest of several; Berth
- * asks for the label instead, as a guess there is how a service ends up on a metrics or admin port.
+ * The label's port, else the single exposed port of the service's protocol (TCP for HTTP and TCP
+ * services, UDP for UDP ones). Traefik takes the lowest of several; Berth asks for the label
+ * instead, as a guess there is how a service ends up on a metrics or admin port.
  */
-export function containerPort(c: ContainerFacts, labelPort: string | undefined): Resolved<string> {
+export function containerPort(
+  c: ContainerFacts,
+  labelPort: string | undefined,
+  protocol: 'tcp' | 'udp' = 'tcp',
+): Resolved<string> {
   if (labelPort !== undefined && labelPort !== '') {
     if (!/^\d{1,5}$/.test(labelPort) || Number(labelPort) < 1 || Number(labelPort) > 65535) {
       return {
@@ -107,7 +112,7 @@ export function containerPort(c: ContainerFacts, labelPort: string | undefined):
     }
     return { ok: true, value: String(Number(labelPort)) };
   }
-  const tcp = [...new Set(c.exposedPorts.filter((p) => p.protocol === 'tcp').map((p) => p.port))];
+  const tcp = [...new Set(c.exposedPorts.filter((p) => p.protocol === protocol).map((p) => p.port))];
   if (tcp.length === 1) return { ok: true, value: String(tcp[0]) };
   if (tcp.length === 0) {
     return {
@@ -115,7 +120,7 @@ export function containerPort(c: ContainerFacts, labelPort: string | undefined):
       code: DockerErrorCodes.PORT,
       message:
         c.swarm === undefined
-          ? 'the container exposes no TCP port; set loadbalancer.server.port'
+          ? `the container exposes no ${protocol.toUpperCase()} port; set loadbalancer.server.port`
           : 'Swarm tells no port of a service (no EXPOSE, no host-mode published port); set loadbalancer.server.port',
     };
   }
@@ -133,8 +138,9 @@ export function serverEndpoint(
   network: NetworkChoice | undefined,
   all: readonly ContainerFacts[],
   settings: DockerProviderSettings,
+  protocol: 'tcp' | 'udp' = 'tcp',
 ): Resolved<{ host: string; port: string }> {
-  const port = containerPort(c, labelPort);
+  const port = containerPort(c, labelPort, protocol);
   if (settings.useBindPortIP && port.ok) {
     const bound = c.publishedPorts.find((p) => String(p.containerPort) === port.value);
     if (bound !== undefined && bound.hostIp !== '' && bound.hostIp !== '0.0.0.0' && bound.hostIp !== '::') {
