@@ -397,6 +397,8 @@ export interface DynamicConfig {
 export interface EntryPoint {
   /** `host:port` or `:port` (all interfaces). */
   address: string;
+  /** Routers without `entryPoints` go to the entry points flagged so (Traefik v3); none flagged: all but `traefik`. */
+  asDefault?: boolean;
   transport?: {
     respondingTimeouts?: {
       /** Whole request, headers and body, from the client (default 60s; 0: none). */

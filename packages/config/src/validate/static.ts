@@ -78,6 +78,7 @@ const entryPointShape: Shape = {
       },
     },
     address: { kind: 'string' },
+    asDefault: { kind: 'boolean' },
     transport: {
       kind: 'object',
       shape: {
@@ -147,7 +148,7 @@ const entryPointShape: Shape = {
     },
   },
   required: ['address'],
-  unsupported: ['asDefault', 'http3', 'observability', 'reusePort', 'udp'],
+  unsupported: ['http3', 'observability', 'reusePort', 'udp'],
 };
 
 const staticTlsShape: Shape = {

@@ -10,6 +10,7 @@ import type {
 } from '@berth/config';
 import { rulePriority } from '@berth/config';
 import type { TcpRouterStatus, TcpServiceStatus } from './compile-result.js';
+import { defaultEntryPoints } from './default-entry-points.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type MergeResult } from './merge.js';
 import { isAbout, unknownProvider } from './namespaces.js';
@@ -40,6 +41,7 @@ export function compileTcp(
 ): TcpCompilation {
   const { routers: mr, services: ms, middlewares: mm, transports: mt } = merged.tcp;
   const allEntryPoints = Object.keys(statics.entryPoints).sort(compareStrings);
+  const defaults = defaultEntryPoints(statics);
 
   const serviceVerdicts = resolveGraph({
     names: [...ms.merged.keys(), ...ms.conflicts.keys()].sort(compareStrings),
@@ -75,7 +77,7 @@ export function compileTcp(
     const router = def.value;
     const eps =
       router.entryPoints === undefined || router.entryPoints.length === 0
-        ? allEntryPoints
+        ? defaults
         : [...new Set(router.entryPoints)].sort(compareStrings);
     const errors: ConfigError[] = [];
     if (conflict !== undefined) errors.push(conflict.error);

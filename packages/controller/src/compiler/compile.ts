@@ -22,6 +22,7 @@ import type {
   ServiceType,
 } from './compile-result.js';
 import { compileTcp } from './compile-tcp.js';
+import { defaultEntryPoints } from './default-entry-points.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type Definition, type MergeResult, mergeParts, sortParts } from './merge.js';
 import { isAbout, qualify, qualifyPart, qualifyTlsOptions } from './namespaces.js';
@@ -62,6 +63,7 @@ export function compile(
   const partErrors = sorted.flatMap((part) => part.errors);
   const merged = mergeParts(sorted);
   const allEntryPoints = Object.keys(statics.entryPoints).sort(compareStrings);
+  const defaults = defaultEntryPoints(statics);
 
   const middlewareVerdicts = resolveMiddlewares(merged);
   const serviceVerdicts = resolveServices(merged);
@@ -92,7 +94,7 @@ export function compile(
     const conflict = merged.routerConflicts.get(name);
     if (conflict !== undefined) {
       routerStatuses.push(
-        routerStatus(name, conflict.first, entryPointsOf(conflict.first.value, allEntryPoints), statics, [
+        routerStatus(name, conflict.first, entryPointsOf(conflict.first.value, defaults), statics, [
           conflict.error,
         ]),
       );
@@ -100,7 +102,7 @@ export function compile(
     }
     const def = merged.routers.get(name);
     if (def === undefined) continue;
-    const eps = entryPointsOf(def.value, allEntryPoints);
+    const eps = entryPointsOf(def.value, defaults);
     const errors = checkRouter(
       name,
       def,
@@ -385,7 +387,9 @@ function checkEntryPoint(
   middlewareVerdicts: Map<string, Problem | null>,
   merged: MergeResult,
 ): { entryPoint: EntryPoint; errors: ConfigError[]; broken: string | null } {
-  if (def.http === undefined) return { entryPoint: def, errors: [], broken: null };
+  // `asDefault` is the compiler's business: nodes receive explicit entry point lists.
+  const bodyEntryPoint = def.asDefault === undefined ? def : withoutAsDefault(def);
+  if (def.http === undefined) return { entryPoint: bodyEntryPoint, errors: [], broken: null };
   const errors: ConfigError[] = [];
   let broken: string | null = null;
   const http: NonNullable<EntryPoint['http']> = { ...def.http };
@@ -431,7 +435,12 @@ function checkEntryPoint(
     });
     delete http.redirections;
   }
-  return { entryPoint: { ...def, http }, errors, broken };
+  return { entryPoint: { ...bodyEntryPoint, http }, errors, broken };
+}
+
+function withoutAsDefault(def: EntryPoint): EntryPoint {
+  const { asDefault: _, ...rest } = def;
+  return rest;
 }
 
 function normaliseService(service: HttpService): HttpService {
@@ -498,10 +507,10 @@ function addUser(users: Map<string, Set<string>>, name: string, router: string):
   else set.add(router);
 }
 
-/** Traefik semantics: no (or an empty) list means every entry point. Sorted and unique, since order means nothing. */
-function entryPointsOf(router: HttpRouter, all: string[]): string[] {
+/** Traefik semantics: no (or an empty) list means the default entry points. Sorted and unique, since order means nothing. */
+function entryPointsOf(router: HttpRouter, defaults: string[]): string[] {
   const listed = router.entryPoints;
-  if (listed === undefined || listed.length === 0) return all;
+  if (listed === undefined || listed.length === 0) return defaults;
   return [...new Set(listed)].sort(compareStrings);
 }
 

@@ -23,6 +23,7 @@ export interface RouterOutcome {
 export function staticsFor(expected: ExpectedFile, parts: ProviderPart[]): StaticConfig {
   const names = new Set<string>(Object.keys(expected.staticConfig?.entryPoints ?? {}));
   for (const ep of expected.staticConfig?.defaultEntryPointsForRoutersWithout ?? []) names.add(ep);
+  for (const ep of expected.assumptions.staticConfig?.defaultEntryPoints ?? []) names.add(ep);
   for (const r of [...(expected.http?.routers ?? []), ...(expected.tcp?.routers ?? [])])
     for (const ep of r.entryPoints ?? []) names.add(ep);
   for (const p of parts) {
@@ -32,7 +33,10 @@ export function staticsFor(expected: ExpectedFile, parts: ProviderPart[]): Stati
   if (names.size === 0) names.add('http');
   const entryPoints: Record<string, EntryPoint> = {};
   let port = 8000;
-  for (const n of [...names].sort()) entryPoints[n] = { address: `:${port++}` };
+  for (const n of [...names].sort()) {
+    const written = expected.staticConfig?.entryPoints?.[n] as { asDefault?: unknown } | undefined;
+    entryPoints[n] = { address: `:${port++}`, ...(written?.asDefault === true ? { asDefault: true } : {}) };
+  }
   return { entryPoints };
 }
 
@@ -243,6 +247,12 @@ export function compareRouters(
         JSON.stringify(r.entryPoints === null ? null : listOf(r.entryPoints))
       )
         diffs.push(`entryPoints ${JSON.stringify(eps)} != ${JSON.stringify(r.entryPoints)}`);
+      // Where the file states them (an `asDefault` entry point, say): the entry points Berth binds to.
+      if (r.entryPoints === null && Array.isArray(r.effectiveEntryPoints)) {
+        const bound = JSON.stringify([...(status?.entryPoints ?? [])].sort());
+        if (bound !== JSON.stringify([...r.effectiveEntryPoints].sort()))
+          diffs.push(`effective entryPoints ${bound} != ${JSON.stringify(r.effectiveEntryPoints)}`);
+      }
       if (JSON.stringify(listOf(configured.middlewares)) !== JSON.stringify(listOf(r.middlewares)))
         diffs.push(
           `middlewares ${JSON.stringify(configured.middlewares)} != ${JSON.stringify(r.middlewares)}`,
