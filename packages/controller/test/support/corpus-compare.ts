@@ -165,6 +165,17 @@ export function stubsFor(expected: ExpectedFile): ProviderPart[] {
       const { part, name } = target(r.service);
       part.config.http.services[name] = { loadBalancer: { servers: [{ url: 'http://192.0.2.1:80' }] } };
     }
+    // TLS options a companion file defines (`tls-opts@file`, file 60 for the htpc files).
+    const options = r.tls?.options;
+    if (typeof options === 'string' && /@(file|docker)$/i.test(options)) {
+      const { part, name } = target(options);
+      const own = (expected as { tls?: { options?: Record<string, unknown> } }).tls?.options ?? {};
+      if (!(part === parts[providerOf(expected)] && Object.hasOwn(own, name))) {
+        part.config.tls ??= {};
+        part.config.tls.options ??= {};
+        part.config.tls.options[name] = {};
+      }
+    }
   }
   for (const r of expected.tcp?.routers ?? []) {
     if (!outside(r.service, r)) continue;
