@@ -2,6 +2,7 @@
 import {
   type ConfigError,
   type EntryPoint,
+  type FailClosed,
   type HttpConfig,
   type HttpMiddleware,
   type HttpRouter,
@@ -87,6 +88,10 @@ export function compile(
     entryPoints[ep] = checked.entryPoint;
   }
 
+  /** What is wrong with a middleware a router names: its own validation error, else the graph's verdict. */
+  const whyBroken = (middleware: string): ConfigError | undefined =>
+    partErrors.find((e) => e.severity !== 'warning' && isAbout(e, 'http.middlewares', middleware)) ??
+    middlewareErrors.get(middleware);
   const routers: Record<string, HttpRouter> = {};
   const routerStatuses: RouterStatus[] = [];
   const routerErrors: ConfigError[] = [];
@@ -126,9 +131,16 @@ export function compile(
         ),
       );
     }
-    routerErrors.push(...errors);
-    routerStatuses.push(routerStatus(name, def, eps, statics, errors));
+    const closed = errors.length === 0 ? undefined : failClosed(name, def.value, errors, whyBroken);
+    const reported =
+      closed === undefined
+        ? errors
+        : errors.map((e) => ({ ...e, message: `${e.message}; the router answers 503 (fails closed)` }));
+    routerErrors.push(...reported);
+    routerStatuses.push(routerStatus(name, def, eps, statics, reported, closed !== undefined));
     if (errors.length === 0) routers[name] = normaliseRouter(def.value, eps, merged);
+    else if (closed !== undefined)
+      routers[name] = failClosedRouter(normaliseRouter(def.value, eps, merged), closed);
   }
 
   const services = bodyServices(merged.services, serviceVerdicts);
@@ -458,6 +470,7 @@ function serviceUsage(
 ): Map<string, Set<string>> {
   const users = new Map<string, Set<string>>();
   for (const [routerName, router] of Object.entries(routers)) {
+    if (router.failClosed !== undefined) continue; // it answers 503 itself
     const service = services[router.service];
     // The usual case, a router straight to a load balancer, needs no walk.
     if (service === undefined || childServices(service).length === 0) {
@@ -485,6 +498,7 @@ function middlewareUsage(
 ): Map<string, Set<string>> {
   const users = new Map<string, Set<string>>();
   for (const [routerName, router] of Object.entries(routers)) {
+    if (router.failClosed !== undefined) continue; // it runs no middleware
     const fromEntryPoints = (router.entryPoints ?? []).flatMap(
       (ep) => entryPoints[ep]?.http?.middlewares ?? [],
     );
@@ -594,12 +608,50 @@ function parsedRule(router: HttpRouter): ReturnType<typeof parseRule> {
   return parsed;
 }
 
+/**
+ * Beyond Traefik: a router whose middleware cannot be built (missing, invalid, a basicAuth whose
+ * users are unusable) stays in the table and answers 503, so the requests it was written for never
+ * reach another router without the auth or allow-list it names. Only when its middlewares (and
+ * possibly its service) are the trouble: a router whose rule or entry points are wrong cannot be
+ * placed at all.
+ */
+function failClosed(
+  name: string,
+  router: HttpRouter,
+  errors: readonly ConfigError[],
+  whyBroken: (middleware: string) => ConfigError | undefined,
+): FailClosed | undefined {
+  const middlewaresPath = `http.routers.${name}.middlewares`;
+  const servicePath = `http.routers.${name}.service`;
+  if (!errors.every((e) => e.path === middlewaresPath || e.path === servicePath)) return undefined;
+  const first = errors.find((e) => e.path === middlewaresPath);
+  if (first === undefined) return undefined;
+  // The middleware's own validation error says what is wrong with it (`users[1]` of a basicAuth...).
+  const broken = (router.middlewares ?? []).find((m) => first.message.includes(`middleware "${m}"`));
+  const cause = broken === undefined ? undefined : whyBroken(broken);
+  return cause === undefined
+    ? { code: first.code, message: first.message }
+    : {
+        code: cause.code,
+        message: cause.message.startsWith(`middleware "${broken}"`)
+          ? `router "${name}": ${cause.message}`
+          : `router "${name}": middleware "${broken}": ${cause.message}`,
+      };
+}
+
+/** The body's form of a failed-closed router: placed as written, nothing behind it. */
+function failClosedRouter(router: HttpRouter, closed: FailClosed): HttpRouter {
+  const { middlewares: _, ...placed } = router;
+  return { ...placed, failClosed: closed };
+}
+
 function routerStatus(
   name: string,
   def: Definition<HttpRouter>,
   entryPoints: string[],
   statics: StaticConfig,
   errors: ConfigError[],
+  closed = false,
 ): RouterStatus {
   const router = def.value;
   const source: Source | undefined = def.source;
@@ -615,6 +667,7 @@ function routerStatus(
     middlewares: router.middlewares ?? [],
     priority: effectivePriority(router),
     status: errors.length === 0 ? 'enabled' : 'disabled',
+    ...(closed ? { failClosed: true } : {}),
     errors: [...errors],
     ...(source === undefined ? {} : { source }),
   };

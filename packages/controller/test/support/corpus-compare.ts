@@ -9,6 +9,9 @@ import type { ExpectedFile, ExpectedRouter } from './compose-corpus.js';
 export const SEVERAL_PORTS =
   'several exposed ports and no port label (Traefik takes the lowest; Berth asks for the label)';
 
+export const BASIC_AUTH_FAILS_CLOSED =
+  'basicAuth user no hash can match (Compose ate a `$`): Berth fails closed with 503, Traefik serves a login nobody passes';
+
 export type Verdict = 'matched' | 'rightly rejected' | 'mismatch';
 
 export interface RouterOutcome {
@@ -105,7 +108,9 @@ function classify(
             : `middleware option Berth lacks: ${kindName.toLowerCase()}.${field.toLowerCase()}`;
         }
         if (dropped.code === 'BERTH_CONFIG_INVALID_HTPASSWD')
-          return 'basicAuth user that is no htpasswd line (Berth checks the hash format)';
+          return result.routers.find((s) => s.name.replace(/@[^@]*$/, '') === r.name)?.failClosed
+            ? BASIC_AUTH_FAILS_CLOSED
+            : 'basicAuth user that is no htpasswd line, router dropped';
         return `middleware dropped: ${dropped.code}`;
       }
       if (status === undefined) return 'middleware defined outside this file (another provider or file)';
