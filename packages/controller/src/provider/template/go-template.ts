@@ -38,10 +38,11 @@ export function renderTemplate(
 ): RenderResult {
   const table = { ...FUNCTIONS, ...funcs };
   try {
-    const tree = new Parser(template, table).parse();
-    const out = new Output(template);
+    const parser = new Parser(template, table);
+    const tree = parser.parse();
+    const out = new Output(template, (offset) => parser.lineAt(offset));
     new Executor(out, table).run(tree, data);
-    return { ok: true, text: out.text(), lines: out.lines };
+    return { ok: true, text: out.joined(), lines: out.lines };
   } catch (err) {
     if (err instanceof TemplateFailure) {
       const line = err.line ?? 1;
@@ -501,26 +502,27 @@ function unsupported(line: number, message: string): TemplateFailure {
 
 class Output {
   #src: string;
+  #lineAt: (offset: number) => number;
   #parts: string[] = [];
   /** Template line of each output line started so far. */
   readonly lines: number[] = [];
   #atLineStart = true;
-  #srcLine = 1;
-  #srcPos = 0;
 
-  constructor(src: string) {
+  constructor(src: string, lineAt: (offset: number) => number) {
     this.#src = src;
+    this.#lineAt = lineAt;
+  }
+
+  /** Everything written so far. */
+  joined(): string {
+    return this.#parts.join('');
   }
 
   /** Template text `[start, end)`: its lines map one to one. */
-  text(): string;
-  text(start: number, end: number): void;
-  text(start?: number, end?: number): string | undefined {
-    if (start === undefined || end === undefined) return this.#parts.join('');
-    this.#seek(start);
+  text(start: number, end: number): void {
     const chunk = this.#src.slice(start, end);
     this.#parts.push(chunk);
-    let line = this.#srcLine;
+    let line = this.#lineAt(start);
     let from = 0;
     for (;;) {
       if (this.#atLineStart && from < chunk.length) {
@@ -533,7 +535,6 @@ class Output {
       this.#atLineStart = true;
       from = nl + 1;
     }
-    return undefined;
   }
 
   /** What an action printed: every output line it starts maps to the action's line. */
@@ -551,21 +552,6 @@ class Output {
       this.#atLineStart = true;
       from = nl + 1;
     }
-  }
-
-  /** Counts template lines up to `offset`; text comes in order except inside a range (re-read from its start). */
-  #seek(offset: number): void {
-    if (offset < this.#srcPos) {
-      this.#srcPos = 0;
-      this.#srcLine = 1;
-    }
-    for (
-      let i = this.#src.indexOf('\n', this.#srcPos);
-      i >= 0 && i < offset;
-      i = this.#src.indexOf('\n', i + 1)
-    )
-      this.#srcLine++;
-    this.#srcPos = offset;
   }
 }
 
