@@ -135,6 +135,30 @@ describe('berth routes', () => {
     ]);
   });
 
+  it('shows a router that fails closed as disabled (503)', () => {
+    const [row] = routeRows([
+      {
+        name: 'admin@file',
+        rule: 'Host(`admin.test`)',
+        service: 'app@file',
+        entryPoints: ['web'],
+        tlsEntryPoints: [],
+        middlewares: ['auth@file'],
+        priority: 18,
+        status: 'disabled',
+        failClosed: true,
+        errors: [
+          {
+            code: 'BERTH_CONFIG_MIDDLEWARE_MISSING',
+            path: 'http.routers.admin@file.middlewares',
+            message: 'x',
+          },
+        ],
+      },
+    ]);
+    assert.equal(row?.[1], 'disabled (503)');
+  });
+
   it('marks a warning below the table as one (the router it names still serves)', () => {
     const warning = {
       code: 'BERTH_ACME_RESOLVER_UNKNOWN',

@@ -38,6 +38,19 @@ export interface HttpRouter {
    * (unless its entry point sets `http.tls`). As Traefik.
    */
   tls?: RouterTls;
+  /**
+   * Set by the compiler, never read from users: a middleware of the router cannot be built, so it
+   * answers 503 naming `code` rather than be dropped and let its requests reach another router.
+   * Such a router has no `middlewares`, and its `service` may not exist.
+   */
+  failClosed?: FailClosed;
+}
+
+/** Why a router answers 503 (see HttpRouter.failClosed). */
+export interface FailClosed {
+  /** A stable error code, e.g. `BERTH_CONFIG_INVALID_HTPASSWD`. */
+  code: string;
+  message: string;
 }
 
 /** `tls` of an HTTP router, a TCP router or an entry point (`http.tls`). */
@@ -543,6 +556,8 @@ export interface EntryPoint {
   address: string;
   /** UDP entry points: a client session with no datagram either way for `timeout` (default 3s) is closed. */
   udp?: { timeout?: Duration };
+  /** Routers without `entryPoints` go to the entry points flagged so (Traefik v3); none flagged: all but `traefik`. */
+  asDefault?: boolean;
   transport?: {
     respondingTimeouts?: {
       /** Whole request, headers and body, from the client (default 60s; 0: none). */

@@ -79,6 +79,19 @@ describe('validateStatic', () => {
     );
   });
 
+  it('keeps asDefault (Traefik v3) on the entry point, and rejects a non-boolean', () => {
+    const { config, errors } = validateStatic({
+      entryPoints: { web: { address: ':80' }, websecure: { address: ':443', asDefault: true } },
+    });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config.entryPoints.websecure, { address: ':443', asDefault: true });
+    const bad = validateStatic({ entryPoints: { a: { address: ':80', asDefault: 'maybe' } } });
+    assert.deepEqual(
+      bad.errors.map((e) => [e.code, e.path]),
+      [['BERTH_CONFIG_INVALID_TYPE', 'entryPoints.a.asDefault']],
+    );
+  });
+
   it('reports other top-level sections as unsupported and a non-mapping top level as one error', () => {
     assert.deepEqual(
       validateStatic({ providers: { docker: {} }, entryPoints: {} }).errors.map((e) => [e.code, e.path]),

@@ -82,7 +82,7 @@ describe('compile: router middlewares', () => {
     );
   });
 
-  it('disables only the router naming a missing middleware, with MIDDLEWARE_MISSING', () => {
+  it('keeps a router naming a missing middleware in the body, failing closed with MIDDLEWARE_MISSING', () => {
     const result = compile(
       [
         part({
@@ -93,11 +93,25 @@ describe('compile: router middlewares', () => {
       ],
       statics,
     );
-    assert.deepEqual(Object.keys(result.body.http.routers), ['good@file']);
+    assert.deepEqual(Object.keys(result.body.http.routers), ['bad@file', 'good@file']);
+    // In the table with nothing behind it: the nodes answer 503 naming the code.
+    assert.deepEqual(result.body.http.routers['bad@file'], {
+      rule: 'Host(`a`)',
+      service: 's@file',
+      entryPoints: ['web'],
+      failClosed: {
+        code: ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
+        message: 'router "bad@file": middleware "nope@file" is not defined',
+      },
+    });
     assert.deepEqual(codes(result), [
       [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.routers.bad@file.middlewares'],
     ]);
-    assert.match(result.errors[0]!.message, /middleware "nope@file" is not defined/);
+    assert.match(result.errors[0]!.message, /middleware "nope@file" is not defined; the router answers 503/);
+    const status = result.routers.find((r) => r.name === 'bad@file');
+    assert.deepEqual([status?.status, status?.failClosed], ['disabled', true]);
+    // Nobody's traffic reaches `s` through it.
+    assert.deepEqual(result.services.find((x) => x.name === 's@file')?.usedBy, ['good@file']);
   });
 
   it('names an unknown provider qualifier', () => {
@@ -157,7 +171,7 @@ describe('compile: chains', () => {
     );
   });
 
-  it('drops a chain with a missing member, and the routers using it', () => {
+  it('drops a chain with a missing member; the routers using it fail closed with its code', () => {
     const result = compile(
       [
         part({
@@ -168,7 +182,10 @@ describe('compile: chains', () => {
       ],
       statics,
     );
-    assert.deepEqual(result.body.http.routers, {});
+    assert.deepEqual(result.body.http.routers['r@file']?.failClosed, {
+      code: ErrorCodes.CONFIG_MIDDLEWARE_MISSING,
+      message: 'router "r@file": middleware "c@file": chain member "ghost@file" is not defined',
+    });
     assert.equal(result.body.http.middlewares, undefined);
     assert.deepEqual(codes(result), [
       [ErrorCodes.CONFIG_MIDDLEWARE_MISSING, 'http.middlewares.c@file'],
@@ -178,7 +195,7 @@ describe('compile: chains', () => {
     assert.match(result.errors[1]!.message, /was dropped \(BERTH_CONFIG_MIDDLEWARE_MISSING\)/);
   });
 
-  it('drops every chain in a cycle with MIDDLEWARE_CYCLE, and the chains and routers that need them', () => {
+  it('drops every chain in a cycle with MIDDLEWARE_CYCLE, and the chains that need them; their routers fail closed', () => {
     const result = compile(
       [
         part({
@@ -195,7 +212,8 @@ describe('compile: chains', () => {
       ],
       statics,
     );
-    assert.deepEqual(Object.keys(result.body.http.routers), ['other@file']);
+    assert.deepEqual(Object.keys(result.body.http.routers), ['other@file', 'r@file']);
+    assert.equal(result.body.http.routers['r@file']?.failClosed?.code, ErrorCodes.CONFIG_MIDDLEWARE_CYCLE);
     assert.deepEqual(Object.keys(result.body.http.middlewares ?? {}), ['strip@file']);
     assert.deepEqual(codes(result), [
       [ErrorCodes.CONFIG_MIDDLEWARE_CYCLE, 'http.middlewares.a@file'],
@@ -452,10 +470,11 @@ describe('compile: determinism with middlewares and transports', () => {
     assert.deepEqual(one.errors, two.errors);
     assert.deepEqual(one.middlewares, two.middlewares);
     assert.deepEqual(one.services, two.services);
-    assert.deepEqual(Object.keys(one.body.http.routers), ['z@file']);
+    assert.deepEqual(Object.keys(one.body.http.routers), ['y@file', 'z@file']);
+    assert.equal(one.body.http.routers['y@file']?.failClosed?.code, ErrorCodes.CONFIG_MIDDLEWARE_CYCLE);
   });
 
-  it('drops a middleware defined differently by two sources, and the routers using it', () => {
+  it('drops a middleware defined differently by two sources; the routers using it fail closed', () => {
     const result = compile(
       [
         part({ routers: { r: route('s', ['m']) }, services: { s: lb }, middlewares: { m: strip } }, '/a.yml'),
@@ -469,5 +488,6 @@ describe('compile: determinism with middlewares and transports', () => {
     ]);
     assert.match(result.errors[1]!.message, /conflict/);
     assert.equal(result.middlewares[0]?.status, 'disabled');
+    assert.equal(result.body.http.routers['r@file']?.failClosed?.code, ErrorCodes.CONFIG_MIDDLEWARE_MISSING);
   });
 });

@@ -100,6 +100,16 @@ describe('FileProvider', () => {
     assert.deepEqual(part?.sources?.services['web-svc'], { provider: 'file', origin: file, line: 7 });
   });
 
+  it('renders a Go template with its environment, and a file beyond the subset fails alone', async () => {
+    await writeFile(join(dir, 'a.yml'), yamlFor('web', '{{ env "DOMAIN" | default "fallback.test" }}'));
+    await writeFile(join(dir, 'b.yml'), yamlFor('other', '{{ tpl "x" . }}'));
+    const p = await startOn(dir, { env: { DOMAIN: 'example.com' } });
+    assert.deepEqual(rules(p.current()), ['Host(`example.com`)']);
+    const broken = p.current().find((x) => x.sourceKey.endsWith('b.yml'));
+    assert.equal(broken?.errors[0]?.code, ErrorCodes.FILE_TEMPLATE_UNSUPPORTED);
+    assert.match(broken?.errors[0]?.message ?? '', /b\.yml:4: Go template: function "tpl"/);
+  });
+
   it('detects an edit, including an editor replacing the file by rename', async () => {
     const file = join(dir, 'dynamic.yaml');
     await writeFile(file, yamlFor('web', 'a.test'));

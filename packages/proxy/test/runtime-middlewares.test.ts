@@ -61,6 +61,17 @@ function build(b: SnapshotBody, deps: Partial<RuntimeDeps>): Runtime {
   return result.runtime;
 }
 
+/** The status and body a router answers itself (a failed-closed one), or undefined when it forwards. */
+async function answer(runtime: Runtime, ep: string, path: string): Promise<[number, string] | undefined> {
+  const { ctx, answers } = fakeContext();
+  ctx.view.path = path;
+  const router = runtime.routers.get(ep)?.find(ctx.view);
+  if (!router?.handler) return undefined;
+  await router.handler(ctx);
+  const first = answers[0];
+  return first === undefined ? undefined : [first.status, String(first.body)];
+}
+
 async function trace(runtime: Runtime, ep: string, path: string): Promise<string | undefined> {
   const { ctx } = fakeContext();
   ctx.view.path = path;
@@ -109,7 +120,7 @@ describe('middleware chains in the runtime', () => {
     assert.equal(await trace(runtime, 'web', '/b'), 'shared;inner;shared;');
   });
 
-  it('disables only the routers using a middleware that fails to configure, and reports why', async () => {
+  it('closes only the routers using a middleware that fails to configure (503 naming the code), and reports why', async () => {
     const { factories } = registry();
     const runtime = build(
       snapshot(
@@ -147,15 +158,43 @@ describe('middleware chains in the runtime', () => {
     );
     assert.match(problems[0]!.error, /prefix "no-slash" must start with \//);
     assert.match(problems[4]!.error, /wrapper.*bad/);
-    // Disabled routers are out of the table: their requests fall through to the next match.
+    // They stay in the table and answer 503: their requests never fall through to `fine`.
     assert.deepEqual(
-      runtime.routers.get('web')?.entries.map((e) => e.name),
-      ['fine'],
+      runtime.routers
+        .get('web')
+        ?.entries.map((e) => e.name)
+        .sort(),
+      ['broken', 'fine', 'loop', 'missing', 'unsupported', 'viaChain'],
     );
-    assert.equal(await trace(runtime, 'web', '/broken'), 'ok;');
+    const [status, text] = (await answer(runtime, 'web', '/broken')) ?? [];
+    assert.equal(status, 503);
+    assert.match(text ?? '', /BERTH_PROXY_MIDDLEWARE_CONFIG/);
+    assert.equal(await trace(runtime, 'web', '/other'), 'ok;');
   });
 
-  it('disables a router only on the entry point whose middlewares fail', () => {
+  it('answers 503 for a router the compiler marked failClosed, without looking up its service', async () => {
+    const runtime = build(
+      snapshot(
+        {
+          closed: {
+            rule: 'PathPrefix(`/admin`)',
+            service: 'nowhere',
+            failClosed: { code: 'BERTH_CONFIG_INVALID_HTPASSWD', message: 'users[0] has no hash' },
+          },
+          open: { rule: 'PathPrefix(`/`)', service: 's' },
+        },
+        {},
+      ),
+      { forward: standInForward().forward },
+    );
+    assert.deepEqual(runtime.problems, []);
+    const [status, text] = (await answer(runtime, 'web', '/admin/x')) ?? [];
+    assert.equal(status, 503);
+    assert.match(text ?? '', /BERTH_CONFIG_INVALID_HTPASSWD/);
+    assert.doesNotMatch(text ?? '', /hash/);
+  });
+
+  it('closes a router only on the entry point whose middlewares fail', async () => {
     const { factories } = registry();
     const runtime = build(
       snapshot({ r: { rule: 'PathPrefix(`/`)', service: 's' } }, { epBad: { addPrefix: { prefix: 'x' } } }, [
@@ -165,12 +204,10 @@ describe('middleware chains in the runtime', () => {
     );
     assert.deepEqual(
       runtime.routers.get('web')?.entries.map((e) => e.name),
-      [],
-    );
-    assert.deepEqual(
-      runtime.routers.get('admin')?.entries.map((e) => e.name),
       ['r'],
     );
+    assert.equal((await answer(runtime, 'web', '/'))?.[0], 503);
+    assert.equal((await answer(runtime, 'admin', '/'))?.[0], 200); // forwarded
     assert.deepEqual(
       runtime.problems.map((p) => [p.router, p.middleware]),
       [['r', 'epBad']],

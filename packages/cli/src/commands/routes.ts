@@ -22,7 +22,8 @@ export const ROUTE_HEADERS = ['ROUTER', 'STATUS', 'ENTRYPOINTS', 'PRIORITY', 'SE
 export function routeRows(routers: readonly RouterListItem[]): string[][] {
   return routers.map((r) => [
     r.name,
-    r.status,
+    // Disabled yet answering 503 on the nodes: its middleware cannot be built.
+    'failClosed' in r && r.failClosed === true ? 'disabled (503)' : r.status,
     entryPointsCell(r),
     r.status === 'error' ? '-' : String(r.priority),
     r.service || '-',

@@ -96,6 +96,7 @@ const entryPointShape: Shape = {
     },
     address: { kind: 'string' },
     udp: { kind: 'object', shape: { fields: { timeout: duration } } },
+    asDefault: { kind: 'boolean' },
     transport: {
       kind: 'object',
       shape: {
@@ -165,7 +166,7 @@ const entryPointShape: Shape = {
     },
   },
   required: ['address'],
-  unsupported: ['asDefault', 'http3', 'observability', 'reusePort'],
+  unsupported: ['http3', 'observability', 'reusePort'],
 };
 
 const staticTlsShape: Shape = {

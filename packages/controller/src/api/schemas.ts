@@ -309,6 +309,8 @@ export const routersSchema = {
       priority: { type: 'number' },
       // `error`: a provider dropped it (its rule does not parse...); only its name and errors are known.
       status: { type: 'string', enum: ['enabled', 'disabled', 'error'] },
+      // Disabled yet answering 503 on the nodes: a middleware it names cannot be built.
+      failClosed: { type: 'boolean' },
       errors: errorList,
       source: sourceSchema,
     },

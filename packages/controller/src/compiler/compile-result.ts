@@ -20,6 +20,8 @@ export interface RouterStatus {
   /** Effective priority: the configured one, else the rule's default. */
   priority: number;
   status: ElementStatus;
+  /** Disabled, yet in the nodes' tables answering 503: a middleware it names cannot be built. */
+  failClosed?: true;
   errors: ConfigError[];
   source?: Source;
 }

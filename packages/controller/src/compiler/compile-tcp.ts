@@ -11,6 +11,7 @@ import type {
 } from '@berth/config';
 import { isUdpAddress, parseTcpRule, rulePriority } from '@berth/config';
 import type { TcpRouterStatus, TcpServiceStatus } from './compile-result.js';
+import { defaultEntryPoints } from './default-entry-points.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type MergeResult } from './merge.js';
 import { isAbout, unknownProvider } from './namespaces.js';
@@ -44,6 +45,7 @@ export function compileTcp(
   const allEntryPoints = Object.keys(statics.entryPoints)
     .filter((ep) => !isUdpAddress(statics.entryPoints[ep]!.address))
     .sort(compareStrings);
+  const defaults = defaultEntryPoints(statics);
 
   const serviceVerdicts = resolveGraph({
     names: [...ms.merged.keys(), ...ms.conflicts.keys()].sort(compareStrings),
@@ -79,7 +81,7 @@ export function compileTcp(
     const router = def.value;
     const eps =
       router.entryPoints === undefined || router.entryPoints.length === 0
-        ? allEntryPoints
+        ? defaults
         : [...new Set(router.entryPoints)].sort(compareStrings);
     const errors: ConfigError[] = [];
     if (conflict !== undefined) errors.push(conflict.error);

@@ -2,6 +2,7 @@
 import {
   type ConfigError,
   type EntryPoint,
+  type FailClosed,
   type HttpConfig,
   type HttpMiddleware,
   type HttpRouter,
@@ -26,6 +27,7 @@ import type {
 } from './compile-result.js';
 import { compileTcp } from './compile-tcp.js';
 import { compileUdp } from './compile-udp.js';
+import { defaultEntryPoints } from './default-entry-points.js';
 import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type Definition, type MergeResult, mergeParts, sortParts } from './merge.js';
 import { isAbout, qualify, qualifyPart, qualifyTlsOptions } from './namespaces.js';
@@ -68,8 +70,7 @@ export function compile(
   const partErrors = sorted.flatMap((part) => part.errors);
   const merged = mergeParts(sorted);
   const allEntryPoints = Object.keys(statics.entryPoints).sort(compareStrings);
-  // Routers without entry points: every TCP one (HTTP and TCP routers never listen on `/udp`).
-  const streamEntryPoints = allEntryPoints.filter((ep) => !isUdpAddress(statics.entryPoints[ep]!.address));
+  const defaults = defaultEntryPoints(statics);
 
   const serviceVerdicts = resolveServices(merged);
   const middlewareVerdicts = resolveMiddlewares(merged, serviceVerdicts);
@@ -93,6 +94,10 @@ export function compile(
     entryPoints[ep] = checked.entryPoint;
   }
 
+  /** What is wrong with a middleware a router names: its own validation error, else the graph's verdict. */
+  const whyBroken = (middleware: string): ConfigError | undefined =>
+    partErrors.find((e) => e.severity !== 'warning' && isAbout(e, 'http.middlewares', middleware)) ??
+    middlewareErrors.get(middleware);
   const routers: Record<string, HttpRouter> = {};
   const routerStatuses: RouterStatus[] = [];
   const routerErrors: ConfigError[] = [];
@@ -100,7 +105,7 @@ export function compile(
     const conflict = merged.routerConflicts.get(name);
     if (conflict !== undefined) {
       routerStatuses.push(
-        routerStatus(name, conflict.first, entryPointsOf(conflict.first.value, streamEntryPoints), statics, [
+        routerStatus(name, conflict.first, entryPointsOf(conflict.first.value, defaults), statics, [
           conflict.error,
         ]),
       );
@@ -108,7 +113,7 @@ export function compile(
     }
     const def = merged.routers.get(name);
     if (def === undefined) continue;
-    const eps = entryPointsOf(def.value, streamEntryPoints);
+    const eps = entryPointsOf(def.value, defaults);
     const errors = checkRouter(
       name,
       def,
@@ -132,10 +137,25 @@ export function compile(
         ),
       );
     }
-    routerErrors.push(...errors);
-    routerStatuses.push(routerStatus(name, def, eps, statics, errors));
-    if (!blocking(errors))
-      routers[name] = normaliseRouter(def.value, eps, merged, ruleSyntaxOf(def.value, statics));
+    // Warnings (a v2 template under v3 syntax...) never take a router out; blocking errors do, unless
+    // they are only about its middlewares: then it fails closed (503) instead of falling through.
+    const blockingErrors = errors.filter((e) => e.severity !== 'warning');
+    const closed =
+      blockingErrors.length === 0 ? undefined : failClosed(name, def.value, blockingErrors, whyBroken);
+    const reported =
+      closed === undefined
+        ? errors
+        : errors.map((e) =>
+            e.severity === 'warning'
+              ? e
+              : { ...e, message: `${e.message}; the router answers 503 (fails closed)` },
+          );
+    routerErrors.push(...reported);
+    routerStatuses.push(routerStatus(name, def, eps, statics, reported, closed !== undefined));
+    const syntax = ruleSyntaxOf(def.value, statics);
+    if (!blocking(errors)) routers[name] = normaliseRouter(def.value, eps, merged, syntax);
+    else if (closed !== undefined)
+      routers[name] = failClosedRouter(normaliseRouter(def.value, eps, merged, syntax), closed);
   }
 
   const services = bodyServices(merged.services, serviceVerdicts);
@@ -427,7 +447,9 @@ function checkEntryPoint(
   middlewareVerdicts: Map<string, Problem | null>,
   merged: MergeResult,
 ): { entryPoint: EntryPoint; errors: ConfigError[]; broken: string | null } {
-  if (def.http === undefined) return { entryPoint: def, errors: [], broken: null };
+  // `asDefault` is the compiler's business: nodes receive explicit entry point lists.
+  const bodyEntryPoint = def.asDefault === undefined ? def : withoutAsDefault(def);
+  if (def.http === undefined) return { entryPoint: bodyEntryPoint, errors: [], broken: null };
   const errors: ConfigError[] = [];
   let broken: string | null = null;
   const http: NonNullable<EntryPoint['http']> = { ...def.http };
@@ -473,7 +495,12 @@ function checkEntryPoint(
     });
     delete http.redirections;
   }
-  return { entryPoint: { ...def, http }, errors, broken };
+  return { entryPoint: { ...bodyEntryPoint, http }, errors, broken };
+}
+
+function withoutAsDefault(def: EntryPoint): EntryPoint {
+  const { asDefault: _, ...rest } = def;
+  return rest;
 }
 
 function normaliseService(service: HttpService): HttpService {
@@ -491,6 +518,7 @@ function serviceUsage(
 ): Map<string, Set<string>> {
   const users = new Map<string, Set<string>>();
   for (const [routerName, router] of Object.entries(routers)) {
+    if (router.failClosed !== undefined) continue; // it answers 503 itself
     const service = services[router.service];
     // The usual case, a router straight to a load balancer, needs no walk.
     if (service === undefined || childServices(service).length === 0) {
@@ -518,6 +546,7 @@ function middlewareUsage(
 ): Map<string, Set<string>> {
   const users = new Map<string, Set<string>>();
   for (const [routerName, router] of Object.entries(routers)) {
+    if (router.failClosed !== undefined) continue; // it runs no middleware
     const fromEntryPoints = (router.entryPoints ?? []).flatMap(
       (ep) => entryPoints[ep]?.http?.middlewares ?? [],
     );
@@ -540,10 +569,10 @@ function addUser(users: Map<string, Set<string>>, name: string, router: string):
   else set.add(router);
 }
 
-/** Traefik semantics: no (or an empty) list means every entry point. Sorted and unique, since order means nothing. */
-function entryPointsOf(router: HttpRouter, all: string[]): string[] {
+/** Traefik semantics: no (or an empty) list means the default entry points. Sorted and unique, since order means nothing. */
+function entryPointsOf(router: HttpRouter, defaults: string[]): string[] {
   const listed = router.entryPoints;
-  if (listed === undefined || listed.length === 0) return all;
+  if (listed === undefined || listed.length === 0) return defaults;
   return [...new Set(listed)].sort(compareStrings);
 }
 
@@ -646,12 +675,50 @@ function parsedRule(router: HttpRouter, syntax: RuleSyntax): ReturnType<typeof p
   return parsed;
 }
 
+/**
+ * Beyond Traefik: a router whose middleware cannot be built (missing, invalid, a basicAuth whose
+ * users are unusable) stays in the table and answers 503, so the requests it was written for never
+ * reach another router without the auth or allow-list it names. Only when its middlewares (and
+ * possibly its service) are the trouble: a router whose rule or entry points are wrong cannot be
+ * placed at all.
+ */
+function failClosed(
+  name: string,
+  router: HttpRouter,
+  errors: readonly ConfigError[],
+  whyBroken: (middleware: string) => ConfigError | undefined,
+): FailClosed | undefined {
+  const middlewaresPath = `http.routers.${name}.middlewares`;
+  const servicePath = `http.routers.${name}.service`;
+  if (!errors.every((e) => e.path === middlewaresPath || e.path === servicePath)) return undefined;
+  const first = errors.find((e) => e.path === middlewaresPath);
+  if (first === undefined) return undefined;
+  // The middleware's own validation error says what is wrong with it (`users[1]` of a basicAuth...).
+  const broken = (router.middlewares ?? []).find((m) => first.message.includes(`middleware "${m}"`));
+  const cause = broken === undefined ? undefined : whyBroken(broken);
+  return cause === undefined
+    ? { code: first.code, message: first.message }
+    : {
+        code: cause.code,
+        message: cause.message.startsWith(`middleware "${broken}"`)
+          ? `router "${name}": ${cause.message}`
+          : `router "${name}": middleware "${broken}": ${cause.message}`,
+      };
+}
+
+/** The body's form of a failed-closed router: placed as written, nothing behind it. */
+function failClosedRouter(router: HttpRouter, closed: FailClosed): HttpRouter {
+  const { middlewares: _, ...placed } = router;
+  return { ...placed, failClosed: closed };
+}
+
 function routerStatus(
   name: string,
   def: Definition<HttpRouter>,
   entryPoints: string[],
   statics: StaticConfig,
   errors: ConfigError[],
+  closed = false,
 ): RouterStatus {
   const router = def.value;
   const source: Source | undefined = def.source;
@@ -667,6 +734,7 @@ function routerStatus(
     middlewares: router.middlewares ?? [],
     priority: effectivePriority(router),
     status: blocking(errors) ? 'disabled' : 'enabled',
+    ...(closed ? { failClosed: true } : {}),
     errors: [...errors],
     ...(source === undefined ? {} : { source }),
   };

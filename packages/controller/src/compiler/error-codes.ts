@@ -3,6 +3,10 @@
 export const ErrorCodes = {
   /** A YAML file could not be parsed; the file's last good configuration stays in force. */
   FILE_PARSE: 'BERTH_FILE_PARSE',
+  /** A file's Go template (Traefik renders dynamic files before YAML) fails to render; the file's last good configuration stays in force. */
+  FILE_TEMPLATE: 'BERTH_FILE_TEMPLATE',
+  /** A file's Go template uses a construct beyond Berth's subset (named templates, an unimplemented function). */
+  FILE_TEMPLATE_UNSUPPORTED: 'BERTH_FILE_TEMPLATE_UNSUPPORTED',
   /** The configured file or directory does not exist (yet); it is picked up when it appears. */
   FILE_MISSING: 'BERTH_FILE_MISSING',
   /** A file exists but could not be read (permissions, I/O); its last good configuration stays in force. */

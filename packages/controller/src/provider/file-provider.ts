@@ -11,6 +11,7 @@ import {
   DEFAULT_DEBOUNCE_QUIET_MS,
 } from './change-debouncer.js';
 import type { PartsListener, Provider, ProviderPart } from './provider-part.js';
+import type { TemplateEnv } from './template/file-template.js';
 import { FILE_PROVIDER, type ParsedFile } from './yaml-config-file.js';
 import { IncrementalYamlFile } from './yaml-incremental.js';
 import { scanYamlTree, type YamlTree } from './yaml-tree.js';
@@ -33,6 +34,8 @@ export interface FileProviderOptions {
   /** Also re-read on this interval, for filesystems where change events are unreliable (default 0: off). */
   pollMs?: number;
   logger?: ProviderLogger;
+  /** What templates' `{{ env "X" }}` reads (default: the controller's environment). */
+  env?: TemplateEnv;
 }
 
 type Reading = { kind: 'gone' } | { kind: 'text'; text: string } | { kind: 'error'; message: string };
@@ -57,6 +60,7 @@ export class FileProvider implements Provider {
   private readonly settleMs: number;
   private readonly pollMs: number;
   private readonly logger: ProviderLogger | undefined;
+  private readonly env: TemplateEnv | undefined;
 
   private readonly files = new Map<string, FileState>();
   /** Per file, the parser that keeps what did not change between readings (see yaml-incremental.ts). */
@@ -84,6 +88,7 @@ export class FileProvider implements Provider {
     this.settleMs = options.settleMs ?? 500;
     this.pollMs = options.pollMs ?? 0;
     this.logger = options.logger;
+    this.env = options.env;
   }
 
   async start(): Promise<void> {
@@ -225,7 +230,7 @@ export class FileProvider implements Provider {
   private parserFor(path: string): IncrementalYamlFile {
     let parser = this.parsers.get(path);
     if (parser === undefined) {
-      parser = new IncrementalYamlFile(path);
+      parser = new IncrementalYamlFile(path, this.env);
       this.parsers.set(path, parser);
     }
     return parser;

@@ -4,6 +4,8 @@ import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument, type YAMLMap } from 'yaml';
 import { ErrorCodes } from '../compiler/error-codes.js';
 import type { PartSources } from './provider-part.js';
+import { isTemplate, renderFileTemplate, type TemplateEnv } from './template/file-template.js';
+import type { TemplateProblem } from './template/go-template.js';
 import { indexKeyLines, keyLine } from './yaml-key-lines.js';
 
 export type ParsedFile =
@@ -14,13 +16,69 @@ export type ParsedFile =
 
 export const FILE_PROVIDER = 'file';
 
+export interface ParseOptions {
+  /** false: always the YAML library's full path (see parseYaml). */
+  fast?: boolean;
+  /** What `{{ env "X" }}` reads (default: the controller's environment, as Traefik's). */
+  env?: TemplateEnv;
+}
+
+/**
+ * A file with `{{` is a Go template, rendered first as Traefik does (see template/); sources and
+ * errors then point at the template's lines: a line of the rendered text maps to the template line
+ * its first character came from (a `range` body's lines to the body's lines). Never throws.
+ */
+export function parseConfigFile(text: string, origin: string, options: ParseOptions = {}): ParsedFile {
+  if (!isTemplate(text)) return parseYaml(text, origin, options);
+  const rendered = renderFileTemplate(text, options.env ?? process.env);
+  if (!rendered.ok) return { kind: 'invalid', error: templateError(origin, rendered.problem) };
+  const lines = rendered.lines;
+  const lineOf = (line: number): number => lines[line - 1] ?? lines[lines.length - 1] ?? line;
+  return toTemplateLines(parseYaml(rendered.text, origin, options), origin, lineOf);
+}
+
+function templateError(origin: string, problem: TemplateProblem): ConfigError {
+  const unsupported = problem.kind === 'unsupported';
+  return {
+    code: unsupported ? ErrorCodes.FILE_TEMPLATE_UNSUPPORTED : ErrorCodes.FILE_TEMPLATE,
+    path: '',
+    message: `${origin}:${problem.line}: Go template: ${problem.message}${unsupported ? ' (Berth renders env, default, if/range/with, variables and the common sprig string functions)' : ''}`,
+    source: { provider: FILE_PROVIDER, origin, line: problem.line },
+  };
+}
+
+function toTemplateLines(parsed: ParsedFile, origin: string, lineOf: (line: number) => number): ParsedFile {
+  const at = (source: Source): Source =>
+    source.line === undefined ? source : { ...source, line: lineOf(source.line) };
+  const error = (e: ConfigError): ConfigError =>
+    e.source === undefined ? e : { ...e, source: at(e.source) };
+  if (parsed.kind === 'empty') return parsed;
+  if (parsed.kind === 'invalid') {
+    const e = parsed.error;
+    const line = e.source?.line;
+    // The parse error's `origin:line:column:` prefix names the template's line; the column is the rendered one's.
+    const message =
+      line === undefined ? e.message : e.message.replace(`${origin}:${line}:`, `${origin}:${lineOf(line)}:`);
+    return { kind: 'invalid', error: { ...error(e), message } };
+  }
+  const sources = Object.fromEntries(
+    Object.entries(parsed.sources).map(([kind, record]) => [
+      kind,
+      Array.isArray(record)
+        ? record.map(at)
+        : Object.fromEntries(Object.entries(record as Record<string, Source>).map(([k, v]) => [k, at(v)])),
+    ]),
+  ) as unknown as PartSources;
+  return { kind: 'ok', config: parsed.config, errors: parsed.errors.map(error), sources };
+}
+
 /**
  * `origin` is the absolute file path every source points at. Never throws. Files in the plain
  * block style (nearly all) are read by js-yaml with a one-pass index of key lines, several times
  * faster than the YAML library's document model; anything else, and any file js-yaml refuses,
  * takes the full path, so errors read exactly as before. `fast: false` forces the full path.
  */
-export function parseConfigFile(text: string, origin: string, options: { fast?: boolean } = {}): ParsedFile {
+function parseYaml(text: string, origin: string, options: ParseOptions): ParsedFile {
   if (options.fast !== false) {
     const fast = parseFast(text, origin);
     if (fast !== null) return fast;

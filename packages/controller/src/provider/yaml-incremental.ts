@@ -2,6 +2,7 @@
 import { type Source, type ValidationMemo, validateDynamic } from '@berth/config';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { LineCounter, parseDocument } from 'yaml';
+import { isTemplate, type TemplateEnv } from './template/file-template.js';
 import {
   documentSources,
   FILE_PROVIDER,
@@ -97,9 +98,15 @@ export class IncrementalYamlFile {
    */
   private sections = new Map<string, SectionMemo>();
 
-  constructor(private readonly origin: string) {}
+  constructor(
+    private readonly origin: string,
+    private readonly env?: TemplateEnv,
+  ) {}
 
   parse(text: string): ParsedFile {
+    // A template renders whole (its text and lines move with the environment): no reuse.
+    if (isTemplate(text))
+      return parseConfigFile(text, this.origin, this.env === undefined ? {} : { env: this.env });
     const incremental = this.parseIncrementally(text);
     if (incremental !== null) return incremental;
     // The chunks of the last good reading stay: fixing a broken file reuses them.

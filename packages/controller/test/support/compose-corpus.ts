@@ -26,6 +26,8 @@ export interface ExpectedRouter {
   name: string;
   rule: string;
   entryPoints: string[] | null;
+  /** The entry points Traefik binds a router without `entryPoints` to, when the file states them. */
+  effectiveEntryPoints?: string[] | string;
   service: string;
   middlewares: string[];
   tls: Record<string, unknown> | null;
@@ -41,6 +43,10 @@ export interface ExpectedFile {
   assumptions: {
     exposedByDefault: string;
     env?: Record<string, string>;
+    /** What `{{ env "X" }}` reads in a file provider template. */
+    templateEnv?: Record<string, string>;
+    /** A dynamic file's companion static configuration, as far as it matters. */
+    staticConfig?: { defaultEntryPoints?: string[] };
     unsetVariables?: string[];
     constraints?: string[];
   };

@@ -9,6 +9,9 @@ import type { ExpectedFile, ExpectedRouter } from './compose-corpus.js';
 export const SEVERAL_PORTS =
   'several exposed ports and no port label (Traefik takes the lowest; Berth asks for the label)';
 
+export const BASIC_AUTH_FAILS_CLOSED =
+  'basicAuth user no hash can match (Compose ate a `$`): Berth fails closed with 503, Traefik serves a login nobody passes';
+
 export type Verdict = 'matched' | 'rightly rejected' | 'mismatch';
 
 export interface RouterOutcome {
@@ -23,6 +26,7 @@ export interface RouterOutcome {
 export function staticsFor(expected: ExpectedFile, parts: ProviderPart[]): StaticConfig {
   const names = new Set<string>(Object.keys(expected.staticConfig?.entryPoints ?? {}));
   for (const ep of expected.staticConfig?.defaultEntryPointsForRoutersWithout ?? []) names.add(ep);
+  for (const ep of expected.assumptions.staticConfig?.defaultEntryPoints ?? []) names.add(ep);
   for (const r of [...(expected.http?.routers ?? []), ...(expected.tcp?.routers ?? [])])
     for (const ep of r.entryPoints ?? []) names.add(ep);
   for (const p of parts) {
@@ -39,8 +43,13 @@ export function staticsFor(expected: ExpectedFile, parts: ProviderPart[]): Stati
   if (names.size === 0 && udp.size === 0) names.add('http');
   const entryPoints: Record<string, EntryPoint> = {};
   let port = 8000;
-  for (const n of [...new Set([...names, ...udp])].sort())
-    entryPoints[n] = { address: udp.has(n) ? `:${port++}/udp` : `:${port++}` };
+  for (const n of [...new Set([...names, ...udp])].sort()) {
+    const written = expected.staticConfig?.entryPoints?.[n] as { asDefault?: unknown } | undefined;
+    entryPoints[n] = {
+      address: udp.has(n) ? `:${port++}/udp` : `:${port++}`,
+      ...(written?.asDefault === true ? { asDefault: true } : {}),
+    };
+  }
   // A Traefik v2 reads v2 rules; on Traefik v3 the same files need `core.defaultRuleSyntax: v2`.
   const syntax = expected.staticConfig?.defaultRuleSyntax ?? (expected.traefik === 'v2' ? 'v2' : undefined);
   return syntax === 'v2' ? { entryPoints, core: { defaultRuleSyntax: 'v2' } } : { entryPoints };
@@ -119,7 +128,9 @@ function classify(
             : `middleware option Berth lacks: ${kindName.toLowerCase()}.${field.toLowerCase()}`;
         }
         if (dropped.code === 'BERTH_CONFIG_INVALID_HTPASSWD')
-          return 'basicAuth user that is no htpasswd line (Berth checks the hash format)';
+          return result.routers.find((s) => s.name.replace(/@[^@]*$/, '') === r.name)?.failClosed
+            ? BASIC_AUTH_FAILS_CLOSED
+            : 'basicAuth user that is no htpasswd line, router dropped';
         return `middleware dropped: ${dropped.code}`;
       }
       if (status === undefined) return 'middleware defined outside this file (another provider or file)';
@@ -178,6 +189,17 @@ export function stubsFor(expected: ExpectedFile): ProviderPart[] {
     if (outside(r.service, r)) {
       const { part, name } = target(r.service);
       part.config.http.services[name] = { loadBalancer: { servers: [{ url: 'http://192.0.2.1:80' }] } };
+    }
+    // TLS options a companion file defines (`tls-opts@file`, file 60 for the htpc files).
+    const options = r.tls?.options;
+    if (typeof options === 'string' && /@(file|docker)$/i.test(options)) {
+      const { part, name } = target(options);
+      const own = (expected as { tls?: { options?: Record<string, unknown> } }).tls?.options ?? {};
+      if (!(part === parts[providerOf(expected)] && Object.hasOwn(own, name))) {
+        part.config.tls ??= {};
+        part.config.tls.options ??= {};
+        part.config.tls.options[name] = {};
+      }
     }
   }
   for (const r of expected.tcp?.routers ?? []) {
@@ -307,6 +329,12 @@ export function compareRouters(
         JSON.stringify(r.entryPoints === null ? null : listOf(r.entryPoints))
       )
         diffs.push(`entryPoints ${JSON.stringify(eps)} != ${JSON.stringify(r.entryPoints)}`);
+      // Where the file states them (an `asDefault` entry point, say): the entry points Berth binds to.
+      if (r.entryPoints === null && Array.isArray(r.effectiveEntryPoints)) {
+        const bound = JSON.stringify([...(status?.entryPoints ?? [])].sort());
+        if (bound !== JSON.stringify([...r.effectiveEntryPoints].sort()))
+          diffs.push(`effective entryPoints ${bound} != ${JSON.stringify(r.effectiveEntryPoints)}`);
+      }
       if (JSON.stringify(listOf(configured.middlewares)) !== JSON.stringify(listOf(r.middlewares)))
         diffs.push(
           `middlewares ${JSON.stringify(configured.middlewares)} != ${JSON.stringify(r.middlewares)}`,

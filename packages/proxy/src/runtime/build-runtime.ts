@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import type { ServerHealth } from '../health/server-health.js';
 import { ALWAYS_AVAILABLE } from '../health/server-health.js';
 import type { Handler, Middleware } from '../http/context.js';
+import { failClosedHandler } from '../http/fail-closed.js';
 import type { Forward } from '../http/forward-types.js';
 import { respondText } from '../http/respond-text.js';
 import type { InternalServices } from '../internal/internal-services.js';
@@ -103,7 +104,8 @@ interface RouterMemo {
 /** A router's entry on one entry point, and what it was composed of. */
 interface HostedMemo {
   ep: string;
-  service: ServiceRuntime;
+  /** Null for a router that fails closed. */
+  service: ServiceRuntime | null;
   middlewares: readonly Middleware[];
   tls: boolean;
   hosted: HostedEntry;
@@ -177,7 +179,7 @@ function defaults(deps: Partial<RuntimeDeps>): Required<RuntimeDeps> {
 /**
  * The controller validates snapshots before publishing them; these checks are defence in
  * depth, so a body that would fail at request time is refused whole instead. A middleware that
- * cannot be built is the exception: it disables only the routers using it (`runtime.problems`).
+ * cannot be built is the exception: the routers using it answer 503 (`runtime.problems`).
  */
 export function buildRuntime(
   body: SnapshotBody,
@@ -555,24 +557,23 @@ function hostRouter(
   const { entryPoints, registry } = context;
   const same = prev !== undefined && (prev.config === router || jsonEqual(prev.config, router));
   const compiled = same ? prev.compiled : compileRouter(name, router);
+  // Traefik binds a router without entryPoints to every entry point.
+  const targets = router.entryPoints?.length ? router.entryPoints : entryPoints.all;
+  const serviceRef = String(router.service);
+  // The compiler's verdict: no service or middleware is looked up.
+  if (isRecord(router.failClosed)) {
+    const code = String(router.failClosed.code);
+    return closedRouter(router, compiled, targets, serviceRef, NONE, code, NO_PROBLEMS, context);
+  }
   const service = routerService(name, router, context);
   const problems: RuntimeProblem[] = [];
   const middlewareRefs = Array.isArray(router.middlewares) ? router.middlewares : NONE;
   const own = chain(name, middlewareRefs, registry, problems);
-  const serviceRef = String(router.service);
   if (own === undefined) {
-    return {
-      config: router,
-      compiled,
-      hosted: [],
-      service: service.name,
-      serviceRef,
-      middlewareRefs,
-      problems,
-    };
+    // A middleware this node cannot build: closed too, as the compiler would have it.
+    const code = problems[0]?.code ?? 'BERTH_PROXY_MIDDLEWARE';
+    return closedRouter(router, compiled, targets, service.name, middlewareRefs, code, problems, context);
   }
-  // Traefik binds a router without entryPoints to every entry point.
-  const targets = router.entryPoints?.length ? router.entryPoints : entryPoints.all;
   const hostedMemo: HostedMemo[] = [];
   // The previous memo whole, when every entry it made is made again (the common case).
   let unchanged = same && prev.config === router && prev.service === service.name;
@@ -581,7 +582,14 @@ function hostRouter(
     const outerNames = entryPoints.middlewares.get(ep);
     if (outerNames === undefined) continue;
     const outer = chain(name, outerNames, registry, problems);
-    if (outer === undefined) continue;
+    if (outer === undefined) {
+      unchanged = false;
+      const code = problems[problems.length - 1]?.code ?? 'BERTH_PROXY_MIDDLEWARE';
+      hostedMemo.push(
+        closedEntry(ep, compiled, service.name, code, isRecord(router.tls) || entryPoints.tls.has(ep)),
+      );
+      continue;
+    }
     const middlewares = outer.length === 0 ? own : own.length === 0 ? outer : [...outer, ...own];
     const tls = isRecord(router.tls) || entryPoints.tls.has(ep);
     const index = hostedMemo.length;
@@ -642,6 +650,49 @@ function namesChangedService(
       if (services.has(runtime.name) || services.has(ref)) return true;
   }
   return false;
+}
+
+/** A router that answers 503 on each of its entry points (see fail-closed.ts). */
+function closedRouter(
+  router: HttpRouter,
+  compiled: CompiledRouter,
+  targets: readonly string[],
+  service: string,
+  middlewareRefs: readonly string[],
+  code: string,
+  problems: readonly RuntimeProblem[],
+  context: HostContext,
+): RouterMemo {
+  const hosted: HostedMemo[] = [];
+  for (const ep of targets) {
+    if (!context.entryPoints.middlewares.has(ep)) continue;
+    const tls = isRecord(router.tls) || context.entryPoints.tls.has(ep);
+    hosted.push(closedEntry(ep, compiled, service, code, tls));
+  }
+  return {
+    config: router,
+    compiled,
+    hosted,
+    service,
+    serviceRef: String(router.service),
+    middlewareRefs,
+    problems,
+  };
+}
+
+function closedEntry(
+  ep: string,
+  compiled: CompiledRouter,
+  service: string,
+  code: string,
+  tls: boolean,
+): HostedMemo {
+  const hosted: HostedEntry = {
+    hosts: compiled.hosts,
+    hostSuffixes: compiled.hostSuffixes,
+    entry: { ...compiled.entry, service, handler: failClosedHandler(code), ...(tls ? { tls } : {}) },
+  };
+  return { ep, service: null, middlewares: NONE_BUILT, tls, hosted };
 }
 
 /** `ref` and, for `name@provider`, `name`: the keys under which a change to either finds its users. */

@@ -68,7 +68,7 @@ export interface RouterEntry {
   tls?: boolean;
 }
 
-/** A router left out of the tables because a middleware it uses cannot be built. */
+/** A router that answers 503 (fails closed) because a middleware it uses cannot be built. */
 export interface RuntimeProblem {
   router: string;
   middleware: string;
@@ -85,7 +85,7 @@ export interface Runtime {
   services: ReadonlyMap<string, ServiceRuntime>;
   /** Every server origin the services reference, so unused connection pools can be retired. */
   origins: ReadonlySet<string>;
-  /** Routers disabled by middlewares that failed to build; every other router serves. */
+  /** Routers answering 503 because a middleware failed to build; every other router serves. */
   problems: readonly RuntimeProblem[];
   /**
    * ACME HTTP-01 answers by entry point, then token (at ACME_CHALLENGE_PREFIX + token): served
