@@ -51,7 +51,7 @@ describe('compile: errors middleware service', () => {
     assert.deepEqual(result.services.find((x) => x.name === 'pages@docker')?.usedBy, ['r@file']);
   });
 
-  it('drops the middleware, and the routers using it, when the error service is missing', () => {
+  it('drops the middleware when the error service is missing; the routers using it fail closed', () => {
     const result = compile(
       [part({ oops: { errors: { status: ['500-599'], service: 'nowhere' } } }, { app: lb })],
       statics,
@@ -65,6 +65,8 @@ describe('compile: errors middleware service', () => {
     );
     assert.match(result.errors[0]!.message, /errors service "nowhere@file" is not defined/);
     assert.equal(result.body.http.middlewares?.['oops@file'], undefined);
-    assert.equal(result.body.http.routers['r@file'], undefined);
+    // Kept, answering 503: its traffic must not fall through to another router.
+    assert.equal(result.body.http.routers['r@file']?.failClosed?.code, ErrorCodes.CONFIG_SERVICE_MISSING);
+    assert.equal(result.body.http.routers['r@file']?.middlewares, undefined);
   });
 });
