@@ -18,7 +18,9 @@ import { isAbout, unknownProvider } from './namespaces.js';
 import { resolveGraph } from './reference-graph.js';
 import {
   CONFLICT,
+  childServiceProblems,
   errorAt,
+  graphErrors,
   isBuiltinTransport,
   memberProblem,
   referenceProblem,
@@ -55,21 +57,9 @@ export function compileTcp(
       const transport = ms.merged.get(name)?.value.loadBalancer?.serversTransport;
       return transportProblem(`TCP service "${name}"`, transport, mt.merged, mt.conflicts);
     },
-    missing: (name, ref, why) => ({
-      code: ErrorCodes.CONFIG_SERVICE_MISSING,
-      message: `TCP service "${name}": child service "${ref}" ${memberProblem(ref, why)}`,
-    }),
-    cycle: (members) => ({
-      code: ErrorCodes.CONFIG_SERVICE_CYCLE,
-      message: `TCP services ${members.map((m) => `"${m}"`).join(', ')} lead back to each other in a cycle; they are dropped`,
-    }),
+    ...childServiceProblems('TCP '),
   });
-  const serviceErrors = new Map<string, ConfigError>();
-  for (const [name, problem] of [...serviceVerdicts].sort(([a], [b]) => compareStrings(a, b))) {
-    if (problem === null || problem === CONFLICT) continue;
-    const source = ms.merged.get(name)?.source;
-    serviceErrors.set(name, errorAt(source, `tcp.services.${name}`, problem.code, problem.message));
-  }
+  const serviceErrors = graphErrors('tcp.services', serviceVerdicts, (name) => ms.merged.get(name)?.source);
 
   const routers: Record<string, TcpRouter> = {};
   const routerStatuses: TcpRouterStatus[] = [];

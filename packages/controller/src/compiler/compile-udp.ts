@@ -12,7 +12,7 @@ import { ErrorCodes } from './error-codes.js';
 import { compareStrings, type MergeResult } from './merge.js';
 import { isAbout } from './namespaces.js';
 import { resolveGraph } from './reference-graph.js';
-import { CONFLICT, errorAt, memberProblem, referenceProblem } from './references.js';
+import { CONFLICT, childServiceProblems, errorAt, graphErrors, referenceProblem } from './references.js';
 
 export interface UdpCompilation {
   /** Undefined when nothing UDP is usable, so bodies without UDP hash as before. */
@@ -41,21 +41,9 @@ export function compileUdp(
     names: [...ms.merged.keys(), ...ms.conflicts.keys()].sort(compareStrings),
     refs: (name) => (ms.merged.get(name)?.value.weighted?.services ?? []).map((s) => s.name),
     own: (name) => (ms.conflicts.has(name) ? CONFLICT : null),
-    missing: (name, ref, why) => ({
-      code: ErrorCodes.CONFIG_SERVICE_MISSING,
-      message: `UDP service "${name}": child service "${ref}" ${memberProblem(ref, why)}`,
-    }),
-    cycle: (members) => ({
-      code: ErrorCodes.CONFIG_SERVICE_CYCLE,
-      message: `UDP services ${members.map((m) => `"${m}"`).join(', ')} lead back to each other in a cycle; they are dropped`,
-    }),
+    ...childServiceProblems('UDP '),
   });
-  const serviceErrors = new Map<string, ConfigError>();
-  for (const [name, problem] of [...serviceVerdicts].sort(([a], [b]) => compareStrings(a, b))) {
-    if (problem === null || problem === CONFLICT) continue;
-    const source = ms.merged.get(name)?.source;
-    serviceErrors.set(name, errorAt(source, `udp.services.${name}`, problem.code, problem.message));
-  }
+  const serviceErrors = graphErrors('udp.services', serviceVerdicts, (name) => ms.merged.get(name)?.source);
 
   const routers: Record<string, UdpRouter> = {};
   const routerStatuses: UdpRouterStatus[] = [];

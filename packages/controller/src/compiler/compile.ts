@@ -34,7 +34,9 @@ import { isAbout, qualify, qualifyPart, qualifyTlsOptions } from './namespaces.j
 import { type Problem, resolveGraph } from './reference-graph.js';
 import {
   CONFLICT,
+  childServiceProblems,
   errorAt,
+  graphErrors,
   internalServiceProblem,
   isBuiltinTransport,
   memberProblem,
@@ -337,14 +339,7 @@ function resolveServicesNow(merged: MergeResult): Map<string, Problem | null> {
       const transport = merged.services.get(name)?.value.loadBalancer?.serversTransport;
       return transportProblem(`service "${name}"`, transport, merged.transports, merged.transportConflicts);
     },
-    missing: (name, ref, why) => ({
-      code: ErrorCodes.CONFIG_SERVICE_MISSING,
-      message: `service "${name}": child service "${ref}" ${memberProblem(ref, why)}`,
-    }),
-    cycle: (members) => ({
-      code: ErrorCodes.CONFIG_SERVICE_CYCLE,
-      message: `services ${members.map((m) => `"${m}"`).join(', ')} lead back to each other in a cycle; they are dropped`,
-    }),
+    ...childServiceProblems(''),
   });
 }
 
@@ -354,12 +349,7 @@ function elementErrors<T>(
   verdicts: Map<string, Problem | null>,
   defs: Map<string, Definition<T>>,
 ): Map<string, ConfigError> {
-  const out = new Map<string, ConfigError>();
-  for (const [name, problem] of [...verdicts].sort(([a], [b]) => compareStrings(a, b))) {
-    if (problem === null || problem === CONFLICT) continue;
-    out.set(name, errorAt(defs.get(name)?.source, `http.${kind}.${name}`, problem.code, problem.message));
-  }
-  return out;
+  return graphErrors(`http.${kind}`, verdicts, (name) => defs.get(name)?.source);
 }
 
 /** The body's services, the same record while the merged services and their verdicts are the same. */

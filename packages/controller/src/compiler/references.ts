@@ -2,6 +2,7 @@
 // and how the compiler says why one cannot be followed.
 import { type ConfigError, INTERNAL_SERVICES, internalService, type Source } from '@berth/config';
 import { ErrorCodes } from './error-codes.js';
+import { compareStrings } from './merge.js';
 import { unknownProvider } from './namespaces.js';
 import type { Problem } from './reference-graph.js';
 
@@ -66,4 +67,38 @@ export function errorAt(
   message: string,
 ): ConfigError {
   return { code, path, message, ...(source === undefined ? {} : { source }) };
+}
+
+/**
+ * What a service graph (weighted and other parents) says of a missing child and of a cycle, for
+ * `label` services (`''` for HTTP, `TCP `, `UDP `): the same sentences in every section.
+ */
+export function childServiceProblems(label: '' | 'TCP ' | 'UDP '): {
+  missing: (name: string, ref: string, why: Problem | null) => Problem;
+  cycle: (members: readonly string[]) => Problem;
+} {
+  return {
+    missing: (name, ref, why) => ({
+      code: ErrorCodes.CONFIG_SERVICE_MISSING,
+      message: `${label}service "${name}": child service "${ref}" ${memberProblem(ref, why)}`,
+    }),
+    cycle: (members) => ({
+      code: ErrorCodes.CONFIG_SERVICE_CYCLE,
+      message: `${label}services ${members.map((m) => `"${m}"`).join(', ')} lead back to each other in a cycle; they are dropped`,
+    }),
+  };
+}
+
+/** One located error per element a graph found unusable, conflicts aside (the merge reported those). */
+export function graphErrors(
+  section: string,
+  verdicts: Map<string, Problem | null>,
+  sourceOf: (name: string) => Source | undefined,
+): Map<string, ConfigError> {
+  const out = new Map<string, ConfigError>();
+  for (const [name, problem] of [...verdicts].sort(([a], [b]) => compareStrings(a, b))) {
+    if (problem === null || problem === CONFLICT) continue;
+    out.set(name, errorAt(sourceOf(name), `${section}.${name}`, problem.code, problem.message));
+  }
+  return out;
 }
