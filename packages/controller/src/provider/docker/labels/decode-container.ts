@@ -156,17 +156,25 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
         : c.name,
   );
 
-  const tcpUsed =
-    Object.keys(objectAt(tcp, 'routers') ?? {}).length > 0 ||
-    Object.keys(objectAt(tcp, 'services') ?? {}).length > 0;
-  if (tcpUsed) {
-    const services = ensureObject(tcp, 'services');
+  // TCP and UDP as Traefik: a default service when none is named, routers linked to the only service.
+  const streamUsed = (section: Record<string, unknown>) =>
+    Object.keys(objectAt(section, 'routers') ?? {}).length > 0 ||
+    Object.keys(objectAt(section, 'services') ?? {}).length > 0;
+  const tcpUsed = streamUsed(tcp);
+  const udpUsed = streamUsed(udp);
+  for (const [kind, section, used] of [
+    ['tcp', tcp, tcpUsed],
+    ['udp', udp, udpUsed],
+  ] as const) {
+    if (!used) continue;
+    const label = kind.toUpperCase();
+    const services = ensureObject(section, 'services');
     if (Object.keys(services).length === 0) {
       setCI(services, serviceName, { loadBalancer: {} });
-      labelSources.set(pathKey(['tcp', 'services', serviceName]), GENERATED);
+      labelSources.set(pathKey([kind, 'services', serviceName]), GENERATED);
     }
     const declared = Object.keys(services);
-    const routers = ensureObject(tcp, 'routers');
+    const routers = ensureObject(section, 'routers');
     for (const [name, router] of Object.entries(routers)) {
       if (!isObject(router)) continue;
       const svc = getCI(router, 'service');
@@ -174,9 +182,9 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
       if (declared.length > 1) {
         report(
           DockerErrorCodes.SERVICE_AMBIGUOUS,
-          `tcp.routers.${name}.service`,
-          labelOf(['tcp', 'routers', name]),
-          `TCP router "${name}" has no service and the container defines several (${declared.join(', ')}); set its service label`,
+          `${kind}.routers.${name}.service`,
+          labelOf([kind, 'routers', name]),
+          `${label} router "${name}" has no service and the container defines several (${declared.join(', ')}); set its service label`,
         );
         delete routers[name];
         continue;
@@ -184,58 +192,15 @@ export function decodeContainer(c: ContainerFacts, ctx: DecodeContext): DecodedC
       setCI(router, 'service', declared[0] ?? serviceName);
     }
     for (const [name, svc] of Object.entries(services)) {
-      const at = ['tcp', 'services', name];
-      const problem = fillTcpServers(svc, c, network, ctx, withServers);
-      if (problem !== null) {
-        report(
-          problem.code,
-          `tcp.services.${name}`,
-          problemLabel(problem.code, labelOf([...at, 'loadbalancer', 'server', 'port']) ?? labelOf(at)),
-          `TCP service "${name}": ${problem.message}; the service is left out`,
-        );
-        delete services[name];
-      }
-    }
-  }
-
-  // UDP as Traefik: a default service when none is named, routers linked to the only service.
-  const udpUsed =
-    Object.keys(objectAt(udp, 'routers') ?? {}).length > 0 ||
-    Object.keys(objectAt(udp, 'services') ?? {}).length > 0;
-  if (udpUsed) {
-    const services = ensureObject(udp, 'services');
-    if (Object.keys(services).length === 0) {
-      setCI(services, serviceName, { loadBalancer: {} });
-      labelSources.set(pathKey(['udp', 'services', serviceName]), GENERATED);
-    }
-    const declared = Object.keys(services);
-    const routers = ensureObject(udp, 'routers');
-    for (const [name, router] of Object.entries(routers)) {
-      if (!isObject(router)) continue;
-      const svc = getCI(router, 'service');
-      if (typeof svc === 'string' && svc !== '') continue;
-      if (declared.length > 1) {
-        report(
-          DockerErrorCodes.SERVICE_AMBIGUOUS,
-          `udp.routers.${name}.service`,
-          labelOf(['udp', 'routers', name]),
-          `UDP router "${name}" has no service and the container defines several (${declared.join(', ')}); set its service label`,
-        );
-        delete routers[name];
-        continue;
-      }
-      setCI(router, 'service', declared[0] ?? serviceName);
-    }
-    for (const [name, svc] of Object.entries(services)) {
-      const at = ['udp', 'services', name];
+      const at = [kind, 'services', name];
       // A UDP server is `address` only (no weight, no tls): the TCP filling fits it, on a UDP port.
-      const problem = fillTcpServers(svc, c, network, ctx, withServers, 'udp');
+      const problem = fillTcpServers(svc, c, network, ctx, withServers, kind);
       if (problem !== null) {
         report(
           problem.code,
-          `udp.services.${name}`,
+          `${kind}.services.${name}`,
           problemLabel(problem.code, labelOf([...at, 'loadbalancer', 'server', 'port']) ?? labelOf(at)),
-          `UDP service "${name}": ${problem.message}; the service is left out`,
+          `${label} service "${name}": ${problem.message}; the service is left out`,
         );
         delete services[name];
       }
