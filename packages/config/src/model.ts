@@ -218,6 +218,25 @@ export interface HeadersMiddleware {
   isDevelopment?: boolean;
 }
 
+/** Traefik v3's `rateLimit.redis`, plus Berth's `failOpen`. */
+export interface RateLimitRedis {
+  /** `host:port` (default `localhost:6379`); tried in order. Redis Cluster is not supported. */
+  endpoints?: string[];
+  /** `ca`, `cert`, `key`: file paths or inline PEM; the controller replaces paths by the files' PEM text. */
+  tls?: { ca?: string; cert?: string; key?: string; insecureSkipVerify?: boolean };
+  username?: string;
+  password?: string;
+  db?: number;
+  poolSize?: number;
+  minIdleConns?: number;
+  maxActiveConns?: number;
+  readTimeout?: Duration;
+  writeTimeout?: Duration;
+  dialTimeout?: Duration;
+  /** Berth: when Redis cannot be asked, let requests through (true) or answer 500 as Traefik does (false, the default). */
+  failOpen?: boolean;
+}
+
 /** Asks an HTTP server whether a request may pass (Traefik's forwardAuth). */
 export interface ForwardAuthMiddleware {
   address: string;
@@ -289,7 +308,14 @@ export interface HttpMiddleware {
   forwardAuth?: ForwardAuthMiddleware;
   passTLSClientCert?: { pem?: boolean; info?: TlsClientCertInfo };
   /** `average` requests per `period` (default 1s), bursts of `burst`, per source. */
-  rateLimit?: { average?: number; period?: Duration; burst?: number; sourceCriterion?: SourceCriterion };
+  rateLimit?: {
+    average?: number;
+    period?: Duration;
+    burst?: number;
+    sourceCriterion?: SourceCriterion;
+    /** One bucket per source shared through Redis by every worker of every node (Traefik v3). */
+    redis?: RateLimitRedis;
+  };
   inFlightReq?: { amount: number; sourceCriterion?: SourceCriterion };
   retry?: { attempts: number; initialInterval?: Duration };
   compress?: {

@@ -61,6 +61,12 @@ const encodingCheck = (value: string): ValueProblem | null =>
         message: `must be one of ${ENCODINGS.join(', ')}, got ${JSON.stringify(value)}`,
       };
 
+/** `host:port`, `[v6]:port` or a bare host (port 6379), as Traefik's Redis client takes an address. */
+const redisEndpointCheck = (value: string): ValueProblem | null =>
+  /^(?:\[[0-9a-fA-F:.%\w]+\]|[^:/\s[\]]+)(?::\d{1,5})?$/.test(value.trim())
+    ? null
+    : { code: ConfigErrorCodes.INVALID_TYPE, message: `must be host:port, got ${JSON.stringify(value)}` };
+
 /** Reads `users` line by line; a message names the user at most, never what follows the colon. */
 const htpasswdUsers: Kind = {
   kind: 'custom',
@@ -352,8 +358,35 @@ const KINDS: Readonly<Record<keyof HttpMiddleware, Shape>> = {
     required: ['sourceRange'],
   },
   rateLimit: {
-    fields: { average: count, period: { kind: 'duration' }, burst: count, sourceCriterion },
-    unsupported: ['redis'],
+    fields: {
+      average: count,
+      period: { kind: 'duration' },
+      burst: count,
+      sourceCriterion,
+      redis: {
+        kind: 'object',
+        shape: {
+          fields: {
+            endpoints: { kind: 'stringList', check: redisEndpointCheck },
+            tls: {
+              kind: 'object',
+              shape: { fields: { ca: str, cert: str, key: str, insecureSkipVerify: bool } },
+            },
+            username: anyStr,
+            password: anyStr,
+            db: count,
+            poolSize: count,
+            minIdleConns: count,
+            maxActiveConns: count,
+            readTimeout: { kind: 'duration' },
+            writeTimeout: { kind: 'duration' },
+            dialTimeout: { kind: 'duration' },
+            // Berth: what a request gets when Redis cannot be asked.
+            failOpen: bool,
+          },
+        },
+      },
+    },
   },
   inFlightReq: { fields: { amount: { kind: 'integer', min: 1 }, sourceCriterion }, required: ['amount'] },
   retry: {

@@ -1,4 +1,4 @@
-// Reads the files a configuration points at (basicAuth and digestAuth usersFile, forwardAuth TLS files, transport CAs and client certificates, TLS certificates and client CAs) on the controller, so nodes get their contents in the snapshot and need no files of their own.
+// Reads the files a configuration points at (basicAuth and digestAuth usersFile, forwardAuth and rateLimit.redis TLS files, transport CAs and client certificates, TLS certificates and client CAs) on the controller, so nodes get their contents in the snapshot and need no files of their own.
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type {
@@ -91,6 +91,21 @@ async function resolveHttp(part: ProviderPart, readText: ReadText): Promise<Prov
         } catch (err) {
           const { path, file, cause } = err as ReadFailure;
           fail(`http.middlewares.${name}.forwardAuth.${path}`, file, cause);
+        }
+        continue;
+      }
+      const redis = mw.rateLimit?.redis;
+      const redisTls = redis?.tls;
+      if (mw.rateLimit && redis && redisTls && (redisTls.ca || redisTls.cert || redisTls.key)) {
+        try {
+          const out = { ...redisTls };
+          if (redisTls.ca) out.ca = await read('tls.ca', redisTls.ca);
+          if (redisTls.cert) out.cert = await read('tls.cert', redisTls.cert);
+          if (redisTls.key) out.key = await read('tls.key', redisTls.key);
+          resolvedMiddlewares[name] = { rateLimit: { ...mw.rateLimit, redis: { ...redis, tls: out } } };
+        } catch (err) {
+          const { path, file, cause } = err as ReadFailure;
+          fail(`http.middlewares.${name}.rateLimit.redis.${path}`, file, cause);
         }
         continue;
       }
