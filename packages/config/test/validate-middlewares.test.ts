@@ -91,6 +91,58 @@ describe('validateDynamic http.middlewares', () => {
     });
   });
 
+  it('reads rateLimit.redis with every Traefik v3 option and Berth failOpen, also in the label form', () => {
+    const { kept, errors } = read({
+      rl: {
+        ratelimit: {
+          average: '100',
+          redis: {
+            endpoints: 'redis-a:6379,[::1]:6380',
+            username: 'berth',
+            password: 'hunter2',
+            db: '2',
+            tls: { ca: '/etc/ca.pem', insecureskipverify: 'false' },
+            poolsize: '8',
+            minidleconns: '1',
+            maxactiveconns: '16',
+            readtimeout: '200ms',
+            writetimeout: '100ms',
+            dialtimeout: '1s',
+            failopen: 'true',
+          },
+        },
+      },
+      bad: { rateLimit: { redis: { endpoints: ['redis://x:6379'], db: -1, failOpen: 'maybe' } } },
+    });
+    assert.deepEqual(kept.rl, {
+      rateLimit: {
+        average: 100,
+        redis: {
+          endpoints: ['redis-a:6379', '[::1]:6380'],
+          username: 'berth',
+          password: 'hunter2',
+          db: 2,
+          tls: { ca: '/etc/ca.pem', insecureSkipVerify: false },
+          poolSize: 8,
+          minIdleConns: 1,
+          maxActiveConns: 16,
+          readTimeout: '200ms',
+          writeTimeout: '100ms',
+          dialTimeout: '1s',
+          failOpen: true,
+        },
+      },
+    });
+    assert.deepEqual(
+      pairs(errors).map(([, path]) => path),
+      [
+        'http.middlewares.bad.rateLimit.redis.endpoints.0',
+        'http.middlewares.bad.rateLimit.redis.db',
+        'http.middlewares.bad.rateLimit.redis.failOpen',
+      ],
+    );
+  });
+
   it('reads a kind with no options, or the label form `compress=true`, as all defaults', () => {
     const { kept, errors } = read({ a: { compress: null }, b: { compress: 'true' }, c: { buffering: {} } });
     assert.deepEqual(errors, []);
