@@ -94,11 +94,17 @@ class Connection {
     this.lastUsed = Date.now();
     return new Promise<RespValue>((resolve, reject) => {
       // A late reply would belong to no command: a timed-out connection is closed, not reused.
+      // Timers run before the loop reads sockets: after a busy stretch the reply may already be
+      // waiting, so the deadline is checked once more after the next read (setImmediate).
       const timer = setTimeout(
-        () => this.destroy(new RedisUnavailableError(`no reply within ${timeoutMs} ms`)),
+        () =>
+          setImmediate(() => {
+            if (this.#pending === pending)
+              this.destroy(new RedisUnavailableError(`no reply within ${timeoutMs} ms`));
+          }),
         timeoutMs,
       );
-      this.#pending = {
+      const pending: Pending = {
         resolve: (v) => {
           clearTimeout(timer);
           resolve(v);
@@ -108,6 +114,7 @@ class Connection {
           reject(e);
         },
       };
+      this.#pending = pending;
       this.#socket.write(encodeCommand(args));
     });
   }
