@@ -94,6 +94,41 @@ describe('file references', () => {
     );
   });
 
+  it('inlines rateLimit.redis TLS files, and names the unreadable one', async () => {
+    const [out] = await resolveFileReferences(
+      [
+        part({
+          middlewares: {
+            rl: {
+              rateLimit: {
+                average: 10,
+                redis: {
+                  endpoints: ['r:6379'],
+                  tls: { ca: '/etc/ca.pem', cert: 'client.pem', key: 'client.key' },
+                },
+              },
+            },
+            broken: { rateLimit: { redis: { tls: { ca: '/missing.pem' } } } },
+          },
+        }),
+      ],
+      readText,
+    );
+    const mws = out?.config.http.middlewares ?? {};
+    assert.deepEqual(mws['rl']?.rateLimit, {
+      average: 10,
+      redis: {
+        endpoints: ['r:6379'],
+        tls: { ca: files['/etc/ca.pem'], cert: files['/conf/client.pem'], key: files['/conf/client.key'] },
+      },
+    });
+    assert.equal(mws['broken'], undefined);
+    assert.deepEqual(
+      out?.errors.map((e) => [e.code, e.path]),
+      [['BERTH_FILE_REFERENCE', 'http.middlewares.broken.rateLimit.redis.tls.ca']],
+    );
+  });
+
   it('reads transport CA files and keeps inline PEM', async () => {
     const inline = '-----BEGIN CERTIFICATE-----\ninline\n-----END CERTIFICATE-----';
     const [out] = await resolveFileReferences(

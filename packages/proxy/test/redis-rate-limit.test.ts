@@ -2,10 +2,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { HttpMiddleware } from '@berth/config';
+import { pino } from 'pino';
+import { createRateLimit, RATELIMIT_REDIS } from '../src/http/middlewares/rate-limit.js';
 import { RedisClient, RedisUnavailableError } from '../src/redis/redis-client.js';
 import { closeRedisClients } from '../src/redis/redis-clients.js';
 import { RedisReplyError } from '../src/redis/resp.js';
 import { call } from './support/client.js';
+import { buildContext, serve } from './support/mw-b-harness.js';
 import { applied, backendFor, Cleanups, planeFor } from './support/plane.js';
 import { RedisServer, redisSkipReason } from './support/redis-server.js';
 import { body, service } from './support/snapshot.js';
@@ -184,5 +187,24 @@ describe('rateLimit with redis, through real data planes', { skip: skip ?? false
     );
     assert.deepEqual(new Set(value.map((r) => r.status)), new Set([200]));
     assert.ok(ms < 1500, `20 requests in ${ms} ms`);
+  });
+});
+
+describe('rateLimit with an unreachable Redis', () => {
+  it('logs the failure once per period with its code, however many requests fail', async () => {
+    const lines: { level: number; code?: string; alsoFailedSinceLastLog?: number }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const middleware = createRateLimit(
+      { average: 10, redis: { endpoints: ['127.0.0.1:1'], dialTimeout: '100ms' } },
+      { ...buildContext('rl'), logger },
+    );
+    const h = await serve(middleware, (ctx) => ctx.respond(200, { 'content-length': 2 }, 'ok'));
+    cleanups.add(() => h.close());
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await call(h.port)).status);
+    assert.deepEqual(statuses, [500, 500, 500, 500, 500]);
+    const warnings = lines.filter((l) => l.code === RATELIMIT_REDIS);
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0]?.level, 40);
   });
 });
