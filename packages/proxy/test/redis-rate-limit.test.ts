@@ -73,6 +73,15 @@ describe('Redis client against redis-server', { skip: skip ?? false }, () => {
     assert.equal(await other.call(['GET', 'k']), null, 'database 0 does not hold what database 3 does');
   });
 
+  it('closes idle connections beyond minIdleConns after the idle time', async () => {
+    const client = clientFor(redis, { password: 's3cret', idleCloseMs: 50, minIdle: 1 });
+    await Promise.all([client.call(['PING']), client.call(['PING']), client.call(['PING'])]);
+    assert.equal(client.connections, 3);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(client.connections, 1);
+    assert.equal(await client.call(['PING']), 'PONG');
+  });
+
   it('reports a wrong password as a reply error, not as Redis being down', async () => {
     const client = clientFor(redis, { password: 'wrong' });
     await assert.rejects(client.call(['PING']), (err) => err instanceof RedisReplyError);

@@ -151,15 +151,13 @@ export class RedisClient {
   #downUntil = 0;
   #lastError = '';
   #closed = false;
-  readonly #reaper: NodeJS.Timeout;
+  /** Runs only while connections are open: a client nobody uses holds no timer and is collected. */
+  #reaper: NodeJS.Timeout | null = null;
 
   constructor(opts: RedisClientOptions) {
     if (opts.endpoints.length === 0) throw new Error('redis: no endpoint');
     for (const e of opts.endpoints) if (!parseEndpoint(e)) throw new Error(`redis: bad endpoint ${e}`);
     this.#opts = opts;
-    const idleCloseMs = opts.idleCloseMs ?? 30_000;
-    this.#reaper = setInterval(() => this.#reap(idleCloseMs), Math.min(idleCloseMs, 10_000));
-    this.#reaper.unref();
   }
 
   /** Sends one command; rejects with `RedisReplyError` (Redis said no) or `RedisUnavailableError`. */
@@ -182,7 +180,8 @@ export class RedisClient {
 
   close(): void {
     this.#closed = true;
-    clearInterval(this.#reaper);
+    if (this.#reaper) clearInterval(this.#reaper);
+    this.#reaper = null;
     for (const c of this.#idle.splice(0)) c.destroy();
     for (const w of this.#waiters.splice(0)) {
       clearTimeout(w.timer);
@@ -241,6 +240,11 @@ export class RedisClient {
 
   async #open(): Promise<Connection> {
     this.#count++;
+    if (this.#reaper === null) {
+      const idleCloseMs = this.#opts.idleCloseMs ?? 30_000;
+      this.#reaper = setInterval(() => this.#reap(idleCloseMs), Math.min(idleCloseMs, 10_000));
+      this.#reaper.unref();
+    }
     const deadline = Date.now() + this.#opts.dialTimeoutMs;
     let last: Error = new RedisUnavailableError('no endpoint');
     for (const endpoint of this.#opts.endpoints) {
@@ -320,6 +324,10 @@ export class RedisClient {
     while (this.#idle.length > keep && now - this.#idle[0]!.lastUsed > idleCloseMs) {
       this.#idle.shift()!.destroy();
       this.#count--;
+    }
+    if (this.#count === 0 && this.#reaper) {
+      clearInterval(this.#reaper);
+      this.#reaper = null;
     }
   }
 }

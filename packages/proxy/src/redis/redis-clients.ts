@@ -2,7 +2,10 @@
 
 import { RedisClient, type RedisClientOptions } from './redis-client.js';
 
-/** Settings seen in one worker's life; past this the oldest client is closed (a config churning Redis settings). */
+/**
+ * Settings remembered at once. Past this the least recently asked for is forgotten, not closed:
+ * a middleware still holding it keeps working, and it is collected once none does.
+ */
 const MAX_CLIENTS = 32;
 
 const clients = new Map<string, RedisClient>();
@@ -24,9 +27,9 @@ export function sharedRedisClient(opts: RedisClientOptions): RedisClient {
   client = new RedisClient(opts);
   clients.set(key, client);
   while (clients.size > MAX_CLIENTS) {
-    const [oldestKey, oldest] = clients.entries().next().value as [string, RedisClient];
-    clients.delete(oldestKey);
-    oldest.close();
+    const oldest = clients.keys().next();
+    if (oldest.done) break;
+    clients.delete(oldest.value);
   }
   return client;
 }
