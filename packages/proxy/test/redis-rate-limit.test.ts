@@ -12,6 +12,7 @@ import { buildContext, serve } from './support/mw-b-harness.js';
 import { applied, backendFor, Cleanups, planeFor } from './support/plane.js';
 import { RedisServer, redisSkipReason } from './support/redis-server.js';
 import { body, service } from './support/snapshot.js';
+import { makeTestCa } from './support/tls-pki.js';
 
 const skip = redisSkipReason();
 const cleanups = new Cleanups();
@@ -32,7 +33,7 @@ function clientFor(redis: RedisServer, extra: Partial<ConstructorParameters<type
   return client;
 }
 
-async function startRedis(opts: { requirepass?: string } = {}): Promise<RedisServer> {
+async function startRedis(opts: Parameters<typeof RedisServer.start>[0] = {}): Promise<RedisServer> {
   const redis = await RedisServer.start(opts);
   cleanups.add(() => redis.close());
   return redis;
@@ -80,6 +81,18 @@ describe('Redis client against redis-server', { skip: skip ?? false }, () => {
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(client.connections, 1);
     assert.equal(await client.call(['PING']), 'PONG');
+  });
+
+  it('speaks TLS with a client certificate when tls is set, and fails without the certificate', async () => {
+    const ca = makeTestCa();
+    cleanups.add(async () => ca.close());
+    const leaf = ca.leaf(['127.0.0.1']);
+    const tlsRedis = await startRedis({ tls: { cert: leaf.certPem, key: leaf.keyPem, ca: ca.caPem } });
+    const id = ca.client('berth-node');
+    const client = clientFor(tlsRedis, { tls: { ca: ca.caPem, cert: id.certPem, key: id.keyPem } });
+    assert.equal(await client.call(['PING']), 'PONG');
+    const anonymous = clientFor(tlsRedis, { tls: { ca: ca.caPem } });
+    await assert.rejects(anonymous.call(['PING']), RedisUnavailableError);
   });
 
   it('reports a wrong password as a reply error, not as Redis being down', async () => {

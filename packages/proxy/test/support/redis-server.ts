@@ -1,10 +1,11 @@
 // A real redis-server for tests: started on a free loopback port with no persistence, stopped by its pid.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect } from 'node:tls';
 
 const BINARY = process.env['BERTH_REDIS_SERVER'] ?? '/usr/bin/redis-server';
 
@@ -28,15 +29,30 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-function answersPing(port: number, password?: string): Promise<boolean> {
+function answersPing(
+  port: number,
+  password: string | undefined,
+  tls: RedisTlsFiles | undefined,
+): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
+    const s: Socket = tls
+      ? tlsConnect({
+          host: '127.0.0.1',
+          port,
+          ca: tls.ca,
+          cert: tls.cert,
+          key: tls.key,
+          rejectUnauthorized: false,
+        })
+      : connect({ host: '127.0.0.1', port });
     s.setTimeout(500, () => {
       s.destroy();
       resolve(false);
     });
     s.once('error', () => resolve(false));
-    s.once('connect', () => s.write(`${password ? `AUTH ${password}\r\n` : ''}PING\r\n`));
+    s.once(tls ? 'secureConnect' : 'connect', () =>
+      s.write(`${password ? `AUTH ${password}\r\n` : ''}PING\r\n`),
+    );
     let text = '';
     s.on('data', (c: Buffer) => {
       text += c.toString();
@@ -48,25 +64,41 @@ function answersPing(port: number, password?: string): Promise<boolean> {
   });
 }
 
+/** PEM texts: the server's certificate and key, and the CA its clients' certificates must chain to. */
+export interface RedisTlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
 export class RedisServer {
   readonly port: number;
   readonly #args: string[];
   readonly #dir: string;
   readonly #password: string | undefined;
+  readonly #tls: RedisTlsFiles | undefined;
   #child: ChildProcess | null = null;
 
-  private constructor(port: number, args: string[], password: string | undefined) {
+  private constructor(port: number, opts: { requirepass?: string; tls?: RedisTlsFiles }) {
     this.port = port;
-    this.#args = args;
-    this.#password = password;
+    this.#password = opts.requirepass;
+    this.#tls = opts.tls;
     this.#dir = mkdtempSync(join(tmpdir(), 'berth-redis-'));
+    const args = opts.requirepass ? ['--requirepass', opts.requirepass] : [];
+    if (opts.tls) {
+      for (const name of ['cert', 'key', 'ca'] as const)
+        writeFileSync(join(this.#dir, `${name}.pem`), opts.tls[name]);
+      // TLS only, and a client certificate required.
+      args.push('--port', '0', '--tls-port', String(port));
+      args.push('--tls-cert-file', join(this.#dir, 'cert.pem'), '--tls-key-file', join(this.#dir, 'key.pem'));
+      args.push('--tls-ca-cert-file', join(this.#dir, 'ca.pem'), '--tls-auth-clients', 'yes');
+    } else args.push('--port', String(port));
+    this.#args = args;
   }
 
-  /** `requirepass`: the server asks for this password (AUTH). */
-  static async start(opts: { requirepass?: string } = {}): Promise<RedisServer> {
-    const port = await freePort();
-    const extra = opts.requirepass ? ['--requirepass', opts.requirepass] : [];
-    const server = new RedisServer(port, extra, opts.requirepass);
+  /** `requirepass`: the server asks for this password (AUTH). `tls`: it speaks TLS only, with client certificates. */
+  static async start(opts: { requirepass?: string; tls?: RedisTlsFiles } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), opts);
     await server.resume();
     return server;
   }
@@ -80,25 +112,13 @@ export class RedisServer {
     if (this.#child) return;
     const child = spawn(
       BINARY,
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        this.#dir,
-        ...this.#args,
-      ],
+      ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir, ...this.#args],
       { stdio: 'ignore' },
     );
     this.#child = child;
     for (let i = 0; i < 200; i++) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-      if (await answersPing(this.port, this.#password)) return;
+      if (await answersPing(this.port, this.#password, this.#tls)) return;
       await sleep(25);
     }
     throw new Error('redis-server did not answer within 5 s');
