@@ -1,4 +1,4 @@
-// rateLimit: a token bucket per source, `average` requests per `period` with bursts of `burst`; 429 beyond.
+// rateLimit: a token bucket per source, `average` requests per `period` with bursts of `burst`; 429 beyond. Buckets live in the worker, or in Redis for the whole fleet (`redis`).
 
 import type { HttpMiddleware, RateLimitRedis } from '@berth/config';
 import { parseDuration } from '@berth/config';
