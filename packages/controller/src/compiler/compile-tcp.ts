@@ -22,7 +22,6 @@ import {
   errorAt,
   graphErrors,
   isBuiltinTransport,
-  memberProblem,
   referenceProblem,
   transportProblem,
 } from './references.js';
