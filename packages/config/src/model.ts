@@ -335,6 +335,11 @@ export interface HttpMiddleware {
   };
   /** Sets a Content-Type the upstream left out, sniffed from the body (Go's rules); `autoDetect: false`: off. */
   contentType?: { autoDetect?: boolean };
+  /**
+   * Translates gRPC-Web requests (browsers) to gRPC for the server, and the answer's trailers back
+   * into the body; CORS for `allowOrigins` (`*`: any). As Traefik's (improbable-eng's wrapper).
+   */
+  grpcWeb?: { allowOrigins?: string[] };
 }
 
 export interface ForwardingTimeouts {

@@ -2,7 +2,13 @@
 import { ConfigErrorCodes } from '../errors.js';
 import type { HttpService, ServersTransport } from '../model.js';
 import { normaliseStatusSpec } from '../values/status-range.js';
-import { cookieAttributeCheck, cookieNameCheck, methodCheck, requestPathCheck, urlCheck } from './checks.js';
+import {
+  cookieAttributeCheck,
+  cookieNameCheck,
+  methodCheck,
+  requestPathCheck,
+  serverUrlCheck,
+} from './checks.js';
 import { readFields } from './fields.js';
 import type { Element, Trail } from './report.js';
 import { type Kind, readKind, readShape, type Shape } from './shape.js';
@@ -55,7 +61,7 @@ const stickyShape: Shape = {
 
 const serverShape: Shape = {
   fields: {
-    url: { kind: 'string', check: urlCheck },
+    url: { kind: 'string', check: serverUrlCheck },
     weight: { kind: 'integer', min: 0 },
     preservePath: bool,
   },

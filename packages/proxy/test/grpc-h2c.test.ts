@@ -1,0 +1,170 @@
+// gRPC through a real proxy node: HTTP/2 clients to `h2c://` servers (trailers relayed), and the grpcWeb middleware.
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import {
+  type ClientHttp2Session,
+  createServer as createH2cServer,
+  type Http2Server,
+  connect as h2connect,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { ResolvedCertificate } from '@berth/config';
+import { CIPHER_PROFILES } from '@berth/config';
+import type { SnapshotBody } from '@berth/protocol';
+import { applied, Cleanups, planeFor } from './support/plane.js';
+import { body as snapshotBody } from './support/snapshot.js';
+import { makeTestCa, type TestCa } from './support/tls-pki.js';
+
+const cleanups = new Cleanups();
+after(() => cleanups.run());
+
+/** One gRPC message: compressed flag 0, big-endian length, the (protobuf) bytes. */
+function frame(payload: Buffer, flag = 0): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = flag;
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
+
+/** protobuf `message { string text = 1; }`, encoded by hand (short strings only). */
+function textMessage(text: string): Buffer {
+  const bytes = Buffer.from(text);
+  return Buffer.concat([Buffer.from([0x0a, bytes.length]), bytes]);
+}
+
+interface Seen {
+  headers: IncomingHttpHeaders[];
+}
+
+/**
+ * A unary gRPC server over h2c: `/echo.Echo/Say` answers the request message back with
+ * grpc-status 0 in trailers; `/echo.Echo/Fail` answers NOT_FOUND (5) in trailers after no message.
+ */
+async function grpcServer(seen: Seen): Promise<{ url: string }> {
+  const server: Http2Server = createH2cServer();
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    seen.headers.push(headers);
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      const message = Buffer.concat(chunks);
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () =>
+        stream.sendTrailers(
+          headers[':path'] === '/echo.Echo/Fail'
+            ? { 'grpc-status': '5', 'grpc-message': 'no such thing' }
+            : { 'grpc-status': '0' },
+        ),
+      );
+      if (headers[':path'] === '/echo.Echo/Fail') stream.end();
+      else stream.end(message);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.add(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sessions) s.destroy();
+      }),
+  );
+  const sessions = new Set<import('node:http2').ServerHttp2Session>();
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+  });
+  return { url: `h2c://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+function snapshot(url: string, cert: ResolvedCertificate, middlewares?: SnapshotBody['http']): SnapshotBody {
+  const b = snapshotBody(
+    {
+      grpc: { rule: 'Host(`app.test`)', service: 'echo', tls: {} },
+      web: { rule: 'Host(`web.test`)', service: 'echo', middlewares: ['gw'] },
+      webtls: { rule: 'Host(`web.test`)', service: 'echo', middlewares: ['gw'], tls: {} },
+    },
+    { echo: { loadBalancer: { servers: [{ url }] } } },
+  );
+  b.entryPoints['web'] = { address: ':443' };
+  b.http = {
+    ...b.http,
+    middlewares: { gw: { grpcWeb: { allowOrigins: ['https://ui.test'] } } },
+    ...middlewares,
+  };
+  b.tls = {
+    certificates: [cert],
+    defaultCertificate: cert,
+    options: { default: CIPHER_PROFILES.strict },
+    sessionTicketKeys: [Buffer.alloc(48, 7).toString('base64')],
+  };
+  return b;
+}
+
+interface GrpcAnswer {
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  trailers: IncomingHttpHeaders;
+}
+
+function grpcCall(session: ClientHttp2Session, path: string, message: Buffer): Promise<GrpcAnswer> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    let headers: IncomingHttpHeaders = {};
+    let trailers: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on('response', (h) => (headers = h));
+    stream.on('trailers', (t) => (trailers = t));
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve({ headers, body: Buffer.concat(chunks), trailers }));
+    stream.on('error', reject);
+    stream.end(frame(message));
+  });
+}
+
+describe('gRPC to h2c servers', () => {
+  let ca: TestCa;
+  let cert: ResolvedCertificate;
+  const seen: Seen = { headers: [] };
+  let port = 0;
+  let session: ClientHttp2Session;
+  before(async () => {
+    ca = makeTestCa();
+    cert = ca.leaf(['app.test', 'web.test']);
+    const server = await grpcServer(seen);
+    const p = planeFor(cleanups);
+    port = await applied(p, snapshot(server.url, cert));
+    session = h2connect(`https://127.0.0.1:${port}`, { servername: 'app.test', rejectUnauthorized: false });
+    session.on('error', () => {});
+  });
+  after(() => {
+    session?.destroy();
+    ca?.close();
+  });
+
+  it('proxies a unary call over HTTP/2 with the trailers', async () => {
+    const answer = await grpcCall(session, '/echo.Echo/Say', textMessage('hello'));
+    assert.equal(answer.headers[':status'], 200);
+    assert.equal(answer.headers['content-type'], 'application/grpc');
+    assert.deepEqual(answer.body, frame(textMessage('hello')));
+    assert.equal(answer.trailers['grpc-status'], '0');
+    const last = seen.headers.at(-1)!;
+    assert.equal(last['te'], 'trailers');
+    assert.equal(last['content-type'], 'application/grpc');
+  });
+
+  it('relays an error status and message', async () => {
+    const answer = await grpcCall(session, '/echo.Echo/Fail', textMessage('x'));
+    assert.equal(answer.headers[':status'], 200);
+    assert.equal(answer.body.length, 0);
+    assert.equal(answer.trailers['grpc-status'], '5');
+    assert.equal(answer.trailers['grpc-message'], 'no such thing');
+  });
+});
