@@ -168,3 +168,147 @@ describe('gRPC to h2c servers', () => {
     assert.equal(answer.trailers['grpc-message'], 'no such thing');
   });
 });
+
+interface WebAnswer {
+  status: number;
+  headers: import('node:http').IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** An HTTP/1.1 request on the plain side of the entry point. */
+function http1(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  payload?: Buffer | string,
+): Promise<WebAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method, path, headers: { host: 'web.test', ...headers }, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+function trailerFrameOf(text: string): Buffer {
+  return frame(Buffer.from(text, 'latin1'), 0x80);
+}
+
+describe('grpcWeb to h2c servers', () => {
+  let ca: TestCa;
+  let cert: ResolvedCertificate;
+  const seen: Seen = { headers: [] };
+  let port = 0;
+  before(async () => {
+    ca = makeTestCa();
+    cert = ca.leaf(['app.test', 'web.test']);
+    const server = await grpcServer(seen);
+    const p = planeFor(cleanups);
+    port = await applied(p, snapshot(server.url, cert));
+  });
+  after(() => ca?.close());
+
+  const web = { 'content-type': 'application/grpc-web+proto', 'x-grpc-web': '1', origin: 'https://ui.test' };
+
+  it('translates a binary unary call from an HTTP/1.1 client, trailers in the body', async () => {
+    const answer = await http1(port, 'POST', '/echo.Echo/Say', web, frame(textMessage('hello')));
+    assert.equal(answer.status, 200);
+    // The server answers `application/grpc`; its gRPC-Web spelling, as the wrapper writes it.
+    assert.equal(answer.headers['content-type'], 'application/grpc-web');
+    assert.equal(answer.headers['access-control-allow-origin'], 'https://ui.test');
+    assert.equal(answer.headers['access-control-allow-credentials'], 'true');
+    assert.match(String(answer.headers['access-control-expose-headers']), /grpc-status, grpc-message$/);
+    assert.deepEqual(
+      answer.body,
+      Buffer.concat([frame(textMessage('hello')), trailerFrameOf('grpc-status: 0\r\n')]),
+    );
+    const sent = seen.headers.at(-1)!;
+    assert.equal(sent['content-type'], 'application/grpc+proto');
+    assert.equal(sent['te'], 'trailers');
+    // Never the client's length; undici may count a body that is already all read.
+    assert.ok([undefined, String(frame(textMessage('hello')).length)].includes(sent['content-length']));
+  });
+
+  it('carries an error status and message in the trailer frame', async () => {
+    const answer = await http1(port, 'POST', '/echo.Echo/Fail', web, frame(textMessage('x')));
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.body, trailerFrameOf('grpc-status: 5\r\ngrpc-message: no such thing\r\n'));
+  });
+
+  it('decodes and encodes grpc-web-text (base64)', async () => {
+    const answer = await http1(
+      port,
+      'POST',
+      '/echo.Echo/Say',
+      { ...web, 'content-type': 'application/grpc-web-text' },
+      frame(textMessage('text mode')).toString('base64'),
+    );
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers['content-type'], 'application/grpc-web-text');
+    assert.deepEqual(
+      Buffer.from(answer.body.toString('latin1'), 'base64'),
+      Buffer.concat([frame(textMessage('text mode')), trailerFrameOf('grpc-status: 0\r\n')]),
+    );
+    const sent = seen.headers.at(-1)!;
+    assert.equal(sent['content-type'], 'application/grpc');
+    // The client's length counts base64 characters, not the bytes the server gets.
+    assert.ok([undefined, String(frame(textMessage('text mode')).length)].includes(sent['content-length']));
+  });
+
+  it('translates a call from an HTTP/2 client too', async () => {
+    const session = h2connect(`https://127.0.0.1:${port}`, {
+      servername: 'web.test',
+      rejectUnauthorized: false,
+    });
+    session.on('error', () => {});
+    try {
+      const answer = await new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        const stream = session.request({ ':method': 'POST', ':path': '/echo.Echo/Say', ...web });
+        let headers: IncomingHttpHeaders = {};
+        const chunks: Buffer[] = [];
+        stream.on('response', (h) => (headers = h));
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => resolve({ headers, body: Buffer.concat(chunks) }));
+        stream.on('error', reject);
+        stream.end(frame(textMessage('h2')));
+      });
+      assert.equal(answer.headers['content-type'], 'application/grpc-web');
+      assert.deepEqual(
+        answer.body,
+        Buffer.concat([frame(textMessage('h2')), trailerFrameOf('grpc-status: 0\r\n')]),
+      );
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it('answers a CORS preflight for an allowed origin, and grants nothing to another', async () => {
+    const ask = {
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type,x-grpc-web,x-user-agent',
+    };
+    const before = seen.headers.length;
+    const ok = await http1(port, 'OPTIONS', '/echo.Echo/Say', { ...ask, origin: 'https://ui.test' });
+    assert.equal(ok.status, 204);
+    assert.equal(ok.headers['access-control-allow-origin'], 'https://ui.test');
+    assert.equal(ok.headers['access-control-allow-methods'], 'POST');
+    assert.equal(ok.headers['access-control-allow-headers'], 'content-type,x-grpc-web,x-user-agent');
+    assert.equal(ok.headers['access-control-allow-credentials'], 'true');
+    assert.equal(ok.headers['access-control-max-age'], '600');
+    const other = await http1(port, 'OPTIONS', '/echo.Echo/Say', { ...ask, origin: 'https://evil.test' });
+    assert.equal(other.status, 204);
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
+    // Preflights never reach the server.
+    assert.equal(seen.headers.length, before);
+  });
+});
