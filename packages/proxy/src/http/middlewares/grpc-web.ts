@@ -25,14 +25,20 @@ export const grpcWeb: MiddlewareFactory<'grpcWeb'> = (config) => {
   return (next: Handler) => (ctx: RequestContext) => {
     const req = ctx.req;
     const type = req.headers['content-type'] ?? '';
-    if (req.method === 'POST' && type.startsWith(GRPC_WEB)) return translate(ctx, next, type, allowed);
     const asked = (req.headers['access-control-request-headers'] ?? '').toLowerCase();
-    if (req.method === 'OPTIONS' && asked.includes('x-grpc-web')) return preflight(ctx, allowed);
+    const cors = req.method === 'OPTIONS' && asked.includes('x-grpc-web');
+    // rs/cors answers a preflight only when it names a method; without one it is sent on, as gRPC.
+    if (cors && req.headers['access-control-request-method'] !== undefined) return preflight(ctx, allowed);
+    if (cors || (req.method === 'POST' && type.startsWith(GRPC_WEB)))
+      return translate(ctx, next, type, allowed);
     return next(ctx);
   };
 };
 
-/** rs/cors's preflight: 204, and the CORS grant only for an allowed origin asking for POST. */
+/**
+ * rs/cors's preflight (v1.7, Traefik's): 200, and the grant only for an allowed origin asking for
+ * GET, POST or HEAD; every request header is allowed, named back in canonical case.
+ */
 async function preflight(ctx: RequestContext, allowed: (origin: string) => boolean): Promise<void> {
   const req = ctx.req;
   const headers: OutgoingHttpHeaders = {
@@ -44,13 +50,16 @@ async function preflight(ctx: RequestContext, allowed: (origin: string) => boole
   if (origin !== undefined && allowed(origin) && ['GET', 'POST', 'HEAD'].includes(method)) {
     headers['access-control-allow-origin'] = origin;
     headers['access-control-allow-methods'] = method;
-    const asked = req.headers['access-control-request-headers'];
-    if (asked !== undefined && asked !== '') headers['access-control-allow-headers'] = asked;
+    const asked = (req.headers['access-control-request-headers'] ?? '')
+      .split(',')
+      .map((h) => canonical(h.trim()))
+      .filter((h) => h !== '');
+    if (asked.length > 0) headers['access-control-allow-headers'] = asked.join(', ');
     headers['access-control-allow-credentials'] = 'true';
     headers['access-control-max-age'] = PREFLIGHT_MAX_AGE;
   }
   req.resume();
-  await ctx.respond(204, headers, null);
+  await ctx.respond(200, headers, null);
 }
 
 function translate(
@@ -60,8 +69,9 @@ function translate(
   allowed: (origin: string) => boolean,
 ): Promise<void> {
   const text = type.startsWith(GRPC_WEB_TEXT);
+  // (An OPTIONS without Access-Control-Request-Method has no grpc-web type: sent on as it is typed.)
   const webType = text ? GRPC_WEB_TEXT : GRPC_WEB;
-  ctx.upstreamHeaders['content-type'] = GRPC + type.slice(webType.length);
+  if (type.startsWith(GRPC_WEB)) ctx.upstreamHeaders['content-type'] = GRPC + type.slice(webType.length);
   // The client's length counts gRPC-Web (or base64) bytes, not what reaches the server.
   ctx.upstreamHeaders['content-length'] = undefined;
   ctx.upstreamHeaders['te'] = 'trailers';
@@ -86,22 +96,29 @@ export function webHeaders(
   // The body gains a trailer frame (and base64 in text mode): the server's length no longer holds.
   setHeader(out, 'content-length', undefined);
   setHeader(out, 'trailer', undefined);
-  const exposed = Object.keys(out).filter((k) => !k.toLowerCase().startsWith('access-control-'));
-  exposed.push('grpc-status', 'grpc-message');
+  // rs/cors varies on Origin whatever the origin, and grants only an allowed one.
+  const vary = headerValue(out, 'vary');
+  setHeader(out, 'vary', vary === undefined || vary === '' ? 'Origin' : `${vary}, Origin`);
   if (origin !== undefined) {
     out['access-control-allow-origin'] = origin;
     out['access-control-allow-credentials'] = 'true';
-    const vary = headerValue(out, 'vary');
-    setHeader(out, 'vary', vary === undefined || vary === '' ? 'Origin' : `${vary}, Origin`);
   }
+  // The wrapper exposes every header the answer has (CORS ones included), in Go's canonical case.
+  const exposed = [...new Set(Object.keys(out).map(canonical))];
+  exposed.push('grpc-status', 'grpc-message');
   setHeader(out, 'access-control-expose-headers', exposed.join(', '));
   return out;
 }
 
-/** The trailer frame: flag 0x80, length, then `name: value\r\n` lines with lower-case names. */
+/**
+ * The trailer frame: flag 0x80, length, then `name: value\r\n` lines, lower-case names sorted
+ * (Go's Header.Write).
+ */
 export function trailerFrame(trailers: Readonly<Record<string, string>> | undefined): Buffer {
   let lines = '';
-  for (const [name, value] of Object.entries(trailers ?? {})) lines += `${name.toLowerCase()}: ${value}\r\n`;
+  const entries = Object.entries(trailers ?? {}).map(([name, value]) => [name.toLowerCase(), value] as const);
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [name, value] of entries) lines += `${name}: ${value}\r\n`;
   const payload = Buffer.from(lines, 'latin1');
   const head = Buffer.alloc(5);
   head[0] = 0x80;
@@ -193,4 +210,9 @@ function decodeGroups(text: string): Buffer {
   const parts: Buffer[] = [];
   for (let i = 0; i < text.length; i += 4) parts.push(Buffer.from(text.slice(i, i + 4), 'base64'));
   return Buffer.concat(parts);
+}
+
+/** Go's http.CanonicalHeaderKey: `x-grpc-web` → `X-Grpc-Web`. */
+export function canonical(name: string): string {
+  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
 }
