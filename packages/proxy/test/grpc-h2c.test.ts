@@ -83,6 +83,8 @@ function snapshot(url: string, cert: ResolvedCertificate, middlewares?: Snapshot
   const b = snapshotBody(
     {
       grpc: { rule: 'Host(`app.test`)', service: 'echo', tls: {} },
+      // A middleware on the response: the forwarder's stream path, not the direct one.
+      grpcmw: { rule: 'Host(`mw.test`)', service: 'echo', middlewares: ['hdr'], tls: {} },
       web: { rule: 'Host(`web.test`)', service: 'echo', middlewares: ['gw'] },
       webtls: { rule: 'Host(`web.test`)', service: 'echo', middlewares: ['gw'], tls: {} },
     },
@@ -91,7 +93,10 @@ function snapshot(url: string, cert: ResolvedCertificate, middlewares?: Snapshot
   b.entryPoints['web'] = { address: ':443' };
   b.http = {
     ...b.http,
-    middlewares: { gw: { grpcWeb: { allowOrigins: ['https://ui.test'] } } },
+    middlewares: {
+      gw: { grpcWeb: { allowOrigins: ['https://ui.test'] } },
+      hdr: { headers: { customResponseHeaders: { 'x-seen': 'berth' } } },
+    },
     ...middlewares,
   };
   b.tls = {
@@ -137,7 +142,7 @@ describe('gRPC to h2c servers', () => {
   let session: ClientHttp2Session;
   before(async () => {
     ca = makeTestCa();
-    cert = ca.leaf(['app.test', 'web.test']);
+    cert = ca.leaf(['app.test', 'web.test', 'mw.test']);
     const server = await grpcServer(seen);
     const p = planeFor(cleanups);
     port = await applied(p, snapshot(server.url, cert));
@@ -158,6 +163,23 @@ describe('gRPC to h2c servers', () => {
     const last = seen.headers.at(-1)!;
     assert.equal(last['te'], 'trailers');
     assert.equal(last['content-type'], 'application/grpc');
+  });
+
+  it('relays the trailers when a middleware handles the response too', async () => {
+    const mw = h2connect(`https://127.0.0.1:${port}`, { servername: 'mw.test', rejectUnauthorized: false });
+    mw.on('error', () => {});
+    try {
+      for (const [path, status] of [
+        ['/echo.Echo/Say', '0'],
+        ['/echo.Echo/Fail', '5'],
+      ] as const) {
+        const answer = await grpcCall(mw, path, textMessage('through headers'));
+        assert.equal(answer.headers['x-seen'], 'berth');
+        assert.equal(answer.trailers['grpc-status'], status);
+      }
+    } finally {
+      mw.destroy();
+    }
   });
 
   it('relays an error status and message', async () => {
@@ -211,7 +233,7 @@ describe('grpcWeb to h2c servers', () => {
   let port = 0;
   before(async () => {
     ca = makeTestCa();
-    cert = ca.leaf(['app.test', 'web.test']);
+    cert = ca.leaf(['app.test', 'web.test', 'mw.test']);
     const server = await grpcServer(seen);
     const p = planeFor(cleanups);
     port = await applied(p, snapshot(server.url, cert));
