@@ -360,7 +360,7 @@ export interface ServersTransport {
   minVersion?: TlsVersionName;
   maxVersion?: TlsVersionName;
   maxIdleConnsPerHost?: number;
-  /** Accepted: Berth always speaks HTTP/1.1 to servers. */
+  /** HTTP/1.1 only to `https://` servers; otherwise HTTP/2 is offered (ALPN), as in Traefik. */
   disableHTTP2?: boolean;
   /** Berth: at most this many connections to one server (0: unlimited). */
   maxConnsPerHost?: number;

@@ -4,6 +4,8 @@ import { request as httpRequest } from 'node:http';
 import {
   type ClientHttp2Session,
   createServer as createH2cServer,
+  createSecureServer,
+  type Http2SecureServer,
   type Http2Server,
   connect as h2connect,
   type IncomingHttpHeaders,
@@ -43,8 +45,9 @@ interface Seen {
  * A unary gRPC server over h2c: `/echo.Echo/Say` answers the request message back with
  * grpc-status 0 in trailers; `/echo.Echo/Fail` answers NOT_FOUND (5) in trailers after no message.
  */
-async function grpcServer(seen: Seen): Promise<{ url: string }> {
-  const server: Http2Server = createH2cServer();
+async function grpcServer(seen: Seen, tls?: ResolvedCertificate): Promise<{ url: string }> {
+  const server: Http2Server | Http2SecureServer =
+    tls === undefined ? createH2cServer() : createSecureServer({ cert: tls.certPem, key: tls.keyPem });
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     seen.headers.push(headers);
     const chunks: Buffer[] = [];
@@ -76,7 +79,9 @@ async function grpcServer(seen: Seen): Promise<{ url: string }> {
     sessions.add(s);
     s.on('close', () => sessions.delete(s));
   });
-  return { url: `h2c://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return {
+    url: `${tls === undefined ? 'h2c' : 'https'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  };
 }
 
 function snapshot(url: string, cert: ResolvedCertificate, middlewares?: SnapshotBody['http']): SnapshotBody {
@@ -335,5 +340,38 @@ describe('grpcWeb to h2c servers', () => {
     assert.equal(other.headers['access-control-allow-origin'], undefined);
     // Preflights never reach the server.
     assert.equal(seen.headers.length, before);
+  });
+});
+
+describe('gRPC to https servers, HTTP/2 negotiated as Traefik does', () => {
+  let ca: TestCa;
+  const seen: Seen = { headers: [] };
+  let port = 0;
+  let session: ClientHttp2Session;
+  before(async () => {
+    ca = makeTestCa();
+    const cert = ca.leaf(['app.test', 'web.test', 'mw.test']);
+    // The server speaks HTTP/2 only: an HTTP/1.1 request would fail the ALPN handshake.
+    const server = await grpcServer(seen, ca.leaf(['127.0.0.1']));
+    const b = snapshot(server.url, cert);
+    b.http = {
+      ...b.http,
+      serversTransports: { grpc: { rootCAs: [ca.caPem] } },
+      services: { echo: { loadBalancer: { servers: [{ url: server.url }], serversTransport: 'grpc' } } },
+    };
+    port = await applied(planeFor(cleanups), b);
+    session = h2connect(`https://127.0.0.1:${port}`, { servername: 'app.test', rejectUnauthorized: false });
+    session.on('error', () => {});
+  });
+  after(() => {
+    session?.destroy();
+    ca?.close();
+  });
+
+  it('proxies a unary call with its trailers', async () => {
+    const answer = await grpcCall(session, '/echo.Echo/Say', textMessage('over tls'));
+    assert.deepEqual(answer.body, frame(textMessage('over tls')));
+    assert.equal(answer.trailers['grpc-status'], '0');
+    assert.equal(seen.headers.at(-1)!['te'], 'trailers');
   });
 });

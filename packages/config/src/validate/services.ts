@@ -252,7 +252,7 @@ const transportShape: Shape = {
     minVersion: tlsVersion,
     maxVersion: tlsVersion,
     maxIdleConnsPerHost: { kind: 'integer', min: -1 },
-    // Berth speaks HTTP/1.1 to servers, which is what `disableHTTP2: true` asks for.
+    // HTTP/1.1 only to https servers (h2c:// servers always speak HTTP/2).
     disableHTTP2: bool,
     maxConnsPerHost: { kind: 'integer', min: 0 },
     proxyProtocol: { kind: 'object', shape: proxyProtocolShape },
