@@ -204,6 +204,9 @@ function h2cOptions(origin: string, options: Pool.Options): Pool.Options {
   return {
     ...options,
     allowH2: true,
+    // Requests without a streamed body share a connection (undici's H2CClient default); undici
+    // never puts a streamed upload (a gRPC call) beside others, so those take a connection each.
+    pipelining: 100,
     connect: (opts, callback) =>
       connect(opts, (err, socket) => {
         if (socket !== null) (socket as { alpnProtocol?: string }).alpnProtocol = 'h2';
