@@ -69,8 +69,8 @@ function translate(
   allowed: (origin: string) => boolean,
 ): Promise<void> {
   const text = type.startsWith(GRPC_WEB_TEXT);
-  // (An OPTIONS without Access-Control-Request-Method has no grpc-web type: sent on as it is typed.)
   const webType = text ? GRPC_WEB_TEXT : GRPC_WEB;
+  // An OPTIONS sent on (no Access-Control-Request-Method) keeps its own Content-Type, as in the wrapper.
   if (type.startsWith(GRPC_WEB)) ctx.upstreamHeaders['content-type'] = GRPC + type.slice(webType.length);
   // The client's length counts gRPC-Web (or base64) bytes, not what reaches the server.
   ctx.upstreamHeaders['content-length'] = undefined;
