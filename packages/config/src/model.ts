@@ -361,6 +361,11 @@ export interface HttpMiddleware {
   };
   /** Sets a Content-Type the upstream left out, sniffed from the body (Go's rules); `autoDetect: false`: off. */
   contentType?: { autoDetect?: boolean };
+  /**
+   * Translates gRPC-Web requests (browsers) to gRPC for the server, and the answer's trailers back
+   * into the body; CORS for `allowOrigins` (`*`: any). As Traefik's (improbable-eng's wrapper).
+   */
+  grpcWeb?: { allowOrigins?: string[] };
 }
 
 export interface ForwardingTimeouts {
@@ -381,7 +386,7 @@ export interface ServersTransport {
   minVersion?: TlsVersionName;
   maxVersion?: TlsVersionName;
   maxIdleConnsPerHost?: number;
-  /** Accepted: Berth always speaks HTTP/1.1 to servers. */
+  /** HTTP/1.1 only to `https://` servers; otherwise HTTP/2 is offered (ALPN), as in Traefik. */
   disableHTTP2?: boolean;
   /** Berth: at most this many connections to one server (0: unlimited). */
   maxConnsPerHost?: number;

@@ -223,15 +223,29 @@ describe('validateDynamic element-level errors', () => {
     assert.deepEqual([error.code, error.path], ['BERTH_CONFIG_SERVICE_KIND', 'http.services.api']);
   });
 
-  it('accepts only absolute http and https server URLs with a host', () => {
-    const bad = ['10.0.0.2:8080', '/relative', 'ftp://a.com', 'unix:/var/run/x.sock', 'http://', 'not a url'];
+  it('accepts only absolute http, https and h2c server URLs with a host', () => {
+    const bad = [
+      '10.0.0.2:8080',
+      '/relative',
+      'ftp://a.com',
+      'unix:/var/run/x.sock',
+      'http://',
+      'h2c://',
+      'not a url',
+    ];
     for (const url of bad) {
       const error = only(
         validateDynamic({ http: { services: { api: { loadBalancer: { servers: [{ url }] } } } } }).errors,
       );
       assert.equal(error.code, 'BERTH_CONFIG_INVALID_URL', url);
     }
-    for (const url of ['http://a', 'https://a.com:8443/base', 'http://[::1]:80', 'HTTP://A.COM']) {
+    for (const url of [
+      'http://a',
+      'https://a.com:8443/base',
+      'http://[::1]:80',
+      'HTTP://A.COM',
+      'h2c://grpc:50051',
+    ]) {
       assert.deepEqual(
         validateDynamic({ http: { services: { api: { loadBalancer: { servers: [{ url }] } } } } }).errors,
         [],

@@ -200,14 +200,25 @@ describe('validateDynamic http.middlewares', () => {
     ]);
   });
 
-  it('takes contentType with or without autoDetect, and says grpcWeb is not supported yet', () => {
+  it('takes contentType with or without autoDetect, and grpcWeb with its allowOrigins', () => {
     const { kept, errors } = read({
       ct: { contentType: {} },
       off: { contentType: { autoDetect: false } },
       grpc: { grpcWeb: { allowOrigins: ['*'] } },
+      none: { grpcWeb: {} },
+      label: { grpcWeb: { allowOrigins: 'https://a.test' } },
+      bad: { grpcWeb: { allowHeaders: ['x'] } },
     });
-    assert.deepEqual(kept, { ct: { contentType: {} }, off: { contentType: { autoDetect: false } } });
-    assert.deepEqual(pairs(errors), [['BERTH_CONFIG_UNSUPPORTED', 'http.middlewares.grpc.grpcWeb']]);
+    assert.deepEqual(kept['ct'], { contentType: {} });
+    assert.deepEqual(kept['off'], { contentType: { autoDetect: false } });
+    assert.deepEqual(kept['grpc'], { grpcWeb: { allowOrigins: ['*'] } });
+    assert.deepEqual(kept['none'], { grpcWeb: {} });
+    // A label gives the list as one comma-separated string.
+    assert.deepEqual(kept['label'], { grpcWeb: { allowOrigins: ['https://a.test'] } });
+    assert.equal(kept['bad'], undefined);
+    assert.deepEqual(pairs(errors), [
+      ['BERTH_CONFIG_UNKNOWN_FIELD', 'http.middlewares.bad.grpcWeb.allowHeaders'],
+    ]);
   });
 
   it('keeps headers options Traefik v3 accepts and ignores, with a warning naming each', () => {

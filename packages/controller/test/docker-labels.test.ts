@@ -506,6 +506,24 @@ describe('Docker labels: which containers, which address', () => {
   });
 });
 
+describe('Docker labels: gRPC', () => {
+  it('takes server.scheme=h2c and a grpcWeb middleware, as Traefik does', () => {
+    const grpc = container('grpc', {
+      'traefik.http.services.g.loadbalancer.server.scheme': 'h2c',
+      'traefik.http.services.g.loadbalancer.server.port': '50051',
+      'traefik.http.middlewares.gw.grpcweb.alloworigins': 'https://a.test, https://b.test',
+      'traefik.http.routers.g.rule': 'Host(`grpc.test`)',
+      'traefik.http.routers.g.middlewares': 'gw',
+    });
+    const part = partOf(decodeContainers([grpc], settings), 'grpc');
+    assert.deepEqual(part.errors, []);
+    assert.match(part.config.http.services.g?.loadBalancer?.servers?.[0]?.url ?? '', /^h2c:\/\/[^/]+:50051$/);
+    assert.deepEqual(part.config.http.middlewares?.['gw'], {
+      grpcWeb: { allowOrigins: ['https://a.test', 'https://b.test'] },
+    });
+  });
+});
+
 describe('Docker labels: published ports and shared network namespaces', () => {
   it('uses the published host IP and port with useBindPortIP, and the container address when bound to all interfaces', () => {
     const bound = container(

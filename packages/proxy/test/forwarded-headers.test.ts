@@ -65,7 +65,7 @@ describe('upstream request headers', () => {
       'Proxy-Connection',
       'keep-alive',
       'TE',
-      'trailers',
+      'gzip',
       'Trailer',
       'X-T',
       'Transfer-Encoding',
@@ -90,6 +90,15 @@ describe('upstream request headers', () => {
       ['Cookie', 'a=1'],
       ['Cookie', 'b=2'],
     ]);
+  });
+
+  it('keep `te: trailers` alone, as Go does (gRPC servers require it)', () => {
+    const kept = (te: string) =>
+      pairs(upstreamRequestHeaders(['Host', 'a.test', 'TE', te], context())).filter(([n]) => n === 'te');
+    assert.deepEqual(kept('trailers'), [['te', 'trailers']]);
+    assert.deepEqual(kept('gzip, Trailers;q=0.5'), [['te', 'trailers']]);
+    assert.deepEqual(kept('gzip'), []);
+    assert.deepEqual(kept('x-trailers'), []);
   });
 
   it('overwrite every forwarded header an untrusted client sent', () => {

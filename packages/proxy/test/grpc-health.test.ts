@@ -104,6 +104,22 @@ describe('healthCheck mode grpc', () => {
     assert.ok(lines.some((l) => l['probe'] === 'grpc-status 12'));
   });
 
+  it("probes an h2c:// server (Traefik's gRPC servers) at its plain-text address", async () => {
+    const g = await grpcHealthServer();
+    const url = `h2c://127.0.0.1:${g.port}`;
+    const registry = new HealthRegistry({ logger: captureLog().logger });
+    cleanups.add(() => registry.close());
+    registry.update(
+      healthBody({
+        api: { servers: [url], healthCheck: { mode: 'grpc', interval: '50ms', timeout: '500ms' } },
+      }),
+    );
+    await waitFor(() => g.state.paths.length >= 1, 'a probe');
+    const server: ServerTarget = { url: new URL(url), origin: `h2c://127.0.0.1:${g.port}`, weight: 1 };
+    g.state.status = 2;
+    await waitFor(() => !registry.isAvailable('api', server), 'NOT_SERVING to take it out');
+  });
+
   it('steers traffic through a data plane away from a server whose gRPC health says NOT_SERVING', async () => {
     const g = await grpcHealthServer();
     // The traffic goes to plain HTTP backends; the checks go to the gRPC port (healthCheck.port).

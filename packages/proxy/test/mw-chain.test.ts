@@ -61,6 +61,7 @@ describe('middleware registry', () => {
       'digestAuth',
       'errors',
       'forwardAuth',
+      'grpcWeb',
       'headers',
       'inFlightReq',
       'ipAllowList',

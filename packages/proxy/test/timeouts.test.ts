@@ -75,7 +75,16 @@ describe('servers transport settings', () => {
       timeout: 2_000,
       servername: 'api.internal',
       rejectUnauthorized: false,
+      allowH2: true,
     });
+  });
+
+  it('offer HTTP/2 to https servers unless disableHTTP2, as Traefik does', () => {
+    assert.equal(transportSettings(undefined).pool.allowH2, true);
+    const h1 = transportSettings({ disableHTTP2: true });
+    assert.equal(h1.pool.allowH2, false);
+    assert.equal((h1.pool.connect as { allowH2?: boolean }).allowH2, false);
+    assert.notEqual(h1.key, transportSettings(undefined).key);
   });
 
   it('give equal settings equal keys and different settings different keys', () => {

@@ -64,6 +64,15 @@ export function realmCheck(value: string): ValueProblem | null {
 }
 
 export function urlCheck(text: string): ValueProblem | null {
+  return absoluteUrlCheck(text, ['http:', 'https:']);
+}
+
+/** A loadBalancer server: `h2c://` too, Traefik's HTTP/2 over plain text (gRPC servers). */
+export function serverUrlCheck(text: string): ValueProblem | null {
+  return absoluteUrlCheck(text, ['http:', 'https:', 'h2c:']);
+}
+
+function absoluteUrlCheck(text: string, schemes: readonly string[]): ValueProblem | null {
   let url: URL;
   try {
     url = new URL(text);
@@ -73,10 +82,11 @@ export function urlCheck(text: string): ValueProblem | null {
       message: `${JSON.stringify(text)} is not an absolute URL (expected http://host:port)`,
     };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+  if (!schemes.includes(url.protocol)) {
+    const names = schemes.map((s) => s.slice(0, -1));
     return {
       code: ConfigErrorCodes.INVALID_URL,
-      message: `${JSON.stringify(text)} has scheme '${url.protocol.slice(0, -1)}'; only http and https are supported`,
+      message: `${JSON.stringify(text)} has scheme '${url.protocol.slice(0, -1)}'; only ${names.slice(0, -1).join(', ')} and ${names.at(-1)} are supported`,
     };
   }
   if (url.hostname === '')

@@ -433,12 +433,13 @@ const KINDS: Readonly<Record<keyof HttpMiddleware, Shape>> = {
     required: ['expression'],
   },
   contentType: { fields: { autoDetect: bool } },
+  grpcWeb: { fields: { allowOrigins: list } },
 };
 
 const KIND_NAMES = Object.keys(KINDS) as Array<keyof HttpMiddleware>;
 
 /** Traefik middlewares Berth does not implement. */
-const UNSUPPORTED_KINDS = ['grpcWeb', 'plugin'];
+const UNSUPPORTED_KINDS = ['plugin'];
 
 /** Traefik v2's name, still common in labels. */
 const ALIASES: Readonly<Record<string, keyof HttpMiddleware>> = { ipWhiteList: 'ipAllowList' };

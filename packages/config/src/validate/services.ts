@@ -2,7 +2,13 @@
 import { ConfigErrorCodes } from '../errors.js';
 import type { HttpService, ServersTransport } from '../model.js';
 import { normaliseStatusSpec } from '../values/status-range.js';
-import { cookieAttributeCheck, cookieNameCheck, methodCheck, requestPathCheck, urlCheck } from './checks.js';
+import {
+  cookieAttributeCheck,
+  cookieNameCheck,
+  methodCheck,
+  requestPathCheck,
+  serverUrlCheck,
+} from './checks.js';
 import { readFields } from './fields.js';
 import type { Element, Trail } from './report.js';
 import { type Kind, readKind, readShape, type Shape } from './shape.js';
@@ -55,7 +61,7 @@ const stickyShape: Shape = {
 
 const serverShape: Shape = {
   fields: {
-    url: { kind: 'string', check: urlCheck },
+    url: { kind: 'string', check: serverUrlCheck },
     weight: { kind: 'integer', min: 0 },
     preservePath: bool,
   },
@@ -246,7 +252,7 @@ const transportShape: Shape = {
     minVersion: tlsVersion,
     maxVersion: tlsVersion,
     maxIdleConnsPerHost: { kind: 'integer', min: -1 },
-    // Berth speaks HTTP/1.1 to servers, which is what `disableHTTP2: true` asks for.
+    // HTTP/1.1 only to https servers (h2c:// servers always speak HTTP/2).
     disableHTTP2: bool,
     maxConnsPerHost: { kind: 'integer', min: 0 },
     proxyProtocol: { kind: 'object', shape: proxyProtocolShape },

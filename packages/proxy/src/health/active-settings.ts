@@ -50,7 +50,8 @@ export function resolveActive(serverUrl: string, hc: HttpHealthCheck): ActiveRes
   let url: URL;
   try {
     const server = new URL(serverUrl);
-    url = new URL(hc.path ?? '/', server.origin);
+    // An `h2c://` server's origin is "null" to URL parsing: probe it at its plain-http address.
+    url = new URL(hc.path ?? '/', server.protocol === 'h2c:' ? `http://${server.host}` : server.origin);
     // `h2c` (Traefik's plain-text gRPC) is plain http to URL parsing.
     const scheme = hc.scheme?.replace(/:$/, '');
     if (scheme) url.protocol = `${scheme === 'h2c' ? 'http' : scheme}:`;

@@ -83,6 +83,7 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: Forwa
   let host: string | undefined;
   let port: string | undefined;
   let realIp: string | undefined;
+  let teTrailers = false;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
@@ -97,9 +98,14 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], ctx: Forwa
       else client.push(name, value);
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || lower === 'host' || lower === 'expect' || named.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || lower === 'host' || lower === 'expect' || named.has(lower)) {
+      // As Go's reverse proxy: `te: trailers` goes on (gRPC servers require it), other TE values do not.
+      if (lower === 'te' && !teTrailers && /(^|,)\s*trailers\s*(,|;|$)/i.test(value)) teTrailers = true;
+      continue;
+    }
     client.push(name, value);
   }
+  if (teTrailers) client.push('te', 'trailers');
   const out: string[] = [];
   if (ctx.upstreamHost !== undefined) out.push('host', ctx.upstreamHost);
   out.push('x-forwarded-for', priorFor === undefined ? ctx.peerIp : `${priorFor}, ${ctx.peerIp}`);

@@ -19,6 +19,7 @@ import { HttpRequestContext, invalidResponse, TEXT_HEADERS, TEXT_HEADERS_CLOSE }
 import { clientAddress } from './request-view.js';
 import type { TlsSettings, TransportSettings, TransportTable } from './servers-transport.js';
 import { relayUpgrade } from './upgrade.js';
+import { normalizeTrailers, type TrailerCarrier } from './upstream-trailers.js';
 
 /** Where the forwarder reads the live snapshot's transports. */
 export interface TransportSource {
@@ -228,8 +229,8 @@ class DirectExchange extends UpstreamExchange implements Finishable {
   /** The body's Content-Length, or -1. */
   #length = -1;
   #status = 0;
-  /** The upstream's trailers (raw), relayed to HTTP/2 clients when the response ends. */
-  #trailers: readonly (Buffer | string)[] | null = null;
+  /** The upstream's trailers, relayed to HTTP/2 clients when the response ends. */
+  #trailers: Record<string, string> | undefined = undefined;
 
   clientGone(): void {
     if (this.gone || this.settled) return;
@@ -292,8 +293,8 @@ class DirectExchange extends UpstreamExchange implements Finishable {
 
   onComplete(trailers: readonly (Buffer | string)[] | null): void {
     // HTTP/2 carries trailers natively (gRPC status); HTTP/1.1 clients get none.
-    if (trailers !== null && trailers.length > 0 && this.ctx.req.httpVersionMajor === 2)
-      this.#trailers = trailers;
+    if (trailers !== null && this.ctx.req.httpVersionMajor === 2)
+      this.#trailers = normalizeTrailers(trailers);
     if (this.gone || this.#ended) return;
     this.#ended = true;
     endSoon(this);
@@ -304,7 +305,7 @@ class DirectExchange extends UpstreamExchange implements Finishable {
     if (this.gone) return;
     const last = this.#last;
     this.#last = undefined;
-    if (this.#trailers !== null) addTrailers(this.ctx.res, this.#trailers);
+    if (this.#trailers !== undefined) this.ctx.res.addTrailers(this.#trailers);
     try {
       if (last === undefined) this.ctx.res.end();
       else this.ctx.res.end(last);
@@ -383,8 +384,10 @@ function dispatchStream(
 }
 
 /** A response body fed by a StreamExchange: reading resumes undici, destroying it aborts the request. */
-class UpstreamBody extends Readable {
+class UpstreamBody extends Readable implements TrailerCarrier {
   readonly #exchange: StreamExchange;
+  /** Set when the server's answer is complete, before the body ends (upstream-trailers.ts). */
+  trailers: Record<string, string> | undefined = undefined;
 
   constructor(exchange: StreamExchange) {
     super();
@@ -439,9 +442,11 @@ class StreamExchange extends UpstreamExchange {
     return body.push(chunk);
   }
 
-  onComplete(): void {
+  onComplete(trailers: unknown): void {
     const body = this.#body;
-    if (body !== undefined && !body.destroyed) body.push(null);
+    if (body === undefined || body.destroyed) return;
+    body.trailers = normalizeTrailers(trailers);
+    body.push(null);
   }
 
   onError(err: Error): void {
@@ -483,33 +488,6 @@ class StreamExchange extends UpstreamExchange {
     this.resolve(outcome);
   }
 }
-
-/** The upstream's raw trailers, minus fields HTTP/2 forbids; Node sends them after the last DATA frame. */
-function addTrailers(res: HttpRequestContext['res'], raw: readonly (Buffer | string)[]): void {
-  let out: Record<string, string> | undefined;
-  // undici's types say strings; at run time the raw trailers are Buffers.
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = latin1(raw[i]!).toLowerCase();
-    if (HOP_BY_HOP_TRAILERS.has(name)) continue;
-    out ??= {};
-    out[name] = latin1(raw[i + 1]!);
-  }
-  if (out !== undefined) res.addTrailers(out);
-}
-
-function latin1(value: Buffer | string): string {
-  return typeof value === 'string' ? value : value.toString('latin1');
-}
-
-const HOP_BY_HOP_TRAILERS = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'content-length',
-]);
 
 /** An Upgrade request: the same routing, middlewares and balancing, then a raw tunnel instead of undici. */
 async function forwardUpgrade(

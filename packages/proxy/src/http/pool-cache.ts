@@ -1,7 +1,7 @@
 // One undici Pool per server origin and transport, shared across runtimes so a config change keeps warm connections.
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import type { Pool } from 'undici';
+import type { buildConnector, Pool } from 'undici';
 import { serverConnector } from '../tls/server-name.js';
 import { clientEnds, proxiedConnector } from './proxy-protocol-connect.js';
 import type { TransportSettings } from './servers-transport.js';
@@ -109,7 +109,10 @@ export class PoolCache {
       transport.tls,
       transport.dialTimeoutMs,
     );
-    const pool = new (undici().Pool)(origin, { ...transport.pool, ...this.#override, connect });
+    const pool = new (undici().Pool)(
+      dialOrigin(origin),
+      h2cOptions(origin, { ...transport.pool, ...this.#override, connect }),
+    );
     pools.set(key, pool);
     if (this.#closed || req.socket.destroyed) pool.close().catch(() => {});
     return pool;
@@ -120,10 +123,13 @@ export class PoolCache {
     const connect = options.connect;
     const entry: Entry = {
       pool: new (undici().Pool)(
-        origin,
-        connect === undefined || typeof connect === 'function'
-          ? options
-          : { ...options, connect: serverConnector(connect) },
+        dialOrigin(origin),
+        h2cOptions(
+          origin,
+          connect === undefined || typeof connect === 'function'
+            ? options
+            : { ...options, connect: serverConnector(connect) },
+        ),
       ),
       origin,
       transport: transport.key,
@@ -178,4 +184,33 @@ export class PoolCache {
     }, this.#graceMs);
     entry.retireTimer.unref();
   }
+}
+
+/** Origins of `h2c://` servers are dialled as plain http, then spoken to in HTTP/2 (prior knowledge). */
+function dialOrigin(origin: string): string {
+  return origin.startsWith('h2c://') ? `http://${origin.slice(6)}` : origin;
+}
+
+/**
+ * HTTP/2 without TLS, as Traefik's `h2c://` servers: undici speaks HTTP/2 on a socket whose
+ * `alpnProtocol` says `h2`. Its own `useH2c` option is ignored once a connector function is
+ * given (ours check server names and send PROXY headers), so the connector marks the socket.
+ */
+function h2cOptions(origin: string, options: Pool.Options): Pool.Options {
+  if (!origin.startsWith('h2c://')) return options;
+  const given = options.connect;
+  const connect: buildConnector.connector =
+    typeof given === 'function' ? given : undici().buildConnector({ ...given });
+  return {
+    ...options,
+    allowH2: true,
+    // Requests without a streamed body share a connection (undici's H2CClient default); undici
+    // never puts a streamed upload (a gRPC call) beside others, so those take a connection each.
+    pipelining: 100,
+    connect: (opts, callback) =>
+      connect(opts, (err, socket) => {
+        if (socket !== null) (socket as { alpnProtocol?: string }).alpnProtocol = 'h2';
+        callback(err, socket as never);
+      }),
+  };
 }

@@ -5,6 +5,7 @@ import type { RequestView } from '@berth/config';
 import type { RequestContext, RequestLog, Respond, ResponseBody } from './context.js';
 import { endSoon } from './end-batch.js';
 import type { RouteConnections } from './route-connections.js';
+import { trailersOf } from './upstream-trailers.js';
 
 /** What the entry point shares with every request it serves. */
 export interface EntryPointScope {
@@ -210,7 +211,17 @@ function pump(ctx: HttpRequestContext, body: Readable): Promise<void> {
     body.on('data', onData);
     res.on('drain', onDrain);
     // Ended with the loop turn's other complete responses (end-batch.ts).
-    body.once('end', () => endSoon({ finish: () => (res.destroyed ? undefined : res.end()) }));
+    body.once('end', () =>
+      endSoon({
+        finish: () => {
+          if (res.destroyed) return;
+          // HTTP/2 carries the server's trailers (gRPC status); HTTP/1.1 clients get none.
+          const trailers = trailersOf(body);
+          if (trailers !== undefined && ctx.req.httpVersionMajor === 2) res.addTrailers(trailers);
+          res.end();
+        },
+      }),
+    );
     body.on('error', noop);
     body.once('close', () => {
       // A truncated body must not look complete: cut the connection.

@@ -61,7 +61,9 @@ export function transportSettings(transport: ServersTransport | undefined): Tran
     tls.cert = client.certFile;
     tls.key = client.keyFile;
   }
-  const connect = { timeout: dialTimeoutMs, ...tls };
+  // As Go's transport in Traefik: HTTP/2 offered to https servers (ALPN) unless `disableHTTP2`.
+  const allowH2 = t.disableHTTP2 !== true;
+  const connect = { timeout: dialTimeoutMs, ...tls, allowH2 };
   // The pool key must tell client identities apart without carrying the private key around.
   const identity =
     tls.cert === undefined ? '' : createHash('sha256').update(`${tls.cert}\0${tls.key}`).digest('hex');
@@ -73,6 +75,7 @@ export function transportSettings(transport: ServersTransport | undefined): Tran
     keepAliveTimeout: idle > 0 ? idle : 1,
     keepAliveMaxTimeout: idle > 0 ? idle : 1,
     connect,
+    allowH2,
   };
   const max = t.maxConnsPerHost;
   if (typeof max === 'number' && Number.isInteger(max) && max > 0) pool.connections = max;

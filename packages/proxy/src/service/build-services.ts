@@ -159,14 +159,15 @@ function buildLoadBalancer(name: string, lb: HttpLoadBalancer, deps: ServiceDeps
     } catch {
       throw new SnapshotInvalid(`${where}: invalid url ${JSON.stringify(server.url)}`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new SnapshotInvalid(`${where}: unsupported scheme "${url.protocol}" (http or https)`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:' && url.protocol !== 'h2c:') {
+      throw new SnapshotInvalid(`${where}: unsupported scheme "${url.protocol}" (http, https or h2c)`);
     }
     const weight = server.weight ?? 1;
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
       throw new SnapshotInvalid(`${where}: weight must be a number >= 0`);
     }
-    return { url, origin: url.origin, weight };
+    // `h2c:` is not a special scheme to URL parsing: its `origin` is "null".
+    return { url, origin: url.protocol === 'h2c:' ? `h2c://${url.host}` : url.origin, weight };
   });
   // Traefik hashes each server's URL as written, not as URL parsing normalises it.
   const written = new Map(servers.map((server, i) => [server, String(lb.servers[i]?.url)]));

@@ -11,6 +11,7 @@ import { contentType } from './content-type.js';
 import { digestAuth } from './digest-auth.js';
 import { errors } from './error-pages.js';
 import { forwardAuth } from './forward-auth.js';
+import { grpcWeb } from './grpc-web.js';
 import { headers } from './headers.js';
 import { inFlightReq } from './in-flight-req.js';
 import { ipAllowList } from './ip-allow-list.js';
@@ -52,4 +53,5 @@ export const middlewareFactories: Partial<Record<keyof HttpMiddleware, Middlewar
   errors: entry(errors),
   circuitBreaker: entry(circuitBreaker),
   contentType: entry(contentType),
+  grpcWeb: entry(grpcWeb),
 };
