@@ -55,8 +55,9 @@ describe('deploy/stack.yaml on a real single-node swarm', { skip, timeout: 15 * 
     const plain = await ensureDockerEngine();
     if (!plain.ok) throw new Error(plain.reason);
     const image = await buildBerthImage(plain.engine);
+    const savedDir = await mkdtemp(join(tmpdir(), 'berth-image-'));
     try {
-      const saved = join(await mkdtemp(join(tmpdir(), 'berth-image-')), 'image.tar');
+      const saved = join(savedDir, 'image.tar');
       const save = await run(
         ['docker', 'save', '-o', saved, image.tag],
         { DOCKER_HOST: plain.engine.endpoint },
@@ -64,8 +65,8 @@ describe('deploy/stack.yaml on a real single-node swarm', { skip, timeout: 15 * 
       );
       if (save.code !== 0) throw new Error(`docker save: ${save.stderr}`);
       await docker(['load', '-i', saved], 300_000);
-      await rm(saved, { force: true });
     } finally {
+      await rm(savedDir, { recursive: true, force: true });
       await plain.engine.release();
     }
     env['BERTH_IMAGE'] = image.tag;
