@@ -18,6 +18,7 @@ import {
   type StoredAccount,
   type StoredCertificate,
 } from './acme-storage.js';
+import { sameNames } from './certificate-requests.js';
 import { DnsPropagationError, type TxtLookup, waitForTxtRecords } from './dns-propagation.js';
 import { type Dns01Challenge, type DnsProvider, dns01Challenge, dnsProvider } from './dns-providers.js';
 import type { Dns01Settings } from './dns-settings.js';
@@ -661,12 +662,6 @@ export function normaliseDomains(domains: readonly string[]): string[] {
     if (name !== '' && !out.includes(name)) out.push(name);
   }
   return out;
-}
-
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  const set = new Set(a);
-  return b.every((n) => set.has(n));
 }
 
 function isNetworkError(err: unknown): boolean {

@@ -129,6 +129,13 @@ export function ruleHosts(rule: string, tcp = false, syntax: RuleSyntax = 'v3'):
   return out;
 }
 
+/** The same set of names, in any order (a certificate's domains against a request's). */
+export function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((n) => set.has(n));
+}
+
 function unique(names: string[]): string[] {
   return names.filter((n, i) => names.indexOf(n) === i);
 }

@@ -2,6 +2,7 @@
 // next attempt, failures, last error), plus the ACME certificates not obtained yet (`pending`).
 import type { ConfigError } from '@berth/config';
 import type { AcmeCertificateStatus } from '../acme/acme-manager.js';
+import { sameNames } from '../acme/certificate-requests.js';
 import type { CertificateStatus } from '../compiler/compile-result.js';
 
 export interface CertificateView extends Omit<CertificateStatus, 'status'> {
@@ -9,9 +10,6 @@ export interface CertificateView extends Omit<CertificateStatus, 'status'> {
   status: CertificateStatus['status'] | 'pending';
   acme?: AcmeCertificateStatus;
 }
-
-const sameNames = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
 
 export function certificatesView(
   certificates: readonly CertificateStatus[],
